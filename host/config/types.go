@@ -1,0 +1,144 @@
+package config
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is a loaded connector.hcl. Host-owned blocks are fully decoded;
+// each backend's `config {}` body and each route's expressions are kept as
+// HCL so that later stages (pluginhost, route) decode them against the
+// plugin's schema and the `alert` object, with diagnostics that point at
+// the operator's source.
+type Config struct {
+	// Dir is the directory of the loaded file; relative paths resolve from it.
+	Dir      string
+	Server   Server
+	Admin    Admin
+	Auth     Auth
+	Store    Store
+	Delivery Delivery
+	// PluginDir is where plugin binaries are found (top-level `plugin_dir`).
+	PluginDir string
+	LogLevel  string
+	LogFormat string
+	Plugins   []*Plugin
+	Backends  []*Backend
+	Routes    []*Route
+	// Files holds the parsed sources, for printing diagnostics with snippets.
+	Files map[string]*hcl.File
+}
+
+// Server is the webhook listener.
+type Server struct {
+	Listen string
+	// TLS is nil for plain HTTP (dev mode, or TLS terminated in front).
+	TLS *TLS
+	// MaxBodyBytes caps a webhook body; default 1 MiB.
+	MaxBodyBytes int64
+}
+
+// TLS names a certificate and key.
+type TLS struct {
+	CertFile string
+	KeyFile  string
+}
+
+// Admin is the metrics / health / status listener.
+type Admin struct {
+	Listen string
+}
+
+// Auth is the `auth "<type>" {}` block: "entra_id", "none" or "dev".
+type Auth struct {
+	Type    string
+	EntraID *EntraID
+	Range   hcl.Range
+}
+
+// EntraID configures Entra ID token verification.
+type EntraID struct {
+	TenantIDs     []string
+	Audiences     []string
+	AllowedAppIDs []string
+	RequiredRoles []string
+	Authority     string
+	TokenVersions []string
+	ClockSkew     time.Duration
+	RefreshEvery  time.Duration
+	MaxTokenBytes int
+	CacheEntries  int
+}
+
+// Store selects the durable state engine.
+type Store struct {
+	// Driver is "sqlite" (default) or "postgres".
+	Driver string
+	// Path is the SQLite file.
+	Path string
+	// DSN is the PostgreSQL connection string.
+	DSN string
+}
+
+// Delivery holds global delivery defaults.
+type Delivery struct {
+	Workers int
+}
+
+// Plugin is a `plugin "<name>" {}` block.
+type Plugin struct {
+	Name string
+	// SHA256 is the expected hex checksum of the binary; required outside
+	// dev mode.
+	SHA256 string
+	// Path overrides the binary location (default plugin_dir/itsm-connector-plugin-<name>).
+	Path  string
+	Range hcl.Range
+}
+
+// Backend is a `backend "<type>" "<name>" {}` block.
+type Backend struct {
+	Type string
+	Name string
+	// Config is the raw `config {}` body, decoded later against the
+	// plugin's schema.
+	Config hcl.Body
+	// ConfigRange points at the `config` block (or the backend block when absent).
+	ConfigRange hcl.Range
+	MaxInFlight int
+	// RateLimit is requests per second to this backend; zero is unlimited.
+	RateLimit   float64
+	MaxAttempts int
+	MaxAge      time.Duration
+	Range       hcl.Range
+}
+
+// Ref is "type.name", how routes and logs name the backend.
+func (b *Backend) Ref() string { return b.Type + "." + b.Name }
+
+// Route is a `route "<name>" {}` block, its expressions not yet evaluated.
+type Route struct {
+	Name string
+	// When is nil when absent (matches everything).
+	When hcl.Expression
+	// SendTo lists backend references as written: backend.<type>.<name>.
+	SendTo []BackendRef
+	// CorrelationKey is nil for the default (alert.id).
+	CorrelationKey hcl.Expression
+	// Fields is nil when absent; an object expression of per-alert values.
+	Fields       hcl.Expression
+	ReopenWindow time.Duration
+	PerCI        bool
+	Continue     bool
+	Range        hcl.Range
+}
+
+// BackendRef is one resolved entry of send_to.
+type BackendRef struct {
+	Type, Name string
+	Range      hcl.Range
+}
+
+// Ref is "type.name".
+func (r BackendRef) Ref() string { return r.Type + "." + r.Name }
