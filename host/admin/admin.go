@@ -1,0 +1,69 @@
+// Package admin serves the operator's side of the connector on a separate
+// listener: Prometheus metrics, liveness and readiness.
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+
+	"github.com/itsm-connector/itsm-connector/host/metrics"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Check reports whether one dependency is ready; nil means ready.
+type Check func() error
+
+// Server builds the admin handler.
+type Server struct {
+	Metrics *metrics.Metrics
+	// Ready lists readiness checks by name (signing keys, store, plugins).
+	Ready map[string]Check
+	// Extra handlers mounted as given (status page, ...).
+	Extra map[string]http.Handler
+}
+
+// Handler returns the admin mux.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	for p, h := range s.Extra {
+		mux.Handle(p, h)
+	}
+	return mux
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	names := make([]string, 0, len(s.Ready))
+	for n := range s.Ready {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	checks := map[string]string{}
+	status := http.StatusOK
+	for _, n := range names {
+		if err := s.Ready[n](); err != nil {
+			checks[n] = err.Error()
+			status = http.StatusServiceUnavailable
+		} else {
+			checks[n] = "ok"
+		}
+	}
+	body := map[string]any{"status": "ready", "checks": checks}
+	if status != http.StatusOK {
+		body["status"] = "not ready"
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,80 @@
+// Package metrics defines the connector's Prometheus metrics in one place, so
+// every package records with the same names and labels and the admin
+// listener exposes one registry.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds the collectors. The zero value is not usable; call New.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// AlertsReceived counts webhook requests by outcome: accepted, rejected.
+	AlertsReceived *prometheus.CounterVec
+	// AlertsRejected counts rejected requests by reason (bad_json,
+	// too_large, wrong_schema, unauthorized reasons, unavailable, ...).
+	AlertsRejected *prometheus.CounterVec
+	// AuthFailures counts token rejections by reason.
+	AuthFailures *prometheus.CounterVec
+	// RouteMatches counts deliveries decided, by route and backend;
+	// unmatched alerts count under route "".
+	RouteMatches *prometheus.CounterVec
+	// Deliveries counts plugin calls by backend, operation and outcome.
+	Deliveries *prometheus.CounterVec
+	// DeliveryDuration observes plugin call latency by backend and operation.
+	DeliveryDuration *prometheus.HistogramVec
+	// IngestDuration observes the webhook's time to acknowledge.
+	IngestDuration prometheus.Histogram
+	// PluginRestarts counts plugin process restarts by backend.
+	PluginRestarts *prometheus.CounterVec
+	// DeadLetters counts dead letters recorded, by reason kind.
+	DeadLetters *prometheus.CounterVec
+}
+
+// New registers every collector on a fresh registry, with Go and process
+// collectors.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		AlertsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_alerts_received_total", Help: "Webhook requests by outcome.",
+		}, []string{"outcome"}),
+		AlertsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_alerts_rejected_total", Help: "Rejected webhook requests by reason.",
+		}, []string{"reason"}),
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_auth_failures_total", Help: "Bearer token rejections by reason.",
+		}, []string{"reason"}),
+		RouteMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_route_matches_total", Help: "Deliveries decided by route and backend.",
+		}, []string{"route", "backend"}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_deliveries_total", Help: "Plugin calls by backend, operation and outcome.",
+		}, []string{"backend", "operation", "outcome"}),
+		DeliveryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "itsm_delivery_duration_seconds", Help: "Plugin call latency.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
+		}, []string{"backend", "operation"}),
+		IngestDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "itsm_ingest_duration_seconds", Help: "Time from request to acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 10),
+		}),
+		PluginRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_plugin_restarts_total", Help: "Plugin process restarts by backend.",
+		}, []string{"backend"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_dead_letters_total", Help: "Dead letters recorded by reason.",
+		}, []string{"reason"}),
+	}
+	r.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.RouteMatches,
+		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.PluginRestarts, m.DeadLetters,
+	)
+	return m
+}
