@@ -51,7 +51,7 @@ func (d Diagnostics) HasErrors() bool {
 // Err returns d as an error when it holds at least one error, else nil.
 // Warnings alone do not fail Configure.
 func (d Diagnostics) Err() error {
-	if len(d) == 0 {
+	if !d.HasErrors() {
 		return nil
 	}
 	return d

@@ -1,0 +1,214 @@
+package servicenow
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// maxResponse caps how much of a response is read.
+const maxResponse = 8 << 20
+
+// APIError is a failed exchange with the instance. Its message carries
+// ServiceNow's error.message and error.detail, never credentials.
+type APIError struct {
+	// Op says what the plugin was doing, e.g. "create incident".
+	Op     string
+	Method string
+	// Path is the URL path, without the query.
+	Path   string
+	Status int
+	// Message and Detail are ServiceNow's error envelope, when it sent one.
+	Message string
+	Detail  string
+	// Hint explains the failure to an operator when the plugin recognises it.
+	Hint string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "servicenow: %s: %s %s: HTTP %d", e.Op, e.Method, e.Path, e.Status)
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.Detail != "" {
+		b.WriteString(": " + e.Detail)
+	}
+	if e.Hint != "" {
+		b.WriteString(" (" + e.Hint + ")")
+	}
+	return b.String()
+}
+
+// authenticator adds credentials to a request.
+type authenticator interface {
+	apply(ctx context.Context, r *http.Request) error
+	// invalidate drops a cached credential after a 401 and reports whether
+	// trying once more can help.
+	invalidate() bool
+}
+
+// client talks to one instance.
+type client struct {
+	base string
+	http *http.Client
+	auth authenticator
+	now  func() time.Time
+}
+
+// call is one Table or EM API request.
+type call struct {
+	op     string
+	method string
+	path   string
+	query  url.Values
+	body   any
+}
+
+// do performs c, retrying once after a 401 when the authenticator can renew
+// its credential, and decodes a JSON answer into out. Failures come back
+// classified for the host.
+func (c *client) do(ctx context.Context, cl call, out any) error {
+	var payload []byte
+	if cl.body != nil {
+		var err error
+		if payload, err = json.Marshal(cl.body); err != nil {
+			return sdk.Permanent(fmt.Errorf("servicenow: %s: encode request: %w", cl.op, err))
+		}
+	}
+	target := c.base + cl.path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, cl.method, target, bytes.NewReader(payload))
+		if err != nil {
+			return sdk.Permanent(fmt.Errorf("servicenow: %s: build request: %w", cl.op, err))
+		}
+		req.Header.Set("Accept", "application/json")
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if err := c.auth.apply(ctx, req); err != nil {
+			return err
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return sdk.Retryable(fmt.Errorf("servicenow: %s: %s %s: %w", cl.op, cl.method, cl.path, transportError(err)))
+		}
+		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		_ = resp.Body.Close()
+		if readErr != nil {
+			return sdk.Retryable(fmt.Errorf("servicenow: %s: %s %s: read response: %w", cl.op, cl.method, cl.path, readErr))
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.auth.invalidate() {
+			continue
+		}
+		return c.interpret(cl, resp, body, out)
+	}
+}
+
+// interpret classifies an answer and decodes a successful one.
+func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) error {
+	apiErr := &APIError{Op: cl.op, Method: cl.method, Path: cl.path, Status: resp.StatusCode}
+	html := isHTML(resp.Header, body)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if html {
+			apiErr.Message = "the instance answered with an HTML page instead of JSON"
+			apiErr.Hint = "it is probably hibernating or under maintenance; wake it up, the call will be retried"
+			return sdk.Retryable(apiErr)
+		}
+		if out == nil || len(bytes.TrimSpace(body)) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			apiErr.Message = "undecodable JSON answer: " + err.Error()
+			return sdk.Retryable(apiErr)
+		}
+		return nil
+	}
+
+	if html {
+		apiErr.Message = "HTML error page"
+		apiErr.Hint = "the instance may be hibernating, under maintenance or behind a proxy"
+	} else {
+		var env struct {
+			Error struct {
+				Message any `json:"message"`
+				Detail  any `json:"detail"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(body, &env) == nil {
+			apiErr.Message, apiErr.Detail = text(env.Error.Message), text(env.Error.Detail)
+		}
+	}
+	switch status := resp.StatusCode; {
+	case status == http.StatusUnauthorized:
+		if apiErr.Hint == "" {
+			apiErr.Hint = "check the credentials in the auth block"
+		}
+		return sdk.Permanent(apiErr)
+	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+		if apiErr.Hint == "" && status == http.StatusTooManyRequests {
+			apiErr.Hint = "rate limited by the instance"
+		}
+		return sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(resp.Header, c.now()))
+	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooEarly:
+		return sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(resp.Header, c.now()))
+	default:
+		return sdk.Permanent(apiErr)
+	}
+}
+
+// statusOf returns the HTTP status of a failed call, or 0.
+func statusOf(err error) int {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+// isHTML reports an HTML body: a hibernating instance answers 200 with its
+// wake-up page.
+func isHTML(h http.Header, body []byte) bool {
+	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil && mt == "text/html" {
+		return true
+	}
+	trimmed := bytes.TrimSpace(body)
+	return len(trimmed) > 0 && trimmed[0] == '<'
+}
+
+// text renders an error envelope value; ServiceNow sends strings, null, and
+// on some endpoints objects.
+func text(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(x)
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+// transportError drops the URL from a *url.Error: it is already in our own
+// message and would otherwise appear twice.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,169 @@
+package servicenow
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/plugins/servicenow/snowfake"
+	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+)
+
+const (
+	testUser     = "itsm.integration"
+	testPassword = "pa55-w0rd-never-logged"
+	vmID         = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/prod-web" +
+		"/providers/Microsoft.Compute/virtualMachines/vm-web-01"
+)
+
+// clock is a manual clock shared by the plugin and the fake.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer collects log output from concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is one plugin configured against one fake instance.
+type env struct {
+	t     *testing.T
+	fake  *snowfake.Server
+	p     *Plugin
+	clock *clock
+	logs  *syncBuffer
+}
+
+// startFake starts a fake with basic credentials and the close-code data
+// policy, on the clock.
+func startFake(t *testing.T, c *clock, mutate func(*snowfake.Options)) *snowfake.Server {
+	t.Helper()
+	opts := snowfake.Options{
+		BasicUsers:       map[string]string{testUser: testPassword},
+		RequireCloseCode: true,
+		Now:              c.Now,
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	s := snowfake.New(opts)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// baseConfig is a valid configuration for the fake at url.
+func baseConfig(url string) map[string]any {
+	return map[string]any{
+		"instance_url": url,
+		"auth":         map[string]any{"type": "basic", "username": testUser, "password": testPassword},
+		"incident": map[string]any{
+			"caller_id": "monitoring.user", "assignment_group": "cloud-ops",
+			"category": "software", "contact_type": "monitoring",
+		},
+	}
+}
+
+func toConfig(t testing.TB, m map[string]any) sdk.Config {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sdk.Config(b)
+}
+
+// newEnv starts a fake and a plugin configured for it; mutate edits the
+// configuration first.
+func newEnv(t *testing.T, fakeOpts func(*snowfake.Options), mutate func(cfg map[string]any)) *env {
+	t.Helper()
+	c := newClock()
+	fake := startFake(t, c, fakeOpts)
+	cfg := baseConfig(fake.URL)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	logs := &syncBuffer{}
+	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now})
+	if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return &env{t: t, fake: fake, p: p, clock: c, logs: logs}
+}
+
+func (e *env) request(key string, a sdk.Alert, ref *sdk.WorkItem) *sdk.Request {
+	return &sdk.Request{CorrelationKey: key, Alert: a, ConfigurationItems: a.ConfigurationItems, Ref: ref}
+}
+
+func (e *env) create(key string, a sdk.Alert) *sdk.WorkItem {
+	e.t.Helper()
+	item, err := e.p.Create(context.Background(), e.request(key, a, nil))
+	if err != nil {
+		e.t.Fatalf("Create: %v", err)
+	}
+	return item
+}
+
+// requests returns the logged requests with method on a path prefix.
+func (e *env) requests(method, pathPrefix string) []snowfake.Request {
+	var out []snowfake.Request
+	for _, r := range e.fake.Requests() {
+		if r.Method == method && strings.HasPrefix(r.Path, pathPrefix) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func alert() sdk.Alert { return sdktest.SampleAlert() }
+
+func bodyOf(t *testing.T, r snowfake.Request) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("%s %s body: %v", r.Method, r.Path, err)
+	}
+	return m
+}
+
+// configErr drops a Configure error that holds only warnings.
+func configErr(err error) error {
+	if err != nil && !sdk.AsDiagnostics(err).HasErrors() {
+		return nil
+	}
+	return err
+}

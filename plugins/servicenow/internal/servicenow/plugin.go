@@ -1,0 +1,253 @@
+// Package servicenow is the ServiceNow plugin: incidents over the public
+// Table API, bound to the CMDB by ARM resource id or name, resolved when the
+// alert resolves, or events to Event Management when mode = "event".
+//
+// It is a stateless adapter: the host decides what to do, the plugin does it
+// against the instance and classifies every failure (retryable with the
+// instance's Retry-After, permanent, or not found).
+package servicenow
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Name is the plugin's short name.
+const Name = "servicenow"
+
+// Options are the plugin's process-level settings, as opposed to the
+// per-backend Config the host sends.
+type Options struct {
+	// Version is reported in Info; default "dev".
+	Version string
+	// Logger receives the plugin's logs. Nil means slog's default logger at
+	// the time of each log call, which sdk.Serve points at the host.
+	Logger *slog.Logger
+	// Now is the clock (token expiry, CMDB cache); default time.Now.
+	Now func() time.Time
+	// Transport overrides the base HTTP transport (tests); its TLS settings
+	// are replaced by the configured ones when it is an *http.Transport.
+	Transport http.RoundTripper
+}
+
+// Plugin implements the sdk lifecycle against one ServiceNow instance.
+// It is safe for concurrent calls; Configure may be called again to swap
+// the configuration.
+type Plugin struct {
+	opts  Options
+	state atomic.Pointer[backend]
+}
+
+// backend is everything one configuration runs on.
+type backend struct {
+	s      *settings
+	client *client
+	cmdb   *binder
+}
+
+var (
+	_ sdk.Plugin   = (*Plugin)(nil)
+	_ sdk.Looker   = (*Plugin)(nil)
+	_ sdk.Updater  = (*Plugin)(nil)
+	_ sdk.Resolver = (*Plugin)(nil)
+	_ sdk.Reopener = (*Plugin)(nil)
+)
+
+// New returns an unconfigured plugin.
+func New(opts Options) *Plugin {
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Plugin{opts: opts}
+}
+
+// logger returns the configured logger, or slog's current default.
+func (p *Plugin) logger() *slog.Logger {
+	if p.opts.Logger != nil {
+		return p.opts.Logger
+	}
+	return slog.Default()
+}
+
+// Info describes the plugin and its configuration schema.
+func (p *Plugin) Info(context.Context) (sdk.Info, error) {
+	caps := sdk.CapabilitiesOf(p)
+	caps.Comment, caps.CMDB = true, true
+	return sdk.Info{
+		Name:         Name,
+		Version:      p.opts.Version,
+		APIVersions:  []int{sdk.APIVersion},
+		Capabilities: caps,
+		Schema:       Schema(),
+	}, nil
+}
+
+// Configure validates the configuration and prepares the client. Problems
+// come back as sdk.Diagnostics with attribute paths. Warnings alone (plain
+// http, verification off) are returned too, so the host can show them
+// against the operator's file, but the configuration is in effect.
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	var c Config
+	if err := cfg.Decode(&c); err != nil {
+		return sdk.Diagnostics{sdk.AttributeError("configuration does not match the schema", err.Error())}
+	}
+	s, diags := resolve(c)
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, d := range diags {
+		args := []any{"detail", d.Detail}
+		if len(d.Path) > 0 {
+			args = append(args, "attribute", joinPath(d.Path))
+		}
+		p.logger().Warn(d.Summary, args...)
+	}
+	if s.insecure {
+		p.logger().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this ServiceNow backend (tls.insecure_skip_verify = true): credentials and incidents can be intercepted", "instance_url", s.base.String())
+	}
+	p.state.Store(p.build(s))
+	p.logger().Info("configured", "instance_url", s.base.String(), "mode", s.mode, "auth", s.auth.Type)
+	if len(diags) > 0 {
+		return diags
+	}
+	return nil
+}
+
+func (p *Plugin) build(s *settings) *backend {
+	var transport *http.Transport
+	if t, ok := p.opts.Transport.(*http.Transport); ok {
+		transport = t.Clone()
+	} else if p.opts.Transport == nil {
+		transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	var rt http.RoundTripper = p.opts.Transport
+	if transport != nil {
+		transport.TLSClientConfig = s.tls
+		rt = transport
+	}
+	hc := &http.Client{
+		Transport: rt,
+		Timeout:   s.timeout,
+		// Redirects would leak credentials to another host or hide a
+		// sign-in page; report them instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	var auth authenticator
+	switch s.auth.Type {
+	case AuthBasic:
+		auth = basicAuth{user: s.auth.Username, pass: s.auth.Password}
+	case AuthAPIKey:
+		auth = apiKeyAuth{header: s.auth.APIKeyHeader, key: s.auth.APIKey}
+	case AuthOAuth:
+		auth = &oauth{
+			tokenURL: s.tokenURL, grant: s.auth.GrantType,
+			clientID: s.auth.ClientID, clientSecret: s.auth.ClientSecret,
+			username: s.auth.Username, password: s.auth.Password,
+			http: hc, now: p.opts.Now, log: p.logger,
+		}
+	default:
+		auth = certAuth{}
+	}
+	c := &client{base: s.base.String(), http: hc, auth: auth, now: p.opts.Now}
+	return &backend{
+		s:      s,
+		client: c,
+		cmdb: &binder{
+			client: c, table: s.cmdbTable, order: s.matchOrder,
+			ttl: s.cacheTTL, missTTL: s.missTTL, now: p.opts.Now,
+			cache: map[string]cacheEntry{},
+		},
+	}
+}
+
+// errNotConfigured is returned by lifecycle calls before Configure.
+var errNotConfigured = sdk.Permanent(errors.New("servicenow: plugin is not configured"))
+
+func (p *Plugin) backend() (*backend, error) {
+	b := p.state.Load()
+	if b == nil {
+		return nil, errNotConfigured
+	}
+	return b, nil
+}
+
+// Create opens an incident (or sends an event in event mode).
+func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	if b.s.mode == ModeEvent {
+		return p.sendEvent(ctx, b, req, false)
+	}
+	return p.createIncident(ctx, b, req)
+}
+
+// Lookup finds the newest incident stamped with the correlation key. In
+// event mode it finds nothing: sending the event again is idempotent.
+func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	if b.s.mode == ModeEvent {
+		return nil, nil
+	}
+	return p.lookupIncident(ctx, b, req)
+}
+
+// Update adds a work note saying the alert fired again.
+func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	if b.s.mode == ModeEvent {
+		return p.sendEvent(ctx, b, req, false)
+	}
+	return p.updateIncident(ctx, b, req)
+}
+
+// Resolve sets the incident to Resolved with close code and notes.
+func (p *Plugin) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	if b.s.mode == ModeEvent {
+		return p.sendEvent(ctx, b, req, true)
+	}
+	return p.resolveIncident(ctx, b, req)
+}
+
+// Reopen sets a resolved incident back to In Progress with a work note.
+func (p *Plugin) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	if b.s.mode == ModeEvent {
+		return p.sendEvent(ctx, b, req, false)
+	}
+	return p.reopenIncident(ctx, b, req)
+}
+
+func joinPath(path []string) string {
+	out := ""
+	for i, p := range path {
+		if i > 0 {
+			out += "."
+		}
+		out += p
+	}
+	return out
+}

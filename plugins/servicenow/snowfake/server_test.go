@@ -1,0 +1,158 @@
+package snowfake
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func do(t *testing.T, method, target, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, target, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, target, err, raw)
+		}
+	}
+	return resp, out
+}
+
+func TestParseQuery(t *testing.T) {
+	rec := map[string]string{"a": "One", "b": "two", "c": ""}
+	tests := []struct {
+		q    string
+		want bool
+	}{
+		{"a=one", true},
+		{"a=one^b=three", false},
+		{"a=one^b=three^ORb=two", true},
+		{"a=x^ORa=one", true},
+		{"aLIKEn", true},
+		{"aSTARTSWITHon^bENDSWITHwo", true},
+		{"a!=one", false},
+		{"cISEMPTY^aISNOTEMPTY", true},
+		{"bINone,two", true},
+		{"a=one^ORDERBYDESCsys_created_on", true},
+		{"", true},
+	}
+	for _, tt := range tests {
+		q, err := parseQuery(tt.q)
+		if err != nil {
+			t.Fatalf("parseQuery(%q): %v", tt.q, err)
+		}
+		if got := q.matches(rec); got != tt.want {
+			t.Errorf("%q matches = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"a~b", "=x", "a=1^NQb=2"} {
+		if _, err := parseQuery(bad); err == nil {
+			t.Errorf("parseQuery(%q) succeeded; want an error", bad)
+		}
+	}
+}
+
+func TestTableAPI(t *testing.T) {
+	s := New(Options{RequireCloseCode: true})
+	defer s.Close()
+	ci := s.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-1", "object_id": "/subscriptions/x/vm-1"})
+
+	resp, body := do(t, "POST", s.URL+"/api/now/table/incident",
+		`{"short_description":"disk full","urgency":1,"impact":"2","cmdb_ci":"`+ci+`","work_notes":"first note","priority":"5"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: HTTP %d %v", resp.StatusCode, body)
+	}
+	res := body["result"].(map[string]any)
+	sysID := res["sys_id"].(string)
+	if loc := resp.Header.Get("Location"); loc != s.URL+"/api/now/table/incident/"+sysID {
+		t.Errorf("Location = %q", loc)
+	}
+	if res["urgency"] != "1" || res["priority"] != "2" || res["number"] != "INC0010001" || res["state"] != "1" {
+		t.Errorf("values not strings or rules not applied: urgency=%v priority=%v number=%v state=%v",
+			res["urgency"], res["priority"], res["number"], res["state"])
+	}
+	if ref, ok := res["cmdb_ci"].(map[string]any); !ok || ref["value"] != ci || !strings.HasSuffix(ref["link"].(string), "/api/now/table/cmdb_ci/"+ci) {
+		t.Errorf("cmdb_ci = %v; want a {link,value} reference", res["cmdb_ci"])
+	}
+	if res["work_notes"] != "" {
+		t.Errorf("work_notes read back %q; journal fields read back empty", res["work_notes"])
+	}
+	if j := s.Journal("incident", sysID, "work_notes"); len(j) != 1 || j[0].Value != "first note" {
+		t.Errorf("journal = %+v", j)
+	}
+
+	// Reference links excluded, fields selected.
+	q := url.Values{"sysparm_query": {"short_descriptionLIKEDISK^ORDERBYDESCsys_created_on"},
+		"sysparm_fields": {"sys_id,cmdb_ci"}, "sysparm_exclude_reference_link": {"true"}}
+	_, body = do(t, "GET", s.URL+"/api/now/table/incident?"+q.Encode(), "")
+	list := body["result"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["cmdb_ci"] != ci || len(list[0].(map[string]any)) != 2 {
+		t.Errorf("list = %v", list)
+	}
+
+	// The CMDB child class is found through cmdb_ci.
+	q = url.Values{"sysparm_query": {"object_id=/SUBSCRIPTIONS/x/VM-1"}}
+	_, body = do(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
+	if list := body["result"].([]any); len(list) != 1 {
+		t.Errorf("cmdb_ci query found %d records, want the child-class record", len(list))
+	}
+
+	// Data policy.
+	resp, body = do(t, "PATCH", s.URL+"/api/now/table/incident/"+sysID, `{"state":"6"}`)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body["error"].(map[string]any)["detail"].(string), "Resolution code") {
+		t.Errorf("resolve without close_code: HTTP %d %v", resp.StatusCode, body)
+	}
+	resp, _ = do(t, "PATCH", s.URL+"/api/now/table/incident/"+sysID, `{"state":"6","close_code":"Solution provided","close_notes":"ok"}`)
+	if resp.StatusCode != http.StatusOK || s.Record("incident", sysID)["resolved_at"] == "" {
+		t.Errorf("resolve: HTTP %d", resp.StatusCode)
+	}
+
+	// Errors.
+	resp, body = do(t, "GET", s.URL+"/api/now/table/incident/nope", "")
+	if resp.StatusCode != http.StatusNotFound || body["status"] != "failure" || body["error"].(map[string]any)["message"] != "No Record found" {
+		t.Errorf("not found: HTTP %d %v", resp.StatusCode, body)
+	}
+	resp, _ = do(t, "GET", s.URL+"/api/now/table/nosuchtable", "")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown table: HTTP %d", resp.StatusCode)
+	}
+}
+
+func TestAuthRateLimitHibernation(t *testing.T) {
+	s := New(Options{BasicUsers: map[string]string{"u": "p"}, RateLimit: 2})
+	defer s.Close()
+	resp, _ := do(t, "GET", s.URL+"/api/now/table/incident", "")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no credentials: HTTP %d", resp.StatusCode)
+	}
+	authed := strings.Replace(s.URL, "://", "://u:p@", 1)
+	if resp, _ = do(t, "GET", authed+"/api/now/table/incident", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("with credentials: HTTP %d", resp.StatusCode)
+	}
+	resp, _ = do(t, "GET", authed+"/api/now/table/incident", "")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-RateLimit-Reset") == "" {
+		t.Errorf("over budget: HTTP %d headers %v", resp.StatusCode, resp.Header)
+	}
+	s.ResetRateLimit()
+	s.SetHibernating(true)
+	resp, _ = do(t, "GET", authed+"/api/now/table/incident", "")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("hibernating: HTTP %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if n := len(s.Requests()); n != 4 {
+		t.Errorf("logged %d requests, want 4", n)
+	}
+}
