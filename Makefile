@@ -52,7 +52,7 @@ proto:
 
 ## check-proto: fail when the checked-in generated code is stale
 check-proto: proto
-	@git diff --exit-code -- sdk/internal || (echo "generated protobuf code is stale: run make proto and commit"; exit 1)
+	@test -z "$$(git status --porcelain -- sdk/internal)" || (git status --short -- sdk/internal; echo "generated protobuf code is stale: run make proto and commit"; exit 1)
 
 ## fuzz: a short run of every fuzz target
 fuzz:

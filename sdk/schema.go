@@ -67,7 +67,7 @@ func (s Schema) validate(prefix string) error {
 	seen := map[string]bool{}
 	for _, a := range s.Attributes {
 		if a.Name == "" {
-			return fmt.Errorf("schema %s: attribute with empty name", prefix)
+			return fmt.Errorf("schema: attribute with empty name in %q", prefix)
 		}
 		if seen[a.Name] {
 			return fmt.Errorf("schema: duplicate name %q", prefix+a.Name)
@@ -82,7 +82,7 @@ func (s Schema) validate(prefix string) error {
 	}
 	for _, b := range s.Blocks {
 		if b.Name == "" {
-			return fmt.Errorf("schema %s: block with empty name", prefix)
+			return fmt.Errorf("schema: block with empty name in %q", prefix)
 		}
 		if seen[b.Name] {
 			return fmt.Errorf("schema: duplicate name %q", prefix+b.Name)
