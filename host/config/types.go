@@ -12,7 +12,9 @@ import (
 // plugin's schema and the `alert` object, with diagnostics that point at
 // the operator's source.
 type Config struct {
-	// Dir is the directory of the loaded file; relative paths resolve from it.
+	// Dir is the directory of the loaded file; file() resolves relative paths
+	// from it. Other paths (store.path, plugin_dir, tls files) are relative
+	// to the working directory, as for any daemon.
 	Dir      string
 	Server   Server
 	Admin    Admin
@@ -28,6 +30,11 @@ type Config struct {
 	Routes    []*Route
 	// Files holds the parsed sources, for printing diagnostics with snippets.
 	Files map[string]*hcl.File
+
+	// ranges locates blocks and attributes by dotted key ("store.dsn",
+	// "backend.jira.ops.max_age") for Validate's diagnostics; nil for a
+	// Config built in code.
+	ranges map[string]hcl.Range
 }
 
 // Server is the webhook listener.

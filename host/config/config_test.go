@@ -1,0 +1,273 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestLoadFull(t *testing.T) {
+	t.Setenv("ITSM_TEST_DSN", "postgres://u@127.0.0.1/db")
+	c, diags := LoadFile("testdata/full.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
+	}
+	abs, _ := filepath.Abs("testdata")
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"dir", c.Dir, abs},
+		{"plugin_dir", c.PluginDir, "/opt/itsm/plugins"},
+		{"log_level", c.LogLevel, "debug"},
+		{"log_format", c.LogFormat, "text"},
+		{"server", c.Server, Server{Listen: "0.0.0.0:9443", MaxBodyBytes: 524288, TLS: &TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"}}},
+		{"admin", c.Admin, Admin{Listen: "127.0.0.1:9999"}},
+		{"auth type", c.Auth.Type, AuthEntraID},
+		{"entra", *c.Auth.EntraID, EntraID{
+			TenantIDs:     []string{"00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"},
+			Audiences:     []string{"api://itsm-connector"},
+			AllowedAppIDs: []string{AzureMonitorAppID},
+			RequiredRoles: []string{"ActionGroupsSecureWebhook"},
+			Authority:     "https://login.microsoftonline.us",
+			TokenVersions: []string{TokenV2},
+			ClockSkew:     2 * time.Minute,
+			RefreshEvery:  12 * time.Hour,
+			MaxTokenBytes: 8192,
+			CacheEntries:  500,
+		}},
+		{"store", c.Store, Store{Driver: DriverPostgres, DSN: "postgres://u@127.0.0.1/db"}},
+		{"delivery", c.Delivery, Delivery{Workers: 4}},
+		{"plugins", len(c.Plugins), 1},
+		{"plugin name", c.Plugins[0].Name, "servicenow"},
+		{"plugin sha256 lowercased", c.Plugins[0].SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"plugin path", c.Plugins[0].Path, "/opt/snow/plugin"},
+		{"backends", len(c.Backends), 2},
+		{"backend ref", c.Backends[0].Ref(), "servicenow.prod"},
+		{"backend max_in_flight", c.Backends[0].MaxInFlight, 8},
+		{"backend rate_limit", c.Backends[0].RateLimit, 2.5},
+		{"backend max_attempts", c.Backends[0].MaxAttempts, 10},
+		{"backend max_age", c.Backends[0].MaxAge, 7 * 24 * time.Hour},
+		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 45},
+		{"default max_in_flight", c.Backends[1].MaxInFlight, DefaultMaxInFlight},
+		{"default max_age", c.Backends[1].MaxAge, DefaultMaxAge},
+		{"empty config range is the backend block", c.Backends[1].ConfigRange, c.Backends[1].Range},
+		{"routes", len(c.Routes), 2},
+		{"route send_to", refs(c.Routes[0].SendTo), []string{"servicenow.prod", "file.local"}},
+		{"route reopen_window", c.Routes[0].ReopenWindow, time.Hour},
+		{"route per_ci", c.Routes[0].PerCI, true},
+		{"route continue", c.Routes[0].Continue, true},
+		{"route when kept", c.Routes[0].When != nil, true},
+		{"route key kept", c.Routes[0].CorrelationKey != nil, true},
+		{"route fields kept", c.Routes[0].Fields != nil, true},
+		{"absent when is nil", c.Routes[1].When == nil, true},
+		{"absent key is nil", c.Routes[1].CorrelationKey == nil, true},
+		{"absent fields is nil", c.Routes[1].Fields == nil, true},
+		{"default reopen_window", c.Routes[1].ReopenWindow, DefaultReopenWindow},
+	}
+	for _, tc := range checks {
+		if !reflect.DeepEqual(tc.got, tc.want) {
+			t.Errorf("%s = %#v, want %#v", tc.name, tc.got, tc.want)
+		}
+	}
+
+	// The backend config body decodes later with the load-time context;
+	// file() reads relative to the config's directory and trims newlines.
+	attrs, d := c.Backends[0].Config.JustAttributes()
+	if d.HasErrors() {
+		t.Fatal(d)
+	}
+	v, d := attrs["password"].Expr.Value(LoadContext(c.Dir))
+	if d.HasErrors() || v.AsString() != "s3cret" {
+		t.Errorf("password = %#v (%v), want s3cret", v, d)
+	}
+}
+
+// TestExampleLoads keeps the annotated reference configuration at the
+// repository root valid: no errors and no warnings.
+func TestExampleLoads(t *testing.T) {
+	c, diags := LoadFile("../../connector.hcl.example")
+	if len(diags) > 0 {
+		t.Fatalf("connector.hcl.example:\n%s", diagText(c, diags))
+	}
+	if c.Auth.Type != AuthEntraID || len(c.Backends) == 0 || len(c.Routes) == 0 {
+		t.Errorf("example lost its auth, backends or routes: %+v", c)
+	}
+}
+
+func refs(rs []BackendRef) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Ref())
+	}
+	return out
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, diags := LoadFile("testdata/minimal.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
+	}
+	want := Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes}
+	if !reflect.DeepEqual(c.Server, want) {
+		t.Errorf("server = %#v, want %#v", c.Server, want)
+	}
+	if c.Admin.Listen != DefaultAdminListen || c.Store != (Store{Driver: DriverSQLite, Path: DefaultStorePath}) ||
+		c.PluginDir != DefaultPluginDir || c.LogLevel != DefaultLogLevel || c.LogFormat != DefaultLogFormat ||
+		c.Delivery.Workers != DefaultWorkers {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+}
+
+func TestEntraIDDefaults(t *testing.T) {
+	src := `
+auth "entra_id" {
+  tenant_id = "00000000-0000-0000-0000-000000000001"
+  audiences = ["api://x"]
+}
+backend "file" "a" {}
+route "r" { send_to = [backend.file.a] }
+`
+	c, diags := Load([]byte(src), "inline.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
+	}
+	want := EntraID{
+		TenantIDs:     []string{"00000000-0000-0000-0000-000000000001"},
+		Audiences:     []string{"api://x"},
+		AllowedAppIDs: []string{AzureMonitorAppID},
+		Authority:     DefaultAuthority,
+		TokenVersions: []string{TokenV1, TokenV2},
+		ClockSkew:     DefaultClockSkew,
+		RefreshEvery:  DefaultRefreshInterval,
+		MaxTokenBytes: DefaultMaxTokenBytes,
+		CacheEntries:  DefaultCacheEntries,
+	}
+	if !reflect.DeepEqual(*c.Auth.EntraID, want) {
+		t.Errorf("entra = %#v, want %#v", *c.Auth.EntraID, want)
+	}
+	if len(diags) != 0 {
+		t.Errorf("want no warnings, got %v", diags)
+	}
+}
+
+// TestDiagnosticsGolden loads every testdata/diags/*.hcl and compares the
+// printed diagnostics (file, line, snippet, detail) with its .golden file.
+// Run with -update to rewrite them.
+func TestDiagnosticsGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/diags/*.hcl")
+	if len(files) == 0 {
+		t.Fatal("no test files")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".hcl"), func(t *testing.T) {
+			c, diags := LoadFile(f)
+			if len(diags) == 0 {
+				t.Fatal("want diagnostics, got none")
+			}
+			for _, d := range diags {
+				if d.Subject == nil {
+					t.Errorf("diagnostic %q has no source range", d.Summary)
+				}
+			}
+			var buf bytes.Buffer
+			if err := WriteDiagnostics(&buf, c.Files, diags, false); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, strings.TrimSuffix(f, ".hcl")+".golden", buf.Bytes())
+		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	c, diags := LoadFile("testdata/diags/auth_none.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("auth none must load: %s", diagText(c, diags))
+	}
+	w := c.Warnings()
+	if len(w) != 1 || !strings.Contains(w[0].Detail, "anyone") {
+		t.Errorf("want one warning that anyone can create work items, got %v", w)
+	}
+}
+
+func TestValidateInCode(t *testing.T) {
+	// A Config built in code has no ranges; Validate still names the field.
+	c := &Config{}
+	c.applyDefaults()
+	c.Auth.Type = AuthNone
+	c.Store = Store{Driver: DriverPostgres}
+	c.Backends = []*Backend{{Type: "file", Name: "a", MaxInFlight: 1, MaxAge: time.Hour}}
+	c.Routes = []*Route{{Name: "r", SendTo: []BackendRef{{Type: "file", Name: "a"}}}}
+	diags := c.Validate()
+	found := false
+	for _, d := range diags.Errs() {
+		found = found || strings.Contains(d.Error(), "store.dsn")
+	}
+	if !found {
+		t.Errorf("want an error naming store.dsn, got %v", diags)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90s", 90 * time.Second, true},
+		{"24h", 24 * time.Hour, true},
+		{"7d", 7 * 24 * time.Hour, true},
+		{"1d12h", 36 * time.Hour, true},
+		{"0s", 0, true},
+		{"", 0, false},
+		{"1 day", 0, false},
+		{"-5m", 0, false},
+		{"xd", 0, false},
+		{"5", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseDuration(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestLoadFileMissing(t *testing.T) {
+	_, diags := LoadFile("testdata/does-not-exist.hcl")
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "does-not-exist.hcl") {
+		t.Errorf("want an error naming the file, got %v", diags)
+	}
+}
+
+func diagText(c *Config, diags hcl.Diagnostics) string {
+	var buf bytes.Buffer
+	_ = WriteDiagnostics(&buf, c.Files, diags, false)
+	return buf.String()
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}

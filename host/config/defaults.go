@@ -1,0 +1,55 @@
+package config
+
+import "time"
+
+// Defaults applied when connector.hcl leaves an attribute out.
+const (
+	DefaultServerListen = "0.0.0.0:8443"
+	DefaultAdminListen  = "127.0.0.1:9464"
+	// DefaultMaxBodyBytes is 1 MiB; Azure Monitor caps payloads at 256 KB.
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultStoreDriver  = "sqlite"
+	DefaultStorePath    = "data/connector.db"
+	DefaultPluginDir    = "./plugins"
+	DefaultLogLevel     = "info"
+	DefaultLogFormat    = "json"
+	DefaultWorkers      = 16
+
+	// DefaultAuthority is Entra ID's public cloud authority.
+	DefaultAuthority = "https://login.microsoftonline.com"
+	// AzureMonitorAppID is the application Azure Monitor action groups
+	// call Secure Webhooks as ("AzNS AAD Webhook"); the default and usual
+	// only entry of allowed_app_ids.
+	AzureMonitorAppID      = "461e8683-5575-4561-ac7f-899cc907d62a"
+	DefaultClockSkew       = 5 * time.Minute
+	DefaultRefreshInterval = 24 * time.Hour
+	// DefaultMaxTokenBytes bounds a bearer token; Entra tokens are 1–3 KB.
+	DefaultMaxTokenBytes = 16 << 10
+	// DefaultCacheEntries bounds the verified-token cache.
+	DefaultCacheEntries = 10000
+
+	DefaultMaxInFlight = 4
+	// DefaultMaxAttempts of zero means retries are bounded by max_age only.
+	DefaultMaxAttempts  = 0
+	DefaultMaxAge       = 24 * time.Hour
+	DefaultReopenWindow = 24 * time.Hour
+)
+
+// Auth block types.
+const (
+	AuthEntraID = "entra_id"
+	AuthNone    = "none"
+	AuthDev     = "dev"
+)
+
+// Store drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Token versions accepted in auth "entra_id" token_versions.
+const (
+	TokenV1 = "1.0"
+	TokenV2 = "2.0"
+)

@@ -1,0 +1,555 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// LoadFile reads and loads the configuration file at path. See Load.
+func LoadFile(path string) (*Config, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return &Config{Files: map[string]*hcl.File{}}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration file",
+			Detail:   fmt.Sprintf("Reading %s: %s.", path, err),
+		}}
+	}
+	return Load(src, path)
+}
+
+// Load parses src (HCL native syntax) as the configuration file filename,
+// decodes the host-owned blocks, applies defaults and runs Validate.
+//
+// The returned Config is never nil, so callers can always print the
+// diagnostics with its Files; it must not be used when the diagnostics
+// contain errors. Warnings (e.g. `auth "none"`) come back as
+// warning-severity diagnostics beside a usable Config.
+//
+// Load checks structure and values. The per-alert expressions of routes
+// (when, correlation_key, fields) and send_to references are checked by
+// route.Compile, and backend config bodies by the plugin host against the
+// plugin's schema; `validate` runs all three.
+func Load(src []byte, filename string) (*Config, hcl.Diagnostics) {
+	dir := filepath.Dir(filename)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	c := &Config{Dir: dir}
+	parser := hclparse.NewParser()
+	f, diags := parser.ParseHCL(src, filename)
+	c.Files = parser.Files()
+	if diags.HasErrors() {
+		return c, diags
+	}
+	l := &loader{cfg: c, ctx: LoadContext(dir), ranges: map[string]hcl.Range{}}
+	c.ranges = l.ranges
+	c.applyDefaults()
+	diags = append(diags, dropFollowOns(l.decodeRoot(f.Body))...)
+	if diags.HasErrors() {
+		return c, diags
+	}
+	return c, append(diags, c.Validate()...)
+}
+
+// LoadContext is the evaluation context of load-time expressions: host
+// blocks and backend `config {}` bodies. It has the load-time functions
+// (hclfuncs.LoadTime: env(), file() relative to dir, and the string and
+// collection functions) and no variables. The plugin host decodes backend
+// config bodies with it.
+func LoadContext(dir string) *hcl.EvalContext {
+	return &hcl.EvalContext{Functions: hclfuncs.LoadTime(dir)}
+}
+
+// applyDefaults fills every default before decoding overwrites what the
+// file sets.
+func (c *Config) applyDefaults() {
+	c.Server = Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes}
+	c.Admin = Admin{Listen: DefaultAdminListen}
+	c.Store = Store{Driver: DefaultStoreDriver, Path: DefaultStorePath}
+	c.Delivery = Delivery{Workers: DefaultWorkers}
+	c.PluginDir = DefaultPluginDir
+	c.LogLevel = DefaultLogLevel
+	c.LogFormat = DefaultLogFormat
+}
+
+var rootSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "plugin_dir"},
+		{Name: "log_level"},
+		{Name: "log_format"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "server"},
+		{Type: "admin"},
+		{Type: "auth", LabelNames: []string{"type"}},
+		{Type: "store"},
+		{Type: "delivery"},
+		{Type: "plugin", LabelNames: []string{"name"}},
+		{Type: "backend", LabelNames: []string{"type", "name"}},
+		{Type: "route", LabelNames: []string{"name"}},
+	},
+}
+
+// loader decodes one file into cfg, recording source ranges of blocks and
+// attributes under dotted keys ("store.dsn", "backend.jira.ops") so that
+// Validate can point at them.
+type loader struct {
+	cfg    *Config
+	ctx    *hcl.EvalContext
+	ranges map[string]hcl.Range
+}
+
+func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
+	content, diags := body.Content(rootSchema)
+	l.ranges[keyFile] = body.MissingItemRange()
+
+	top := map[string]*string{
+		"plugin_dir": &l.cfg.PluginDir,
+		"log_level":  &l.cfg.LogLevel,
+		"log_format": &l.cfg.LogFormat,
+	}
+	for name, attr := range content.Attributes {
+		l.ranges[name] = attr.Expr.Range()
+		var s string
+		d := gohcl.DecodeExpression(attr.Expr, l.ctx, &s)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			*top[name] = s
+		}
+	}
+
+	seen := map[string]*hcl.Block{}
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "server", "admin", "auth", "store", "delivery":
+			if prev, dup := seen[b.Type]; dup {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  fmt.Sprintf("Duplicate %s block", b.Type),
+					Detail:   fmt.Sprintf("Only one %s block is allowed; the first is at %s.", b.Type, prev.DefRange),
+					Subject:  b.DefRange.Ptr(),
+				})
+				continue
+			}
+			seen[b.Type] = b
+		}
+		switch b.Type {
+		case "server":
+			diags = append(diags, l.decodeServer(b)...)
+		case "admin":
+			l.record("admin", b)
+			var raw struct {
+				Listen *string `hcl:"listen,optional"`
+			}
+			diags = append(diags, gohcl.DecodeBody(b.Body, l.ctx, &raw)...)
+			setString(&l.cfg.Admin.Listen, raw.Listen)
+		case "auth":
+			diags = append(diags, l.decodeAuth(b)...)
+		case "store":
+			diags = append(diags, l.decodeStore(b)...)
+		case "delivery":
+			l.record("delivery", b)
+			var raw struct {
+				Workers *int `hcl:"workers,optional"`
+			}
+			diags = append(diags, gohcl.DecodeBody(b.Body, l.ctx, &raw)...)
+			if raw.Workers != nil {
+				l.cfg.Delivery.Workers = *raw.Workers
+			}
+		case "plugin":
+			diags = append(diags, l.decodePlugin(b)...)
+		case "backend":
+			diags = append(diags, l.decodeBackend(b)...)
+		case "route":
+			diags = append(diags, l.decodeRoute(b)...)
+		}
+	}
+	return diags
+}
+
+func (l *loader) decodeServer(b *hcl.Block) hcl.Diagnostics {
+	l.record("server", b)
+	var raw struct {
+		Listen       *string `hcl:"listen,optional"`
+		MaxBodyBytes *int64  `hcl:"max_body_bytes,optional"`
+		TLS          *struct {
+			CertFile string `hcl:"cert_file,optional"`
+			KeyFile  string `hcl:"key_file,optional"`
+		} `hcl:"tls,block"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	s := &l.cfg.Server
+	setString(&s.Listen, raw.Listen)
+	if raw.MaxBodyBytes != nil {
+		s.MaxBodyBytes = *raw.MaxBodyBytes
+	}
+	if raw.TLS != nil {
+		s.TLS = &TLS{CertFile: raw.TLS.CertFile, KeyFile: raw.TLS.KeyFile}
+	}
+	return diags
+}
+
+func (l *loader) decodeStore(b *hcl.Block) hcl.Diagnostics {
+	l.record("store", b)
+	st := &l.cfg.Store
+	var raw struct {
+		Driver *string `hcl:"driver,optional"`
+		Path   *string `hcl:"path,optional"`
+		DSN    *string `hcl:"dsn,optional"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	setString(&st.Driver, raw.Driver)
+	setString(&st.Path, raw.Path)
+	setString(&st.DSN, raw.DSN)
+	if st.Driver == DriverPostgres && raw.Path == nil {
+		st.Path = ""
+	}
+	return diags
+}
+
+func (l *loader) decodeAuth(b *hcl.Block) hcl.Diagnostics {
+	l.record("auth", b)
+	a := &l.cfg.Auth
+	a.Type = b.Labels[0]
+	a.Range = b.DefRange
+	l.ranges["auth.type"] = b.LabelRanges[0]
+	switch a.Type {
+	case AuthNone, AuthDev:
+		return gohcl.DecodeBody(b.Body, l.ctx, &struct{}{})
+	case AuthEntraID:
+		return l.decodeEntraID(b)
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Unsupported auth type",
+		Detail:   fmt.Sprintf("Auth type %q is not known; use %q (Azure Monitor Secure Webhook tokens), %q (the development issuer of serve -dev) or %q (no authentication).", a.Type, AuthEntraID, AuthDev, AuthNone),
+		Subject:  b.LabelRanges[0].Ptr(),
+	}}
+}
+
+func (l *loader) decodeEntraID(b *hcl.Block) hcl.Diagnostics {
+	var raw struct {
+		TenantID        hcl.Expression `hcl:"tenant_id,optional"`
+		Audiences       []string       `hcl:"audiences,optional"`
+		AllowedAppIDs   []string       `hcl:"allowed_app_ids,optional"`
+		RequiredRoles   []string       `hcl:"required_roles,optional"`
+		Authority       *string        `hcl:"authority,optional"`
+		TokenVersions   []string       `hcl:"token_versions,optional"`
+		ClockSkew       *string        `hcl:"clock_skew,optional"`
+		RefreshInterval *string        `hcl:"refresh_interval,optional"`
+		MaxTokenBytes   *int           `hcl:"max_token_bytes,optional"`
+		CacheEntries    *int           `hcl:"cache_entries,optional"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	e := &EntraID{
+		Audiences:     raw.Audiences,
+		AllowedAppIDs: raw.AllowedAppIDs,
+		RequiredRoles: raw.RequiredRoles,
+		Authority:     DefaultAuthority,
+		TokenVersions: raw.TokenVersions,
+		ClockSkew:     DefaultClockSkew,
+		RefreshEvery:  DefaultRefreshInterval,
+		MaxTokenBytes: DefaultMaxTokenBytes,
+		CacheEntries:  DefaultCacheEntries,
+	}
+	l.cfg.Auth.EntraID = e
+	if raw.AllowedAppIDs == nil {
+		e.AllowedAppIDs = []string{AzureMonitorAppID}
+	}
+	if raw.TokenVersions == nil {
+		e.TokenVersions = []string{TokenV1, TokenV2}
+	}
+	for i, v := range e.TokenVersions {
+		switch strings.ToLower(v) {
+		case "1", "v1", "1.0":
+			e.TokenVersions[i] = TokenV1
+		case "2", "v2", "2.0":
+			e.TokenVersions[i] = TokenV2
+		}
+	}
+	setString(&e.Authority, raw.Authority)
+	e.Authority = strings.TrimRight(e.Authority, "/")
+	if raw.MaxTokenBytes != nil {
+		e.MaxTokenBytes = *raw.MaxTokenBytes
+	}
+	if raw.CacheEntries != nil {
+		e.CacheEntries = *raw.CacheEntries
+	}
+	diags = append(diags, l.duration("auth.clock_skew", raw.ClockSkew, &e.ClockSkew)...)
+	diags = append(diags, l.duration("auth.refresh_interval", raw.RefreshInterval, &e.RefreshEvery)...)
+
+	// tenant_id is one string or a list of strings.
+	if raw.TenantID != nil {
+		v, d := raw.TenantID.Value(l.ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() && !v.IsNull() {
+			if v.Type() == cty.String {
+				e.TenantIDs = []string{v.AsString()}
+			} else if lv, err := convert.Convert(v, cty.List(cty.String)); err == nil && lv.IsWhollyKnown() {
+				for _, t := range lv.AsValueSlice() {
+					if !t.IsNull() {
+						e.TenantIDs = append(e.TenantIDs, t.AsString())
+					}
+				}
+			} else {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity:    hcl.DiagError,
+					Summary:     "Invalid tenant_id",
+					Detail:      "tenant_id is one tenant ID (a string) or a list of tenant IDs.",
+					Subject:     raw.TenantID.Range().Ptr(),
+					Expression:  raw.TenantID,
+					EvalContext: l.ctx,
+				})
+			}
+		}
+	}
+	return diags
+}
+
+func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
+	key := "plugin." + b.Labels[0]
+	l.record(key, b)
+	p := &Plugin{Name: b.Labels[0], Range: b.DefRange}
+	l.ranges[key+".name"] = b.LabelRanges[0]
+	var raw struct {
+		SHA256 *string `hcl:"sha256,optional"`
+		Path   *string `hcl:"path,optional"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	setString(&p.SHA256, raw.SHA256)
+	p.SHA256 = strings.ToLower(p.SHA256)
+	setString(&p.Path, raw.Path)
+	l.cfg.Plugins = append(l.cfg.Plugins, p)
+	return diags
+}
+
+func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
+	be := &Backend{Type: b.Labels[0], Name: b.Labels[1], Range: b.DefRange,
+		MaxInFlight: DefaultMaxInFlight, MaxAttempts: DefaultMaxAttempts, MaxAge: DefaultMaxAge}
+	key := "backend." + be.Ref()
+	l.record(key, b)
+	l.ranges[key+".type"] = b.LabelRanges[0]
+	l.ranges[key+".name"] = b.LabelRanges[1]
+	var raw struct {
+		Config *struct {
+			Body hcl.Body `hcl:",remain"`
+		} `hcl:"config,block"`
+		MaxInFlight *int     `hcl:"max_in_flight,optional"`
+		RateLimit   *float64 `hcl:"rate_limit,optional"`
+		MaxAttempts *int     `hcl:"max_attempts,optional"`
+		MaxAge      *string  `hcl:"max_age,optional"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	if raw.Config != nil {
+		be.Config = raw.Config.Body
+		be.ConfigRange = l.ranges[key+".config"]
+	} else {
+		be.Config = hcl.EmptyBody()
+		be.ConfigRange = b.DefRange
+	}
+	if raw.MaxInFlight != nil {
+		be.MaxInFlight = *raw.MaxInFlight
+	}
+	if raw.RateLimit != nil {
+		be.RateLimit = *raw.RateLimit
+	}
+	if raw.MaxAttempts != nil {
+		be.MaxAttempts = *raw.MaxAttempts
+	}
+	diags = append(diags, l.duration(key+".max_age", raw.MaxAge, &be.MaxAge)...)
+	l.cfg.Backends = append(l.cfg.Backends, be)
+	return diags
+}
+
+func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
+	r := &Route{Name: b.Labels[0], Range: b.DefRange, ReopenWindow: DefaultReopenWindow}
+	key := "route." + r.Name
+	present := l.record(key, b)
+	l.ranges[key+".name"] = b.LabelRanges[0]
+	var raw struct {
+		When           hcl.Expression `hcl:"when,optional"`
+		SendTo         hcl.Expression `hcl:"send_to"`
+		CorrelationKey hcl.Expression `hcl:"correlation_key,optional"`
+		Fields         hcl.Expression `hcl:"fields,optional"`
+		ReopenWindow   *string        `hcl:"reopen_window,optional"`
+		PerCI          *bool          `hcl:"per_ci,optional"`
+		Continue       *bool          `hcl:"continue,optional"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	if present["when"] {
+		r.When = raw.When
+	}
+	if present["correlation_key"] {
+		r.CorrelationKey = raw.CorrelationKey
+	}
+	if present["fields"] {
+		r.Fields = raw.Fields
+	}
+	if raw.PerCI != nil {
+		r.PerCI = *raw.PerCI
+	}
+	if raw.Continue != nil {
+		r.Continue = *raw.Continue
+	}
+	diags = append(diags, l.duration(key+".reopen_window", raw.ReopenWindow, &r.ReopenWindow)...)
+	if present["send_to"] {
+		refs, d := parseSendTo(raw.SendTo)
+		r.SendTo = refs
+		diags = append(diags, d...)
+	}
+	l.cfg.Routes = append(l.cfg.Routes, r)
+	return diags
+}
+
+// parseSendTo reads send_to = [backend.<type>.<name>, ...] as references,
+// without evaluating them.
+func parseSendTo(expr hcl.Expression) ([]BackendRef, hcl.Diagnostics) {
+	exprs, diags := hcl.ExprList(expr)
+	if diags.HasErrors() {
+		for _, d := range diags {
+			d.Detail = "send_to is a list of backend references, e.g. send_to = [backend.servicenow.prod]."
+		}
+		return nil, diags
+	}
+	var refs []BackendRef
+	for _, e := range exprs {
+		trav, d := hcl.AbsTraversalForExpr(e)
+		ok := !d.HasErrors() && len(trav) == 3 && trav.RootName() == "backend"
+		var typ, name string
+		if ok {
+			a1, ok1 := trav[1].(hcl.TraverseAttr)
+			a2, ok2 := trav[2].(hcl.TraverseAttr)
+			ok = ok1 && ok2
+			typ, name = a1.Name, a2.Name
+		}
+		if !ok {
+			detail := "Each send_to entry names a backend block by type and name, as backend.<type>.<name>, e.g. backend.servicenow.prod."
+			if _, quoted := e.(*hclsyntax.TemplateExpr); quoted {
+				detail = "Each send_to entry is a reference, not a string: write backend.<type>.<name> without quotes, e.g. backend.servicenow.prod."
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid backend reference",
+				Detail:   detail,
+				Subject:  e.Range().Ptr(),
+			})
+			continue
+		}
+		refs = append(refs, BackendRef{Type: typ, Name: name, Range: e.Range()})
+	}
+	return refs, diags
+}
+
+// record notes the ranges of b and of its attributes and nested blocks
+// under key, and returns which attributes are present.
+func (l *loader) record(key string, b *hcl.Block) map[string]bool {
+	l.ranges[key] = b.DefRange
+	present := map[string]bool{}
+	sb, ok := b.Body.(*hclsyntax.Body)
+	if !ok {
+		return present
+	}
+	for name, a := range sb.Attributes {
+		l.ranges[key+"."+name] = a.Expr.Range()
+		present[name] = true
+	}
+	for _, nb := range sb.Blocks {
+		l.ranges[key+"."+nb.Type] = nb.DefRange()
+	}
+	return present
+}
+
+// duration parses a duration attribute written as a string ("90s", "24h",
+// "7d"); s nil leaves dst at its default.
+func (l *loader) duration(key string, s *string, dst *time.Duration) hcl.Diagnostics {
+	if s == nil {
+		return nil
+	}
+	d, err := ParseDuration(*s)
+	if err == nil {
+		*dst = d
+		return nil
+	}
+	attr := key[strings.LastIndexByte(key, '.')+1:]
+	var subject *hcl.Range
+	if r, ok := l.ranges[key]; ok {
+		subject = r.Ptr()
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Invalid duration for %s", attr),
+		Detail:   fmt.Sprintf("%s = %q: %s. Write a number with a unit, e.g. \"90s\", \"15m\", \"24h\" or \"7d\".", attr, *s, err),
+		Subject:  subject,
+	}}
+}
+
+// ParseDuration parses a configuration duration: Go's time.ParseDuration
+// syntax ("1h30m", "90s") plus whole days as "d" ("7d", "1d12h").
+// Negative durations are rejected.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("not a duration")
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		s = s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("not a duration")
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("negative duration")
+	}
+	return days + d, nil
+}
+
+// dropFollowOns removes the "Unsuitable value type: value must be known"
+// errors gohcl adds after an expression already failed (e.g. env() of an
+// unset variable), so the operator sees the cause once.
+func dropFollowOns(diags hcl.Diagnostics) hcl.Diagnostics {
+	failed := map[hcl.Range]bool{}
+	out := diags[:0]
+	for _, d := range diags {
+		if d.Subject != nil && d.Severity == hcl.DiagError {
+			if failed[*d.Subject] && d.Summary == "Unsuitable value type" {
+				continue
+			}
+			failed[*d.Subject] = true
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func setString(dst *string, v *string) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// keyFile is the ranges key of the file itself (its first position), used
+// for diagnostics about something missing from the whole file.
+const keyFile = "."

@@ -1,0 +1,7 @@
+auth "oauth" {}
+
+backend "file" "local" {}
+
+route "all" {
+  send_to = [backend.file.local]
+}

@@ -1,0 +1,322 @@
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// Validate checks the decoded configuration's values and cross-references
+// and returns diagnostics naming the offending field, pointing at its
+// source when the Config was loaded from a file. Warnings (such as
+// `auth "none"`) have warning severity; only errors make the Config
+// unusable. Load calls it; call it again after changing a Config in code.
+func (c *Config) Validate() hcl.Diagnostics {
+	v := &validator{c: c}
+	v.server()
+	v.auth()
+	v.store()
+	v.top()
+	v.plugins()
+	v.backends()
+	v.routes()
+	return v.diags
+}
+
+// Warnings returns the warning-severity diagnostics of Validate, e.g. that
+// `auth "none"` lets anyone create work items.
+func (c *Config) Warnings() hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range c.Validate() {
+		if d.Severity == hcl.DiagWarning {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+type validator struct {
+	c     *Config
+	diags hcl.Diagnostics
+}
+
+// at returns the range of the first key found, or nil.
+func (v *validator) at(keys ...string) *hcl.Range {
+	for _, k := range keys {
+		if r, ok := v.c.ranges[k]; ok {
+			return r.Ptr()
+		}
+	}
+	return nil
+}
+
+func (v *validator) errorf(subject *hcl.Range, summary, format string, args ...any) {
+	v.add(hcl.DiagError, subject, summary, format, args...)
+}
+
+func (v *validator) add(sev hcl.DiagnosticSeverity, subject *hcl.Range, summary, format string, args ...any) {
+	v.diags = append(v.diags, &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject})
+}
+
+func (v *validator) listen(key, value string) {
+	if _, port, err := net.SplitHostPort(value); err != nil || port == "" {
+		v.errorf(v.at(key, strings.Split(key, ".")[0]), "Invalid "+key,
+			"%s = %q is not a listen address; write host:port, e.g. \"0.0.0.0:8443\" or \"127.0.0.1:9464\".", key, value)
+	}
+}
+
+func (v *validator) server() {
+	s := v.c.Server
+	v.listen("server.listen", s.Listen)
+	v.listen("admin.listen", v.c.Admin.Listen)
+	if s.Listen == v.c.Admin.Listen {
+		v.errorf(v.at("admin.listen", "server.listen", "admin"), "admin.listen conflicts with server.listen",
+			"The admin listener (metrics, health) and the webhook listener both use %q; give them different ports.", s.Listen)
+	}
+	if s.MaxBodyBytes <= 0 {
+		v.errorf(v.at("server.max_body_bytes", "server"), "Invalid server.max_body_bytes",
+			"max_body_bytes must be a positive number of bytes; the default is %d (1 MiB) and Azure Monitor payloads are at most 256 KB.", DefaultMaxBodyBytes)
+	}
+	if t := s.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		missing := "key_file"
+		if t.CertFile == "" {
+			missing = "cert_file"
+		}
+		v.errorf(v.at("server.tls"), "Incomplete server.tls block",
+			"The tls block needs both cert_file and key_file; %s is missing. Remove the block for plain HTTP (TLS terminated in front).", missing)
+	}
+	if t := s.TLS; t != nil && t.CertFile == "" && t.KeyFile == "" {
+		v.errorf(v.at("server.tls"), "Empty server.tls block",
+			"The tls block needs cert_file and key_file. Remove the block for plain HTTP (TLS terminated in front).")
+	}
+	if v.c.Delivery.Workers < 1 {
+		v.errorf(v.at("delivery.workers", "delivery"), "Invalid delivery.workers",
+			"workers must be at least 1 (the default is %d).", DefaultWorkers)
+	}
+}
+
+func (v *validator) auth() {
+	a := v.c.Auth
+	switch a.Type {
+	case "":
+		v.errorf(v.at(keyFile), "Missing auth block",
+			"The configuration needs an auth block saying who may post alerts: auth \"entra_id\" { tenant_id = \"…\"  audiences = [\"…\"] } for Azure Monitor Secure Webhooks, or auth \"none\" {} to accept unauthenticated requests (not recommended).")
+	case AuthNone:
+		v.add(hcl.DiagWarning, a.Range.Ptr(), "Authentication is disabled",
+			"auth \"none\" accepts every request: anyone who can reach %s can create work items. Use auth \"entra_id\" outside a closed test network.", v.c.Server.Listen)
+	case AuthDev:
+		// Accepted here; serve refuses it outside dev mode.
+	case AuthEntraID:
+		v.entraID()
+	default:
+		v.errorf(v.at("auth.type"), "Unsupported auth type",
+			"Auth type %q is not known; use %q, %q or %q.", a.Type, AuthEntraID, AuthDev, AuthNone)
+	}
+}
+
+func (v *validator) entraID() {
+	e := v.c.Auth.EntraID
+	block := v.at("auth")
+	if e == nil {
+		v.errorf(block, "Missing Entra ID settings", "auth \"entra_id\" has no settings.")
+		return
+	}
+	if len(e.TenantIDs) == 0 {
+		v.errorf(v.at("auth.tenant_id", "auth"), "Missing auth.tenant_id",
+			"auth \"entra_id\" needs tenant_id: your directory (tenant) ID, or a list of them.")
+	}
+	for _, t := range e.TenantIDs {
+		if !guidPattern.MatchString(t) {
+			v.errorf(v.at("auth.tenant_id", "auth"), "Invalid auth.tenant_id",
+				"tenant_id %q is not a tenant ID. Use the directory (tenant) ID, a GUID such as 00000000-0000-0000-0000-000000000000: tokens carry it in their tid claim, and a domain name cannot be compared with it.", t)
+		}
+	}
+	if len(e.Audiences) == 0 {
+		v.errorf(v.at("auth.audiences", "auth"), "Missing auth.audiences",
+			"auth \"entra_id\" needs audiences: the app registration's Application ID URI (e.g. \"api://itsm-connector\") and/or its client ID.")
+	}
+	for _, s := range e.Audiences {
+		if strings.TrimSpace(s) == "" {
+			v.errorf(v.at("auth.audiences", "auth"), "Invalid auth.audiences", "audiences contains an empty entry.")
+		}
+	}
+	if len(e.AllowedAppIDs) == 0 {
+		v.errorf(v.at("auth.allowed_app_ids", "auth"), "Invalid auth.allowed_app_ids",
+			"allowed_app_ids is empty, so no caller could ever be accepted; leave it out for the Azure Monitor app (%s).", AzureMonitorAppID)
+	}
+	if len(e.TokenVersions) == 0 {
+		v.errorf(v.at("auth.token_versions", "auth"), "Invalid auth.token_versions",
+			"token_versions is empty; leave it out to accept both, or list %q and/or %q.", TokenV1, TokenV2)
+	}
+	for _, tv := range e.TokenVersions {
+		if tv != TokenV1 && tv != TokenV2 {
+			v.errorf(v.at("auth.token_versions", "auth"), "Invalid auth.token_versions",
+				"Token version %q is not known; use %q (v1, issuer sts.windows.net) and/or %q (v2).", tv, TokenV1, TokenV2)
+		}
+	}
+	if u, err := url.Parse(e.Authority); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		v.errorf(v.at("auth.authority", "auth"), "Invalid auth.authority",
+			"authority %q is not an absolute URL such as %q.", e.Authority, DefaultAuthority)
+	}
+	if e.ClockSkew > 1<<40 || e.ClockSkew < 0 {
+		v.errorf(v.at("auth.clock_skew", "auth"), "Invalid auth.clock_skew", "clock_skew must not be negative.")
+	}
+	if e.RefreshEvery < 1e9*60 {
+		v.errorf(v.at("auth.refresh_interval", "auth"), "Invalid auth.refresh_interval",
+			"refresh_interval must be at least 1m so the issuer is not hammered; the default is 24h.")
+	}
+	if e.MaxTokenBytes <= 0 {
+		v.errorf(v.at("auth.max_token_bytes", "auth"), "Invalid auth.max_token_bytes",
+			"max_token_bytes must be positive; the default is %d.", DefaultMaxTokenBytes)
+	}
+	if e.CacheEntries < 0 {
+		v.errorf(v.at("auth.cache_entries", "auth"), "Invalid auth.cache_entries",
+			"cache_entries must not be negative; 0 disables the verified-token cache.")
+	}
+}
+
+func (v *validator) store() {
+	s := v.c.Store
+	switch s.Driver {
+	case DriverSQLite:
+		if s.Path == "" {
+			v.errorf(v.at("store.path", "store"), "Missing store.path",
+				"driver = %q needs path, the database file (default %q).", DriverSQLite, DefaultStorePath)
+		}
+		if s.DSN != "" {
+			v.errorf(v.at("store.dsn", "store"), "store.dsn needs driver = \"postgres\"",
+				"dsn is the PostgreSQL connection string; with driver = %q set path instead.", DriverSQLite)
+		}
+	case DriverPostgres:
+		if s.DSN == "" {
+			v.errorf(v.at("store.driver", "store"), "Missing store.dsn",
+				"driver = %q needs dsn, the connection string, e.g. dsn = env(\"ITSM_POSTGRES_DSN\").", DriverPostgres)
+		}
+		if _, set := v.c.ranges["store.path"]; set && s.Path != "" {
+			v.errorf(v.at("store.path"), "store.path needs driver = \"sqlite\"",
+				"path is the SQLite database file; with driver = %q set dsn instead.", DriverPostgres)
+		}
+	default:
+		v.errorf(v.at("store.driver", "store"), "Invalid store.driver",
+			"Store driver %q is not known; use %q (embedded, the default) or %q.", s.Driver, DriverSQLite, DriverPostgres)
+	}
+}
+
+func (v *validator) top() {
+	switch v.c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		v.errorf(v.at("log_level"), "Invalid log_level",
+			"log_level %q is not known; use trace, debug, info, warn or error.", v.c.LogLevel)
+	}
+	switch v.c.LogFormat {
+	case "json", "text":
+	default:
+		v.errorf(v.at("log_format"), "Invalid log_format", "log_format %q is not known; use json or text.", v.c.LogFormat)
+	}
+	if v.c.PluginDir == "" {
+		v.errorf(v.at("plugin_dir"), "Invalid plugin_dir", "plugin_dir must not be empty (default %q).", DefaultPluginDir)
+	}
+}
+
+func (v *validator) name(kind, key, value string, r *hcl.Range) {
+	if !hclsyntax.ValidIdentifier(value) {
+		v.errorf(r, "Invalid "+kind,
+			"%s %q must start with a letter and contain only letters, digits, underscores and dashes, because %s.", kind, value, key)
+	}
+}
+
+func (v *validator) plugins() {
+	seen := map[string]*Plugin{}
+	for _, p := range v.c.Plugins {
+		v.name("plugin name", "it names the binary itsm-connector-plugin-<name>", p.Name, v.at("plugin."+p.Name+".name"))
+		if prev, dup := seen[p.Name]; dup {
+			v.errorf(p.Range.Ptr(), "Duplicate plugin block",
+				"plugin %q is already defined at %s.", p.Name, prev.Range)
+		}
+		seen[p.Name] = p
+		if p.SHA256 != "" {
+			if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
+				v.errorf(v.at("plugin."+p.Name+".sha256", "plugin."+p.Name), "Invalid plugin sha256",
+					"sha256 of plugin %q must be 64 hex digits, as printed by sha256sum.", p.Name)
+			}
+		}
+	}
+}
+
+func (v *validator) backends() {
+	if len(v.c.Backends) == 0 {
+		v.errorf(v.at(keyFile), "Missing backend block",
+			"The configuration needs at least one backend \"<type>\" \"<name>\" { config { … } } block: where work items are created.")
+	}
+	seen := map[string]*Backend{}
+	for _, b := range v.c.Backends {
+		key := "backend." + b.Ref()
+		v.name("backend type", "it is the plugin's name and appears in references backend.<type>.<name>", b.Type, v.at(key+".type", key))
+		v.name("backend name", "it appears in references backend.<type>.<name>", b.Name, v.at(key+".name", key))
+		if prev, dup := seen[b.Ref()]; dup {
+			v.errorf(b.Range.Ptr(), "Duplicate backend block",
+				"backend %q %q is already defined at %s.", b.Type, b.Name, prev.Range)
+		}
+		seen[b.Ref()] = b
+		if b.MaxInFlight < 1 {
+			v.errorf(v.at(key+".max_in_flight", key), "Invalid max_in_flight",
+				"max_in_flight of backend %s must be at least 1 (default %d).", b.Ref(), DefaultMaxInFlight)
+		}
+		if b.RateLimit < 0 {
+			v.errorf(v.at(key+".rate_limit", key), "Invalid rate_limit",
+				"rate_limit of backend %s is requests per second and must not be negative; 0 means unlimited.", b.Ref())
+		}
+		if b.MaxAttempts < 0 {
+			v.errorf(v.at(key+".max_attempts", key), "Invalid max_attempts",
+				"max_attempts of backend %s must not be negative; 0 means retries are bounded by max_age only.", b.Ref())
+		}
+		if b.MaxAge <= 0 {
+			v.errorf(v.at(key+".max_age", key), "Invalid max_age",
+				"max_age of backend %s must be positive (default %s): it bounds how long a delivery is retried.", b.Ref(), DefaultMaxAge)
+		}
+	}
+}
+
+func (v *validator) routes() {
+	if len(v.c.Routes) == 0 {
+		v.errorf(v.at(keyFile), "Missing route block",
+			"The configuration needs at least one route \"<name>\" { send_to = [backend.<type>.<name>] } block; without one every alert would become a dead letter.")
+	}
+	seen := map[string]*Route{}
+	for _, r := range v.c.Routes {
+		key := "route." + r.Name
+		if r.Name == "" {
+			v.errorf(v.at(key+".name", key), "Invalid route name", "A route needs a non-empty name.")
+		}
+		if prev, dup := seen[r.Name]; dup {
+			v.errorf(r.Range.Ptr(), "Duplicate route block",
+				"route %q is already defined at %s; route names identify routes in logs and dead letters.", r.Name, prev.Range)
+		}
+		seen[r.Name] = r
+		if len(r.SendTo) == 0 {
+			v.errorf(v.at(key+".send_to", key), "Empty send_to",
+				"route %q must send to at least one backend, e.g. send_to = [backend.servicenow.prod].", r.Name)
+		}
+		refs := map[string]bool{}
+		for _, ref := range r.SendTo {
+			if refs[ref.Ref()] {
+				v.errorf(ref.Range.Ptr(), "Duplicate send_to entry",
+					"route %q lists backend.%s more than once.", r.Name, ref.Ref())
+			}
+			refs[ref.Ref()] = true
+		}
+		if r.ReopenWindow < 0 {
+			v.errorf(v.at(key+".reopen_window", key), "Invalid reopen_window",
+				"reopen_window of route %q must not be negative; 0 never reopens.", r.Name)
+		}
+	}
+}

@@ -1,0 +1,314 @@
+// Package route compiles connector.hcl's route blocks and decides, for each
+// alert, which backends get a work item, under which correlation key and
+// with which fields.
+//
+// Routes are evaluated in file order. The first route whose `when` is true
+// takes the alert and evaluation stops, unless that route sets
+// `continue = true`, in which case later routes are evaluated too. A route
+// without `when` matches every alert.
+//
+// A route whose expressions fail for an alert (e.g. `alert.severity <= 1`
+// when the alert has no severity, or a custom property that is absent) is
+// treated as not matching it: evaluation goes on with the next route and
+// the failure is recorded in Explanation.Routes and, when no route takes
+// the alert, in Decision.Unmatched, which becomes the dead letter's reason.
+// Wrap a condition in try(…, false) or use can(…) to make such cases
+// explicit.
+package route
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/alertvalue"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
+	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// Router holds the compiled routes. It is immutable and safe for
+// concurrent use.
+type Router struct {
+	routes []*compiled
+	funcs  map[string]function.Function
+}
+
+type compiled struct {
+	name     string
+	when     hcl.Expression // nil: matches everything
+	key      hcl.Expression // nil: alert.id
+	fields   hcl.Expression // nil: no fields
+	backends []string       // "type.name"
+	perCI    bool
+	cont     bool
+	reopen   time.Duration
+}
+
+// Compile checks routes against the declared backends and the shape of the
+// `alert` object and returns a Router. backends holds the "type.name" of
+// every backend block. Every problem is a diagnostic pointing at the
+// expression: an unknown backend in send_to, an attribute `alert` does not
+// have, a `when` that is not a bool, a correlation_key that is not a
+// string, fields that are not an object, a load-time-only function such as
+// env() in a per-alert expression.
+func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Diagnostics) {
+	r := &Router{funcs: hclfuncs.PerAlert()}
+	check := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"alert": alertvalue.Unknown()},
+		Functions: r.funcs,
+	}
+	var diags hcl.Diagnostics
+	for _, rt := range routes {
+		c := &compiled{name: rt.Name, when: rt.When, key: rt.CorrelationKey, fields: rt.Fields,
+			perCI: rt.PerCI, cont: rt.Continue, reopen: rt.ReopenWindow}
+		for _, ref := range rt.SendTo {
+			if !backends[ref.Ref()] {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Reference to undeclared backend",
+					Detail:   fmt.Sprintf("Route %q sends to backend.%s, but no backend %q %q block is declared.%s", rt.Name, ref.Ref(), ref.Type, ref.Name, suggest(ref.Ref(), backends)),
+					Subject:  ref.Range.Ptr(),
+				})
+				continue
+			}
+			c.backends = append(c.backends, ref.Ref())
+		}
+		diags = append(diags, typeCheck(rt.Name, "when", rt.When, check, func(t cty.Type) bool { return t == cty.Bool },
+			"when must be a condition (true or false), e.g. when = alert.severity <= 1")...)
+		diags = append(diags, typeCheck(rt.Name, "correlation_key", rt.CorrelationKey, check, func(t cty.Type) bool { return t.IsPrimitiveType() },
+			"correlation_key must be a string, e.g. correlation_key = \"${alert.rule}|${alert.resource_name}\"")...)
+		diags = append(diags, typeCheck(rt.Name, "fields", rt.Fields, check, func(t cty.Type) bool { return t.IsObjectType() || t.IsMapType() },
+			"fields must be an object of field names to values, e.g. fields = { short_description = alert.rule }")...)
+		r.routes = append(r.routes, c)
+	}
+	return r, diags
+}
+
+// typeCheck evaluates expr against an unknown alert: errors from traversal
+// (unknown attributes), functions and operators surface here, then the
+// result type is checked with ok. A dynamic (not yet known) type passes.
+func typeCheck(route, attr string, expr hcl.Expression, ctx *hcl.EvalContext, ok func(cty.Type) bool, want string) hcl.Diagnostics {
+	if expr == nil {
+		return nil
+	}
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		addSuggestions(diags)
+		return diags
+	}
+	if t := v.Type(); t != cty.DynamicPseudoType && !ok(t) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity:    hcl.DiagError,
+			Summary:     fmt.Sprintf("Invalid %s in route %q", attr, route),
+			Detail:      fmt.Sprintf("This expression is of type %s; %s.", t.FriendlyName(), want),
+			Subject:     expr.Range().Ptr(),
+			Expression:  expr,
+			EvalContext: ctx,
+		})
+	}
+	return diags
+}
+
+func suggest(ref string, backends map[string]bool) string {
+	var known []string
+	for b := range backends {
+		known = append(known, "backend."+b)
+	}
+	if len(known) == 0 {
+		return " No backends are declared."
+	}
+	sort.Strings(known)
+	return " Declared backends: " + strings.Join(known, ", ") + "."
+}
+
+// Route decides where a goes: one Delivery per matched route × backend
+// (× configuration item with per_ci), or Decision.Unmatched naming the
+// routes tried and why each did not take the alert. A route whose
+// expressions fail for a is skipped (see the package doc); that is not an
+// error. The error is non-nil only for a nil alert.
+func (r *Router) Route(a *sdk.Alert) (Decision, error) {
+	if a == nil {
+		return Decision{}, errors.New("route: nil alert")
+	}
+	var d Decision
+	r.evaluate(a, &d, nil)
+	return d, nil
+}
+
+// Explanation is what the `route` dry run prints: the decision and how
+// each evaluated route contributed to it.
+type Explanation struct {
+	Decision Decision `json:"decision"`
+	// Routes lists the routes evaluated for the alert, in order; routes
+	// after the one that took the alert (without continue) are absent.
+	Routes []RouteResult `json:"routes"`
+}
+
+// RouteResult is one route's outcome for one alert.
+type RouteResult struct {
+	Route string `json:"route"`
+	// Matched is true when the route took the alert.
+	Matched bool `json:"matched"`
+	// Error is why the route's expressions could not be evaluated for the
+	// alert; such a route does not match. Empty when evaluation succeeded.
+	Error string `json:"error,omitempty"`
+	// Backends the route sends to, as "type.name".
+	Backends []string `json:"backends"`
+	// Continue is the route's continue flag.
+	Continue bool `json:"continue,omitempty"`
+}
+
+// Explain routes a like Route and also reports each evaluated route's
+// outcome, for the `itsm-connector route` dry run and for logging why
+// a route was skipped.
+func (r *Router) Explain(a *sdk.Alert) (Explanation, error) {
+	if a == nil {
+		return Explanation{}, errors.New("route: nil alert")
+	}
+	var e Explanation
+	r.evaluate(a, &e.Decision, &e.Routes)
+	return e, nil
+}
+
+func (r *Router) evaluate(a *sdk.Alert, d *Decision, results *[]RouteResult) {
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"alert": alertvalue.Value(a)},
+		Functions: r.funcs,
+	}
+	var tried []string
+	for _, c := range r.routes {
+		deliveries, matched, err := c.evaluate(a, ctx)
+		if results != nil {
+			res := RouteResult{Route: c.name, Matched: matched, Backends: c.backends, Continue: c.cont}
+			if err != nil {
+				res.Error = err.Error()
+			}
+			*results = append(*results, res)
+		}
+		switch {
+		case err != nil:
+			tried = append(tried, fmt.Sprintf("%q (%s)", c.name, err))
+			continue
+		case !matched:
+			tried = append(tried, fmt.Sprintf("%q (when is false)", c.name))
+			continue
+		}
+		d.Deliveries = append(d.Deliveries, deliveries...)
+		if !c.cont {
+			break
+		}
+	}
+	if len(d.Deliveries) == 0 {
+		if len(r.routes) == 0 {
+			d.Unmatched = "no route matched: no routes are configured"
+		} else {
+			d.Unmatched = "no route matched; tried " + strings.Join(tried, ", ")
+		}
+	}
+}
+
+// evaluate returns the route's deliveries for a and whether it matched.
+func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, bool, error) {
+	if c.when != nil {
+		v, diags := c.when.Value(ctx)
+		if diags.HasErrors() {
+			return nil, false, evalError("when", diags)
+		}
+		if v.IsNull() {
+			return nil, false, errors.New("when: the condition is null")
+		}
+		if v.Type() != cty.Bool {
+			return nil, false, fmt.Errorf("when: the condition is a %s, not a bool", v.Type().FriendlyName())
+		}
+		if v.False() {
+			return nil, false, nil
+		}
+	}
+	key := a.ID
+	if c.key != nil {
+		v, diags := c.key.Value(ctx)
+		if diags.HasErrors() {
+			return nil, false, evalError("correlation_key", diags)
+		}
+		s, err := toString(v)
+		if err != nil {
+			return nil, false, fmt.Errorf("correlation_key: %w", err)
+		}
+		key = s
+	}
+	if key == "" {
+		return nil, false, errors.New("correlation_key: the key is empty")
+	}
+	var fields map[string]any
+	if c.fields != nil {
+		v, diags := c.fields.Value(ctx)
+		if diags.HasErrors() {
+			return nil, false, evalError("fields", diags)
+		}
+		f, err := renderFields(v)
+		if err != nil {
+			return nil, false, fmt.Errorf("fields: %w", err)
+		}
+		fields = f
+	}
+	var out []Delivery
+	for _, b := range c.backends {
+		if !c.perCI || len(a.ConfigurationItems) == 0 {
+			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: key, Fields: fields,
+				ConfigurationItems: a.ConfigurationItems, ReopenWindow: c.reopen})
+			continue
+		}
+		seen := map[string]bool{}
+		for _, ci := range a.ConfigurationItems {
+			k := PerCIKey(key, ci)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: k, Fields: fields,
+				ConfigurationItems: []sdk.ConfigurationItem{ci}, ReopenWindow: c.reopen})
+		}
+	}
+	return out, true, nil
+}
+
+// PerCIKey is the correlation key of one configuration item's work item
+// when a route sets per_ci: the route's key, "|", then the item's ARM
+// resource id (or, without one, its name) in lower case, since ARM ids and
+// resource names are case-insensitive. For example
+// "abc|/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1".
+func PerCIKey(key string, ci sdk.ConfigurationItem) string {
+	id := ci.ResourceID
+	if id == "" {
+		id = ci.Name
+	}
+	return key + "|" + strings.ToLower(id)
+}
+
+// evalError condenses evaluation diagnostics into one line naming the
+// attribute and where it is.
+func evalError(attr string, diags hcl.Diagnostics) error {
+	var parts []string
+	for _, d := range diags.Errs() {
+		var hd *hcl.Diagnostic
+		if errors.As(d, &hd) {
+			msg := hd.Summary
+			if hd.Detail != "" {
+				msg += ": " + strings.TrimSuffix(hd.Detail, ".")
+			}
+			if hd.Subject != nil {
+				msg = fmt.Sprintf("%s:%d,%d: %s", hd.Subject.Filename, hd.Subject.Start.Line, hd.Subject.Start.Column, msg)
+			}
+			parts = append(parts, msg)
+		} else {
+			parts = append(parts, d.Error())
+		}
+	}
+	return fmt.Errorf("%s: %s", attr, strings.Join(parts, "; "))
+}

@@ -1,0 +1,319 @@
+package route
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// compileFile loads a configuration and compiles its routes, returning the
+// error diagnostics of both steps.
+func compileFile(t testing.TB, path string) (*Router, *config.Config, hcl.Diagnostics) {
+	t.Helper()
+	c, diags := config.LoadFile(path)
+	var errs hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs = append(errs, d)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, c, errs
+	}
+	known := map[string]bool{}
+	for _, b := range c.Backends {
+		known[b.Ref()] = true
+	}
+	r, d := Compile(c.Routes, known)
+	return r, c, append(errs, d...)
+}
+
+func mustCompile(t testing.TB, path string) *Router {
+	t.Helper()
+	r, c, diags := compileFile(t, path)
+	if len(diags) > 0 {
+		var buf bytes.Buffer
+		_ = config.WriteDiagnostics(&buf, c.Files, diags, false)
+		t.Fatalf("unexpected diagnostics:\n%s", buf.String())
+	}
+	return r
+}
+
+func sev(n int) *int { return &n }
+
+func TestRoute(t *testing.T) {
+	r := mustCompile(t, "testdata/routes.hcl")
+	vm1 := sdk.ConfigurationItem{Name: "vm1", ResourceID: "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/VM1"}
+	vm2 := sdk.ConfigurationItem{Name: "vm2"}
+	audit := func(id string, cis ...sdk.ConfigurationItem) Delivery {
+		return Delivery{Route: "audit", Backend: "file.audit", CorrelationKey: id, ConfigurationItems: cis, ReopenWindow: 24 * time.Hour}
+	}
+	tests := []struct {
+		name    string
+		alert   sdk.Alert
+		want    []Delivery
+		skipped map[string]string // route → substring of its error
+	}{
+		{
+			name: "critical prod alert goes to servicenow with rendered fields and stops",
+			alert: sdk.Alert{ID: "a1", Rule: "cpu", RuleID: "/rules/cpu", Severity: sev(0), SeverityLabel: "Sev0", SignalType: "Metric",
+				ResourceGroup: "prod-web", ResourceName: "vm1", Condition: sdk.ConditionFired,
+				CustomProperties: map[string]string{"team": "web"}, ConfigurationItems: []sdk.ConfigurationItem{vm1}},
+			want: []Delivery{
+				audit("a1", vm1),
+				{Route: "prod-critical", Backend: "servicenow.prod", CorrelationKey: "cpu|vm1", ReopenWindow: 2 * time.Hour,
+					ConfigurationItems: []sdk.ConfigurationItem{vm1},
+					Fields: map[string]any{
+						"short_description": "[Sev0] cpu on vm1",
+						"urgency":           float64(1),
+						"impact":            float64(2),
+						"tags":              []any{"azure", "metric"},
+						"team":              "web",
+						"details":           map[string]any{"rule_id": "/rules/cpu", "stateless": false},
+					}},
+			},
+		},
+		{
+			name:  "missing custom property renders as null through try",
+			alert: sdk.Alert{ID: "a2", Rule: "cpu", Severity: sev(1), SeverityLabel: "Sev1", SignalType: "Metric", ResourceGroup: "prod-x", ResourceName: "vm"},
+			want: []Delivery{
+				audit("a2"),
+				{Route: "prod-critical", Backend: "servicenow.prod", CorrelationKey: "cpu|vm", ReopenWindow: 2 * time.Hour,
+					Fields: map[string]any{
+						"short_description": "[Sev1] cpu on vm", "urgency": float64(2), "impact": float64(2),
+						"tags": []any{"azure", "metric"}, "team": nil,
+						"details": map[string]any{"rule_id": "", "stateless": false},
+					}},
+			},
+		},
+		{
+			name:  "low severity falls through to the catch-all",
+			alert: sdk.Alert{ID: "a3", Severity: sev(3), ResourceGroup: "prod-web", Condition: sdk.ConditionFired},
+			want: []Delivery{audit("a3"),
+				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "a3", ReopenWindow: 24 * time.Hour}},
+		},
+		{
+			name:  "null severity makes prod-critical's when fail: skipped, not matched",
+			alert: sdk.Alert{ID: "budget", SignalType: "Budget", ResourceGroup: "prod-costs", Condition: sdk.ConditionFired},
+			want: []Delivery{audit("budget"),
+				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "budget", ReopenWindow: 24 * time.Hour}},
+			skipped: map[string]string{"prod-critical": "when: testdata/routes.hcl:14"},
+		},
+		{
+			name:  "a missing map key makes per-vm's when fail: skipped",
+			alert: sdk.Alert{ID: "log0", Severity: sev(2), SignalType: "Log"},
+			want: []Delivery{audit("log0"),
+				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "log0", ReopenWindow: 24 * time.Hour}},
+			skipped: map[string]string{"per-vm": "Invalid index"},
+		},
+		{
+			name: "per_ci fans out one delivery per configuration item",
+			alert: sdk.Alert{ID: "log1", Severity: sev(2), SignalType: "Log", CustomProperties: map[string]string{"fanout": "yes"},
+				ConfigurationItems: []sdk.ConfigurationItem{vm1, vm2, vm2}},
+			want: []Delivery{audit("log1", vm1, vm2, vm2),
+				{Route: "per-vm", Backend: "jira.ops", CorrelationKey: "log1|/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1",
+					ConfigurationItems: []sdk.ConfigurationItem{vm1}, ReopenWindow: 24 * time.Hour},
+				{Route: "per-vm", Backend: "jira.ops", CorrelationKey: "log1|vm2",
+					ConfigurationItems: []sdk.ConfigurationItem{vm2}, ReopenWindow: 24 * time.Hour},
+			},
+		},
+		{
+			name:  "per_ci without configuration items keeps one delivery",
+			alert: sdk.Alert{ID: "log2", Severity: sev(2), SignalType: "Log", CustomProperties: map[string]string{"fanout": "yes"}},
+			want: []Delivery{audit("log2"),
+				{Route: "per-vm", Backend: "jira.ops", CorrelationKey: "log2", ReopenWindow: 24 * time.Hour}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := r.Route(&tc.alert)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Unmatched != "" {
+				t.Errorf("Unmatched = %q, want empty", d.Unmatched)
+			}
+			if !reflect.DeepEqual(d.Deliveries, tc.want) {
+				t.Errorf("deliveries:\n got %#v\nwant %#v", d.Deliveries, tc.want)
+			}
+			e, err := r.Explain(&tc.alert)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(e.Decision, d) {
+				t.Errorf("Explain's decision differs from Route's")
+			}
+			for _, res := range e.Routes {
+				want, skip := tc.skipped[res.Route]
+				if skip != (res.Error != "") || !strings.Contains(res.Error, want) {
+					t.Errorf("route %q error = %q, want containing %q", res.Route, res.Error, want)
+				}
+			}
+		})
+	}
+}
+
+func TestRouteFirstMatchWins(t *testing.T) {
+	r := mustCompile(t, "testdata/routes.hcl")
+	e, _ := r.Explain(&sdk.Alert{ID: "x", Severity: sev(0), ResourceGroup: "prod-a"})
+	var names []string
+	for _, res := range e.Routes {
+		names = append(names, res.Route)
+	}
+	// audit continues; prod-critical matches and stops evaluation.
+	if want := []string{"audit", "prod-critical"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("evaluated routes = %v, want %v", names, want)
+	}
+}
+
+func TestRouteUnmatched(t *testing.T) {
+	src := `
+auth "none" {}
+backend "file" "a" {}
+route "critical" {
+  when    = alert.severity == 0
+  send_to = [backend.file.a]
+}
+route "by-team" {
+  when    = alert.custom_properties["team"] == "db"
+  send_to = [backend.file.a]
+}
+route "empty-key" {
+  correlation_key = alert.rule
+  send_to         = [backend.file.a]
+}
+`
+	c, diags := config.Load([]byte(src), "unmatched.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	r, diags := Compile(c.Routes, map[string]bool{"file.a": true})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	d, err := r.Route(&sdk.Alert{ID: "a", Severity: sev(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Deliveries) != 0 {
+		t.Fatalf("want no deliveries, got %v", d.Deliveries)
+	}
+	for _, want := range []string{`"critical" (when is false)`, `"by-team" (when: unmatched.hcl:9`, `"empty-key" (correlation_key: the key is empty)`} {
+		if !strings.Contains(d.Unmatched, want) {
+			t.Errorf("Unmatched = %q, want it to contain %q", d.Unmatched, want)
+		}
+	}
+
+	empty, _ := Compile(nil, nil)
+	d, _ = empty.Route(&sdk.Alert{ID: "a"})
+	if !strings.Contains(d.Unmatched, "no routes are configured") {
+		t.Errorf("Unmatched = %q", d.Unmatched)
+	}
+	if _, err := empty.Route(nil); err == nil {
+		t.Error("Route(nil) must fail")
+	}
+}
+
+// TestCompileDiagnosticsGolden checks the printed diagnostics (file, line,
+// snippet, detail) for each testdata/diags/*.hcl. Run with -update to
+// rewrite the golden files.
+func TestCompileDiagnosticsGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/diags/*.hcl")
+	if len(files) == 0 {
+		t.Fatal("no test files")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".hcl"), func(t *testing.T) {
+			_, c, diags := compileFile(t, f)
+			if !diags.HasErrors() {
+				t.Fatal("want errors, got none")
+			}
+			for _, d := range diags {
+				if d.Subject == nil {
+					t.Errorf("diagnostic %q has no source range", d.Summary)
+				}
+			}
+			var buf bytes.Buffer
+			if err := config.WriteDiagnostics(&buf, c.Files, diags, false); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, strings.TrimSuffix(f, ".hcl")+".golden", buf.Bytes())
+		})
+	}
+}
+
+// TestExampleConfig loads the annotated reference configuration at the
+// repository root and compiles its routes: it must stay valid.
+func TestExampleConfig(t *testing.T) {
+	// Backend config bodies are decoded later against the plugin's schema;
+	// the env var is set so that step would succeed too.
+	t.Setenv("SNOW_USERNAME", "itsm-connector")
+	r, c, diags := compileFile(t, "../../connector.hcl.example")
+	if len(diags) > 0 {
+		var buf bytes.Buffer
+		_ = config.WriteDiagnostics(&buf, c.Files, diags, false)
+		t.Fatalf("connector.hcl.example:\n%s", buf.String())
+	}
+	d, err := r.Route(&sdk.Alert{ID: "a", Rule: "cpu", Severity: sev(1), SeverityLabel: "Sev1",
+		ResourceGroup: "prod-web", ResourceName: "vm1", Condition: sdk.ConditionFired})
+	if err != nil || len(d.Deliveries) == 0 {
+		t.Fatalf("example routes do not take a Sev1 prod alert: %+v, %v", d, err)
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestRouteConcurrent routes from several goroutines at once; run with
+// -race. A Router is shared by every webhook request.
+func TestRouteConcurrent(t *testing.T) {
+	r := mustCompile(t, "testdata/routes.hcl")
+	want, _ := r.Route(&sdk.Alert{ID: "c", Severity: sev(0), ResourceGroup: "prod-a", Rule: "r"})
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			for range 50 {
+				got, err := r.Route(&sdk.Alert{ID: "c", Severity: sev(0), ResourceGroup: "prod-a", Rule: "r"})
+				if err == nil && !reflect.DeepEqual(got, want) {
+					err = fmt.Errorf("decision differs: %+v", got)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -1,0 +1,7 @@
+auth "none" {}
+backend "file" "local" {}
+
+route "string-fields" {
+  send_to = [backend.file.local]
+  fields  = "short_description"
+}

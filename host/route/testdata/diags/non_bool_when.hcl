@@ -1,0 +1,7 @@
+auth "none" {}
+backend "file" "local" {}
+
+route "not-a-condition" {
+  when    = alert.rule
+  send_to = [backend.file.local]
+}
