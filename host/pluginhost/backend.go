@@ -1,0 +1,120 @@
+package pluginhost
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Backend is one configured backend with its plugin process. It implements
+// sdk.Client: each call gets the plugin's per-alert attributes rendered
+// into Request.Values, and a call whose process crashes is retried once on
+// a restarted process, else returned retryable. It is safe for concurrent
+// use.
+type Backend struct {
+	ref  string
+	info sdk.Info
+	dec  *DecodedConfig
+	cfg  atomic.Pointer[sdk.Config]
+	sup  *supervisor
+}
+
+var _ sdk.Client = (*Backend)(nil)
+
+// Ref is the backend's "type.name".
+func (b *Backend) Ref() string { return b.ref }
+
+// Info returns the plugin's Info as fetched at load.
+func (b *Backend) Info(context.Context) (sdk.Info, error) { return b.info, nil }
+
+// Capabilities are the lifecycle steps the plugin supports.
+func (b *Backend) Capabilities() sdk.Capabilities { return b.info.Capabilities }
+
+// Restarts counts how often the plugin process was restarted.
+func (b *Backend) Restarts() int64 { return b.sup.restarts.Load() }
+
+// Configure sends a new configuration to the running plugin and keeps it
+// for restarts. The host normally configures backends during Load.
+func (b *Backend) Configure(ctx context.Context, cfg sdk.Config) error {
+	inst, _, err := b.sup.get(ctx)
+	if err != nil {
+		return b.sup.unavailable("configure", err)
+	}
+	if err := inst.client().Configure(ctx, cfg); err != nil {
+		if sdk.AsDiagnostics(err).HasErrors() {
+			return err
+		}
+	}
+	b.cfg.Store(&cfg)
+	return nil
+}
+
+// prepare copies req with the per-alert values rendered for it.
+func (b *Backend) prepare(req *sdk.Request) (*sdk.Request, error) {
+	if !b.dec.HasPerAlert() {
+		return req, nil
+	}
+	v, err := b.dec.RenderValues(req)
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", b.ref, err)
+	}
+	r := *req
+	r.Values = v
+	return &r, nil
+}
+
+type callFn func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error)
+
+func (b *Backend) do(ctx context.Context, op string, req *sdk.Request, fn callFn, lookupFirst bool) (*sdk.WorkItem, error) {
+	r, err := b.prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	var lookup func(sdk.Client) (*sdk.WorkItem, bool, error)
+	if lookupFirst && b.info.Capabilities.Lookup {
+		lookup = func(c sdk.Client) (*sdk.WorkItem, bool, error) {
+			wi, err := c.Lookup(ctx, r)
+			return wi, err == nil && wi != nil, err
+		}
+	}
+	return b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) }, lookup)
+}
+
+// Create implements sdk.Plugin. When the process crashes during Create and
+// the plugin supports Lookup, the retry first looks the correlation key up,
+// so a Create that reached the backend before the crash is not repeated.
+func (b *Backend) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "create", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+		return c.Create(ctx, r)
+	}, true)
+}
+
+// Lookup implements sdk.Looker.
+func (b *Backend) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "lookup", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+		return c.Lookup(ctx, r)
+	}, false)
+}
+
+// Update implements sdk.Updater.
+func (b *Backend) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "update", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+		return c.Update(ctx, r)
+	}, false)
+}
+
+// Resolve implements sdk.Resolver.
+func (b *Backend) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "resolve", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+		return c.Resolve(ctx, r)
+	}, false)
+}
+
+// Reopen implements sdk.Reopener.
+func (b *Backend) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "reopen", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+		return c.Reopen(ctx, r)
+	}, false)
+}

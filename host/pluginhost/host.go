@@ -1,0 +1,238 @@
+// Package pluginhost runs the plugin processes behind a connector's
+// backends: it finds each plugin binary (itsm-connector-plugin-<name> in
+// plugin_dir), verifies its sha256, starts it with automatic mutual TLS and
+// an empty environment, negotiates the API version, decodes the backend's
+// `config {}` block against the schema the plugin reports, configures it,
+// and keeps one process per backend running, restarting it when it crashes.
+//
+// A *Backend is the rest of the host's handle on one backend: an sdk.Client
+// whose calls render the plugin's per-alert attributes into the request and
+// survive a plugin crash.
+package pluginhost
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
+	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// Options configure a Host.
+type Options struct {
+	// PluginDir is where binaries named itsm-connector-plugin-<name> are
+	// looked for, unless a plugin block sets path.
+	PluginDir string
+	// Dev allows plugins without a sha256 (dev mode only).
+	Dev bool
+	// Logger receives host messages and, under "backend.<type>.<name>",
+	// each plugin's own logs. Nil discards them.
+	Logger hclog.Logger
+	// Plugins are the configuration's `plugin` blocks.
+	Plugins []*config.Plugin
+	// PassEnv names host environment variables passed to every plugin.
+	// Plugins otherwise start with an empty environment, so that secrets
+	// in the host's environment only reach a plugin through its config.
+	PassEnv []string
+	// PerAlertFunctions are the functions of per-alert attributes; nil
+	// means hclfuncs.PerAlert().
+	PerAlertFunctions map[string]function.Function
+	// RestartBackoff bounds the delay between restarts of a crashing
+	// plugin; zero means DefaultBackoff.
+	RestartBackoff Backoff
+	// StartTimeout bounds a plugin's start-up handshake; zero means 30s.
+	StartTimeout time.Duration
+}
+
+// Host owns the plugin processes of a configuration's backends.
+type Host struct {
+	opts Options
+	log  hclog.Logger
+
+	mu       sync.RWMutex
+	backends map[string]*Backend
+	order    []string
+}
+
+// New returns a Host; nothing starts until Load.
+func New(opts Options) *Host {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.PerAlertFunctions == nil {
+		opts.PerAlertFunctions = hclfuncs.PerAlert()
+	}
+	if opts.RestartBackoff == (Backoff{}) {
+		opts.RestartBackoff = DefaultBackoff
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 30 * time.Second
+	}
+	return &Host{opts: opts, log: opts.Logger, backends: map[string]*Backend{}}
+}
+
+// pluginBlock returns the `plugin "<name>" {}` block, or nil.
+func (h *Host) pluginBlock(name string) *config.Plugin {
+	for _, p := range h.opts.Plugins {
+		if p != nil && p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Load starts one plugin process per backend, decodes each backend's
+// `config {}` block against its plugin's schema (load-time attributes with
+// evalCtx, where env() and file() work) and calls Configure. Every problem
+// comes back as an HCL diagnostic pointing at the operator's source; a
+// backend with errors is not started (its process is stopped again).
+// Backends loaded without error are available from Backend.
+func (h *Host) Load(ctx context.Context, backends []*config.Backend, evalCtx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, b := range backends {
+		ref := b.Ref()
+		h.mu.RLock()
+		_, dup := h.backends[ref]
+		h.mu.RUnlock()
+		if dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate backend",
+				Detail:   fmt.Sprintf("A backend %q %q is already loaded.", b.Type, b.Name),
+				Subject:  b.Range.Ptr(),
+			})
+			continue
+		}
+		be, d := h.load(ctx, b, evalCtx)
+		diags = append(diags, d...)
+		if be == nil {
+			continue
+		}
+		h.mu.Lock()
+		h.backends[ref] = be
+		h.order = append(h.order, ref)
+		h.mu.Unlock()
+	}
+	return diags
+}
+
+func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalContext) (*Backend, hcl.Diagnostics) {
+	ref := b.Ref()
+	bin, diags := h.findBinary(b.Type, h.pluginBlock(b.Type), b.Range.Ptr())
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	log := h.log.Named("backend." + ref)
+	proc, info, err := h.start(ctx, bin, log)
+	if err != nil {
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot start plugin",
+			Detail:   fmt.Sprintf("Backend %s: %s.", ref, err),
+			Subject:  b.Range.Ptr(),
+		})
+	}
+	dec, d := DecodeConfig(info.Schema, b.Config, b.ConfigRange, evalCtx, h.opts.PerAlertFunctions)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		proc.kill()
+		return nil, diags
+	}
+	if d := configure(ctx, proc.client(), dec, dec.Config); d.HasErrors() {
+		proc.kill()
+		return nil, append(diags, d...)
+	} else {
+		diags = append(diags, d...)
+	}
+	be := &Backend{ref: ref, info: info, dec: dec}
+	be.cfg.Store(&dec.Config)
+	relaunch := func(ctx context.Context) (instance, error) {
+		p, _, err := h.start(ctx, bin, log)
+		if err != nil {
+			return nil, err
+		}
+		if d := configure(ctx, p.client(), dec, *be.cfg.Load()); d.HasErrors() {
+			p.kill()
+			return nil, fmt.Errorf("configure restarted plugin: %s", d.Error())
+		}
+		return p, nil
+	}
+	be.sup = newSupervisor(ref, proc, relaunch, log, h.opts.RestartBackoff)
+	log.Info("plugin started", "plugin", info.Name, "version", info.Version, "path", bin.path)
+	return be, diags
+}
+
+// configure calls Configure and maps its diagnostics onto the config body.
+func configure(ctx context.Context, c sdk.Client, dec *DecodedConfig, cfg sdk.Config) hcl.Diagnostics {
+	err := c.Configure(ctx, cfg)
+	if err == nil {
+		return nil
+	}
+	return dec.Diagnostics(sdk.AsDiagnostics(err))
+}
+
+// Backend returns the loaded backend "type.name".
+func (h *Host) Backend(ref string) (*Backend, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	b, ok := h.backends[ref]
+	return b, ok
+}
+
+// Backends returns the loaded backends in load order.
+func (h *Host) Backends() []*Backend {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]*Backend, 0, len(h.order))
+	for _, ref := range h.order {
+		out = append(out, h.backends[ref])
+	}
+	return out
+}
+
+// Close stops every plugin process. Calls on its backends fail retryably
+// afterwards.
+func (h *Host) Close() {
+	h.mu.Lock()
+	bs := h.backends
+	h.backends, h.order = map[string]*Backend{}, nil
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, b := range bs {
+		wg.Go(b.sup.close)
+	}
+	wg.Wait()
+}
+
+// Describe starts plugin pluginType just long enough to fetch its Info
+// (name, version, capabilities, config schema), e.g. for `validate` and
+// documentation. Discovery and checksum rules are those of Load.
+func (h *Host) Describe(ctx context.Context, pluginType string) (sdk.Info, hcl.Diagnostics) {
+	block := h.pluginBlock(pluginType)
+	bin, diags := h.findBinary(pluginType, block, nil)
+	if diags.HasErrors() {
+		return sdk.Info{}, diags
+	}
+	proc, info, err := h.start(ctx, bin, h.log.Named("plugin."+pluginType))
+	if err != nil {
+		return sdk.Info{}, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot start plugin",
+			Detail:   err.Error() + ".",
+		})
+	}
+	proc.kill()
+	return info, diags
+}
+
+// Schema returns the config schema plugin pluginType reports.
+func (h *Host) Schema(ctx context.Context, pluginType string) (sdk.Schema, hcl.Diagnostics) {
+	info, diags := h.Describe(ctx, pluginType)
+	return info.Schema, diags
+}

@@ -1,0 +1,175 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// pingTimeout bounds the health check that decides whether a process that
+// failed a call is still alive.
+const pingTimeout = 5 * time.Second
+
+// process is a running plugin process: an instance.
+type process struct {
+	pc  *plugin.Client
+	rpc plugin.ClientProtocol
+	c   sdk.Client
+}
+
+var _ instance = (*process)(nil)
+
+func (p *process) client() sdk.Client { return p.c }
+func (p *process) exited() bool       { return p.pc.Exited() }
+func (p *process) kill()              { p.pc.Kill() }
+
+func (p *process) alive() bool {
+	if p.pc.Exited() {
+		return false
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.rpc.Ping() }()
+	select {
+	case err := <-done:
+		return err == nil && !p.pc.Exited()
+	case <-time.After(pingTimeout):
+		return false
+	}
+}
+
+// hostVersions lists the API versions this host speaks, ascending.
+func hostVersions() []int {
+	var vs []int
+	for v := range sdk.ClientPluginSets() {
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	return vs
+}
+
+// start launches bin, connects over gRPC with automatic mutual TLS and
+// fetches its Info, checking that both sides share an API version. The
+// process gets an empty environment apart from Options.PassEnv, and its
+// stderr logs appear in log.
+func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*process, sdk.Info, error) {
+	cmd := exec.Command(bin.path)
+	cmd.Env = h.pluginEnv()
+	cfg := &plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: sdk.ClientPluginSets(),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		Logger:           fixedName{log},
+		StartTimeout:     h.opts.StartTimeout,
+		GRPCDialOptions:  sdk.DialOptions(),
+	}
+	if bin.sum != nil {
+		cfg.SecureConfig = &plugin.SecureConfig{Checksum: bin.sum, Hash: sha256.New()}
+	}
+	pc := plugin.NewClient(cfg)
+	rpc, err := pc.Client()
+	if err != nil {
+		pc.Kill()
+		return nil, sdk.Info{}, explainStartError(bin, err)
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		pc.Kill()
+		return nil, sdk.Info{}, fmt.Errorf("plugin %q at %s: dispense %q: %w", bin.name, bin.path, sdk.PluginName, err)
+	}
+	c, ok := raw.(sdk.Client)
+	if !ok {
+		pc.Kill()
+		return nil, sdk.Info{}, fmt.Errorf("plugin %q at %s: dispensed %T, which is not an sdk.Client", bin.name, bin.path, raw)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		pc.Kill()
+		return nil, sdk.Info{}, fmt.Errorf("plugin %q at %s: Info: %w", bin.name, bin.path, err)
+	}
+	if err := checkVersions(bin, info.APIVersions, pc.NegotiatedVersion()); err != nil {
+		pc.Kill()
+		return nil, sdk.Info{}, err
+	}
+	return &process{pc: pc, rpc: rpc, c: c}, info, nil
+}
+
+// pluginEnv is the plugin's environment: its log level (the host logger's)
+// and the variables named in Options.PassEnv that are set on the host.
+func (h *Host) pluginEnv() []string {
+	env := []string{}
+	if lvl := h.log.GetLevel(); lvl != hclog.NoLevel && lvl != hclog.Off {
+		env = append(env, sdk.LogLevelEnv+"="+lvl.String())
+	}
+	for _, name := range h.opts.PassEnv {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
+}
+
+var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
+
+// explainStartError turns go-plugin's start errors into messages an
+// operator can act on.
+func explainStartError(bin *binary, err error) error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, plugin.ErrChecksumsDoNotMatch) || strings.Contains(msg, plugin.ErrChecksumsDoNotMatch.Error()):
+		actual, _ := fileSHA256(bin.path)
+		return fmt.Errorf("plugin %q at %s: the binary changed: its sha256 is now %s, not %x; refusing to run it", bin.name, bin.path, actual, bin.sum)
+	case strings.Contains(msg, "incompatible API version"):
+		theirs := "unknown"
+		if m := pluginVersionRE.FindStringSubmatch(msg); m != nil {
+			theirs = "[" + m[1] + "]"
+		}
+		return fmt.Errorf("plugin %q at %s speaks API versions %s, but this host speaks API versions %s: no version in common; install a plugin release built for this host's API, or a host release that supports the plugin",
+			bin.name, bin.path, theirs, formatVersions(hostVersions()))
+	}
+	return fmt.Errorf("start plugin %q at %s: %w", bin.name, bin.path, err)
+}
+
+// checkVersions verifies what the plugin reports in Info against the
+// version the handshake negotiated.
+func checkVersions(bin *binary, theirs []int, negotiated int) error {
+	ours := hostVersions()
+	if !slices.Contains(ours, negotiated) {
+		return fmt.Errorf("plugin %q at %s negotiated API version %d, but this host speaks API versions %s", bin.name, bin.path, negotiated, formatVersions(ours))
+	}
+	if len(theirs) > 0 && !slices.Contains(theirs, negotiated) {
+		return fmt.Errorf("plugin %q at %s speaks API versions %s, but this host speaks API versions %s and negotiated %d: the plugin's handshake and Info disagree",
+			bin.name, bin.path, formatVersions(theirs), formatVersions(ours), negotiated)
+	}
+	return nil
+}
+
+func formatVersions(vs []int) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = strconv.Itoa(v)
+	}
+	return "[" + strings.Join(s, ", ") + "]"
+}
+
+// fixedName keeps a logger's name when go-plugin derives a sub-logger for
+// the plugin's stderr, so plugin log lines appear under the backend's name
+// ("backend.servicenow.prod") rather than the binary's.
+type fixedName struct{ hclog.Logger }
+
+// Named implements hclog.Logger.
+func (f fixedName) Named(string) hclog.Logger { return f }

@@ -1,0 +1,254 @@
+package pluginhost
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/alertvalue"
+	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// workItemType is the type of `work_item` in per-alert expressions: the
+// recorded work item of calls on an existing item, null otherwise.
+var workItemType = cty.Object(map[string]cty.Type{
+	"id":    cty.String,
+	"key":   cty.String,
+	"url":   cty.String,
+	"state": cty.String,
+})
+
+// perAlertTree holds the per-alert attribute expressions of one config body,
+// shaped like the body: attributes of this level, then nested blocks that
+// (transitively) declare per-alert attributes.
+type perAlertTree struct {
+	schema *compiledSchema
+	attrs  map[string]*hcl.Attribute
+	single map[string]*perAlertTree
+	lists  map[string][]*perAlertTree
+	maps   map[string]map[string]*perAlertTree
+}
+
+// collectPerAlert walks body and keeps its per-alert attribute expressions.
+// Structural problems were already reported by the hcldec pass over the
+// same body, so diagnostics here are dropped rather than reported twice.
+func collectPerAlert(body hcl.Body, cs *compiledSchema) *perAlertTree {
+	t := &perAlertTree{schema: cs, attrs: map[string]*hcl.Attribute{}}
+	if !cs.hasPerAlert {
+		return t
+	}
+	content, _, _ := body.PartialContent(cs.bodySchema(false))
+	if content == nil {
+		return t
+	}
+	for _, name := range cs.perAlert {
+		if a, ok := content.Attributes[name]; ok {
+			t.attrs[name] = a
+		}
+	}
+	t.single = map[string]*perAlertTree{}
+	t.lists = map[string][]*perAlertTree{}
+	t.maps = map[string]map[string]*perAlertTree{}
+	for _, name := range cs.blockOrder {
+		cb := cs.blocks[name]
+		if !cb.schema.hasPerAlert {
+			continue
+		}
+		blocks := content.Blocks.OfType(name)
+		switch cb.Nesting {
+		case sdk.NestingSingle:
+			if len(blocks) > 0 {
+				t.single[name] = collectPerAlert(blocks[0].Body, cb.schema)
+			} else {
+				t.single[name] = nil
+			}
+		case sdk.NestingList:
+			list := make([]*perAlertTree, 0, len(blocks))
+			for _, b := range blocks {
+				list = append(list, collectPerAlert(b.Body, cb.schema))
+			}
+			t.lists[name] = list
+		case sdk.NestingMap:
+			m := map[string]*perAlertTree{}
+			for _, b := range blocks {
+				if len(b.Labels) == 1 {
+					m[b.Labels[0]] = collectPerAlert(b.Body, cb.schema)
+				}
+			}
+			t.maps[name] = m
+		}
+	}
+	return t
+}
+
+// empty reports whether the schema declares no per-alert attribute, so
+// calls need no rendering at all.
+func (t *perAlertTree) empty() bool { return !t.schema.hasPerAlert }
+
+// check type-checks every per-alert expression against ctx, which at load
+// holds unknown values of the right types: a misspelt alert field or a call
+// to a load-time-only function such as env() fails here, not at 3 a.m.
+func (t *perAlertTree) check(ctx *hcl.EvalContext) hcl.Diagnostics {
+	_, diags := t.render(ctx)
+	return diags
+}
+
+// render evaluates the tree against ctx into the JSON shape of sdk.Values.
+func (t *perAlertTree) render(ctx *hcl.EvalContext) (json.RawMessage, hcl.Diagnostics) {
+	v, diags := t.value(ctx)
+	if diags.HasErrors() || !v.IsWhollyKnown() {
+		return nil, diags
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot encode per-alert values",
+			Detail:   err.Error(),
+		})
+	}
+	return b, diags
+}
+
+func (t *perAlertTree) value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	out := map[string]cty.Value{}
+	for _, name := range t.schema.perAlert {
+		ca := t.schema.attrs[name]
+		a, ok := t.attrs[name]
+		if !ok {
+			if ca.def != cty.NilVal {
+				out[name] = ca.def
+			} else {
+				out[name] = cty.NullVal(ca.typ.WithoutOptionalAttributesDeep())
+			}
+			continue
+		}
+		v, d := evalAttr(a, ca, ctx)
+		diags = append(diags, d...)
+		out[name] = v
+	}
+	for _, name := range t.schema.blockOrder {
+		cb := t.schema.blocks[name]
+		if !cb.schema.hasPerAlert {
+			continue
+		}
+		switch cb.Nesting {
+		case sdk.NestingSingle:
+			child := t.single[name]
+			if child == nil {
+				out[name] = cty.NullVal(cty.DynamicPseudoType)
+				continue
+			}
+			v, d := child.value(ctx)
+			diags = append(diags, d...)
+			out[name] = v
+		case sdk.NestingList:
+			elems := make([]cty.Value, 0, len(t.lists[name]))
+			for _, child := range t.lists[name] {
+				v, d := child.value(ctx)
+				diags = append(diags, d...)
+				elems = append(elems, v)
+			}
+			out[name] = cty.TupleVal(elems)
+		case sdk.NestingMap:
+			m := map[string]cty.Value{}
+			for label, child := range t.maps[name] {
+				v, d := child.value(ctx)
+				diags = append(diags, d...)
+				m[label] = v
+			}
+			out[name] = cty.ObjectVal(m)
+		}
+	}
+	return cty.ObjectVal(out), diags
+}
+
+// evalAttr evaluates one per-alert attribute and converts it to its
+// declared type, with the diagnostic hcldec would give for a wrong type.
+func evalAttr(a *hcl.Attribute, ca *compiledAttr, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	v, diags := a.Expr.Value(ctx)
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	cv, err := convert.Convert(v, ca.typ)
+	if err != nil {
+		return cty.DynamicVal, append(diags, &hcl.Diagnostic{
+			Severity:    hcl.DiagError,
+			Summary:     "Incorrect attribute value type",
+			Detail:      fmt.Sprintf("Inappropriate value for attribute %q: %s.", a.Name, err.Error()),
+			Subject:     a.Expr.Range().Ptr(),
+			Context:     hcl.RangeBetween(a.NameRange, a.Expr.Range()).Ptr(),
+			Expression:  a.Expr,
+			EvalContext: ctx,
+		})
+	}
+	if cv.IsNull() && ca.def != cty.NilVal {
+		cv = ca.def
+	}
+	return cv, diags
+}
+
+// loadCheckContext is the evaluation context per-alert attributes are
+// type-checked against at load: every variable unknown, with its type.
+func loadCheckContext(funcs map[string]function.Function) *hcl.EvalContext {
+	return &hcl.EvalContext{
+		Variables: map[string]cty.Value{
+			"alert":           alertvalue.Unknown(),
+			"fields":          cty.DynamicVal,
+			"correlation_key": cty.UnknownVal(cty.String),
+			"work_item":       cty.UnknownVal(workItemType),
+		},
+		Functions: funcs,
+	}
+}
+
+// callContext is the evaluation context for rendering req's values.
+func callContext(req *sdk.Request, funcs map[string]function.Function) (*hcl.EvalContext, error) {
+	fields, err := fieldsValue(req.Fields)
+	if err != nil {
+		return nil, err
+	}
+	wi := cty.NullVal(workItemType)
+	if req.Ref != nil {
+		wi = cty.ObjectVal(map[string]cty.Value{
+			"id":    cty.StringVal(req.Ref.ID),
+			"key":   cty.StringVal(req.Ref.Key),
+			"url":   cty.StringVal(req.Ref.URL),
+			"state": cty.StringVal(string(req.Ref.State)),
+		})
+	}
+	return &hcl.EvalContext{
+		Variables: map[string]cty.Value{
+			"alert":           alertvalue.Value(&req.Alert),
+			"fields":          fields,
+			"correlation_key": cty.StringVal(req.CorrelationKey),
+			"work_item":       wi,
+		},
+		Functions: funcs,
+	}, nil
+}
+
+// fieldsValue turns a route's rendered fields (JSON values) into `fields`.
+func fieldsValue(fields map[string]any) (cty.Value, error) {
+	if len(fields) == 0 {
+		return cty.EmptyObjectVal, nil
+	}
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("encode route fields: %w", err)
+	}
+	ty, err := ctyjson.ImpliedType(b)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("route fields: %w", err)
+	}
+	v, err := ctyjson.Unmarshal(b, ty)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("route fields: %w", err)
+	}
+	return v, nil
+}

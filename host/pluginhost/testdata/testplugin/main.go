@@ -1,0 +1,148 @@
+// Command testplugin is the plugin the pluginhost tests start as a real
+// subprocess. Its Create reports what the process sees (pid, environment,
+// configuration, rendered per-alert values) in the work item's attributes.
+//
+// Built with -ldflags "-X main.apiVersion=99" it offers only API version 99,
+// for the version-mismatch test.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/itsm-connector/itsm-connector/sdk"
+	"google.golang.org/grpc"
+)
+
+// apiVersion, when set by the linker, is the only API version the plugin
+// offers instead of the SDK's.
+var apiVersion string
+
+type config struct {
+	URL     string  `json:"url"`
+	Token   string  `json:"token"`
+	Retries float64 `json:"retries"`
+	Auth    *struct {
+		ClientSecret string `json:"client_secret"`
+	} `json:"auth"`
+}
+
+type testPlugin struct {
+	mu    sync.Mutex
+	raw   sdk.Config
+	items map[string]*sdk.WorkItem
+}
+
+func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{
+		Name:    "test",
+		Version: "0.1.0",
+		Schema: sdk.Schema{
+			Attributes: []sdk.Attribute{
+				{Name: "url", Type: "string", Required: true, Doc: "Where the backend lives; must be https."},
+				{Name: "token", Type: "string", Sensitive: true},
+				{Name: "retries", Type: "number", Default: json.RawMessage(`3`)},
+				{Name: "subject", Type: "string", PerAlert: true},
+			},
+			Blocks: []sdk.Block{
+				{Name: "auth", Nesting: sdk.NestingSingle, Schema: sdk.Schema{Attributes: []sdk.Attribute{
+					{Name: "client_secret", Type: "string", Sensitive: true},
+				}}},
+			},
+		},
+	}, nil
+}
+
+func (p *testPlugin) Configure(_ context.Context, raw sdk.Config) error {
+	var c config
+	if err := raw.Decode(&c); err != nil {
+		return sdk.Permanent(err)
+	}
+	var diags sdk.Diagnostics
+	if !strings.HasPrefix(c.URL, "https://") {
+		diags = append(diags, sdk.AttributeError("Insecure URL", "The url must start with https://.", "url"))
+	}
+	if c.Auth != nil && c.Auth.ClientSecret == "wrong" {
+		diags = append(diags, sdk.AttributeError("Rejected secret", "The backend rejected the client secret.", "auth", "client_secret"))
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	p.mu.Lock()
+	p.raw = raw
+	p.mu.Unlock()
+	slog.Info("test plugin configured", "url", c.URL)
+	return nil
+}
+
+// Create reports the process's view. Fields steer it: "hang_once_file"
+// makes the first call (the one that creates that file) block until the
+// process is killed; "fail" returns a permanent error.
+func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	if msg, ok := req.Fields["fail"].(string); ok {
+		return nil, sdk.Permanent(errors.New(msg))
+	}
+	if path, ok := req.Fields["hang_once_file"].(string); ok {
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Minute):
+			}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	wi := &sdk.WorkItem{
+		ID:             "wi-" + req.CorrelationKey,
+		State:          sdk.StateOpen,
+		CorrelationKey: req.CorrelationKey,
+		Attributes: map[string]string{
+			"pid":    strconv.Itoa(os.Getpid()),
+			"env":    strings.Join(os.Environ(), "\n"),
+			"config": string(p.raw),
+			"values": string(req.Values),
+		},
+	}
+	if p.items == nil {
+		p.items = map[string]*sdk.WorkItem{}
+	}
+	p.items[req.CorrelationKey] = wi
+	return wi, nil
+}
+
+func (p *testPlugin) Lookup(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.items[req.CorrelationKey], nil
+}
+
+// otherVersion is a plugin set entry for an API version the host does not
+// speak; the handshake fails before it is ever used.
+type otherVersion struct{ plugin.NetRPCUnsupportedPlugin }
+
+func (otherVersion) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return nil }
+func (otherVersion) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("not served")
+}
+
+func main() {
+	if v, err := strconv.Atoi(apiVersion); err == nil && v != sdk.APIVersion {
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  sdk.Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{v: {sdk.PluginName: otherVersion{}}},
+			GRPCServer:       plugin.DefaultGRPCServer,
+		})
+		return
+	}
+	sdk.Serve(&testPlugin{})
+}
