@@ -1,0 +1,335 @@
+package commonschema
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// payload builds a body from essentials and context JSON fragments.
+func payload(essentials, context string) []byte {
+	return []byte(fmt.Sprintf(`{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{%s},"alertContext":%s}}`, essentials, context))
+}
+
+const minimal = `"alertId":"a1","monitorCondition":"Fired"`
+
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		reason Reason
+		field  string
+		msg    string
+	}{
+		{"empty", "", ReasonMalformed, "", "empty"},
+		{"white space", " \n", ReasonMalformed, "", "empty"},
+		{"not JSON", "{alertId:", ReasonMalformed, "", "not valid JSON"},
+		{"truncated", `{"schemaId":"azureMonitorCommonAlertSchema","data":{`, ReasonMalformed, "", "not valid JSON"},
+		{"array", `[]`, ReasonMalformed, "", "must be a JSON object, not an array"},
+		{"no schemaId", `{"data":{"essentials":{` + minimal + `}}}`, ReasonNotCommonSchema, "schemaId", "must enable the common alert schema"},
+		{"null schemaId", `{"schemaId":null,"data":{}}`, ReasonNotCommonSchema, "schemaId", "must enable the common alert schema"},
+		{"legacy metric schema", `{"schemaId":"AzureMonitorMetricAlert","data":{}}`, ReasonNotCommonSchema, "schemaId", `"AzureMonitorMetricAlert" is not the Common Alert Schema`},
+		{"no data", `{"schemaId":"azureMonitorCommonAlertSchema"}`, ReasonMissingField, "data", "missing"},
+		{"data string", `{"schemaId":"azureMonitorCommonAlertSchema","data":"x"}`, ReasonMalformed, "data", "must be a JSON object, not a string"},
+		{"no essentials", `{"schemaId":"azureMonitorCommonAlertSchema","data":{"alertContext":{}}}`, ReasonMissingField, "data.essentials", "missing"},
+		{"essentials array", `{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":[]}}`, ReasonMalformed, "data.essentials", "not an array"},
+		{"no alertId", string(payload(`"monitorCondition":"Fired"`, "{}")), ReasonMissingField, "data.essentials.alertId", "required"},
+		{"null alertId", string(payload(`"alertId":null,"monitorCondition":"Fired"`, "{}")), ReasonMissingField, "data.essentials.alertId", "required"},
+		{"blank alertId", string(payload(`"alertId":"  ","monitorCondition":"Fired"`, "{}")), ReasonMissingField, "data.essentials.alertId", "required"},
+		{"no monitorCondition", string(payload(`"alertId":"a1"`, "{}")), ReasonMissingField, "data.essentials.monitorCondition", "required"},
+		{"unknown monitorCondition", string(payload(`"alertId":"a1","monitorCondition":"Acknowledged"`, "{}")), ReasonInvalidField, "data.essentials.monitorCondition", `got "Acknowledged"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := Decode([]byte(tt.body))
+			if err == nil {
+				t.Fatalf("Decode accepted it: %+v", a)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T %v is not an *Error", err, err)
+			}
+			if e.Reason != tt.reason || e.Field != tt.field || !strings.Contains(e.Message, tt.msg) {
+				t.Errorf("got reason %q field %q message %q; want %q, %q, containing %q", e.Reason, e.Field, e.Message, tt.reason, tt.field, tt.msg)
+			}
+		})
+	}
+}
+
+func TestDecodeTolerates(t *testing.T) {
+	sev := func(n int) *int { return &n }
+	tests := []struct {
+		name  string
+		body  []byte
+		check func(t *testing.T, a *sdk.Alert)
+	}{
+		{"all optional essentials null", payload(minimal+`,"alertRule":null,"severity":null,"signalType":null,"monitoringService":null,"alertTargetIDs":null,"configurationItems":null,"firedDateTime":null,"description":null`, "null"),
+			func(t *testing.T, a *sdk.Alert) {
+				if a.Severity != nil || a.Rule != "" || len(a.Targets) != 0 || len(a.ConfigurationItems) != 0 || !a.FiredAt.IsZero() || a.Context != nil {
+					t.Errorf("got %+v", a)
+				}
+			}},
+		{"no alertContext at all", []byte(`{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{` + minimal + `}}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				if a.Context != nil || a.Metric != nil {
+					t.Errorf("got %+v", a)
+				}
+			}},
+		{"severity as number", payload(minimal+`,"severity":2`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Severity, sev(2)); eq(t, a.SeverityLabel, "Sev2") }},
+		{"severity as digit string", payload(minimal+`,"severity":"1"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Severity, sev(1)) }},
+		{"severity spaced lower case", payload(minimal+`,"severity":" sev 0 "`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Severity, sev(0)); eq(t, a.SeverityLabel, "Sev0") }},
+		{"severity as level name", payload(minimal+`,"severity":"Warning"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Severity, sev(2)) }},
+		{"severity out of range", payload(minimal+`,"severity":"Sev9"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Severity, (*int)(nil)); eq(t, a.SeverityLabel, "") }},
+		{"monitorCondition case and spaces", payload(`"alertId":"a1","monitorCondition":" resolved "`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Condition, sdk.ConditionResolved) }},
+		{"alertRuleID spelling", payload(minimal+`,"alertRuleID":"/subscriptions/s/rule"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.RuleID, "/subscriptions/s/rule") }},
+		{"alertRuleId null beside alertRuleID", payload(minimal+`,"alertRuleID":"/r","alertRuleId":null`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.RuleID, "/r") }},
+		{"key case varies", []byte(`{"SchemaId":"AZUREMONITORCOMMONALERTSCHEMA","Data":{"Essentials":{"AlertId":"a1","MonitorCondition":"FIRED"}}}`),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.ID, "a1"); eq(t, a.Condition, sdk.ConditionFired) }},
+		{"signalType and monitoringService spelled loosely", payload(minimal+`,"signalType":"activitylog","monitoringService":"activity log-administrative"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.SignalType, "Activity Log")
+				eq(t, a.MonitoringService, "Activity Log - Administrative")
+				eq(t, a.Stateless, true)
+			}},
+		{"unknown service passes through", payload(minimal+`,"monitoringService":"  VM Insights - Health ","signalType":"Metric"`, `{"whatever":[1,2,{"x":null}]}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.MonitoringService, "VM Insights - Health")
+				eq(t, string(a.Context), `{"whatever":[1,2,{"x":null}]}`)
+				if a.Metric != nil || a.Log != nil || a.Stateless {
+					t.Errorf("generic alert got a summary or stateless: %+v", a)
+				}
+			}},
+		{"unknown service with activity log signal is stateless", payload(minimal+`,"monitoringService":"Activity Feed","signalType":"Activity Log"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Stateless, true) }},
+		{"unknown keys everywhere", []byte(`{"schemaId":"azureMonitorCommonAlertSchema","extra":{"a":[1]},"data":{"essentials":{` + minimal + `,"investigationLink":"https://x","new":{"n":1}},"alertContext":{},"more":true}}`),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.ID, "a1") }},
+		{"targets and CIs JSON-encoded in strings", payload(minimal+`,"alertTargetIDs":"[\"/subscriptions/s/resourceGroups/rg/providers/P.X/t/vm1\"]","configurationItems":"[\"VM1\"]"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.ConfigurationItems, []sdk.ConfigurationItem{{Name: "VM1", ResourceID: "/subscriptions/s/resourceGroups/rg/providers/P.X/t/vm1"}})
+				eq(t, a.ResourceName, "vm1")
+			}},
+		{"single target as a string", payload(minimal+`,"alertTargetIDs":"/subscriptions/s"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Targets, []string{"/subscriptions/s"})
+				eq(t, a.Subscription, "s")
+			}},
+		{"alertId as number", payload(`"alertId":12345,"monitorCondition":"Fired"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.ID, "12345") }},
+		{"customProperties JSON-encoded with number values", []byte(`{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{` + minimal + `},"customProperties":"{\"team\":\"db\",\"tier\":1}"}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.CustomProperties, map[string]string{"team": "db", "tier": "1"})
+			}},
+		{"alertContext JSON-encoded in a string", payload(minimal+`,"monitoringService":"Platform"`, `"{\"condition\":{\"allOf\":[{\"metricName\":\"CPU\",\"metricValue\":\"91.5\"}]}}"`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, string(a.Context), `{"condition":{"allOf":[{"metricName":"CPU","metricValue":"91.5"}]}}`)
+				if a.Metric == nil || a.Metric.Name != "CPU" || a.Metric.Value == nil || *a.Metric.Value != 91.5 {
+					t.Errorf("metric = %+v", a.Metric)
+				}
+			}},
+		{"metric numbers as strings and strings as numbers", payload(minimal+`,"monitoringService":"Platform"`, `{"condition":{"windowSize":"PT1M","allOf":[{"metricName":"m","threshold":80,"metricValue":"12","dimensions":"[{\"name\":\"host\",\"value\":7}]"}]}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Metric.Threshold, "80")
+				eq(t, *a.Metric.Value, 12.0)
+				eq(t, a.Metric.Dimensions, map[string]string{"host": "7"})
+			}},
+		{"metric value not a number", payload(minimal+`,"monitoringService":"Platform"`, `{"condition":{"allOf":[{"metricName":"m","metricValue":"NaN"}]}}`),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Metric.Value, (*float64)(nil)) }},
+		{"context of the wrong shape", payload(minimal+`,"monitoringService":"Platform"`, `{"condition":"x","properties":[1]}`),
+			func(t *testing.T, a *sdk.Alert) {
+				if a.Metric != nil || a.Log != nil {
+					t.Errorf("summary from a malformed context: %+v %+v", a.Metric, a.Log)
+				}
+			}},
+		{"service health resolved by stage", payload(minimal+`,"monitoringService":"ServiceHealth","firedDateTime":"2025-01-01T00:00:00Z"`, `{"status":"Active","properties":{"stage":"resolved","impactMitigationTime":"2025-01-01T02:00:00Z","impactedServices":[{"ServiceName":"SQL","ImpactedRegions":[{"RegionName":"East US"},{"RegionName":"West US"}]},{"ServiceName":"SQL","ImpactedRegions":[{"RegionName":"East US"}]}]}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Condition, sdk.ConditionResolved)
+				eq(t, *a.ResolvedAt, time.Date(2025, 1, 1, 2, 0, 0, 0, time.UTC))
+				eq(t, a.ServiceHealth.ImpactedServices, []string{"SQL"})
+				eq(t, a.ServiceHealth.ImpactedRegions, []string{"East US", "West US"})
+			}},
+		{"service health resolved by status", payload(minimal+`,"monitoringService":"ServiceHealth","firedDateTime":"2025-01-01T00:00:00Z"`, `{"status":"Resolved","properties":{"stage":"Active"}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Condition, sdk.ConditionResolved)
+				eq(t, *a.ResolvedAt, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+			}},
+		{"service health still active", payload(minimal+`,"monitoringService":"ServiceHealth"`, `{"status":"Active","properties":{"stage":"Active","service":"Storage","region":"West Europe"}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Condition, sdk.ConditionFired)
+				eq(t, a.ResolvedAt, (*time.Time)(nil))
+				eq(t, a.ServiceHealth.ImpactedServices, []string{"Storage"})
+				eq(t, a.ServiceHealth.ImpactedRegions, []string{"West Europe"})
+			}},
+		{"resource health resolved", payload(minimal+`,"monitoringService":"Resource Health"`, `{"status":"Resolved","eventTimestamp":"2025-02-03T04:05:06Z","properties":{"currentHealthStatus":"Available"}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Condition, sdk.ConditionResolved)
+				eq(t, *a.ResolvedAt, time.Date(2025, 2, 3, 4, 5, 6, 0, time.UTC))
+			}},
+		{"resolved metric keeps resolvedDateTime, fired ignores it", payload(minimal+`,"resolvedDateTime":"2025-01-01T00:00:00Z"`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.ResolvedAt, (*time.Time)(nil)) }},
+		{"numeric activity log level and source", payload(minimal+`,"monitoringService":"Activity Log - Administrative"`, `{"level":2,"eventSource":7,"operationName":"op"}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.ActivityLog.Level, "Warning")
+				eq(t, a.ActivityLog.Category, "Administrative")
+			}},
+		{"budget amounts in European format", payload(minimal+`,"monitoringService":"CostAlerts"`, `{"AlertData":{"SpentAmount":"1.234,50 €","BudgetThreshold":1000,"NotificationThresholdAmount":"80%"}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, *a.Budget.Spent, 1234.5)
+				eq(t, *a.Budget.Amount, 1000.0)
+				eq(t, *a.Budget.Threshold, 80.0)
+				eq(t, a.Severity, (*int)(nil))
+			}},
+		{"BOM and surrounding space", append([]byte("\xef\xbb\xbf \n"), payload(minimal, "{}")...),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.ID, "a1") }},
+		{"escaped strings", payload(`"alertId":"a\u00e9\/1","monitorCondition":"Fired","alertRule":"cpu \"high\""`, "{}"),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.ID, "aé/1"); eq(t, a.Rule, `cpu "high"`) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := Decode(tt.body)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			tt.check(t, a)
+		})
+	}
+}
+
+func TestTimestampFormats(t *testing.T) {
+	want := time.Date(2025, 4, 15, 18, 17, 12, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{`"2025-04-15T18:17:12Z"`, want},
+		{`"2025-04-15T18:17:12.8518765Z"`, want.Add(851876500)},
+		{`"2025-04-15T18:17:12.851Z"`, want.Add(851 * time.Millisecond)},
+		{`"2025-04-15T20:17:12+02:00"`, want},
+		{`"2025-04-15T18:17:12.8518765+00:00"`, want.Add(851876500)},
+		{`"2025-04-15T18:17:12"`, want},
+		{`"2025-04-15T18:17:12.5"`, want.Add(500 * time.Millisecond)},
+		{`"2025-04-15T18:17:12+0000"`, want},
+		{`"2025-04-15 18:17:12"`, want},
+		{`"4/15/2025 6:17:12 PM"`, want},
+		{`"4/15/2025 6:17 PM"`, want.Add(-12 * time.Second)},
+		{`"4/15/2025 18:17:12"`, want},
+		{`"Tue, 15 Apr 2025 18:17:12 GMT"`, want},
+		{`"/Date(1744741032000)/"`, want},
+		{`1744741032`, want},
+		{`1744741032000`, want},
+		{`"1744741032"`, want},
+		{`1744741032.5`, want.Add(500 * time.Millisecond)},
+		{`"yesterday"`, time.Time{}},
+		{`"9999-12-31T23:59:59-23:00"`, time.Time{}},
+		{`-5`, time.Time{}},
+		{`null`, time.Time{}},
+		{`{}`, time.Time{}},
+	}
+	for _, tt := range tests {
+		if got := tm([]byte(tt.in)); !got.Equal(tt.want) {
+			t.Errorf("tm(%s) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestConfigurationItems(t *testing.T) {
+	vm := "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/VM-1"
+	ws := "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
+	tests := []struct {
+		name           string
+		names, targets []string
+		want           []sdk.ConfigurationItem
+	}{
+		{"name matches target case-insensitively", []string{"vm-1"}, []string{vm}, []sdk.ConfigurationItem{{Name: "vm-1", ResourceID: vm}}},
+		{"names from targets", nil, []string{vm, ws}, []sdk.ConfigurationItem{{Name: "VM-1", ResourceID: vm}, {Name: "law", ResourceID: ws}}},
+		{"name without target keeps empty id", []string{"computer-7"}, []string{ws}, []sdk.ConfigurationItem{{Name: "computer-7", ResourceID: ""}}},
+		{"name that is an ARM id", []string{vm}, nil, []sdk.ConfigurationItem{{Name: "VM-1", ResourceID: vm}}},
+		{"duplicates dropped", []string{"VM-1", "vm-1"}, []string{vm}, []sdk.ConfigurationItem{{Name: "VM-1", ResourceID: vm}}},
+		{"nothing", nil, nil, []sdk.ConfigurationItem{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { eq(t, configurationItems(tt.names, tt.targets), tt.want) })
+	}
+}
+
+func TestParseResource(t *testing.T) {
+	tests := []struct {
+		id   string
+		want sdk.Resource
+	}{
+		{"/subscriptions/s1/resourcegroups/rg1/providers/microsoft.storage/storageaccounts/acct",
+			sdk.Resource{Subscription: "s1", ResourceGroup: "rg1", Provider: "microsoft.storage", ResourceType: "storageaccounts", Name: "acct"}},
+		{"/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Sql/servers/srv/databases/db1",
+			sdk.Resource{Subscription: "s1", ResourceGroup: "rg1", Provider: "Microsoft.Sql", ResourceType: "servers/databases", Name: "db1"}},
+		{"/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Insights/diagnosticSettings/ds",
+			sdk.Resource{Subscription: "s1", ResourceGroup: "rg1", Provider: "Microsoft.Insights", ResourceType: "diagnosticSettings", Name: "ds"}},
+		{"/subscriptions/s1/", sdk.Resource{Subscription: "s1", ResourceType: "subscriptions", Name: "s1"}},
+		{"/subscriptions/s1/resourceGroups/rg1", sdk.Resource{Subscription: "s1", ResourceGroup: "rg1", ResourceType: "resourceGroups", Name: "rg1"}},
+		{"/providers/Microsoft.Management/managementGroups/mg", sdk.Resource{Provider: "Microsoft.Management", ResourceType: "managementGroups", Name: "mg"}},
+		{"budgets", sdk.Resource{Name: "budgets"}},
+		{"", sdk.Resource{}},
+		{"/", sdk.Resource{}},
+	}
+	for _, tt := range tests {
+		tt.want.ID = tt.id
+		eq(t, parseResource(tt.id), tt.want)
+	}
+}
+
+func TestParseMoney(t *testing.T) {
+	tests := map[string]float64{"$11,111.00": 11111, "$50.00": 50, "1.234,50 €": 1234.5, "50,00": 50, "1,234,567": 1234567, "USD 12.5": 12.5, "-3": -3}
+	for in, want := range tests {
+		if got, ok := parseMoney(in); !ok || got != want {
+			t.Errorf("parseMoney(%q) = %v, %v; want %v", in, got, ok, want)
+		}
+	}
+	if _, ok := parseMoney("n/a"); ok {
+		t.Errorf("parseMoney(n/a) succeeded")
+	}
+}
+
+// TestValidMatchesEncodingJSON holds the validator to encoding/json on
+// tricky inputs; FuzzDecode does the same on arbitrary ones.
+func TestValidMatchesEncodingJSON(t *testing.T) {
+	inputs := []string{
+		``, ` `, `{}`, `[]`, `{"a":1}`, `{"a":1,}`, `[1,]`, `{"a"}`, `{"a":}`, `{1:2}`, `"\u00e9"`, `"\u00g9"`, `"\x"`, "\"\x01\"",
+		`-0`, `01`, `1.`, `.5`, `1e`, `1e+5`, `-`, `tru`, `true `, `nul`, `[true,false,null]`, `{"a":[{"b":{}}]}`, `}`, `]`,
+		`{"a":1}}`, `[[[]]`, `"abc`, `"\\"`, `"\\\""`, `{"a":"b" "c":1}`, "\xef\xbb\xbf{}", `1 2`, `[1 2]`,
+		strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth),
+		strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1),
+	}
+	for _, in := range inputs {
+		if got, want := valid([]byte(in)), jsonValid([]byte(in)); got != want {
+			t.Errorf("valid(%.40q) = %v, encoding/json says %v", in, got, want)
+		}
+	}
+	for _, f := range fullSamplesNoCheck() {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !valid(b) {
+			t.Errorf("valid(%s) = false", f)
+		}
+	}
+}
+
+func eq[T any](t *testing.T, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+}

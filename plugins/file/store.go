@@ -1,0 +1,282 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// formatVersion is written into every file so that a later release can read
+// older files (and refuse newer ones) knowingly.
+const formatVersion = 1
+
+// document is one work item as stored in <directory>/<id>.json. It is the
+// whole remote state of the file backend: what a real ITSM tool would keep
+// in its database.
+type document struct {
+	FormatVersion  int               `json:"format_version"`
+	ID             string            `json:"id"`
+	Key            string            `json:"key"`
+	CorrelationKey string            `json:"correlation_key"`
+	State          sdk.WorkItemState `json:"state"`
+	Title          string            `json:"title"`
+	Created        time.Time         `json:"created"`
+	Updated        time.Time         `json:"updated"`
+	// Resolved is when the item was last resolved; nil while it is open.
+	Resolved *time.Time `json:"resolved"`
+	// Alert holds the essentials of the latest alert that touched the item.
+	Alert alertEssentials `json:"alert"`
+	// Fields are the route's rendered `fields`, as of the latest call.
+	Fields map[string]any `json:"fields"`
+	// ConfigurationItems are the CIs this work item covers.
+	ConfigurationItems []sdk.ConfigurationItem `json:"configuration_items"`
+	// History lists every change, oldest first.
+	History []event `json:"history"`
+}
+
+// alertEssentials is the part of sdk.Alert worth keeping in a work item. The
+// raw alert context is left out on purpose: it can be large, and the
+// essentials are what a person triaging the item reads.
+type alertEssentials struct {
+	ID                string        `json:"id"`
+	Rule              string        `json:"rule"`
+	RuleID            string        `json:"rule_id"`
+	Severity          *int          `json:"severity"`
+	SeverityLabel     string        `json:"severity_label"`
+	SignalType        string        `json:"signal_type"`
+	Condition         sdk.Condition `json:"condition"`
+	MonitoringService string        `json:"monitoring_service"`
+	Targets           []string      `json:"targets"`
+	FiredAt           time.Time     `json:"fired_at"`
+	ResolvedAt        *time.Time    `json:"resolved_at"`
+	Description       string        `json:"description"`
+}
+
+func essentialsOf(a *sdk.Alert) alertEssentials {
+	return alertEssentials{
+		ID:                a.ID,
+		Rule:              a.Rule,
+		RuleID:            a.RuleID,
+		Severity:          a.Severity,
+		SeverityLabel:     a.SeverityLabel,
+		SignalType:        a.SignalType,
+		Condition:         a.Condition,
+		MonitoringService: a.MonitoringService,
+		Targets:           a.Targets,
+		FiredAt:           a.FiredAt,
+		ResolvedAt:        a.ResolvedAt,
+		Description:       a.Description,
+	}
+}
+
+// Event types in a document's history.
+const (
+	eventCreated  = "created"
+	eventUpdated  = "updated"
+	eventResolved = "resolved"
+	eventReopened = "reopened"
+)
+
+// event is one entry of a work item's history.
+type event struct {
+	At        time.Time     `json:"at"`
+	Type      string        `json:"type"`
+	Reason    string        `json:"reason"`
+	AlertID   string        `json:"alert_id"`
+	Condition sdk.Condition `json:"condition"`
+}
+
+// Work item ids are WI-000001, WI-000002, ...: the file name without .json,
+// and the only names Update/Resolve/Reopen accept, so a Ref can never point
+// outside the directory.
+var idPattern = regexp.MustCompile(`^WI-([0-9]{6,})$`)
+
+func idFor(n int) string { return fmt.Sprintf("WI-%06d", n) }
+
+// idNumber returns the sequence number of an id, or false when the string is
+// not an id.
+func idNumber(id string) (int, bool) {
+	m := idPattern.FindStringSubmatch(id)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
+}
+
+// errUnreadable marks a file whose content this plugin cannot use. Unlike an
+// I/O error, retrying cannot fix it.
+var errUnreadable = errors.New("not a valid work item file")
+
+// store reads and writes documents in one directory.
+type store struct {
+	dir    string
+	pretty bool
+}
+
+func (s *store) path(id string) string { return filepath.Join(s.dir, id+".json") }
+
+// read loads the document with the given id.
+func (s *store) read(id string) (*document, error) {
+	b, err := os.ReadFile(s.path(id))
+	if err != nil {
+		return nil, err
+	}
+	var d document
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", s.path(id), errUnreadable, err)
+	}
+	if d.FormatVersion > formatVersion {
+		return nil, fmt.Errorf("%s: %w: format version %d, this plugin reads up to %d",
+			s.path(id), errUnreadable, d.FormatVersion, formatVersion)
+	}
+	return &d, nil
+}
+
+func (s *store) encode(d *document) ([]byte, error) {
+	if s.pretty {
+		b, err := json.MarshalIndent(d, "", "  ")
+		return append(b, '\n'), err
+	}
+	b, err := json.Marshal(d)
+	return append(b, '\n'), err
+}
+
+// create writes d under a new id. Numbers are tried from next upwards; the
+// name is claimed with a hard link, which fails when the name exists, so two
+// processes sharing the directory can never take the same id. It returns the
+// number used.
+func (s *store) create(d *document, next int) (int, error) {
+	for attempt := 0; attempt < 100; attempt++ {
+		n := next + attempt
+		d.ID, d.Key = idFor(n), idFor(n)
+		b, err := s.encode(d)
+		if err != nil {
+			return 0, err
+		}
+		err = writeAtomic(s.dir, d.ID+".json", b, true)
+		if errors.Is(err, fs.ErrExist) {
+			continue // taken by another writer: try the next number
+		}
+		return n, err
+	}
+	return 0, fmt.Errorf("no free work item id in %s after 100 attempts from %s", s.dir, idFor(next))
+}
+
+// replace overwrites the existing document d.ID atomically.
+func (s *store) replace(d *document) error {
+	b, err := s.encode(d)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(s.dir, d.ID+".json", b, false)
+}
+
+// ids lists the work item ids in the directory, and the highest number
+// among them. Other files (temporary files, anything an operator put there)
+// are not work items and are left out.
+func (s *store) ids() (ids []string, maxNumber int, err error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		if n, ok := idNumber(id); ok {
+			ids = append(ids, id)
+			maxNumber = max(maxNumber, n)
+		}
+	}
+	return ids, maxNumber, nil
+}
+
+// scan reads every work item file in the directory, calling fn for each. A
+// file that cannot be read is reported to skip, so that one damaged file
+// does not stop the backend.
+//
+// The cost is one file read per work item: fine for the thousands of items
+// a file backend is for, and the host only scans (Lookup) before a Create.
+func (s *store) scan(fn func(*document), skip func(id string, err error)) (maxNumber int, err error) {
+	ids, maxNumber, err := s.ids()
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		d, err := s.read(id)
+		if err != nil {
+			skip(id, err)
+			continue
+		}
+		fn(d)
+	}
+	return maxNumber, nil
+}
+
+// writeAtomic writes data to dir/name so that a reader (or a crash) only
+// ever sees the old content or the new one: write a temporary file, fsync
+// it, then rename it over name — or, when exclusive, hard-link it to name,
+// which fails with fs.ErrExist if name already exists. Finally the directory
+// is fsynced so the new name itself survives a crash. Exclusive writes need
+// a file system with hard links (any local POSIX file system, NTFS).
+func writeAtomic(dir, name string, data []byte, exclusive bool) (err error) {
+	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil || exclusive {
+			_ = os.Remove(tmp.Name()) // after a link the name is kept; the temp goes
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Chmod(tmp.Name(), 0o640); err != nil {
+		return err
+	}
+	final := filepath.Join(dir, name)
+	if exclusive {
+		err = os.Link(tmp.Name(), final)
+	} else {
+		err = os.Rename(tmp.Name(), final)
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename or link in dir durable. Windows cannot fsync a
+// directory, and does not need to.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
