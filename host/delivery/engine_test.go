@@ -1,0 +1,639 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+type env struct {
+	t    *testing.T
+	path string
+	st   store.Store
+	e    *Engine
+	opts Options
+	bs   StaticBackends
+}
+
+func testOptions() Options {
+	return Options{InstanceID: "test", PollInterval: 10 * time.Millisecond, BackoffBase: 10 * time.Millisecond,
+		BackoffMax: 40 * time.Millisecond, LeaseDuration: time.Minute, CallTimeout: 10 * time.Second}
+}
+
+// newEnv opens a SQLite store in a temp dir and an engine over bs; start
+// says whether to start the workers.
+func newEnv(t *testing.T, bs StaticBackends, opts Options, start bool) *env {
+	t.Helper()
+	en := &env{t: t, path: filepath.Join(t.TempDir(), "c.db"), opts: opts, bs: bs}
+	en.open(start)
+	t.Cleanup(func() { en.stop() })
+	return en
+}
+
+func (en *env) open(start bool) {
+	en.t.Helper()
+	st, err := sqlite.Open(context.Background(), en.path)
+	if err != nil {
+		en.t.Fatal(err)
+	}
+	e, err := New(st, en.bs, en.opts, nil)
+	if err != nil {
+		en.t.Fatal(err)
+	}
+	en.st, en.e = st, e
+	if start {
+		if err := e.Start(context.Background()); err != nil {
+			en.t.Fatal(err)
+		}
+	}
+}
+
+// stop drains the engine (cancelling calls after a short grace) and closes
+// the store.
+func (en *env) stop() {
+	if en.e == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = en.e.Stop(ctx)
+	_ = en.st.Close()
+	en.e = nil
+}
+
+func alert(id string, cond sdk.Condition, at time.Time) *sdk.Alert {
+	a := &sdk.Alert{ID: id, Rule: "cpu", Condition: cond, FiredAt: at}
+	if cond == sdk.ConditionResolved {
+		a.FiredAt = at.Add(-time.Minute)
+		r := at
+		a.ResolvedAt = &r
+	}
+	return a
+}
+
+func decision(backend, key string, window time.Duration) route.Decision {
+	return route.Decision{Deliveries: []route.Delivery{{Route: "r", Backend: backend, CorrelationKey: key, ReopenWindow: window,
+		Fields: map[string]any{"summary": "cpu"}}}}
+}
+
+func (en *env) ingest(a *sdk.Alert, d route.Decision) {
+	en.t.Helper()
+	if err := en.e.Ingest(context.Background(), a, d); err != nil {
+		en.t.Fatalf("Ingest(%s %s): %v", a.ID, a.Condition, err)
+	}
+}
+
+// settled waits until no item is dirty.
+func (en *env) settled() {
+	en.t.Helper()
+	waitFor(en.t, "all work items reconciled", func() bool {
+		items, err := en.st.ListItems(context.Background(), store.ItemFilter{DirtyOnly: true})
+		return err == nil && len(items) == 0
+	})
+}
+
+func (en *env) item(backend, key string) *store.Item {
+	en.t.Helper()
+	items, err := en.st.ListItems(context.Background(), store.ItemFilter{Backend: backend, CorrelationKey: key})
+	if err != nil || len(items) != 1 {
+		en.t.Fatalf("ListItems(%s, %s) = %d items, %v; want 1", backend, key, len(items), err)
+	}
+	return items[0]
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type counts map[string]int
+
+func (f *fake) counts() counts {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := counts{}
+	for k, v := range f.calls {
+		c[k] = v
+	}
+	return c
+}
+
+func sameCounts(got, want counts) bool {
+	for _, op := range []string{"lookup", "create", "update", "resolve", "reopen"} {
+		if got[op] != want[op] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestReconcileTable walks one key through every row of the reconcile
+// table and checks the plugin calls each step makes.
+func TestReconcileTable(t *testing.T) {
+	f := newFake()
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	d := decision("fake.a", "k", time.Hour)
+	steps := []struct {
+		name   string
+		alert  *sdk.Alert
+		want   counts // cumulative
+		items  int
+		remote store.RemoteState
+	}{
+		{"none+fired: lookup then create", alert("a1", sdk.ConditionFired, t0), counts{"lookup": 1, "create": 1}, 1, store.RemoteOpen},
+		{"duplicate fired: nothing", alert("a1", sdk.ConditionFired, t0), counts{"lookup": 1, "create": 1}, 1, store.RemoteOpen},
+		{"open+fired again: update", alert("a1", sdk.ConditionFired, t0.Add(time.Minute)), counts{"lookup": 1, "create": 1, "update": 1}, 1, store.RemoteOpen},
+		{"open+resolved: resolve", alert("a1", sdk.ConditionResolved, t0.Add(10*time.Minute)), counts{"lookup": 1, "create": 1, "update": 1, "resolve": 1}, 1, store.RemoteResolved},
+		{"stale fired after resolve: nothing", alert("a1", sdk.ConditionFired, t0.Add(5*time.Minute)), counts{"lookup": 1, "create": 1, "update": 1, "resolve": 1}, 1, store.RemoteResolved},
+		{"resolved+fired inside window: reopen", alert("a2", sdk.ConditionFired, t0.Add(70*time.Minute)), counts{"lookup": 1, "create": 1, "update": 1, "resolve": 1, "reopen": 1}, 1, store.RemoteOpen},
+		{"resolve again", alert("a2", sdk.ConditionResolved, t0.Add(80*time.Minute)), counts{"lookup": 1, "create": 1, "update": 1, "resolve": 2, "reopen": 1}, 1, store.RemoteResolved},
+		{"resolved+fired after window: new item", alert("a3", sdk.ConditionFired, t0.Add(80*time.Minute+61*time.Minute)), counts{"lookup": 2, "create": 2, "update": 1, "resolve": 2, "reopen": 1}, 2, store.RemoteOpen},
+	}
+	for _, st := range steps {
+		en.ingest(st.alert, d)
+		en.settled()
+		if got := f.counts(); !sameCounts(got, st.want) {
+			t.Fatalf("%s: calls %v, want %v", st.name, got, st.want)
+		}
+		if n := len(f.byKey("k")); n != st.items {
+			t.Fatalf("%s: %d remote items, want %d", st.name, n, st.items)
+		}
+		if it := en.item("fake.a", "k"); it.Remote != st.remote || it.Dead {
+			t.Fatalf("%s: remote %q dead %v, want %q", st.name, it.Remote, it.Dead, st.remote)
+		}
+	}
+	items := f.byKey("k")
+	if items[0].State != sdk.StateResolved || items[1].State != sdk.StateOpen {
+		t.Errorf("remote states %s, %s; want resolved, open", items[0].State, items[1].State)
+	}
+	if ref := en.item("fake.a", "k").Ref; ref == nil || ref.ID != items[1].ID {
+		t.Errorf("ref %+v, want the new item %s", ref, items[1].ID)
+	}
+}
+
+func TestResolvedWithoutItemIsRecordedOnly(t *testing.T) {
+	f := newFake()
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	d := decision("fake.a", "k", time.Hour)
+	// Resolved arrives before its Fired: the older Fired must not create.
+	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+	en.settled()
+	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	en.settled()
+	if got := f.counts(); !sameCounts(got, counts{}) {
+		t.Errorf("calls %v, want none", got)
+	}
+	it := en.item("fake.a", "k")
+	if it.Remote != store.RemoteNone || it.Condition != sdk.ConditionResolved || it.AppliedSeq != it.Seq {
+		t.Errorf("item remote %q condition %s applied %d/%d", it.Remote, it.Condition, it.AppliedSeq, it.Seq)
+	}
+}
+
+func TestReopenWithoutCapabilityCreates(t *testing.T) {
+	f := newFake()
+	caps := allCaps()
+	caps.Reopen, caps.Lookup = false, false
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: caps}}, testOptions(), true)
+	d := decision("fake.a", "k", time.Hour)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+	en.settled()
+	en.ingest(alert("a2", sdk.ConditionFired, t0.Add(2*time.Minute)), d)
+	en.settled()
+	if got := f.counts(); !sameCounts(got, counts{"create": 2, "resolve": 1}) {
+		t.Errorf("calls %v", got)
+	}
+}
+
+func TestNotFoundForgetsAndCreates(t *testing.T) {
+	f := newFake()
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	d := decision("fake.a", "k", time.Hour)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	en.settled()
+	first := en.item("fake.a", "k").Ref.ID
+	f.delete(first)
+	en.ingest(alert("a1", sdk.ConditionFired, t0.Add(time.Minute)), d)
+	en.settled()
+	it := en.item("fake.a", "k")
+	if it.Ref == nil || it.Ref.ID == first || it.Remote != store.RemoteOpen {
+		t.Fatalf("ref %+v remote %q; want a new open item", it.Ref, it.Remote)
+	}
+	if got := f.counts(); got["update"] != 1 || got["create"] != 2 {
+		t.Errorf("calls %v; want the failed update then a second create", got)
+	}
+	// NotFound on resolve: nothing left to resolve, recorded only.
+	f.delete(it.Ref.ID)
+	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(2*time.Minute)), d)
+	en.settled()
+	if it := en.item("fake.a", "k"); it.Remote != store.RemoteNone || it.Dead || f.total() != 0 {
+		t.Errorf("after resolve of a deleted item: remote %q dead %v remote items %d", it.Remote, it.Dead, f.total())
+	}
+}
+
+func TestRetryHonoursRetryAfter(t *testing.T) {
+	f := newFake()
+	const ra = 300 * time.Millisecond
+	f.fail("create", sdk.RetryableAfter(errors.New("HTTP 503"), ra), sdk.RetryableAfter(errors.New("HTTP 429"), ra))
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
+	en.settled()
+	times := f.callTimes("create")
+	if len(times) != 3 {
+		t.Fatalf("create called %d times, want 3", len(times))
+	}
+	if n := len(f.byKey("k")); n != 1 {
+		t.Errorf("%d remote items, want 1", n)
+	}
+	for i := 1; i < len(times); i++ {
+		if gap := times[i].Sub(times[i-1]); gap < ra {
+			t.Errorf("retry %d came %v after the previous call; Retry-After asked for %v", i, gap, ra)
+		}
+	}
+	it := en.item("fake.a", "k")
+	if it.Remote != store.RemoteOpen || it.Attempts != 0 || it.LastError != "" {
+		t.Errorf("item remote %q attempts %d last error %q", it.Remote, it.Attempts, it.LastError)
+	}
+	evs, err := en.st.Events(context.Background(), it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retryable int
+	for _, e := range evs {
+		if e.Kind == store.EventCall && e.Op == "create" && e.Outcome == string(sdk.KindRetryable) {
+			retryable++
+		}
+	}
+	if retryable != 2 {
+		t.Errorf("audit has %d retryable create calls, want 2: %+v", retryable, evs)
+	}
+}
+
+func TestPermanentErrorDeadLettersAndReplay(t *testing.T) {
+	f := newFake()
+	f.fail("create", sdk.Permanent(errors.New("HTTP 400: field urgency invalid")))
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
+	var dls []*store.DeadLetter
+	waitFor(t, "a dead letter", func() bool {
+		dls, _ = en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{})
+		return len(dls) == 1
+	})
+	if !strings.Contains(dls[0].Reason, "permanently") || !strings.Contains(dls[0].LastError, "urgency invalid") {
+		t.Errorf("dead letter reason %q error %q", dls[0].Reason, dls[0].LastError)
+	}
+	if f.count("create") != 1 {
+		t.Errorf("create called %d times; a permanent error must not be retried", f.count("create"))
+	}
+	st, err := en.e.Stats(context.Background())
+	if err != nil || st.Backends["fake.a"].DeadLetters != 1 {
+		t.Errorf("stats %+v, %v", st, err)
+	}
+	if err := en.e.Replay(context.Background(), dls[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	en.settled()
+	if it := en.item("fake.a", "k"); it.Remote != store.RemoteOpen || it.Dead || len(f.byKey("k")) != 1 {
+		t.Errorf("after replay: remote %q dead %v items %d", it.Remote, it.Dead, len(f.byKey("k")))
+	}
+}
+
+func TestMaxAttemptsDeadLetters(t *testing.T) {
+	f := newFake()
+	for range 3 {
+		f.fail("lookup", errors.New("connection refused")) // unclassified: retryable
+	}
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps(), Limits: Limits{MaxAttempts: 3}}}, testOptions(), true)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
+	waitFor(t, "a dead letter", func() bool {
+		dls, _ := en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{})
+		return len(dls) == 1 && strings.Contains(dls[0].Reason, "3 attempts")
+	})
+	if n := f.count("lookup"); n != 3 {
+		t.Errorf("lookup called %d times, want 3", n)
+	}
+}
+
+func TestUnmatchedDeadLetterReplayReroutes(t *testing.T) {
+	f := newFake()
+	opts := testOptions()
+	opts.Router = func(a *sdk.Alert) (route.Decision, error) { return decision("fake.a", a.ID, 0), nil }
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, opts, true)
+	en.ingest(alert("u1", sdk.ConditionFired, t0), route.Decision{Unmatched: "no route matched severity 4"})
+	dls, err := en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{})
+	if err != nil || len(dls) != 1 || dls[0].ItemID != 0 {
+		t.Fatalf("dead letters %v, %v", dls, err)
+	}
+	if err := en.e.Replay(context.Background(), dls[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	en.settled()
+	if len(f.byKey("u1")) != 1 {
+		t.Errorf("replayed alert not delivered")
+	}
+	if dls, _ := en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{}); len(dls) != 0 {
+		t.Errorf("letter kept after replay: %v", dls)
+	}
+}
+
+func TestMaxInFlight(t *testing.T) {
+	f := newFake()
+	f.latency = 20 * time.Millisecond
+	caps := allCaps()
+	caps.Lookup = false
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: caps, Limits: Limits{MaxInFlight: 2}}}, testOptions(), true)
+	for i := range 12 {
+		en.ingest(alert(fmt.Sprint(i), sdk.ConditionFired, t0), decision("fake.a", fmt.Sprint("k", i), 0))
+	}
+	en.settled()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.maxInFlight > 2 || f.maxInFlight < 1 || len(f.items) != 12 {
+		t.Errorf("max in flight %d (limit 2), items %d", f.maxInFlight, len(f.items))
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	f := newFake()
+	caps := allCaps()
+	caps.Lookup = false
+	const rate = 20.0
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: caps, Limits: Limits{RateLimit: rate, Burst: 1, MaxInFlight: 8}}}, testOptions(), true)
+	for i := range 6 {
+		en.ingest(alert(fmt.Sprint(i), sdk.ConditionFired, t0), decision("fake.a", fmt.Sprint("k", i), 0))
+	}
+	en.settled()
+	times := f.callTimes("create")
+	if len(times) != 6 {
+		t.Fatalf("create called %d times, want 6", len(times))
+	}
+	first, last := times[0], times[0]
+	for _, tm := range times {
+		first, last = minTime(first, tm), maxTime(last, tm)
+	}
+	// 6 calls at 20/s with a burst of 1 span at least 5 intervals.
+	if span, want := last.Sub(first), time.Duration(5/rate*float64(time.Second))-10*time.Millisecond; span < want {
+		t.Errorf("6 calls spanned %v; the rate limit allows no less than %v", span, want)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func TestSlowBackendDoesNotBlockOthers(t *testing.T) {
+	slow, fast := newFake(), newFake()
+	slow.gate = make(chan struct{})
+	en := newEnv(t, StaticBackends{
+		"fake.slow": {Client: slow, Capabilities: allCaps(), Limits: Limits{MaxInFlight: 2}},
+		"fake.fast": {Client: fast, Capabilities: allCaps(), Limits: Limits{MaxInFlight: 2}},
+	}, testOptions(), true)
+	for i := range 10 {
+		en.ingest(alert(fmt.Sprint("s", i), sdk.ConditionFired, t0), decision("fake.slow", fmt.Sprint("s", i), 0))
+	}
+	for i := range 10 {
+		en.ingest(alert(fmt.Sprint("f", i), sdk.ConditionFired, t0), decision("fake.fast", fmt.Sprint("f", i), 0))
+	}
+	waitFor(t, "the fast backend to get all its items while the slow one hangs", func() bool { return fast.total() == 10 })
+	if slow.total() != 0 {
+		t.Fatalf("slow backend made progress while gated")
+	}
+	close(slow.gate)
+	en.settled()
+	if slow.total() != 10 {
+		t.Errorf("slow backend has %d items after release, want 10", slow.total())
+	}
+}
+
+// TestRestartResumesWithoutDuplicate: alerts ingested before a crash are
+// delivered after restart, and a Create that reached the backend but was not
+// recorded is found by Lookup instead of created again.
+func TestRestartResumesWithoutDuplicate(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{})
+	bs := StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}
+	en := newEnv(t, bs, testOptions(), false)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k1", 0))
+	en.ingest(alert("a2", sdk.ConditionFired, t0), decision("fake.a", "k2", 0))
+	en.stop() // never started: both items wait, dirty
+	// Start for real; Create of k1 acts remotely and then "crashes".
+	close(f.gate)
+	f.gate = nil
+	f.createThenFail = context.DeadlineExceeded
+	en.open(true)
+	en.settled()
+	for _, k := range []string{"k1", "k2"} {
+		if n := len(f.byKey(k)); n != 1 {
+			t.Errorf("%s: %d remote items, want exactly 1", k, n)
+		}
+		if it := en.item("fake.a", k); it.Remote != store.RemoteOpen || it.Intent != store.IntentNone {
+			t.Errorf("%s: remote %q intent %q", k, it.Remote, it.Intent)
+		}
+	}
+	if c := f.count("create"); c != 2 {
+		t.Errorf("create called %d times, want 2 (one per key, none repeated)", c)
+	}
+}
+
+// TestCrashDuringCreateResumesByLookup stops the engine while a Create is in
+// flight (it acted remotely); the next start sees the "creating" intent and
+// adopts the item through Lookup.
+func TestCrashDuringCreateResumesByLookup(t *testing.T) {
+	f := newFake()
+	bs := StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}
+	en := newEnv(t, bs, testOptions(), true)
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.gate = gate
+	f.mu.Unlock()
+	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
+	waitFor(t, "lookup to be in flight", func() bool { return f.count("lookup") == 1 })
+	close(gate) // lookup answers "none"; create goes through, then hangs on latency
+	f.mu.Lock()
+	f.gate, f.latency = nil, time.Hour
+	f.mu.Unlock()
+	waitFor(t, "create in flight", func() bool { return f.count("create") == 1 })
+	// Make this create act remotely: the fake stores before its latency? It
+	// stores after; emulate the remote side having acted.
+	f.mu.Lock()
+	f.nextID++
+	id := fmt.Sprintf("W%d", f.nextID)
+	f.items[id] = &sdk.WorkItem{ID: id, State: sdk.StateOpen, CorrelationKey: "k"}
+	f.order = append(f.order, id)
+	f.mu.Unlock()
+	en.stop() // cancels the hanging create
+	st, err := sqlite.Open(context.Background(), en.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _ := st.ListItems(context.Background(), store.ItemFilter{CorrelationKey: "k"})
+	_ = st.Close()
+	if len(items) != 1 || items[0].Intent != store.IntentCreating || !items[0].Dirty {
+		t.Fatalf("after crash: %+v; want a dirty item with a creating intent", items)
+	}
+	f.mu.Lock()
+	f.latency = 0
+	f.mu.Unlock()
+	en.open(true)
+	en.settled()
+	if n := len(f.byKey("k")); n != 1 {
+		t.Errorf("%d remote items, want exactly 1", n)
+	}
+	if c := f.count("create"); c != 1 {
+		t.Errorf("create called %d times, want 1", c)
+	}
+	if it := en.item("fake.a", "k"); it.Ref == nil || it.Ref.ID != id {
+		t.Errorf("ref %+v, want the item created before the crash (%s)", it.Ref, id)
+	}
+}
+
+func TestAuditTrail(t *testing.T) {
+	f := newFake()
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	d := decision("fake.a", "k", 0)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+	en.settled()
+	evs, err := en.st.Events(context.Background(), en.item("fake.a", "k").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		switch e.Kind {
+		case store.EventNotification:
+			got = append(got, "notification:"+e.Op+":"+e.Outcome)
+		case store.EventCall:
+			got = append(got, "call:"+e.Op+":"+e.Outcome)
+		}
+	}
+	joined := strings.Join(got, " ")
+	for _, want := range []string{"notification:fired:new", "notification:resolved:applied", "call:lookup:ok", "call:create:ok", "call:resolve:ok"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("audit trail %q lacks %q", joined, want)
+		}
+	}
+}
+
+func TestIngestConcurrentGroupCommit(t *testing.T) {
+	en := newEnv(t, StaticBackends{"fake.a": {Client: newFake(), Capabilities: allCaps()}}, testOptions(), false)
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- en.e.Ingest(context.Background(), alert(fmt.Sprint(i), sdk.ConditionFired, t0), decision("fake.a", fmt.Sprint("k", i), 0))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := en.e.Stats(context.Background())
+	if err != nil || st.Backends["fake.a"].Queued != n {
+		t.Errorf("queued %+v, %v; want %d", st.Backends["fake.a"], err, n)
+	}
+}
+
+func TestIngestUnavailable(t *testing.T) {
+	en := newEnv(t, StaticBackends{"fake.a": {Client: newFake(), Capabilities: allCaps()}}, testOptions(), false)
+	_ = en.st.Close() // the store is gone
+	err := en.e.Ingest(context.Background(), alert("a", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ingest on a closed store = %v, want ErrUnavailable", err)
+	}
+	en.stop()
+	err = en.e2Ingest()
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ingest after Stop = %v, want ErrUnavailable", err)
+	}
+}
+
+func (en *env) e2Ingest() error {
+	st, err := sqlite.Open(context.Background(), en.path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	e, err := New(st, en.bs, en.opts, nil)
+	if err != nil {
+		return err
+	}
+	_ = e.Stop(context.Background())
+	return e.Ingest(context.Background(), alert("a", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
+}
+
+func TestIngestValidates(t *testing.T) {
+	en := newEnv(t, StaticBackends{}, testOptions(), false)
+	tests := []struct {
+		name string
+		a    *sdk.Alert
+		d    route.Decision
+	}{
+		{"no alert", nil, decision("fake.a", "k", 0)},
+		{"no id", alert("", sdk.ConditionFired, t0), decision("fake.a", "k", 0)},
+		{"bad condition", &sdk.Alert{ID: "x", Condition: "maybe"}, decision("fake.a", "k", 0)},
+		{"no key", alert("x", sdk.ConditionFired, t0), decision("fake.a", "", 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := en.e.Ingest(context.Background(), tt.a, tt.d)
+			if err == nil || errors.Is(err, ErrUnavailable) {
+				t.Errorf("Ingest = %v, want a validation error", err)
+			}
+		})
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"defaults", Options{}, ""},
+		{"lease below timeout", Options{LeaseDuration: time.Second, CallTimeout: time.Minute}, "LeaseDuration"},
+		{"backoff max below base", Options{BackoffBase: time.Minute, BackoffMax: time.Second}, "BackoffMax"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.o.Validate()
+			if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate = %v, want mention of %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,200 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// fake is an in-process ITSM backend: it keeps work items in memory, counts
+// calls, and returns injected errors or waits when told to.
+type fake struct {
+	mu     sync.Mutex
+	items  map[string]*sdk.WorkItem // by id
+	order  []string                 // ids in creation order
+	calls  map[string]int
+	times  map[string][]time.Time
+	errs   map[string][]error // per op, consumed first in first out
+	nextID int
+
+	// createThenFail makes Create store the item and then fail with this
+	// error (a timeout after the backend acted, or a crash).
+	createThenFail error
+	// gate, when set, blocks every call until it is closed (or ctx ends).
+	gate    chan struct{}
+	latency time.Duration
+
+	inFlight, maxInFlight int
+}
+
+var _ sdk.Client = (*fake)(nil)
+
+func newFake() *fake {
+	return &fake{items: map[string]*sdk.WorkItem{}, calls: map[string]int{}, times: map[string][]time.Time{}, errs: map[string][]error{}}
+}
+
+func (f *fake) fail(op string, errs ...error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errs[op] = append(f.errs[op], errs...)
+}
+
+func (f *fake) count(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[op]
+}
+
+func (f *fake) callTimes(op string) []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.times[op]...)
+}
+
+// byKey returns the items stamped with key, oldest first.
+func (f *fake) byKey(key string) []sdk.WorkItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []sdk.WorkItem
+	for _, id := range f.order {
+		if it := f.items[id]; it.CorrelationKey == key {
+			out = append(out, *it)
+		}
+	}
+	return out
+}
+
+func (f *fake) total() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.items)
+}
+
+func (f *fake) delete(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.items, id)
+	for i, o := range f.order {
+		if o == id {
+			f.order = append(f.order[:i], f.order[i+1:]...)
+			break
+		}
+	}
+}
+
+// enter records a call and returns its injected error, after the gate and
+// latency.
+func (f *fake) enter(ctx context.Context, op string) error {
+	f.mu.Lock()
+	f.calls[op]++
+	f.times[op] = append(f.times[op], time.Now())
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	gate, latency := f.gate, f.latency
+	var err error
+	if q := f.errs[op]; len(q) > 0 {
+		err, f.errs[op] = q[0], q[1:]
+	}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return err
+}
+
+func (f *fake) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: "fake", Version: "test"}, nil
+}
+
+func (f *fake) Configure(context.Context, sdk.Config) error { return nil }
+
+func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	if err := f.enter(ctx, "create"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	id := fmt.Sprintf("W%d", f.nextID)
+	wi := &sdk.WorkItem{ID: id, Key: "INC" + id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey}
+	f.items[id] = wi
+	f.order = append(f.order, id)
+	if err := f.createThenFail; err != nil {
+		f.createThenFail = nil
+		return nil, err
+	}
+	c := *wi
+	return &c, nil
+}
+
+func (f *fake) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	if err := f.enter(ctx, "lookup"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.order) - 1; i >= 0; i-- {
+		if it := f.items[f.order[i]]; it.CorrelationKey == req.CorrelationKey {
+			c := *it
+			return &c, nil
+		}
+	}
+	return nil, nil
+}
+
+func (f *fake) change(ctx context.Context, op string, req *sdk.Request, state sdk.WorkItemState) (*sdk.WorkItem, error) {
+	if err := f.enter(ctx, op); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if req.Ref == nil {
+		return nil, sdk.Permanent(fmt.Errorf("%s without a ref", op))
+	}
+	it, ok := f.items[req.Ref.ID]
+	if !ok {
+		return nil, sdk.NotFound(fmt.Errorf("work item %s not found", req.Ref.ID))
+	}
+	if state != "" {
+		it.State = state
+	}
+	c := *it
+	return &c, nil
+}
+
+func (f *fake) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return f.change(ctx, "update", req, "")
+}
+
+func (f *fake) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return f.change(ctx, "resolve", req, sdk.StateResolved)
+}
+
+func (f *fake) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return f.change(ctx, "reopen", req, sdk.StateOpen)
+}
+
+func allCaps() sdk.Capabilities {
+	return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}
+}

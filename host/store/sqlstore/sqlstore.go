@@ -1,0 +1,657 @@
+// Package sqlstore implements [store.Store] on database/sql. The SQLite and
+// PostgreSQL engines share it and differ only in their [Dialect], their
+// connection setup and their migrations.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Store is a [store.Store] over two connection pools: w takes every write
+// (one connection for SQLite, whose writers are serialized anyway) and r
+// serves listings.
+type Store struct {
+	w, r  *sql.DB
+	d     Dialect
+	q     queries
+	close func() error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store on already migrated databases. closeFn, when set,
+// runs on Close instead of closing w and r.
+func New(w, r *sql.DB, d Dialect, closeFn func() error) *Store {
+	s := &Store{w: w, r: r, d: d, close: closeFn}
+	s.q = buildQueries(d)
+	return s
+}
+
+// Close releases the connection pools.
+func (s *Store) Close() error {
+	if s.close != nil {
+		return s.close()
+	}
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
+	reopen_window, event_at, seq, applied_seq, remote, ref, remote_resolved_at, intent, dirty, dead,
+	due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at`
+
+const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
+
+const progressSet = `remote = ?, ref = ?, remote_resolved_at = ?, intent = ?, applied_seq = ?,
+	attempts = ?, last_error = ?, updated_at = ?`
+
+type queries struct {
+	selectDesired, insertItem, updateDesired, reviveDelete string
+	insertEvent, insertDead, claim                         string
+	recordContinue, recordDone, recordRetry, recordDead    string
+	deadFromItem, releaseLeases, getItem, events           string
+	getDead, deleteDead, replayItem                        string
+	statsQueued, statsDead                                 string
+}
+
+func buildQueries(d Dialect) queries {
+	r := d.rebind
+	return queries{
+		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead FROM work_items
+			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
+		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
+			fields, config_items, reopen_window, event_at, seq, applied_seq, dirty, due_at, dirty_since,
+			created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 1, ?, ?, ?, ?)
+			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
+		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
+			config_items = ?, reopen_window = ?, event_at = ?, seq = seq + 1,
+			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
+			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
+			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
+			dirty = 1, dead = 0, updated_at = ?
+			WHERE id = ? RETURNING seq`),
+		reviveDelete: r(`DELETE FROM dead_letters WHERE item_id = ?`),
+		insertEvent: r(`INSERT INTO events (item_id, at, kind, op, outcome, message, duration_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		insertDead: r(`INSERT INTO dead_letters (item_id, route, backend, correlation_key, reason,
+			last_error, attempts, alert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		claim: r(`UPDATE work_items SET lease_owner = ?, lease_until = ? WHERE id IN (
+			SELECT id FROM work_items WHERE backend = ? AND dirty = 1 AND dead = 0
+			AND due_at <= ? AND lease_until < ? ORDER BY due_at LIMIT ?` + d.SkipLocked + `)
+			RETURNING ` + itemCols),
+		recordContinue: r(`UPDATE work_items SET ` + progressSet + `, lease_until = ?
+			WHERE id = ? AND lease_owner = ?`),
+		recordDone: r(`UPDATE work_items SET ` + progressSet + `,
+			dirty = CASE WHEN seq > ? THEN 1 ELSE 0 END,
+			due_at = ?, dirty_since = ?, lease_owner = '', lease_until = 0
+			WHERE id = ? AND lease_owner = ?`),
+		recordRetry: r(`UPDATE work_items SET ` + progressSet + `,
+			dirty = 1, due_at = ?, lease_owner = '', lease_until = 0
+			WHERE id = ? AND lease_owner = ?`),
+		recordDead: r(`UPDATE work_items SET ` + progressSet + `,
+			dirty = 0, dead = 1, lease_owner = '', lease_until = 0
+			WHERE id = ? AND lease_owner = ?`),
+		deadFromItem: r(`INSERT INTO dead_letters (item_id, route, backend, correlation_key, reason,
+			last_error, attempts, alert, created_at)
+			SELECT id, route, backend, correlation_key, ?, last_error, attempts, alert, ?
+			FROM work_items WHERE id = ?`),
+		releaseLeases: r(`UPDATE work_items SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?`),
+		getItem:       r(`SELECT ` + itemCols + ` FROM work_items WHERE id = ?`),
+		events: r(`SELECT id, item_id, at, kind, op, outcome, message, duration_ns FROM events
+			WHERE item_id = ? ORDER BY id`),
+		getDead:    r(`SELECT ` + deadCols + ` FROM dead_letters WHERE id = ?`),
+		deleteDead: r(`DELETE FROM dead_letters WHERE id = ?`),
+		replayItem: r(`UPDATE work_items SET dead = 0, dirty = 1, due_at = ?, dirty_since = ?, attempts = 0,
+			last_error = '', updated_at = ? WHERE id = ?`),
+		statsQueued: r(`SELECT backend, COUNT(*),
+			COUNT(CASE WHEN due_at <= ? AND lease_until < ? THEN 1 END),
+			COUNT(CASE WHEN lease_until >= ? THEN 1 END)
+			FROM work_items WHERE dirty = 1 AND dead = 0 GROUP BY backend`),
+		statsDead: `SELECT backend, item_id = 0, COUNT(*) FROM dead_letters GROUP BY backend, item_id = 0`,
+	}
+}
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// Ingest applies notifications in one transaction.
+func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.IngestResult, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: beginning ingest transaction: %w", s.d.Name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	st, err := prepareAll(ctx, tx, s.q.selectDesired, s.q.insertItem, s.q.updateDesired, s.q.insertEvent, s.q.insertDead)
+	if err != nil {
+		return nil, fmt.Errorf("%s: preparing ingest: %w", s.d.Name, err)
+	}
+	defer closeAll(st)
+	sel, ins, upd, ev, dead := st[0], st[1], st[2], st[3], st[4]
+
+	res := make([]store.IngestResult, len(nots))
+	for i, n := range nots {
+		if n.Alert == nil {
+			return nil, fmt.Errorf("ingest: notification %d has no alert", i)
+		}
+		alertJSON := n.AlertJSON
+		if alertJSON == nil {
+			if alertJSON, err = json.Marshal(n.Alert); err != nil {
+				return nil, fmt.Errorf("ingest: encoding alert %q: %w", n.Alert.ID, err)
+			}
+		}
+		now := n.ReceivedAt
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if n.Unmatched != "" || len(n.Deliveries) == 0 {
+			reason := n.Unmatched
+			if reason == "" {
+				reason = "no route matched"
+			}
+			if err := dead.QueryRowContext(ctx, 0, "", "", "", "unmatched: "+reason, "", 0,
+				string(alertJSON), ns(now)).Scan(&res[i].DeadLetterID); err != nil {
+				return nil, fmt.Errorf("%s: recording unmatched alert %q: %w", s.d.Name, n.Alert.ID, err)
+			}
+			continue
+		}
+		at := store.EventTime(n.Alert, now)
+		cond := n.Alert.Condition
+		res[i].Deliveries = make([]store.DeliveryOutcome, len(n.Deliveries))
+		for j, d := range n.Deliveries {
+			out, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, string(alertJSON), d, cond, at, now)
+			if err != nil {
+				return nil, err
+			}
+			out.Backend = d.Backend
+			res[i].Deliveries[j] = out
+			msg := fmt.Sprintf("%s notification for alert %s at %s: %s", cond, n.Alert.ID, at.Format(time.RFC3339Nano), out.Outcome)
+			if _, err := ev.ExecContext(ctx, out.ItemID, ns(now), store.EventNotification, string(cond),
+				string(out.Outcome), msg, 0); err != nil {
+				return nil, fmt.Errorf("%s: recording notification event: %w", s.d.Name, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: committing ingest of %d alerts: %w", s.d.Name, len(nots), err)
+	}
+	return res, nil
+}
+
+func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.Tx, a *sdk.Alert, alertJSON string,
+	d route.Delivery, cond sdk.Condition, at, now time.Time) (store.DeliveryOutcome, error) {
+	fields, err := json.Marshal(d.Fields)
+	if err != nil {
+		return store.DeliveryOutcome{}, fmt.Errorf("ingest: encoding fields of route %q: %w", d.Route, err)
+	}
+	cis, err := json.Marshal(d.ConfigurationItems)
+	if err != nil {
+		return store.DeliveryOutcome{}, fmt.Errorf("ingest: encoding configuration items of route %q: %w", d.Route, err)
+	}
+	// Insert first: most notifications are a new alert's Fired, which then
+	// costs one statement; an existing key falls through to read and merge.
+	var id int64
+	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
+		string(fields), string(cis), int64(d.ReopenWindow), ns(at), ns(now), ns(now), ns(now), ns(now)).Scan(&id)
+	if err == nil {
+		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return store.DeliveryOutcome{}, fmt.Errorf("%s: inserting work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
+	}
+	var (
+		curCond, curID string
+		curAt          int64
+		curDead        int
+	)
+	if err := sel.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey).Scan(&id, &curCond, &curAt, &curID, &curDead); err != nil {
+		return store.DeliveryOutcome{}, fmt.Errorf("%s: reading work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
+	}
+	out := store.Merge(store.Desired{Condition: sdk.Condition(curCond), EventAt: fromNS(curAt), AlertID: curID}, cond, at, a.ID)
+	if out != store.OutcomeApplied {
+		return store.DeliveryOutcome{ItemID: id, Outcome: out}, nil
+	}
+	var seq int64
+	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
+		ns(at), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
+		return store.DeliveryOutcome{}, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
+	}
+	if curDead == 1 {
+		if _, err := tx.ExecContext(ctx, s.q.reviveDelete, id); err != nil {
+			return store.DeliveryOutcome{}, fmt.Errorf("%s: clearing dead letters of work item %d: %w", s.d.Name, id, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q.insertEvent, id, ns(now), store.EventReplay, "", "revived",
+			"a new notification revived the dead-lettered work item", 0); err != nil {
+			return store.DeliveryOutcome{}, fmt.Errorf("%s: recording revival: %w", s.d.Name, err)
+		}
+	}
+	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied}, nil
+}
+
+func prepareAll(ctx context.Context, tx *sql.Tx, qs ...string) ([]*sql.Stmt, error) {
+	out := make([]*sql.Stmt, 0, len(qs))
+	for _, q := range qs {
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			closeAll(out)
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func closeAll(sts []*sql.Stmt) {
+	for _, st := range sts {
+		_ = st.Close()
+	}
+}
+
+// Claim leases due dirty items of backend.
+func (s *Store) Claim(ctx context.Context, backend, owner string, now time.Time, lease time.Duration, limit int) ([]*store.Item, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.w.QueryContext(ctx, s.q.claim, owner, ns(now.Add(lease)), backend, ns(now), ns(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: claiming work for backend %q: %w", s.d.Name, backend, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: claiming work for backend %q: %w", s.d.Name, backend, err)
+	}
+	return items, nil
+}
+
+// Record writes the outcome of one reconcile step.
+func (s *Store) Record(ctx context.Context, p store.Progress) error {
+	ref := ""
+	if p.Ref != nil {
+		b, err := json.Marshal(p.Ref)
+		if err != nil {
+			return fmt.Errorf("encoding work item ref: %w", err)
+		}
+		ref = string(b)
+	}
+	remote := p.Remote
+	if remote == "" {
+		remote = store.RemoteNone
+	}
+	now := p.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	args := []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), p.AppliedSeq, p.Attempts, p.LastError, ns(now)}
+	var q string
+	switch {
+	case p.DeadLetter != "":
+		q = s.q.recordDead
+	case p.Done:
+		q = s.q.recordDone
+		args = append(args, p.AppliedSeq, ns(now), ns(now))
+	case p.Retry:
+		q = s.q.recordRetry
+		args = append(args, ns(p.RetryAt))
+	default:
+		q = s.q.recordContinue
+		args = append(args, ns(p.LeaseUntil))
+	}
+	args = append(args, p.ItemID, p.Owner)
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: beginning record transaction: %w", s.d.Name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	r, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%s: recording progress of work item %d: %w", s.d.Name, p.ItemID, err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return fmt.Errorf("%s: recording progress of work item %d: %w", s.d.Name, p.ItemID, err)
+	} else if n != 1 {
+		return fmt.Errorf("work item %d for %q: %w", p.ItemID, p.Owner, store.ErrLeaseLost)
+	}
+	if p.DeadLetter != "" {
+		if _, err := tx.ExecContext(ctx, s.q.deadFromItem, p.DeadLetter, ns(now), p.ItemID); err != nil {
+			return fmt.Errorf("%s: dead-lettering work item %d: %w", s.d.Name, p.ItemID, err)
+		}
+	}
+	for _, e := range p.Events {
+		at := e.At
+		if at.IsZero() {
+			at = now
+		}
+		if _, err := tx.ExecContext(ctx, s.q.insertEvent, p.ItemID, ns(at), e.Kind, e.Op, e.Outcome, e.Message, int64(e.Duration)); err != nil {
+			return fmt.Errorf("%s: recording audit event of work item %d: %w", s.d.Name, p.ItemID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: committing progress of work item %d: %w", s.d.Name, p.ItemID, err)
+	}
+	return nil
+}
+
+// ReleaseLeases frees every lease owner holds.
+func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
+	if _, err := s.w.ExecContext(ctx, s.q.releaseLeases, owner); err != nil {
+		return fmt.Errorf("%s: releasing leases of %q: %w", s.d.Name, owner, err)
+	}
+	return nil
+}
+
+// ListItems returns matching work items, newest first.
+func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Item, error) {
+	var where []string
+	var args []any
+	if f.Backend != "" {
+		where, args = append(where, "backend = ?"), append(args, f.Backend)
+	}
+	if f.Route != "" {
+		where, args = append(where, "route = ?"), append(args, f.Route)
+	}
+	if f.CorrelationKey != "" {
+		where, args = append(where, "correlation_key = ?"), append(args, f.CorrelationKey)
+	}
+	if f.DirtyOnly {
+		where = append(where, "dirty = 1")
+	}
+	if f.BeforeID > 0 {
+		where, args = append(where, "id < ?"), append(args, f.BeforeID)
+	}
+	q := `SELECT ` + itemCols + ` FROM work_items`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limitOr(f.Limit))
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
+	}
+	return items, nil
+}
+
+func limitOr(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// GetItem returns one work item.
+func (s *Store) GetItem(ctx context.Context, id int64) (*store.Item, error) {
+	rows, err := s.r.QueryContext(ctx, s.q.getItem, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading work item %d: %w", s.d.Name, id, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading work item %d: %w", s.d.Name, id, err)
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("work item %d: %w", id, store.ErrNotFound)
+	}
+	return items[0], nil
+}
+
+// Events returns an item's audit trail, oldest first.
+func (s *Store) Events(ctx context.Context, itemID int64) ([]store.Event, error) {
+	rows, err := s.r.QueryContext(ctx, s.q.events, itemID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		var at, dur int64
+		if err := rows.Scan(&e.ID, &e.ItemID, &at, &e.Kind, &e.Op, &e.Outcome, &e.Message, &dur); err != nil {
+			return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+		}
+		e.At, e.Duration = fromNS(at), time.Duration(dur)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+	}
+	return out, nil
+}
+
+// ListDeadLetters returns matching dead letters, newest first.
+func (s *Store) ListDeadLetters(ctx context.Context, f store.DeadLetterFilter) ([]*store.DeadLetter, error) {
+	var where []string
+	var args []any
+	if f.Backend != "" {
+		where, args = append(where, "backend = ?"), append(args, f.Backend)
+	}
+	if f.BeforeID > 0 {
+		where, args = append(where, "id < ?"), append(args, f.BeforeID)
+	}
+	q := `SELECT ` + deadCols + ` FROM dead_letters`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limitOr(f.Limit))
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing dead letters: %w", s.d.Name, err)
+	}
+	out, err := scanDead(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing dead letters: %w", s.d.Name, err)
+	}
+	return out, nil
+}
+
+// GetDeadLetter returns one dead letter.
+func (s *Store) GetDeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error) {
+	return s.getDead(ctx, s.r, id)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) getDead(ctx context.Context, db querier, id int64) (*store.DeadLetter, error) {
+	rows, err := db.QueryContext(ctx, s.q.getDead, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading dead letter %d: %w", s.d.Name, id, err)
+	}
+	out, err := scanDead(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading dead letter %d: %w", s.d.Name, id, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("dead letter %d: %w", id, store.ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// ReplayDeadLetter revives a delivery's dead letter, or returns an
+// unmatched one for the caller to route again.
+func (s *Store) ReplayDeadLetter(ctx context.Context, id int64, now time.Time) (*store.DeadLetter, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: beginning replay transaction: %w", s.d.Name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	dl, err := s.getDead(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if dl.ItemID == 0 {
+		return dl, nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q.replayItem, ns(now), ns(now), ns(now), dl.ItemID); err != nil {
+		return nil, fmt.Errorf("%s: reviving work item %d: %w", s.d.Name, dl.ItemID, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q.insertEvent, dl.ItemID, ns(now), store.EventReplay, "", "replayed",
+		fmt.Sprintf("dead letter %d replayed (was: %s)", id, dl.Reason), 0); err != nil {
+		return nil, fmt.Errorf("%s: recording replay: %w", s.d.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q.deleteDead, id); err != nil {
+		return nil, fmt.Errorf("%s: deleting replayed dead letter %d: %w", s.d.Name, id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: committing replay of dead letter %d: %w", s.d.Name, id, err)
+	}
+	return dl, nil
+}
+
+// DropDeadLetter deletes a dead letter.
+func (s *Store) DropDeadLetter(ctx context.Context, id int64) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: beginning drop transaction: %w", s.d.Name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	dl, err := s.getDead(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.q.deleteDead, id); err != nil {
+		return fmt.Errorf("%s: deleting dead letter %d: %w", s.d.Name, id, err)
+	}
+	if dl.ItemID != 0 {
+		if _, err := tx.ExecContext(ctx, s.q.insertEvent, dl.ItemID, ns(time.Now()), store.EventDeadLetter, "", "dropped",
+			fmt.Sprintf("dead letter %d dropped by an operator", id), 0); err != nil {
+			return fmt.Errorf("%s: recording drop: %w", s.d.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: committing drop of dead letter %d: %w", s.d.Name, id, err)
+	}
+	return nil
+}
+
+// Stats counts queued work and dead letters per backend.
+func (s *Store) Stats(ctx context.Context, now time.Time) (store.Stats, error) {
+	st := store.Stats{Backends: map[string]store.BackendStats{}}
+	rows, err := s.r.QueryContext(ctx, s.q.statsQueued, ns(now), ns(now), ns(now))
+	if err != nil {
+		return st, fmt.Errorf("%s: counting queued work: %w", s.d.Name, err)
+	}
+	for rows.Next() {
+		var b string
+		var bs store.BackendStats
+		if err := rows.Scan(&b, &bs.Queued, &bs.Due, &bs.Leased); err != nil {
+			rows.Close()
+			return st, fmt.Errorf("%s: counting queued work: %w", s.d.Name, err)
+		}
+		st.Backends[b] = bs
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("%s: counting queued work: %w", s.d.Name, err)
+	}
+	rows, err = s.r.QueryContext(ctx, s.q.statsDead)
+	if err != nil {
+		return st, fmt.Errorf("%s: counting dead letters: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b string
+		var unmatched bool
+		var n int64
+		if err := rows.Scan(&b, &unmatched, &n); err != nil {
+			return st, fmt.Errorf("%s: counting dead letters: %w", s.d.Name, err)
+		}
+		if unmatched {
+			st.Unmatched += n
+			continue
+		}
+		bs := st.Backends[b]
+		bs.DeadLetters += n
+		st.Backends[b] = bs
+	}
+	return st, rows.Err()
+}
+
+func scanItems(rows *sql.Rows) ([]*store.Item, error) {
+	defer rows.Close()
+	var out []*store.Item
+	for rows.Next() {
+		var (
+			it                                            store.Item
+			cond, alert, fields, cis, remote, ref, intent string
+			reopen, eventAt, resolvedAt, due, since       int64
+			leaseUntil, created, updated                  int64
+			dirty, dead                                   int
+		)
+		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
+			&reopen, &eventAt, &it.Seq, &it.AppliedSeq, &remote, &ref, &resolvedAt, &intent, &dirty, &dead,
+			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
+			return nil, err
+		}
+		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)
+		it.ReopenWindow, it.EventAt, it.RemoteResolvedAt = time.Duration(reopen), fromNS(eventAt), fromNS(resolvedAt)
+		it.Dirty, it.Dead = dirty == 1, dead == 1
+		it.DueAt, it.DirtySince, it.LeaseUntil = fromNS(due), fromNS(since), fromNS(leaseUntil)
+		it.CreatedAt, it.UpdatedAt = fromNS(created), fromNS(updated)
+		it.Alert = new(sdk.Alert)
+		if err := json.Unmarshal([]byte(alert), it.Alert); err != nil {
+			return nil, fmt.Errorf("work item %d: decoding stored alert: %w", it.ID, err)
+		}
+		if err := json.Unmarshal([]byte(fields), &it.Fields); err != nil {
+			return nil, fmt.Errorf("work item %d: decoding stored fields: %w", it.ID, err)
+		}
+		if err := json.Unmarshal([]byte(cis), &it.ConfigurationItems); err != nil {
+			return nil, fmt.Errorf("work item %d: decoding stored configuration items: %w", it.ID, err)
+		}
+		if ref != "" {
+			it.Ref = new(sdk.WorkItem)
+			if err := json.Unmarshal([]byte(ref), it.Ref); err != nil {
+				return nil, fmt.Errorf("work item %d: decoding stored ref: %w", it.ID, err)
+			}
+		}
+		out = append(out, &it)
+	}
+	return out, rows.Err()
+}
+
+func scanDead(rows *sql.Rows) ([]*store.DeadLetter, error) {
+	defer rows.Close()
+	var out []*store.DeadLetter
+	for rows.Next() {
+		var dl store.DeadLetter
+		var alert string
+		var created int64
+		if err := rows.Scan(&dl.ID, &dl.ItemID, &dl.Route, &dl.Backend, &dl.CorrelationKey, &dl.Reason, &dl.LastError,
+			&dl.Attempts, &alert, &created); err != nil {
+			return nil, err
+		}
+		dl.CreatedAt = fromNS(created)
+		dl.Alert = new(sdk.Alert)
+		if err := json.Unmarshal([]byte(alert), dl.Alert); err != nil {
+			return nil, fmt.Errorf("dead letter %d: decoding stored alert: %w", dl.ID, err)
+		}
+		out = append(out, &dl)
+	}
+	return out, rows.Err()
+}

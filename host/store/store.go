@@ -1,0 +1,274 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Errors the engines return, for callers to test with errors.Is.
+var (
+	// ErrNotFound: no work item or dead letter has the requested id.
+	ErrNotFound = errors.New("not found")
+	// ErrLeaseLost: the item is no longer leased to the caller (its lease
+	// expired and another worker took it); the caller must stop working on it.
+	ErrLeaseLost = errors.New("lease lost")
+)
+
+// Store is the durable state of delivery: each work item's desired state
+// (what the latest alert notification asks for), its remote state (what the
+// backend holds), the dirty marks that drive reconciliation, dead letters and
+// the audit trail. Every method is safe for concurrent use.
+type Store interface {
+	// Ingest applies notifications in one transaction: each delivery's
+	// desired state is merged (see [Merge]) and marked dirty; an unmatched
+	// notification becomes a dead letter. Nothing is written when it fails.
+	Ingest(ctx context.Context, ns []Notification) ([]IngestResult, error)
+
+	// Claim leases up to limit dirty, due, unleased items of backend to
+	// owner until now+lease, oldest due first.
+	Claim(ctx context.Context, backend, owner string, now time.Time, lease time.Duration, limit int) ([]*Item, error)
+	// Record writes the outcome of one reconcile step on an item leased to
+	// p.Owner; ErrLeaseLost when it is not.
+	Record(ctx context.Context, p Progress) error
+	// ReleaseLeases frees every lease held by owner, so that a restarted
+	// instance resumes its items at once instead of waiting for expiry.
+	ReleaseLeases(ctx context.Context, owner string) error
+
+	// ListItems returns work items matching f, newest first.
+	ListItems(ctx context.Context, f ItemFilter) ([]*Item, error)
+	// GetItem returns one work item; ErrNotFound when absent.
+	GetItem(ctx context.Context, id int64) (*Item, error)
+	// Events returns an item's audit trail, oldest first.
+	Events(ctx context.Context, itemID int64) ([]Event, error)
+
+	// ListDeadLetters returns dead letters matching f, newest first.
+	ListDeadLetters(ctx context.Context, f DeadLetterFilter) ([]*DeadLetter, error)
+	// GetDeadLetter returns one dead letter; ErrNotFound when absent.
+	GetDeadLetter(ctx context.Context, id int64) (*DeadLetter, error)
+	// ReplayDeadLetter sends a delivery's dead letter back to reconcile: its
+	// item becomes live, dirty and due now, with a fresh retry budget, and
+	// the letter is deleted. An unmatched letter (ItemID 0) is only returned:
+	// the caller routes its alert again, ingests it and drops the letter.
+	ReplayDeadLetter(ctx context.Context, id int64, now time.Time) (*DeadLetter, error)
+	// DropDeadLetter deletes a dead letter; its item (if any) stays dead
+	// until a new notification or a replay revives it.
+	DropDeadLetter(ctx context.Context, id int64) error
+
+	// Stats counts queued work and dead letters per backend.
+	Stats(ctx context.Context, now time.Time) (Stats, error)
+	// Close releases the engine's connections.
+	Close() error
+}
+
+// Notification is one alert as routed, to be ingested.
+type Notification struct {
+	Alert *sdk.Alert
+	// Deliveries are the work items the alert drives.
+	Deliveries []route.Delivery
+	// Unmatched, when set (or when Deliveries is empty), makes the
+	// notification a dead letter with this reason.
+	Unmatched string
+	// ReceivedAt is when the webhook accepted the alert; it stands in for a
+	// missing fired or resolved time.
+	ReceivedAt time.Time
+	// AlertJSON is Alert already encoded as JSON, or nil for Ingest to
+	// encode it. Callers that batch encode it beforehand, in parallel, to
+	// keep that work out of the single write transaction.
+	AlertJSON []byte
+}
+
+// IngestResult reports what ingest did with one notification.
+type IngestResult struct {
+	// Deliveries has one outcome per delivery, in order.
+	Deliveries []DeliveryOutcome
+	// DeadLetterID is set when the notification became a dead letter.
+	DeadLetterID int64
+}
+
+// DeliveryOutcome is what one delivery of a notification did to its item.
+type DeliveryOutcome struct {
+	ItemID  int64
+	Outcome Outcome
+	Backend string
+}
+
+// RemoteState is what the host knows of the remote work item.
+type RemoteState string
+
+// Remote states.
+const (
+	RemoteNone     RemoteState = "none"
+	RemoteOpen     RemoteState = "open"
+	RemoteResolved RemoteState = "resolved"
+)
+
+// Intent is a recorded plan whose outcome is not yet known.
+type Intent string
+
+// Intents.
+const (
+	IntentNone Intent = ""
+	// IntentCreating is recorded before Create: if it is still there after a
+	// crash, the worker looks the key up before creating again.
+	IntentCreating Intent = "creating"
+)
+
+// Item is one work item slot: identity route + backend + correlation key,
+// the desired state from the newest notification, and the remote state.
+type Item struct {
+	ID             int64
+	Route          string
+	Backend        string
+	CorrelationKey string
+
+	// Desired state, from the newest applied notification.
+	Condition          sdk.Condition
+	AlertID            string
+	Alert              *sdk.Alert
+	Fields             map[string]any
+	ConfigurationItems []sdk.ConfigurationItem
+	ReopenWindow       time.Duration
+	// EventAt is the notification's own time (fired or resolved time).
+	EventAt time.Time
+	// Seq counts applied notifications; AppliedSeq is the last one the
+	// backend was brought in line with.
+	Seq        int64
+	AppliedSeq int64
+
+	// Remote state.
+	Remote RemoteState
+	// Ref is the current remote work item; after a reopen window passed it
+	// still names the previous item until the new one is created.
+	Ref *sdk.WorkItem
+	// RemoteResolvedAt is when the alert that resolved Ref resolved.
+	RemoteResolvedAt time.Time
+	Intent           Intent
+
+	// Scheduling.
+	Dirty      bool
+	Dead       bool
+	DueAt      time.Time
+	DirtySince time.Time
+	Attempts   int
+	LastError  string
+	LeaseOwner string
+	LeaseUntil time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Progress is the outcome of one reconcile step on a leased item.
+type Progress struct {
+	ItemID int64
+	Owner  string
+	Now    time.Time
+
+	Remote           RemoteState
+	Ref              *sdk.WorkItem
+	RemoteResolvedAt time.Time
+	Intent           Intent
+	// AppliedSeq never moves back; a lower value leaves it unchanged.
+	AppliedSeq int64
+	Attempts   int
+	LastError  string
+
+	// Done ends the claim successfully: the item stays dirty (due now) only
+	// when a newer notification arrived meanwhile.
+	Done bool
+	// Retry ends the claim for a later attempt at RetryAt.
+	Retry   bool
+	RetryAt time.Time
+	// DeadLetter, when set, ends the claim and dead-letters the item with
+	// this reason.
+	DeadLetter string
+	// LeaseUntil renews the lease when the claim goes on.
+	LeaseUntil time.Time
+
+	// Events are appended to the item's audit trail.
+	Events []Event
+}
+
+// Event kinds in the audit trail.
+const (
+	EventNotification = "notification"
+	EventCall         = "call"
+	EventState        = "state"
+	EventDeadLetter   = "dead_letter"
+	EventReplay       = "replay"
+)
+
+// Event is one entry of a work item's audit trail.
+type Event struct {
+	ID     int64
+	ItemID int64
+	At     time.Time
+	// Kind is one of the Event* constants.
+	Kind string
+	// Op is the plugin call (lookup, create, update, resolve, reopen) or
+	// the notification's condition.
+	Op string
+	// Outcome: ok, retryable, permanent, not_found for calls; an [Outcome]
+	// for notifications.
+	Outcome  string
+	Message  string
+	Duration time.Duration
+}
+
+// DeadLetter is a notification or delivery that needs an operator.
+type DeadLetter struct {
+	ID int64
+	// ItemID is zero for an alert that matched no route.
+	ItemID         int64
+	Route          string
+	Backend        string
+	CorrelationKey string
+	Reason         string
+	LastError      string
+	Attempts       int
+	Alert          *sdk.Alert
+	CreatedAt      time.Time
+}
+
+// ItemFilter selects work items; zero values match everything.
+type ItemFilter struct {
+	Backend string
+	Route   string
+	// CorrelationKey matches exactly.
+	CorrelationKey string
+	// DirtyOnly keeps items waiting for reconcile.
+	DirtyOnly bool
+	// BeforeID pages: only items with a smaller id.
+	BeforeID int64
+	// Limit caps the result; zero means 100.
+	Limit int
+}
+
+// DeadLetterFilter selects dead letters; zero values match everything.
+type DeadLetterFilter struct {
+	Backend  string
+	BeforeID int64
+	Limit    int
+}
+
+// Stats counts work per backend.
+type Stats struct {
+	Backends map[string]BackendStats
+	// Unmatched counts dead letters of alerts no route took.
+	Unmatched int64
+}
+
+// BackendStats counts one backend's work.
+type BackendStats struct {
+	// Queued items are dirty and not dead: the reconcile queue depth.
+	Queued int64
+	// Due items are queued and may run now.
+	Due int64
+	// Leased items are being worked on.
+	Leased int64
+	// DeadLetters waiting for an operator.
+	DeadLetters int64
+}

@@ -1,0 +1,504 @@
+// Package storetest is the conformance suite every store engine passes.
+// An engine's test calls [Run] with a function that opens a fresh, empty
+// store for each subtest.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Opener tells the suite how to get stores of one engine.
+type Opener struct {
+	// Open opens a fresh, empty store (the suite closes it) and returns a
+	// function that opens the same database again, to test durability
+	// across restarts; that function may be nil.
+	Open func(t *testing.T) (s store.Store, reopen func() store.Store)
+	// Engine names the engine in messages.
+	Engine string
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// Alert returns a test alert with id, condition and event time.
+func Alert(id string, cond sdk.Condition, at time.Time) *sdk.Alert {
+	a := &sdk.Alert{ID: id, Rule: "cpu high", Condition: cond, FiredAt: at}
+	if cond == sdk.ConditionResolved {
+		a.FiredAt = at.Add(-time.Minute)
+		r := at
+		a.ResolvedAt = &r
+	}
+	return a
+}
+
+// Delivery returns a delivery of route "r" to backend for key.
+func Delivery(backend, key string) route.Delivery {
+	return route.Delivery{Route: "r", Backend: backend, CorrelationKey: key,
+		Fields:             map[string]any{"summary": "cpu high", "urgency": 1.0},
+		ConfigurationItems: []sdk.ConfigurationItem{{Name: "vm1", ResourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm1"}},
+		ReopenWindow:       time.Hour}
+}
+
+func notif(a *sdk.Alert, ds ...route.Delivery) store.Notification {
+	return store.Notification{Alert: a, Deliveries: ds, ReceivedAt: t0.Add(time.Hour)}
+}
+
+func ingest(t *testing.T, s store.Store, ns ...store.Notification) []store.IngestResult {
+	t.Helper()
+	res, err := s.Ingest(context.Background(), ns)
+	if err != nil {
+		t.Fatalf("Ingest: %v", err)
+	}
+	if len(res) != len(ns) {
+		t.Fatalf("Ingest returned %d results for %d notifications", len(res), len(ns))
+	}
+	return res
+}
+
+func get(t *testing.T, s store.Store, id int64) *store.Item {
+	t.Helper()
+	it, err := s.GetItem(context.Background(), id)
+	if err != nil {
+		t.Fatalf("GetItem(%d): %v", id, err)
+	}
+	return it
+}
+
+func claim(t *testing.T, s store.Store, backend, owner string, now time.Time, limit int) []*store.Item {
+	t.Helper()
+	items, err := s.Claim(context.Background(), backend, owner, now, time.Minute, limit)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	return items
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, o Opener) {
+	if o.Open == nil {
+		t.Fatalf("storetest: engine %q gave no Open function", o.Engine)
+	}
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store, reopen func() store.Store)
+	}{
+		{"IngestCreatesDirtyItem", testIngestCreates},
+		{"IngestOrdering", testIngestOrdering},
+		{"IngestBatchSameKey", testBatchSameKey},
+		{"IngestConcurrentSameKey", testConcurrentSameKey},
+		{"Unmatched", testUnmatched},
+		{"ClaimLeases", testClaimLeases},
+		{"RecordProgress", testRecordProgress},
+		{"RecordDoneWithNewerNotification", testDoneWithNewer},
+		{"RetrySchedules", testRetry},
+		{"DeadLetterReplayDrop", testDeadLetter},
+		{"NewNotificationRevivesDead", testRevive},
+		{"ReleaseLeases", testReleaseLeases},
+		{"ListAndFilter", testList},
+		{"Durable", testDurable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, reopen := o.Open(t)
+			t.Cleanup(func() { _ = s.Close() })
+			tt.fn(t, s, reopen)
+		})
+	}
+}
+
+func testIngestCreates(t *testing.T, s store.Store, _ func() store.Store) {
+	res := ingest(t, s, notif(Alert("a1", sdk.ConditionFired, t0), Delivery("file.x", "k1"), Delivery("jira.y", "k1")))
+	if len(res[0].Deliveries) != 2 {
+		t.Fatalf("got %d delivery outcomes, want 2", len(res[0].Deliveries))
+	}
+	for _, d := range res[0].Deliveries {
+		if d.Outcome != store.OutcomeNew || d.ItemID == 0 {
+			t.Errorf("outcome %+v, want new with an id", d)
+		}
+	}
+	it := get(t, s, res[0].Deliveries[0].ItemID)
+	if it.Route != "r" || it.Backend != "file.x" || it.CorrelationKey != "k1" {
+		t.Errorf("identity = %s/%s/%s", it.Route, it.Backend, it.CorrelationKey)
+	}
+	if !it.Dirty || it.Dead || it.Seq != 1 || it.AppliedSeq != 0 || it.Remote != store.RemoteNone {
+		t.Errorf("state = dirty %v dead %v seq %d applied %d remote %q", it.Dirty, it.Dead, it.Seq, it.AppliedSeq, it.Remote)
+	}
+	if it.Condition != sdk.ConditionFired || !it.EventAt.Equal(t0) || it.AlertID != "a1" || it.Alert.Rule != "cpu high" {
+		t.Errorf("desired = %s at %v alert %q", it.Condition, it.EventAt, it.AlertID)
+	}
+	if it.ReopenWindow != time.Hour || it.Fields["summary"] != "cpu high" || len(it.ConfigurationItems) != 1 {
+		t.Errorf("delivery = window %v fields %v cis %v", it.ReopenWindow, it.Fields, it.ConfigurationItems)
+	}
+	evs, err := s.Events(context.Background(), it.ID)
+	if err != nil || len(evs) != 1 || evs[0].Kind != store.EventNotification || evs[0].Outcome != string(store.OutcomeNew) {
+		t.Errorf("events = %+v, %v; want one notification event", evs, err)
+	}
+}
+
+func testIngestOrdering(t *testing.T, s store.Store, _ func() store.Store) {
+	d := Delivery("file.x", "k")
+	steps := []struct {
+		alert   *sdk.Alert
+		want    store.Outcome
+		wantSeq int64
+		cond    sdk.Condition
+	}{
+		{Alert("a", sdk.ConditionResolved, t0.Add(2*time.Minute)), store.OutcomeNew, 1, sdk.ConditionResolved},
+		{Alert("a", sdk.ConditionFired, t0), store.OutcomeStale, 1, sdk.ConditionResolved},
+		{Alert("a", sdk.ConditionResolved, t0.Add(2*time.Minute)), store.OutcomeDuplicate, 1, sdk.ConditionResolved},
+		{Alert("b", sdk.ConditionFired, t0.Add(time.Hour)), store.OutcomeApplied, 2, sdk.ConditionFired},
+		{Alert("b", sdk.ConditionFired, t0.Add(2*time.Hour)), store.OutcomeApplied, 3, sdk.ConditionFired},
+	}
+	for i, st := range steps {
+		res := ingest(t, s, notif(st.alert, d))
+		out := res[0].Deliveries[0]
+		if out.Outcome != st.want {
+			t.Fatalf("step %d: outcome %q, want %q", i, out.Outcome, st.want)
+		}
+		it := get(t, s, out.ItemID)
+		if it.Seq != st.wantSeq || it.Condition != st.cond {
+			t.Fatalf("step %d: seq %d condition %s, want %d %s", i, it.Seq, it.Condition, st.wantSeq, st.cond)
+		}
+	}
+}
+
+func testBatchSameKey(t *testing.T, s store.Store, _ func() store.Store) {
+	d := Delivery("file.x", "k")
+	res := ingest(t, s,
+		notif(Alert("a", sdk.ConditionFired, t0), d),
+		notif(Alert("a", sdk.ConditionFired, t0), d),
+		notif(Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), d))
+	want := []store.Outcome{store.OutcomeNew, store.OutcomeDuplicate, store.OutcomeApplied}
+	for i, r := range res {
+		if r.Deliveries[0].Outcome != want[i] {
+			t.Errorf("notification %d: %q, want %q", i, r.Deliveries[0].Outcome, want[i])
+		}
+	}
+	it := get(t, s, res[0].Deliveries[0].ItemID)
+	if it.Seq != 2 || it.Condition != sdk.ConditionResolved {
+		t.Errorf("seq %d condition %s, want 2 resolved", it.Seq, it.Condition)
+	}
+}
+
+func testConcurrentSameKey(t *testing.T, s store.Store, _ func() store.Store) {
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := Alert(fmt.Sprintf("a%d", i), sdk.ConditionFired, t0.Add(time.Duration(i)*time.Second))
+			_, err := s.Ingest(context.Background(), []store.Notification{notif(a, Delivery("file.x", "same"))})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Ingest: %v", err)
+		}
+	}
+	items, err := s.ListItems(context.Background(), store.ItemFilter{CorrelationKey: "same"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 {
+		t.Fatalf("got %d items for one key, want 1", len(items))
+	}
+	if items[0].AlertID != fmt.Sprintf("a%d", n-1) || items[0].Seq < 1 || items[0].Seq > n {
+		t.Errorf("desired alert %q seq %d; want the newest alert and 1..%d notifications applied", items[0].AlertID, items[0].Seq, n)
+	}
+	if !items[0].EventAt.Equal(t0.Add((n - 1) * time.Second)) {
+		t.Errorf("desired time %v, want the newest notification's %v", items[0].EventAt, t0.Add((n-1)*time.Second))
+	}
+}
+
+func testUnmatched(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	res := ingest(t, s, store.Notification{Alert: Alert("u1", sdk.ConditionFired, t0), Unmatched: "no route for severity 4", ReceivedAt: t0})
+	if res[0].DeadLetterID == 0 {
+		t.Fatal("unmatched alert got no dead letter")
+	}
+	dl, err := s.GetDeadLetter(ctx, res[0].DeadLetterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dl.ItemID != 0 || dl.Alert.ID != "u1" || dl.Reason != "unmatched: no route for severity 4" {
+		t.Errorf("dead letter = %+v", dl)
+	}
+	st, err := s.Stats(ctx, t0)
+	if err != nil || st.Unmatched != 1 {
+		t.Errorf("stats = %+v, %v; want 1 unmatched", st, err)
+	}
+	got, err := s.ReplayDeadLetter(ctx, dl.ID, t0)
+	if err != nil || got.ID != dl.ID {
+		t.Fatalf("ReplayDeadLetter = %+v, %v", got, err)
+	}
+	if _, err := s.GetDeadLetter(ctx, dl.ID); err != nil {
+		t.Errorf("unmatched letter gone after replay, want it kept for the caller: %v", err)
+	}
+	if err := s.DropDeadLetter(ctx, dl.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetDeadLetter(ctx, dl.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetDeadLetter after drop = %v, want ErrNotFound", err)
+	}
+	if err := s.DropDeadLetter(ctx, dl.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second drop = %v, want ErrNotFound", err)
+	}
+}
+
+func testClaimLeases(t *testing.T, s store.Store, _ func() store.Store) {
+	for i := 0; i < 5; i++ {
+		ingest(t, s, notif(Alert(fmt.Sprint(i), sdk.ConditionFired, t0), Delivery("file.x", fmt.Sprint("k", i))))
+	}
+	ingest(t, s, notif(Alert("o", sdk.ConditionFired, t0), Delivery("jira.y", "other")))
+	now := t0.Add(2 * time.Hour)
+	a := claim(t, s, "file.x", "A", now, 3)
+	if len(a) != 3 {
+		t.Fatalf("claimed %d, want 3", len(a))
+	}
+	for _, it := range a {
+		if it.Backend != "file.x" || it.LeaseOwner != "A" {
+			t.Errorf("claimed %s owned by %q", it.Backend, it.LeaseOwner)
+		}
+	}
+	b := claim(t, s, "file.x", "B", now, 10)
+	if len(b) != 2 {
+		t.Fatalf("second owner claimed %d, want the 2 left", len(b))
+	}
+	if c := claim(t, s, "file.x", "C", now, 10); len(c) != 0 {
+		t.Errorf("claimed %d leased items", len(c))
+	}
+	if c := claim(t, s, "file.x", "C", now.Add(2*time.Minute), 10); len(c) != 5 {
+		t.Errorf("after lease expiry claimed %d, want 5", len(c))
+	}
+	if c := claim(t, s, "jira.y", "C", now, 10); len(c) != 1 {
+		t.Errorf("other backend claimed %d, want 1", len(c))
+	}
+	st, err := s.Stats(context.Background(), now.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bs := st.Backends["file.x"]; bs.Queued != 5 || bs.Leased != 5 || bs.Due != 0 {
+		t.Errorf("stats file.x = %+v", bs)
+	}
+}
+
+func testRecordProgress(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	res := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k")))
+	id := res[0].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	it := claim(t, s, "file.x", "A", now, 1)[0]
+	err := s.Record(ctx, store.Progress{ItemID: id, Owner: "B", Now: now, Intent: store.IntentCreating, LeaseUntil: now.Add(time.Minute)})
+	if !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("Record by non-owner = %v, want ErrLeaseLost", err)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Intent: store.IntentCreating,
+		LeaseUntil: now.Add(time.Minute), Events: []store.Event{{Kind: store.EventState, Message: "creating"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, id); got.Intent != store.IntentCreating || got.LeaseOwner != "A" {
+		t.Errorf("intent %q owner %q", got.Intent, got.LeaseOwner)
+	}
+	ref := &sdk.WorkItem{ID: "INC1", Key: "INC0001", URL: "https://x/INC1", State: sdk.StateOpen, Attributes: map[string]string{"p": "q"}}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: ref,
+		AppliedSeq: it.Seq, Done: true, Events: []store.Event{{Kind: store.EventCall, Op: "create", Outcome: "ok", Duration: time.Millisecond}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := get(t, s, id)
+	if got.Dirty || got.LeaseOwner != "" || got.Remote != store.RemoteOpen || got.Intent != store.IntentNone || got.AppliedSeq != 1 {
+		t.Errorf("after done: dirty %v owner %q remote %q intent %q applied %d", got.Dirty, got.LeaseOwner, got.Remote, got.Intent, got.AppliedSeq)
+	}
+	if got.Ref == nil || got.Ref.ID != "INC1" || got.Ref.Attributes["p"] != "q" {
+		t.Errorf("ref = %+v", got.Ref)
+	}
+	if c := claim(t, s, "file.x", "A", now.Add(time.Hour), 10); len(c) != 0 {
+		t.Errorf("clean item claimed")
+	}
+	evs, err := s.Events(ctx, id)
+	if err != nil || len(evs) != 3 || evs[2].Op != "create" || evs[2].Duration != time.Millisecond {
+		t.Errorf("events = %+v, %v", evs, err)
+	}
+}
+
+func testDoneWithNewer(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	d := Delivery("file.x", "k")
+	id := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), d))[0].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	it := claim(t, s, "file.x", "A", now, 1)[0]
+	ingest(t, s, notif(Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), d))
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen,
+		Ref: &sdk.WorkItem{ID: "1"}, AppliedSeq: it.Seq, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	got := get(t, s, id)
+	if !got.Dirty || got.Seq != 2 || got.AppliedSeq != 1 {
+		t.Fatalf("dirty %v seq %d applied %d; want still dirty for the resolve", got.Dirty, got.Seq, got.AppliedSeq)
+	}
+	if c := claim(t, s, "file.x", "A", now, 1); len(c) != 1 || c[0].Condition != sdk.ConditionResolved {
+		t.Errorf("resolve not claimable at once: %v", c)
+	}
+}
+
+func testRetry(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	id := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k")))[0].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	claim(t, s, "file.x", "A", now, 1)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Attempts: 1, LastError: "HTTP 503",
+		Retry: true, RetryAt: now.Add(30 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if c := claim(t, s, "file.x", "A", now.Add(29*time.Second), 1); len(c) != 0 {
+		t.Error("claimed before its retry time")
+	}
+	c := claim(t, s, "file.x", "A", now.Add(30*time.Second), 1)
+	if len(c) != 1 || c[0].Attempts != 1 || c[0].LastError != "HTTP 503" {
+		t.Fatalf("after retry time: %+v", c)
+	}
+}
+
+func deadLetterItem(t *testing.T, s store.Store, d route.Delivery) (int64, *store.DeadLetter) {
+	t.Helper()
+	ctx := context.Background()
+	id := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), d))[0].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	claim(t, s, d.Backend, "A", now, 1)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Attempts: 3, LastError: "HTTP 400: bad field",
+		DeadLetter: "permanent error from create"}); err != nil {
+		t.Fatal(err)
+	}
+	dls, err := s.ListDeadLetters(ctx, store.DeadLetterFilter{Backend: d.Backend})
+	if err != nil || len(dls) != 1 {
+		t.Fatalf("ListDeadLetters = %v, %v; want 1", dls, err)
+	}
+	return id, dls[0]
+}
+
+func testDeadLetter(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	id, dl := deadLetterItem(t, s, Delivery("file.x", "k"))
+	if dl.ItemID != id || dl.Reason != "permanent error from create" || dl.LastError != "HTTP 400: bad field" ||
+		dl.Attempts != 3 || dl.Alert.ID != "a" || dl.CorrelationKey != "k" || dl.Route != "r" {
+		t.Errorf("dead letter = %+v", dl)
+	}
+	it := get(t, s, id)
+	if !it.Dead || it.Dirty {
+		t.Errorf("dead %v dirty %v", it.Dead, it.Dirty)
+	}
+	now := t0.Add(3 * time.Hour)
+	if c := claim(t, s, "file.x", "A", now, 1); len(c) != 0 {
+		t.Error("dead item claimed")
+	}
+	if st, _ := s.Stats(ctx, now); st.Backends["file.x"].DeadLetters != 1 || st.Backends["file.x"].Queued != 0 {
+		t.Errorf("stats = %+v", st.Backends["file.x"])
+	}
+	if _, err := s.ReplayDeadLetter(ctx, dl.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetDeadLetter(ctx, dl.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("letter kept after replay: %v", err)
+	}
+	c := claim(t, s, "file.x", "A", now, 1)
+	if len(c) != 1 || c[0].Dead || c[0].Attempts != 0 {
+		t.Fatalf("replayed item: %+v", c)
+	}
+	if _, err := s.ReplayDeadLetter(ctx, dl.ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("replaying a gone letter = %v, want ErrNotFound", err)
+	}
+	// Drop keeps the item dead.
+	id2, dl2 := deadLetterItem(t, s, Delivery("jira.y", "k2"))
+	if err := s.DropDeadLetter(ctx, dl2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id2); !it.Dead || it.Dirty {
+		t.Errorf("after drop: dead %v dirty %v", it.Dead, it.Dirty)
+	}
+}
+
+func testRevive(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	d := Delivery("file.x", "k")
+	id, dl := deadLetterItem(t, s, d)
+	ingest(t, s, notif(Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), d))
+	it := get(t, s, id)
+	if it.Dead || !it.Dirty || it.Attempts != 0 || it.Condition != sdk.ConditionResolved {
+		t.Errorf("after new notification: dead %v dirty %v attempts %d cond %s", it.Dead, it.Dirty, it.Attempts, it.Condition)
+	}
+	if _, err := s.GetDeadLetter(ctx, dl.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("superseded dead letter kept: %v", err)
+	}
+}
+
+func testReleaseLeases(t *testing.T, s store.Store, _ func() store.Store) {
+	ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k")))
+	now := t0.Add(2 * time.Hour)
+	claim(t, s, "file.x", "A", now, 1)
+	if err := s.ReleaseLeases(context.Background(), "B"); err != nil {
+		t.Fatal(err)
+	}
+	if c := claim(t, s, "file.x", "C", now, 1); len(c) != 0 {
+		t.Error("releasing another owner's leases freed ours")
+	}
+	if err := s.ReleaseLeases(context.Background(), "A"); err != nil {
+		t.Fatal(err)
+	}
+	if c := claim(t, s, "file.x", "C", now, 1); len(c) != 1 {
+		t.Error("released item not claimable")
+	}
+}
+
+func testList(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		ingest(t, s, notif(Alert(fmt.Sprint(i), sdk.ConditionFired, t0), Delivery("file.x", fmt.Sprint("k", i))))
+	}
+	ingest(t, s, notif(Alert("o", sdk.ConditionFired, t0), Delivery("jira.y", "k0")))
+	all, err := s.ListItems(ctx, store.ItemFilter{})
+	if err != nil || len(all) != 6 {
+		t.Fatalf("ListItems = %d, %v; want 6", len(all), err)
+	}
+	if all[0].ID < all[1].ID {
+		t.Error("not newest first")
+	}
+	page, err := s.ListItems(ctx, store.ItemFilter{Backend: "file.x", Limit: 2, BeforeID: all[1].ID})
+	if err != nil || len(page) != 2 || page[0].ID >= all[1].ID {
+		t.Errorf("paged = %v, %v", page, err)
+	}
+	byKey, err := s.ListItems(ctx, store.ItemFilter{CorrelationKey: "k0"})
+	if err != nil || len(byKey) != 2 {
+		t.Errorf("by key = %d, %v; want 2", len(byKey), err)
+	}
+	if _, err := s.GetItem(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetItem(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func testDurable(t *testing.T, s store.Store, reopen func() store.Store) {
+	if reopen == nil {
+		t.Skip("engine gave no way to reopen")
+	}
+	id := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k")))[0].Deliveries[0].ItemID
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := reopen()
+	defer s2.Close()
+	it := get(t, s2, id)
+	if !it.Dirty || it.AlertID != "a" {
+		t.Errorf("after reopen: %+v", it)
+	}
+}
