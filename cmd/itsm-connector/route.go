@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/itsm-connector/itsm-connector/host/app"
+	"github.com/itsm-connector/itsm-connector/host/commonschema"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/route"
+)
+
+func init() {
+	register("route", "dry run: show where alerts would go and what would be sent", runRoute)
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runRoute(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("route", stderr)
+	var opts app.Options
+	var alerts stringList
+	fs.StringVar(&opts.ConfigPath, "config", "connector.hcl", "configuration `file`")
+	fs.Var(&alerts, "alert", "alert payload `file` (repeatable; further files may follow the flags)")
+	asJSON := fs.Bool("json", false, "print the explanation as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	alerts = append(alerts, fs.Args()...)
+	if len(alerts) == 0 {
+		return errors.New("no alert given: use -alert FILE")
+	}
+	cfg, diags := app.LoadConfig(opts)
+	if !diags.HasErrors() {
+		var router *route.Router
+		router, d := app.CompileRoutes(cfg)
+		diags = append(diags, d...)
+		if !diags.HasErrors() {
+			return explainAll(router, alerts, *asJSON, stdout)
+		}
+	}
+	_ = config.WriteDiagnostics(stderr, cfg.Files, diags, false)
+	return exitError{code: 1}
+}
+
+func explainAll(router *route.Router, files []string, asJSON bool, w io.Writer) error {
+	failed := 0
+	for i, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		alert, err := commonschema.Decode(body)
+		if err != nil {
+			fmt.Fprintf(w, "%s: rejected: %v\n", f, err)
+			failed++
+			continue
+		}
+		ex, err := router.Explain(alert)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		if asJSON {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(map[string]any{"file": f, "alert_id": alert.ID, "explanation": ex}); err != nil {
+				return err
+			}
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		printExplanation(w, f, alert.Rule, string(alert.Condition), ex)
+	}
+	if failed > 0 {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+func printExplanation(w io.Writer, file, rule, condition string, ex route.Explanation) {
+	fmt.Fprintf(w, "%s: rule %q, %s\n", file, rule, condition)
+	for _, r := range ex.Routes {
+		switch {
+		case r.Error != "":
+			fmt.Fprintf(w, "  route %-20s skipped: %s\n", r.Route, r.Error)
+		case r.Matched:
+			fmt.Fprintf(w, "  route %-20s matched → %s\n", r.Route, strings.Join(r.Backends, ", "))
+		default:
+			fmt.Fprintf(w, "  route %-20s no match\n", r.Route)
+		}
+	}
+	if ex.Decision.Unmatched != "" {
+		fmt.Fprintf(w, "  dead letter: %s\n", ex.Decision.Unmatched)
+	}
+	for _, d := range ex.Decision.Deliveries {
+		fmt.Fprintf(w, "  delivery %s via route %s\n", d.Backend, d.Route)
+		fmt.Fprintf(w, "    correlation_key = %s\n", d.CorrelationKey)
+		for _, ci := range d.ConfigurationItems {
+			fmt.Fprintf(w, "    configuration_item = %s (%s)\n", ci.Name, ci.ResourceID)
+		}
+		keys := make([]string, 0, len(d.Fields))
+		for k := range d.Fields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, _ := json.Marshal(d.Fields[k])
+			fmt.Fprintf(w, "    fields.%s = %s\n", k, v)
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/itsm-connector/itsm-connector/host/app"
+	"github.com/itsm-connector/itsm-connector/host/config"
+)
+
+func init() {
+	register("serve", "run the connector", runServe)
+}
+
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	var opts app.Options
+	fs.StringVar(&opts.ConfigPath, "config", "", "configuration `file` (default connector.hcl; in dev mode the embedded quickstart)")
+	fs.BoolVar(&opts.Dev, "dev", false, "dev mode: plain HTTP, local token issuer, data under -data-dir, plugins without checksums")
+	fs.StringVar(&opts.Listen, "listen", "", "override server.listen (`host:port`)")
+	fs.StringVar(&opts.AdminListen, "admin-listen", "", "override admin.listen (`host:port`)")
+	fs.StringVar(&opts.PluginDir, "plugin-dir", "", "override plugin_dir")
+	fs.StringVar(&opts.LogLevel, "log-level", "", "override log_level (trace, debug, info, warn, error)")
+	fs.StringVar(&opts.DataDir, "data-dir", app.DevDataDir, "dev mode's data `dir`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if opts.ConfigPath == "" && !opts.Dev {
+		opts.ConfigPath = "connector.hcl"
+	}
+	opts.LogOutput = stderr
+	err := app.Serve(ctx, opts)
+	var d *app.Diagnostics
+	if errors.As(err, &d) {
+		_ = config.WriteDiagnostics(stderr, d.Files, d.Diags, false)
+		return exitError{code: 1}
+	}
+	return err
+}

@@ -1,0 +1,169 @@
+// Package app assembles a running connector from a configuration file: the
+// authentication step, plugins, routes, the durable store and delivery
+// engine, the webhook and the admin listener. The command line calls it;
+// nothing else does, so wiring lives in one place.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/pluginhost"
+	"github.com/itsm-connector/itsm-connector/host/route"
+)
+
+// Options are the command line's overrides and dev mode.
+type Options struct {
+	// ConfigPath is the connector.hcl to load; empty in dev mode means the
+	// embedded quickstart configuration.
+	ConfigPath string
+	// Dev enables dev mode: plain HTTP on loopback, the local token issuer,
+	// data under DataDir, plugins without checksums.
+	Dev bool
+	// Listen overrides server.listen.
+	Listen string
+	// AdminListen overrides admin.listen.
+	AdminListen string
+	// PluginDir overrides plugin_dir.
+	PluginDir string
+	// LogLevel overrides log_level.
+	LogLevel string
+	// DataDir is where dev mode keeps its state (default ./data).
+	DataDir string
+	// Logger overrides the logger built from the configuration.
+	Logger hclog.Logger
+	// LogOutput is where the built logger writes (default stderr).
+	LogOutput io.Writer
+}
+
+// DevDataDir is where dev mode keeps the store, the dev signing key and the
+// quickstart's work items.
+const DevDataDir = "data"
+
+// DevPluginDir is where dev mode looks for plugins (`make build` puts them there).
+const DevPluginDir = "bin/plugins"
+
+// LoadConfig loads the configuration and applies the command line's
+// overrides and dev mode's defaults. Diagnostics are returned with the
+// config (never nil) so the caller can print them with source snippets.
+func LoadConfig(opts Options) (*config.Config, hcl.Diagnostics) {
+	var (
+		cfg   *config.Config
+		diags hcl.Diagnostics
+	)
+	if opts.ConfigPath == "" && opts.Dev {
+		cfg, diags = config.Load(QuickstartConfig, "quickstart.hcl (embedded)")
+		if wd, err := os.Getwd(); err == nil {
+			cfg.Dir = wd
+		}
+	} else {
+		cfg, diags = config.LoadFile(opts.ConfigPath)
+	}
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+	if opts.Dev {
+		dataDir := opts.DataDir
+		if dataDir == "" {
+			dataDir = DevDataDir
+		}
+		if cfg.Auth.Type != config.AuthNone {
+			cfg.Auth.Type = config.AuthDev
+		}
+		cfg.Server.TLS = nil
+		if cfg.Store.Driver == config.DriverSQLite && !filepath.IsAbs(cfg.Store.Path) {
+			cfg.Store.Path = filepath.Join(dataDir, filepath.Base(cfg.Store.Path))
+		}
+		if opts.PluginDir == "" && cfg.PluginDir == config.DefaultPluginDir {
+			cfg.PluginDir = DevPluginDir
+		}
+	} else if cfg.Auth.Type == config.AuthDev {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  `auth "dev" needs dev mode`,
+			Detail:   `The dev token issuer only runs with "serve -dev". Configure auth "entra_id" for production.`,
+			Subject:  cfg.Auth.Range.Ptr(),
+		})
+	}
+	if opts.Listen != "" {
+		cfg.Server.Listen = opts.Listen
+	}
+	if opts.AdminListen != "" {
+		cfg.Admin.Listen = opts.AdminListen
+	}
+	if opts.PluginDir != "" {
+		cfg.PluginDir = opts.PluginDir
+	}
+	if opts.LogLevel != "" {
+		cfg.LogLevel = opts.LogLevel
+	}
+	return cfg, diags
+}
+
+// NewLogger builds the host logger from the configuration.
+func NewLogger(cfg *config.Config, out io.Writer) hclog.Logger {
+	if out == nil {
+		out = os.Stderr
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "itsm-connector",
+		Level:      hclog.LevelFromString(cfg.LogLevel),
+		JSONFormat: cfg.LogFormat != "text",
+		Output:     out,
+	})
+}
+
+// backendRefs lists the configured backends as "type.name".
+func backendRefs(cfg *config.Config) map[string]bool {
+	refs := make(map[string]bool, len(cfg.Backends))
+	for _, b := range cfg.Backends {
+		refs[b.Ref()] = true
+	}
+	return refs
+}
+
+// CompileRoutes compiles the configuration's routes against its backends.
+func CompileRoutes(cfg *config.Config) (*route.Router, hcl.Diagnostics) {
+	return route.Compile(cfg.Routes, backendRefs(cfg))
+}
+
+// StartPlugins starts one plugin process per backend and configures it.
+func StartPlugins(ctx context.Context, cfg *config.Config, dev bool, log hclog.Logger) (*pluginhost.Host, hcl.Diagnostics) {
+	ph := pluginhost.New(pluginhost.Options{
+		PluginDir: cfg.PluginDir,
+		Dev:       dev,
+		Logger:    log,
+		Plugins:   cfg.Plugins,
+	})
+	diags := ph.Load(ctx, cfg.Backends, config.LoadContext(cfg.Dir))
+	return ph, diags
+}
+
+// Validate checks a configuration end to end, as `serve` would load it:
+// host blocks, every backend's config against its plugin's schema (plugins
+// are started and configured, then stopped), and routes.
+func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostics) {
+	cfg, diags := LoadConfig(opts)
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	ph, d := StartPlugins(ctx, cfg, opts.Dev, log)
+	ph.Close()
+	diags = append(diags, d...)
+	_, d = CompileRoutes(cfg)
+	diags = append(diags, d...)
+	return cfg, diags
+}
+
+// errorf formats an error for the command line.
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,0 +1,76 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/itsm-connector/itsm-connector/host/auth"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/devissuer"
+	"github.com/itsm-connector/itsm-connector/host/entra"
+)
+
+// DevKeyFile is the dev issuer's signing key under the data directory,
+// shared by `serve -dev`, `token` and `send`.
+const DevKeyFile = "dev-signing-key.pem"
+
+// authStep is the configured authenticator and what to close with it.
+type authStep struct {
+	auth.Authenticator
+	close func()
+}
+
+// newAuth builds the authentication step of cfg.Auth. In dev mode it starts
+// the local issuer and points the ordinary Entra ID verifier at it.
+func newAuth(ctx context.Context, cfg *config.Config, dataDir string, log hclog.Logger) (*authStep, error) {
+	switch cfg.Auth.Type {
+	case config.AuthNone:
+		log.Warn(`auth "none": every request is accepted without a token`)
+		return &authStep{Authenticator: auth.None{}, close: func() {}}, nil
+	case config.AuthDev:
+		iss, err := devissuer.Start(ctx, devissuer.Options{KeyFile: filepath.Join(dataDir, DevKeyFile)})
+		if err != nil {
+			return nil, fmt.Errorf("dev issuer: %w", err)
+		}
+		v, err := entra.New(ctx, iss.VerifierConfig(), entra.WithLogger(log.Named("auth")))
+		if err != nil {
+			_ = iss.Close()
+			return nil, err
+		}
+		log.Info("dev mode: tokens from the local issuer are accepted", "authority", iss.Authority(), "tenant_id", iss.TenantID())
+		return &authStep{Authenticator: v, close: func() { _ = v.Close(); _ = iss.Close() }}, nil
+	case config.AuthEntraID:
+		e := cfg.Auth.EntraID
+		if e == nil {
+			e = &config.EntraID{}
+		}
+		v, err := entra.New(ctx, entra.Config{
+			TenantIDs:     e.TenantIDs,
+			Audiences:     e.Audiences,
+			AllowedAppIDs: e.AllowedAppIDs,
+			RequiredRoles: e.RequiredRoles,
+			Authority:     e.Authority,
+			TokenVersions: e.TokenVersions,
+			ClockSkew:     e.ClockSkew,
+			RefreshEvery:  e.RefreshEvery,
+			MaxTokenBytes: e.MaxTokenBytes,
+			CacheEntries:  cacheEntries(e.CacheEntries),
+		}, entra.WithLogger(log.Named("auth")))
+		if err != nil {
+			return nil, err
+		}
+		return &authStep{Authenticator: v, close: func() { _ = v.Close() }}, nil
+	}
+	return nil, fmt.Errorf("auth %q: unknown type", cfg.Auth.Type)
+}
+
+// cacheEntries maps cache_entries (0 disables the cache) onto entra.Config
+// (0 takes the default, negative disables).
+func cacheEntries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}

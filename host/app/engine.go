@@ -1,0 +1,109 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/delivery"
+	"github.com/itsm-connector/itsm-connector/host/metrics"
+	"github.com/itsm-connector/itsm-connector/host/pluginhost"
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/host/store/engines"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// OpenStore opens the configured store, creating a SQLite file's directory.
+func OpenStore(ctx context.Context, s config.Store) (store.Store, error) {
+	target := s.DSN
+	if s.Driver == "" || s.Driver == config.DriverSQLite {
+		target = s.Path
+		if dir := filepath.Dir(s.Path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("store directory: %w", err)
+			}
+		}
+	}
+	st, err := engines.Open(ctx, s.Driver, target)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s store: %w", s.Driver, err)
+	}
+	return st, nil
+}
+
+// pluginBackends serves the running plugins to the delivery engine with the
+// limits their backend blocks set.
+type pluginBackends struct {
+	host   *pluginhost.Host
+	limits map[string]delivery.Limits
+}
+
+var _ delivery.Resolver = (*pluginBackends)(nil)
+
+func newPluginBackends(h *pluginhost.Host, cfg *config.Config) *pluginBackends {
+	pb := &pluginBackends{host: h, limits: map[string]delivery.Limits{}}
+	for _, b := range cfg.Backends {
+		pb.limits[b.Ref()] = delivery.Limits{
+			RateLimit:   b.RateLimit,
+			MaxInFlight: b.MaxInFlight,
+			MaxAttempts: b.MaxAttempts,
+			MaxAge:      b.MaxAge,
+		}
+	}
+	return pb
+}
+
+func (p *pluginBackends) Backends() []string {
+	var refs []string
+	for _, b := range p.host.Backends() {
+		refs = append(refs, b.Ref())
+	}
+	return refs
+}
+
+func (p *pluginBackends) Backend(ref string) (delivery.Backend, bool) {
+	b, ok := p.host.Backend(ref)
+	if !ok {
+		return delivery.Backend{}, false
+	}
+	return delivery.Backend{Client: b, Capabilities: b.Capabilities(), Limits: p.limits[ref]}, true
+}
+
+// newEngine opens the store and builds the delivery engine over the plugins.
+func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host, router func(*sdk.Alert) (route.Decision, error), log hclog.Logger, m *metrics.Metrics) (*delivery.Engine, store.Store, error) {
+	st, err := OpenStore(ctx, cfg.Store)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := delivery.New(st, newPluginBackends(plugins, cfg), delivery.Options{
+		Router: router,
+		Observer: func(o delivery.Observation) {
+			if o.Op == "dead_letter" {
+				m.DeadLetters.WithLabelValues(o.Outcome).Inc()
+				return
+			}
+			m.Deliveries.WithLabelValues(o.Backend, o.Op, o.Outcome).Inc()
+			m.DeliveryDuration.WithLabelValues(o.Backend, o.Op).Observe(o.Duration.Seconds())
+		},
+	}, log.Named("delivery"))
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return eng, st, nil
+}
+
+// storeReady is the store's readiness check.
+func storeReady(st store.Store) func() error {
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := st.Stats(ctx, time.Now())
+		return err
+	}
+}

@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/admin"
+	"github.com/itsm-connector/itsm-connector/host/auth"
+	"github.com/itsm-connector/itsm-connector/host/commonschema"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/metrics"
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/webhook"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// ShutdownTimeout bounds the drain on SIGTERM.
+const ShutdownTimeout = 30 * time.Second
+
+// Diagnostics is the error Serve returns when the configuration does not
+// load; the caller prints it against Files.
+type Diagnostics struct {
+	Diags hcl.Diagnostics
+	Files map[string]*hcl.File
+}
+
+func (d *Diagnostics) Error() string { return d.Diags.Error() }
+
+// Serve runs the connector until ctx ends, then drains: it stops taking
+// alerts, lets in-flight plugin calls finish, and closes the store. SIGHUP
+// reloads the routes (validated first; the old ones stay on error).
+func Serve(ctx context.Context, opts Options) error {
+	cfg, diags := LoadConfig(opts)
+	if diags.HasErrors() {
+		return &Diagnostics{Diags: diags, Files: cfg.Files}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(cfg, opts.LogOutput)
+	}
+	for _, d := range diags {
+		log.Warn(d.Summary, "detail", d.Detail, "at", rangeString(d.Subject))
+	}
+	dataDir := opts.DataDir
+	if dataDir == "" {
+		dataDir = DevDataDir
+	}
+	if opts.Dev {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return fmt.Errorf("dev data directory: %w", err)
+		}
+		log.Warn("DEV MODE: plain HTTP, local token issuer, plugins without checksums; never use it in production")
+	}
+	m := metrics.New()
+
+	authn, err := newAuth(ctx, cfg, dataDir, log)
+	if err != nil {
+		return err
+	}
+	defer authn.close()
+
+	plugins, d := StartPlugins(ctx, cfg, opts.Dev, log)
+	defer plugins.Close()
+	router, d2 := CompileRoutes(cfg)
+	if d = append(d, d2...); d.HasErrors() {
+		return &Diagnostics{Diags: d, Files: cfg.Files}
+	}
+	var routes atomic.Pointer[route.Router]
+	routes.Store(router)
+
+	routeFn := func(a *sdk.Alert) (route.Decision, error) { return routes.Load().Route(a) }
+	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, log, m)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := eng.Start(ctx); err != nil {
+		return fmt.Errorf("starting delivery: %w", err)
+	}
+
+	hook := &webhook.Handler{
+		Auth:         authn,
+		Decode:       commonschema.Decode,
+		Router:       routerFunc(routeFn),
+		Ingest:       eng,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Logger:       log.Named("webhook"),
+		Metrics:      m,
+	}
+	mux := http.NewServeMux()
+	mux.Handle(webhook.AlertsPath, hook)
+	ready := map[string]admin.Check{"store": storeReady(st)}
+	if r, ok := authn.Authenticator.(auth.Readier); ok {
+		ready["auth"] = r.Ready
+	}
+	adm := &admin.Server{Metrics: m, Ready: ready}
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	admSrv := &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+	ln, err := listen(cfg.Server)
+	if err != nil {
+		return err
+	}
+	admLn, err := net.Listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("admin listener %s: %w", cfg.Admin.Listen, err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- serveHTTP(srv, ln) }()
+	go func() { errc <- serveHTTP(admSrv, admLn) }()
+	log.Info("connector started", "webhook", scheme(cfg.Server)+"://"+ln.Addr().String()+webhook.AlertsPath,
+		"admin", "http://"+admLn.Addr().String(), "backends", len(cfg.Backends), "routes", len(cfg.Routes))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-errc:
+			runErr = err
+			break loop
+		case <-hup:
+			reloadRoutes(opts, cfg, &routes, log)
+		}
+	}
+
+	log.Info("shutting down: draining")
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := eng.Stop(sctx); err != nil {
+		log.Warn("delivery did not drain", "error", err)
+	}
+	_ = admSrv.Shutdown(sctx)
+	log.Info("stopped")
+	return runErr
+}
+
+// reloadRoutes reloads the configuration file and swaps the routes when
+// they compile against the running backends. Backends, auth and listeners
+// keep running as they are; changing them needs a restart.
+func reloadRoutes(opts Options, running *config.Config, routes *atomic.Pointer[route.Router], log hclog.Logger) {
+	cfg, diags := LoadConfig(opts)
+	if !diags.HasErrors() {
+		cfg.Backends = running.Backends
+		r, d := CompileRoutes(cfg)
+		diags = append(diags, d...)
+		if !diags.HasErrors() {
+			routes.Store(r)
+			log.Info("configuration reloaded: routes replaced", "routes", len(cfg.Routes))
+			return
+		}
+	}
+	log.Error("configuration reload failed; keeping the running routes", "error", diags.Error())
+}
+
+// routerFunc adapts a function to webhook.Router.
+type routerFunc func(a *sdk.Alert) (route.Decision, error)
+
+func (f routerFunc) Route(a *sdk.Alert) (route.Decision, error) { return f(a) }
+
+func listen(s config.Server) (net.Listener, error) {
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("webhook listener %s: %w", s.Listen, err)
+	}
+	if s.TLS == nil {
+		return ln, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.TLS.CertFile, s.TLS.KeyFile)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("server tls: %w", err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func scheme(s config.Server) string {
+	if s.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+func rangeString(r *hcl.Range) string {
+	if r == nil {
+		return ""
+	}
+	return r.String()
+}
