@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/app"
+	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/delivery"
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+func init() {
+	register("deadletter", "list, show, replay or drop dead letters (list|show|replay|drop)", runDeadLetter)
+	register("workitems", "list work items or show one with its audit trail (list|show)", runWorkItems)
+}
+
+// storeFlags are the flags every store command shares.
+type storeFlags struct {
+	opts   app.Options
+	asJSON bool
+}
+
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.opts.ConfigPath, "config", "connector.hcl", "configuration `file` naming the store")
+	fs.BoolVar(&s.opts.Dev, "dev", false, "use dev mode's store (under -data-dir)")
+	fs.StringVar(&s.opts.DataDir, "data-dir", app.DevDataDir, "dev mode's data `dir`")
+	fs.BoolVar(&s.asJSON, "json", false, "print JSON")
+}
+
+// open loads the configuration and opens its store.
+func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, store.Store, error) {
+	if s.opts.Dev && s.opts.ConfigPath == "connector.hcl" {
+		s.opts.ConfigPath = ""
+	}
+	cfg, diags := app.LoadConfig(s.opts)
+	if diags.HasErrors() {
+		_ = config.WriteDiagnostics(stderr, cfg.Files, diags, false)
+		return nil, nil, exitError{code: 1}
+	}
+	st, err := app.OpenStore(ctx, cfg.Store)
+	return cfg, st, err
+}
+
+// subcommand splits "list -flags…" into the verb and its arguments.
+func subcommand(args []string, verbs ...string) (string, []string, error) {
+	if len(args) == 0 {
+		return "", nil, fmt.Errorf("missing subcommand: one of %q", verbs)
+	}
+	for _, v := range verbs {
+		if args[0] == v {
+			return v, args[1:], nil
+		}
+	}
+	return "", nil, fmt.Errorf("unknown subcommand %q: one of %q", args[0], verbs)
+}
+
+// idArg parses the single id argument of show, replay and drop.
+func idArg(fs *flag.FlagSet) (int64, error) {
+	if fs.NArg() != 1 {
+		return 0, errors.New("expected exactly one id")
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("id %q is not a positive number", fs.Arg(0))
+	}
+	return id, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	verb, rest, err := subcommand(args, "list", "show", "replay", "drop")
+	if err != nil {
+		return err
+	}
+	fs := newFlags("deadletter "+verb, stderr)
+	var sf storeFlags
+	sf.register(fs)
+	backend := fs.String("backend", "", "only this backend (type.name)")
+	limit := fs.Int("limit", 50, "how many to list")
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	var id int64
+	if verb != "list" {
+		if id, err = idArg(fs); err != nil {
+			return err
+		}
+	}
+	cfg, st, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	switch verb {
+	case "list":
+		dls, err := st.ListDeadLetters(ctx, store.DeadLetterFilter{Backend: *backend, Limit: *limit})
+		if err != nil {
+			return err
+		}
+		if sf.asJSON {
+			return printJSON(stdout, dls)
+		}
+		if len(dls) == 0 {
+			fmt.Fprintln(stdout, "no dead letters")
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tBACKEND\tROUTE\tATTEMPTS\tREASON")
+		for _, d := range dls {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.CreatedAt.Format(time.RFC3339), dash(d.Backend), dash(d.Route), d.Attempts, d.Reason)
+		}
+		return tw.Flush()
+	case "show":
+		d, err := st.GetDeadLetter(ctx, id)
+		if err != nil {
+			return fmt.Errorf("dead letter %d: %w", id, err)
+		}
+		return printJSON(stdout, d)
+	case "replay":
+		routes, diags := app.CompileRoutes(cfg)
+		var router func(*sdk.Alert) (route.Decision, error)
+		if !diags.HasErrors() {
+			router = routes.Route
+		}
+		backends, err := delivery.Replay(ctx, st, id, router, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "dead letter %d replayed: queued for %v; a running connector picks it up\n", id, backends)
+		return nil
+	default: // drop
+		if err := st.DropDeadLetter(ctx, id); err != nil {
+			return fmt.Errorf("dead letter %d: %w", id, err)
+		}
+		fmt.Fprintf(stdout, "dead letter %d dropped\n", id)
+		return nil
+	}
+}
+
+func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	verb, rest, err := subcommand(args, "list", "show")
+	if err != nil {
+		return err
+	}
+	fs := newFlags("workitems "+verb, stderr)
+	var sf storeFlags
+	sf.register(fs)
+	backend := fs.String("backend", "", "only this backend (type.name)")
+	routeName := fs.String("route", "", "only this route")
+	key := fs.String("key", "", "only this correlation key")
+	pending := fs.Bool("pending", false, "only items waiting for reconcile")
+	limit := fs.Int("limit", 50, "how many to list")
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	var id int64
+	if verb == "show" {
+		if id, err = idArg(fs); err != nil {
+			return err
+		}
+	}
+	_, st, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if verb == "show" {
+		it, err := st.GetItem(ctx, id)
+		if err != nil {
+			return fmt.Errorf("work item %d: %w", id, err)
+		}
+		events, err := st.Events(ctx, id)
+		if err != nil {
+			return err
+		}
+		if sf.asJSON {
+			return printJSON(stdout, map[string]any{"item": it, "events": events})
+		}
+		printItem(stdout, it, events)
+		return nil
+	}
+	items, err := st.ListItems(ctx, store.ItemFilter{Backend: *backend, Route: *routeName, CorrelationKey: *key, DirtyOnly: *pending, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if sf.asJSON {
+		return printJSON(stdout, items)
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(stdout, "no work items")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tBACKEND\tROUTE\tDESIRED\tREMOTE\tREF\tPENDING\tCORRELATION KEY")
+	for _, it := range items {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Backend, it.Route, it.Condition, it.Remote, refKey(it), pendingState(it), it.CorrelationKey)
+	}
+	return tw.Flush()
+}
+
+func printItem(w io.Writer, it *store.Item, events []store.Event) {
+	fmt.Fprintf(w, "work item %d\n", it.ID)
+	fmt.Fprintf(w, "  route %s, backend %s\n  correlation key %s\n", it.Route, it.Backend, it.CorrelationKey)
+	fmt.Fprintf(w, "  desired %s (alert %s at %s), remote %s %s\n", it.Condition, it.AlertID, it.EventAt.Format(time.RFC3339), it.Remote, refKey(it))
+	if it.Ref != nil && it.Ref.URL != "" {
+		fmt.Fprintf(w, "  %s\n", it.Ref.URL)
+	}
+	fmt.Fprintf(w, "  %s", pendingState(it))
+	if it.LastError != "" {
+		fmt.Fprintf(w, ", last error after %d attempt(s): %s", it.Attempts, it.LastError)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "audit trail:")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, e := range events {
+		d := ""
+		if e.Duration > 0 {
+			d = e.Duration.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Kind, e.Op, e.Outcome, d, e.Message)
+	}
+	_ = tw.Flush()
+}
+
+func refKey(it *store.Item) string {
+	if it.Ref == nil {
+		return "-"
+	}
+	if it.Ref.Key != "" {
+		return it.Ref.Key
+	}
+	return it.Ref.ID
+}
+
+func pendingState(it *store.Item) string {
+	switch {
+	case it.Dead:
+		return "dead letter"
+	case it.Dirty:
+		return "pending"
+	default:
+		return "in sync"
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
