@@ -6,7 +6,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -164,6 +163,3 @@ func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostic
 	diags = append(diags, d...)
 	return cfg, diags
 }
-
-// errorf formats an error for the command line.
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
