@@ -108,6 +108,10 @@ func printExplanation(w io.Writer, file, rule, condition string, ex route.Explan
 		fmt.Fprintf(w, "  delivery %s via route %s\n", d.Backend, d.Route)
 		fmt.Fprintf(w, "    correlation_key = %s\n", d.CorrelationKey)
 		for _, ci := range d.ConfigurationItems {
+			if ci.ResourceID == "" {
+				fmt.Fprintf(w, "    configuration_item = %s (no resource id)\n", ci.Name)
+				continue
+			}
 			fmt.Fprintf(w, "    configuration_item = %s (%s)\n", ci.Name, ci.ResourceID)
 		}
 		keys := make([]string, 0, len(d.Fields))

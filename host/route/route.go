@@ -87,7 +87,40 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 			"fields must be an object of field names to values, e.g. fields = { short_description = alert.rule }")...)
 		r.routes = append(r.routes, c)
 	}
+	diags = append(diags, sharedKeyWarnings(routes)...)
 	return r, diags
+}
+
+// sharedKeyWarnings warns when a route with continue = true and a later
+// route both send to one backend with the default correlation key: both
+// would drive the same remote work item (the backend finds it by key), so
+// their updates would interleave. Distinct correlation keys avoid it.
+func sharedKeyWarnings(routes []*config.Route) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for i, a := range routes {
+		if !a.Continue || a.CorrelationKey != nil {
+			continue
+		}
+		for _, b := range routes[i+1:] {
+			if b.CorrelationKey != nil {
+				continue
+			}
+			for _, ra := range a.SendTo {
+				for _, rb := range b.SendTo {
+					if ra.Ref() == rb.Ref() {
+						diags = append(diags, &hcl.Diagnostic{
+							Severity: hcl.DiagWarning,
+							Summary:  "Two routes share work items",
+							Detail: fmt.Sprintf("Routes %q (continue = true) and %q both send to backend.%s with the default correlation key, so an alert taken by both drives one work item from two routes. Give one of them its own correlation_key, e.g. \"%s|${alert.id}\".",
+								a.Name, b.Name, ra.Ref(), b.Name),
+							Subject: rb.Range.Ptr(),
+						})
+					}
+				}
+			}
+		}
+	}
+	return diags
 }
 
 // typeCheck evaluates expr against an unknown alert: errors from traversal
