@@ -1,0 +1,244 @@
+package jira
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// maxResponse caps how much of a response is read.
+const maxResponse = 8 << 20
+
+// APIError is a failed exchange with Jira. Its message carries Jira's
+// errorMessages and the fields it rejected, never credentials.
+type APIError struct {
+	// Op says what the plugin was doing, e.g. "create issue".
+	Op     string
+	Method string
+	// Path is the URL path, without the query.
+	Path   string
+	Status int
+	// Messages are Jira's errorMessages.
+	Messages []string
+	// Fields are Jira's errors: field id → message.
+	Fields map[string]string
+	// FieldNames maps the ids in Fields to display names, when known.
+	FieldNames map[string]string
+	// Hint explains the failure to an operator when the plugin recognises it.
+	Hint string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "jira: %s: %s %s: HTTP %d", e.Op, e.Method, e.Path, e.Status)
+	for _, m := range e.Messages {
+		if m = strings.TrimSpace(m); m != "" {
+			b.WriteString(": " + m)
+		}
+	}
+	ids := make([]string, 0, len(e.Fields))
+	for id := range e.Fields {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		name := id
+		if n := e.FieldNames[id]; n != "" && n != id {
+			name = fmt.Sprintf("%s (%s)", id, n)
+		}
+		fmt.Fprintf(&b, ": field %s: %s", name, e.Fields[id])
+	}
+	if e.Hint != "" {
+		b.WriteString(" (" + e.Hint + ")")
+	}
+	return b.String()
+}
+
+// RejectedFields returns the ids of the fields Jira rejected, sorted.
+func (e *APIError) RejectedFields() []string {
+	ids := make([]string, 0, len(e.Fields))
+	for id := range e.Fields {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// authenticator adds credentials to a request.
+type authenticator interface {
+	apply(r *http.Request)
+}
+
+// basicAuth sends HTTP basic credentials: e-mail + API token on Cloud,
+// user + password on Data Center.
+type basicAuth struct{ user, secret string }
+
+func (b basicAuth) apply(r *http.Request) { r.SetBasicAuth(b.user, b.secret) }
+
+// bearerAuth sends a Data Center personal access token.
+type bearerAuth struct{ token string }
+
+func (b bearerAuth) apply(r *http.Request) { r.Header.Set("Authorization", "Bearer "+b.token) }
+
+var (
+	_ authenticator = basicAuth{}
+	_ authenticator = bearerAuth{}
+)
+
+// client talks to one Jira site.
+type client struct {
+	base string
+	http *http.Client
+	auth authenticator
+	now  func() time.Time
+	// fieldNames names field ids in error messages, from the metadata
+	// cache only (it never fetches).
+	fieldNames func() map[string]string
+}
+
+// call is one REST request.
+type call struct {
+	op     string
+	method string
+	path   string // below the base URL, e.g. /rest/api/3/issue
+	query  url.Values
+	body   any
+	// issue marks calls on an existing issue: a 404 means it was deleted.
+	issue bool
+}
+
+// do performs cl and decodes a JSON answer into out. Failures come back
+// classified for the host.
+func (c *client) do(ctx context.Context, cl call, out any) error {
+	var payload []byte
+	if cl.body != nil {
+		var err error
+		if payload, err = json.Marshal(cl.body); err != nil {
+			return sdk.Permanent(fmt.Errorf("jira: %s: encode request: %w", cl.op, err))
+		}
+	}
+	target := c.base + cl.path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, target, bytes.NewReader(payload))
+	if err != nil {
+		return sdk.Permanent(fmt.Errorf("jira: %s: build request: %w", cl.op, err))
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c.auth.apply(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return sdk.Retryable(fmt.Errorf("jira: %s: %s %s: %w", cl.op, cl.method, cl.path, transportError(err)))
+	}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	_ = resp.Body.Close()
+	if readErr != nil {
+		return sdk.Retryable(fmt.Errorf("jira: %s: %s %s: read response: %w", cl.op, cl.method, cl.path, readErr))
+	}
+	return c.interpret(cl, resp, body, out)
+}
+
+// interpret classifies an answer and decodes a successful one.
+func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) error {
+	apiErr := &APIError{Op: cl.op, Method: cl.method, Path: cl.path, Status: resp.StatusCode}
+	html := isHTML(resp.Header, body)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if html {
+			apiErr.Messages = []string{"Jira answered with an HTML page instead of JSON"}
+			apiErr.Hint = "check url: a login page, single sign-on or a proxy answered instead of the REST API"
+			return sdk.Permanent(apiErr)
+		}
+		if out == nil || len(bytes.TrimSpace(body)) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			apiErr.Messages = []string{"undecodable JSON answer: " + err.Error()}
+			return sdk.Retryable(apiErr)
+		}
+		return nil
+	}
+
+	if html {
+		apiErr.Messages = []string{"HTML error page"}
+	} else {
+		var env struct {
+			ErrorMessages []string          `json:"errorMessages"`
+			Errors        map[string]string `json:"errors"`
+		}
+		if json.Unmarshal(body, &env) == nil {
+			apiErr.Messages, apiErr.Fields = env.ErrorMessages, env.Errors
+		}
+		if len(apiErr.Messages) == 0 && len(apiErr.Fields) == 0 {
+			apiErr.Messages = []string{http.StatusText(resp.StatusCode)}
+		}
+	}
+	if len(apiErr.Fields) > 0 && c.fieldNames != nil {
+		apiErr.FieldNames = c.fieldNames()
+	}
+	switch status := resp.StatusCode; {
+	case status == http.StatusUnauthorized:
+		apiErr.Hint = "check the credentials in the auth block (Cloud: email and api_token; Data Center: a personal access token or username and password)"
+		return sdk.Permanent(apiErr)
+	case status == http.StatusForbidden:
+		apiErr.Hint = "the account lacks a permission in the project (browse, create, edit, comment or transition issues)"
+		return sdk.Permanent(apiErr)
+	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+		if status == http.StatusTooManyRequests {
+			apiErr.Hint = "rate limited by Jira"
+		}
+		return sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(retryHeader(resp.Header), c.now()))
+	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooEarly:
+		return sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(retryHeader(resp.Header), c.now()))
+	case status == http.StatusNotFound && cl.issue:
+		apiErr.Hint = "the issue was deleted or the account can no longer see it"
+		return sdk.NotFound(apiErr)
+	case status == http.StatusGone:
+		apiErr.Hint = "this API was removed from the site; check flavor"
+		return sdk.Permanent(apiErr)
+	default:
+		return sdk.Permanent(apiErr)
+	}
+}
+
+// retryHeader keeps Retry-After only: Jira Cloud's X-RateLimit-Reset is an
+// ISO timestamp, which sdk.ParseRetryAfter would misread as epoch seconds.
+func retryHeader(h http.Header) http.Header {
+	if v := h.Get("Retry-After"); v != "" {
+		return http.Header{"Retry-After": {v}}
+	}
+	return nil
+}
+
+// isHTML reports an HTML body.
+func isHTML(h http.Header, body []byte) bool {
+	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil && mt == "text/html" {
+		return true
+	}
+	trimmed := bytes.TrimSpace(body)
+	return len(trimmed) > 0 && trimmed[0] == '<'
+}
+
+// transportError drops the URL from a *url.Error: it is already in our own
+// message and would otherwise appear twice.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,208 @@
+package jira
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/plugins/jira/jirafake"
+	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+)
+
+const (
+	testEmail    = "alerts@contoso.example"
+	testAPIToken = "ATATT3x-api-token-never-logged"
+	testUser     = "svc-itsm"
+	testPassword = "pa55-w0rd-never-logged"
+	testPAT      = "NjM2-personal-access-token-never-logged"
+)
+
+// flavors are the two Jira flavors every lifecycle test runs against.
+var flavors = []string{FlavorCloud, FlavorDataCenter}
+
+// clock is a manual clock shared by the plugin and the fake.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer collects log output from concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startFake starts a fake of the flavor with the test credentials.
+func startFake(t testing.TB, flavor string, c *clock, mutate func(*jirafake.Options)) *jirafake.Server {
+	t.Helper()
+	opts := jirafake.Options{Flavor: jirafake.Flavor(flavor), Now: c.Now}
+	if flavor == FlavorCloud {
+		opts.BasicUsers = map[string]string{testEmail: testAPIToken}
+	} else {
+		opts.BasicUsers = map[string]string{testUser: testPassword}
+		opts.BearerTokens = []string{testPAT}
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	s := jirafake.New(opts)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// baseConfig is a valid configuration of the flavor for the fake at url.
+func baseConfig(flavor, url string) map[string]any {
+	auth := map[string]any{"type": "basic", "email": testEmail, "api_token": testAPIToken}
+	if flavor == FlavorDataCenter {
+		auth = map[string]any{"type": "bearer", "token": testPAT}
+	}
+	return map[string]any{
+		"url":        url,
+		"flavor":     flavor,
+		"project":    "OPS",
+		"issue_type": "Incident",
+		"labels":     []any{"azure-monitor"},
+		"components": []any{"Compute"},
+		"auth":       auth,
+	}
+}
+
+func toConfig(t testing.TB, m map[string]any) sdk.Config {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sdk.Config(b)
+}
+
+// env is one plugin configured against one fake.
+type env struct {
+	t      *testing.T
+	flavor string
+	fake   *jirafake.Server
+	p      *Plugin
+	clock  *clock
+	logs   *syncBuffer
+}
+
+// newEnv starts a fake of the flavor and a plugin configured for it;
+// fakeOpts edits the fake's options, mutate the configuration.
+func newEnv(t *testing.T, flavor string, fakeOpts func(*jirafake.Options), mutate func(cfg map[string]any)) *env {
+	t.Helper()
+	c := newClock()
+	fake := startFake(t, flavor, c, fakeOpts)
+	cfg := baseConfig(flavor, fake.URL)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	e := &env{t: t, flavor: flavor, fake: fake, clock: c, logs: &syncBuffer{}}
+	e.p = e.newPlugin(cfg)
+	return e
+}
+
+// newPlugin configures another plugin instance (a restarted process).
+func (e *env) newPlugin(cfg map[string]any) *Plugin {
+	e.t.Helper()
+	if cfg == nil {
+		cfg = baseConfig(e.flavor, e.fake.URL)
+	}
+	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: e.clock.Now})
+	if err := configErr(p.Configure(context.Background(), toConfig(e.t, cfg))); err != nil {
+		e.t.Fatalf("Configure: %v", err)
+	}
+	return p
+}
+
+func (e *env) request(key string, a sdk.Alert, ref *sdk.WorkItem) *sdk.Request {
+	return &sdk.Request{CorrelationKey: key, Alert: a, ConfigurationItems: a.ConfigurationItems, Ref: ref}
+}
+
+func (e *env) create(key string, a sdk.Alert) *sdk.WorkItem {
+	e.t.Helper()
+	item, err := e.p.Create(context.Background(), e.request(key, a, nil))
+	if err != nil {
+		e.t.Fatalf("Create: %v", err)
+	}
+	return item
+}
+
+func (e *env) issue(keyOrID string) jirafake.Issue {
+	e.t.Helper()
+	is, ok := e.fake.Issue(keyOrID)
+	if !ok {
+		e.t.Fatalf("no issue %s in the fake", keyOrID)
+	}
+	return is
+}
+
+// noSecrets fails when a credential shows up in err or the logs.
+func (e *env) noSecrets(err error) {
+	e.t.Helper()
+	for _, secret := range []string{testAPIToken, testPassword, testPAT} {
+		if err != nil && strings.Contains(err.Error(), secret) {
+			e.t.Errorf("a credential leaked into the error %q", err)
+		}
+		if strings.Contains(e.logs.String(), secret) {
+			e.t.Error("a credential leaked into the logs")
+		}
+	}
+}
+
+func alert() sdk.Alert { return sdktest.SampleAlert() }
+
+func bodyOf(t *testing.T, r jirafake.Request) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("%s %s body: %v", r.Method, r.Path, err)
+	}
+	return m
+}
+
+// configErr drops a Configure error that holds only warnings.
+func configErr(err error) error {
+	if err != nil && !sdk.AsDiagnostics(err).HasErrors() {
+		return nil
+	}
+	return err
+}
+
+// forFlavors runs f as a sub-test per flavor.
+func forFlavors(t *testing.T, f func(t *testing.T, flavor string)) {
+	for _, fl := range flavors {
+		t.Run(fl, func(t *testing.T) { f(t, fl) })
+	}
+}

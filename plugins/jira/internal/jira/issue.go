@@ -1,0 +1,423 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Status category keys.
+const (
+	CategoryNew           = "new"
+	CategoryIndeterminate = "indeterminate"
+	CategoryDone          = "done"
+)
+
+// stamp is the value of the itsm-connector issue property.
+type stamp struct {
+	CorrelationKey string `json:"correlation_key"`
+	AlertID        string `json:"alert_id,omitempty"`
+	CreatedBy      string `json:"created_by"`
+}
+
+// issueFields are the fields read back from Jira.
+type issueFields struct {
+	Summary string `json:"summary"`
+	Status  struct {
+		Name           string `json:"name"`
+		StatusCategory struct {
+			Key string `json:"key"`
+		} `json:"statusCategory"`
+	} `json:"status"`
+	Resolution *struct {
+		Name string `json:"name"`
+	} `json:"resolution"`
+	Labels []string `json:"labels"`
+}
+
+// issueRecord is GET /issue/{id} with fields and the stamp property.
+type issueRecord struct {
+	ID         string                     `json:"id"`
+	Key        string                     `json:"key"`
+	Fields     issueFields                `json:"fields"`
+	Raw        map[string]json.RawMessage `json:"-"`
+	Properties map[string]json.RawMessage `json:"properties"`
+}
+
+func (r *issueRecord) done() bool { return r.Fields.Status.StatusCategory.Key == CategoryDone }
+
+func (r *issueRecord) resolution() string {
+	if r.Fields.Resolution == nil {
+		return ""
+	}
+	return r.Fields.Resolution.Name
+}
+
+// createdIssue is the answer to POST /issue.
+type createdIssue struct {
+	ID   string `json:"id"`
+	Key  string `json:"key"`
+	Self string `json:"self"`
+}
+
+func (p *Plugin) createIssue(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+	s := b.s
+	fields, err := b.routeFields(ctx, req.Fields)
+	if err != nil {
+		return nil, err
+	}
+	if s.corrField != "" {
+		id, err := b.correlationFieldID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fields[id] = correlationFieldValue(req.CorrelationKey)
+	}
+	project := map[string]any{"key": s.project}
+	if numericRE.MatchString(s.project) {
+		project = map[string]any{"id": s.project}
+	}
+	fields["project"] = project
+	fields["issuetype"] = map[string]any{"name": s.issueType}
+	fields["summary"] = summaryOf(&req.Alert, req.Fields)
+	fields["description"] = descriptionOf(s.flavor, req)
+	fields["labels"] = labelsFor(b, req)
+	if comps := componentsFor(s, req.Fields); len(comps) > 0 {
+		fields["components"] = comps
+	}
+	if _, set := fields["priority"]; !set {
+		if name := s.priority[req.Alert.SeverityLabel]; name != "" {
+			fields["priority"] = map[string]any{"name": name}
+		}
+	}
+	body := map[string]any{
+		"fields":     fields,
+		"properties": []any{map[string]any{"key": PropertyKey, "value": newStamp(p, req)}},
+	}
+	var created createdIssue
+	if err := b.client.do(ctx, call{op: "create issue", method: http.MethodPost, path: s.api + "/issue", body: body}, &created); err != nil {
+		return nil, err
+	}
+	if created.ID == "" || created.Key == "" {
+		// Created, but unreadable: the host's Lookup recovers it.
+		return nil, sdk.Retryable(errors.New("jira: create issue: Jira answered without an issue id and key"))
+	}
+	b.recent.add(req.CorrelationKey, created.ID)
+	item := p.workItem(b, created.ID, created.Key, "", CategoryNew, req.CorrelationKey)
+	p.logger().Info("created issue", "issue", created.Key, "id", created.ID, "correlation_key", req.CorrelationKey)
+	return item, nil
+}
+
+// descriptionOf is the route's description field, or the alert's details,
+// rendered for flavor.
+func descriptionOf(flavor string, req *sdk.Request) any {
+	if d, ok := req.Fields["description"].(string); ok && strings.TrimSpace(d) != "" {
+		return textDocument(d).render(flavor)
+	}
+	return describe(&req.Alert, req.CorrelationKey).render(flavor)
+}
+
+func newStamp(p *Plugin, req *sdk.Request) stamp {
+	return stamp{CorrelationKey: req.CorrelationKey, AlertID: req.Alert.ID, CreatedBy: "itsm-connector-plugin-jira " + p.opts.Version}
+}
+
+// labelsFor is the configured labels, the route's labels and the
+// correlation label (unless a custom field carries the key), without
+// duplicates. Spaces in route labels become dashes: Jira rejects them.
+func labelsFor(b *backend, req *sdk.Request) []string {
+	labels := slices.Clone(b.s.labels)
+	for _, l := range stringList(req.Fields["labels"]) {
+		labels = append(labels, strings.Join(strings.Fields(l), "-"))
+	}
+	labels = append(labels, CorrelationLabel(b.s.labelPrefix, req.CorrelationKey))
+	out := labels[:0]
+	for _, l := range labels {
+		if l != "" && !slices.Contains(out, l) {
+			out = append(out, Truncate(l, maxSummary))
+		}
+	}
+	return out
+}
+
+// componentsFor is the configured and the route's components by name.
+func componentsFor(s *settings, fields map[string]any) []any {
+	names := slices.Clone(s.components)
+	if v, ok := fields["components"]; ok && isStructured(v) {
+		return v.([]any)
+	}
+	names = append(names, stringList(fields["components"])...)
+	var out []any
+	seen := map[string]bool{}
+	for _, n := range names {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, map[string]any{"name": n})
+		}
+	}
+	return out
+}
+
+// getIssue reads an issue with its status, resolution, labels and stamp
+// property; a deleted issue is NotFound.
+func (b *backend) getIssue(ctx context.Context, op, id string) (*issueRecord, error) {
+	fields := []string{"summary", "status", "resolution", "labels"}
+	if b.s.corrField != "" {
+		if fid, err := b.correlationFieldID(ctx); err == nil {
+			fields = append(fields, fid)
+		}
+	}
+	q := url.Values{"fields": {strings.Join(fields, ",")}, "properties": {PropertyKey}}
+	var raw struct {
+		issueRecord
+		Fields json.RawMessage `json:"fields"`
+	}
+	err := b.client.do(ctx, call{op: op, method: http.MethodGet, path: b.s.api + "/issue/" + url.PathEscape(id), query: q, issue: true}, &raw)
+	if err != nil {
+		return nil, err
+	}
+	rec := raw.issueRecord
+	if len(raw.Fields) > 0 {
+		if err := json.Unmarshal(raw.Fields, &rec.Fields); err != nil {
+			return nil, sdk.Retryable(fmt.Errorf("jira: %s: undecodable fields of %s: %w", op, id, err))
+		}
+		_ = json.Unmarshal(raw.Fields, &rec.Raw)
+	}
+	return &rec, nil
+}
+
+func refID(op string, req *sdk.Request) (string, error) {
+	if req.Ref == nil || req.Ref.ID == "" {
+		return "", sdk.Permanent(fmt.Errorf("jira: %s: the request carries no work item reference", op))
+	}
+	return req.Ref.ID, nil
+}
+
+func (p *Plugin) update(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+	id, err := refID("comment on issue", req)
+	if err != nil {
+		return nil, err
+	}
+	ok, sk := b.comments.admit(id, req.Alert.FiredAt)
+	if !ok {
+		p.logger().Debug("re-fire comment skipped: inside comments.min_interval", "issue", req.Ref.Key, "correlation_key", req.CorrelationKey)
+		return p.refItem(b, req, CategoryNew), nil
+	}
+	body := map[string]any{"body": refireComment(&req.Alert, sk, b.s.commentInterval).render(b.s.flavor)}
+	err = b.client.do(ctx, call{
+		op: "comment on issue", method: http.MethodPost,
+		path: b.s.api + "/issue/" + url.PathEscape(id) + "/comment", body: body, issue: true,
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.comments.posted(id)
+	return p.refItem(b, req, CategoryNew), nil
+}
+
+// transitionInfo is one entry of GET /issue/{id}/transitions.
+type transitionInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	To   struct {
+		Name           string `json:"name"`
+		StatusCategory struct {
+			Key string `json:"key"`
+		} `json:"statusCategory"`
+	} `json:"to"`
+	Fields map[string]struct {
+		Required      bool `json:"required"`
+		AllowedValues []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"allowedValues"`
+	} `json:"fields"`
+}
+
+func (t transitionInfo) String() string { return fmt.Sprintf("%q → %s", t.Name, t.To.Name) }
+
+func (b *backend) transitions(ctx context.Context, op, id string) ([]transitionInfo, error) {
+	var resp struct {
+		Transitions []transitionInfo `json:"transitions"`
+	}
+	err := b.client.do(ctx, call{
+		op: op, method: http.MethodGet, path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions",
+		query: url.Values{"expand": {"transitions.fields"}}, issue: true,
+	}, &resp)
+	return resp.Transitions, err
+}
+
+// chooseTransition picks the transition named name (case-insensitive), or
+// else the first one whose target status is in one of categories, in the
+// order of categories.
+func chooseTransition(ts []transitionInfo, name string, categories ...string) (transitionInfo, bool) {
+	if name != "" {
+		for _, t := range ts {
+			if strings.EqualFold(t.Name, name) {
+				return t, true
+			}
+		}
+		return transitionInfo{}, false
+	}
+	for _, cat := range categories {
+		for _, t := range ts {
+			if t.To.StatusCategory.Key == cat {
+				return t, true
+			}
+		}
+	}
+	return transitionInfo{}, false
+}
+
+func describeTransitions(ts []transitionInfo) string {
+	if len(ts) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.String())
+	}
+	return strings.Join(out, ", ")
+}
+
+func (p *Plugin) resolve(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+	const op = "resolve issue"
+	id, err := refID(op, req)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := b.getIssue(ctx, op, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.done() {
+		return p.workItem(b, cur.ID, cur.Key, cur.Fields.Status.Name, CategoryDone, req.CorrelationKey), nil
+	}
+	ts, err := b.transitions(ctx, op, id)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := chooseTransition(ts, b.s.resolveName, CategoryDone)
+	if !ok {
+		what := "no transition to a status in the Done category"
+		if b.s.resolveName != "" {
+			what = fmt.Sprintf("no transition named %q (resolve.transition)", b.s.resolveName)
+		}
+		return nil, sdk.Permanent(fmt.Errorf("jira: %s %s: %s is available from status %q; available: %s",
+			op, cur.Key, what, cur.Fields.Status.Name, describeTransitions(ts)))
+	}
+	body := map[string]any{
+		"transition": map[string]any{"id": t.ID},
+		"update": map[string]any{"comment": []any{map[string]any{"add": map[string]any{
+			"body": resolveComment(&req.Alert, p.opts.Now(), b.comments.pending(id), b.s.commentInterval).render(b.s.flavor),
+		}}}},
+	}
+	if f, onScreen := t.Fields["resolution"]; onScreen {
+		value := map[string]any{"name": b.s.resolution}
+		if len(f.AllowedValues) > 0 {
+			i := slices.IndexFunc(f.AllowedValues, func(v struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			}) bool {
+				return strings.EqualFold(v.Name, b.s.resolution)
+			})
+			if i < 0 {
+				var names []string
+				for _, v := range f.AllowedValues {
+					names = append(names, fmt.Sprintf("%q", v.Name))
+				}
+				return nil, sdk.Permanent(fmt.Errorf("jira: %s %s: transition %s needs a resolution, and %q (resolve.resolution) is not one of its values: %s",
+					op, cur.Key, t, b.s.resolution, strings.Join(names, ", ")))
+			}
+			value = map[string]any{"id": f.AllowedValues[i].ID}
+		}
+		body["fields"] = map[string]any{"resolution": value}
+	}
+	if err := b.client.do(ctx, call{
+		op: op, method: http.MethodPost, path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions", body: body, issue: true,
+	}, nil); err != nil {
+		return nil, err
+	}
+	p.logger().Info("resolved issue", "issue", cur.Key, "transition", t.Name, "correlation_key", req.CorrelationKey)
+	return p.workItem(b, cur.ID, cur.Key, t.To.Name, CategoryDone, req.CorrelationKey), nil
+}
+
+func (p *Plugin) reopen(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+	const op = "reopen issue"
+	id, err := refID(op, req)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := b.getIssue(ctx, op, id)
+	if err != nil {
+		return nil, err
+	}
+	if !cur.done() {
+		return p.workItem(b, cur.ID, cur.Key, cur.Fields.Status.Name, cur.Fields.Status.StatusCategory.Key, req.CorrelationKey), nil
+	}
+	if res := cur.resolution(); res != "" && slices.ContainsFunc(b.s.wontFix, func(w string) bool { return strings.EqualFold(w, res) }) {
+		// A person decided not to act on this issue: leave it alone. Not
+		// found makes the host open a new issue for the new occurrence.
+		return nil, sdk.NotFound(fmt.Errorf("jira: %s %s: it was resolved as %q, which blocks reopening (reopen.wont_fix_resolutions); a new issue is needed",
+			op, cur.Key, res))
+	}
+	ts, err := b.transitions(ctx, op, id)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := chooseTransition(ts, b.s.reopenName, CategoryNew, CategoryIndeterminate)
+	if !ok {
+		what := "no transition to a status in the To Do or In Progress category"
+		if b.s.reopenName != "" {
+			what = fmt.Sprintf("no transition named %q (reopen.transition)", b.s.reopenName)
+		}
+		return nil, sdk.Permanent(fmt.Errorf("jira: %s %s: %s is available from status %q; available: %s",
+			op, cur.Key, what, cur.Fields.Status.Name, describeTransitions(ts)))
+	}
+	body := map[string]any{
+		"transition": map[string]any{"id": t.ID},
+		"update": map[string]any{"comment": []any{map[string]any{"add": map[string]any{
+			"body": reopenComment(&req.Alert).render(b.s.flavor),
+		}}}},
+	}
+	if err := b.client.do(ctx, call{
+		op: op, method: http.MethodPost, path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions", body: body, issue: true,
+	}, nil); err != nil {
+		return nil, err
+	}
+	b.comments.posted(id)
+	p.logger().Info("reopened issue", "issue", cur.Key, "transition", t.Name, "correlation_key", req.CorrelationKey)
+	return p.workItem(b, cur.ID, cur.Key, t.To.Name, t.To.StatusCategory.Key, req.CorrelationKey), nil
+}
+
+// workItem builds the host's reference to an issue.
+func (p *Plugin) workItem(b *backend, id, key, status, category, corrKey string) *sdk.WorkItem {
+	state := sdk.StateOpen
+	if category == CategoryDone {
+		state = sdk.StateResolved
+	}
+	var attrs map[string]string
+	if status != "" {
+		attrs = map[string]string{"status": status}
+	}
+	return &sdk.WorkItem{
+		ID:             id,
+		Key:            key,
+		URL:            b.s.base.String() + "/browse/" + url.PathEscape(key),
+		State:          state,
+		CorrelationKey: corrKey,
+		Attributes:     attrs,
+	}
+}
+
+// refItem echoes the request's reference in the given category, for calls
+// that did not read the issue back.
+func (p *Plugin) refItem(b *backend, req *sdk.Request, category string) *sdk.WorkItem {
+	return p.workItem(b, req.Ref.ID, req.Ref.Key, "", category, req.CorrelationKey)
+}

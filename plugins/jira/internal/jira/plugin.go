@@ -1,0 +1,244 @@
+// Package jira is the Jira plugin: Azure Monitor alerts become Jira issues
+// (or Jira Service Management requests) on Jira Cloud or Data Center, with
+// a comment when the alert fires again, a transition to done when it
+// resolves and back when it fires again inside the reopen window.
+//
+// Each issue is stamped with its correlation key twice: an issue property
+// (exact, readable at once, but not searchable) and a label derived from
+// the key (searchable, but through an eventually consistent index), or a
+// configured custom field instead of the label. Lookup searches by label
+// or field and confirms each candidate with the property.
+//
+// It is a stateless adapter apart from two small in-memory aids: the
+// issues it created recently (so that Lookup finds them while the search
+// index lags) and the time of the last re-fire comment per issue (so that
+// a flapping alert does not flood the issue).
+package jira
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Name is the plugin's short name.
+const Name = "jira"
+
+// Options are the plugin's process-level settings, as opposed to the
+// per-backend Config the host sends.
+type Options struct {
+	// Version is reported in Info; default "dev".
+	Version string
+	// Logger receives the plugin's logs. Nil means slog's default logger at
+	// the time of each log call, which sdk.Serve points at the host.
+	Logger *slog.Logger
+	// Now is the clock (comment intervals, field cache); default time.Now.
+	Now func() time.Time
+	// Transport overrides the base HTTP transport (tests); its TLS settings
+	// are replaced by the configured ones when it is an *http.Transport.
+	Transport http.RoundTripper
+}
+
+// Plugin implements the sdk lifecycle against one Jira site. It is safe
+// for concurrent calls; Configure may be called again to swap the
+// configuration.
+type Plugin struct {
+	opts  Options
+	state atomic.Pointer[backend]
+}
+
+// backend is everything one configuration runs on.
+type backend struct {
+	s        *settings
+	client   *client
+	fields   *fieldCache
+	comments *commentLimiter
+	recent   *recentCreates
+}
+
+var (
+	_ sdk.Plugin   = (*Plugin)(nil)
+	_ sdk.Looker   = (*Plugin)(nil)
+	_ sdk.Updater  = (*Plugin)(nil)
+	_ sdk.Resolver = (*Plugin)(nil)
+	_ sdk.Reopener = (*Plugin)(nil)
+)
+
+// New returns an unconfigured plugin.
+func New(opts Options) *Plugin {
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Plugin{opts: opts}
+}
+
+// logger returns the configured logger, or slog's current default.
+func (p *Plugin) logger() *slog.Logger {
+	if p.opts.Logger != nil {
+		return p.opts.Logger
+	}
+	return slog.Default()
+}
+
+// Info describes the plugin and its configuration schema.
+func (p *Plugin) Info(context.Context) (sdk.Info, error) {
+	caps := sdk.CapabilitiesOf(p)
+	caps.Comment = true
+	return sdk.Info{
+		Name:         Name,
+		Version:      p.opts.Version,
+		APIVersions:  []int{sdk.APIVersion},
+		Capabilities: caps,
+		Schema:       Schema(),
+	}, nil
+}
+
+// Configure validates the configuration and prepares the client. Problems
+// come back as sdk.Diagnostics with attribute paths. Warnings alone (plain
+// http, verification off) are returned too, so the host can show them, but
+// the configuration is in effect. Configure makes no request to Jira.
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	var c Config
+	if err := cfg.Decode(&c); err != nil {
+		return sdk.Diagnostics{sdk.AttributeError("configuration does not match the schema", err.Error())}
+	}
+	s, diags := resolve(c)
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, d := range diags {
+		p.logger().Warn(d.Summary, "detail", d.Detail, "attribute", joinPath(d.Path))
+	}
+	if s.insecure {
+		p.logger().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this Jira backend (tls.insecure_skip_verify = true): credentials and issues can be intercepted", "url", s.base.String())
+	}
+	p.state.Store(p.build(s))
+	p.logger().Info("configured", "url", s.base.String(), "flavor", s.flavor, "mode", s.mode, "auth", s.auth.Type)
+	if len(diags) > 0 {
+		return diags
+	}
+	return nil
+}
+
+func (p *Plugin) build(s *settings) *backend {
+	var transport *http.Transport
+	if t, ok := p.opts.Transport.(*http.Transport); ok {
+		transport = t.Clone()
+	} else if p.opts.Transport == nil {
+		transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	var rt http.RoundTripper = p.opts.Transport
+	if transport != nil {
+		transport.TLSClientConfig = s.tls
+		rt = transport
+	}
+	hc := &http.Client{
+		Transport: rt,
+		Timeout:   s.timeout,
+		// Redirects would leak credentials to another host or hide a
+		// login page; report them instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	var auth authenticator
+	switch {
+	case s.auth.Type == AuthBearer:
+		auth = bearerAuth{token: s.auth.Token}
+	case s.flavor == FlavorCloud:
+		auth = basicAuth{user: s.auth.Email, secret: s.auth.APIToken}
+	default:
+		auth = basicAuth{user: s.auth.Username, secret: s.auth.Password}
+	}
+	c := &client{base: s.base.String(), http: hc, auth: auth, now: p.opts.Now}
+	fc := &fieldCache{client: c, api: s.api, ttl: s.fieldTTL, now: p.opts.Now}
+	c.fieldNames = fc.names
+	return &backend{
+		s:        s,
+		client:   c,
+		fields:   fc,
+		comments: newCommentLimiter(s.commentInterval, p.opts.Now),
+		recent:   newRecentCreates(p.opts.Now),
+	}
+}
+
+// errNotConfigured is returned by lifecycle calls before Configure.
+var errNotConfigured = sdk.Permanent(errors.New("jira: plugin is not configured"))
+
+func (p *Plugin) backend() (*backend, error) {
+	b := p.state.Load()
+	if b == nil {
+		return nil, errNotConfigured
+	}
+	return b, nil
+}
+
+// Create opens an issue (or a service desk request) stamped with the
+// correlation key.
+func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	if b.s.mode == ModeServiceDesk {
+		return p.createRequest(ctx, b, req)
+	}
+	return p.createIssue(ctx, b, req)
+}
+
+// Lookup finds the newest issue stamped with the correlation key.
+func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	return p.lookup(ctx, b, req)
+}
+
+// Update comments on the issue that the alert fired again, at most once
+// per comments.min_interval.
+func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	return p.update(ctx, b, req)
+}
+
+// Resolve takes the issue to a done status, with a resolution when the
+// transition asks for one.
+func (p *Plugin) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	return p.resolve(ctx, b, req)
+}
+
+// Reopen takes a resolved issue back to a to-do or in-progress status,
+// unless its resolution says a person decided not to act: then it answers
+// not found, and the host creates a new issue.
+func (p *Plugin) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	return p.reopen(ctx, b, req)
+}
+
+func joinPath(path []string) string {
+	out := ""
+	for i, p := range path {
+		if i > 0 {
+			out += "."
+		}
+		out += p
+	}
+	return out
+}

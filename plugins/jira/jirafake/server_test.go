@@ -1,0 +1,236 @@
+package jirafake
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// do sends one request and decodes a JSON object answer.
+func do(t *testing.T, s *Server, method, path, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, raw)
+		}
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+const adfDoc = `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"hi"}]}]}`
+
+func create(t *testing.T, s *Server, ver, extra string) string {
+	t.Helper()
+	desc := `"plain"`
+	if ver == "3" {
+		desc = adfDoc
+	}
+	status, _, out := do(t, s, "POST", "/rest/api/"+ver+"/issue",
+		`{"fields":{"project":{"key":"OPS"},"issuetype":{"name":"Task"},"summary":"s","description":`+desc+`,"labels":["itsm-x"]`+extra+`}}`)
+	if status != 201 || out["key"] == "" || out["id"] == "" || !strings.HasSuffix(out["self"].(string), "/issue/"+out["id"].(string)) {
+		t.Fatalf("create = %d %v", status, out)
+	}
+	return out["key"].(string)
+}
+
+func TestRichTextPerVersion(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	tests := []struct {
+		ver, desc string
+		status    int
+	}{
+		{"3", adfDoc, 201},
+		{"3", `"a string"`, 400},
+		{"3", `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":""}]}]}`, 400},
+		{"2", `"a string"`, 201},
+		{"2", adfDoc, 400},
+	}
+	for _, tt := range tests {
+		status, _, out := do(t, s, "POST", "/rest/api/"+tt.ver+"/issue",
+			`{"fields":{"project":{"key":"OPS"},"issuetype":{"name":"Task"},"summary":"s","description":`+tt.desc+`}}`)
+		if status != tt.status {
+			t.Errorf("v%s description %s: %d %v, want %d", tt.ver, tt.desc, status, out, tt.status)
+		}
+		if status == 400 && out["errors"].(map[string]any)["description"] == nil {
+			t.Errorf("400 without errors.description: %v", out)
+		}
+	}
+	dc := New(Options{Flavor: DataCenter})
+	defer dc.Close()
+	if status, _, _ := do(t, dc, "POST", "/rest/api/3/issue", `{}`); status != 404 {
+		t.Errorf("Data Center served /rest/api/3: %d", status)
+	}
+}
+
+func TestValidationEnvelope(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	status, _, out := do(t, s, "POST", "/rest/api/2/issue",
+		`{"fields":{"project":{"key":"NOPE"},"issuetype":{"name":"Task"},"summary":"s","labels":["has space"],"customfield_10010":{"value":"x"},"customfield_99":"y"}}`)
+	errs, _ := out["errors"].(map[string]any)
+	if status != 400 || out["errorMessages"] == nil || errs["project"] == nil || errs["customfield_10010"] == nil || errs["customfield_99"] == nil ||
+		!strings.Contains(errs["labels"].(string), "contains spaces") {
+		t.Errorf("create = %d %v", status, out)
+	}
+}
+
+func TestWorkflow(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	key := create(t, s, "3", "")
+	status, _, out := do(t, s, "GET", "/rest/api/3/issue/"+key+"/transitions?expand=transitions.fields", "")
+	ts := out["transitions"].([]any)
+	if status != 200 || len(ts) != 3 {
+		t.Fatalf("transitions = %d %v", status, out)
+	}
+	done := ts[1].(map[string]any)
+	if done["name"] != "Done" || done["to"].(map[string]any)["statusCategory"].(map[string]any)["key"] != "done" ||
+		done["fields"].(map[string]any)["resolution"].(map[string]any)["required"] != true {
+		t.Errorf("Done transition = %v", done)
+	}
+	if status, _, out := do(t, s, "POST", "/rest/api/3/issue/"+key+"/transitions", `{"transition":{"id":"31"}}`); status != 400 ||
+		out["errors"].(map[string]any)["resolution"] != "Resolution is required." {
+		t.Errorf("Done without resolution = %d %v", status, out)
+	}
+	if status, _, _ := do(t, s, "POST", "/rest/api/3/issue/"+key+"/transitions",
+		`{"transition":{"id":"31"},"fields":{"resolution":{"name":"Won't Do"}},"update":{"comment":[{"add":{"body":`+adfDoc+`}}]}}`); status != 204 {
+		t.Errorf("Done = %d", status)
+	}
+	is, _ := s.Issue(key)
+	if is.Status != "Done" || is.StatusCategory != "done" || is.Resolution != "Won't Do" || len(is.Comments) != 1 || is.Comments[0].Body != "hi" {
+		t.Errorf("after Done: %+v", is)
+	}
+	if status, _, _ := do(t, s, "POST", "/rest/api/3/issue/"+key+"/transitions", `{"transition":{"id":"31"}}`); status != 400 {
+		t.Errorf("Done from Done = %d, want 400", status)
+	}
+	if status, _, _ := do(t, s, "POST", "/rest/api/3/issue/"+key+"/transitions", `{"transition":{"id":"41"}}`); status != 204 {
+		t.Errorf("Reopen = %d", status)
+	}
+	if is, _ := s.Issue(key); is.Status != "To Do" || is.Resolution != "" {
+		t.Errorf("after Reopen: %+v", is)
+	}
+}
+
+func TestPropertiesAndComments(t *testing.T) {
+	s := New(Options{Flavor: DataCenter})
+	defer s.Close()
+	key := create(t, s, "2", `},"properties":[{"key":"itsm-connector","value":{"correlation_key":"k"}}],"x":{`)
+	_, _, out := do(t, s, "GET", "/rest/api/2/issue/"+key+"/properties/itsm-connector", "")
+	if out["value"].(map[string]any)["correlation_key"] != "k" {
+		t.Errorf("property = %v", out)
+	}
+	if status, _, _ := do(t, s, "PUT", "/rest/api/2/issue/"+key+"/properties/other", `{"a":1}`); status != 201 {
+		t.Errorf("PUT property = %d", status)
+	}
+	if status, _, _ := do(t, s, "GET", "/rest/api/2/issue/"+key+"/properties/missing", ""); status != 404 {
+		t.Errorf("GET missing property = %d", status)
+	}
+	_, _, out = do(t, s, "GET", "/rest/api/2/issue/"+key+"?fields=status&properties=itsm-connector", "")
+	if out["properties"].(map[string]any)["itsm-connector"] == nil || out["fields"].(map[string]any)["summary"] != nil {
+		t.Errorf("GET issue with properties = %v", out)
+	}
+	if status, _, _ := do(t, s, "POST", "/rest/api/2/issue/"+key+"/comment", `{"body":`+adfDoc+`}`); status != 400 {
+		t.Errorf("ADF comment on v2 = %d, want 400", status)
+	}
+	if status, _, _ := do(t, s, "POST", "/rest/api/2/issue/"+key+"/comment", `{"body":"text"}`); status != 201 {
+		t.Errorf("comment = %d", status)
+	}
+	if status, _, _ := do(t, s, "PUT", "/rest/api/2/issue/"+key, `{"update":{"labels":[{"add":"more"}]}}`); status != 204 {
+		t.Errorf("edit = %d", status)
+	}
+	if is, _ := s.Issue(key); len(is.Comments) != 1 || len(is.Labels) != 2 {
+		t.Errorf("issue = %+v", is)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	s := New(Options{IndexAfterSearches: 2, Now: func() time.Time { return now }})
+	defer s.Close()
+	for range 3 {
+		create(t, s, "3", "")
+	}
+	if status, _, _ := do(t, s, "GET", "/rest/api/3/search?jql=labels%3Ditsm-x", ""); status != 410 {
+		t.Errorf("old search on Cloud = %d, want 410", status)
+	}
+	if status, _, _ := do(t, s, "POST", "/rest/api/3/search/jql", `{"jql":"ORDER BY created DESC"}`); status != 400 {
+		t.Errorf("unbounded JQL = %d, want 400", status)
+	}
+	q := `{"jql":"labels = \"itsm-x\" ORDER BY created DESC","maxResults":2,"fields":["created"]}`
+	for i := range 2 {
+		if _, _, out := do(t, s, "POST", "/rest/api/3/search/jql", q); len(out["issues"].([]any)) != 0 {
+			t.Errorf("search %d found issues before the index caught up: %v", i, out)
+		}
+	}
+	_, _, out := do(t, s, "POST", "/rest/api/3/search/jql", q)
+	issues := out["issues"].([]any)
+	token, _ := out["nextPageToken"].(string)
+	if len(issues) != 2 || issues[0].(map[string]any)["key"] != "OPS-3" || token == "" || out["isLast"] != false {
+		t.Fatalf("first page = %v", out)
+	}
+	_, _, out = do(t, s, "POST", "/rest/api/3/search/jql", `{"jql":"labels = itsm-x ORDER BY created DESC","maxResults":2,"nextPageToken":"`+token+`"}`)
+	if issues := out["issues"].([]any); len(issues) != 1 || issues[0].(map[string]any)["key"] != "OPS-1" || out["isLast"] != true {
+		t.Errorf("second page = %v", out)
+	}
+	// reconcileIssues makes a new issue visible at once.
+	key := create(t, s, "3", "")
+	is, _ := s.Issue(key)
+	_, _, out = do(t, s, "POST", "/rest/api/3/search/jql", `{"jql":"key = `+key+`","reconcileIssues":[`+is.ID+`]}`)
+	if len(out["issues"].([]any)) != 1 {
+		t.Errorf("search with reconcileIssues = %v", out)
+	}
+
+	dc := New(Options{Flavor: DataCenter})
+	defer dc.Close()
+	for range 3 {
+		create(t, dc, "2", "")
+	}
+	_, _, out = do(t, dc, "GET", "/rest/api/2/search?jql=project%3DOPS%20AND%20labels%20in%20(itsm-x)&startAt=2&maxResults=5", "")
+	if out["total"] != float64(3) || len(out["issues"].([]any)) != 1 {
+		t.Errorf("Data Center search = %v", out)
+	}
+}
+
+func TestRateLimitAndAuth(t *testing.T) {
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	s := New(Options{Flavor: DataCenter, RateLimit: 2, RateWindow: 30 * time.Second, BearerTokens: []string{"pat"},
+		Now: func() time.Time { return now }})
+	defer s.Close()
+	req := func(auth string) (int, http.Header) {
+		r, _ := http.NewRequest("GET", s.URL+"/rest/api/2/field", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	if status, _ := req(""); status != 401 {
+		t.Errorf("no credentials = %d", status)
+	}
+	if status, _ := req("Bearer pat"); status != 200 {
+		t.Errorf("PAT = %d", status)
+	}
+	if status, h := req("Bearer pat"); status != 429 || h.Get("Retry-After") != "30" {
+		t.Errorf("over budget = %d Retry-After %q", status, h.Get("Retry-After"))
+	}
+}
