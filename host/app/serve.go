@@ -104,7 +104,8 @@ func Serve(ctx context.Context, opts Options) error {
 	if r, ok := authn.Authenticator.(auth.Readier); ok {
 		ready["auth"] = r.Ready
 	}
-	adm := &admin.Server{Metrics: m, Ready: ready}
+	registerRuntimeMetrics(m, eng, plugins)
+	adm := &admin.Server{Metrics: m, Ready: ready, Extra: map[string]http.Handler{"/": statusPage(eng, st, plugins, log.Named("status"))}}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}

@@ -28,8 +28,6 @@ type Metrics struct {
 	DeliveryDuration *prometheus.HistogramVec
 	// IngestDuration observes the webhook's time to acknowledge.
 	IngestDuration prometheus.Histogram
-	// PluginRestarts counts plugin process restarts by backend.
-	PluginRestarts *prometheus.CounterVec
 	// DeadLetters counts dead letters recorded, by reason kind.
 	DeadLetters *prometheus.CounterVec
 }
@@ -63,9 +61,6 @@ func New() *Metrics {
 			Name: "itsm_ingest_duration_seconds", Help: "Time from request to acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 10),
 		}),
-		PluginRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "itsm_plugin_restarts_total", Help: "Plugin process restarts by backend.",
-		}, []string{"backend"}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_dead_letters_total", Help: "Dead letters recorded by reason.",
 		}, []string{"reason"}),
@@ -74,7 +69,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.RouteMatches,
-		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.PluginRestarts, m.DeadLetters,
+		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters,
 	)
 	return m
 }

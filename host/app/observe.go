@@ -1,0 +1,54 @@
+package app
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/itsm-connector/itsm-connector/host/delivery"
+	"github.com/itsm-connector/itsm-connector/host/metrics"
+	"github.com/itsm-connector/itsm-connector/host/pluginhost"
+	"github.com/itsm-connector/itsm-connector/host/status"
+	"github.com/itsm-connector/itsm-connector/host/store"
+)
+
+// statusBackends lists the running plugins for the status page.
+func statusBackends(plugins *pluginhost.Host) func() []status.Backend {
+	return func() []status.Backend {
+		var out []status.Backend
+		for _, b := range plugins.Backends() {
+			info, _ := b.Info(context.Background())
+			out = append(out, status.Backend{Ref: b.Ref(), Plugin: info.Name, Version: info.Version,
+				Caps: b.Capabilities(), Restarts: b.Restarts()})
+		}
+		return out
+	}
+}
+
+// statusPage is the admin listener's status page.
+func statusPage(eng *delivery.Engine, st store.Store, plugins *pluginhost.Host, log hclog.Logger) http.Handler {
+	return status.Handler(status.Sources{
+		Backends: statusBackends(plugins),
+		Stats:    eng.Stats,
+		Store:    st,
+		Replay:   eng.Replay,
+		Logger:   log,
+	})
+}
+
+// registerRuntimeMetrics exposes queue depths and plugin restarts.
+func registerRuntimeMetrics(m *metrics.Metrics, eng *delivery.Engine, plugins *pluginhost.Host) {
+	m.RegisterRuntime(func(ctx context.Context) ([]metrics.BackendRuntime, int64, error) {
+		stats, err := eng.Stats(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		var out []metrics.BackendRuntime
+		for _, b := range plugins.Backends() {
+			s := stats.Backends[b.Ref()]
+			out = append(out, metrics.BackendRuntime{Backend: b.Ref(), Queued: s.Queued, Due: s.Due,
+				InFlight: int64(s.InFlight), DeadLetters: s.DeadLetters, Restarts: b.Restarts()})
+		}
+		return out, stats.Unmatched, nil
+	})
+}

@@ -1,0 +1,63 @@
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// BackendRuntime is one backend's state, read at scrape time.
+type BackendRuntime struct {
+	Backend     string
+	Queued      int64
+	Due         int64
+	InFlight    int64
+	DeadLetters int64
+	Restarts    int64
+}
+
+// RuntimeReader reads the current state of every backend, and the count of
+// alerts no route took.
+type RuntimeReader func(ctx context.Context) (backends []BackendRuntime, unmatched int64, err error)
+
+// RegisterRuntime exposes queue depth, dead letters and plugin restarts,
+// read from read at every scrape so they are never stale.
+func (m *Metrics) RegisterRuntime(read RuntimeReader) {
+	m.Registry.MustRegister(&runtimeCollector{read: read})
+}
+
+var (
+	queuedDesc   = prometheus.NewDesc("itsm_queue_depth", "Work items waiting for reconcile, by backend.", []string{"backend"}, nil)
+	dueDesc      = prometheus.NewDesc("itsm_queue_due", "Queued work items that may run now, by backend.", []string{"backend"}, nil)
+	inFlightDesc = prometheus.NewDesc("itsm_in_flight", "Work items being reconciled by this instance, by backend.", []string{"backend"}, nil)
+	deadDesc     = prometheus.NewDesc("itsm_dead_letters_pending", "Dead letters waiting for an operator, by backend.", []string{"backend"}, nil)
+	restartDesc  = prometheus.NewDesc("itsm_plugin_restarts_total", "Plugin process restarts, by backend.", []string{"backend"}, nil)
+	unmatchDesc  = prometheus.NewDesc("itsm_unmatched_dead_letters", "Dead letters of alerts no route took.", nil, nil)
+)
+
+type runtimeCollector struct{ read RuntimeReader }
+
+func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{queuedDesc, dueDesc, inFlightDesc, deadDesc, restartDesc, unmatchDesc} {
+		ch <- d
+	}
+}
+
+func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	backends, unmatched, err := c.read(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queuedDesc, err)
+		return
+	}
+	for _, b := range backends {
+		ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(b.Queued), b.Backend)
+		ch <- prometheus.MustNewConstMetric(dueDesc, prometheus.GaugeValue, float64(b.Due), b.Backend)
+		ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(b.InFlight), b.Backend)
+		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(b.DeadLetters), b.Backend)
+		ch <- prometheus.MustNewConstMetric(restartDesc, prometheus.CounterValue, float64(b.Restarts), b.Backend)
+	}
+	ch <- prometheus.MustNewConstMetric(unmatchDesc, prometheus.GaugeValue, float64(unmatched))
+}
