@@ -1,0 +1,225 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/jsonpath"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+const (
+	// maxResponse caps how much of a response is read.
+	maxResponse = 4 << 20
+	// maxErrorBody caps how much of a response body goes into an error.
+	maxErrorBody = 4 << 10
+)
+
+// APIError is a failed exchange with the API. Its message carries the
+// response body, bounded and with secrets removed, never credentials.
+type APIError struct {
+	// Action is the action block, e.g. "create".
+	Action string
+	Method string
+	// Path is the URL path, without the query.
+	Path   string
+	Status int
+	// Body is the start of the response body.
+	Body string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rest: %s: %s %s: HTTP %d", e.Action, e.Method, e.Path, e.Status)
+	if e.Body != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Body)
+	}
+	return b.String()
+}
+
+// client sends the requests of one configuration.
+type client struct {
+	base      *url.URL
+	http      *http.Client
+	headers   http.Header
+	auth      authenticator
+	sign      *signer
+	secrets   []bodySecret
+	retryable statusSet
+	redact    *redactor
+	userAgent string
+	now       func() time.Time
+	log       func() *slog.Logger
+}
+
+// response is a successful exchange.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	// doc is the decoded JSON body; nil when the body is empty or not JSON.
+	doc    any
+	docErr error
+}
+
+// outcome says how a response that is not an error should be read.
+type outcome int
+
+const (
+	outcomeOK outcome = iota
+	outcomeNotFound
+)
+
+// do performs one action: builds the request from its rendered values and
+// body (already final, or nil), sends it, retrying once after a 401 when
+// the authenticator can renew its credential, and classifies the answer.
+func (c *client) do(ctx context.Context, a *action, av *ActionValues, body []byte) (*response, outcome, error) {
+	u, err := target(c.base, av, a.name)
+	if err != nil {
+		return nil, 0, sdk.Permanent(fmt.Errorf("rest: %s: %w", a.name, err))
+	}
+	for attempt := 0; ; attempt++ {
+		var rdr io.Reader
+		if body != nil {
+			rdr = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, a.method, u.String(), rdr)
+		if err != nil {
+			return nil, 0, sdk.Permanent(fmt.Errorf("rest: %s: build request: %w", a.name, err))
+		}
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", c.userAgent)
+		if len(body) > 0 {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for k, vs := range c.headers {
+			req.Header[k] = vs
+		}
+		for k, v := range av.Headers {
+			if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
+				return nil, 0, sdk.Permanent(fmt.Errorf("rest: %s: headers: %q is not a valid header (name, or a value with a line break)", a.name, k))
+			}
+			req.Header.Set(k, v)
+		}
+		if err := c.auth.apply(ctx, req); err != nil {
+			return nil, 0, err
+		}
+		if c.sign != nil {
+			c.sign.sign(req.Header, body)
+		}
+		start := c.now()
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return nil, 0, sdk.Retryable(fmt.Errorf("rest: %s: %s %s: %s", a.name, a.method, u.Path, c.redact.apply(transportError(err).Error())))
+		}
+		raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		_ = resp.Body.Close()
+		c.log().Debug("request", "action", a.name, "method", a.method, "path", u.Path,
+			"status", resp.StatusCode, "duration", c.now().Sub(start).String())
+		if readErr != nil {
+			return nil, 0, sdk.Retryable(fmt.Errorf("rest: %s: %s %s: read response: %w", a.name, a.method, u.Path, readErr))
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.auth.invalidate() {
+			continue
+		}
+		return c.interpret(a, u, resp, raw)
+	}
+}
+
+// interpret classifies an answer by the action's status sets.
+func (c *client) interpret(a *action, u *url.URL, resp *http.Response, raw []byte) (*response, outcome, error) {
+	status := resp.StatusCode
+	switch {
+	case a.success.has(status):
+		r := &response{status: status, header: resp.Header, body: raw}
+		if len(bytes.TrimSpace(raw)) > 0 {
+			r.doc, r.docErr = jsonpath.Decode(raw)
+		}
+		return r, outcomeOK, nil
+	case a.notFound.has(status) && a.name != ActionCreate:
+		// A create that finds nothing is a failure like any other.
+		return nil, outcomeNotFound, nil
+	}
+	apiErr := &APIError{Action: a.name, Method: a.method, Path: u.Path, Status: status, Body: c.redact.apply(snippet(raw))}
+	switch {
+	case c.retryable.has(status):
+		return nil, 0, sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(resp.Header, c.now()))
+	case status >= 300 && status < 400:
+		if loc := resp.Header.Get("Location"); loc != "" {
+			apiErr.Body = strings.TrimSpace("redirect to " + c.redact.apply(loc) + " (redirects are not followed; fix the URL) " + apiErr.Body)
+		}
+		return nil, 0, sdk.Permanent(apiErr)
+	default:
+		return nil, 0, sdk.Permanent(apiErr)
+	}
+}
+
+// finalBody applies body_secrets (and extra settings such as find_ci's id)
+// to a rendered body. A body that needs changes must be a JSON object.
+func (c *client) finalBody(action string, rendered *string, extra []bodySecret) ([]byte, error) {
+	if rendered == nil || *rendered == "" {
+		if len(extra) > 0 {
+			return nil, sdk.Permanent(fmt.Errorf("rest: %s: the body is empty, so %s cannot be written into it", action, extra[0].path))
+		}
+		return nil, nil
+	}
+	sets := append(append([]bodySecret(nil), c.secrets...), extra...)
+	if len(sets) == 0 {
+		return []byte(*rendered), nil
+	}
+	doc, err := jsonpath.Decode([]byte(*rendered))
+	if err == nil {
+		if _, isObj := doc.(map[string]any); !isObj {
+			err = errors.New("it is not a JSON object")
+		}
+	}
+	if err != nil {
+		// Never quote the body: a secret could be in it.
+		return nil, sdk.Permanent(fmt.Errorf("rest: %s: body_secrets and find_ci.body_path need a JSON object body: %s", action, c.redact.apply(err.Error())))
+	}
+	for _, s := range sets {
+		if doc, err = s.path.Set(doc, s.value); err != nil {
+			return nil, sdk.Permanent(fmt.Errorf("rest: %s: write into the body: %w", action, err))
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return nil, sdk.Permanent(fmt.Errorf("rest: %s: encode body: %w", action, err))
+	}
+	return out, nil
+}
+
+// snippet returns the start of a body for an error message: at most
+// maxErrorBody bytes, cut on a character boundary, marked when cut.
+func snippet(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) <= maxErrorBody {
+		return strings.ToValidUTF8(string(b), "?")
+	}
+	cut := maxErrorBody
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return strings.ToValidUTF8(string(b[:cut]), "?") + fmt.Sprintf("… (%d bytes in all)", len(b))
+}
+
+// transportError drops the URL from a *url.Error: the message names the
+// path already, and the query may carry a correlation key.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,538 @@
+package rest
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/jsonpath"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Auth types.
+const (
+	AuthNone   = "none"
+	AuthBasic  = "basic"
+	AuthBearer = "bearer"
+	AuthAPIKey = "api_key"
+	AuthOAuth2 = "oauth2"
+)
+
+// Token endpoint client authentication styles.
+const (
+	clientAuthBasic = "basic"
+	clientAuthBody  = "body"
+)
+
+// HMAC signature encodings.
+const (
+	encodingHex    = "hex"
+	encodingBase64 = "base64"
+)
+
+const (
+	defaultTimeout      = 30 * time.Second
+	defaultAPIKeyHeader = "X-API-Key"
+	// headerSourcePrefix marks a result source read from a response header.
+	headerSourcePrefix = "header:"
+)
+
+// Config is the backend's `config {}` block as the host decodes it against
+// [Schema], without the per-alert attributes (they arrive in
+// Request.Values, see [Values]). Zero values mean "use the default".
+type Config struct {
+	BaseURL           string            `json:"base_url"`
+	Timeout           string            `json:"timeout"`
+	Headers           map[string]string `json:"headers"`
+	RetryableStatuses StatusList        `json:"retryable_statuses"`
+	BodySecrets       map[string]string `json:"body_secrets"`
+	Auth              *AuthConfig       `json:"auth"`
+	HMAC              *HMACConfig       `json:"hmac"`
+	TLS               *TLSConfig        `json:"tls"`
+	Create            *ActionConfig     `json:"create"`
+	Lookup            *ActionConfig     `json:"lookup"`
+	Update            *ActionConfig     `json:"update"`
+	Resolve           *ActionConfig     `json:"resolve"`
+	Reopen            *ActionConfig     `json:"reopen"`
+	FindCI            *ActionConfig     `json:"find_ci"`
+}
+
+// AuthConfig is the `auth {}` block.
+type AuthConfig struct {
+	Type         string            `json:"type"`
+	Username     string            `json:"username"`
+	Password     string            `json:"password"`
+	Token        string            `json:"token"`
+	APIKey       string            `json:"api_key"`
+	APIKeyHeader string            `json:"api_key_header"`
+	APIKeyPrefix string            `json:"api_key_prefix"`
+	TokenURL     string            `json:"token_url"`
+	ClientID     string            `json:"client_id"`
+	ClientSecret string            `json:"client_secret"`
+	Scopes       []string          `json:"scopes"`
+	TokenParams  map[string]string `json:"token_params"`
+	ClientAuth   string            `json:"client_auth"`
+}
+
+// HMACConfig is the `hmac {}` block.
+type HMACConfig struct {
+	Secret   string `json:"secret"`
+	Header   string `json:"header"`
+	Encoding string `json:"encoding"`
+	Prefix   string `json:"prefix"`
+}
+
+// TLSConfig is the `tls {}` block. Certificates and keys are PEM text, so
+// operators load them with file().
+type TLSConfig struct {
+	CACert             string `json:"ca_cert"`
+	ClientCert         string `json:"client_cert"`
+	ClientKey          string `json:"client_key"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify"`
+}
+
+// ActionConfig is the load-time part of an action block.
+type ActionConfig struct {
+	Method           string        `json:"method"`
+	SuccessStatuses  StatusList    `json:"success_statuses"`
+	NotFoundStatuses StatusList    `json:"not_found_statuses"`
+	Result           *ResultConfig `json:"result"`
+	// BodyPath is find_ci's: where the found id goes in the create body.
+	BodyPath string `json:"body_path,omitempty"`
+}
+
+// ResultConfig is an action's `result {}` block.
+type ResultConfig struct {
+	ID             string   `json:"id"`
+	IDRegex        string   `json:"id_regex"`
+	Key            string   `json:"key"`
+	KeyRegex       string   `json:"key_regex"`
+	URL            string   `json:"url"`
+	URLRegex       string   `json:"url_regex"`
+	State          string   `json:"state"`
+	ResolvedStates []string `json:"resolved_states"`
+}
+
+// settings are a validated Config with defaults applied.
+type settings struct {
+	base        *url.URL
+	timeout     time.Duration
+	headers     http.Header
+	retryable   statusSet
+	bodySecrets []bodySecret
+	auth        AuthConfig
+	tokenURL    *url.URL
+	hmac        *HMACConfig
+	tls         *tls.Config
+	insecure    bool
+	actions     map[string]*action
+}
+
+// bodySecret is one body_secrets entry.
+type bodySecret struct {
+	path  jsonpath.Path
+	value string
+}
+
+// action is a validated action block.
+type action struct {
+	name     string
+	method   string
+	success  statusSet
+	notFound statusSet
+	id       *source
+	key      *source
+	url      *source
+	state    *source
+	resolved map[string]bool
+	bodyPath jsonpath.Path // find_ci only
+}
+
+// source is where one result value is read: a JSON path or a header, and
+// an optional regexp.
+type source struct {
+	header string // canonical header name, or "" for the body
+	path   jsonpath.Path
+	re     *regexp.Regexp
+}
+
+func (s *source) String() string {
+	if s.header != "" {
+		return headerSourcePrefix + s.header
+	}
+	return s.path.String()
+}
+
+// methodRE is an HTTP method token, upper case by convention.
+var methodRE = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*$`)
+
+// resolveConfig validates cfg and applies defaults. Problems come back as
+// diagnostics naming the attribute; warnings do not stop configuration. No
+// diagnostic repeats a secret's value.
+func resolveConfig(cfg Config) (*settings, sdk.Diagnostics) {
+	var diags sdk.Diagnostics
+	errf := func(summary, detail string, path ...string) {
+		diags = append(diags, sdk.AttributeError(summary, detail, path...))
+	}
+	s := &settings{actions: map[string]*action{}}
+
+	// base_url
+	switch u, err := url.Parse(strings.TrimSpace(cfg.BaseURL)); {
+	case strings.TrimSpace(cfg.BaseURL) == "":
+		errf("base_url is required", `Set it to the API's base URL, e.g. "https://api.example.com".`, "base_url")
+	case err != nil:
+		errf("base_url is not a valid URL", err.Error(), "base_url")
+	case u.Scheme != "https" && u.Scheme != "http":
+		errf("base_url must use https", fmt.Sprintf("Got scheme %q.", u.Scheme), "base_url")
+	case u.Host == "":
+		errf("base_url has no host", `Set it to the API's base URL, e.g. "https://api.example.com".`, "base_url")
+	case u.User != nil:
+		errf("base_url must not carry credentials", "Put them in the auth block, where they are treated as secrets.", "base_url")
+	case u.RawQuery != "" || u.Fragment != "":
+		errf("base_url must not have a query or fragment", "Put query parameters in each action's query.", "base_url")
+	default:
+		u.Path = strings.TrimRight(u.Path, "/")
+		u.RawPath = ""
+		s.base = u
+		if u.Scheme == "http" {
+			diags = append(diags, sdk.AttributeWarning("base_url uses plain http",
+				"Credentials and alert data travel unencrypted; use https outside tests.", "base_url"))
+		}
+	}
+
+	s.timeout = defaultTimeout
+	if cfg.Timeout != "" {
+		d, err := time.ParseDuration(cfg.Timeout)
+		if err != nil || d <= 0 {
+			errf("timeout must be a positive duration", fmt.Sprintf("Got %q; use a duration such as \"30s\".", cfg.Timeout), "timeout")
+		} else {
+			s.timeout = d
+		}
+	}
+
+	s.headers = http.Header{}
+	for k, v := range cfg.Headers {
+		if !validHeaderName(k) {
+			errf("invalid header name", fmt.Sprintf("Got %q.", k), "headers", k)
+			continue
+		}
+		if strings.ContainsAny(v, "\r\n") {
+			errf("header value must not contain line breaks", "", "headers", k)
+			continue
+		}
+		s.headers.Set(k, v)
+	}
+
+	retry := cfg.RetryableStatuses
+	if retry == nil {
+		retry = defaultRetryable
+	}
+	var err error
+	if s.retryable, err = parseStatuses(retry); err != nil {
+		errf("invalid retryable status", err.Error(), "retryable_statuses")
+	}
+
+	for p, v := range cfg.BodySecrets {
+		jp, err := jsonpath.Parse(p)
+		if err != nil || jp.IsRoot() {
+			detail := "A secret must go under a key, e.g. routing_key or auth.token."
+			if err != nil {
+				detail = err.Error()
+			}
+			errf("invalid JSON path in body_secrets", fmt.Sprintf("Key %q: %s", p, detail), "body_secrets")
+			continue
+		}
+		s.bodySecrets = append(s.bodySecrets, bodySecret{path: jp, value: v})
+	}
+
+	resolveTLS(s, cfg.TLS, &diags)
+	resolveAuth(s, cfg.Auth, &diags)
+	if cfg.HMAC != nil {
+		h := *cfg.HMAC
+		if h.Secret == "" {
+			errf("secret is required", "The HMAC signing secret; load it with env() or file().", "hmac", "secret")
+		}
+		if !validHeaderName(h.Header) {
+			errf("header must be a header name", fmt.Sprintf("Got %q, e.g. \"X-Signature-256\".", h.Header), "hmac", "header")
+		}
+		switch h.Encoding {
+		case "":
+			h.Encoding = encodingHex
+		case encodingHex, encodingBase64:
+		default:
+			errf(`encoding must be "hex" or "base64"`, fmt.Sprintf("Got %q.", h.Encoding), "hmac", "encoding")
+		}
+		if strings.ContainsAny(h.Prefix, "\r\n") {
+			errf("prefix must not contain line breaks", "", "hmac", "prefix")
+		}
+		s.hmac = &h
+	}
+
+	blocks := map[string]*ActionConfig{
+		ActionCreate: cfg.Create, ActionLookup: cfg.Lookup, ActionUpdate: cfg.Update,
+		ActionResolve: cfg.Resolve, ActionReopen: cfg.Reopen, ActionFindCI: cfg.FindCI,
+	}
+	for _, name := range actionNames {
+		ac := blocks[name]
+		if ac == nil {
+			if name == ActionCreate {
+				errf("create block is required", `Add create { url = "..." body = jsonencode({...}) }.`, ActionCreate)
+			}
+			continue
+		}
+		if a := resolveAction(name, *ac, &diags); a != nil {
+			s.actions[name] = a
+		}
+	}
+	return s, diags
+}
+
+// resolveAction validates one action block.
+func resolveAction(name string, ac ActionConfig, diags *sdk.Diagnostics) *action {
+	errf := func(summary, detail string, path ...string) {
+		*diags = append(*diags, sdk.AttributeError(summary, detail, append([]string{name}, path...)...))
+	}
+	a := &action{name: name, method: ac.Method, resolved: map[string]bool{}}
+	if a.method == "" {
+		a.method = defaultMethods[name]
+	}
+	if !methodRE.MatchString(a.method) {
+		errf("method is not an HTTP method", fmt.Sprintf("Got %q; use an upper-case method such as POST, PUT, PATCH or GET.", ac.Method), "method")
+	}
+	var err error
+	succ := []string(ac.SuccessStatuses)
+	if succ == nil {
+		succ = defaultSuccess
+	}
+	if a.success, err = parseStatuses(succ); err != nil {
+		errf("invalid success status", err.Error(), "success_statuses")
+	}
+	nf := []string(ac.NotFoundStatuses)
+	if nf == nil {
+		nf = defaultNotFound
+	}
+	if a.notFound, err = parseStatuses(nf); err != nil {
+		errf("invalid not-found status", err.Error(), "not_found_statuses")
+	}
+	for code := range a.notFound.codes {
+		if a.success.has(code) {
+			errf("a status cannot mean both success and not found", fmt.Sprintf("%d is in success_statuses too.", code), "not_found_statuses")
+		}
+	}
+	if name == ActionFindCI {
+		if ac.BodyPath == "" {
+			errf("body_path is required", `The JSON path in the create body where the configuration item's id goes, e.g. "ticket.asset_id".`, "body_path")
+		} else if a.bodyPath, err = jsonpath.Parse(ac.BodyPath); err != nil {
+			errf("invalid JSON path", err.Error(), "body_path")
+		} else if a.bodyPath.IsRoot() {
+			errf("body_path must name a key", `"$" would replace the whole create body.`, "body_path")
+		}
+	}
+	var r ResultConfig
+	if ac.Result != nil {
+		r = *ac.Result
+	}
+	a.id = resolveSource(r.ID, r.IDRegex, "id", name, diags)
+	a.key = resolveSource(r.Key, r.KeyRegex, "key", name, diags)
+	a.url = resolveSource(r.URL, r.URLRegex, "url", name, diags)
+	a.state = resolveSource(r.State, "", "state", name, diags)
+	for _, st := range r.ResolvedStates {
+		a.resolved[st] = true
+	}
+	if len(r.ResolvedStates) > 0 && a.state == nil {
+		errf("resolved_states needs state", "Set state to where the response carries the item's status.", "result", "resolved_states")
+	}
+	if name == ActionFindCI && a.id == nil {
+		errf("find_ci needs result.id", "Set it to where the response carries the configuration item's id.", "result", "id")
+	}
+	if name == ActionLookup && a.id == nil {
+		errf("lookup needs result.id", "Set it to where the response carries the found item's id; an empty result then means none was found.", "result", "id")
+	}
+	return a
+}
+
+// resolveSource validates a result source and its regexp.
+func resolveSource(src, re, field, action string, diags *sdk.Diagnostics) *source {
+	path := []string{action, "result", field}
+	if src == "" {
+		if re != "" {
+			*diags = append(*diags, sdk.AttributeError(field+"_regex needs "+field, "", action, "result", field+"_regex"))
+		}
+		return nil
+	}
+	s := &source{}
+	if name, ok := strings.CutPrefix(src, headerSourcePrefix); ok {
+		name = strings.TrimSpace(name)
+		if !validHeaderName(name) {
+			*diags = append(*diags, sdk.AttributeError("invalid header name", fmt.Sprintf("Got %q; write \"header:Location\".", src), path...))
+			return nil
+		}
+		s.header = textproto.CanonicalMIMEHeaderKey(name)
+	} else {
+		p, err := jsonpath.Parse(src)
+		if err != nil {
+			*diags = append(*diags, sdk.AttributeError("invalid JSON path", fmt.Sprintf("%q: %v.", src, err), path...))
+			return nil
+		}
+		s.path = p
+	}
+	if re != "" {
+		compiled, err := regexp.Compile(re)
+		switch {
+		case err != nil:
+			*diags = append(*diags, sdk.AttributeError("invalid regexp", err.Error(), action, "result", field+"_regex"))
+			return nil
+		case compiled.NumSubexp() > 1:
+			*diags = append(*diags, sdk.AttributeError("regexp has more than one capture group",
+				"The first group's match is used; make the others non-capturing with (?:...).", action, "result", field+"_regex"))
+			return nil
+		}
+		s.re = compiled
+	}
+	return s
+}
+
+// resolveTLS builds the TLS client configuration.
+func resolveTLS(s *settings, cfg *TLSConfig, diags *sdk.Diagnostics) {
+	errf := func(summary, detail string, path ...string) {
+		*diags = append(*diags, sdk.AttributeError(summary, detail, path...))
+	}
+	var c TLSConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.CACert != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM([]byte(c.CACert)) {
+			errf("ca_cert holds no PEM certificate", `Load the CA bundle with file("/path/ca.pem").`, "tls", "ca_cert")
+		}
+		s.tls.RootCAs = pool
+	}
+	switch {
+	case c.ClientCert != "" && c.ClientKey == "":
+		errf("client_key is required with client_cert", "", "tls", "client_key")
+	case c.ClientCert == "" && c.ClientKey != "":
+		errf("client_cert is required with client_key", "", "tls", "client_cert")
+	case c.ClientCert != "":
+		pair, err := tls.X509KeyPair([]byte(c.ClientCert), []byte(c.ClientKey))
+		if err != nil {
+			// The parse error can quote key material; do not repeat it.
+			errf("client_cert and client_key do not form a valid key pair",
+				"Both must be PEM; the key must match the certificate.", "tls", "client_key")
+		} else {
+			s.tls.Certificates = []tls.Certificate{pair}
+		}
+	}
+	if c.InsecureSkipVerify {
+		s.tls.InsecureSkipVerify = true
+		s.insecure = true
+		*diags = append(*diags, sdk.AttributeWarning("TLS certificate verification is OFF",
+			"Anyone on the network path can read the credentials and alert data. Set ca_cert instead.",
+			"tls", "insecure_skip_verify"))
+	}
+}
+
+// resolveAuth validates the auth block.
+func resolveAuth(s *settings, cfg *AuthConfig, diags *sdk.Diagnostics) {
+	if cfg == nil {
+		s.auth = AuthConfig{Type: AuthNone}
+		return
+	}
+	s.auth = *cfg
+	a := &s.auth
+	errf := func(summary, detail string, path ...string) {
+		*diags = append(*diags, sdk.AttributeError(summary, detail, path...))
+	}
+	require := func(v, name, why string) {
+		if v == "" {
+			errf(name+" is required", why, "auth", name)
+		}
+	}
+	switch a.Type {
+	case AuthNone:
+	case AuthBasic:
+		require(a.Username, "username", "Basic authentication needs a user name.")
+		require(a.Password, "password", "Basic authentication needs a password.")
+	case AuthBearer:
+		require(a.Token, "token", "Bearer authentication needs a token; load it with env() or file().")
+	case AuthAPIKey:
+		require(a.APIKey, "api_key", "API key authentication needs the key; load it with env() or file().")
+		if a.APIKeyHeader == "" {
+			a.APIKeyHeader = defaultAPIKeyHeader
+		}
+		if !validHeaderName(a.APIKeyHeader) {
+			errf("api_key_header must be a header name", fmt.Sprintf("Got %q.", a.APIKeyHeader), "auth", "api_key_header")
+		}
+		if strings.ContainsAny(a.APIKeyPrefix, "\r\n") {
+			errf("api_key_prefix must not contain line breaks", "", "auth", "api_key_prefix")
+		}
+	case AuthOAuth2:
+		require(a.ClientID, "client_id", "The client credentials grant needs a client id.")
+		require(a.ClientSecret, "client_secret", "The client credentials grant needs a client secret.")
+		if a.TokenURL == "" {
+			require(a.TokenURL, "token_url", "The OAuth 2.0 token endpoint, e.g. \"https://login.example.com/oauth2/token\".")
+		} else if u, err := url.Parse(a.TokenURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			errf("token_url is not a valid http(s) URL", fmt.Sprintf("Got %q.", a.TokenURL), "auth", "token_url")
+		} else {
+			s.tokenURL = u
+		}
+		switch a.ClientAuth {
+		case "":
+			a.ClientAuth = clientAuthBasic
+		case clientAuthBasic, clientAuthBody:
+		default:
+			errf(`client_auth must be "basic" or "body"`, fmt.Sprintf("Got %q.", a.ClientAuth), "auth", "client_auth")
+		}
+		for k := range a.TokenParams {
+			switch k {
+			case "grant_type", "client_id", "client_secret", "scope":
+				errf("token_params must not set "+k, "The plugin sets it from the other auth attributes.", "auth", "token_params")
+			}
+		}
+	case "":
+		errf("type is required", `One of "none", "basic", "bearer", "api_key", "oauth2".`, "auth", "type")
+	default:
+		errf("unknown auth type", fmt.Sprintf("Got %q; use \"none\", \"basic\", \"bearer\", \"api_key\" or \"oauth2\".", a.Type), "auth", "type")
+	}
+}
+
+// validHeaderName reports whether name is an HTTP header field name.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range name {
+		if c > 0x7e || c <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// secrets lists the sensitive values of cfg, for redaction.
+func (c Config) secrets() []string {
+	var out []string
+	if c.Auth != nil {
+		out = append(out, c.Auth.Password, c.Auth.Token, c.Auth.APIKey, c.Auth.ClientSecret)
+	}
+	if c.HMAC != nil {
+		out = append(out, c.HMAC.Secret)
+	}
+	if c.TLS != nil {
+		out = append(out, c.TLS.ClientKey)
+	}
+	for _, v := range c.BodySecrets {
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,0 +1,165 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/plugins/rest/restfake"
+	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+)
+
+// These tests build Request.Values by hand, in the JSON shape the host
+// renders them (one object per action, null for absent blocks). The
+// plugin's tests one directory up render them from the example files
+// through the host's own code instead.
+
+// clock is a manual clock shared by the plugin and a fake.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer collects log output from concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// ticketConfig is a configuration for the fake ticket API at url, every
+// action configured, without auth.
+func ticketConfig(url string) map[string]any {
+	state := map[string]any{"state": "ticket.status", "resolved_states": []string{"solved", "closed"}}
+	return map[string]any{
+		"base_url": url,
+		"create": map[string]any{
+			"success_statuses": []any{201},
+			"result":           map[string]any{"id": "header:Location", "id_regex": "([^/]+)$", "key": "ticket.number", "url": "ticket.url"},
+		},
+		"lookup": map[string]any{"result": map[string]any{
+			"id": "tickets[-1].id", "key": "tickets[-1].number", "state": "tickets[-1].status", "resolved_states": []string{"solved"},
+		}},
+		"update":  map[string]any{"method": "PUT", "result": state},
+		"resolve": map[string]any{"method": "PUT", "result": state},
+		"reopen":  map[string]any{"method": "PUT", "result": state},
+	}
+}
+
+// ticketValues renders the ticket actions for key and the recorded id, as
+// the host would from templates.
+func ticketValues(key, id string) sdk.Values {
+	put := func(body string) map[string]any {
+		return map[string]any{"url": "/api/v2/tickets", "path": []string{id}, "body": body}
+	}
+	v := map[string]any{
+		"create": map[string]any{"url": "/api/v2/tickets",
+			"body": `{"ticket":{"subject":"High CPU","external_id":` + quote(key) + `}}`},
+		"lookup":  map[string]any{"url": "/api/v2/tickets", "query": map[string]string{"external_id": key}},
+		"update":  put(`{"ticket":{"comment":{"body":"fired again"}}}`),
+		"resolve": put(`{"ticket":{"status":"solved"}}`),
+		"reopen":  put(`{"ticket":{"status":"open"}}`),
+		"find_ci": nil,
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func toConfig(t testing.TB, m map[string]any) sdk.Config {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// env is one plugin configured against one fake ticket API.
+type env struct {
+	t     *testing.T
+	fake  *restfake.Tickets
+	p     *Plugin
+	clock *clock
+	logs  *syncBuffer
+}
+
+// newEnv starts a fake ticket API with opts and a plugin configured for it;
+// mutate edits the configuration first.
+func newEnv(t *testing.T, opts restfake.Options, mutate func(cfg map[string]any)) *env {
+	t.Helper()
+	c := newClock()
+	opts.Now = c.Now
+	fake := restfake.NewTickets(opts)
+	t.Cleanup(fake.Close)
+	cfg := ticketConfig(fake.URL)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	logs := &syncBuffer{}
+	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now})
+	if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return &env{t: t, fake: fake, p: p, clock: c, logs: logs}
+}
+
+func (e *env) request(key string, ref *sdk.WorkItem) *sdk.Request {
+	id := ""
+	if ref != nil {
+		id = ref.ID
+	}
+	a := sdktest.SampleAlert()
+	return &sdk.Request{CorrelationKey: key, Alert: a, ConfigurationItems: a.ConfigurationItems, Ref: ref, Values: ticketValues(key, id)}
+}
+
+func (e *env) create(key string) *sdk.WorkItem {
+	e.t.Helper()
+	wi, err := e.p.Create(context.Background(), e.request(key, nil))
+	if err != nil {
+		e.t.Fatalf("Create: %v", err)
+	}
+	return wi
+}
+
+// configErr drops a Configure error that holds only warnings.
+func configErr(err error) error {
+	if err != nil && !sdk.AsDiagnostics(err).HasErrors() {
+		return nil
+	}
+	return err
+}

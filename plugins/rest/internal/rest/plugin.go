@@ -1,0 +1,386 @@
+// Package rest is the generic REST plugin: it drives any JSON ticketing or
+// alerting API from configuration alone. Each lifecycle step is an action
+// block (create, lookup, update, resolve, reopen, find_ci) whose URL,
+// headers and body are templates the host renders per alert; the plugin
+// sends the request, authenticates and signs it, classifies the answer by
+// configured statuses and reads the work item from the response with JSON
+// paths or headers.
+//
+// It is a stateless adapter: it never parses templates and never decides
+// what to do; the host does both.
+package rest
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// Name is the plugin's short name.
+const Name = "rest"
+
+// Options are the plugin's process-level settings, as opposed to the
+// per-backend Config the host sends.
+type Options struct {
+	// Version is reported in Info and the User-Agent; default "dev".
+	Version string
+	// Logger receives the plugin's logs. Nil means slog's default logger at
+	// the time of each log call, which sdk.Serve points at the host.
+	Logger *slog.Logger
+	// Now is the clock (token expiry, Retry-After dates); default time.Now.
+	Now func() time.Time
+	// Transport overrides the base HTTP transport (tests); its TLS settings
+	// are replaced by the configured ones when it is an *http.Transport.
+	Transport http.RoundTripper
+}
+
+// Plugin implements every lifecycle interface; what an action block left
+// out means is documented on each method. It is safe for concurrent calls;
+// Configure may be called again to swap the configuration.
+type Plugin struct {
+	opts  Options
+	state atomic.Pointer[backend]
+}
+
+// backend is everything one configuration runs on.
+type backend struct {
+	s      *settings
+	client *client
+}
+
+var (
+	_ sdk.Plugin   = (*Plugin)(nil)
+	_ sdk.Looker   = (*Plugin)(nil)
+	_ sdk.Updater  = (*Plugin)(nil)
+	_ sdk.Resolver = (*Plugin)(nil)
+	_ sdk.Reopener = (*Plugin)(nil)
+)
+
+// New returns an unconfigured plugin.
+func New(opts Options) *Plugin {
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Plugin{opts: opts}
+}
+
+// logger returns the configured logger, or slog's current default.
+func (p *Plugin) logger() *slog.Logger {
+	if p.opts.Logger != nil {
+		return p.opts.Logger
+	}
+	return slog.Default()
+}
+
+// Info describes the plugin and its configuration schema. Comment and CMDB
+// are reported because the plugin can do both; whether a backend does
+// depends on its update and find_ci blocks.
+func (p *Plugin) Info(context.Context) (sdk.Info, error) {
+	caps := sdk.CapabilitiesOf(p)
+	caps.Comment, caps.CMDB = true, true
+	return sdk.Info{
+		Name:         Name,
+		Version:      p.opts.Version,
+		APIVersions:  []int{sdk.APIVersion},
+		Capabilities: caps,
+		Schema:       Schema(),
+	}, nil
+}
+
+// Configure validates the configuration and prepares the client. Problems
+// come back as sdk.Diagnostics with attribute paths such as
+// ["create", "result", "id"], so the host can point at the line. Warnings
+// alone (plain http, verification off) are returned too, with the
+// configuration in effect.
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	var c Config
+	if err := cfg.Decode(&c); err != nil {
+		return sdk.Diagnostics{sdk.AttributeError("configuration does not match the schema", err.Error())}
+	}
+	s, diags := resolveConfig(c)
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, d := range diags {
+		args := []any{"detail", d.Detail}
+		if len(d.Path) > 0 {
+			args = append(args, "attribute", strings.Join(d.Path, "."))
+		}
+		p.logger().Warn(d.Summary, args...)
+	}
+	if s.insecure {
+		p.logger().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this REST backend (tls.insecure_skip_verify = true): credentials and alert data can be intercepted", "base_url", s.base.String())
+	}
+	p.state.Store(p.build(s, c.secrets()))
+	actions := make([]string, 0, len(s.actions))
+	for _, name := range actionNames {
+		if s.actions[name] != nil {
+			actions = append(actions, name)
+		}
+	}
+	p.logger().Info("configured", "base_url", s.base.String(), "auth", s.auth.Type, "hmac", s.hmac != nil, "actions", strings.Join(actions, ","))
+	if len(diags) > 0 {
+		return diags
+	}
+	return nil
+}
+
+func (p *Plugin) build(s *settings, secrets []string) *backend {
+	var transport *http.Transport
+	if t, ok := p.opts.Transport.(*http.Transport); ok {
+		transport = t.Clone()
+	} else if p.opts.Transport == nil {
+		transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	var rt http.RoundTripper = p.opts.Transport
+	if transport != nil {
+		transport.TLSClientConfig = s.tls
+		rt = transport
+	}
+	hc := &http.Client{
+		Transport: rt,
+		Timeout:   s.timeout,
+		// Redirects would carry credentials to another URL or hide a
+		// sign-in page; report them instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	red := newRedactor(secrets...)
+	var auth authenticator = noAuth{}
+	a := s.auth
+	switch a.Type {
+	case AuthBasic:
+		auth = basicAuth{user: a.Username, pass: a.Password}
+		red.add(base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password)))
+	case AuthBearer:
+		auth = headerAuth{header: "Authorization", value: "Bearer " + a.Token}
+	case AuthAPIKey:
+		auth = headerAuth{header: a.APIKeyHeader, value: a.APIKeyPrefix + a.APIKey}
+	case AuthOAuth2:
+		auth = &oauth2{
+			tokenURL: s.tokenURL.String(), clientID: a.ClientID, clientSecret: a.ClientSecret,
+			scopes: a.Scopes, params: a.TokenParams, clientAuth: a.ClientAuth,
+			http: hc, now: p.opts.Now, log: p.logger, redact: red,
+		}
+	}
+	c := &client{
+		base: s.base, http: hc, headers: s.headers, auth: auth,
+		secrets: s.bodySecrets, retryable: s.retryable, redact: red,
+		userAgent: "itsm-connector-plugin-rest/" + p.opts.Version,
+		now:       p.opts.Now, log: p.logger,
+	}
+	if s.hmac != nil {
+		c.sign = &signer{secret: []byte(s.hmac.Secret), header: s.hmac.Header, encoding: s.hmac.Encoding, prefix: s.hmac.Prefix}
+	}
+	return &backend{s: s, client: c}
+}
+
+// errNotConfigured is returned by lifecycle calls before Configure.
+var errNotConfigured = sdk.Permanent(errors.New("rest: plugin is not configured"))
+
+func (p *Plugin) backend() (*backend, error) {
+	b := p.state.Load()
+	if b == nil {
+		return nil, errNotConfigured
+	}
+	return b, nil
+}
+
+// Create runs find_ci (when configured), then create. Without result.id the
+// work item's id is the correlation key: the API deduplicates by a key the
+// body carries (a dedup_key or alias).
+func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	a := b.s.actions[ActionCreate]
+	av, err := decodeValues(req, ActionCreate)
+	if err != nil {
+		return nil, err
+	}
+	binding, extra, err := p.findCI(ctx, b, req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := b.client.finalBody(ActionCreate, av.Body, extra)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := b.client.do(ctx, a, av, body)
+	if err != nil {
+		return nil, err
+	}
+	wi, found, err := workItem(a, r, nil, req.CorrelationKey)
+	if err == nil && !found {
+		err = fmt.Errorf("rest: create: result.id: the response has no value at %s: %s", a.id, b.client.redact.apply(snippet(r.body)))
+	}
+	if err != nil {
+		// The item may exist remotely; retrying would create another.
+		// The host dead-letters; lookup finds the item on replay.
+		return nil, sdk.Permanent(err)
+	}
+	if binding != nil {
+		wi.Bindings = []sdk.CIBinding{*binding}
+	}
+	return wi, nil
+}
+
+// Lookup finds the newest work item stamped with the correlation key. It
+// answers (nil, nil) when nothing is found, and also when no lookup block is
+// configured: the host then relies on its record of the create it started,
+// and on the API deduplicating by the key the create body sends.
+func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	a := b.s.actions[ActionLookup]
+	if a == nil {
+		return nil, nil
+	}
+	av, err := decodeValues(req, ActionLookup)
+	if err != nil {
+		return nil, err
+	}
+	body, err := b.client.finalBody(ActionLookup, av.Body, nil)
+	if err != nil {
+		return nil, err
+	}
+	r, out, err := b.client.do(ctx, a, av, body)
+	if err != nil || out == outcomeNotFound {
+		return nil, err
+	}
+	wi, found, err := workItem(a, r, nil, req.CorrelationKey)
+	if err != nil {
+		// Hiding this would make the host create a duplicate.
+		return nil, sdk.Permanent(err)
+	}
+	if !found {
+		return nil, nil
+	}
+	return wi, nil
+}
+
+// Update sends the update action when the alert fires again. Without an
+// update block it changes nothing and returns the recorded item.
+func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return p.change(ctx, req, ActionUpdate, func(prev sdk.WorkItem) (*sdk.WorkItem, error) {
+		prev.State = sdk.StateOpen
+		return &prev, nil
+	})
+}
+
+// Resolve sends the resolve action. Without a resolve block the item is
+// reported resolved and nothing is sent, as the host does for plugins that
+// cannot resolve.
+func (p *Plugin) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return p.change(ctx, req, ActionResolve, func(prev sdk.WorkItem) (*sdk.WorkItem, error) {
+		prev.State = sdk.StateResolved
+		return &prev, nil
+	})
+}
+
+// Reopen sends the reopen action. Without a reopen block it answers not
+// found, so that the host forgets the resolved item and creates a new one.
+func (p *Plugin) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+	return p.change(ctx, req, ActionReopen, func(sdk.WorkItem) (*sdk.WorkItem, error) {
+		return nil, sdk.NotFound(errors.New("rest: reopen: no reopen block is configured; a new work item is created instead"))
+	})
+}
+
+// change runs an action on the recorded item, or without when absent when
+// its block is not configured.
+func (p *Plugin) change(ctx context.Context, req *sdk.Request, name string, absent func(sdk.WorkItem) (*sdk.WorkItem, error)) (*sdk.WorkItem, error) {
+	b, err := p.backend()
+	if err != nil {
+		return nil, err
+	}
+	if req.Ref == nil || req.Ref.ID == "" {
+		return nil, sdk.Permanent(fmt.Errorf("rest: %s: the request carries no work item reference", name))
+	}
+	a := b.s.actions[name]
+	if a == nil {
+		prev := *req.Ref
+		prev.CorrelationKey = req.CorrelationKey
+		return absent(prev)
+	}
+	av, err := decodeValues(req, name)
+	if err != nil {
+		return nil, err
+	}
+	body, err := b.client.finalBody(name, av.Body, nil)
+	if err != nil {
+		return nil, err
+	}
+	r, out, err := b.client.do(ctx, a, av, body)
+	if err != nil {
+		return nil, err
+	}
+	if out == outcomeNotFound {
+		return nil, sdk.NotFound(fmt.Errorf("rest: %s: work item %s no longer exists", name, req.Ref.ID))
+	}
+	wi, _, err := workItem(a, r, req.Ref, req.CorrelationKey)
+	if err != nil {
+		return nil, sdk.Permanent(err)
+	}
+	return wi, nil
+}
+
+// findCI runs the find_ci action for the request's first configuration
+// item. It returns the binding to report and the body change that carries
+// the found id into the create body. A configuration item that is not found
+// never fails the create; a retryable failure does, so that the item is not
+// created unbound while the CMDB is only busy.
+func (p *Plugin) findCI(ctx context.Context, b *backend, req *sdk.Request) (*sdk.CIBinding, []bodySecret, error) {
+	a := b.s.actions[ActionFindCI]
+	if a == nil {
+		return nil, nil, nil
+	}
+	ci := sdk.ConfigurationItem{Name: req.Alert.ResourceName, ResourceID: req.Alert.Resource.ID}
+	if len(req.ConfigurationItems) > 0 {
+		ci = req.ConfigurationItems[0]
+	}
+	binding := &sdk.CIBinding{ConfigurationItem: ci}
+	av, err := decodeValues(req, ActionFindCI)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := b.client.finalBody(ActionFindCI, av.Body, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, out, err := b.client.do(ctx, a, av, body)
+	switch {
+	case err != nil && sdk.KindOf(err) == sdk.KindRetryable:
+		return nil, nil, err
+	case err != nil:
+		binding.Reason = err.Error()
+		p.logger().Warn("configuration item not bound", "ci", ci.Name, "error", err.Error())
+		return binding, nil, nil
+	case out == outcomeNotFound:
+		binding.Reason = "not found in the CMDB"
+		return binding, nil, nil
+	}
+	id, ok, err := read(r, a.id)
+	switch {
+	case err != nil:
+		binding.Reason = "find_ci: result.id: " + err.Error()
+	case !ok:
+		binding.Reason = "not found in the CMDB"
+	default:
+		binding.BoundID, binding.BoundBy = id, ActionFindCI
+		return binding, []bodySecret{{path: a.bodyPath, value: id}}, nil
+	}
+	return binding, nil, nil
+}

@@ -1,0 +1,266 @@
+package restfake
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Tickets is a ticket API: POST /api/v2/tickets answers 201 Created with
+// the new ticket in the body and its URL in Location; GET and PUT
+// /api/v2/tickets/{id} read and change it (a comment, a status); GET
+// /api/v2/tickets?external_id= searches, oldest first. Statuses are new,
+// open, pending, solved and closed; a closed ticket cannot change. GET
+// /api/v2/assets?external_id= searches seeded assets (a CMDB).
+type Tickets struct {
+	*Server
+
+	mu      sync.Mutex
+	tickets []*Ticket
+	assets  []Asset
+	nextID  int
+}
+
+// Ticket is one ticket as the API shows it.
+type Ticket struct {
+	ID          int       `json:"id"`
+	Number      string    `json:"number"`
+	URL         string    `json:"url"`
+	Subject     string    `json:"subject"`
+	Description string    `json:"description,omitempty"`
+	Priority    string    `json:"priority,omitempty"`
+	Status      string    `json:"status"`
+	ExternalID  string    `json:"external_id,omitempty"`
+	AssetID     string    `json:"asset_id,omitempty"`
+	Tags        []string  `json:"tags,omitempty"`
+	Comments    []Comment `json:"comments"`
+}
+
+// Comment is one comment on a ticket.
+type Comment struct {
+	Body   string `json:"body"`
+	Public bool   `json:"public"`
+}
+
+// Asset is one CMDB record.
+type Asset struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	ExternalID string `json:"external_id"`
+}
+
+var ticketStatuses = map[string]bool{"new": true, "open": true, "pending": true, "solved": true, "closed": true}
+
+// NewTickets starts a ticket API.
+func NewTickets(opts Options) *Tickets {
+	t := &Tickets{nextID: 1001}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v2/tickets", t.create)
+	mux.HandleFunc("GET /api/v2/tickets", t.search)
+	mux.HandleFunc("GET /api/v2/tickets/{id}", t.get)
+	mux.HandleFunc("PUT /api/v2/tickets/{id}", t.update)
+	mux.HandleFunc("GET /api/v2/assets", t.searchAssets)
+	t.Server = newServer(opts, mux)
+	return t
+}
+
+// SeedAsset adds an asset and returns its id.
+func (t *Tickets) SeedAsset(name, externalID string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	id := fmt.Sprintf("ast-%d", len(t.assets)+1)
+	t.assets = append(t.assets, Asset{ID: id, Name: name, ExternalID: externalID})
+	return id
+}
+
+// ByExternalID returns copies of the tickets with the external id, oldest
+// first.
+func (t *Tickets) ByExternalID(ext string) []Ticket {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Ticket
+	for _, x := range t.tickets {
+		if x.ExternalID == ext {
+			out = append(out, t.copyLocked(x))
+		}
+	}
+	return out
+}
+
+// SetStatus changes a ticket's status as an agent would.
+func (t *Tickets) SetStatus(id int, status string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if x := t.findLocked(id); x != nil {
+		x.Status = status
+	}
+}
+
+// Delete removes a ticket, as an administrator would.
+func (t *Tickets) Delete(id int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, x := range t.tickets {
+		if x.ID == id {
+			t.tickets = append(t.tickets[:i], t.tickets[i+1:]...)
+			return
+		}
+	}
+}
+
+func (t *Tickets) copyLocked(x *Ticket) Ticket {
+	cp := *x
+	cp.Comments = append([]Comment{}, x.Comments...)
+	cp.Tags = append([]string(nil), x.Tags...)
+	return cp
+}
+
+func (t *Tickets) findLocked(id int) *Ticket {
+	for _, x := range t.tickets {
+		if x.ID == id {
+			return x
+		}
+	}
+	return nil
+}
+
+type ticketInput struct {
+	Ticket *struct {
+		Subject     *string  `json:"subject"`
+		Description *string  `json:"description"`
+		Priority    *string  `json:"priority"`
+		Status      *string  `json:"status"`
+		ExternalID  *string  `json:"external_id"`
+		AssetID     *string  `json:"asset_id"`
+		Tags        []string `json:"tags"`
+		Comment     *Comment `json:"comment"`
+	} `json:"ticket"`
+}
+
+func invalidRecord(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "RecordInvalid", "description": msg})
+}
+
+func (t *Tickets) create(w http.ResponseWriter, r *http.Request) {
+	var in ticketInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.Ticket == nil || in.Ticket.Subject == nil || *in.Ticket.Subject == "" {
+		invalidRecord(w, "ticket.subject is required")
+		return
+	}
+	t.mu.Lock()
+	x := &Ticket{ID: t.nextID, Status: "new", Subject: *in.Ticket.Subject, Tags: in.Ticket.Tags, Comments: []Comment{}}
+	t.nextID++
+	x.Number = "TCK-" + strconv.Itoa(x.ID)
+	x.URL = fmt.Sprintf("%s/agent/tickets/%d", t.URL, x.ID)
+	if p := in.Ticket.Description; p != nil {
+		x.Description = *p
+	}
+	if p := in.Ticket.Priority; p != nil {
+		x.Priority = *p
+	}
+	if p := in.Ticket.ExternalID; p != nil {
+		x.ExternalID = *p
+	}
+	if p := in.Ticket.AssetID; p != nil {
+		x.AssetID = *p
+	}
+	if c := in.Ticket.Comment; c != nil {
+		x.Comments = append(x.Comments, *c)
+	}
+	t.tickets = append(t.tickets, x)
+	out := t.copyLocked(x)
+	t.mu.Unlock()
+	w.Header().Set("Location", fmt.Sprintf("%s/api/v2/tickets/%d", t.URL, x.ID))
+	writeJSON(w, http.StatusCreated, map[string]any{"ticket": out})
+}
+
+func (t *Tickets) search(w http.ResponseWriter, r *http.Request) {
+	ext := r.URL.Query().Get("external_id")
+	if ext == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "InvalidSearch", "description": "external_id is required"})
+		return
+	}
+	list := t.ByExternalID(ext)
+	if list == nil {
+		list = []Ticket{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": list, "count": len(list)})
+}
+
+// ticket finds the ticket of the path's id, answering 404 itself.
+func (t *Tickets) ticketLocked(w http.ResponseWriter, r *http.Request) *Ticket {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	var x *Ticket
+	if err == nil {
+		x = t.findLocked(id)
+	}
+	if x == nil {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "RecordNotFound", "description": "Not found"})
+	}
+	return x
+}
+
+func (t *Tickets) get(w http.ResponseWriter, r *http.Request) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if x := t.ticketLocked(w, r); x != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"ticket": t.copyLocked(x)})
+	}
+}
+
+func (t *Tickets) update(w http.ResponseWriter, r *http.Request) {
+	var in ticketInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.Ticket == nil {
+		invalidRecord(w, "ticket is required")
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	x := t.ticketLocked(w, r)
+	if x == nil {
+		return
+	}
+	if x.Status == "closed" {
+		invalidRecord(w, "closed tickets cannot be updated")
+		return
+	}
+	if p := in.Ticket.Status; p != nil {
+		if !ticketStatuses[*p] {
+			invalidRecord(w, fmt.Sprintf("status %q is not one of new, open, pending, solved, closed", *p))
+			return
+		}
+		x.Status = *p
+	}
+	if p := in.Ticket.Priority; p != nil {
+		x.Priority = *p
+	}
+	if c := in.Ticket.Comment; c != nil {
+		if c.Body == "" {
+			invalidRecord(w, "comment.body is required")
+			return
+		}
+		x.Comments = append(x.Comments, *c)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": t.copyLocked(x)})
+}
+
+func (t *Tickets) searchAssets(w http.ResponseWriter, r *http.Request) {
+	ext := r.URL.Query().Get("external_id")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := []Asset{}
+	for _, a := range t.assets {
+		if ext != "" && strings.EqualFold(a.ExternalID, ext) {
+			out = append(out, a)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"assets": out})
+}
