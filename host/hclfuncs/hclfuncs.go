@@ -11,8 +11,12 @@
 package hclfuncs
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,11 +172,15 @@ func common() map[string]function.Function {
 		"pow":      stdlib.PowFunc,
 		"signum":   stdlib.SignumFunc,
 		// Encoding and time.
-		"csvdecode":  stdlib.CSVDecodeFunc,
-		"formatdate": stdlib.FormatDateFunc,
-		"jsondecode": stdlib.JSONDecodeFunc,
-		"jsonencode": stdlib.JSONEncodeFunc,
-		"timeadd":    stdlib.TimeAddFunc,
+		"csvdecode":    stdlib.CSVDecodeFunc,
+		"formatdate":   stdlib.FormatDateFunc,
+		"jsondecode":   stdlib.JSONDecodeFunc,
+		"jsonencode":   stdlib.JSONEncodeFunc,
+		"timeadd":      stdlib.TimeAddFunc,
+		"urlencode":    URLEncodeFunc,
+		"base64encode": Base64EncodeFunc,
+		"base64decode": Base64DecodeFunc,
+		"sha256":       SHA256Func,
 		// Conversion.
 		"tobool":   stdlib.MakeToFunc(cty.Bool),
 		"tolist":   stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
@@ -184,6 +192,50 @@ func common() map[string]function.Function {
 		"can": tryfunc.CanFunc,
 		"try": tryfunc.TryFunc,
 	}
+}
+
+// URLEncodeFunc is urlencode(STR): STR escaped for a URL query.
+var URLEncodeFunc = stringTransform("Escapes the string for use in a URL query.", func(s string) (string, error) {
+	return url.QueryEscape(s), nil
+})
+
+// Base64EncodeFunc is base64encode(STR): the standard base64 of STR's UTF-8 bytes.
+var Base64EncodeFunc = stringTransform("Encodes the string's UTF-8 bytes in standard base64.", func(s string) (string, error) {
+	return base64.StdEncoding.EncodeToString([]byte(s)), nil
+})
+
+// Base64DecodeFunc is base64decode(STR): the text STR encodes in standard base64.
+var Base64DecodeFunc = stringTransform("Decodes standard base64 into a UTF-8 string.", func(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return "", fmt.Errorf("not valid base64: %w", err)
+	}
+	if !utf8.Valid(b) {
+		return "", errors.New("the decoded bytes are not UTF-8 text")
+	}
+	return string(b), nil
+})
+
+// SHA256Func is sha256(STR): the lowercase hex SHA-256 of STR, e.g. to bound
+// a long correlation key where an API limits its length.
+var SHA256Func = stringTransform("Returns the lowercase hex SHA-256 digest of the string.", func(s string) (string, error) {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:]), nil
+})
+
+func stringTransform(desc string, f func(string) (string, error)) function.Function {
+	return function.New(&function.Spec{
+		Description: desc,
+		Params:      []function.Parameter{{Name: "str", Type: cty.String}},
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			out, err := f(args[0].AsString())
+			if err != nil {
+				return cty.NilVal, err
+			}
+			return cty.StringVal(out), nil
+		},
+	})
 }
 
 // StartsWithFunc is startswith(STR, PREFIX).

@@ -14,13 +14,22 @@ import (
 )
 
 // workItemType is the type of `work_item` in per-alert expressions: the
-// recorded work item of calls on an existing item, null otherwise.
+// recorded work item of calls on an existing item. Before one exists
+// (Lookup, Create) every attribute is the empty string rather than the
+// object being null, so templates of other actions that read work_item.id
+// still render.
 var workItemType = cty.Object(map[string]cty.Type{
 	"id":    cty.String,
 	"key":   cty.String,
 	"url":   cty.String,
 	"state": cty.String,
 })
+
+// ciType is one element of `configuration_items`: the configuration items
+// the work item covers (one with per_ci).
+var ciType = cty.Object(map[string]cty.Type{"name": cty.String, "resource_id": cty.String})
+
+var ciListType = cty.List(ciType)
 
 // perAlertTree holds the per-alert attribute expressions of one config body,
 // shaped like the body: attributes of this level, then nested blocks that
@@ -198,10 +207,11 @@ func evalAttr(a *hcl.Attribute, ca *compiledAttr, ctx *hcl.EvalContext) (cty.Val
 func loadCheckContext(funcs map[string]function.Function) *hcl.EvalContext {
 	return &hcl.EvalContext{
 		Variables: map[string]cty.Value{
-			"alert":           alertvalue.Unknown(),
-			"fields":          cty.DynamicVal,
-			"correlation_key": cty.UnknownVal(cty.String),
-			"work_item":       cty.UnknownVal(workItemType),
+			"alert":               alertvalue.Unknown(),
+			"fields":              cty.DynamicVal,
+			"correlation_key":     cty.UnknownVal(cty.String),
+			"work_item":           cty.UnknownVal(workItemType),
+			"configuration_items": cty.UnknownVal(ciListType),
 		},
 		Functions: funcs,
 	}
@@ -213,21 +223,31 @@ func callContext(req *sdk.Request, funcs map[string]function.Function) (*hcl.Eva
 	if err != nil {
 		return nil, err
 	}
-	wi := cty.NullVal(workItemType)
-	if req.Ref != nil {
-		wi = cty.ObjectVal(map[string]cty.Value{
-			"id":    cty.StringVal(req.Ref.ID),
-			"key":   cty.StringVal(req.Ref.Key),
-			"url":   cty.StringVal(req.Ref.URL),
-			"state": cty.StringVal(string(req.Ref.State)),
-		})
+	ref := req.Ref
+	if ref == nil {
+		ref = &sdk.WorkItem{}
+	}
+	wi := cty.ObjectVal(map[string]cty.Value{
+		"id":    cty.StringVal(ref.ID),
+		"key":   cty.StringVal(ref.Key),
+		"url":   cty.StringVal(ref.URL),
+		"state": cty.StringVal(string(ref.State)),
+	})
+	cis := cty.ListValEmpty(ciType)
+	if len(req.ConfigurationItems) > 0 {
+		vals := make([]cty.Value, len(req.ConfigurationItems))
+		for i, ci := range req.ConfigurationItems {
+			vals[i] = cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(ci.Name), "resource_id": cty.StringVal(ci.ResourceID)})
+		}
+		cis = cty.ListVal(vals)
 	}
 	return &hcl.EvalContext{
 		Variables: map[string]cty.Value{
-			"alert":           alertvalue.Value(&req.Alert),
-			"fields":          fields,
-			"correlation_key": cty.StringVal(req.CorrelationKey),
-			"work_item":       wi,
+			"alert":               alertvalue.Value(&req.Alert),
+			"fields":              fields,
+			"correlation_key":     cty.StringVal(req.CorrelationKey),
+			"work_item":           wi,
+			"configuration_items": cis,
 		},
 		Functions: funcs,
 	}, nil

@@ -325,8 +325,8 @@ func TestExampleMistakesPointAtTheLine(t *testing.T) {
 			`"tickets[-1]..id"`, "invalid JSON path"},
 		{"bad regexp", `id_regex = "([^/]+)$"`, `id_regex = "([^/]+$"`, `"([^/]+$"`, "invalid regexp"},
 		{"bad status", `success_statuses = [201]`, `success_statuses = [201, "2xy"]`, `"2xy"`, "invalid success status"},
-		{"bad method", `method = "PUT"` + "\n      url    = \"/api/v2/tickets\"\n      path   = [try(work_item.id, \"\")]\n      body = jsonencode({\n        ticket = {\n          status  = \"solved\"",
-			`method = "put"` + "\n      url    = \"/api/v2/tickets\"\n      path   = [try(work_item.id, \"\")]\n      body = jsonencode({\n        ticket = {\n          status  = \"solved\"",
+		{"bad method", `method = "PUT"` + "\n      url    = \"/api/v2/tickets\"\n      path   = [work_item.id]\n      body = jsonencode({\n        ticket = {\n          status  = \"solved\"",
+			`method = "put"` + "\n      url    = \"/api/v2/tickets\"\n      path   = [work_item.id]\n      body = jsonencode({\n        ticket = {\n          status  = \"solved\"",
 			`method = "put"`, "method is not an HTTP method"},
 		{"wrong type", `scopes        = ["tickets:write", "assets:read"]`, `scopes        = "tickets:write"`, `scopes        = "tickets:write"`, "Incorrect attribute value type"},
 	}

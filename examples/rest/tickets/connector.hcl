@@ -111,13 +111,12 @@ backend "rest" "helpdesk" {
       }
     }
 
-    # work_item is the recorded ticket on update, resolve and reopen. Every
-    # action's templates are rendered on every call, and work_item is null
-    # on lookup and create, hence try().
+    # work_item is the recorded ticket on update, resolve and reopen (its
+    # attributes are empty strings on lookup and create).
     update {
       method = "PUT"
       url    = "/api/v2/tickets"
-      path   = [try(work_item.id, "")]
+      path   = [work_item.id]
       body = jsonencode({
         ticket = {
           comment = { public = false, body = "Azure Monitor: ${alert.rule} fired again at ${alert.fired_at}." }
@@ -132,7 +131,7 @@ backend "rest" "helpdesk" {
     resolve {
       method = "PUT"
       url    = "/api/v2/tickets"
-      path   = [try(work_item.id, "")]
+      path   = [work_item.id]
       body = jsonencode({
         ticket = {
           status  = "solved"
@@ -148,7 +147,7 @@ backend "rest" "helpdesk" {
     reopen {
       method = "PUT"
       url    = "/api/v2/tickets"
-      path   = [try(work_item.id, "")]
+      path   = [work_item.id]
       body = jsonencode({
         ticket = {
           status  = "open"

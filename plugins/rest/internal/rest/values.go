@@ -95,7 +95,7 @@ func target(base *url.URL, av *ActionValues, action string) (*url.URL, error) {
 		escaped := strings.TrimRight(u.EscapedPath(), "/")
 		for i, seg := range av.Path {
 			if seg == "" {
-				return nil, fmt.Errorf("%s.path[%d] rendered empty (work_item is null before create; "+
+				return nil, fmt.Errorf("%s.path[%d] rendered empty (work_item.id is empty before create; "+
 					"is the template reading a value this call does not have?)", action, i)
 			}
 			// A "/" inside a segment stays inside it, as %2F.
