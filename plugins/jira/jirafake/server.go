@@ -23,24 +23,22 @@
 //   - a request budget per window answered with 429 and Retry-After once
 //     spent, and injected faults.
 //
-// Every request is logged for assertions. A Server is safe for concurrent
-// use, and is usable from any package's tests.
+// Every request is logged for assertions; a fault injected without a body
+// answers with the error envelope. A Server is safe for concurrent use,
+// and is usable from any package's tests.
 package jirafake
 
 import (
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // Flavor selects which Jira the fake plays.
@@ -151,16 +149,7 @@ func DefaultCustomFields() []CustomField {
 }
 
 // Request is one logged request.
-type Request struct {
-	Method string
-	// Path is the URL path without the query.
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-	// Status is the status code the fake answered with.
-	Status int
-}
+type Request = fakehttp.Request
 
 // Comment is one comment on an issue.
 type Comment struct {
@@ -194,10 +183,12 @@ type Issue struct {
 
 // Server is a running fake Jira.
 type Server struct {
-	// URL is the base URL, e.g. http://127.0.0.1:41234.
-	URL string
+	// Base holds the base URL (e.g. http://127.0.0.1:41234), the request
+	// log and the injected faults.
+	fakehttp.Base
+	// Budget is the request budget (Options.RateLimit).
+	fakehttp.Budget
 
-	srv  *httptest.Server
 	opts Options
 
 	mu          sync.Mutex
@@ -206,17 +197,6 @@ type Server struct {
 	nextComment int
 	numbers     map[string]int
 	searches    int
-	requests    []Request
-	faults      []fault
-	sticky      *fault
-	windowStart time.Time
-	windowCount int
-}
-
-type fault struct {
-	status int
-	header http.Header
-	body   string
 }
 
 // New starts a fake Jira; Close stops it.
@@ -250,7 +230,10 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, nextID: 10000, nextComment: 20000, numbers: map[string]int{}}
+	s := &Server{
+		Budget: fakehttp.Budget{Limit: opts.RateLimit, Window: opts.RateWindow, Now: opts.Now},
+		opts:   opts, nextID: 10000, nextComment: 20000, numbers: map[string]int{},
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /rest/api/{ver}/field", s.api(s.handleFields))
@@ -274,63 +257,12 @@ func New(opts Options) *Server {
 		writeErrors(w, http.StatusNotFound, []string{"No resource at " + r.URL.Path}, nil)
 	}))
 
-	s.srv = httptest.NewUnstartedServer(s.logged(mux))
-	if opts.TLS {
-		s.srv.StartTLS()
-	} else {
-		s.srv.Start()
-	}
-	s.URL = s.srv.URL
+	s.Start(s.Logged(mux), fakehttp.ServeOptions{TLS: opts.TLS, Now: opts.Now})
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
-
 // Flavor is the flavor the fake plays.
 func (s *Server) Flavor() Flavor { return s.opts.Flavor }
-
-// CertPEM is the server certificate in PEM, for a client's custom CA; nil
-// without TLS.
-func (s *Server) CertPEM() []byte {
-	c := s.srv.Certificate()
-	if c == nil || !s.opts.TLS {
-		return nil
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-}
-
-// FailNext makes the next n requests answer with status, header and body.
-// An empty body is replaced by the error envelope with the status text.
-func (s *Server) FailNext(n, status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{status: status, header: header, body: body})
-	}
-}
-
-// FailAll makes every request answer with status, header and body until
-// Heal is called.
-func (s *Server) FailAll(status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sticky = &fault{status: status, header: header, body: body}
-}
-
-// Heal clears the faults set by FailNext and FailAll.
-func (s *Server) Heal() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults, s.sticky = nil, nil
-}
-
-// ResetRateLimit starts a new rate-limit window now.
-func (s *Server) ResetRateLimit() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.windowStart, s.windowCount = time.Time{}, 0
-}
 
 // IndexAll makes every issue visible to search at once, as if the index
 // had caught up.
@@ -421,58 +353,6 @@ func (s *Server) DeleteIssue(keyOrID string) bool {
 	return true
 }
 
-// Requests returns the logged requests, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
-
-// RequestsTo returns the logged requests with method whose path ends with
-// suffix, e.g. ("POST", "/comment").
-func (s *Server) RequestsTo(method, suffix string) []Request {
-	var out []Request
-	for _, r := range s.Requests() {
-		if r.Method == method && strings.HasSuffix(r.Path, suffix) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// ResetRequests empties the request log.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-}
-
-// logged records every request and its answer.
-func (s *Server) logged(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		s.mu.Lock()
-		s.requests = append(s.requests, Request{
-			Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
-			Header: r.Header.Clone(), Body: body, Status: rec.status,
-		})
-		s.mu.Unlock()
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
 type apiHandler func(w http.ResponseWriter, r *http.Request, body []byte)
 
 // api wraps a handler with injected faults, the rate limit, authentication
@@ -484,38 +364,18 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 			writeErrors(w, http.StatusBadRequest, []string{"unreadable body"}, nil)
 			return
 		}
-		s.mu.Lock()
-		if len(s.faults) > 0 || s.sticky != nil {
-			var f fault
-			if len(s.faults) > 0 {
-				f, s.faults = s.faults[0], s.faults[1:]
-			} else {
-				f = *s.sticky
-			}
-			s.mu.Unlock()
-			for k, v := range f.header {
-				w.Header()[k] = v
-			}
-			if f.body == "" {
-				writeErrors(w, f.status, []string{http.StatusText(f.status)}, nil)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(f.status)
-			_, _ = io.WriteString(w, f.body)
+		if f, ok := s.NextFault(); ok {
+			f.Write(w, "application/json", func(w http.ResponseWriter, status int) {
+				writeErrors(w, status, []string{http.StatusText(status)}, nil)
+			})
 			return
 		}
-		if wait, limited := s.rateLimitedLocked(); limited {
-			reset := s.opts.Now().Add(wait)
-			s.mu.Unlock()
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+		if reset, limited := s.Limited(w); limited {
 			w.Header().Set("X-RateLimit-Remaining", "0")
 			w.Header().Set("X-RateLimit-Reset", reset.UTC().Format("2006-01-02T15:04Z"))
 			writeErrors(w, http.StatusTooManyRequests, []string{"Rate limit exceeded."}, nil)
 			return
 		}
-		s.mu.Unlock()
 		if !s.authenticated(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="protected-area"`)
 			writeErrors(w, http.StatusUnauthorized, []string{"You are not authenticated. Authentication required to perform this operation."}, nil)
@@ -529,23 +389,6 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		}
 		h(w, r, body)
 	}
-}
-
-// rateLimitedLocked counts a request against the budget and reports how
-// long to wait when it is spent.
-func (s *Server) rateLimitedLocked() (time.Duration, bool) {
-	if s.opts.RateLimit <= 0 {
-		return 0, false
-	}
-	now := s.opts.Now()
-	if s.windowStart.IsZero() || !now.Before(s.windowStart.Add(s.opts.RateWindow)) {
-		s.windowStart, s.windowCount = now, 0
-	}
-	if s.windowCount >= s.opts.RateLimit {
-		return s.windowStart.Add(s.opts.RateWindow).Sub(now), true
-	}
-	s.windowCount++
-	return 0, false
 }
 
 func (s *Server) authenticated(r *http.Request) bool {

@@ -12,7 +12,8 @@
 // Every fake shares one front door ([Server]): credentials of each auth mode
 // the plugin supports (basic, bearer, API key header, OAuth 2.0 client
 // credentials with its token endpoint), an HMAC-SHA256 body signature check,
-// optional TLS and mutual TLS, injected faults, and a log of requests.
+// optional TLS and mutual TLS, injected faults, and a log of requests. The
+// log and the faults cover API requests only, not the token endpoint.
 package restfake
 
 import (
@@ -20,12 +21,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // Options configure the front door every fake shares.
@@ -86,43 +87,26 @@ type HMAC struct {
 }
 
 // Request is one logged API request.
-type Request struct {
-	Method string
-	Path   string
-	// RawPath is the escaped path as sent.
-	RawPath string
-	Query   url.Values
-	Header  http.Header
-	Body    []byte
-}
+type Request = fakehttp.Request
 
-// fault is an injected failure.
-type fault struct {
-	status int
-	header http.Header
-	body   string
-	// after: let the request through, then answer with the fault instead
-	// of the real response (the API did the work; the client never hears).
-	after bool
-	// method and path select the request an after-fault applies to.
+// afterFault answers the next request with method on path with a fault
+// after the API did the work.
+type afterFault struct {
+	fakehttp.Fault
 	method, path string
 }
 
-// Server is the front door of a fake API. Embedders register their API on
-// Mux before calling Start.
+// Server is the front door of a fake API; [Events], [Alerts] and [Tickets]
+// embed it.
 type Server struct {
-	// URL is the base URL, set by Start.
-	URL string
+	// Base holds the base URL, the request log and the injected faults.
+	fakehttp.Base
 
 	opts Options
-	ts   *httptest.Server
 	api  http.Handler
 
 	mu        sync.Mutex
-	requests  []Request
-	next      []fault
-	all       *fault
-	afterNext *fault
+	afterNext *afterFault
 	tokens    map[string]time.Time
 	issued    int
 	tokenReq  []url.Values
@@ -136,37 +120,9 @@ func newServer(opts Options, api http.Handler) *Server {
 	s := &Server{opts: opts, api: api, tokens: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", s.token)
-	mux.Handle("/", http.HandlerFunc(s.gate))
-	s.ts = httptest.NewUnstartedServer(mux)
-	switch {
-	case opts.ClientCAs != nil:
-		s.ts.TLS = &tls.Config{ClientCAs: opts.ClientCAs, ClientAuth: tls.RequireAndVerifyClientCert}
-		s.ts.StartTLS()
-	case opts.TLS:
-		s.ts.StartTLS()
-	default:
-		s.ts.Start()
-	}
-	s.URL = s.ts.URL
+	mux.Handle("/", s.Logged(http.HandlerFunc(s.gate)))
+	s.Start(mux, fakehttp.ServeOptions{TLS: opts.TLS, ClientCAs: opts.ClientCAs, RequireClientCert: true, Now: opts.Now})
 	return s
-}
-
-// Close stops the server.
-func (s *Server) Close() { s.ts.Close() }
-
-// CertPEM is the server's certificate in PEM, for a client's ca_cert.
-func (s *Server) CertPEM() []byte {
-	if s.ts.Certificate() == nil {
-		return nil
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.ts.Certificate().Raw})
-}
-
-// Requests returns the logged API requests (the token endpoint excluded).
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
 }
 
 // TokensIssued counts the access tokens the token endpoint handed out.
@@ -190,16 +146,6 @@ func (s *Server) RevokeTokens() {
 	s.tokens = map[string]time.Time{}
 }
 
-// FailNext makes the next n API requests fail with status, header and body
-// before they reach the API.
-func (s *Server) FailNext(n, status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.next = append(s.next, fault{status: status, header: header, body: body})
-	}
-}
-
 // FailAfterNext lets the next API request with method on path do its work,
 // then answers with status instead of the real response: the API changed,
 // the client thinks it failed (a gateway timeout after the backend
@@ -207,48 +153,34 @@ func (s *Server) FailNext(n, status int, header http.Header, body string) {
 func (s *Server) FailAfterNext(method, path string, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.afterNext = &fault{status: status, after: true, body: `{"error":"gateway timeout"}`, method: method, path: path}
+	s.afterNext = &afterFault{Fault: fakehttp.Fault{Status: status, Body: `{"error":"gateway timeout"}`}, method: method, path: path}
 }
 
-// FailAll makes every API request fail until Heal.
-func (s *Server) FailAll(status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.all = &fault{status: status, header: header, body: body}
-}
-
-// Heal clears every injected fault.
+// Heal clears every injected fault, FailAfterNext's included.
 func (s *Server) Heal() {
+	s.Base.Heal()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.all, s.next, s.afterNext = nil, nil, nil
+	s.afterNext = nil
 }
 
-// gate logs, injects faults, checks credentials and the signature, then
-// passes the request to the API.
+// gate injects faults, checks credentials and the signature, then passes
+// the request to the API.
 func (s *Server) gate(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	s.mu.Lock()
-	s.requests = append(s.requests, Request{
-		Method: r.Method, Path: r.URL.Path, RawPath: r.URL.EscapedPath(), Query: r.URL.Query(),
-		Header: r.Header.Clone(), Body: body,
-	})
-	var f *fault
-	switch {
-	case s.all != nil:
-		f = s.all
-	case len(s.next) > 0:
-		f = &s.next[0]
-		s.next = s.next[1:]
-	case s.afterNext != nil && s.afterNext.method == r.Method && s.afterNext.path == r.URL.Path:
-		f, s.afterNext = s.afterNext, nil
-	}
-	s.mu.Unlock()
-	if f != nil && !f.after {
-		writeFault(w, f)
+	if f, ok := s.NextFault(); ok {
+		f.Write(w, "application/json", nil)
 		return
 	}
+	s.mu.Lock()
+	after := s.afterNext
+	if after != nil && after.method == r.Method && after.path == r.URL.Path {
+		s.afterNext = nil
+	} else {
+		after = nil
+	}
+	s.mu.Unlock()
 	if msg := s.checkAuth(r); msg != "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fake"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized", "message": msg})
@@ -258,23 +190,12 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid_signature", "message": msg})
 		return
 	}
-	if f != nil {
+	if after != nil {
 		s.api.ServeHTTP(httptest.NewRecorder(), r)
-		writeFault(w, f)
+		after.Write(w, "application/json", nil)
 		return
 	}
 	s.api.ServeHTTP(w, r)
-}
-
-func writeFault(w http.ResponseWriter, f *fault) {
-	for k, vs := range f.header {
-		w.Header()[k] = vs
-	}
-	if f.body != "" {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(f.status)
-	_, _ = io.WriteString(w, f.body)
 }
 
 // checkAuth returns why r's credentials are refused, or "".

@@ -21,27 +21,28 @@
 //   - a hibernating mode that answers every request with 200 and an HTML
 //     page, like a sleeping developer instance.
 //
-// Every request is logged for assertions. A Server is safe for concurrent
-// use.
+// Every request is logged for assertions; faults injected with FailNext and
+// FailAll answer API requests, never the token endpoint, and a fault
+// without a body answers with the error envelope. A Server is safe for
+// concurrent use.
 package snowfake
 
 import (
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // Options configure a fake instance. The zero value is an open instance
@@ -79,16 +80,7 @@ type Options struct {
 }
 
 // Request is one logged request.
-type Request struct {
-	Method string
-	// Path is the URL path without the query.
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-	// Status is the status code the fake answered with.
-	Status int
-}
+type Request = fakehttp.Request
 
 // JournalEntry is one value written to a journal field.
 type JournalEntry struct {
@@ -101,10 +93,12 @@ type JournalEntry struct {
 
 // Server is a running fake instance.
 type Server struct {
-	// URL is the instance URL, e.g. http://127.0.0.1:41234.
-	URL string
+	// Base holds the instance URL (e.g. http://127.0.0.1:41234), the
+	// request log and the injected faults.
+	fakehttp.Base
+	// Budget is the API's request budget (Options.RateLimit).
+	fakehttp.Budget
 
-	srv  *httptest.Server
 	opts Options
 
 	mu          sync.Mutex
@@ -114,26 +108,15 @@ type Server struct {
 	numbers     map[string]int
 	journal     []JournalEntry
 	events      []map[string]string
-	requests    []Request
 	tokens      map[string]time.Time // access token → expiry
 	refresh     map[string]string    // refresh token → client id
 	hibernating bool
-	faults      []fault
-	sticky      *fault
-	windowStart time.Time
-	windowCount int
 }
 
 type record struct {
 	table  string
 	fields map[string]string
 	seq    int
-}
-
-type fault struct {
-	status int
-	header http.Header
-	body   string
 }
 
 // referenceFields name, per table, the fields that reference another table.
@@ -164,6 +147,7 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{
+		Budget:  fakehttp.Budget{Limit: opts.RateLimit, Window: opts.RateWindow, Now: opts.Now},
 		opts:    opts,
 		records: map[string]map[string]*record{},
 		numbers: map[string]int{},
@@ -183,30 +167,8 @@ func New(opts Options) *Server {
 		writeError(w, http.StatusBadRequest, "Requested URI does not represent any resource", "")
 	}))
 
-	s.srv = httptest.NewUnstartedServer(s.logged(mux))
-	if opts.TLS || opts.ClientCAs != nil {
-		if opts.ClientCAs != nil {
-			s.srv.TLS = &tls.Config{ClientCAs: opts.ClientCAs, ClientAuth: tls.VerifyClientCertIfGiven}
-		}
-		s.srv.StartTLS()
-	} else {
-		s.srv.Start()
-	}
-	s.URL = s.srv.URL
+	s.Start(s.Logged(mux), fakehttp.ServeOptions{TLS: opts.TLS, ClientCAs: opts.ClientCAs, Now: opts.Now})
 	return s
-}
-
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
-
-// CertPEM is the server certificate in PEM, for a client's custom CA; nil
-// without TLS.
-func (s *Server) CertPEM() []byte {
-	c := s.srv.Certificate()
-	if c == nil {
-		return nil
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
 // SetHibernating makes every request answer 200 with an HTML page, as a
@@ -215,33 +177,6 @@ func (s *Server) SetHibernating(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hibernating = on
-}
-
-// FailNext makes the next n API requests (not token requests) answer with
-// status, header and body. An empty body is replaced by the error envelope
-// with the status text as message.
-func (s *Server) FailNext(n, status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{status: status, header: header, body: body})
-	}
-}
-
-// FailAll makes every API request (not token requests) answer with status,
-// header and body until Heal is called; an empty body is replaced by the
-// error envelope.
-func (s *Server) FailAll(status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sticky = &fault{status: status, header: header, body: body}
-}
-
-// Heal clears the faults set by FailNext and FailAll.
-func (s *Server) Heal() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults, s.sticky = nil, nil
 }
 
 // ExpireTokens invalidates every issued access token; refresh tokens stay
@@ -257,13 +192,6 @@ func (s *Server) RevokeRefreshTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.refresh)
-}
-
-// ResetRateLimit starts a new rate-limit window now.
-func (s *Server) ResetRateLimit() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.windowStart, s.windowCount = time.Time{}, 0
 }
 
 // Seed inserts a record into table as is (plus sys_id, sys_class_name and
@@ -332,46 +260,6 @@ func (s *Server) Events() []map[string]string {
 	return out
 }
 
-// Requests returns the logged requests, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// ResetRequests empties the request log.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-}
-
-// logged records every request and its answer.
-func (s *Server) logged(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		s.mu.Lock()
-		s.requests = append(s.requests, Request{
-			Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
-			Header: r.Header.Clone(), Body: body, Status: rec.status,
-		})
-		s.mu.Unlock()
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
 type apiHandler func(w http.ResponseWriter, r *http.Request, body []byte)
 
 // api wraps a Table/EM API handler with hibernation, injected faults, the
@@ -389,34 +277,20 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 			writeHibernating(w)
 			return
 		}
-		if len(s.faults) > 0 || s.sticky != nil {
-			var f fault
-			if len(s.faults) > 0 {
-				f, s.faults = s.faults[0], s.faults[1:]
-			} else {
-				f = *s.sticky
-			}
-			s.mu.Unlock()
-			for k, v := range f.header {
-				w.Header()[k] = v
-			}
-			if f.body == "" {
-				writeError(w, f.status, http.StatusText(f.status), "")
-				return
-			}
-			w.WriteHeader(f.status)
-			_, _ = io.WriteString(w, f.body)
+		s.mu.Unlock()
+		if f, ok := s.NextFault(); ok {
+			f.Write(w, "", func(w http.ResponseWriter, status int) {
+				writeError(w, status, http.StatusText(status), "")
+			})
 			return
 		}
-		if wait, limited := s.rateLimitedLocked(); limited {
-			s.mu.Unlock()
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
-			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.opts.Now().Add(wait).Unix(), 10))
+		if reset, limited := s.Limited(w); limited {
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 			writeError(w, http.StatusTooManyRequests, "Too many requests",
 				"The rate limit for this user has been exceeded")
 			return
 		}
+		s.mu.Lock()
 		authed := s.authenticatedLocked(r)
 		s.mu.Unlock()
 		if !authed {
@@ -425,23 +299,6 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		}
 		h(w, r, body)
 	}
-}
-
-// rateLimitedLocked counts a request against the budget and reports how
-// long to wait when it is spent.
-func (s *Server) rateLimitedLocked() (time.Duration, bool) {
-	if s.opts.RateLimit <= 0 {
-		return 0, false
-	}
-	now := s.opts.Now()
-	if s.windowStart.IsZero() || !now.Before(s.windowStart.Add(s.opts.RateWindow)) {
-		s.windowStart, s.windowCount = now, 0
-	}
-	if s.windowCount >= s.opts.RateLimit {
-		return s.windowStart.Add(s.opts.RateWindow).Sub(now), true
-	}
-	s.windowCount++
-	return 0, false
 }
 
 func (s *Server) authenticatedLocked(r *http.Request) bool {
@@ -698,7 +555,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, _ *http.Request, body []byt
 	for i, r := range payload.Records {
 		ev := map[string]string{}
 		for k, v := range r {
-			ev[k] = stringify(v)
+			ev[k] = sdktext.Scalar(v)
 		}
 		if ev["source"] == "" {
 			writeError(w, http.StatusBadRequest, "Invalid event", fmt.Sprintf("record %d has no source", i))
@@ -858,26 +715,9 @@ func decodeFields(body []byte) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(raw))
 	for k, v := range raw {
-		out[k] = stringify(v)
+		out[k] = sdktext.Scalar(v)
 	}
 	return out, nil
-}
-
-// stringify converts a JSON value the way an instance coerces input.
-func stringify(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
-	}
 }
 
 // priority is the default incident priority lookup: impact × urgency.

@@ -2,6 +2,8 @@ package jira
 
 import (
 	"strings"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // document is rich text built once and rendered either as Atlassian
@@ -175,5 +177,5 @@ func (d document) render(flavor string) any {
 	if flavor == FlavorCloud {
 		return d.ADF()
 	}
-	return Truncate(d.Text(), maxText)
+	return sdktext.Truncate(d.Text(), maxText)
 }

@@ -4,21 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
-
-// maxResponse caps how much of a response is read.
-const maxResponse = 8 << 20
 
 // APIError is a failed exchange with Jira. Its message carries Jira's
 // errorMessages and the fields it rejected, never credentials.
@@ -47,12 +42,7 @@ func (e *APIError) Error() string {
 			b.WriteString(": " + m)
 		}
 	}
-	ids := make([]string, 0, len(e.Fields))
-	for id := range e.Fields {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range sdktext.SortedKeys(e.Fields) {
 		name := id
 		if n := e.FieldNames[id]; n != "" && n != id {
 			name = fmt.Sprintf("%s (%s)", id, n)
@@ -66,14 +56,7 @@ func (e *APIError) Error() string {
 }
 
 // RejectedFields returns the ids of the fields Jira rejected, sorted.
-func (e *APIError) RejectedFields() []string {
-	ids := make([]string, 0, len(e.Fields))
-	for id := range e.Fields {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
+func (e *APIError) RejectedFields() []string { return sdktext.SortedKeys(e.Fields) }
 
 // authenticator adds credentials to a request.
 type authenticator interface {
@@ -143,12 +126,11 @@ func (c *client) do(ctx context.Context, cl call, out any) error {
 	c.auth.apply(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return sdk.Retryable(fmt.Errorf("jira: %s: %s %s: %w", cl.op, cl.method, cl.path, transportError(err)))
+		return fmt.Errorf("jira: %s: %s %s: %w", cl.op, cl.method, cl.path, sdkhttp.TransportError(err))
 	}
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	_ = resp.Body.Close()
-	if readErr != nil {
-		return sdk.Retryable(fmt.Errorf("jira: %s: %s %s: read response: %w", cl.op, cl.method, cl.path, readErr))
+	body, err := sdkhttp.ReadBody(resp, 0)
+	if err != nil {
+		return sdk.Retryable(fmt.Errorf("jira: %s: %s %s: %w", cl.op, cl.method, cl.path, err))
 	}
 	return c.interpret(cl, resp, body, out)
 }
@@ -156,7 +138,7 @@ func (c *client) do(ctx context.Context, cl call, out any) error {
 // interpret classifies an answer and decodes a successful one.
 func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) error {
 	apiErr := &APIError{Op: cl.op, Method: cl.method, Path: cl.path, Status: resp.StatusCode}
-	html := isHTML(resp.Header, body)
+	html := sdkhttp.LooksLikeHTML(resp.Header, body)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if html {
 			apiErr.Messages = []string{"Jira answered with an HTML page instead of JSON"}
@@ -190,29 +172,22 @@ func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) e
 	if len(apiErr.Fields) > 0 && c.fieldNames != nil {
 		apiErr.FieldNames = c.fieldNames()
 	}
-	switch status := resp.StatusCode; {
-	case status == http.StatusUnauthorized:
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
 		apiErr.Hint = "check the credentials in the auth block (Cloud: email and api_token; Data Center: a personal access token or username and password)"
-		return sdk.Permanent(apiErr)
-	case status == http.StatusForbidden:
+	case http.StatusForbidden:
 		apiErr.Hint = "the account lacks a permission in the project (browse, create, edit, comment or transition issues)"
-		return sdk.Permanent(apiErr)
-	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-		if status == http.StatusTooManyRequests {
-			apiErr.Hint = "rate limited by Jira"
+	case http.StatusTooManyRequests:
+		apiErr.Hint = "rate limited by Jira"
+	case http.StatusNotFound:
+		if cl.issue {
+			apiErr.Hint = "the issue was deleted or the account can no longer see it"
+			return sdk.NotFound(apiErr)
 		}
-		return sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(retryHeader(resp.Header), c.now()))
-	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooEarly:
-		return sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(retryHeader(resp.Header), c.now()))
-	case status == http.StatusNotFound && cl.issue:
-		apiErr.Hint = "the issue was deleted or the account can no longer see it"
-		return sdk.NotFound(apiErr)
-	case status == http.StatusGone:
+	case http.StatusGone:
 		apiErr.Hint = "this API was removed from the site; check flavor"
-		return sdk.Permanent(apiErr)
-	default:
-		return sdk.Permanent(apiErr)
 	}
+	return sdkhttp.Classify(resp.StatusCode, retryHeader(resp.Header), c.now(), apiErr)
 }
 
 // retryHeader keeps Retry-After only: Jira Cloud's X-RateLimit-Reset is an
@@ -222,23 +197,4 @@ func retryHeader(h http.Header) http.Header {
 		return http.Header{"Retry-After": {v}}
 	}
 	return nil
-}
-
-// isHTML reports an HTML body.
-func isHTML(h http.Header, body []byte) bool {
-	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil && mt == "text/html" {
-		return true
-	}
-	trimmed := bytes.TrimSpace(body)
-	return len(trimmed) > 0 && trimmed[0] == '<'
-}
-
-// transportError drops the URL from a *url.Error: it is already in our own
-// message and would otherwise appear twice.
-func transportError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

@@ -2,7 +2,6 @@ package jira
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // Flavors of Jira.
@@ -180,29 +181,13 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 	}
 	s := &settings{}
 
-	switch u, err := url.Parse(strings.TrimSpace(cfg.URL)); {
-	case cfg.URL == "":
-		errf("url is required", `Set it to the site's base URL, e.g. "https://contoso.atlassian.net" or "https://jira.example.com".`, "url")
-	case err != nil:
-		errf("url is not a valid URL", err.Error(), "url")
-	case u.Scheme != "https" && u.Scheme != "http":
-		errf("url must use https", fmt.Sprintf("Got scheme %q.", u.Scheme), "url")
-	case u.Host == "":
-		errf("url has no host", `Set it to the site's base URL, e.g. "https://contoso.atlassian.net".`, "url")
-	case u.User != nil:
-		errf("url must not carry credentials", "Put them in the auth block, where they are treated as secrets.", "url")
-	case u.RawQuery != "" || u.Fragment != "":
-		errf("url must not have a query or fragment", "Set it to the site's base URL only.", "url")
-	case strings.Contains(u.Path, "/rest/"):
-		errf("url must be the site's base URL, not an API URL", fmt.Sprintf("Got path %q; the plugin adds /rest/api/… itself.", u.Path), "url")
-	default:
-		u.Path = strings.TrimRight(u.Path, "/")
-		s.base = u
-		if u.Scheme == "http" {
-			diags = append(diags, sdk.AttributeWarning("url uses plain http",
-				"Credentials and issue data travel unencrypted; use https outside tests.", "url"))
-		}
+	base, urlDiags := sdkhttp.BaseURL{Attr: "url", Example: "https://contoso.atlassian.net", Exposes: "issue data"}.Parse(cfg.URL)
+	diags = append(diags, urlDiags...)
+	if base != nil && strings.Contains(base.Path+"/", "/rest/") {
+		errf("url must be the site's base URL, not an API URL", fmt.Sprintf("Got path %q; the plugin adds /rest/api/… itself.", base.Path), "url")
+		base = nil
 	}
+	s.base = base
 
 	s.flavor = cfg.Flavor
 	switch s.flavor {
@@ -224,8 +209,8 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 		errf(`mode must be "issue" or "service_desk"`, fmt.Sprintf("Got %q.", cfg.Mode), "mode")
 	}
 
-	s.timeout = parseDuration(cfg.Timeout, defaultTimeout, &diags, "timeout")
-	s.fieldTTL = parseDuration(cfg.FieldCacheTTL, defaultFieldCacheTTL, &diags, "field_cache_ttl")
+	s.timeout = sdktext.ParseDuration(cfg.Timeout, defaultTimeout, &diags, "timeout")
+	s.fieldTTL = sdktext.ParseDuration(cfg.FieldCacheTTL, defaultFieldCacheTTL, &diags, "field_cache_ttl")
 
 	s.project = strings.TrimSpace(cfg.Project)
 	switch {
@@ -333,23 +318,10 @@ func resolveTLS(s *settings, cfg *TLSConfig, diags *sdk.Diagnostics) {
 	if cfg != nil {
 		t = *cfg
 	}
-	s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.CACert != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM([]byte(t.CACert)) {
-			*diags = append(*diags, sdk.AttributeError("ca_cert holds no PEM certificate", "Load the CA bundle with file(\"/path/ca.pem\").", "tls", "ca_cert"))
-		}
-		s.tls.RootCAs = pool
-	}
-	if t.InsecureSkipVerify {
-		s.tls.InsecureSkipVerify = true
-		s.insecure = true
-		*diags = append(*diags, sdk.AttributeWarning("TLS certificate verification is OFF",
-			"Anyone on the network path can read the credentials and issues. Set ca_cert instead.", "tls", "insecure_skip_verify"))
-	}
+	var tlsDiags sdk.Diagnostics
+	s.tls, tlsDiags = sdkhttp.TLSOptions{CACert: t.CACert, InsecureSkipVerify: t.InsecureSkipVerify, Exposes: "issues"}.Config("tls")
+	*diags = append(*diags, tlsDiags...)
+	s.insecure = s.tls.InsecureSkipVerify
 }
 
 func resolveAuth(s *settings, diags *sdk.Diagnostics) {
@@ -391,17 +363,4 @@ func resolveAuth(s *settings, diags *sdk.Diagnostics) {
 	default:
 		errf("unknown auth type", fmt.Sprintf("Got %q; use \"basic\" or \"bearer\".", a.Type), "auth", "type")
 	}
-}
-
-func parseDuration(v string, def time.Duration, diags *sdk.Diagnostics, path ...string) time.Duration {
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		*diags = append(*diags, sdk.AttributeError(path[len(path)-1]+" must be a positive duration",
-			fmt.Sprintf("Got %q; use a Go duration such as \"30s\" or \"10m\".", v), path...))
-		return def
-	}
-	return d
 }

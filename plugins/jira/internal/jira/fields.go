@@ -2,7 +2,6 @@ package jira
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // fieldMeta is one field of GET /rest/api/{2|3}/field.
@@ -147,7 +147,7 @@ func shapeValue(f fieldMeta, v any, flavor string) (any, error) {
 		return v, nil
 	}
 	one := func(kind string, x any) (any, error) {
-		s := scalar(x)
+		s := sdktext.Scalar(x)
 		switch kind {
 		case "option":
 			return map[string]any{"value": s}, nil
@@ -195,9 +195,9 @@ func shapeValue(f fieldMeta, v any, flavor string) (any, error) {
 		return out, nil
 	case "string":
 		if flavor == FlavorCloud && (f.Schema.Custom == textareaType || f.Schema.System == "description" || f.Schema.System == "environment") {
-			return textDocument(scalar(v)).ADF(), nil
+			return textDocument(sdktext.Scalar(v)).ADF(), nil
 		}
-		return scalar(v), nil
+		return sdktext.Scalar(v), nil
 	default:
 		return one(f.Schema.Type, v)
 	}
@@ -218,28 +218,6 @@ func isStructured(v any) bool {
 	return false
 }
 
-// scalar renders a JSON scalar as text.
-func scalar(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case json.Number:
-		return x.String()
-	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return fmt.Sprint(x)
-		}
-		return string(b)
-	}
-}
-
 // stringList reads a route value that is a string or a list of strings.
 func stringList(v any) []string {
 	switch x := v.(type) {
@@ -248,7 +226,7 @@ func stringList(v any) []string {
 	case []any:
 		var out []string
 		for _, e := range x {
-			if s := scalar(e); s != "" {
+			if s := sdktext.Scalar(e); s != "" {
 				out = append(out, s)
 			}
 		}
@@ -256,7 +234,7 @@ func stringList(v any) []string {
 	case []string:
 		return x
 	}
-	if s := scalar(v); s != "" {
+	if s := sdktext.Scalar(v); s != "" {
 		return []string{s}
 	}
 	return nil

@@ -1,18 +1,16 @@
 package jira
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/itsm-connector/itsm-connector/plugins/jira/jirafake"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 const (
@@ -26,46 +24,8 @@ const (
 // flavors are the two Jira flavors every lifecycle test runs against.
 var flavors = []string{FlavorCloud, FlavorDataCenter}
 
-// clock is a manual clock shared by the plugin and the fake.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startFake starts a fake of the flavor with the test credentials.
-func startFake(t testing.TB, flavor string, c *clock, mutate func(*jirafake.Options)) *jirafake.Server {
+func startFake(t testing.TB, flavor string, c *fakehttp.Clock, mutate func(*jirafake.Options)) *jirafake.Server {
 	t.Helper()
 	opts := jirafake.Options{Flavor: jirafake.Flavor(flavor), Now: c.Now}
 	if flavor == FlavorCloud {
@@ -114,21 +74,21 @@ type env struct {
 	flavor string
 	fake   *jirafake.Server
 	p      *Plugin
-	clock  *clock
-	logs   *syncBuffer
+	clock  *fakehttp.Clock
+	logs   *fakehttp.LogBuffer
 }
 
 // newEnv starts a fake of the flavor and a plugin configured for it;
 // fakeOpts edits the fake's options, mutate the configuration.
 func newEnv(t *testing.T, flavor string, fakeOpts func(*jirafake.Options), mutate func(cfg map[string]any)) *env {
 	t.Helper()
-	c := newClock()
+	c := fakehttp.NewClock()
 	fake := startFake(t, flavor, c, fakeOpts)
 	cfg := baseConfig(flavor, fake.URL)
 	if mutate != nil {
 		mutate(cfg)
 	}
-	e := &env{t: t, flavor: flavor, fake: fake, clock: c, logs: &syncBuffer{}}
+	e := &env{t: t, flavor: flavor, fake: fake, clock: c, logs: &fakehttp.LogBuffer{}}
 	e.p = e.newPlugin(cfg)
 	return e
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // Status category keys.
@@ -140,7 +141,7 @@ func labelsFor(b *backend, req *sdk.Request) []string {
 	out := labels[:0]
 	for _, l := range labels {
 		if l != "" && !slices.Contains(out, l) {
-			out = append(out, Truncate(l, maxSummary))
+			out = append(out, sdktext.Truncate(l, maxSummary))
 		}
 	}
 	return out

@@ -13,13 +13,14 @@ import (
 	"github.com/itsm-connector/itsm-connector/plugins/jira/jirafake"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // TestConformance runs the SDK's conformance suite against the fake, for
 // both flavors, with a search index that lags behind every write.
 func TestConformance(t *testing.T) {
 	forFlavors(t, func(t *testing.T, flavor string) {
-		c := newClock()
+		c := fakehttp.NewClock()
 		fake := startFake(t, flavor, c, func(o *jirafake.Options) { o.IndexAfterSearches = 3 })
 		invalid := baseConfig(flavor, fake.URL)
 		invalid["auth"] = map[string]any{"type": "basic", "email": testEmail, "username": testUser}
@@ -177,7 +178,7 @@ func TestAuthHeaders(t *testing.T) {
 }
 
 func TestCustomCA(t *testing.T) {
-	c := newClock()
+	c := fakehttp.NewClock()
 	fake := startFake(t, FlavorDataCenter, c, func(o *jirafake.Options) { o.TLS = true })
 	cfg := baseConfig(FlavorDataCenter, fake.URL)
 	p := New(Options{Logger: slog.New(slog.DiscardHandler), Now: c.Now})
@@ -198,11 +199,11 @@ func TestCustomCA(t *testing.T) {
 }
 
 func TestInsecureSkipVerifyIsLoud(t *testing.T) {
-	c := newClock()
+	c := fakehttp.NewClock()
 	fake := startFake(t, FlavorDataCenter, c, func(o *jirafake.Options) { o.TLS = true })
 	cfg := baseConfig(FlavorDataCenter, fake.URL)
 	cfg["tls"] = map[string]any{"insecure_skip_verify": true}
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: c.Now})
 	err := p.Configure(context.Background(), toConfig(t, cfg))
 	d := sdk.AsDiagnostics(err)

@@ -20,10 +20,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // Name is the plugin's short name.
@@ -115,7 +117,7 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 		return diags
 	}
 	for _, d := range diags {
-		p.logger().Warn(d.Summary, "detail", d.Detail, "attribute", joinPath(d.Path))
+		p.logger().Warn(d.Summary, "detail", d.Detail, "attribute", strings.Join(d.Path, "."))
 	}
 	if s.insecure {
 		p.logger().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this Jira backend (tls.insecure_skip_verify = true): credentials and issues can be intercepted", "url", s.base.String())
@@ -129,24 +131,9 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 }
 
 func (p *Plugin) build(s *settings) *backend {
-	var transport *http.Transport
-	if t, ok := p.opts.Transport.(*http.Transport); ok {
-		transport = t.Clone()
-	} else if p.opts.Transport == nil {
-		transport = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	var rt http.RoundTripper = p.opts.Transport
-	if transport != nil {
-		transport.TLSClientConfig = s.tls
-		rt = transport
-	}
-	hc := &http.Client{
-		Transport: rt,
-		Timeout:   s.timeout,
-		// Redirects would leak credentials to another host or hide a
-		// login page; report them instead.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// Redirects are never followed: they would leak credentials to another
+	// host or hide a login page.
+	hc := sdkhttp.NewClient(sdkhttp.ClientOptions{Timeout: s.timeout, TLS: s.tls, Transport: p.opts.Transport})
 	var auth authenticator
 	switch {
 	case s.auth.Type == AuthBearer:
@@ -230,15 +217,4 @@ func (p *Plugin) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 		return nil, err
 	}
 	return p.reopen(ctx, b, req)
-}
-
-func joinPath(path []string) string {
-	out := ""
-	for i, p := range path {
-		if i > 0 {
-			out += "."
-		}
-		out += p
-	}
-	return out
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // createdRequest is the answer to POST /rest/servicedeskapi/request.
@@ -33,7 +34,7 @@ func (p *Plugin) createRequest(ctx context.Context, b *backend, req *sdk.Request
 	// The request API takes plain text on both flavors.
 	for id, v := range values {
 		if m, ok := v.(map[string]any); ok && m["type"] == "doc" {
-			values[id] = scalar(req.Fields[id])
+			values[id] = sdktext.Scalar(req.Fields[id])
 		}
 	}
 	if s.corrField != "" {

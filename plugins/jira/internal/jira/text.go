@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,11 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
-
-// portalAlertURL is the Azure portal's alert details blade; the alert id is
-// appended path-escaped.
-const portalAlertURL = "https://portal.azure.com/#view/Microsoft_Azure_Monitoring_Alerts/AlertDetails.ReactView/alertId/"
 
 // Length limits.
 const (
@@ -31,34 +27,6 @@ const (
 	// maxList caps the items of one list (targets, dimensions, links).
 	maxList = 25
 )
-
-// Truncate cuts s to at most max characters on a rune boundary, ending in
-// "…" when it cut. Invalid UTF-8 is replaced first so the result is valid.
-func Truncate(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if max <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == max-1 {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
-
-// PortalLink links to the alert in the Azure portal.
-func PortalLink(alertID string) string {
-	if alertID == "" {
-		return ""
-	}
-	return portalAlertURL + url.PathEscape(alertID)
-}
 
 // CorrelationLabel is the label that stamps an issue with a correlation
 // key: prefix followed by the first 16 hex digits of the key's SHA-256.
@@ -83,36 +51,24 @@ func correlationFieldValue(key string) string {
 func summaryOf(a *sdk.Alert, fields map[string]any) string {
 	s, _ := fields["summary"].(string)
 	if strings.TrimSpace(s) == "" {
-		var b strings.Builder
-		if a.SeverityLabel != "" {
-			b.WriteString("[" + a.SeverityLabel + "] ")
-		}
-		rule := a.Rule
-		if rule == "" {
-			rule = "Azure Monitor alert"
-		}
-		b.WriteString(rule)
-		if a.ResourceName != "" {
-			b.WriteString(" on " + a.ResourceName)
-		}
-		s = b.String()
+		s = sdktext.Summary(a)
 	}
 	s = strings.Join(strings.Fields(s), " ")
-	return Truncate(s, maxSummary)
+	return sdktext.Truncate(s, maxSummary)
 }
 
 // describe is the issue description: the alert's details and a link to it
 // in the Azure portal.
 func describe(a *sdk.Alert, key string) document {
 	doc := document{
-		paragraph(strong("Azure Monitor alert " + conditionWord(a) + ".")),
+		paragraph(strong("Azure Monitor alert " + sdktext.ConditionWord(a) + ".")),
 		bullets(facts(a)...),
 	}
 	doc = append(doc, details(a)...)
 	if a.Description != "" {
-		doc = append(doc, paragraph(text(Truncate(a.Description, maxPart))))
+		doc = append(doc, paragraph(text(sdktext.Truncate(a.Description, maxPart))))
 	}
-	if u := PortalLink(a.ID); u != "" {
+	if u := sdktext.PortalLink(a.ID); u != "" {
 		doc = append(doc, paragraph(link("Open the alert in the Azure portal", u)))
 	}
 	doc = append(doc, paragraph(text("Correlation key: "), code(key)))
@@ -130,15 +86,15 @@ func facts(a *sdk.Alert) [][]inline {
 	add("Rule", a.Rule)
 	add("Severity", a.SeverityLabel)
 	add("Condition", string(a.Condition))
-	add("Signal", strings.TrimSpace(a.SignalType+" "+paren(a.MonitoringService)))
+	add("Signal", strings.TrimSpace(a.SignalType+" "+sdktext.Paren(a.MonitoringService)))
 	targets := a.Targets
 	if len(targets) > maxList {
 		targets = append(slices.Clone(targets[:maxList]), fmt.Sprintf("… and %d more", len(a.Targets)-maxList))
 	}
 	add("Target", strings.Join(targets, ", "))
-	add("Fired at", formatTime(a.FiredAt))
+	add("Fired at", sdktext.FormatTime(a.FiredAt))
 	if a.ResolvedAt != nil {
-		add("Resolved at", formatTime(*a.ResolvedAt))
+		add("Resolved at", sdktext.FormatTime(*a.ResolvedAt))
 	}
 	return items
 }
@@ -148,7 +104,7 @@ func details(a *sdk.Alert) document {
 	switch {
 	case a.Metric != nil:
 		m := a.Metric
-		line := fmt.Sprintf("%s %s %s %s", join("/", m.Namespace, m.Name), m.Aggregation, m.Operator, m.Threshold)
+		line := fmt.Sprintf("%s %s %s %s", sdktext.JoinNonEmpty("/", m.Namespace, m.Name), m.Aggregation, m.Operator, m.Threshold)
 		if m.Value != nil {
 			line += ", value " + strconv.FormatFloat(*m.Value, 'g', -1, 64)
 		}
@@ -156,7 +112,7 @@ func details(a *sdk.Alert) document {
 			line += ", window " + m.WindowSize
 		}
 		items := [][]inline{{strong("Metric: "), text(strings.Join(strings.Fields(line), " "))}}
-		keys := sortedKeys(m.Dimensions)
+		keys := sdktext.SortedKeys(m.Dimensions)
 		if len(keys) > maxList {
 			keys = keys[:maxList]
 		}
@@ -172,7 +128,7 @@ func details(a *sdk.Alert) document {
 				text(fmt.Sprintf("%s (%s %s)", strconv.FormatFloat(*l.ResultCount, 'g', -1, 64), l.Operator, l.Threshold))))
 		}
 		if l.Query != "" {
-			doc = append(doc, codeBlock("kusto", Truncate(l.Query, maxPart)))
+			doc = append(doc, codeBlock("kusto", sdktext.Truncate(l.Query, maxPart)))
 		}
 		var links [][]inline
 		for i, u := range l.Links {
@@ -199,16 +155,16 @@ func details(a *sdk.Alert) document {
 		return document{bullets(
 			[]inline{strong("Service Health: "), text(x.Title)},
 			[]inline{strong("Tracking id: "), text(x.TrackingID)},
-			[]inline{strong("Stage: "), text(strings.TrimSpace(x.Stage + " " + paren(x.IncidentType)))},
+			[]inline{strong("Stage: "), text(strings.TrimSpace(x.Stage + " " + sdktext.Paren(x.IncidentType)))},
 			[]inline{strong("Impacted services: "), text(strings.Join(x.ImpactedServices, ", "))},
 			[]inline{strong("Impacted regions: "), text(strings.Join(x.ImpactedRegions, ", "))},
 		)}
 	case a.Budget != nil:
 		x := a.Budget
 		return document{bullets(
-			[]inline{strong("Budget: "), text(strings.TrimSpace(x.Name + " " + paren(x.Type)))},
-			[]inline{strong("Spent: "), text(fmt.Sprintf("%s of %s %s", num(x.Spent), num(x.Amount), x.Currency))},
-			[]inline{strong("Threshold: "), text(strings.TrimSpace(num(x.Threshold) + " " + x.ThresholdType))},
+			[]inline{strong("Budget: "), text(strings.TrimSpace(x.Name + " " + sdktext.Paren(x.Type)))},
+			[]inline{strong("Spent: "), text(fmt.Sprintf("%s of %s %s", sdktext.Number(x.Spent), sdktext.Number(x.Amount), x.Currency))},
+			[]inline{strong("Threshold: "), text(strings.TrimSpace(sdktext.Number(x.Threshold) + " " + x.ThresholdType))},
 		)}
 	}
 	return nil
@@ -228,9 +184,9 @@ func (s skipped) note(interval time.Duration) []inline {
 	if s.count > 1 {
 		what = fmt.Sprintf("%d further re-fires", s.count)
 	}
-	span := "at " + formatTime(s.first)
+	span := "at " + sdktext.FormatTime(s.first)
 	if !s.last.Equal(s.first) {
-		span = fmt.Sprintf("between %s and %s", formatTime(s.first), formatTime(s.last))
+		span = fmt.Sprintf("between %s and %s", sdktext.FormatTime(s.first), sdktext.FormatTime(s.last))
 	}
 	return []inline{text(fmt.Sprintf("%s %s were not commented (at most one comment per %s).", what, span, interval))}
 }
@@ -239,14 +195,14 @@ func (s skipped) note(interval time.Duration) []inline {
 func refireComment(a *sdk.Alert, sk skipped, interval time.Duration) document {
 	head := "Azure Monitor alert fired again"
 	if !a.FiredAt.IsZero() {
-		head += " at " + formatTime(a.FiredAt)
+		head += " at " + sdktext.FormatTime(a.FiredAt)
 	}
 	doc := document{paragraph(strong(head + "."))}
 	doc = append(doc, details(a)...)
 	if n := sk.note(interval); n != nil {
 		doc = append(doc, paragraph(n...))
 	}
-	if u := PortalLink(a.ID); u != "" {
+	if u := sdktext.PortalLink(a.ID); u != "" {
 		doc = append(doc, paragraph(link("Open the alert in the Azure portal", u)))
 	}
 	return doc
@@ -262,11 +218,11 @@ func resolveComment(a *sdk.Alert, now time.Time, sk skipped, interval time.Durat
 	if rule == "" {
 		rule = "the alert"
 	}
-	doc := document{paragraph(text(fmt.Sprintf("Resolved automatically by itsm-connector: Azure Monitor alert %q resolved at %s.", rule, formatTime(at))))}
+	doc := document{paragraph(text(fmt.Sprintf("Resolved automatically by itsm-connector: Azure Monitor alert %q resolved at %s.", rule, sdktext.FormatTime(at))))}
 	if n := sk.note(interval); n != nil {
 		doc = append(doc, paragraph(n...))
 	}
-	if u := PortalLink(a.ID); u != "" {
+	if u := sdktext.PortalLink(a.ID); u != "" {
 		doc = append(doc, paragraph(link("Open the alert in the Azure portal", u)))
 	}
 	return doc
@@ -276,11 +232,11 @@ func resolveComment(a *sdk.Alert, now time.Time, sk skipped, interval time.Durat
 func reopenComment(a *sdk.Alert) document {
 	head := "Reopened by itsm-connector: the alert fired again"
 	if !a.FiredAt.IsZero() {
-		head += " at " + formatTime(a.FiredAt)
+		head += " at " + sdktext.FormatTime(a.FiredAt)
 	}
 	doc := document{paragraph(text(head + " inside the route's reopen window."))}
 	doc = append(doc, details(a)...)
-	if u := PortalLink(a.ID); u != "" {
+	if u := sdktext.PortalLink(a.ID); u != "" {
 		doc = append(doc, paragraph(link("Open the alert in the Azure portal", u)))
 	}
 	return doc
@@ -290,57 +246,10 @@ func reopenComment(a *sdk.Alert) document {
 // document, one paragraph per blank-line-separated part.
 func textDocument(s string) document {
 	var doc document
-	for _, part := range strings.Split(Truncate(s, maxText), "\n\n") {
+	for _, part := range strings.Split(sdktext.Truncate(s, maxText), "\n\n") {
 		if strings.TrimSpace(part) != "" {
 			doc = append(doc, paragraph(text(part)))
 		}
 	}
 	return doc
-}
-
-func conditionWord(a *sdk.Alert) string {
-	if a.Condition == sdk.ConditionResolved {
-		return "resolved"
-	}
-	return "fired"
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func paren(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "(" + s + ")"
-}
-
-func join(sep string, parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, sep)
-}
-
-func num(f *float64) string {
-	if f == nil {
-		return "?"
-	}
-	return strconv.FormatFloat(*f, 'f', -1, 64)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -94,27 +94,6 @@ func TestADFShape(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"exactly10!", 10, "exactly10!"},
-		{"0123456789abc", 10, "012345678…"},
-		{"héllo wörld", 6, "héllo…"},
-		{"日本語のテキストです", 5, "日本語の…"},
-		{"🔥🔥🔥🔥", 3, "🔥🔥…"},
-		{"bad\xffutf8", 20, "bad\uFFFDutf8"},
-	}
-	for _, tt := range tests {
-		if got := Truncate(tt.in, tt.max); got != tt.want {
-			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
-		}
-	}
-}
-
 func TestCorrelationLabel(t *testing.T) {
 	keys := []string{"", "k", "High CPU on web tier|/subscriptions/x/resourceGroups/y", strings.Repeat("ü ", 1000)}
 	seen := map[string]bool{}
@@ -130,15 +109,6 @@ func TestCorrelationLabel(t *testing.T) {
 	}
 	if got := correlationFieldValue(strings.Repeat("x", 300)); !strings.HasPrefix(got, "sha256:") || len(got) != 71 {
 		t.Errorf("correlationFieldValue of a long key = %q", got)
-	}
-}
-
-func TestPortalLink(t *testing.T) {
-	got := PortalLink("/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/a b")
-	want := "https://portal.azure.com/#view/Microsoft_Azure_Monitoring_Alerts/AlertDetails.ReactView/alertId/" +
-		"%2Fsubscriptions%2Fs%2Fproviders%2FMicrosoft.AlertsManagement%2Falerts%2Fa%20b"
-	if got != want {
-		t.Errorf("PortalLink = %q, want %q", got, want)
 	}
 }
 

@@ -2,14 +2,7 @@ package rest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,6 +11,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/restfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // TestAuthModes runs create and lookup with each auth mode against a fake
@@ -216,11 +210,9 @@ func TestBodySecrets(t *testing.T) {
 
 // TestMutualTLS: a private CA for the server, a client certificate.
 func TestMutualTLS(t *testing.T) {
-	caCert, caKey := newCA(t)
-	certPEM, keyPEM := newLeaf(t, caCert, caKey)
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	fake := restfake.NewTickets(restfake.Options{ClientCAs: pool})
+	ca := fakehttp.NewCA(t)
+	certPEM, keyPEM := ca.ClientCert(t)
+	fake := restfake.NewTickets(restfake.Options{ClientCAs: ca.Pool()})
 	t.Cleanup(fake.Close)
 
 	configure := func(tlsBlock map[string]any) *Plugin {
@@ -250,7 +242,7 @@ func TestMutualTLS(t *testing.T) {
 func TestInsecureSkipVerifyWarns(t *testing.T) {
 	fake := restfake.NewTickets(restfake.Options{TLS: true})
 	t.Cleanup(fake.Close)
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	cfg := ticketConfig(fake.URL)
 	cfg["tls"] = map[string]any{"insecure_skip_verify": true}
@@ -265,51 +257,4 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 	if _, err := p.Create(context.Background(), e.request("k", nil)); err != nil {
 		t.Fatalf("Create with verification off: %v", err)
 	}
-}
-
-// newCA makes a throwaway certificate authority.
-func newCA(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-// newLeaf makes a client certificate signed by the CA, as PEM.
-func newLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (string, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "itsm-connector"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}))
 }

@@ -12,10 +12,10 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/jsonpath"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 const (
@@ -121,14 +121,13 @@ func (c *client) do(ctx context.Context, a *action, av *ActionValues, body []byt
 		start := c.now()
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return nil, 0, sdk.Retryable(fmt.Errorf("rest: %s: %s %s: %s", a.name, a.method, u.Path, c.redact.apply(transportError(err).Error())))
+			return nil, 0, sdk.Retryable(fmt.Errorf("rest: %s: %s %s: %s", a.name, a.method, u.Path, c.redact.apply(sdkhttp.TransportError(err).Error())))
 		}
-		raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-		_ = resp.Body.Close()
+		raw, readErr := sdkhttp.ReadBody(resp, maxResponse)
 		c.log().Debug("request", "action", a.name, "method", a.method, "path", u.Path,
 			"status", resp.StatusCode, "duration", c.now().Sub(start).String())
 		if readErr != nil {
-			return nil, 0, sdk.Retryable(fmt.Errorf("rest: %s: %s %s: read response: %w", a.name, a.method, u.Path, readErr))
+			return nil, 0, sdk.Retryable(fmt.Errorf("rest: %s: %s %s: %w", a.name, a.method, u.Path, readErr))
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.auth.invalidate() {
 			continue
@@ -151,7 +150,7 @@ func (c *client) interpret(a *action, u *url.URL, resp *http.Response, raw []byt
 		// A create that finds nothing is a failure like any other.
 		return nil, outcomeNotFound, nil
 	}
-	apiErr := &APIError{Action: a.name, Method: a.method, Path: u.Path, Status: status, Body: c.redact.apply(snippet(raw))}
+	apiErr := &APIError{Action: a.name, Method: a.method, Path: u.Path, Status: status, Body: c.redact.apply(sdkhttp.Snippet(raw, maxErrorBody))}
 	switch {
 	case c.retryable.has(status):
 		return nil, 0, sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(resp.Header, c.now()))
@@ -198,28 +197,4 @@ func (c *client) finalBody(action string, rendered *string, extra []bodySecret) 
 		return nil, sdk.Permanent(fmt.Errorf("rest: %s: encode body: %w", action, err))
 	}
 	return out, nil
-}
-
-// snippet returns the start of a body for an error message: at most
-// maxErrorBody bytes, cut on a character boundary, marked when cut.
-func snippet(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) <= maxErrorBody {
-		return strings.ToValidUTF8(string(b), "?")
-	}
-	cut := maxErrorBody
-	for cut > 0 && !utf8.RuneStart(b[cut]) {
-		cut--
-	}
-	return strings.ToValidUTF8(string(b[:cut]), "?") + fmt.Sprintf("… (%d bytes in all)", len(b))
-}
-
-// transportError drops the URL from a *url.Error: the message names the
-// path already, and the query may carry a correlation key.
-func transportError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

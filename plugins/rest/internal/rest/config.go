@@ -2,7 +2,6 @@ package rest
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/jsonpath"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // Auth types.
@@ -26,8 +27,8 @@ const (
 
 // Token endpoint client authentication styles.
 const (
-	clientAuthBasic = "basic"
-	clientAuthBody  = "body"
+	clientAuthBasic = sdkhttp.ClientAuthBasic
+	clientAuthBody  = sdkhttp.ClientAuthBody
 )
 
 // HMAC signature encodings.
@@ -183,38 +184,11 @@ func resolveConfig(cfg Config) (*settings, sdk.Diagnostics) {
 	s := &settings{actions: map[string]*action{}}
 
 	// base_url
-	switch u, err := url.Parse(strings.TrimSpace(cfg.BaseURL)); {
-	case strings.TrimSpace(cfg.BaseURL) == "":
-		errf("base_url is required", `Set it to the API's base URL, e.g. "https://api.example.com".`, "base_url")
-	case err != nil:
-		errf("base_url is not a valid URL", err.Error(), "base_url")
-	case u.Scheme != "https" && u.Scheme != "http":
-		errf("base_url must use https", fmt.Sprintf("Got scheme %q.", u.Scheme), "base_url")
-	case u.Host == "":
-		errf("base_url has no host", `Set it to the API's base URL, e.g. "https://api.example.com".`, "base_url")
-	case u.User != nil:
-		errf("base_url must not carry credentials", "Put them in the auth block, where they are treated as secrets.", "base_url")
-	case u.RawQuery != "" || u.Fragment != "":
-		errf("base_url must not have a query or fragment", "Put query parameters in each action's query.", "base_url")
-	default:
-		u.Path = strings.TrimRight(u.Path, "/")
-		u.RawPath = ""
-		s.base = u
-		if u.Scheme == "http" {
-			diags = append(diags, sdk.AttributeWarning("base_url uses plain http",
-				"Credentials and alert data travel unencrypted; use https outside tests.", "base_url"))
-		}
-	}
+	var urlDiags sdk.Diagnostics
+	s.base, urlDiags = sdkhttp.BaseURL{Attr: "base_url", Example: "https://api.example.com", Exposes: "alert data"}.Parse(cfg.BaseURL)
+	diags = append(diags, urlDiags...)
 
-	s.timeout = defaultTimeout
-	if cfg.Timeout != "" {
-		d, err := time.ParseDuration(cfg.Timeout)
-		if err != nil || d <= 0 {
-			errf("timeout must be a positive duration", fmt.Sprintf("Got %q; use a duration such as \"30s\".", cfg.Timeout), "timeout")
-		} else {
-			s.timeout = d
-		}
-	}
+	s.timeout = sdktext.ParseDuration(cfg.Timeout, defaultTimeout, &diags, "timeout")
 
 	s.headers = http.Header{}
 	for k, v := range cfg.Headers {
@@ -400,46 +374,17 @@ func resolveSource(src, re, field, action string, diags *sdk.Diagnostics) *sourc
 
 // resolveTLS builds the TLS client configuration.
 func resolveTLS(s *settings, cfg *TLSConfig, diags *sdk.Diagnostics) {
-	errf := func(summary, detail string, path ...string) {
-		*diags = append(*diags, sdk.AttributeError(summary, detail, path...))
-	}
 	var c TLSConfig
 	if cfg != nil {
 		c = *cfg
 	}
-	s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
-	if c.CACert != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM([]byte(c.CACert)) {
-			errf("ca_cert holds no PEM certificate", `Load the CA bundle with file("/path/ca.pem").`, "tls", "ca_cert")
-		}
-		s.tls.RootCAs = pool
-	}
-	switch {
-	case c.ClientCert != "" && c.ClientKey == "":
-		errf("client_key is required with client_cert", "", "tls", "client_key")
-	case c.ClientCert == "" && c.ClientKey != "":
-		errf("client_cert is required with client_key", "", "tls", "client_cert")
-	case c.ClientCert != "":
-		pair, err := tls.X509KeyPair([]byte(c.ClientCert), []byte(c.ClientKey))
-		if err != nil {
-			// The parse error can quote key material; do not repeat it.
-			errf("client_cert and client_key do not form a valid key pair",
-				"Both must be PEM; the key must match the certificate.", "tls", "client_key")
-		} else {
-			s.tls.Certificates = []tls.Certificate{pair}
-		}
-	}
-	if c.InsecureSkipVerify {
-		s.tls.InsecureSkipVerify = true
-		s.insecure = true
-		*diags = append(*diags, sdk.AttributeWarning("TLS certificate verification is OFF",
-			"Anyone on the network path can read the credentials and alert data. Set ca_cert instead.",
-			"tls", "insecure_skip_verify"))
-	}
+	var tlsDiags sdk.Diagnostics
+	s.tls, tlsDiags = sdkhttp.TLSOptions{
+		CACert: c.CACert, ClientCert: c.ClientCert, ClientKey: c.ClientKey,
+		InsecureSkipVerify: c.InsecureSkipVerify, Exposes: "alert data",
+	}.Config("tls")
+	*diags = append(*diags, tlsDiags...)
+	s.insecure = s.tls.InsecureSkipVerify
 }
 
 // resolveAuth validates the auth block.

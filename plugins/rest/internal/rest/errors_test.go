@@ -13,6 +13,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/restfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // httpStatusServer answers every request with status and header.
@@ -29,7 +30,7 @@ func httpStatusServer(t *testing.T, status int, h http.Header) string {
 }
 
 func TestStatusClassification(t *testing.T) {
-	date := newClock().Now().Add(90 * time.Second).Format(http.TimeFormat)
+	date := fakehttp.NewClock().Now().Add(90 * time.Second).Format(http.TimeFormat)
 	tests := []struct {
 		name      string
 		retryable []any // retryable_statuses; nil for the default

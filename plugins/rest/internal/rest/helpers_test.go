@@ -1,61 +1,21 @@
 package rest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/restfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // These tests build Request.Values by hand, in the JSON shape the host
 // renders them (one object per action, null for absent blocks). The
 // plugin's tests one directory up render them from the example files
 // through the host's own code instead.
-
-// clock is a manual clock shared by the plugin and a fake.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // ticketConfig is a configuration for the fake ticket API at url, every
 // action configured, without auth.
@@ -114,15 +74,15 @@ type env struct {
 	t     *testing.T
 	fake  *restfake.Tickets
 	p     *Plugin
-	clock *clock
-	logs  *syncBuffer
+	clock *fakehttp.Clock
+	logs  *fakehttp.LogBuffer
 }
 
 // newEnv starts a fake ticket API with opts and a plugin configured for it;
 // mutate edits the configuration first.
 func newEnv(t *testing.T, opts restfake.Options, mutate func(cfg map[string]any)) *env {
 	t.Helper()
-	c := newClock()
+	c := fakehttp.NewClock()
 	opts.Now = c.Now
 	fake := restfake.NewTickets(opts)
 	t.Cleanup(fake.Close)
@@ -130,7 +90,7 @@ func newEnv(t *testing.T, opts restfake.Options, mutate func(cfg map[string]any)
 	if mutate != nil {
 		mutate(cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now})
 	if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
 		t.Fatalf("Configure: %v", err)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // Name is the plugin's short name.
@@ -137,24 +138,9 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 }
 
 func (p *Plugin) build(s *settings, secrets []string) *backend {
-	var transport *http.Transport
-	if t, ok := p.opts.Transport.(*http.Transport); ok {
-		transport = t.Clone()
-	} else if p.opts.Transport == nil {
-		transport = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	var rt http.RoundTripper = p.opts.Transport
-	if transport != nil {
-		transport.TLSClientConfig = s.tls
-		rt = transport
-	}
-	hc := &http.Client{
-		Transport: rt,
-		Timeout:   s.timeout,
-		// Redirects would carry credentials to another URL or hide a
-		// sign-in page; report them instead.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// Redirects are never followed: they would carry credentials to another
+	// URL or hide a sign-in page.
+	hc := sdkhttp.NewClient(sdkhttp.ClientOptions{Timeout: s.timeout, TLS: s.tls, Transport: p.opts.Transport})
 	red := newRedactor(secrets...)
 	var auth authenticator = noAuth{}
 	a := s.auth
@@ -167,11 +153,7 @@ func (p *Plugin) build(s *settings, secrets []string) *backend {
 	case AuthAPIKey:
 		auth = headerAuth{header: a.APIKeyHeader, value: a.APIKeyPrefix + a.APIKey}
 	case AuthOAuth2:
-		auth = &oauth2{
-			tokenURL: s.tokenURL.String(), clientID: a.ClientID, clientSecret: a.ClientSecret,
-			scopes: a.Scopes, params: a.TokenParams, clientAuth: a.ClientAuth,
-			http: hc, now: p.opts.Now, log: p.logger, redact: red,
-		}
+		auth = newOAuth2(s, hc, p.opts.Now, p.logger, red)
 	}
 	c := &client{
 		base: s.base, http: hc, headers: s.headers, auth: auth,
@@ -223,7 +205,7 @@ func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 	}
 	wi, found, err := workItem(a, r, nil, req.CorrelationKey)
 	if err == nil && !found {
-		err = fmt.Errorf("rest: create: result.id: the response has no value at %s: %s", a.id, b.client.redact.apply(snippet(r.body)))
+		err = fmt.Errorf("rest: create: result.id: the response has no value at %s: %s", a.id, b.client.redact.apply(sdkhttp.Snippet(r.body, maxErrorBody)))
 	}
 	if err != nil {
 		// The item may exist remotely; retrying would create another.

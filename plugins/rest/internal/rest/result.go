@@ -5,6 +5,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/jsonpath"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // read returns the value src names in r, and false when the response does
@@ -17,7 +18,7 @@ func read(r *response, src *source) (string, bool, error) {
 		v = r.header.Get(src.header)
 	} else {
 		if r.docErr != nil {
-			return "", false, fmt.Errorf("the response body is not JSON (%v), so %s cannot be read: %s", r.docErr, src, snippet(r.body))
+			return "", false, fmt.Errorf("the response body is not JSON (%v), so %s cannot be read: %s", r.docErr, src, sdkhttp.Snippet(r.body, maxErrorBody))
 		}
 		raw, ok := src.path.Get(r.doc)
 		if !ok {

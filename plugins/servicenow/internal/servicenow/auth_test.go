@@ -2,14 +2,7 @@ package servicenow
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +10,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/plugins/servicenow/snowfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 const (
@@ -169,12 +163,10 @@ func TestAPIKey(t *testing.T) {
 // TestMutualTLS: a private CA for the server, a client certificate as the
 // only credential.
 func TestMutualTLS(t *testing.T) {
-	caCert, caKey := newCA(t)
-	clientCertPEM, clientKeyPEM := newLeaf(t, caCert, caKey)
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	c := newClock()
-	fake := snowfake.New(snowfake.Options{ClientCAs: pool, Now: c.Now})
+	ca := fakehttp.NewCA(t)
+	clientCertPEM, clientKeyPEM := ca.ClientCert(t)
+	c := fakehttp.NewClock()
+	fake := snowfake.New(snowfake.Options{ClientCAs: ca.Pool(), Now: c.Now})
 	t.Cleanup(fake.Close)
 
 	configure := func(tlsBlock map[string]any) (*Plugin, error) {
@@ -213,10 +205,10 @@ func TestMutualTLS(t *testing.T) {
 }
 
 func TestInsecureSkipVerifyWarns(t *testing.T) {
-	c := newClock()
+	c := fakehttp.NewClock()
 	fake := snowfake.New(snowfake.Options{TLS: true, Now: c.Now})
 	t.Cleanup(fake.Close)
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: c.Now})
 	cfg := baseConfig(fake.URL)
 	cfg["tls"] = map[string]any{"insecure_skip_verify": true}
@@ -306,49 +298,4 @@ func hasPath(d sdk.Diagnostics, path ...string) bool {
 		}
 	}
 	return false
-}
-
-func newCA(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test client CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-func newLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "itsm-connector"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
 }

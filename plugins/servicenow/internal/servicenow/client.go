@@ -6,18 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
-
-// maxResponse caps how much of a response is read.
-const maxResponse = 8 << 20
 
 // APIError is a failed exchange with the instance. Its message carries
 // ServiceNow's error.message and error.detail, never credentials.
@@ -104,12 +100,11 @@ func (c *client) do(ctx context.Context, cl call, out any) error {
 		}
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return sdk.Retryable(fmt.Errorf("servicenow: %s: %s %s: %w", cl.op, cl.method, cl.path, transportError(err)))
+			return fmt.Errorf("servicenow: %s: %s %s: %w", cl.op, cl.method, cl.path, sdkhttp.TransportError(err))
 		}
-		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-		_ = resp.Body.Close()
-		if readErr != nil {
-			return sdk.Retryable(fmt.Errorf("servicenow: %s: %s %s: read response: %w", cl.op, cl.method, cl.path, readErr))
+		body, err := sdkhttp.ReadBody(resp, 0)
+		if err != nil {
+			return sdk.Retryable(fmt.Errorf("servicenow: %s: %s %s: %w", cl.op, cl.method, cl.path, err))
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.auth.invalidate() {
 			continue
@@ -121,7 +116,7 @@ func (c *client) do(ctx context.Context, cl call, out any) error {
 // interpret classifies an answer and decodes a successful one.
 func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) error {
 	apiErr := &APIError{Op: cl.op, Method: cl.method, Path: cl.path, Status: resp.StatusCode}
-	html := isHTML(resp.Header, body)
+	html := sdkhttp.LooksLikeHTML(resp.Header, body)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if html {
 			apiErr.Message = "the instance answered with an HTML page instead of JSON"
@@ -152,22 +147,17 @@ func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) e
 			apiErr.Message, apiErr.Detail = text(env.Error.Message), text(env.Error.Detail)
 		}
 	}
-	switch status := resp.StatusCode; {
-	case status == http.StatusUnauthorized:
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
 		if apiErr.Hint == "" {
 			apiErr.Hint = "check the credentials in the auth block"
 		}
-		return sdk.Permanent(apiErr)
-	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-		if apiErr.Hint == "" && status == http.StatusTooManyRequests {
+	case http.StatusTooManyRequests:
+		if apiErr.Hint == "" {
 			apiErr.Hint = "rate limited by the instance"
 		}
-		return sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(resp.Header, c.now()))
-	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooEarly:
-		return sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(resp.Header, c.now()))
-	default:
-		return sdk.Permanent(apiErr)
 	}
+	return sdkhttp.Classify(resp.StatusCode, resp.Header, c.now(), apiErr)
 }
 
 // statusOf returns the HTTP status of a failed call, or 0.
@@ -177,16 +167,6 @@ func statusOf(err error) int {
 		return e.Status
 	}
 	return 0
-}
-
-// isHTML reports an HTML body: a hibernating instance answers 200 with its
-// wake-up page.
-func isHTML(h http.Header, body []byte) bool {
-	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil && mt == "text/html" {
-		return true
-	}
-	trimmed := bytes.TrimSpace(body)
-	return len(trimmed) > 0 && trimmed[0] == '<'
 }
 
 // text renders an error envelope value; ServiceNow sends strings, null, and
@@ -201,14 +181,4 @@ func text(v any) string {
 		b, _ := json.Marshal(x)
 		return string(b)
 	}
-}
-
-// transportError drops the URL from a *url.Error: it is already in our own
-// message and would otherwise appear twice.
-func transportError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

@@ -2,15 +2,15 @@ package servicenow
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // Modes of operation.
@@ -187,27 +187,9 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 	s := &settings{}
 
 	// instance_url
-	switch u, err := url.Parse(strings.TrimSpace(cfg.InstanceURL)); {
-	case cfg.InstanceURL == "":
-		errf("instance_url is required", `Set it to the instance's base URL, e.g. "https://contoso.service-now.com".`, "instance_url")
-	case err != nil:
-		errf("instance_url is not a valid URL", err.Error(), "instance_url")
-	case u.Scheme != "https" && u.Scheme != "http":
-		errf("instance_url must use https", fmt.Sprintf("Got scheme %q.", u.Scheme), "instance_url")
-	case u.Host == "":
-		errf("instance_url has no host", `Set it to the instance's base URL, e.g. "https://contoso.service-now.com".`, "instance_url")
-	case u.User != nil:
-		errf("instance_url must not carry credentials", "Put them in the auth block, where they are treated as secrets.", "instance_url")
-	case u.RawQuery != "" || u.Fragment != "":
-		errf("instance_url must not have a query or fragment", "Set it to the instance's base URL only.", "instance_url")
-	default:
-		u.Path = strings.TrimRight(u.Path, "/")
-		s.base = u
-		if u.Scheme == "http" {
-			diags = append(diags, sdk.AttributeWarning("instance_url uses plain http",
-				"Credentials and incident data travel unencrypted; use https outside tests.", "instance_url"))
-		}
-	}
+	var urlDiags sdk.Diagnostics
+	s.base, urlDiags = sdkhttp.BaseURL{Attr: "instance_url", Example: "https://contoso.service-now.com", Exposes: "incident data"}.Parse(cfg.InstanceURL)
+	diags = append(diags, urlDiags...)
 
 	// mode
 	s.mode = cfg.Mode
@@ -218,7 +200,7 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 		errf("mode must be \"incident\" or \"event\"", fmt.Sprintf("Got %q.", cfg.Mode), "mode")
 	}
 
-	s.timeout = parseDuration(cfg.Timeout, defaultTimeout, &diags, "timeout")
+	s.timeout = sdktext.ParseDuration(cfg.Timeout, defaultTimeout, &diags, "timeout")
 
 	// severity_map: operator entries override the defaults per severity.
 	s.severity = DefaultSeverityMap()
@@ -241,40 +223,14 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 	if cfg.TLS != nil {
 		tlsCfg = *cfg.TLS
 	}
-	s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
-	if tlsCfg.CACert != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM([]byte(tlsCfg.CACert)) {
-			errf("ca_cert holds no PEM certificate", "Load the CA bundle with file(\"/path/ca.pem\").", "tls", "ca_cert")
-		}
-		s.tls.RootCAs = pool
-	}
-	switch {
-	case tlsCfg.ClientCert != "" && tlsCfg.ClientKey == "":
-		errf("client_key is required with client_cert", "", "tls", "client_key")
-	case tlsCfg.ClientCert == "" && tlsCfg.ClientKey != "":
-		errf("client_cert is required with client_key", "", "tls", "client_cert")
-	case tlsCfg.ClientCert != "":
-		pair, err := tls.X509KeyPair([]byte(tlsCfg.ClientCert), []byte(tlsCfg.ClientKey))
-		if err != nil {
-			// The parse error can quote key material; do not repeat it.
-			errf("client_cert and client_key do not form a valid key pair",
-				"Both must be PEM; the key must match the certificate.", "tls", "client_key")
-		} else {
-			s.tls.Certificates = []tls.Certificate{pair}
-			s.hasClientCert = true
-		}
-	}
-	if tlsCfg.InsecureSkipVerify {
-		s.tls.InsecureSkipVerify = true
-		s.insecure = true
-		diags = append(diags, sdk.AttributeWarning("TLS certificate verification is OFF",
-			"Anyone on the network path can read the credentials and incidents. Set ca_cert instead.",
-			"tls", "insecure_skip_verify"))
-	}
+	var tlsDiags sdk.Diagnostics
+	s.tls, tlsDiags = sdkhttp.TLSOptions{
+		CACert: tlsCfg.CACert, ClientCert: tlsCfg.ClientCert, ClientKey: tlsCfg.ClientKey,
+		InsecureSkipVerify: tlsCfg.InsecureSkipVerify, Exposes: "incidents",
+	}.Config("tls")
+	diags = append(diags, tlsDiags...)
+	s.insecure = s.tls.InsecureSkipVerify
+	s.hasClientCert = len(s.tls.Certificates) > 0
 
 	// auth
 	if cfg.Auth == nil {
@@ -338,8 +294,8 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 		}
 		seen[m] = true
 	}
-	s.cacheTTL = parseDuration(cm.CacheTTL, defaultCacheTTL, &diags, "cmdb", "cache_ttl")
-	s.missTTL = parseDuration(cm.MissTTL, defaultMissTTL, &diags, "cmdb", "miss_ttl")
+	s.cacheTTL = sdktext.ParseDuration(cm.CacheTTL, defaultCacheTTL, &diags, "cmdb", "cache_ttl")
+	s.missTTL = sdktext.ParseDuration(cm.MissTTL, defaultMissTTL, &diags, "cmdb", "miss_ttl")
 
 	// event
 	if cfg.Event != nil {
@@ -421,17 +377,4 @@ func resolveAuth(s *settings, diags *sdk.Diagnostics) {
 	default:
 		errf("unknown auth type", fmt.Sprintf("Got %q; use \"basic\", \"oauth\", \"api_key\" or \"certificate\".", a.Type), "auth", "type")
 	}
-}
-
-func parseDuration(v string, def time.Duration, diags *sdk.Diagnostics, path ...string) time.Duration {
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		*diags = append(*diags, sdk.AttributeError(path[len(path)-1]+" must be a positive duration",
-			fmt.Sprintf("Got %q; use a Go duration such as \"30s\" or \"10m\".", v), path...))
-		return def
-	}
-	return d
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // eventPath is Event Management's bulk event endpoint.
@@ -46,17 +47,17 @@ func (p *Plugin) sendEvent(ctx context.Context, b *backend, req *sdk.Request, re
 		"rule":           a.Rule,
 		"severity_label": a.SeverityLabel,
 		"condition":      string(a.Condition),
-		"fired_at":       formatTime(a.FiredAt),
+		"fired_at":       sdktext.FormatTime(a.FiredAt),
 		"resource_id":    resourceID,
 		"subscription":   a.Subscription,
 		"resource_group": a.ResourceGroup,
-		"portal_link":    PortalLink(a.ID),
+		"portal_link":    sdktext.PortalLink(a.ID),
 	}
 	if a.ResolvedAt != nil {
-		info["resolved_at"] = formatTime(*a.ResolvedAt)
+		info["resolved_at"] = sdktext.FormatTime(*a.ResolvedAt)
 	}
 	for k, v := range req.Fields {
-		info[k] = fieldValue(v)
+		info[k] = sdktext.Scalar(v)
 	}
 	infoJSON, err := json.Marshal(info)
 	if err != nil {

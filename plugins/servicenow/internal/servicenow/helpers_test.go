@@ -1,18 +1,16 @@
 package servicenow
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/itsm-connector/itsm-connector/plugins/servicenow/snowfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 const (
@@ -22,56 +20,18 @@ const (
 		"/providers/Microsoft.Compute/virtualMachines/vm-web-01"
 )
 
-// clock is a manual clock shared by the plugin and the fake.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is one plugin configured against one fake instance.
 type env struct {
 	t     *testing.T
 	fake  *snowfake.Server
 	p     *Plugin
-	clock *clock
-	logs  *syncBuffer
+	clock *fakehttp.Clock
+	logs  *fakehttp.LogBuffer
 }
 
 // startFake starts a fake with basic credentials and the close-code data
 // policy, on the clock.
-func startFake(t *testing.T, c *clock, mutate func(*snowfake.Options)) *snowfake.Server {
+func startFake(t *testing.T, c *fakehttp.Clock, mutate func(*snowfake.Options)) *snowfake.Server {
 	t.Helper()
 	opts := snowfake.Options{
 		BasicUsers:       map[string]string{testUser: testPassword},
@@ -111,13 +71,13 @@ func toConfig(t testing.TB, m map[string]any) sdk.Config {
 // configuration first.
 func newEnv(t *testing.T, fakeOpts func(*snowfake.Options), mutate func(cfg map[string]any)) *env {
 	t.Helper()
-	c := newClock()
+	c := fakehttp.NewClock()
 	fake := startFake(t, c, fakeOpts)
 	cfg := baseConfig(fake.URL)
 	if mutate != nil {
 		mutate(cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now})
 	if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
 		t.Fatalf("Configure: %v", err)

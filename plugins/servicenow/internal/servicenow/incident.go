@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // Incident states (the incident table's state choices).
@@ -56,7 +57,7 @@ func (p *Plugin) createIncident(ctx context.Context, b *backend, req *sdk.Reques
 	}
 
 	body := map[string]string{
-		"short_description":   summary(&req.Alert),
+		"short_description":   sdktext.Summary(&req.Alert),
 		"description":         description(&req.Alert, req.CorrelationKey),
 		"correlation_id":      CorrelationID(req.CorrelationKey, inc.CorrelationIDMax),
 		"correlation_display": inc.CorrelationDisplay,
@@ -88,9 +89,9 @@ func (p *Plugin) createIncident(ctx context.Context, b *backend, req *sdk.Reques
 			p.logger().Warn("ignoring route field priority: the instance computes it from urgency and impact", "correlation_key", req.CorrelationKey)
 			continue
 		}
-		body[k] = fieldValue(v)
+		body[k] = sdktext.Scalar(v)
 	}
-	body["short_description"] = Truncate(body["short_description"], inc.ShortDescriptionMax)
+	body["short_description"] = sdktext.Truncate(body["short_description"], inc.ShortDescriptionMax)
 
 	var resp oneIncident
 	err := b.client.do(ctx, call{

@@ -13,10 +13,11 @@ import (
 	"github.com/itsm-connector/itsm-connector/plugins/servicenow/snowfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 func TestConformance(t *testing.T) {
-	c := newClock()
+	c := fakehttp.NewClock()
 	fake := startFake(t, c, nil)
 	fake.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-web-01", "object_id": vmID})
 	invalid := baseConfig(fake.URL)
@@ -221,26 +222,9 @@ func TestCorrelationHashing(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"exactly10!", 10, "exactly10!"},
-		{"0123456789abc", 10, "012345678…"},
-		{"héllo wörld", 6, "héllo…"},
-		{"日本語のテキストです", 5, "日本語の…"},
-		{"🔥🔥🔥🔥", 3, "🔥🔥…"},
-		{"bad\xffutf8", 20, "bad\uFFFDutf8"},
-	}
-	for _, tt := range tests {
-		if got := Truncate(tt.in, tt.max); got != tt.want {
-			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
-		}
-	}
-
+// TestShortDescriptionMax: the summary is cut on a character boundary to
+// the configured length (sdktext.Truncate's own cases are in sdk/sdktext).
+func TestShortDescriptionMax(t *testing.T) {
 	e := newEnv(t, nil, func(cfg map[string]any) {
 		cfg["incident"] = map[string]any{"short_description_max": 20}
 	})

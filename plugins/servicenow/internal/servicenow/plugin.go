@@ -12,10 +12,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // Name is the plugin's short name.
@@ -107,7 +109,7 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 	for _, d := range diags {
 		args := []any{"detail", d.Detail}
 		if len(d.Path) > 0 {
-			args = append(args, "attribute", joinPath(d.Path))
+			args = append(args, "attribute", strings.Join(d.Path, "."))
 		}
 		p.logger().Warn(d.Summary, args...)
 	}
@@ -123,24 +125,9 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 }
 
 func (p *Plugin) build(s *settings) *backend {
-	var transport *http.Transport
-	if t, ok := p.opts.Transport.(*http.Transport); ok {
-		transport = t.Clone()
-	} else if p.opts.Transport == nil {
-		transport = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	var rt http.RoundTripper = p.opts.Transport
-	if transport != nil {
-		transport.TLSClientConfig = s.tls
-		rt = transport
-	}
-	hc := &http.Client{
-		Transport: rt,
-		Timeout:   s.timeout,
-		// Redirects would leak credentials to another host or hide a
-		// sign-in page; report them instead.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// Redirects are never followed: they would leak credentials to another
+	// host or hide a sign-in page.
+	hc := sdkhttp.NewClient(sdkhttp.ClientOptions{Timeout: s.timeout, TLS: s.tls, Transport: p.opts.Transport})
 	var auth authenticator
 	switch s.auth.Type {
 	case AuthBasic:
@@ -148,12 +135,7 @@ func (p *Plugin) build(s *settings) *backend {
 	case AuthAPIKey:
 		auth = apiKeyAuth{header: s.auth.APIKeyHeader, key: s.auth.APIKey}
 	case AuthOAuth:
-		auth = &oauth{
-			tokenURL: s.tokenURL, grant: s.auth.GrantType,
-			clientID: s.auth.ClientID, clientSecret: s.auth.ClientSecret,
-			username: s.auth.Username, password: s.auth.Password,
-			http: hc, now: p.opts.Now, log: p.logger,
-		}
+		auth = newOAuth(s, hc, p.opts.Now, p.logger)
 	default:
 		auth = certAuth{}
 	}
@@ -239,15 +221,4 @@ func (p *Plugin) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 		return p.sendEvent(ctx, b, req, false)
 	}
 	return p.reopenIncident(ctx, b, req)
-}
-
-func joinPath(path []string) string {
-	out := ""
-	for i, p := range path {
-		if i > 0 {
-			out += "."
-		}
-		out += p
-	}
-	return out
 }

@@ -3,45 +3,19 @@ package servicenow
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
-
-// portalAlertURL is the Azure portal's alert details blade; the alert id is
-// appended path-escaped.
-const portalAlertURL = "https://portal.azure.com/#view/Microsoft_Azure_Monitoring_Alerts/AlertDetails.ReactView/alertId/"
 
 // maxDescription caps description and work notes, in characters (the
 // default length of incident.description is 4000).
 const maxDescription = 4000
-
-// Truncate cuts s to at most max characters on a rune boundary, ending in
-// "…" when it cut. Invalid UTF-8 is replaced first so the result is valid.
-func Truncate(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if max <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == max-1 {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
 
 // CorrelationID is the value stored in correlation_id for a correlation
 // key: the key itself when it fits in max characters and is safe inside an
@@ -54,31 +28,6 @@ func CorrelationID(key string, max int) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// PortalLink links to the alert in the Azure portal.
-func PortalLink(alertID string) string {
-	if alertID == "" {
-		return ""
-	}
-	return portalAlertURL + url.PathEscape(alertID)
-}
-
-// summary is the default short description when the route sets none.
-func summary(a *sdk.Alert) string {
-	var b strings.Builder
-	if a.SeverityLabel != "" {
-		b.WriteString("[" + a.SeverityLabel + "] ")
-	}
-	rule := a.Rule
-	if rule == "" {
-		rule = "Azure Monitor alert"
-	}
-	b.WriteString(rule)
-	if a.ResourceName != "" {
-		b.WriteString(" on " + a.ResourceName)
-	}
-	return b.String()
-}
-
 // description renders the alert for the incident's description.
 func description(a *sdk.Alert, key string) string {
 	var b strings.Builder
@@ -87,25 +36,25 @@ func description(a *sdk.Alert, key string) string {
 			fmt.Fprintf(&b, "%s: %s\n", label, value)
 		}
 	}
-	fmt.Fprintf(&b, "Azure Monitor alert %s.\n\n", conditionWord(a))
+	fmt.Fprintf(&b, "Azure Monitor alert %s.\n\n", sdktext.ConditionWord(a))
 	line("Rule", a.Rule)
 	line("Severity", a.SeverityLabel)
 	line("Condition", string(a.Condition))
-	line("Signal", strings.TrimSpace(a.SignalType+" "+paren(a.MonitoringService)))
+	line("Signal", strings.TrimSpace(a.SignalType+" "+sdktext.Paren(a.MonitoringService)))
 	line("Target", strings.Join(a.Targets, ", "))
-	line("Fired at", formatTime(a.FiredAt))
+	line("Fired at", sdktext.FormatTime(a.FiredAt))
 	if a.ResolvedAt != nil {
-		line("Resolved at", formatTime(*a.ResolvedAt))
+		line("Resolved at", sdktext.FormatTime(*a.ResolvedAt))
 	}
 	details(&b, a)
 	if a.Description != "" {
 		fmt.Fprintf(&b, "\n%s\n", a.Description)
 	}
-	if link := PortalLink(a.ID); link != "" {
+	if link := sdktext.PortalLink(a.ID); link != "" {
 		fmt.Fprintf(&b, "\nAlert in the Azure portal: %s\n", link)
 	}
 	line("Correlation key", key)
-	return Truncate(strings.TrimRight(b.String(), "\n"), maxDescription)
+	return sdktext.Truncate(strings.TrimRight(b.String(), "\n"), maxDescription)
 }
 
 // details adds the signal-specific summary.
@@ -113,7 +62,7 @@ func details(b *strings.Builder, a *sdk.Alert) {
 	switch {
 	case a.Metric != nil:
 		m := a.Metric
-		fmt.Fprintf(b, "Metric: %s %s %s %s", join("/", m.Namespace, m.Name), m.Aggregation, m.Operator, m.Threshold)
+		fmt.Fprintf(b, "Metric: %s %s %s %s", sdktext.JoinNonEmpty("/", m.Namespace, m.Name), m.Aggregation, m.Operator, m.Threshold)
 		if m.Value != nil {
 			fmt.Fprintf(b, ", value %s", strconv.FormatFloat(*m.Value, 'g', -1, 64))
 		}
@@ -121,12 +70,12 @@ func details(b *strings.Builder, a *sdk.Alert) {
 			fmt.Fprintf(b, ", window %s", m.WindowSize)
 		}
 		b.WriteString("\n")
-		for _, k := range sortedKeys(m.Dimensions) {
+		for _, k := range sdktext.SortedKeys(m.Dimensions) {
 			fmt.Fprintf(b, "  %s = %s\n", k, m.Dimensions[k])
 		}
 	case a.Log != nil:
 		l := a.Log
-		fmt.Fprintf(b, "Log query: %s\n", Truncate(l.Query, 1000))
+		fmt.Fprintf(b, "Log query: %s\n", sdktext.Truncate(l.Query, 1000))
 		if l.ResultCount != nil {
 			fmt.Fprintf(b, "Results: %s (%s %s)\n", strconv.FormatFloat(*l.ResultCount, 'g', -1, 64), l.Operator, l.Threshold)
 		}
@@ -148,23 +97,23 @@ func details(b *strings.Builder, a *sdk.Alert) {
 	case a.Budget != nil:
 		x := a.Budget
 		fmt.Fprintf(b, "Budget: %s (%s), spent %s of %s %s, threshold %s %s\n", x.Name, x.Type,
-			num(x.Spent), num(x.Amount), x.Currency, num(x.Threshold), x.ThresholdType)
+			sdktext.Number(x.Spent), sdktext.Number(x.Amount), x.Currency, sdktext.Number(x.Threshold), x.ThresholdType)
 	}
 }
 
 // refireNote is the work note added when the alert fires again.
 func refireNote(a *sdk.Alert) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Azure Monitor alert fired again: %s", summary(a))
+	fmt.Fprintf(&b, "Azure Monitor alert fired again: %s", sdktext.Summary(a))
 	if !a.FiredAt.IsZero() {
-		fmt.Fprintf(&b, " at %s", formatTime(a.FiredAt))
+		fmt.Fprintf(&b, " at %s", sdktext.FormatTime(a.FiredAt))
 	}
 	b.WriteString(".\n")
 	details(&b, a)
-	if link := PortalLink(a.ID); link != "" {
+	if link := sdktext.PortalLink(a.ID); link != "" {
 		fmt.Fprintf(&b, "Alert in the Azure portal: %s\n", link)
 	}
-	return Truncate(strings.TrimRight(b.String(), "\n"), maxDescription)
+	return sdktext.Truncate(strings.TrimRight(b.String(), "\n"), maxDescription)
 }
 
 // reopenNote is the work note added when the incident is reopened.
@@ -182,8 +131,8 @@ func closeNotes(a *sdk.Alert, now time.Time) string {
 	if rule == "" {
 		rule = "the alert"
 	}
-	msg := fmt.Sprintf("Resolved automatically by itsm-connector: Azure Monitor alert %q resolved at %s.", rule, formatTime(at))
-	if link := PortalLink(a.ID); link != "" {
+	msg := fmt.Sprintf("Resolved automatically by itsm-connector: Azure Monitor alert %q resolved at %s.", rule, sdktext.FormatTime(at))
+	if link := sdktext.PortalLink(a.ID); link != "" {
 		msg += "\nAlert in the Azure portal: " + link
 	}
 	return msg
@@ -212,78 +161,4 @@ func ciLabel(ci sdk.ConfigurationItem) string {
 		return ci.Name
 	}
 	return ci.ResourceID
-}
-
-// fieldValue converts a route field (a JSON value) to the string the Table
-// API stores.
-func fieldValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case bool:
-		return strconv.FormatBool(x)
-	case json.Number:
-		return x.String()
-	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return fmt.Sprint(x)
-		}
-		return string(b)
-	}
-}
-
-func conditionWord(a *sdk.Alert) string {
-	if a.Condition == sdk.ConditionResolved {
-		return "resolved"
-	}
-	return "fired"
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func paren(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "(" + s + ")"
-}
-
-func join(sep string, parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, sep)
-}
-
-func num(f *float64) string {
-	if f == nil {
-		return "?"
-	}
-	return strconv.FormatFloat(*f, 'f', -1, 64)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
