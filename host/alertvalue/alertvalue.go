@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -201,4 +202,70 @@ func typeString(t cty.Type) string {
 		return "object"
 	}
 	return t.FriendlyName()
+}
+
+// Projection builds the `alert` object with only the top-level attributes
+// a set of expressions reads. Building the whole object costs more than
+// evaluating a typical route, so the router builds the part it needs.
+// The zero Projection builds the whole object.
+type Projection struct {
+	fields []field // nil: all
+}
+
+// ProjectionFor is the projection that serves expressions with these
+// variable references (hcl.Expression.Variables). A reference to `alert`
+// itself, or one indexed by a computed key, needs the whole object.
+func ProjectionFor(refs []hcl.Traversal) Projection {
+	names := map[string]bool{}
+	for _, tr := range refs {
+		if tr.RootName() != "alert" {
+			continue
+		}
+		name, ok := firstStep(tr)
+		if !ok {
+			return Projection{}
+		}
+		names[name] = true
+	}
+	all := fieldsOf(reflect.TypeFor[sdk.Alert]())
+	fs := make([]field, 0, len(names))
+	for _, f := range all {
+		if names[f.name] {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == len(all) {
+		return Projection{}
+	}
+	return Projection{fields: fs}
+}
+
+// firstStep is the attribute name a traversal reads below its root.
+func firstStep(tr hcl.Traversal) (string, bool) {
+	if len(tr) < 2 {
+		return "", false
+	}
+	switch s := tr[1].(type) {
+	case hcl.TraverseAttr:
+		return s.Name, true
+	case hcl.TraverseIndex:
+		if s.Key.Type() == cty.String && s.Key.IsKnown() && !s.Key.IsNull() {
+			return s.Key.AsString(), true
+		}
+	}
+	return "", false
+}
+
+// Value is the `alert` object for a, holding the projection's attributes.
+func (p Projection) Value(a *sdk.Alert) cty.Value {
+	if p.fields == nil {
+		return Value(a)
+	}
+	v := reflect.ValueOf(a).Elem()
+	ty := Type()
+	attrs := make(map[string]cty.Value, len(p.fields))
+	for _, f := range p.fields {
+		attrs[f.name] = valueOf(v.Field(f.index), ty.AttributeType(f.name))
+	}
+	return cty.ObjectVal(attrs)
 }

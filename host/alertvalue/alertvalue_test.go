@@ -1,9 +1,12 @@
 package alertvalue
 
 import (
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -63,5 +66,54 @@ func TestFieldsListsNestedPaths(t *testing.T) {
 		if got[p] != ty {
 			t.Errorf("field %s: type %q, want %q", p, got[p], ty)
 		}
+	}
+}
+
+func TestProjection(t *testing.T) {
+	sev := 2
+	a := &sdk.Alert{ID: "x", Rule: "cpu", Severity: &sev, CustomProperties: map[string]string{"team": "db"}}
+	tests := []struct {
+		name  string
+		exprs []string
+		want  []string // attributes of the projected object; nil: the whole object
+	}{
+		{"attributes", []string{`alert.rule == "cpu"`, `"${alert.severity}-${alert.id}"`}, []string{"id", "rule", "severity"}},
+		{"nested and indexed", []string{`alert.custom_properties["team"]`, `alert["rule"]`}, []string{"custom_properties", "rule"}},
+		{"no alert reference", []string{`"static"`, `upper("x")`}, []string{}},
+		{"the whole alert", []string{`alert.rule`, `jsonencode(alert)`}, nil},
+		{"for over the alert", []string{`[for k, v in alert : k]`}, nil},
+		{"computed index", []string{`alert[lower("RULE")]`}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var refs []hcl.Traversal
+			for _, src := range tt.exprs {
+				expr, diags := hclsyntax.ParseExpression([]byte(src), "test.hcl", hcl.InitialPos)
+				if diags.HasErrors() {
+					t.Fatal(diags)
+				}
+				refs = append(refs, expr.Variables()...)
+			}
+			val := ProjectionFor(refs).Value(a)
+			if tt.want == nil {
+				if !val.Type().Equals(Type()) {
+					t.Fatalf("projection is %#v, want the whole alert", val.Type())
+				}
+				return
+			}
+			var got []string
+			for name := range val.Type().AttributeTypes() {
+				got = append(got, name)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("projected attributes %v, want %v", got, tt.want)
+			}
+			for _, name := range got {
+				if whole := Value(a).GetAttr(name); !val.GetAttr(name).RawEquals(whole) {
+					t.Errorf("alert.%s = %#v, want %#v as in the whole object", name, val.GetAttr(name), whole)
+				}
+			}
+		})
 	}
 }

@@ -37,6 +37,8 @@ import (
 type Router struct {
 	routes []*compiled
 	funcs  map[string]function.Function
+	// alert builds only the part of the `alert` object the routes read.
+	alert alertvalue.Projection
 }
 
 type compiled struct {
@@ -63,8 +65,16 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 		Variables: map[string]cty.Value{"alert": alertvalue.Unknown()},
 		Functions: r.funcs,
 	}
-	var diags hcl.Diagnostics
+	var (
+		diags hcl.Diagnostics
+		refs  []hcl.Traversal
+	)
 	for _, rt := range routes {
+		for _, expr := range []hcl.Expression{rt.When, rt.CorrelationKey, rt.Fields} {
+			if expr != nil {
+				refs = append(refs, expr.Variables()...)
+			}
+		}
 		c := &compiled{name: rt.Name, when: rt.When, key: rt.CorrelationKey, fields: rt.Fields,
 			perCI: rt.PerCI, cont: rt.Continue, reopen: rt.ReopenWindow}
 		for _, ref := range rt.SendTo {
@@ -87,6 +97,7 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 			"fields must be an object of field names to values, e.g. fields = { short_description = alert.rule }")...)
 		r.routes = append(r.routes, c)
 	}
+	r.alert = alertvalue.ProjectionFor(refs)
 	diags = append(diags, sharedKeyWarnings(routes)...)
 	return r, diags
 }
@@ -211,7 +222,7 @@ func (r *Router) Explain(a *sdk.Alert) (Explanation, error) {
 
 func (r *Router) evaluate(a *sdk.Alert, d *Decision, results *[]RouteResult) {
 	ctx := &hcl.EvalContext{
-		Variables: map[string]cty.Value{"alert": alertvalue.Value(a)},
+		Variables: map[string]cty.Value{"alert": r.alert.Value(a)},
 		Functions: r.funcs,
 	}
 	var tried []string

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/route"
@@ -25,6 +26,12 @@ type Store struct {
 	d     Dialect
 	q     queries
 	close func() error
+
+	// ingest holds Ingest's statements, prepared once on w: preparing
+	// them per transaction cost as much as the statements' work when a
+	// transaction holds one or two alerts.
+	ingestMu sync.Mutex
+	ingest   []*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -39,6 +46,10 @@ func New(w, r *sql.DB, d Dialect, closeFn func() error) *Store {
 
 // Close releases the connection pools.
 func (s *Store) Close() error {
+	s.ingestMu.Lock()
+	closeAll(s.ingest)
+	s.ingest = nil
+	s.ingestMu.Unlock()
 	if s.close != nil {
 		return s.close()
 	}
@@ -137,16 +148,21 @@ func fromNS(n int64) time.Time {
 
 // Ingest applies notifications in one transaction.
 func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.IngestResult, error) {
+	// Prepare before BEGIN: with SQLite's single writer connection the
+	// transaction holds the only connection a DB-level prepare could use.
+	prepared, err := s.ingestStatements(ctx)
+	if err != nil {
+		return nil, err
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: beginning ingest transaction: %w", s.d.Name, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	st, err := prepareAll(ctx, tx, s.q.selectDesired, s.q.insertItem, s.q.updateDesired, s.q.insertEvent, s.q.insertDead)
-	if err != nil {
-		return nil, fmt.Errorf("%s: preparing ingest: %w", s.d.Name, err)
+	st := make([]*sql.Stmt, len(prepared))
+	for i, p := range prepared {
+		st[i] = tx.StmtContext(ctx, p)
 	}
-	defer closeAll(st)
 	sel, ins, upd, ev, dead := st[0], st[1], st[2], st[3], st[4]
 
 	res := make([]store.IngestResult, len(nots))
@@ -248,10 +264,25 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied}, nil
 }
 
-func prepareAll(ctx context.Context, tx *sql.Tx, qs ...string) ([]*sql.Stmt, error) {
+// ingestStatements prepares Ingest's statements on the write pool the first
+// time; database/sql re-prepares them on any new connection by itself.
+func (s *Store) ingestStatements(ctx context.Context) ([]*sql.Stmt, error) {
+	s.ingestMu.Lock()
+	defer s.ingestMu.Unlock()
+	if s.ingest == nil {
+		st, err := prepareAll(ctx, s.w, s.q.selectDesired, s.q.insertItem, s.q.updateDesired, s.q.insertEvent, s.q.insertDead)
+		if err != nil {
+			return nil, fmt.Errorf("%s: preparing ingest: %w", s.d.Name, err)
+		}
+		s.ingest = st
+	}
+	return s.ingest, nil
+}
+
+func prepareAll(ctx context.Context, db *sql.DB, qs ...string) ([]*sql.Stmt, error) {
 	out := make([]*sql.Stmt, 0, len(qs))
 	for _, q := range qs {
-		st, err := tx.PrepareContext(ctx, q)
+		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
 			closeAll(out)
 			return nil, err
