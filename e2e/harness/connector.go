@@ -46,6 +46,10 @@ type Options struct {
 	// StartTimeout bounds each start, until /readyz answers 200; default
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
+	// Env holds "NAME=value" entries added to the test's environment for
+	// every run of the host and for Command: the secrets a configuration
+	// reads with env(). Plugins see only what the host passes them.
+	Env []string
 }
 
 // Connector is `itsm-connector serve -dev` running as a subprocess on
@@ -165,6 +169,7 @@ func (c *Connector) start(t testing.TB) {
 		"-data-dir", c.dataDir,
 		"-log-level", c.opts.LogLevel)
 	r.cmd.Dir = c.dir
+	r.cmd.Env = c.environ()
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	// Its own process group, so that plugins it leaves behind are found by
 	// group; killed with the test binary, should that die first.
@@ -352,6 +357,7 @@ func (c *Connector) Command(t testing.TB, args ...string) []byte {
 	args = append(args, "-dev", "-config", c.configPath, "-data-dir", c.dataDir)
 	cmd := exec.Command(c.bins.Host, args...)
 	cmd.Dir = c.dir
+	cmd.Env = c.environ()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -359,6 +365,15 @@ func (c *Connector) Command(t testing.TB, args ...string) []byte {
 		t.Fatalf("itsm-connector %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
 	}
 	return out
+}
+
+// environ is the environment of the host's processes: the test's with
+// Options.Env added, or nil (inherit) without any.
+func (c *Connector) environ() []string {
+	if len(c.opts.Env) == 0 {
+		return nil
+	}
+	return append(os.Environ(), c.opts.Env...)
 }
 
 func (c *Connector) setEnd(r *run, how string) {

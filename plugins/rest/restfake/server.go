@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -96,6 +97,13 @@ type afterFault struct {
 	method, path string
 }
 
+// afterHook runs fn after the next request with method on path did its
+// work, before the answer is written.
+type afterHook struct {
+	fn           func()
+	method, path string
+}
+
 // Server is the front door of a fake API; [Events], [Alerts] and [Tickets]
 // embed it.
 type Server struct {
@@ -107,6 +115,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	afterNext *afterFault
+	hookNext  *afterHook
 	tokens    map[string]time.Time
 	issued    int
 	tokenReq  []url.Values
@@ -156,12 +165,25 @@ func (s *Server) FailAfterNext(method, path string, status int) {
 	s.afterNext = &afterFault{Fault: fakehttp.Fault{Status: status, Body: `{"error":"gateway timeout"}`}, method: method, path: path}
 }
 
-// Heal clears every injected fault, FailAfterNext's included.
+// HookAfterNext lets the next API request with method on path do its work,
+// then calls fn before the answer is written, and writes it when fn
+// returns: a test stops or kills the client in fn to crash it between the
+// API's change and the client's record of it. fn runs on the request's
+// goroutine, so it must not call t.Fatal.
+func (s *Server) HookAfterNext(method, path string, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hookNext = &afterHook{fn: fn, method: method, path: path}
+}
+
+// Heal clears every injected fault, FailAfterNext's and HookAfterNext's
+// included.
 func (s *Server) Heal() {
 	s.Base.Heal()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.afterNext = nil
+	s.hookNext = nil
 }
 
 // gate injects faults, checks credentials and the signature, then passes
@@ -180,6 +202,12 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request) {
 	} else {
 		after = nil
 	}
+	hook := s.hookNext
+	if hook != nil && hook.method == r.Method && hook.path == r.URL.Path {
+		s.hookNext = nil
+	} else {
+		hook = nil
+	}
 	s.mu.Unlock()
 	if msg := s.checkAuth(r); msg != "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fake"`)
@@ -193,6 +221,15 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request) {
 	if after != nil {
 		s.api.ServeHTTP(httptest.NewRecorder(), r)
 		after.Write(w, "application/json", nil)
+		return
+	}
+	if hook != nil {
+		rec := httptest.NewRecorder()
+		s.api.ServeHTTP(rec, r)
+		hook.fn()
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 		return
 	}
 	s.api.ServeHTTP(w, r)

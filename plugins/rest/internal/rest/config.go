@@ -319,13 +319,15 @@ func resolveAction(name string, ac ActionConfig, diags *sdk.Diagnostics) *action
 	for _, st := range r.ResolvedStates {
 		a.resolved[st] = true
 	}
-	if len(r.ResolvedStates) > 0 && a.state == nil {
+	// Whether a source is set, not whether it resolved: a malformed one
+	// was reported above, at its own line.
+	if len(r.ResolvedStates) > 0 && r.State == "" {
 		errf("resolved_states needs state", "Set state to where the response carries the item's status.", "result", "resolved_states")
 	}
-	if name == ActionFindCI && a.id == nil {
+	if name == ActionFindCI && r.ID == "" {
 		errf("find_ci needs result.id", "Set it to where the response carries the configuration item's id.", "result", "id")
 	}
-	if name == ActionLookup && a.id == nil {
+	if name == ActionLookup && r.ID == "" {
 		errf("lookup needs result.id", "Set it to where the response carries the found item's id; an empty result then means none was found.", "result", "id")
 	}
 	return a
