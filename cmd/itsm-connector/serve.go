@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/itsm-connector/itsm-connector/host/app"
 	"github.com/itsm-connector/itsm-connector/host/config"
@@ -17,7 +19,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	var opts app.Options
 	fs.StringVar(&opts.ConfigPath, "config", "", "configuration `file` (default connector.hcl; in dev mode the embedded quickstart)")
-	fs.BoolVar(&opts.Dev, "dev", false, "dev mode: plain HTTP, local token issuer, data under -data-dir, plugins without checksums")
+	fs.BoolVar(&opts.Dev, "dev", false, "dev mode: plain HTTP, local token issuer, data under -data-dir, plugins need no sha256 (a declared one is still checked)")
 	fs.StringVar(&opts.Listen, "listen", "", "override server.listen (`host:port`)")
 	fs.StringVar(&opts.AdminListen, "admin-listen", "", "override admin.listen (`host:port`)")
 	fs.StringVar(&opts.PluginDir, "plugin-dir", "", "override plugin_dir")
@@ -30,6 +32,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		opts.ConfigPath = "connector.hcl"
 	}
 	opts.LogOutput = stderr
+	tuneGC()
 	err := app.Serve(ctx, opts)
 	var d *app.Diagnostics
 	if errors.As(err, &d) {
@@ -37,4 +40,19 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return exitError{code: 1}
 	}
 	return err
+}
+
+// serveGCPercent is the garbage collector's target when GOGC is not set.
+// The host keeps its queue in the store, so its live heap is a few
+// megabytes while each alert allocates ~30 KB of short-lived garbage; at
+// Go's default of 100 a burst of alerts collects dozens of times a
+// second. At 400 the collector's share of ingest CPU falls from ~10 % to
+// ~2 % (BenchmarkWebhookIngest) for a heap that stays well under 100 MB.
+// GOGC (and GOMEMLIMIT) in the environment still win.
+const serveGCPercent = 400
+
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(serveGCPercent)
+	}
 }

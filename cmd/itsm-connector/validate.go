@@ -17,7 +17,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlags("validate", stderr)
 	var opts app.Options
 	fs.StringVar(&opts.ConfigPath, "config", "connector.hcl", "configuration `file`")
-	fs.BoolVar(&opts.Dev, "dev", false, "validate as dev mode would run it (no checksums, dev auth)")
+	fs.BoolVar(&opts.Dev, "dev", false, "validate as dev mode would run it (sha256 optional, dev auth)")
 	fs.StringVar(&opts.PluginDir, "plugin-dir", "", "override plugin_dir")
 	if err := fs.Parse(args); err != nil {
 		return err
