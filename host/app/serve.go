@@ -60,7 +60,7 @@ func Serve(ctx context.Context, opts Options) error {
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
 			return fmt.Errorf("dev data directory: %w", err)
 		}
-		log.Warn("DEV MODE: plain HTTP, local token issuer, plugins without checksums; never use it in production")
+		log.Warn("DEV MODE: plain HTTP, local token issuer, plugins without a sha256 allowed; never use it in production")
 	}
 	m := metrics.New()
 
@@ -88,6 +88,9 @@ func Serve(ctx context.Context, opts Options) error {
 	if err := eng.Start(ctx); err != nil {
 		return fmt.Errorf("starting delivery: %w", err)
 	}
+	// Deferred after st.Close, so it stops first: no pass outlives the store.
+	stopPruning := newPruner(st, cfg.Store.AuditRetention, log.Named("retention")).start(ctx)
+	defer stopPruning()
 
 	hook := &webhook.Handler{
 		Auth:         authn,

@@ -45,7 +45,7 @@ func TestLoadFull(t *testing.T) {
 			MaxTokenBytes: 8192,
 			CacheEntries:  500,
 		}},
-		{"store", c.Store, Store{Driver: DriverPostgres, DSN: "postgres://u@127.0.0.1/db"}},
+		{"store", c.Store, Store{Driver: DriverPostgres, DSN: "postgres://u@127.0.0.1/db", AuditRetention: 7 * 24 * time.Hour}},
 		{"delivery", c.Delivery, Delivery{Workers: 4}},
 		{"plugins", len(c.Plugins), 1},
 		{"plugin name", c.Plugins[0].Name, "servicenow"},
@@ -57,7 +57,7 @@ func TestLoadFull(t *testing.T) {
 		{"backend rate_limit", c.Backends[0].RateLimit, 2.5},
 		{"backend max_attempts", c.Backends[0].MaxAttempts, 10},
 		{"backend max_age", c.Backends[0].MaxAge, 7 * 24 * time.Hour},
-		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 45},
+		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 46},
 		{"default max_in_flight", c.Backends[1].MaxInFlight, DefaultMaxInFlight},
 		{"default max_age", c.Backends[1].MaxAge, DefaultMaxAge},
 		{"empty config range is the backend block", c.Backends[1].ConfigRange, c.Backends[1].Range},
@@ -121,7 +121,7 @@ func TestLoadDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c.Server, want) {
 		t.Errorf("server = %#v, want %#v", c.Server, want)
 	}
-	if c.Admin.Listen != DefaultAdminListen || c.Store != (Store{Driver: DriverSQLite, Path: DefaultStorePath}) ||
+	if c.Admin.Listen != DefaultAdminListen || c.Store != (Store{Driver: DriverSQLite, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}) ||
 		c.PluginDir != DefaultPluginDir || c.LogLevel != DefaultLogLevel || c.LogFormat != DefaultLogFormat ||
 		c.Delivery.Workers != DefaultWorkers {
 		t.Errorf("defaults not applied: %+v", c)
@@ -217,6 +217,58 @@ func TestValidateInCode(t *testing.T) {
 	}
 }
 
+func TestAuditRetention(t *testing.T) {
+	const rest = `
+auth "none" {}
+backend "file" "a" {}
+route "r" { send_to = [backend.file.a] }
+`
+	tests := []struct {
+		name  string
+		store string // the store block, or "" for none
+		want  time.Duration
+		err   string // part of the error; "" for none
+	}{
+		{"default without a store block", "", DefaultAuditRetention, ""},
+		{"default when left out", `store { path = "x.db" }`, DefaultAuditRetention, ""},
+		{"hours", `store { audit_retention = "48h" }`, 48 * time.Hour, ""},
+		{"days", `store { audit_retention = "90d" }`, 90 * 24 * time.Hour, ""},
+		{"zero keeps forever", `store { audit_retention = "0" }`, 0, ""},
+		{"negative", `store { audit_retention = "-1h" }`, 0, `audit_retention = "-1h": negative duration`},
+		{"unparsable", `store { audit_retention = "a month" }`, 0, `audit_retention = "a month": not a duration`},
+		{"number without a unit", `store { audit_retention = 3600 }`, 0, `audit_retention = "3600": not a duration`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, diags := Load([]byte(tc.store+rest), "inline.hcl")
+			if tc.err != "" {
+				if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.err) {
+					t.Fatalf("want an error containing %q, got %v", tc.err, diags)
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
+			}
+			if c.Store.AuditRetention != tc.want {
+				t.Errorf("audit_retention = %v, want %v", c.Store.AuditRetention, tc.want)
+			}
+		})
+	}
+
+	// A Config built in code is checked by Validate, which names the field.
+	c := &Config{}
+	c.applyDefaults()
+	c.Auth.Type = AuthNone
+	c.Store.AuditRetention = -time.Hour
+	c.Backends = []*Backend{{Type: "file", Name: "a", MaxInFlight: 1, MaxAge: time.Hour}}
+	c.Routes = []*Route{{Name: "r", SendTo: []BackendRef{{Type: "file", Name: "a"}}}}
+	errs := c.Validate().Errs()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "store.audit_retention") {
+		t.Errorf("want one error naming store.audit_retention, got %v", errs)
+	}
+}
+
 func TestParseDuration(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -231,6 +283,7 @@ func TestParseDuration(t *testing.T) {
 		{"", 0, false},
 		{"1 day", 0, false},
 		{"-5m", 0, false},
+		{"-7d", 0, false},
 		{"xd", 0, false},
 		{"5", 0, false},
 	}

@@ -33,6 +33,9 @@ const (
 	DefaultMaxAttempts  = 0
 	DefaultMaxAge       = 24 * time.Hour
 	DefaultReopenWindow = 24 * time.Hour
+
+	// DefaultAuditRetention keeps 30 days of audit events.
+	DefaultAuditRetention = 30 * 24 * time.Hour
 )
 
 // Auth block types.

@@ -78,7 +78,7 @@ func LoadContext(dir string) *hcl.EvalContext {
 func (c *Config) applyDefaults() {
 	c.Server = Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes}
 	c.Admin = Admin{Listen: DefaultAdminListen}
-	c.Store = Store{Driver: DefaultStoreDriver, Path: DefaultStorePath}
+	c.Store = Store{Driver: DefaultStoreDriver, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}
 	c.Delivery = Delivery{Workers: DefaultWorkers}
 	c.PluginDir = DefaultPluginDir
 	c.LogLevel = DefaultLogLevel
@@ -209,11 +209,14 @@ func (l *loader) decodeStore(b *hcl.Block) hcl.Diagnostics {
 		Driver *string `hcl:"driver,optional"`
 		Path   *string `hcl:"path,optional"`
 		DSN    *string `hcl:"dsn,optional"`
+		// AuditRetention is a duration string; "0" keeps events forever.
+		AuditRetention *string `hcl:"audit_retention,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	setString(&st.Driver, raw.Driver)
 	setString(&st.Path, raw.Path)
 	setString(&st.DSN, raw.DSN)
+	diags = append(diags, l.duration("store.audit_retention", raw.AuditRetention, &st.AuditRetention)...)
 	if st.Driver == DriverPostgres && raw.Path == nil {
 		st.Path = ""
 	}
@@ -507,6 +510,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	var days time.Duration
 	if i := strings.IndexByte(s, 'd'); i >= 0 {
 		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil && strings.HasPrefix(s, "-") {
+			return 0, fmt.Errorf("negative duration")
+		}
 		if err != nil {
 			return 0, fmt.Errorf("not a duration")
 		}

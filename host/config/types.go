@@ -86,6 +86,10 @@ type Store struct {
 	Path string
 	// DSN is the PostgreSQL connection string.
 	DSN string
+	// AuditRetention is how long work items' audit events are kept; older
+	// ones are pruned while serving, except those of dirty or dead items.
+	// Zero keeps them forever.
+	AuditRetention time.Duration
 }
 
 // Delivery holds global delivery defaults.

@@ -208,6 +208,10 @@ func (v *validator) store() {
 		v.errorf(v.at("store.driver", "store"), "Invalid store.driver",
 			"Store driver %q is not known; use %q (embedded, the default) or %q.", s.Driver, DriverSQLite, DriverPostgres)
 	}
+	if s.AuditRetention < 0 {
+		v.errorf(v.at("store.audit_retention", "store"), "Invalid store.audit_retention",
+			"audit_retention must not be negative; the default is \"%gh\" (30 days) and \"0\" keeps audit events forever.", DefaultAuditRetention.Hours())
+	}
 }
 
 func (v *validator) top() {

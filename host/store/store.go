@@ -44,6 +44,13 @@ type Store interface {
 	GetItem(ctx context.Context, id int64) (*Item, error)
 	// Events returns an item's audit trail, oldest first.
 	Events(ctx context.Context, itemID int64) ([]Event, error)
+	// PruneEvents deletes up to limit audit events older than before (by
+	// their At), first written first, and returns how many it deleted. Events of
+	// items that are dirty or dead are kept whatever their age: those are
+	// the trails an operator investigates. It bounds the audit trail's
+	// growth; callers loop in batches so that no single statement holds
+	// the writer for long.
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// ListDeadLetters returns dead letters matching f, newest first.
 	ListDeadLetters(ctx context.Context, f DeadLetterFilter) ([]*DeadLetter, error)

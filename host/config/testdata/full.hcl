@@ -28,8 +28,9 @@ auth "entra_id" {
 }
 
 store {
-  driver = "postgres"
-  dsn    = env("ITSM_TEST_DSN")
+  driver          = "postgres"
+  dsn             = env("ITSM_TEST_DSN")
+  audit_retention = "7d"
 }
 
 delivery {

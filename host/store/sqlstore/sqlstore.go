@@ -70,7 +70,7 @@ type queries struct {
 	insertEvent, insertDead, claim                         string
 	recordContinue, recordDone, recordRetry, recordDead    string
 	deadFromItem, releaseLeases, getItem, events           string
-	getDead, deleteDead, replayItem                        string
+	getDead, deleteDead, replayItem, pruneEvents           string
 	statsQueued, statsDead                                 string
 }
 
@@ -120,6 +120,14 @@ func buildQueries(d Dialect) queries {
 		getItem:       r(`SELECT ` + itemCols + ` FROM work_items WHERE id = ?`),
 		events: r(`SELECT id, item_id, at, kind, op, outcome, message, duration_ns FROM events
 			WHERE item_id = ? ORDER BY id`),
+		// pruneEvents walks events in id order, which is the order they
+		// were written in (so no index on at is kept up on the ingest
+		// path), and skips the trails of items an operator may still need
+		// (dirty or dead).
+		pruneEvents: r(`DELETE FROM events WHERE id IN (
+			SELECT e.id FROM events e WHERE e.at < ? AND NOT EXISTS (
+				SELECT 1 FROM work_items w WHERE w.id = e.item_id AND (w.dirty = 1 OR w.dead = 1))
+			ORDER BY e.id LIMIT ?)`),
 		getDead:    r(`SELECT ` + deadCols + ` FROM dead_letters WHERE id = ?`),
 		deleteDead: r(`DELETE FROM dead_letters WHERE id = ?`),
 		replayItem: r(`UPDATE work_items SET dead = 0, dirty = 1, due_at = ?, dirty_since = ?, attempts = 0,
@@ -471,6 +479,23 @@ func (s *Store) Events(ctx context.Context, itemID int64) ([]store.Event, error)
 		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
 	}
 	return out, nil
+}
+
+// PruneEvents deletes up to limit events older than before, first written
+// first, except those of dirty or dead items.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 || before.IsZero() {
+		return 0, nil
+	}
+	r, err := s.w.ExecContext(ctx, s.q.pruneEvents, ns(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("%s: pruning audit events before %s: %w", s.d.Name, before.UTC().Format(time.RFC3339), err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: pruning audit events before %s: %w", s.d.Name, before.UTC().Format(time.RFC3339), err)
+	}
+	return n, nil
 }
 
 // ListDeadLetters returns matching dead letters, newest first.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -103,6 +104,7 @@ func Run(t *testing.T, o Opener) {
 		{"NewNotificationRevivesDead", testRevive},
 		{"ReleaseLeases", testReleaseLeases},
 		{"ListAndFilter", testList},
+		{"PruneEvents", testPruneEvents},
 		{"Durable", testDurable},
 	}
 	for _, tt := range tests {
@@ -484,6 +486,99 @@ func testList(t *testing.T, s store.Store, _ func() store.Store) {
 	}
 	if _, err := s.GetItem(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetItem(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func events(t *testing.T, s store.Store, id int64) []store.Event {
+	t.Helper()
+	evs, err := s.Events(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Events(%d): %v", id, err)
+	}
+	return evs
+}
+
+func eventTimes(evs []store.Event) []time.Time {
+	out := make([]time.Time, len(evs))
+	for i, e := range evs {
+		out[i] = e.At
+	}
+	return out
+}
+
+func testPruneEvents(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	d := Delivery("file.x", "clean")
+	// A clean item with three events: the notification at t0+1h, a call
+	// recorded later but dated t0+30m, and a duplicate notification ten
+	// days on.
+	clean := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), d))[0].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	it := claim(t, s, "file.x", "A", now, 1)[0]
+	if err := s.Record(ctx, store.Progress{ItemID: clean, Owner: "A", Now: now, Remote: store.RemoteOpen,
+		Ref: &sdk.WorkItem{ID: "1"}, AppliedSeq: it.Seq, Done: true,
+		Events: []store.Event{{Kind: store.EventCall, Op: "create", Outcome: "ok", At: t0.Add(30 * time.Minute)}}}); err != nil {
+		t.Fatal(err)
+	}
+	recent := t0.Add(10 * 24 * time.Hour)
+	ingest(t, s, store.Notification{Alert: Alert("a", sdk.ConditionFired, t0), Deliveries: []route.Delivery{d}, ReceivedAt: recent})
+	// A dirty item and a dead one, each with an old notification event.
+	dirty := ingest(t, s, notif(Alert("b", sdk.ConditionFired, t0), Delivery("jira.y", "dirty")))[0].Deliveries[0].ItemID
+	dead, _ := deadLetterItem(t, s, Delivery("other.z", "dead"))
+	for _, id := range []int64{clean, dirty, dead} {
+		if len(events(t, s, id)) == 0 {
+			t.Fatalf("item %d has no events to prune", id)
+		}
+	}
+	deadBefore := len(events(t, s, dead))
+	before := t0.Add(5 * 24 * time.Hour)
+
+	prune := func(limit int) int64 {
+		t.Helper()
+		n, err := s.PruneEvents(ctx, before, limit)
+		if err != nil {
+			t.Fatalf("PruneEvents(%v, %d): %v", before, limit, err)
+		}
+		return n
+	}
+	if n := prune(0); n != 0 {
+		t.Errorf("limit 0 pruned %d events", n)
+	}
+	if n := prune(1); n != 1 {
+		t.Fatalf("limit 1 pruned %d events, want 1", n)
+	}
+	want := []time.Time{t0.Add(30 * time.Minute), recent}
+	if got := eventTimes(events(t, s, clean)); !reflect.DeepEqual(got, want) {
+		t.Errorf("after pruning one: clean item's events at %v, want %v (the first written, at t0+1h, gone first)", got, want)
+	}
+	if n := prune(100); n != 1 {
+		t.Errorf("second prune deleted %d events, want the 1 old one left", n)
+	}
+	if n := prune(100); n != 0 {
+		t.Errorf("third prune deleted %d events, want 0", n)
+	}
+	if got := eventTimes(events(t, s, clean)); !reflect.DeepEqual(got, []time.Time{recent}) {
+		t.Errorf("clean item's events at %v, want only the recent one at %v", got, recent)
+	}
+	if got := len(events(t, s, dirty)); got != 1 {
+		t.Errorf("dirty item has %d events, want its 1 kept", got)
+	}
+	if got := len(events(t, s, dead)); got != deadBefore {
+		t.Errorf("dead item has %d events, want its %d kept", got, deadBefore)
+	}
+
+	// Once the dirty item is reconciled its old trail may go.
+	it = claim(t, s, "jira.y", "A", now, 1)[0]
+	if err := s.Record(ctx, store.Progress{ItemID: dirty, Owner: "A", Now: recent, Remote: store.RemoteOpen,
+		Ref: &sdk.WorkItem{ID: "2"}, AppliedSeq: it.Seq, Done: true,
+		Events: []store.Event{{Kind: store.EventCall, Op: "create", Outcome: "ok"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := prune(100); n != 1 {
+		t.Errorf("after reconcile pruned %d events, want the dirty item's old notification", n)
+	}
+	if got := eventTimes(events(t, s, dirty)); !reflect.DeepEqual(got, []time.Time{recent}) {
+		t.Errorf("reconciled item's events at %v, want only the recent call at %v", got, recent)
 	}
 }
 
