@@ -5,13 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/rest"
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -59,33 +53,7 @@ func TestConformance(t *testing.T) {
 // gRPC protocol, as the host does, and runs a ticket's lifecycle from the
 // tickets example against the fake ticket API.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the plugin binary")
-	}
-	bin := filepath.Join(t.TempDir(), "itsm-connector-plugin-rest")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin)
-	cmd.Env = []string{sdk.LogLevelEnv + "=debug"} // the host starts plugins without its environment
-	pc := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.ClientPluginSets(),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
-	})
-	t.Cleanup(pc.Kill)
-	rpc, err := pc.Client()
-	if err != nil {
-		t.Fatalf("start plugin: %v", err)
-	}
-	raw, err := rpc.Dispense(sdk.PluginName)
-	if err != nil {
-		t.Fatalf("dispense: %v", err)
-	}
-	c := raw.(sdk.Client)
+	c := sdktest.Launch(t, ".")
 	info, err := c.Info(context.Background())
 	if err != nil || info.Name != "rest" || !info.Capabilities.Lookup || !info.Capabilities.Reopen || info.Schema.Validate() != nil {
 		t.Fatalf("Info = %+v, %v", info, err)

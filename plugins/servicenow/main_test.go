@@ -3,14 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
 
 	"github.com/itsm-connector/itsm-connector/plugins/servicenow/snowfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -21,38 +15,11 @@ import (
 // gRPC protocol, as the host does, and runs one incident's lifecycle
 // against a fake instance.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the plugin binary")
-	}
-	bin := filepath.Join(t.TempDir(), "itsm-connector-plugin-servicenow")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
 	fake := snowfake.New(snowfake.Options{BasicUsers: map[string]string{"svc": "pw-123456"}, RequireCloseCode: true})
 	t.Cleanup(fake.Close)
 	ciID := fake.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-web-01", "object_id": sdktest.SampleAlert().Resource.ID})
 
-	cmd := exec.Command(bin)
-	cmd.Env = []string{sdk.LogLevelEnv + "=debug"} // the host starts plugins without its environment
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.ClientPluginSets(),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
-	})
-	t.Cleanup(client.Kill)
-	rpc, err := client.Client()
-	if err != nil {
-		t.Fatalf("start plugin: %v", err)
-	}
-	raw, err := rpc.Dispense(sdk.PluginName)
-	if err != nil {
-		t.Fatalf("dispense: %v", err)
-	}
-	c := raw.(sdk.Client)
+	c := sdktest.Launch(t, ".")
 	ctx := context.Background()
 
 	info, err := c.Info(ctx)
