@@ -1,11 +1,13 @@
 package sdkhttp_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/pem"
 	"errors"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -333,4 +335,26 @@ func header(kv ...string) http.Header {
 		h.Set(kv[i], kv[i+1])
 	}
 	return h
+}
+
+func TestOptionsDefaultsAndWarnings(t *testing.T) {
+	o := sdkhttp.Options{}.WithDefaults()
+	if o.Version != "dev" || o.Now == nil || o.Log() != slog.Default() {
+		t.Fatalf("defaults: version %q, now set %v, log is default %v", o.Version, o.Now != nil, o.Log() == slog.Default())
+	}
+	var buf bytes.Buffer
+	o.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	sdkhttp.LogWarnings(o.Log(), sdk.Diagnostics{
+		{Severity: sdk.SeverityWarning, Summary: "plain http", Detail: "use https", Path: []string{"tls", "ca_file"}},
+		{Severity: sdk.SeverityWarning, Summary: "no path"},
+	})
+	out := buf.String()
+	for _, want := range []string{`msg="plain http" detail="use https" attribute=tls.ca_file`, `msg="no path" detail=""`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log %q lacks %q", out, want)
+		}
+	}
+	if strings.Count(out, "attribute=") != 1 {
+		t.Errorf("log %q: only the diagnostic with a path names an attribute", out)
+	}
 }

@@ -112,7 +112,7 @@ func (p *Plugin) createIssue(ctx context.Context, b *backend, req *sdk.Request) 
 	}
 	b.recent.add(req.CorrelationKey, created.ID)
 	item := p.workItem(b, created.ID, created.Key, "", CategoryNew, req.CorrelationKey)
-	p.logger().Info("created issue", "issue", created.Key, "id", created.ID, "correlation_key", req.CorrelationKey)
+	p.opts.Log().Info("created issue", "issue", created.Key, "id", created.ID, "correlation_key", req.CorrelationKey)
 	return item, nil
 }
 
@@ -207,7 +207,7 @@ func (p *Plugin) update(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 	}
 	ok, sk := b.comments.admit(id, req.Alert.FiredAt)
 	if !ok {
-		p.logger().Debug("re-fire comment skipped: inside comments.min_interval", "issue", req.Ref.Key, "correlation_key", req.CorrelationKey)
+		p.opts.Log().Debug("re-fire comment skipped: inside comments.min_interval", "issue", req.Ref.Key, "correlation_key", req.CorrelationKey)
 		return p.refItem(b, req, CategoryNew), nil
 	}
 	body := map[string]any{"body": refireComment(&req.Alert, sk, b.s.commentInterval).render(b.s.flavor)}
@@ -345,7 +345,7 @@ func (p *Plugin) resolve(ctx context.Context, b *backend, req *sdk.Request) (*sd
 	}, nil); err != nil {
 		return nil, err
 	}
-	p.logger().Info("resolved issue", "issue", cur.Key, "transition", t.Name, "correlation_key", req.CorrelationKey)
+	p.opts.Log().Info("resolved issue", "issue", cur.Key, "transition", t.Name, "correlation_key", req.CorrelationKey)
 	return p.workItem(b, cur.ID, cur.Key, t.To.Name, CategoryDone, req.CorrelationKey), nil
 }
 
@@ -393,7 +393,7 @@ func (p *Plugin) reopen(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 		return nil, err
 	}
 	b.comments.posted(id)
-	p.logger().Info("reopened issue", "issue", cur.Key, "transition", t.Name, "correlation_key", req.CorrelationKey)
+	p.opts.Log().Info("reopened issue", "issue", cur.Key, "transition", t.Name, "correlation_key", req.CorrelationKey)
 	return p.workItem(b, cur.ID, cur.Key, t.To.Name, t.To.StatusCategory.Key, req.CorrelationKey), nil
 }
 

@@ -95,7 +95,7 @@ func (p *Plugin) lookup(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 			return nil, err
 		}
 		if !b.confirms(rec, key) {
-			p.logger().Debug("lookup candidate not confirmed by its itsm-connector property", "issue", rec.Key, "correlation_key", key)
+			p.opts.Log().Debug("lookup candidate not confirmed by its itsm-connector property", "issue", rec.Key, "correlation_key", key)
 			continue
 		}
 		cat := rec.Fields.Status.StatusCategory.Key

@@ -62,7 +62,7 @@ func (p *Plugin) createRequest(ctx context.Context, b *backend, req *sdk.Request
 		return nil, sdk.Retryable(errors.New("jira: create service desk request: Jira answered without an issue id and key"))
 	}
 	b.recent.add(req.CorrelationKey, created.IssueID)
-	log := p.logger().With("issue", created.IssueKey, "correlation_key", req.CorrelationKey)
+	log := p.opts.Log().With("issue", created.IssueKey, "correlation_key", req.CorrelationKey)
 	path := s.api + "/issue/" + url.PathEscape(created.IssueID)
 	if err := b.client.do(ctx, call{op: "stamp request with its correlation property", method: http.MethodPut,
 		path: path + "/properties/" + PropertyKey, body: newStamp(p, req), issue: true}, nil); err != nil {

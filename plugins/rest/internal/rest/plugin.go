@@ -15,11 +15,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
@@ -28,20 +25,9 @@ import (
 // Name is the plugin's short name.
 const Name = "rest"
 
-// Options are the plugin's process-level settings, as opposed to the
-// per-backend Config the host sends.
-type Options struct {
-	// Version is reported in Info and the User-Agent; default "dev".
-	Version string
-	// Logger receives the plugin's logs. Nil means slog's default logger at
-	// the time of each log call, which sdk.Serve points at the host.
-	Logger *slog.Logger
-	// Now is the clock (token expiry, Retry-After dates); default time.Now.
-	Now func() time.Time
-	// Transport overrides the base HTTP transport (tests); its TLS settings
-	// are replaced by the configured ones when it is an *http.Transport.
-	Transport http.RoundTripper
-}
+// Options are the plugin's process-level settings, shared by the HTTP
+// plugins.
+type Options = sdkhttp.Options
 
 // Plugin implements every lifecycle interface; what an action block left
 // out means is documented on each method. It is safe for concurrent calls;
@@ -67,21 +53,7 @@ var (
 
 // New returns an unconfigured plugin.
 func New(opts Options) *Plugin {
-	if opts.Version == "" {
-		opts.Version = "dev"
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &Plugin{opts: opts}
-}
-
-// logger returns the configured logger, or slog's current default.
-func (p *Plugin) logger() *slog.Logger {
-	if p.opts.Logger != nil {
-		return p.opts.Logger
-	}
-	return slog.Default()
+	return &Plugin{opts: opts.WithDefaults()}
 }
 
 // Info describes the plugin and its configuration schema. Comment and CMDB
@@ -113,15 +85,9 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 	if diags.HasErrors() {
 		return diags
 	}
-	for _, d := range diags {
-		args := []any{"detail", d.Detail}
-		if len(d.Path) > 0 {
-			args = append(args, "attribute", strings.Join(d.Path, "."))
-		}
-		p.logger().Warn(d.Summary, args...)
-	}
+	sdkhttp.LogWarnings(p.opts.Log(), diags)
 	if s.insecure {
-		p.logger().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this REST backend (tls.insecure_skip_verify = true): credentials and alert data can be intercepted", "base_url", s.base.String())
+		p.opts.Log().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this REST backend (tls.insecure_skip_verify = true): credentials and alert data can be intercepted", "base_url", s.base.String())
 	}
 	p.state.Store(p.build(s, c.secrets()))
 	actions := make([]string, 0, len(s.actions))
@@ -130,7 +96,7 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 			actions = append(actions, name)
 		}
 	}
-	p.logger().Info("configured", "base_url", s.base.String(), "auth", s.auth.Type, "hmac", s.hmac != nil, "actions", strings.Join(actions, ","))
+	p.opts.Log().Info("configured", "base_url", s.base.String(), "auth", s.auth.Type, "hmac", s.hmac != nil, "actions", strings.Join(actions, ","))
 	if len(diags) > 0 {
 		return diags
 	}
@@ -153,13 +119,13 @@ func (p *Plugin) build(s *settings, secrets []string) *backend {
 	case AuthAPIKey:
 		auth = headerAuth{header: a.APIKeyHeader, value: a.APIKeyPrefix + a.APIKey}
 	case AuthOAuth2:
-		auth = newOAuth2(s, hc, p.opts.Now, p.logger, red)
+		auth = newOAuth2(s, hc, p.opts.Now, p.opts.Log, red)
 	}
 	c := &client{
 		base: s.base, http: hc, headers: s.headers, auth: auth,
 		secrets: s.bodySecrets, retryable: s.retryable, redact: red,
 		userAgent: "itsm-connector-plugin-rest/" + p.opts.Version,
-		now:       p.opts.Now, log: p.logger,
+		now:       p.opts.Now, log: p.opts.Log,
 	}
 	if s.hmac != nil {
 		c.sign = &signer{secret: []byte(s.hmac.Secret), header: s.hmac.Header, encoding: s.hmac.Encoding, prefix: s.hmac.Prefix}
@@ -348,7 +314,7 @@ func (p *Plugin) findCI(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 		return nil, nil, err
 	case err != nil:
 		binding.Reason = err.Error()
-		p.logger().Warn("configuration item not bound", "ci", ci.Name, "error", err.Error())
+		p.opts.Log().Warn("configuration item not bound", "ci", ci.Name, "error", err.Error())
 		return binding, nil, nil
 	case out == outcomeNotFound:
 		binding.Reason = "not found in the CMDB"

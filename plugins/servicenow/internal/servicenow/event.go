@@ -98,7 +98,7 @@ func (p *Plugin) sendEvent(ctx context.Context, b *backend, req *sdk.Request, re
 	if sev == severityClear {
 		state = sdk.StateResolved
 	}
-	p.logger().Info("sent event", "message_key", key, "severity", sev)
+	p.opts.Log().Info("sent event", "message_key", key, "severity", sev)
 	return &sdk.WorkItem{
 		ID:             key,
 		Key:            key,

@@ -86,7 +86,7 @@ func (p *Plugin) createIncident(ctx context.Context, b *backend, req *sdk.Reques
 	}
 	for k, v := range req.Fields {
 		if k == "priority" {
-			p.logger().Warn("ignoring route field priority: the instance computes it from urgency and impact", "correlation_key", req.CorrelationKey)
+			p.opts.Log().Warn("ignoring route field priority: the instance computes it from urgency and impact", "correlation_key", req.CorrelationKey)
 			continue
 		}
 		body[k] = sdktext.Scalar(v)
@@ -110,11 +110,11 @@ func (p *Plugin) createIncident(ctx context.Context, b *backend, req *sdk.Reques
 	item.Bindings = bindings
 	for _, x := range bindings {
 		if x.BoundID == "" {
-			p.logger().Warn("configuration item not bound to the CMDB", "incident", item.Key,
+			p.opts.Log().Warn("configuration item not bound to the CMDB", "incident", item.Key,
 				"configuration_item", ciLabel(x.ConfigurationItem), "reason", x.Reason)
 		}
 	}
-	p.logger().Info("created incident", "incident", item.Key, "sys_id", item.ID, "correlation_key", req.CorrelationKey)
+	p.opts.Log().Info("created incident", "incident", item.Key, "sys_id", item.ID, "correlation_key", req.CorrelationKey)
 	return item, nil
 }
 
@@ -157,7 +157,7 @@ func (p *Plugin) resolveIncident(ctx context.Context, b *backend, req *sdk.Reque
 		}
 	}
 	if err == nil {
-		p.logger().Info("resolved incident", "incident", item.Key, "correlation_key", req.CorrelationKey)
+		p.opts.Log().Info("resolved incident", "incident", item.Key, "correlation_key", req.CorrelationKey)
 	}
 	return item, err
 }
@@ -178,7 +178,7 @@ func (p *Plugin) reopenIncident(ctx context.Context, b *backend, req *sdk.Reques
 		"work_notes": reopenNote(&req.Alert),
 	})
 	if err == nil {
-		p.logger().Info("reopened incident", "incident", item.Key, "correlation_key", req.CorrelationKey)
+		p.opts.Log().Info("reopened incident", "incident", item.Key, "correlation_key", req.CorrelationKey)
 	}
 	return item, err
 }

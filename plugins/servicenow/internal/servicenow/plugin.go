@@ -10,11 +10,7 @@ package servicenow
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net/http"
-	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
@@ -23,20 +19,9 @@ import (
 // Name is the plugin's short name.
 const Name = "servicenow"
 
-// Options are the plugin's process-level settings, as opposed to the
-// per-backend Config the host sends.
-type Options struct {
-	// Version is reported in Info; default "dev".
-	Version string
-	// Logger receives the plugin's logs. Nil means slog's default logger at
-	// the time of each log call, which sdk.Serve points at the host.
-	Logger *slog.Logger
-	// Now is the clock (token expiry, CMDB cache); default time.Now.
-	Now func() time.Time
-	// Transport overrides the base HTTP transport (tests); its TLS settings
-	// are replaced by the configured ones when it is an *http.Transport.
-	Transport http.RoundTripper
-}
+// Options are the plugin's process-level settings, shared by the HTTP
+// plugins.
+type Options = sdkhttp.Options
 
 // Plugin implements the sdk lifecycle against one ServiceNow instance.
 // It is safe for concurrent calls; Configure may be called again to swap
@@ -63,21 +48,7 @@ var (
 
 // New returns an unconfigured plugin.
 func New(opts Options) *Plugin {
-	if opts.Version == "" {
-		opts.Version = "dev"
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &Plugin{opts: opts}
-}
-
-// logger returns the configured logger, or slog's current default.
-func (p *Plugin) logger() *slog.Logger {
-	if p.opts.Logger != nil {
-		return p.opts.Logger
-	}
-	return slog.Default()
+	return &Plugin{opts: opts.WithDefaults()}
 }
 
 // Info describes the plugin and its configuration schema.
@@ -106,18 +77,12 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 	if diags.HasErrors() {
 		return diags
 	}
-	for _, d := range diags {
-		args := []any{"detail", d.Detail}
-		if len(d.Path) > 0 {
-			args = append(args, "attribute", strings.Join(d.Path, "."))
-		}
-		p.logger().Warn(d.Summary, args...)
-	}
+	sdkhttp.LogWarnings(p.opts.Log(), diags)
 	if s.insecure {
-		p.logger().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this ServiceNow backend (tls.insecure_skip_verify = true): credentials and incidents can be intercepted", "instance_url", s.base.String())
+		p.opts.Log().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this ServiceNow backend (tls.insecure_skip_verify = true): credentials and incidents can be intercepted", "instance_url", s.base.String())
 	}
 	p.state.Store(p.build(s))
-	p.logger().Info("configured", "instance_url", s.base.String(), "mode", s.mode, "auth", s.auth.Type)
+	p.opts.Log().Info("configured", "instance_url", s.base.String(), "mode", s.mode, "auth", s.auth.Type)
 	if len(diags) > 0 {
 		return diags
 	}
@@ -135,7 +100,7 @@ func (p *Plugin) build(s *settings) *backend {
 	case AuthAPIKey:
 		auth = apiKeyAuth{header: s.auth.APIKeyHeader, key: s.auth.APIKey}
 	case AuthOAuth:
-		auth = newOAuth(s, hc, p.opts.Now, p.logger)
+		auth = newOAuth(s, hc, p.opts.Now, p.opts.Log)
 	default:
 		auth = certAuth{}
 	}
