@@ -85,8 +85,9 @@ type filePlugin struct {
 	now func() time.Time
 
 	mu         sync.Mutex
-	store      *store // nil until Configure succeeds
-	nextNumber int    // next work item number to try
+	store      *store    // nil until Configure succeeds
+	nextNumber int       // next work item number to try
+	index      *keyIndex // correlation keys of the files read so far
 }
 
 // newPlugin returns an unconfigured plugin logging to log, or to hclog's
@@ -143,7 +144,7 @@ func (p *filePlugin) Configure(_ context.Context, raw sdk.Config) error {
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.store, p.nextNumber = s, maxNumber+1
+	p.store, p.nextNumber, p.index = s, maxNumber+1, newKeyIndex()
 	p.log().Info("configured", "directory", dir, "work_items", len(ids))
 	return nil
 }
@@ -205,12 +206,15 @@ func (p *filePlugin) Create(_ context.Context, req *sdk.Request) (*sdk.WorkItem,
 		return nil, ioError("create work item", err)
 	}
 	p.nextNumber = n + 1
+	p.index.add(d.CorrelationKey, d.ID)
 	p.log().Info("created work item", "id", d.ID, "correlation_key", d.CorrelationKey, "file", s.path(d.ID))
 	return s.workItem(d), nil
 }
 
 // Lookup returns the newest work item stamped with the correlation key, or
-// nil when there is none. It reads every file in the directory.
+// nil when there is none. It lists the directory and reads only the files
+// it has not read before (new ones, possibly written by another process
+// sharing the directory) and the candidates for the key.
 func (p *filePlugin) Lookup(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	if req.CorrelationKey == "" {
 		return nil, sdk.Permanent(errors.New("lookup: the request has no correlation key"))
@@ -222,16 +226,40 @@ func (p *filePlugin) Lookup(_ context.Context, req *sdk.Request) (*sdk.WorkItem,
 		return nil, err
 	}
 
-	var newest *document
-	maxNumber, err := s.scan(func(d *document) {
-		if d.CorrelationKey == req.CorrelationKey && newer(d, newest) {
-			newest = d
-		}
-	}, p.skipped)
+	ids, maxNumber, err := s.ids()
 	if err != nil {
 		return nil, ioError("lookup", err)
 	}
 	p.nextNumber = max(p.nextNumber, maxNumber+1)
+	for _, id := range ids {
+		if p.index.known(id) {
+			continue
+		}
+		d, err := s.read(id)
+		if err != nil {
+			p.skipped(id, err)
+			if errors.Is(err, errUnreadable) {
+				p.index.ignore(id) // retrying cannot fix it; warn once
+			}
+			continue
+		}
+		p.index.add(d.CorrelationKey, id)
+	}
+	var newest *document
+	for _, id := range p.index.ids(req.CorrelationKey) {
+		d, err := s.read(id)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			p.index.remove(req.CorrelationKey, id) // deleted by someone: not a candidate
+			continue
+		case err != nil:
+			p.skipped(id, err)
+			continue
+		}
+		if newer(d, newest) {
+			newest = d
+		}
+	}
 	if newest == nil {
 		return nil, nil
 	}

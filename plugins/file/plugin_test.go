@@ -462,3 +462,54 @@ func TestConcurrentCreate(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupSharedDirectory: Lookup sees work items another process wrote
+// into the directory after this one read it, forgets deleted ones, and
+// warns about a damaged file once, not on every call.
+func TestLookupSharedDirectory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	p := newConfigured(t, dir, "")
+	p.logger = hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Warn})
+	other := newConfigured(t, dir, "")
+	other.now = func() time.Time { return p.now().Add(time.Second) } // writes after p
+	lookup := func(key string) *sdk.WorkItem {
+		t.Helper()
+		w, err := p.Lookup(ctx, request(key, sdk.ConditionFired, nil))
+		if err != nil {
+			t.Fatalf("Lookup(%q): %v", key, err)
+		}
+		return w
+	}
+
+	if w := lookup("k"); w != nil {
+		t.Fatalf("Lookup in an empty directory = %+v", w)
+	}
+	mine, err := p.Create(ctx, request("k", sdk.ConditionFired, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := other.Create(ctx, request("k", sdk.ConditionFired, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("k"); w == nil || w.ID != theirs.ID {
+		t.Fatalf("Lookup after another process created %s = %+v; want it (the newest)", theirs.ID, w)
+	}
+	if err := os.Remove(filepath.Join(dir, theirs.ID+".json")); err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("k"); w == nil || w.ID != mine.ID {
+		t.Fatalf("Lookup after %s was deleted = %+v; want %s", theirs.ID, w, mine.ID)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "WI-000099.json"), []byte(`{"correlation_key": `), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lookup("k")
+	lookup("k")
+	if n := strings.Count(logs.String(), "skipping unreadable work item file: id=WI-000099"); n != 1 {
+		t.Errorf("the damaged file was reported %d times over two lookups, want once:\n%s", n, logs.String())
+	}
+}

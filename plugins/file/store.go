@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,26 +204,38 @@ func (s *store) ids() (ids []string, maxNumber int, err error) {
 	return ids, maxNumber, nil
 }
 
-// scan reads every work item file in the directory, calling fn for each. A
-// file that cannot be read is reported to skip, so that one damaged file
-// does not stop the backend.
-//
-// The cost is one file read per work item: fine for the thousands of items
-// a file backend is for, and the host only scans (Lookup) before a Create.
-func (s *store) scan(fn func(*document), skip func(id string, err error)) (maxNumber int, err error) {
-	ids, maxNumber, err := s.ids()
-	if err != nil {
-		return 0, err
+// keyIndex maps correlation keys to the ids of the files stamped with
+// them, so that Lookup reads each file once instead of every file on every
+// call. A file's correlation key never changes once written.
+type keyIndex struct {
+	byKey map[string][]string
+	seen  map[string]bool // ids read, readable or not
+}
+
+func newKeyIndex() *keyIndex {
+	return &keyIndex{byKey: map[string][]string{}, seen: map[string]bool{}}
+}
+
+func (x *keyIndex) known(id string) bool { return x.seen[id] }
+
+func (x *keyIndex) add(key, id string) {
+	if !x.seen[id] {
+		x.seen[id] = true
+		x.byKey[key] = append(x.byKey[key], id)
 	}
-	for _, id := range ids {
-		d, err := s.read(id)
-		if err != nil {
-			skip(id, err)
-			continue
-		}
-		fn(d)
+}
+
+// ignore marks an unusable file as read.
+func (x *keyIndex) ignore(id string) { x.seen[id] = true }
+
+func (x *keyIndex) ids(key string) []string { return x.byKey[key] }
+
+func (x *keyIndex) remove(key, id string) {
+	x.byKey[key] = slices.DeleteFunc(x.byKey[key], func(s string) bool { return s == id })
+	if len(x.byKey[key]) == 0 {
+		delete(x.byKey, key)
 	}
-	return maxNumber, nil
+	delete(x.seen, id)
 }
 
 // writeAtomic writes data to dir/name so that a reader (or a crash) only
