@@ -73,7 +73,7 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*proce
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
-		Logger:           fixedName{log},
+		Logger:           pluginLogger{log},
 		StartTimeout:     h.opts.StartTimeout,
 		GRPCDialOptions:  sdk.DialOptions(),
 	}
@@ -166,10 +166,37 @@ func formatVersions(vs []int) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-// fixedName keeps a logger's name when go-plugin derives a sub-logger for
-// the plugin's stderr, so plugin log lines appear under the backend's name
-// ("backend.servicenow.prod") rather than the binary's.
-type fixedName struct{ hclog.Logger }
+// pluginLogger is the logger go-plugin relays a plugin's log lines to. It
+// keeps its name when go-plugin derives a sub-logger for the plugin's
+// stderr, so plugin lines appear under the backend's name
+// ("backend.servicenow.prod") rather than the binary's, and it drops the
+// "timestamp" go-plugin appends to every relayed line: the host's own
+// timestamp on the line is the same instant to within a millisecond.
+type pluginLogger struct{ hclog.Logger }
 
 // Named implements hclog.Logger.
-func (f fixedName) Named(string) hclog.Logger { return f }
+func (l pluginLogger) Named(string) hclog.Logger { return l }
+
+// Trace implements hclog.Logger.
+func (l pluginLogger) Trace(msg string, args ...any) { l.Logger.Trace(msg, withoutRelayTime(args)...) }
+
+// Debug implements hclog.Logger.
+func (l pluginLogger) Debug(msg string, args ...any) { l.Logger.Debug(msg, withoutRelayTime(args)...) }
+
+// Info implements hclog.Logger.
+func (l pluginLogger) Info(msg string, args ...any) { l.Logger.Info(msg, withoutRelayTime(args)...) }
+
+// Warn implements hclog.Logger.
+func (l pluginLogger) Warn(msg string, args ...any) { l.Logger.Warn(msg, withoutRelayTime(args)...) }
+
+// Error implements hclog.Logger.
+func (l pluginLogger) Error(msg string, args ...any) { l.Logger.Error(msg, withoutRelayTime(args)...) }
+
+// withoutRelayTime drops the trailing "timestamp" pair go-plugin appends
+// to a relayed line; a plugin's own attributes always come before it.
+func withoutRelayTime(args []any) []any {
+	if n := len(args); n >= 2 && n%2 == 0 && args[n-2] == "timestamp" {
+		return args[:n-2]
+	}
+	return args
+}

@@ -193,8 +193,14 @@ func TestLoadConfiguresAndRendersPerCall(t *testing.T) {
 	t.Run("plugin logs appear under the backend's name", func(t *testing.T) {
 		waitFor(t, func() bool { return strings.Contains(logs.String(), "test plugin configured") })
 		for _, line := range strings.Split(logs.String(), "\n") {
-			if strings.Contains(line, "test plugin configured") && !strings.Contains(line, "itsm-connector.backend.test.prod:") {
+			if !strings.Contains(line, "test plugin configured") {
+				continue
+			}
+			if !strings.Contains(line, "itsm-connector.backend.test.prod:") {
 				t.Errorf("plugin log line not under the backend's name: %s", line)
+			}
+			if !strings.Contains(line, "url=") || strings.Contains(line, "timestamp=") {
+				t.Errorf("plugin log line should keep the plugin's attributes and no relay timestamp: %s", line)
 			}
 		}
 		if strings.Contains(logs.String(), "tok-123") {
