@@ -65,6 +65,7 @@ func TestLoadFull(t *testing.T) {
 		{"route send_to", refs(c.Routes[0].SendTo), []string{"servicenow.prod", "file.local"}},
 		{"route reopen_window", c.Routes[0].ReopenWindow, time.Hour},
 		{"route per_ci", c.Routes[0].PerCI, true},
+		{"route on_resolved_without_item", c.Routes[0].OnResolvedWithoutItem, OnResolvedCreateAndResolve},
 		{"route continue", c.Routes[0].Continue, true},
 		{"route when kept", c.Routes[0].When != nil, true},
 		{"route key kept", c.Routes[0].CorrelationKey != nil, true},
@@ -73,6 +74,7 @@ func TestLoadFull(t *testing.T) {
 		{"absent key is nil", c.Routes[1].CorrelationKey == nil, true},
 		{"absent fields is nil", c.Routes[1].Fields == nil, true},
 		{"default reopen_window", c.Routes[1].ReopenWindow, DefaultReopenWindow},
+		{"default on_resolved_without_item", c.Routes[1].OnResolvedWithoutItem, OnResolvedRecord},
 	}
 	for _, tc := range checks {
 		if !reflect.DeepEqual(tc.got, tc.want) {
@@ -266,6 +268,59 @@ route "r" { send_to = [backend.file.a] }
 	errs := c.Validate().Errs()
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "store.audit_retention") {
 		t.Errorf("want one error naming store.audit_retention, got %v", errs)
+	}
+}
+
+func TestOnResolvedWithoutItem(t *testing.T) {
+	const rest = `
+auth "none" {}
+backend "file" "a" {}
+`
+	tests := []struct {
+		name string
+		attr string // the attribute line, or "" for none
+		want string
+		err  string // part of the error; "" for none
+	}{
+		{"default", "", OnResolvedRecord, ""},
+		{"record", `on_resolved_without_item = "record"`, OnResolvedRecord, ""},
+		{"create_and_resolve", `on_resolved_without_item = "create_and_resolve"`, OnResolvedCreateAndResolve, ""},
+		{"unknown", `on_resolved_without_item = "ignore"`, "", `on_resolved_without_item "ignore" of route "r" is not known; use "record"`},
+		{"not a string", `on_resolved_without_item = ["record"]`, "", "Unsuitable value type"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := rest + "route \"r\" {\n  send_to = [backend.file.a]\n  " + tc.attr + "\n}\n"
+			c, diags := Load([]byte(src), "inline.hcl")
+			if tc.err != "" {
+				if text := diagText(c, diags); !diags.HasErrors() || !strings.Contains(text, tc.err) {
+					t.Fatalf("want an error containing %q, got:\n%s", tc.err, text)
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
+			}
+			if got := c.Routes[0].OnResolvedWithoutItem; got != tc.want {
+				t.Errorf("on_resolved_without_item = %q, want %q", got, tc.want)
+			}
+		})
+	}
+
+	// A Config built in code may leave it empty (the default); an unknown
+	// value is named by Validate.
+	c := &Config{}
+	c.applyDefaults()
+	c.Auth.Type = AuthNone
+	c.Backends = []*Backend{{Type: "file", Name: "a", MaxInFlight: 1, MaxAge: time.Hour}}
+	c.Routes = []*Route{{Name: "r", SendTo: []BackendRef{{Type: "file", Name: "a"}}}}
+	if errs := c.Validate().Errs(); len(errs) != 0 {
+		t.Errorf("empty on_resolved_without_item: %v", errs)
+	}
+	c.Routes[0].OnResolvedWithoutItem = "create-and-resolve"
+	errs := c.Validate().Errs()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "on_resolved_without_item") || !strings.Contains(errs[0].Error(), `"create_and_resolve"`) {
+		t.Errorf("want one error naming on_resolved_without_item and its values, got %v", errs)
 	}
 }
 

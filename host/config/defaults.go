@@ -51,6 +51,23 @@ const (
 	DriverPostgres = "postgres"
 )
 
+// Values of a route's on_resolved_without_item: what a Resolved notification
+// does when its alert has no work item (the connector was down when it
+// fired, the route did not exist yet, or the Fired was dead-lettered and
+// dropped).
+const (
+	// OnResolvedRecord notes the resolution in the audit trail and calls
+	// nothing; the default.
+	OnResolvedRecord = "record"
+	// OnResolvedCreateAndResolve creates the work item and resolves it at
+	// once, so that the ITSM tool has a record of the incident.
+	OnResolvedCreateAndResolve = "create_and_resolve"
+
+	// DefaultOnResolvedWithoutItem keeps a route's behaviour from before
+	// the setting existed.
+	DefaultOnResolvedWithoutItem = OnResolvedRecord
+)
+
 // Token versions accepted in auth "entra_id" token_versions.
 const (
 	TokenV1 = "1.0"

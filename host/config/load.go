@@ -378,7 +378,8 @@ func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 }
 
 func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
-	r := &Route{Name: b.Labels[0], Range: b.DefRange, ReopenWindow: DefaultReopenWindow}
+	r := &Route{Name: b.Labels[0], Range: b.DefRange, ReopenWindow: DefaultReopenWindow,
+		OnResolvedWithoutItem: DefaultOnResolvedWithoutItem}
 	key := "route." + r.Name
 	present := l.record(key, b)
 	l.ranges[key+".name"] = b.LabelRanges[0]
@@ -390,6 +391,8 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 		ReopenWindow   *string        `hcl:"reopen_window,optional"`
 		PerCI          *bool          `hcl:"per_ci,optional"`
 		Continue       *bool          `hcl:"continue,optional"`
+		// OnResolvedWithoutItem is checked by Validate.
+		OnResolvedWithoutItem *string `hcl:"on_resolved_without_item,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	if present["when"] {
@@ -407,6 +410,7 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	if raw.Continue != nil {
 		r.Continue = *raw.Continue
 	}
+	setString(&r.OnResolvedWithoutItem, raw.OnResolvedWithoutItem)
 	diags = append(diags, l.duration(key+".reopen_window", raw.ReopenWindow, &r.ReopenWindow)...)
 	if present["send_to"] {
 		refs, d := parseSendTo(raw.SendTo)

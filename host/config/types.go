@@ -140,9 +140,12 @@ type Route struct {
 	// Fields is nil when absent; an object expression of per-alert values.
 	Fields       hcl.Expression
 	ReopenWindow time.Duration
-	PerCI        bool
-	Continue     bool
-	Range        hcl.Range
+	// OnResolvedWithoutItem is OnResolvedRecord or
+	// OnResolvedCreateAndResolve; empty means the default (record).
+	OnResolvedWithoutItem string
+	PerCI                 bool
+	Continue              bool
+	Range                 hcl.Range
 }
 
 // BackendRef is one resolved entry of send_to.

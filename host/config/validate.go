@@ -322,5 +322,12 @@ func (v *validator) routes() {
 			v.errorf(v.at(key+".reopen_window", key), "Invalid reopen_window",
 				"reopen_window of route %q must not be negative; 0 never reopens.", r.Name)
 		}
+		switch r.OnResolvedWithoutItem {
+		case "", OnResolvedRecord, OnResolvedCreateAndResolve:
+		default:
+			v.errorf(v.at(key+".on_resolved_without_item", key), "Invalid on_resolved_without_item",
+				"on_resolved_without_item %q of route %q is not known; use %q (the default: note the resolution in the audit trail, call nothing) or %q (create the work item, then resolve it at once).",
+				r.OnResolvedWithoutItem, r.Name, OnResolvedRecord, OnResolvedCreateAndResolve)
+		}
 	}
 }

@@ -13,12 +13,15 @@
 //	open       resolved                Resolve (when supported)
 //	resolved   fired, inside window    Reopen (Create when not supported)
 //	resolved   fired, after window     Create a new item
-//	none       resolved                record only: there is nothing to resolve
+//	none       resolved                the route's on_resolved_without_item:
+//	                                   record: an audit note only;
+//	                                   create_and_resolve: as for fired, then Resolve
 //
 // The reopen window is measured between the alert times: the new fired time
 // minus the resolved time of the alert that resolved the item. A NotFound
 // from Update, Resolve or Reopen means the item was deleted remotely: the ref
-// is forgotten, and a firing alert gets a new item. A "creating" intent that
+// is forgotten, and a firing alert gets a new item (a resolved one needs
+// nothing more, whatever its policy). A "creating" intent that
 // outlives its Create (a crash, a timeout) is settled by Lookup first, so a
 // work item is never created twice for a plugin that supports Lookup.
 package delivery

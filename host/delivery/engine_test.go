@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,39 @@ func alert(id string, cond sdk.Condition, at time.Time) *sdk.Alert {
 func decision(backend, key string, window time.Duration) route.Decision {
 	return route.Decision{Deliveries: []route.Delivery{{Route: "r", Backend: backend, CorrelationKey: key, ReopenWindow: window,
 		Fields: map[string]any{"summary": "cpu"}}}}
+}
+
+// withPolicy returns d with every delivery's on_resolved_without_item set to p.
+func withPolicy(d route.Decision, p route.ResolvedPolicy) route.Decision {
+	for i := range d.Deliveries {
+		d.Deliveries[i].OnResolvedWithoutItem = p
+	}
+	return d
+}
+
+// stateNotes returns the messages of an item's state events.
+func (en *env) stateNotes(id int64) []string {
+	en.t.Helper()
+	evs, err := en.st.Events(context.Background(), id)
+	if err != nil {
+		en.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		if e.Kind == store.EventState {
+			out = append(out, e.Message)
+		}
+	}
+	return out
+}
+
+func hasNote(notes []string, want string) bool {
+	for _, n := range notes {
+		if strings.Contains(n, want) {
+			return true
+		}
+	}
+	return false
 }
 
 func (en *env) ingest(a *sdk.Alert, d route.Decision) {
@@ -204,6 +238,218 @@ func TestResolvedWithoutItemIsRecordedOnly(t *testing.T) {
 	it := en.item("fake.a", "k")
 	if it.Remote != store.RemoteNone || it.Condition != sdk.ConditionResolved || it.AppliedSeq != it.Seq {
 		t.Errorf("item remote %q condition %s applied %d/%d", it.Remote, it.Condition, it.AppliedSeq, it.Seq)
+	}
+}
+
+const whyCreateAndResolve = "alert resolved with no work item; creating and resolving it per the route's on_resolved_without_item"
+
+// TestResolvedWithoutItemPolicy: a Resolved for an alert that has no work
+// item (the connector was down when it fired, say) is recorded only, or,
+// with on_resolved_without_item = "create_and_resolve", goes through the
+// crash-safe create (intent, Lookup, Create) and is then resolved.
+func TestResolvedWithoutItemPolicy(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy route.ResolvedPolicy
+		caps   func(*sdk.Capabilities)
+		seed   bool // an open item with the key already exists remotely
+		want   counts
+		remote store.RemoteState
+		states []sdk.WorkItemState // remote items with the key, oldest first
+		note   string              // part of a state note in the audit trail
+	}{
+		{name: "default records only", want: counts{}, remote: store.RemoteNone,
+			note: "alert resolved with no work item open; recorded only"},
+		{name: "record records only", policy: route.ResolvedRecord, want: counts{}, remote: store.RemoteNone,
+			note: "alert resolved with no work item open; recorded only"},
+		{name: "create_and_resolve: lookup, create, resolve", policy: route.ResolvedCreateAndResolve,
+			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: whyCreateAndResolve},
+		{name: "create_and_resolve without Lookup: create, resolve", policy: route.ResolvedCreateAndResolve,
+			caps: func(c *sdk.Capabilities) { c.Lookup = false },
+			want: counts{"create": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: whyCreateAndResolve},
+		{name: "create_and_resolve without Resolve: created and left open", policy: route.ResolvedCreateAndResolve,
+			caps: func(c *sdk.Capabilities) { c.Resolve = false },
+			want: counts{"lookup": 1, "create": 1}, remote: store.RemoteOpen,
+			states: []sdk.WorkItemState{sdk.StateOpen}, note: "the plugin cannot resolve, so the work item stays open"},
+		{name: "create_and_resolve adopts an open item Lookup finds", policy: route.ResolvedCreateAndResolve, seed: true,
+			want: counts{"lookup": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: "not creating another"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			caps := allCaps()
+			if tc.caps != nil {
+				tc.caps(&caps)
+			}
+			if tc.seed {
+				f.seed("k")
+			}
+			en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: caps}}, testOptions(), true)
+			en.ingest(alert("a1", sdk.ConditionResolved, t0), withPolicy(decision("fake.a", "k", time.Hour), tc.policy))
+			en.settled()
+			if got := f.counts(); !sameCounts(got, tc.want) {
+				t.Errorf("calls %v, want %v", got, tc.want)
+			}
+			var states []sdk.WorkItemState
+			for _, wi := range f.byKey("k") {
+				states = append(states, wi.State)
+			}
+			if !reflect.DeepEqual(states, tc.states) {
+				t.Errorf("remote items' states %v, want %v", states, tc.states)
+			}
+			it := en.item("fake.a", "k")
+			if it.Remote != tc.remote || it.Intent != store.IntentNone || it.Dead || it.AppliedSeq != it.Seq {
+				t.Errorf("item remote %q intent %q dead %v applied %d/%d; want remote %q, no intent, all applied",
+					it.Remote, it.Intent, it.Dead, it.AppliedSeq, it.Seq, tc.remote)
+			}
+			if notes := en.stateNotes(it.ID); !hasNote(notes, tc.note) {
+				t.Errorf("audit notes %q lack %q", notes, tc.note)
+			}
+			// A Fired older than the resolution changes nothing afterwards.
+			en.ingest(alert("a1", sdk.ConditionFired, t0.Add(-time.Minute)), withPolicy(decision("fake.a", "k", time.Hour), tc.policy))
+			en.settled()
+			if got := f.counts(); !sameCounts(got, tc.want) {
+				t.Errorf("after a stale Fired: calls %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestResolvedAfterCreatingIntent starts from a recorded "creating" intent
+// whose Create was never recorded (a crash or a failed call ended the claim)
+// and an alert that has resolved since: the intent was recorded for its
+// Fired, or for the Resolved itself under create_and_resolve. After the
+// restart Lookup runs first; an item Create made before the crash is adopted
+// and resolved, never created twice, and otherwise the route's policy
+// decides whether to create.
+func TestResolvedAfterCreatingIntent(t *testing.T) {
+	tests := []struct {
+		name    string
+		policy  route.ResolvedPolicy
+		fired   bool // the intent was recorded for a Fired
+		created bool // Create reached the backend before the crash
+		want    counts
+		remote  store.RemoteState
+		states  []sdk.WorkItemState
+		note    string
+	}{
+		{name: "record: nothing to create", policy: route.ResolvedRecord, fired: true,
+			want: counts{"lookup": 1}, remote: store.RemoteNone, note: "resolved before its work item was created; nothing to create"},
+		{name: "record: the item created before the crash is resolved", policy: route.ResolvedRecord, fired: true, created: true,
+			want: counts{"lookup": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: "not creating another"},
+		{name: "create_and_resolve: fired, then resolved before Create", policy: route.ResolvedCreateAndResolve, fired: true,
+			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: "resolved before its work item was created; creating and resolving it per the route's on_resolved_without_item"},
+		{name: "create_and_resolve: intent for the resolution, nothing created yet", policy: route.ResolvedCreateAndResolve,
+			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: "creating and resolving it"},
+		{name: "create_and_resolve: intent for the resolution, Lookup finds the created item", policy: route.ResolvedCreateAndResolve, created: true,
+			want: counts{"lookup": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: "not creating another"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFake()
+			en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), false)
+			d := withPolicy(decision("fake.a", "k", time.Hour), tc.policy)
+			resolved := alert("a1", sdk.ConditionResolved, t0.Add(time.Minute))
+			if tc.fired {
+				en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+			} else {
+				en.ingest(resolved, d)
+			}
+			// What the worker records before Create, then the claim ends.
+			items, err := en.st.Claim(ctx, "fake.a", en.opts.InstanceID, time.Now(), time.Minute, 1)
+			if err != nil || len(items) != 1 {
+				t.Fatalf("Claim = %v, %v", items, err)
+			}
+			if err := en.st.Record(ctx, store.Progress{ItemID: items[0].ID, Owner: en.opts.InstanceID, Now: time.Now(),
+				Remote: store.RemoteNone, Intent: store.IntentCreating, Retry: true, RetryAt: time.Now(),
+				Events: []store.Event{{Kind: store.EventState, Message: "intent recorded: creating a work item"}}}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.created {
+				f.seed("k")
+			}
+			if tc.fired {
+				en.ingest(resolved, d)
+			}
+			if err := en.e.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			en.settled()
+			if got := f.counts(); !sameCounts(got, tc.want) {
+				t.Errorf("calls %v, want %v", got, tc.want)
+			}
+			var states []sdk.WorkItemState
+			for _, wi := range f.byKey("k") {
+				states = append(states, wi.State)
+			}
+			if !reflect.DeepEqual(states, tc.states) {
+				t.Errorf("remote items' states %v, want %v", states, tc.states)
+			}
+			it := en.item("fake.a", "k")
+			if it.Remote != tc.remote || it.Intent != store.IntentNone || it.Dead || it.AppliedSeq != it.Seq {
+				t.Errorf("item remote %q intent %q dead %v applied %d/%d; want remote %q, no intent, all applied",
+					it.Remote, it.Intent, it.Dead, it.AppliedSeq, it.Seq, tc.remote)
+			}
+			if notes := en.stateNotes(it.ID); !hasNote(notes, tc.note) {
+				t.Errorf("audit notes %q lack %q", notes, tc.note)
+			}
+		})
+	}
+}
+
+// TestCreateAndResolveCreateTimesOut: Create acts in the backend but its
+// answer is lost (a timeout); the retry's Lookup finds the item, so it is
+// resolved and not created twice.
+func TestCreateAndResolveCreateTimesOut(t *testing.T) {
+	f := newFake()
+	f.createThenFail = context.DeadlineExceeded
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	en.ingest(alert("a1", sdk.ConditionResolved, t0), withPolicy(decision("fake.a", "k", 0), route.ResolvedCreateAndResolve))
+	en.settled()
+	if got, want := f.counts(), (counts{"lookup": 2, "create": 1, "resolve": 1}); !sameCounts(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+	if items := f.byKey("k"); len(items) != 1 || items[0].State != sdk.StateResolved {
+		t.Errorf("remote items %+v, want one, resolved", items)
+	}
+	if it := en.item("fake.a", "k"); it.Remote != store.RemoteResolved || it.Intent != store.IntentNone {
+		t.Errorf("item remote %q intent %q", it.Remote, it.Intent)
+	}
+}
+
+// TestResolveOfDeletedItemIsNotRecreated: an item deleted in the backend
+// while its alert was firing is forgotten when the alert resolves, under
+// either policy; create_and_resolve does not bring it back.
+func TestResolveOfDeletedItemIsNotRecreated(t *testing.T) {
+	for _, p := range []route.ResolvedPolicy{route.ResolvedRecord, route.ResolvedCreateAndResolve} {
+		t.Run(string(p), func(t *testing.T) {
+			f := newFake()
+			en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+			d := withPolicy(decision("fake.a", "k", time.Hour), p)
+			en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+			en.settled()
+			f.delete(en.item("fake.a", "k").Ref.ID)
+			en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+			en.settled()
+			if got, want := f.counts(), (counts{"lookup": 1, "create": 1, "resolve": 1}); !sameCounts(got, want) {
+				t.Errorf("calls %v, want %v", got, want)
+			}
+			it := en.item("fake.a", "k")
+			if it.Remote != store.RemoteNone || it.Dead || f.total() != 0 {
+				t.Errorf("remote %q dead %v remote items %d; want forgotten, nothing recreated", it.Remote, it.Dead, f.total())
+			}
+			if notes := en.stateNotes(it.ID); !hasNote(notes, "no longer exists in the backend; forgotten; the alert resolved") {
+				t.Errorf("audit notes %q lack the forgotten resolution", notes)
+			}
+		})
 	}
 }
 

@@ -67,6 +67,18 @@ func (f *fake) byKey(key string) []sdk.WorkItem {
 	return out
 }
 
+// seed stores an open item stamped with key, as a Create that reached the
+// backend but was never recorded (a crash or a lost answer).
+func (f *fake) seed(key string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	id := fmt.Sprintf("W%d", f.nextID)
+	f.items[id] = &sdk.WorkItem{ID: id, Key: "INC" + id, State: sdk.StateOpen, CorrelationKey: key}
+	f.order = append(f.order, id)
+	return id
+}
+
 func (f *fake) total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

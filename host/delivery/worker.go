@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -87,6 +88,9 @@ type job struct {
 	b        Backend
 	events   []store.Event
 	lookedUp bool
+	// createToResolve is set when this claim recorded the creating intent
+	// for a resolved alert, whose reason is already in the audit trail.
+	createToResolve bool
 }
 
 // errPaused ends a claim without a call while the backend's Retry-After holds.
@@ -148,9 +152,14 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			}
 		}
 		if it.Condition != sdk.ConditionFired {
-			it.Intent = store.IntentNone
-			j.note(store.EventState, "the alert resolved before its work item was created; nothing to create")
-			return false, j.save(store.Progress{})
+			if !createAndResolve(it) {
+				it.Intent = store.IntentNone
+				j.note(store.EventState, "the alert resolved before its work item was created; nothing to create")
+				return false, j.save(store.Progress{})
+			}
+			if !j.createToResolve {
+				j.note(store.EventState, "the alert resolved before its work item was created; creating and resolving it per the route's on_resolved_without_item"+cannotResolve(caps))
+			}
 		}
 		wi, err := j.call(ctx, "create", c.Create, false)
 		if err == nil && wi == nil {
@@ -229,20 +238,51 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		return false, j.save(store.Progress{})
 	}
 	if it.Remote == store.RemoteNone && it.AppliedSeq < it.Seq {
+		if createAndResolve(it) {
+			// The same crash-safe path as a firing alert's create; once
+			// created, the item is open and the step above resolves it.
+			it.Intent = store.IntentCreating
+			j.lookedUp, j.createToResolve = false, true
+			j.note(store.EventState, "alert resolved with no work item; creating and resolving it per the route's on_resolved_without_item"+cannotResolve(caps))
+			j.note(store.EventState, "intent recorded: creating a work item")
+			return false, j.save(store.Progress{})
+		}
 		j.note(store.EventState, "alert resolved with no work item open; recorded only")
 	}
 	it.AppliedSeq = it.Seq
 	return true, j.save(store.Progress{Done: true})
 }
 
+// createAndResolve reports whether the item's route creates a work item for
+// an alert that resolved without one (on_resolved_without_item).
+func createAndResolve(it *store.Item) bool {
+	return it.OnResolvedWithoutItem == route.ResolvedCreateAndResolve
+}
+
+// cannotResolve completes the audit note of a create for a resolved alert
+// when the plugin has no Resolve.
+func cannotResolve(caps sdk.Capabilities) string {
+	if caps.Resolve {
+		return ""
+	}
+	return "; the plugin cannot resolve, so the work item stays open"
+}
+
 // failOrForget handles a failed call on an existing item: NotFound means it
-// was deleted remotely, so the ref is forgotten and reconcile goes on.
+// was deleted remotely, so the ref is forgotten and reconcile goes on. A
+// resolved alert whose item was deleted needs nothing more: the deletion was
+// someone's decision, so on_resolved_without_item does not create it again.
 func (j *job) failOrForget(ctx context.Context, op string, err error) (bool, error) {
 	if sdk.KindOf(err) != sdk.KindNotFound {
 		return true, j.fail(ctx, op, err)
 	}
 	it := j.it
-	j.note(store.EventState, fmt.Sprintf("work item %s no longer exists in the backend; forgotten", refName(it.Ref)))
+	msg := fmt.Sprintf("work item %s no longer exists in the backend; forgotten", refName(it.Ref))
+	if it.Condition != sdk.ConditionFired {
+		it.AppliedSeq = it.Seq
+		msg += "; the alert resolved, so nothing is left to do"
+	}
+	j.note(store.EventState, msg)
 	it.Remote, it.Ref, it.RemoteResolvedAt, it.Intent = store.RemoteNone, nil, time.Time{}, store.IntentNone
 	return false, j.save(store.Progress{})
 }

@@ -3,6 +3,7 @@ package route
 import (
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
@@ -32,4 +33,32 @@ type Delivery struct {
 	// ReopenWindow: a resolved item whose alert fires again within it is
 	// reopened; after it a new item is created. Zero never reopens.
 	ReopenWindow time.Duration `json:"reopen_window"`
+	// OnResolvedWithoutItem is what a Resolved notification does when the
+	// alert has no work item in this backend. Empty means ResolvedRecord.
+	OnResolvedWithoutItem ResolvedPolicy `json:"on_resolved_without_item"`
+}
+
+// ResolvedPolicy is a route's on_resolved_without_item: what a Resolved
+// notification does for an alert that has no work item, because the
+// connector was down when it fired, the route did not exist yet, or its
+// Fired was dead-lettered and dropped.
+type ResolvedPolicy string
+
+// Resolved policies; the values are those of connector.hcl.
+const (
+	// ResolvedRecord notes the resolution in the audit trail and calls
+	// nothing (the default).
+	ResolvedRecord ResolvedPolicy = config.OnResolvedRecord
+	// ResolvedCreateAndResolve creates the work item and resolves it at
+	// once, so that the ITSM tool has a record of the incident.
+	ResolvedCreateAndResolve ResolvedPolicy = config.OnResolvedCreateAndResolve
+)
+
+// OrDefault returns p, or ResolvedRecord when p is empty (a Delivery built
+// in code).
+func (p ResolvedPolicy) OrDefault() ResolvedPolicy {
+	if p == "" {
+		return ResolvedRecord
+	}
+	return p
 }

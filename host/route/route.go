@@ -50,6 +50,7 @@ type compiled struct {
 	perCI    bool
 	cont     bool
 	reopen   time.Duration
+	resolved ResolvedPolicy
 }
 
 // Compile checks routes against the declared backends and the shape of the
@@ -76,7 +77,8 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 			}
 		}
 		c := &compiled{name: rt.Name, when: rt.When, key: rt.CorrelationKey, fields: rt.Fields,
-			perCI: rt.PerCI, cont: rt.Continue, reopen: rt.ReopenWindow}
+			perCI: rt.PerCI, cont: rt.Continue, reopen: rt.ReopenWindow,
+			resolved: ResolvedPolicy(rt.OnResolvedWithoutItem).OrDefault()}
 		for _, ref := range rt.SendTo {
 			if !backends[ref.Ref()] {
 				diags = append(diags, &hcl.Diagnostic{
@@ -305,7 +307,7 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 	for _, b := range c.backends {
 		if !c.perCI || len(a.ConfigurationItems) == 0 {
 			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: key, Fields: fields,
-				ConfigurationItems: a.ConfigurationItems, ReopenWindow: c.reopen})
+				ConfigurationItems: a.ConfigurationItems, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved})
 			continue
 		}
 		seen := map[string]bool{}
@@ -316,7 +318,7 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 			}
 			seen[k] = true
 			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: k, Fields: fields,
-				ConfigurationItems: []sdk.ConfigurationItem{ci}, ReopenWindow: c.reopen})
+				ConfigurationItems: []sdk.ConfigurationItem{ci}, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved})
 		}
 	}
 	return out, true, nil

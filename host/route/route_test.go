@@ -58,7 +58,7 @@ func TestRoute(t *testing.T) {
 	vm1 := sdk.ConfigurationItem{Name: "vm1", ResourceID: "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/VM1"}
 	vm2 := sdk.ConfigurationItem{Name: "vm2"}
 	audit := func(id string, cis ...sdk.ConfigurationItem) Delivery {
-		return Delivery{Route: "audit", Backend: "file.audit", CorrelationKey: id, ConfigurationItems: cis, ReopenWindow: 24 * time.Hour}
+		return Delivery{Route: "audit", Backend: "file.audit", CorrelationKey: id, ConfigurationItems: cis, ReopenWindow: 24 * time.Hour, OnResolvedWithoutItem: ResolvedRecord}
 	}
 	tests := []struct {
 		name    string
@@ -73,7 +73,7 @@ func TestRoute(t *testing.T) {
 				CustomProperties: map[string]string{"team": "web"}, ConfigurationItems: []sdk.ConfigurationItem{vm1}},
 			want: []Delivery{
 				audit("a1", vm1),
-				{Route: "prod-critical", Backend: "servicenow.prod", CorrelationKey: "cpu|vm1", ReopenWindow: 2 * time.Hour,
+				{Route: "prod-critical", Backend: "servicenow.prod", CorrelationKey: "cpu|vm1", ReopenWindow: 2 * time.Hour, OnResolvedWithoutItem: ResolvedCreateAndResolve,
 					ConfigurationItems: []sdk.ConfigurationItem{vm1},
 					Fields: map[string]any{
 						"short_description": "[Sev0] cpu on vm1",
@@ -90,7 +90,7 @@ func TestRoute(t *testing.T) {
 			alert: sdk.Alert{ID: "a2", Rule: "cpu", Severity: sev(1), SeverityLabel: "Sev1", SignalType: "Metric", ResourceGroup: "prod-x", ResourceName: "vm"},
 			want: []Delivery{
 				audit("a2"),
-				{Route: "prod-critical", Backend: "servicenow.prod", CorrelationKey: "cpu|vm", ReopenWindow: 2 * time.Hour,
+				{Route: "prod-critical", Backend: "servicenow.prod", CorrelationKey: "cpu|vm", ReopenWindow: 2 * time.Hour, OnResolvedWithoutItem: ResolvedCreateAndResolve,
 					Fields: map[string]any{
 						"short_description": "[Sev1] cpu on vm", "urgency": float64(2), "impact": float64(2),
 						"tags": []any{"azure", "metric"}, "team": nil,
@@ -102,20 +102,20 @@ func TestRoute(t *testing.T) {
 			name:  "low severity falls through to the catch-all",
 			alert: sdk.Alert{ID: "a3", Severity: sev(3), ResourceGroup: "prod-web", Condition: sdk.ConditionFired},
 			want: []Delivery{audit("a3"),
-				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "a3", ReopenWindow: 24 * time.Hour}},
+				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "a3", ReopenWindow: 24 * time.Hour, OnResolvedWithoutItem: ResolvedRecord}},
 		},
 		{
 			name:  "null severity makes prod-critical's when fail: skipped, not matched",
 			alert: sdk.Alert{ID: "budget", SignalType: "Budget", ResourceGroup: "prod-costs", Condition: sdk.ConditionFired},
 			want: []Delivery{audit("budget"),
-				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "budget", ReopenWindow: 24 * time.Hour}},
+				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "budget", ReopenWindow: 24 * time.Hour, OnResolvedWithoutItem: ResolvedRecord}},
 			skipped: map[string]string{"prod-critical": "when: testdata/routes.hcl:14"},
 		},
 		{
 			name:  "a missing map key makes per-vm's when fail: skipped",
 			alert: sdk.Alert{ID: "log0", Severity: sev(2), SignalType: "Log"},
 			want: []Delivery{audit("log0"),
-				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "log0", ReopenWindow: 24 * time.Hour}},
+				{Route: "everything-else", Backend: "jira.ops", CorrelationKey: "log0", ReopenWindow: 24 * time.Hour, OnResolvedWithoutItem: ResolvedRecord}},
 			skipped: map[string]string{"per-vm": "Invalid index"},
 		},
 		{
@@ -124,16 +124,16 @@ func TestRoute(t *testing.T) {
 				ConfigurationItems: []sdk.ConfigurationItem{vm1, vm2, vm2}},
 			want: []Delivery{audit("log1", vm1, vm2, vm2),
 				{Route: "per-vm", Backend: "jira.ops", CorrelationKey: "log1|/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1",
-					ConfigurationItems: []sdk.ConfigurationItem{vm1}, ReopenWindow: 24 * time.Hour},
+					ConfigurationItems: []sdk.ConfigurationItem{vm1}, ReopenWindow: 24 * time.Hour, OnResolvedWithoutItem: ResolvedRecord},
 				{Route: "per-vm", Backend: "jira.ops", CorrelationKey: "log1|vm2",
-					ConfigurationItems: []sdk.ConfigurationItem{vm2}, ReopenWindow: 24 * time.Hour},
+					ConfigurationItems: []sdk.ConfigurationItem{vm2}, ReopenWindow: 24 * time.Hour, OnResolvedWithoutItem: ResolvedRecord},
 			},
 		},
 		{
 			name:  "per_ci without configuration items keeps one delivery",
 			alert: sdk.Alert{ID: "log2", Severity: sev(2), SignalType: "Log", CustomProperties: map[string]string{"fanout": "yes"}},
 			want: []Delivery{audit("log2"),
-				{Route: "per-vm", Backend: "jira.ops", CorrelationKey: "log2", ReopenWindow: 24 * time.Hour}},
+				{Route: "per-vm", Backend: "jira.ops", CorrelationKey: "log2", ReopenWindow: 24 * time.Hour, OnResolvedWithoutItem: ResolvedRecord}},
 		},
 	}
 	for _, tc := range tests {
@@ -175,6 +175,30 @@ func TestRouteFirstMatchWins(t *testing.T) {
 	// audit continues; prod-critical matches and stops evaluation.
 	if want := []string{"audit", "prod-critical"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("evaluated routes = %v, want %v", names, want)
+	}
+}
+
+// TestResolvedPolicyDefault: a route built in code without
+// on_resolved_without_item records only, like a route that leaves it out of
+// connector.hcl.
+func TestResolvedPolicyDefault(t *testing.T) {
+	routes := []*config.Route{
+		{Name: "code", SendTo: []config.BackendRef{{Type: "file", Name: "a"}}, Continue: true},
+		{Name: "explicit", SendTo: []config.BackendRef{{Type: "file", Name: "b"}}, OnResolvedWithoutItem: config.OnResolvedCreateAndResolve},
+	}
+	r, diags := Compile(routes, map[string]bool{"file.a": true, "file.b": true})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	d, err := r.Route(&sdk.Alert{ID: "a"})
+	if err != nil || len(d.Deliveries) != 2 {
+		t.Fatalf("Route = %+v, %v; want two deliveries", d, err)
+	}
+	if got := d.Deliveries[0].OnResolvedWithoutItem; got != ResolvedRecord {
+		t.Errorf("route without the setting: %q, want %q", got, ResolvedRecord)
+	}
+	if got := d.Deliveries[1].OnResolvedWithoutItem; got != ResolvedCreateAndResolve {
+		t.Errorf("route with create_and_resolve: %q, want %q", got, ResolvedCreateAndResolve)
 	}
 }
 

@@ -139,6 +139,9 @@ type Item struct {
 	Fields             map[string]any
 	ConfigurationItems []sdk.ConfigurationItem
 	ReopenWindow       time.Duration
+	// OnResolvedWithoutItem is the route's policy for a resolution when
+	// there is no remote work item; never empty when read from a store.
+	OnResolvedWithoutItem route.ResolvedPolicy
 	// EventAt is the notification's own time (fired or resolved time).
 	EventAt time.Time
 	// Seq counts applied notifications; AppliedSeq is the last one the

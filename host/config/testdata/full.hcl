@@ -61,6 +61,8 @@ route "critical" {
   correlation_key = "${alert.rule}|${alert.resource_name}"
   reopen_window   = "1h"
   per_ci          = true
+
+  on_resolved_without_item = "create_and_resolve"
   continue        = true
   fields = {
     short_description = alert.rule

@@ -15,6 +15,8 @@ route "prod-critical" {
   send_to         = [backend.servicenow.prod]
   correlation_key = "${alert.rule}|${alert.resource_name}"
   reopen_window   = "2h"
+
+  on_resolved_without_item = "create_and_resolve"
   fields = {
     short_description = "[${alert.severity_label}] ${alert.rule} on ${alert.resource_name}"
     urgency           = alert.severity == 0 ? 1 : 2

@@ -57,8 +57,8 @@ func (s *Store) Close() error {
 }
 
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
-	reopen_window, event_at, seq, applied_seq, remote, ref, remote_resolved_at, intent, dirty, dead,
-	due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at`
+	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, remote, ref, remote_resolved_at,
+	intent, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
@@ -80,12 +80,12 @@ func buildQueries(d Dialect) queries {
 		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead FROM work_items
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
-			fields, config_items, reopen_window, event_at, seq, applied_seq, dirty, due_at, dirty_since,
-			created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 1, ?, ?, ?, ?)
+			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, dirty,
+			due_at, dirty_since, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 1, ?, ?, ?, ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
-			config_items = ?, reopen_window = ?, event_at = ?, seq = seq + 1,
+			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
 			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
 			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
 			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
@@ -232,11 +232,12 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	if err != nil {
 		return store.DeliveryOutcome{}, fmt.Errorf("ingest: encoding configuration items of route %q: %w", d.Route, err)
 	}
+	policy := d.OnResolvedWithoutItem.OrDefault()
 	// Insert first: most notifications are a new alert's Fired, which then
 	// costs one statement; an existing key falls through to read and merge.
 	var id int64
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), ns(at), ns(now), ns(now), ns(now), ns(now)).Scan(&id)
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), ns(now), ns(now), ns(now), ns(now)).Scan(&id)
 	if err == nil {
 		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, nil
 	}
@@ -257,7 +258,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	}
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
-		ns(at), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
+		string(policy), ns(at), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -656,16 +657,18 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		var (
 			it                                            store.Item
 			cond, alert, fields, cis, remote, ref, intent string
+			policy                                        string
 			reopen, eventAt, resolvedAt, due, since       int64
 			leaseUntil, created, updated                  int64
 			dirty, dead                                   int
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
-			&reopen, &eventAt, &it.Seq, &it.AppliedSeq, &remote, &ref, &resolvedAt, &intent, &dirty, &dead,
+			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &remote, &ref, &resolvedAt, &intent, &dirty, &dead,
 			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
 			return nil, err
 		}
 		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)
+		it.OnResolvedWithoutItem = route.ResolvedPolicy(policy)
 		it.ReopenWindow, it.EventAt, it.RemoteResolvedAt = time.Duration(reopen), fromNS(eventAt), fromNS(resolvedAt)
 		it.Dirty, it.Dead = dirty == 1, dead == 1
 		it.DueAt, it.DirtySince, it.LeaseUntil = fromNS(due), fromNS(since), fromNS(leaseUntil)

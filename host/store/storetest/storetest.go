@@ -92,6 +92,7 @@ func Run(t *testing.T, o Opener) {
 		fn   func(t *testing.T, s store.Store, reopen func() store.Store)
 	}{
 		{"IngestCreatesDirtyItem", testIngestCreates},
+		{"ResolvedPolicyPerItem", testResolvedPolicy},
 		{"IngestOrdering", testIngestOrdering},
 		{"IngestBatchSameKey", testBatchSameKey},
 		{"IngestConcurrentSameKey", testConcurrentSameKey},
@@ -142,6 +143,55 @@ func testIngestCreates(t *testing.T, s store.Store, _ func() store.Store) {
 	evs, err := s.Events(context.Background(), it.ID)
 	if err != nil || len(evs) != 1 || evs[0].Kind != store.EventNotification || evs[0].Outcome != string(store.OutcomeNew) {
 		t.Errorf("events = %+v, %v; want one notification event", evs, err)
+	}
+}
+
+// testResolvedPolicy: a delivery's on_resolved_without_item is stored on
+// its item, read back by GetItem, Claim and ListItems, and replaced by every
+// applied notification (like reopen_window); an empty policy is stored as
+// record.
+func testResolvedPolicy(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	with := func(key string, p route.ResolvedPolicy) route.Delivery {
+		d := Delivery("file.x", key)
+		d.OnResolvedWithoutItem = p
+		return d
+	}
+	steps := []struct {
+		name  string
+		alert *sdk.Alert
+		p     route.ResolvedPolicy
+		want  route.ResolvedPolicy
+	}{
+		{"new item", Alert("a", sdk.ConditionFired, t0), route.ResolvedCreateAndResolve, route.ResolvedCreateAndResolve},
+		{"applied notification replaces it", Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), route.ResolvedRecord, route.ResolvedRecord},
+		{"stale notification leaves it", Alert("a", sdk.ConditionFired, t0), route.ResolvedCreateAndResolve, route.ResolvedRecord},
+		{"applied again", Alert("b", sdk.ConditionResolved, t0.Add(time.Hour)), route.ResolvedCreateAndResolve, route.ResolvedCreateAndResolve},
+		{"empty is record", Alert("c", sdk.ConditionFired, t0.Add(2*time.Hour)), "", route.ResolvedRecord},
+	}
+	var id int64
+	for _, st := range steps {
+		id = ingest(t, s, notif(st.alert, with("k", st.p)))[0].Deliveries[0].ItemID
+		if got := get(t, s, id).OnResolvedWithoutItem; got != st.want {
+			t.Errorf("%s: GetItem policy %q, want %q", st.name, got, st.want)
+		}
+	}
+	newID := ingest(t, s, notif(Alert("n", sdk.ConditionResolved, t0), with("k2", "")))[0].Deliveries[0].ItemID
+	if got := get(t, s, newID).OnResolvedWithoutItem; got != route.ResolvedRecord {
+		t.Errorf("new item with an empty policy: %q, want %q", got, route.ResolvedRecord)
+	}
+	claimed := claim(t, s, "file.x", "A", t0.Add(3*time.Hour), 10)
+	byID := map[int64]route.ResolvedPolicy{}
+	for _, it := range claimed {
+		byID[it.ID] = it.OnResolvedWithoutItem
+	}
+	if want := map[int64]route.ResolvedPolicy{id: route.ResolvedRecord, newID: route.ResolvedRecord}; !reflect.DeepEqual(byID, want) {
+		t.Errorf("claimed policies %v, want %v", byID, want)
+	}
+	ingest(t, s, notif(Alert("n", sdk.ConditionFired, t0.Add(time.Hour)), with("k2", route.ResolvedCreateAndResolve)))
+	items, err := s.ListItems(ctx, store.ItemFilter{CorrelationKey: "k2"})
+	if err != nil || len(items) != 1 || items[0].OnResolvedWithoutItem != route.ResolvedCreateAndResolve {
+		t.Errorf("ListItems = %+v, %v; want k2 with %q", items, err, route.ResolvedCreateAndResolve)
 	}
 }
 

@@ -1,0 +1,122 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/host/store/postgres"
+	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
+	"github.com/itsm-connector/itsm-connector/host/store/sqlstore"
+)
+
+// TestUpgradeKeepsExistingItems migrates a database holding a work item
+// written under the first schema to the current one, on both engines: the
+// item reads back with the defaults of the columns added since (its route's
+// on_resolved_without_item is record, the behaviour it was ingested under).
+func TestUpgradeKeepsExistingItems(t *testing.T) {
+	engines := []struct {
+		name    string
+		driver  string
+		dialect sqlstore.Dialect
+		dir     string
+		// prepare returns the database/sql data source of a fresh, empty
+		// database and the function that opens it as a store.
+		prepare func(t *testing.T) (string, func(ctx context.Context) (store.Store, error))
+	}{
+		{"sqlite", "sqlite", sqlite.Dialect, "../sqlite/migrations", func(t *testing.T) (string, func(context.Context) (store.Store, error)) {
+			path := filepath.Join(t.TempDir(), "c.db")
+			return "file:" + path, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }
+		}},
+		{"postgres", "pgx", postgres.Dialect, "../postgres/migrations", func(t *testing.T) (string, func(context.Context) (store.Store, error)) {
+			dsn := freshSchema(t)
+			return dsn, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }
+		}},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			src, open := e.prepare(t)
+			ms, err := sqlstore.LoadMigrations(os.DirFS(e.dir), ".")
+			if err != nil || len(ms) < 2 || ms[0].Version != 1 {
+				t.Fatalf("LoadMigrations(%s) = %d migrations, %v; want the first and later ones", e.dir, len(ms), err)
+			}
+			db, err := sql.Open(e.driver, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sqlstore.Migrate(ctx, db, e.dialect, ms[:1]); err != nil {
+				_ = db.Close()
+				t.Fatalf("applying %s: %v", ms[0].Name, err)
+			}
+			var id int64
+			err = db.QueryRowContext(ctx, `INSERT INTO work_items (route, backend, correlation_key, condition, alert_id,
+				alert, fields, config_items, reopen_window, event_at, seq, dirty, due_at, dirty_since, created_at, updated_at)
+				VALUES ('r', 'file.x', 'k', 'resolved', 'a', '{"id":"a"}', 'null', 'null', 0, 1, 1, 1, 1, 1, 1, 1)
+				RETURNING id`).Scan(&id)
+			_ = db.Close()
+			if err != nil {
+				t.Fatalf("writing an item under the first schema: %v", err)
+			}
+			s, err := open(ctx)
+			if err != nil {
+				t.Fatalf("opening (and migrating) the store: %v", err)
+			}
+			defer s.Close()
+			it, err := s.GetItem(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it.OnResolvedWithoutItem != route.ResolvedRecord || it.CorrelationKey != "k" || !it.Dirty {
+				t.Errorf("migrated item: policy %q key %q dirty %v; want record, k, dirty", it.OnResolvedWithoutItem, it.CorrelationKey, it.Dirty)
+			}
+		})
+	}
+}
+
+// postgresDSNEnv names the variable holding the PostgreSQL test server's DSN.
+const postgresDSNEnv = "ITSM_TEST_POSTGRES_DSN"
+
+// freshSchema creates a schema of its own for one test and returns a DSN
+// whose search_path points at it; the schema is dropped after the test.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(postgresDSNEnv)
+	if dsn == "" {
+		t.Skipf("%s not set; PostgreSQL store tests need a server (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", postgresDSNEnv)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "upgradetest_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("creating schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s is not a URL: %v", postgresDSNEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
