@@ -10,6 +10,12 @@
 //     =, !=, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, IN, ISEMPTY, ISNOTEMPTY;
 //   - journal fields (work_notes, comments) that append to a journal and
 //     read back empty;
+//   - the task_ci table (a task's Affected CIs), its task and ci_item
+//     reference fields rendered like the incident's;
+//   - table-level ACLs a test can deny (Deny), answered as an instance
+//     answers a user who lacks the role: 403 with "ACL Exception … Failed
+//     due to security constraints" on writes, "User Not Authorized" on
+//     reads;
 //   - the error envelope {"error":{"message","detail"},"status":"failure"};
 //   - an optional data policy that rejects resolving an incident without
 //     close_code and close_notes;
@@ -21,9 +27,9 @@
 //   - a hibernating mode that answers every request with 200 and an HTML
 //     page, like a sleeping developer instance.
 //
-// Every request is logged for assertions; faults injected with FailNext and
-// FailAll answer API requests, never the token endpoint, and a fault
-// without a body answers with the error envelope. A Server is safe for
+// Every request is logged for assertions; faults injected with FailNext,
+// FailAll and FailTable answer API requests, never the token endpoint, and
+// a fault without a body answers with the error envelope. A Server is safe for
 // concurrent use.
 package snowfake
 
@@ -108,9 +114,17 @@ type Server struct {
 	numbers     map[string]int
 	journal     []JournalEntry
 	events      []map[string]string
-	tokens      map[string]time.Time // access token → expiry
-	refresh     map[string]string    // refresh token → client id
+	tokens      map[string]time.Time       // access token → expiry
+	refresh     map[string]string          // refresh token → client id
+	denied      map[string]map[string]bool // table → denied ACL operations
+	tableFaults []tableFault
 	hibernating bool
+}
+
+// tableFault is a fault for one method on one table (FailTable).
+type tableFault struct {
+	method, table string
+	fault         fakehttp.Fault
 }
 
 type record struct {
@@ -130,6 +144,26 @@ var referenceFields = map[string]map[string]string{
 		"resolved_by":      "sys_user",
 		"closed_by":        "sys_user",
 	},
+	"task_ci": {
+		"task":    "task",
+		"ci_item": "cmdb_ci",
+	},
+}
+
+// ACL operations, as an instance names them, for [Server.Deny].
+const (
+	OpRead   = "read"
+	OpCreate = "create"
+	OpWrite  = "write"
+	OpDelete = "delete"
+)
+
+// aclFailures are the instance's 403 error details per denied write
+// operation.
+var aclFailures = map[string]string{
+	OpCreate: "ACL Exception Insert Failed due to security constraints",
+	OpWrite:  "ACL Exception Update Failed due to security constraints",
+	OpDelete: "ACL Exception Delete Failed due to security constraints",
 }
 
 // journalFields are write-only fields whose values go to the journal.
@@ -153,6 +187,7 @@ func New(opts Options) *Server {
 		numbers: map[string]int{},
 		tokens:  map[string]time.Time{},
 		refresh: map[string]string{},
+		denied:  map[string]map[string]bool{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth_token.do", s.handleToken)
@@ -177,6 +212,65 @@ func (s *Server) SetHibernating(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hibernating = on
+}
+
+// Deny makes every caller lack the table-level ACLs for ops (OpRead,
+// OpCreate, OpWrite, OpDelete) on exactly table, as when the integration
+// user misses a role; Deny(table) with no operations grants them again.
+// Denials apply to the Table API only.
+func (s *Server) Deny(table string, ops ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(ops) == 0 {
+		delete(s.denied, table)
+		return
+	}
+	m := map[string]bool{}
+	for _, op := range ops {
+		m[op] = true
+	}
+	s.denied[table] = m
+}
+
+// deniedLocked answers a request that table's ACLs deny op, and reports
+// whether it did.
+func (s *Server) deniedLocked(w http.ResponseWriter, table, op string) bool {
+	if !s.denied[table][op] {
+		return false
+	}
+	if op == OpRead {
+		writeError(w, http.StatusForbidden, "User Not Authorized", "Not authorized")
+	} else {
+		writeError(w, http.StatusForbidden, "Operation Failed", aclFailures[op])
+	}
+	return true
+}
+
+// FailTable makes the next n Table API requests with method on table
+// answer with status, header and the error envelope, whatever else is
+// going on: a fault on one table (say a 503 from a slow business rule on
+// task_ci) while the others work. Faults set with FailNext and FailAll are
+// answered first; Heal does not clear these.
+func (s *Server) FailTable(method, table string, n, status int, header http.Header) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.tableFaults = append(s.tableFaults, tableFault{method: method, table: table, fault: fakehttp.Fault{Status: status, Header: header}})
+	}
+}
+
+// nextTableFault uses up the first fault set for r's method and table.
+func (s *Server) nextTableFault(r *http.Request) (fakehttp.Fault, bool) {
+	table := r.PathValue("table")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.tableFaults {
+		if table != "" && f.table == table && f.method == r.Method {
+			s.tableFaults = append(s.tableFaults[:i:i], s.tableFaults[i+1:]...)
+			return f.fault, true
+		}
+	}
+	return fakehttp.Fault{}, false
 }
 
 // ExpireTokens invalidates every issued access token; refresh tokens stay
@@ -278,7 +372,11 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 			return
 		}
 		s.mu.Unlock()
-		if f, ok := s.NextFault(); ok {
+		f, ok := s.NextFault()
+		if !ok {
+			f, ok = s.nextTableFault(r)
+		}
+		if ok {
 			f.Write(w, "", func(w http.ResponseWriter, status int) {
 				writeError(w, status, http.StatusText(status), "")
 			})
@@ -412,6 +510,10 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeError(w, http.StatusBadRequest, "Invalid table "+table, "")
 		return
 	}
+	if s.deniedLocked(w, table, OpRead) {
+		s.mu.Unlock()
+		return
+	}
 	var hits []*record
 	for _, rec := range s.tableRecordsLocked(table, true) {
 		if q.matches(rec.fields) {
@@ -434,6 +536,9 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ []byte) {
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, _ []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.deniedLocked(w, r.PathValue("table"), OpRead) {
+		return
+	}
 	rec := s.findLocked(r.PathValue("table"), r.PathValue("sys_id"))
 	if rec == nil {
 		writeNotFound(w)
@@ -453,6 +558,9 @@ func (s *Server) handleInsert(w http.ResponseWriter, r *http.Request, body []byt
 	defer s.mu.Unlock()
 	if !s.knownTableLocked(table) {
 		writeError(w, http.StatusBadRequest, "Invalid table "+table, "")
+		return
+	}
+	if s.deniedLocked(w, table, OpCreate) {
 		return
 	}
 	stored := map[string]string{}
@@ -498,6 +606,9 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, body []byt
 		writeNotFound(w)
 		return
 	}
+	if s.deniedLocked(w, table, OpWrite) {
+		return
+	}
 	next := copyMap(rec.fields)
 	var notes []JournalEntry
 	for k, v := range fields {
@@ -536,6 +647,9 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, _ []byte) 
 	rec := s.findLocked(r.PathValue("table"), r.PathValue("sys_id"))
 	if rec == nil {
 		writeNotFound(w)
+		return
+	}
+	if s.deniedLocked(w, r.PathValue("table"), OpDelete) {
 		return
 	}
 	delete(s.records[rec.table], rec.fields["sys_id"])
@@ -651,9 +765,12 @@ func (s *Server) insertLocked(table string, f map[string]string) *record {
 	return rec
 }
 
-// knownTableLocked: incident, cmdb_ci and any seeded table exist.
+// builtinTables exist on every instance, with or without records.
+var builtinTables = map[string]bool{"incident": true, "cmdb_ci": true, "task_ci": true}
+
+// knownTableLocked: the built-in tables and any seeded table exist.
 func (s *Server) knownTableLocked(table string) bool {
-	return table == "incident" || table == "cmdb_ci" || s.records[table] != nil
+	return builtinTables[table] || s.records[table] != nil
 }
 
 // tableRecordsLocked returns table's records, with withChildren also those

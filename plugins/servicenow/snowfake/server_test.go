@@ -156,3 +156,99 @@ func TestAuthRateLimitHibernation(t *testing.T) {
 		t.Errorf("logged %d requests, want 4", n)
 	}
 }
+
+// TestTaskCI: a task's Affected CIs, with reference fields and queries by
+// task and ci_item, and table-level ACL denials.
+func TestTaskCI(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	ci1 := s.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-1"})
+	ci2 := s.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-2"})
+	_, body := do(t, "POST", s.URL+"/api/now/table/incident", `{"short_description":"x","cmdb_ci":"`+ci1+`"}`)
+	task := body["result"].(map[string]any)["sys_id"].(string)
+
+	for _, ci := range []string{ci1, ci2} {
+		resp, body := do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci+`"}`)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create task_ci: HTTP %d %v", resp.StatusCode, body)
+		}
+		res := body["result"].(map[string]any)
+		for field, table := range map[string]string{"task": "task", "ci_item": "cmdb_ci"} {
+			ref, ok := res[field].(map[string]any)
+			if !ok || !strings.HasSuffix(ref["link"].(string), "/api/now/table/"+table+"/"+ref["value"].(string)) {
+				t.Errorf("%s = %v; want a {link,value} reference to %s", field, res[field], table)
+			}
+		}
+	}
+
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"task=" + task, []string{ci1, ci2}},
+		{"task=" + task + "^ci_item=" + ci2, []string{ci2}},
+		{"task=" + task + "^ci_itemIN" + ci2 + "," + ci1 + "^ORDERBYci_item", sortedPair(ci1, ci2)},
+		{"task=nope", nil},
+	}
+	for _, tt := range tests {
+		q := url.Values{"sysparm_query": {tt.query}, "sysparm_fields": {"ci_item"}, "sysparm_exclude_reference_link": {"true"}}
+		resp, body := do(t, "GET", s.URL+"/api/now/table/task_ci?"+q.Encode(), "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: HTTP %d", tt.query, resp.StatusCode)
+		}
+		var got []string
+		for _, r := range body["result"].([]any) {
+			got = append(got, r.(map[string]any)["ci_item"].(string))
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s: ci_items %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	if n := len(s.Records("task_ci")); n != 2 {
+		t.Errorf("%d task_ci records, want 2", n)
+	}
+
+	// ACLs: a denied create and read answer 403 with the instance's envelope.
+	s.Deny("task_ci", OpCreate, OpRead)
+	resp, body := do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci1+`"}`)
+	if resp.StatusCode != http.StatusForbidden || body["error"].(map[string]any)["detail"] != "ACL Exception Insert Failed due to security constraints" {
+		t.Errorf("denied create: HTTP %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, "GET", s.URL+"/api/now/table/task_ci", "")
+	if resp.StatusCode != http.StatusForbidden || body["error"].(map[string]any)["message"] != "User Not Authorized" {
+		t.Errorf("denied read: HTTP %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, "GET", s.URL+"/api/now/table/incident", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("another table was denied too: HTTP %d", resp.StatusCode)
+	}
+	s.Deny("incident", OpWrite)
+	resp, body = do(t, "PATCH", s.URL+"/api/now/table/incident/"+task, `{"urgency":"1"}`)
+	if resp.StatusCode != http.StatusForbidden || body["error"].(map[string]any)["detail"] != "ACL Exception Update Failed due to security constraints" {
+		t.Errorf("denied write: HTTP %d %v", resp.StatusCode, body)
+	}
+	s.Deny("incident")
+	s.Deny("task_ci")
+	if resp, _ := do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci1+`"}`); resp.StatusCode != http.StatusCreated {
+		t.Errorf("create after granting: HTTP %d", resp.StatusCode)
+	}
+
+	// A fault on one method of one table leaves the rest working.
+	s.FailTable("POST", "task_ci", 1, http.StatusServiceUnavailable, nil)
+	if resp, _ := do(t, "GET", s.URL+"/api/now/table/task_ci", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET task_ci with a POST fault pending: HTTP %d", resp.StatusCode)
+	}
+	resp, body = do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci2+`"}`)
+	if resp.StatusCode != http.StatusServiceUnavailable || body["status"] != "failure" {
+		t.Errorf("POST task_ci with a fault: HTTP %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci2+`"}`); resp.StatusCode != http.StatusCreated {
+		t.Errorf("POST task_ci after the fault: HTTP %d", resp.StatusCode)
+	}
+}
+
+func sortedPair(a, b string) []string {
+	if a > b {
+		a, b = b, a
+	}
+	return []string{a, b}
+}

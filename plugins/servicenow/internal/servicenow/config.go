@@ -105,6 +105,9 @@ type CMDBConfig struct {
 	MatchOrder []string `json:"match_order"`
 	CacheTTL   string   `json:"cache_ttl"`
 	MissTTL    string   `json:"miss_ttl"`
+	// AffectedCIs records every bound CI in the incident's Affected CIs
+	// (task_ci); nil means true.
+	AffectedCIs *bool `json:"affected_cis"`
 }
 
 // EventConfig is the `event {}` block used when mode = "event".
@@ -165,6 +168,7 @@ type settings struct {
 	insecure      bool
 	incident      IncidentConfig
 	cmdbEnabled   bool
+	affectedCIs   bool
 	cmdbTable     string
 	matchOrder    []string
 	cacheTTL      time.Duration
@@ -274,6 +278,7 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 		cm = *cfg.CMDB
 	}
 	s.cmdbEnabled = cm.Enabled == nil || *cm.Enabled
+	s.affectedCIs = s.cmdbEnabled && (cm.AffectedCIs == nil || *cm.AffectedCIs)
 	s.cmdbTable = cm.Table
 	if s.cmdbTable == "" {
 		s.cmdbTable = defaultCMDBTable

@@ -76,7 +76,9 @@ func (p *Plugin) createIncident(ctx context.Context, b *backend, req *sdk.Reques
 	}
 	for _, x := range bindings {
 		if x.BoundID != "" {
-			body["cmdb_ci"] = x.BoundID // the incident has one CI: the first bound
+			// The first bound CI is the primary; with cmdb.affected_cis every
+			// bound CI is also listed in task_ci after the incident exists.
+			body["cmdb_ci"] = x.BoundID
 			break
 		}
 	}
@@ -115,6 +117,11 @@ func (p *Plugin) createIncident(ctx context.Context, b *backend, req *sdk.Reques
 		}
 	}
 	p.opts.Log().Info("created incident", "incident", item.Key, "sys_id", item.ID, "correlation_key", req.CorrelationKey)
+	if s.affectedCIs {
+		if err := p.affectedAfterCreate(ctx, b, item, bindings); err != nil {
+			return nil, err
+		}
+	}
 	return item, nil
 }
 
@@ -136,11 +143,30 @@ func (p *Plugin) lookupIncident(ctx context.Context, b *backend, req *sdk.Reques
 	if len(resp.Result) == 0 {
 		return nil, nil
 	}
-	return p.workItem(b, resp.Result[0], req.CorrelationKey), nil
+	item := p.workItem(b, resp.Result[0], req.CorrelationKey)
+	if item.State == sdk.StateOpen {
+		// Finish what a Create cut short after writing the incident: a
+		// retryable failure is returned so the host tries again (it never
+		// creates while Lookup fails); any other is logged only, as in Create.
+		if missing, err := p.completeAffected(ctx, b, req, item); err != nil {
+			p.warnAffected(item, missing, err)
+			if sdk.KindOf(err) == sdk.KindRetryable {
+				return nil, err
+			}
+		}
+	}
+	return item, nil
 }
 
 func (p *Plugin) updateIncident(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
-	return p.patch(ctx, b, req, "add work note", map[string]string{"work_notes": refireNote(&req.Alert)})
+	// The PATCH comes first: it finds a deleted incident (NotFound) before
+	// any task_ci record could point at it.
+	item, err := p.patch(ctx, b, req, "add work note", map[string]string{"work_notes": refireNote(&req.Alert)})
+	if err != nil {
+		return nil, err
+	}
+	p.refreshAffected(ctx, b, req, item)
+	return item, nil
 }
 
 func (p *Plugin) resolveIncident(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
@@ -177,10 +203,12 @@ func (p *Plugin) reopenIncident(ctx context.Context, b *backend, req *sdk.Reques
 		"state":      StateInProgress,
 		"work_notes": reopenNote(&req.Alert),
 	})
-	if err == nil {
-		p.opts.Log().Info("reopened incident", "incident", item.Key, "correlation_key", req.CorrelationKey)
+	if err != nil {
+		return nil, err
 	}
-	return item, err
+	p.opts.Log().Info("reopened incident", "incident", item.Key, "correlation_key", req.CorrelationKey)
+	p.refreshAffected(ctx, b, req, item)
+	return item, nil
 }
 
 // patch updates req.Ref with fields; a deleted incident is NotFound.

@@ -362,6 +362,9 @@ func TestEventMode(t *testing.T) {
 	if n := len(e.fake.Records("incident")); n != 0 {
 		t.Errorf("event mode wrote %d incidents", n)
 	}
+	if n := len(e.requests("GET", "/api/now/table/")) + len(e.requests("POST", "/api/now/table/")); n != 0 {
+		t.Errorf("event mode made %d Table API requests (CMDB, task_ci); it has no Affected CIs", n)
+	}
 }
 
 // TestRateLimitNothingLost plays the host: on a retryable error it waits

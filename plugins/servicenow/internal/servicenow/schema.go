@@ -78,7 +78,7 @@ func Schema() sdk.Schema {
 				Doc: "Binding configuration items to the CMDB.",
 				Schema: sdk.Schema{Attributes: []sdk.Attribute{
 					{Name: "enabled", Type: "bool", Default: jsonOf(true),
-						Doc: "Look configuration items up and set cmdb_ci."},
+						Doc: "Look configuration items up, set cmdb_ci to the first one found and, with affected_cis, list them all as Affected CIs."},
 					{Name: "table", Type: "string", Default: jsonOf(defaultCMDBTable),
 						Doc: "CMDB class searched, e.g. cmdb_ci or cmdb_ci_vm_instance; child classes are included by the instance."},
 					{Name: "match_order", Type: "list(string)", Default: jsonOf([]string{MatchObjectID, MatchName}),
@@ -87,6 +87,8 @@ func Schema() sdk.Schema {
 						Doc: "How long a found CI is remembered."},
 					{Name: "miss_ttl", Type: "string", Default: jsonOf("5m"),
 						Doc: "How long a CI that was not found is remembered, so a missing CI does not cost a lookup per alert."},
+					{Name: "affected_cis", Type: "bool", Default: jsonOf(true),
+						Doc: "Record every bound CI, the one in cmdb_ci included, as an Affected CI of the incident (a task_ci record); missing ones are added on create, re-fire and reopen, never twice. Incident mode only; needs enabled."},
 				}}},
 			{Name: "event", Nesting: sdk.NestingSingle,
 				Doc: "Event Management settings, used when mode = \"event\".",

@@ -162,3 +162,27 @@ func ciLabel(ci sdk.ConfigurationItem) string {
 	}
 	return ci.ResourceID
 }
+
+// affectedFailureNote tells the incident's readers which CIs could not be
+// listed as Affected CIs, and why.
+func affectedFailureNote(missing []string, bindings []sdk.CIBinding, err error) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "itsm-connector could not record these configuration items as Affected CIs (%s):\n", taskCITable)
+	for _, id := range missing {
+		label := ""
+		for _, x := range bindings {
+			if strings.EqualFold(x.BoundID, id) {
+				label = ciLabel(x.ConfigurationItem)
+				break
+			}
+		}
+		if label != "" {
+			fmt.Fprintf(&b, "- %s: cmdb_ci %s\n", label, id)
+		} else {
+			fmt.Fprintf(&b, "- cmdb_ci %s\n", id)
+		}
+	}
+	fmt.Fprintf(&b, "Reason: %v\n", err)
+	b.WriteString("They are added when the alert fires again or the incident is reopened, once the cause is fixed.")
+	return sdktext.Truncate(b.String(), maxDescription)
+}
