@@ -75,6 +75,9 @@ backend "servicenow" "prod" {
       match_order = ["object_id", "name"]
       cache_ttl   = "15m"
       miss_ttl    = "5m"
+      # Every bound CI also goes into the incident's Affected CIs (task_ci);
+      # the first stays in cmdb_ci. Needs write access to task_ci.
+      affected_cis = true
     }
   }
   max_in_flight = 8
