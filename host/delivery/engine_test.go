@@ -460,6 +460,7 @@ func TestReopenWithoutCapabilityCreates(t *testing.T) {
 	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: caps}}, testOptions(), true)
 	d := decision("fake.a", "k", time.Hour)
 	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	en.settled() // created before it resolves
 	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
 	en.settled()
 	en.ingest(alert("a2", sdk.ConditionFired, t0.Add(2*time.Minute)), d)
@@ -766,6 +767,7 @@ func TestAuditTrail(t *testing.T) {
 	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
 	d := decision("fake.a", "k", 0)
 	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	en.settled() // created before it resolves
 	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
 	en.settled()
 	evs, err := en.st.Events(context.Background(), en.item("fake.a", "k").ID)
