@@ -64,12 +64,17 @@ type Alert struct {
 	ResourceType  string `json:"resource_type"`
 	ResourceName  string `json:"resource_name"`
 
-	// Per-type summaries: at most one is set, by signal and service.
-	Metric        *MetricSummary        `json:"metric"`
-	Log           *LogSummary           `json:"log"`
-	ActivityLog   *ActivityLogSummary   `json:"activity_log"`
-	ServiceHealth *ServiceHealthSummary `json:"service_health"`
-	Budget        *BudgetSummary        `json:"budget"`
+	// Per-type summaries, set by monitoring service; the others are nil.
+	// Two are set together where an older summary already covered a kind:
+	// Prometheus alerts have Metric and Prometheus, Resource Health events
+	// have ActivityLog and ResourceHealth.
+	Metric         *MetricSummary         `json:"metric"`
+	Prometheus     *PrometheusSummary     `json:"prometheus"`
+	Log            *LogSummary            `json:"log"`
+	ActivityLog    *ActivityLogSummary    `json:"activity_log"`
+	ResourceHealth *ResourceHealthSummary `json:"resource_health"`
+	ServiceHealth  *ServiceHealthSummary  `json:"service_health"`
+	Budget         *BudgetSummary         `json:"budget"`
 
 	// Context is the raw alertContext, for plugins that want everything.
 	// It is not reachable from route expressions.
@@ -108,13 +113,26 @@ type MetricSummary struct {
 	WindowSize  string            `json:"window_size"`
 }
 
+// PrometheusSummary summarizes a Prometheus rule's alert (Azure Monitor
+// managed service for Prometheus) as the rule group defines it.
+type PrometheusSummary struct {
+	Expression      string            `json:"expression"`
+	ExpressionValue string            `json:"expression_value"`
+	Interval        string            `json:"interval"`
+	For             string            `json:"for"`
+	Labels          map[string]string `json:"labels"`
+	Annotations     map[string]string `json:"annotations"`
+	RuleGroup       string            `json:"rule_group"`
+}
+
 // LogSummary summarizes a log search alert.
 type LogSummary struct {
-	Query       string   `json:"query"`
-	ResultCount *float64 `json:"result_count"`
-	Operator    string   `json:"operator"`
-	Threshold   string   `json:"threshold"`
-	Links       []string `json:"links"`
+	Query       string            `json:"query"`
+	ResultCount *float64          `json:"result_count"`
+	Operator    string            `json:"operator"`
+	Threshold   string            `json:"threshold"`
+	Dimensions  map[string]string `json:"dimensions"`
+	Links       []string          `json:"links"`
 }
 
 // ActivityLogSummary summarizes an activity log alert.
@@ -125,6 +143,17 @@ type ActivityLogSummary struct {
 	Status        string `json:"status"`
 	Level         string `json:"level"`
 	CorrelationID string `json:"correlation_id"`
+}
+
+// ResourceHealthSummary summarizes a Resource Health event: the resource's
+// health transition and its cause.
+type ResourceHealthSummary struct {
+	Title                string `json:"title"`
+	CurrentHealthStatus  string `json:"current_health_status"`
+	PreviousHealthStatus string `json:"previous_health_status"`
+	Type                 string `json:"type"`
+	Cause                string `json:"cause"`
+	Details              string `json:"details"`
 }
 
 // ServiceHealthSummary summarizes a Service Health notification.

@@ -1,6 +1,7 @@
 package commonschema
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -23,6 +24,7 @@ type rawContext struct {
 	// Log Analytics and Application Insights v1.
 	searchQuery, resultCount, threshold, operator    []byte
 	linkUI, linkFilteredUI, linkAPI, linkFilteredAPI []byte
+	dimensions                                       []byte
 
 	// Activity log, service health, resource health.
 	operationName, caller, status, level, eventSource, correlationID, eventTime []byte
@@ -32,6 +34,7 @@ type rawContext struct {
 
 	// Prometheus.
 	expression, expressionValue, interval, labels []byte
+	forDuration, annotations, ruleGroup           []byte
 }
 
 // decodeContext picks the members it knows from the context object.
@@ -73,6 +76,8 @@ func decodeContext(ctx []byte) *rawContext {
 			c.linkAPI = val
 		case "linktofilteredsearchresultsapi":
 			c.linkFilteredAPI = val
+		case "dimensions":
+			c.dimensions = val
 		case "operationname":
 			c.operationName = val
 		case "caller":
@@ -97,6 +102,12 @@ func decodeContext(ctx []byte) *rawContext {
 			c.interval = val
 		case "labels":
 			c.labels = val
+		case "for":
+			c.forDuration = val
+		case "annotations":
+			c.annotations = val
+		case "rulegroup":
+			c.ruleGroup = val
 		}
 	})
 	return c
@@ -163,7 +174,8 @@ func metricSummary(c *rawContext, cr *criterion) *sdk.MetricSummary {
 	}
 }
 
-// dimensions turns [{"name": …, "value": …}] into a map.
+// dimensions turns [{"name": …, "value": …}] into a map; anything else,
+// and entries without a name, leave it empty.
 func dimensions(raw []byte) map[string]string {
 	out := map[string]string{}
 	var kb keyBuf
@@ -192,17 +204,20 @@ func logSummaryV2(cr *criterion) *sdk.LogSummary {
 		ResultCount: num(cr.metricValue),
 		Operator:    trimmed(cr.operator),
 		Threshold:   trimmed(cr.threshold),
+		Dimensions:  dimensions(composite(cr.dimensions)),
 		Links:       links(cr.linkUI, cr.linkFilteredUI, cr.linkAPI, cr.linkFilteredAPI),
 	}
 }
 
 // logSummaryV1 reads a Log Analytics or Application Insights v1 context.
+// Its Dimensions are set by metric measurement rules only.
 func logSummaryV1(c *rawContext) *sdk.LogSummary {
 	return &sdk.LogSummary{
 		Query:       trimmed(c.searchQuery),
 		ResultCount: num(c.resultCount),
 		Operator:    trimmed(c.operator),
 		Threshold:   trimmed(c.threshold),
+		Dimensions:  dimensions(composite(c.dimensions)),
 		Links:       links(c.linkUI, c.linkFilteredUI, c.linkAPI, c.linkFilteredAPI),
 	}
 }
@@ -291,6 +306,33 @@ func serviceHealthSummary(c *rawContext, p map[string]string) *sdk.ServiceHealth
 	return s
 }
 
+// resourceHealthSummary reads a Resource Health event's properties
+// (keys in any case, the object sent as is or JSON-encoded in a string).
+// details is kept only when it is a string (Microsoft's samples send null).
+func resourceHealthSummary(c *rawContext) *sdk.ResourceHealthSummary {
+	r := &sdk.ResourceHealthSummary{}
+	var kb keyBuf
+	members(composite(c.properties), func(key, val []byte) {
+		switch string(kb.fold(key)) {
+		case "title":
+			r.Title = trimmed(val)
+		case "currenthealthstatus":
+			r.CurrentHealthStatus = trimmed(val)
+		case "previoushealthstatus":
+			r.PreviousHealthStatus = trimmed(val)
+		case "type":
+			r.Type = trimmed(val)
+		case "cause":
+			r.Cause = trimmed(val)
+		case "details":
+			if len(val) > 0 && val[0] == '"' {
+				r.Details = trimmed(val)
+			}
+		}
+	})
+	return r
+}
+
 // isResolution reports whether a service or resource health event says
 // the issue is over: its stage or status is Resolved.
 func isResolution(c *rawContext, props map[string]string) bool {
@@ -340,20 +382,39 @@ func budgetScope(c *rawContext) string {
 	return scope
 }
 
-// prometheusSummary maps a Prometheus rule's context onto the metric
-// summary: the PromQL expression as the metric, its value, the labels as
-// dimensions and the evaluation interval as the window.
-func prometheusSummary(c *rawContext) *sdk.MetricSummary {
-	dims := strMap(c.labels)
-	if dims == nil {
-		dims = map[string]string{}
-	}
+// prometheusMetricSummary maps a Prometheus rule's context onto the
+// metric summary, as routes written before alert.prometheus read it: the
+// PromQL expression as the metric, its value, the labels as dimensions and
+// the evaluation interval as the window.
+func prometheusMetricSummary(c *rawContext, p *sdk.PrometheusSummary) *sdk.MetricSummary {
 	return &sdk.MetricSummary{
-		Name:       trimmed(c.expression),
+		Name:       p.Expression,
 		Value:      num(c.expressionValue),
-		Dimensions: dims,
-		WindowSize: trimmed(c.interval),
+		Dimensions: maps.Clone(p.Labels),
+		WindowSize: p.Interval,
 	}
+}
+
+// prometheusSummary reads a Prometheus rule's context. The expression
+// value stays text: Azure formats it ("0", "12.7m"), so it is not always a
+// number.
+func prometheusSummary(c *rawContext) *sdk.PrometheusSummary {
+	return &sdk.PrometheusSummary{
+		Expression:      trimmed(c.expression),
+		ExpressionValue: trimmed(c.expressionValue),
+		Interval:        trimmed(c.interval),
+		For:             trimmed(c.forDuration),
+		Labels:          nonNilMap(strMap(c.labels)),
+		Annotations:     nonNilMap(strMap(c.annotations)),
+		RuleGroup:       trimmed(c.ruleGroup),
+	}
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 func firstNonEmpty(ss ...string) string {

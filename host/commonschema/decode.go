@@ -210,9 +210,11 @@ func Decode(body []byte) (*sdk.Alert, error) {
 	return a, nil
 }
 
-// summarize sets the per-type summary for k from the context, and turns a
+// summarize sets the per-type summaries for k from the context, turns a
 // health notification that reports the end of its issue into a
-// resolution. It returns the context's properties when it decoded them.
+// resolution, and gives a Prometheus alert without a description its
+// summary annotation, as a budget alert without targets gets its scope as
+// the resource. It returns the context's properties when it decoded them.
 func summarize(a *sdk.Alert, k kind, c *rawContext) (props map[string]string) {
 	switch k {
 	case kindCondition, kindLogV1:
@@ -232,13 +234,20 @@ func summarize(a *sdk.Alert, k kind, c *rawContext) (props map[string]string) {
 	case kindResourceHealth:
 		props = strMap(c.properties)
 		a.ActivityLog = activityLogSummary(c, props, a.MonitoringService)
+		a.ResourceHealth = resourceHealthSummary(c)
 		resolveHealth(a, c, props)
 	case kindServiceHealth:
 		props = strMap(c.properties)
 		a.ServiceHealth = serviceHealthSummary(c, props)
 		resolveHealth(a, c, props)
 	case kindPrometheus:
-		a.Metric = prometheusSummary(c)
+		a.Prometheus = prometheusSummary(c)
+		a.Metric = prometheusMetricSummary(c, a.Prometheus)
+		if a.Description == "" {
+			// A Prometheus rule keeps its human text in annotations, and
+			// summary is the conventional one-line description.
+			a.Description = strings.TrimSpace(a.Prometheus.Annotations["summary"])
+		}
 	case kindBudget:
 		if c.alertData != nil {
 			a.Budget = budgetSummary(c)

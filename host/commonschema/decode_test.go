@@ -178,6 +178,59 @@ func TestDecodeTolerates(t *testing.T) {
 				eq(t, a.Condition, sdk.ConditionResolved)
 				eq(t, *a.ResolvedAt, time.Date(2025, 2, 3, 4, 5, 6, 0, time.UTC))
 			}},
+		{"resource health summary beside activity_log", payload(minimal+`,"monitoringService":"ResourceHealth"`, `{"status":"Active","eventSource":"ResourceHealth","properties":{"Title":" VM rebooted ","CurrentHealthStatus":"Unavailable","previousHealthStatus":"Available","type":"Downtime","cause":"PlatformInitiated","details":" host update "}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.ResourceHealth, &sdk.ResourceHealthSummary{Title: "VM rebooted", CurrentHealthStatus: "Unavailable", PreviousHealthStatus: "Available", Type: "Downtime", Cause: "PlatformInitiated", Details: "host update"})
+				eq(t, a.ActivityLog.Category, "ResourceHealth")
+				eq(t, a.Condition, sdk.ConditionFired)
+			}},
+		{"resource health properties JSON-encoded, details not text", payload(minimal+`,"monitoringService":"Resource Health"`, `{"status":"Resolved","properties":"{\"title\":\"t\",\"currentHealthStatus\":\"Available\",\"details\":{\"a\":1},\"cause\":7}"}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.ResourceHealth, &sdk.ResourceHealthSummary{Title: "t", CurrentHealthStatus: "Available", Cause: "7"})
+				eq(t, a.Condition, sdk.ConditionResolved)
+			}},
+		{"resource health without properties", payload(minimal+`,"monitoringService":"Resource Health"`, `{"properties":[1,2]}`),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.ResourceHealth, &sdk.ResourceHealthSummary{}) }},
+		{"log v2 dimensions JSON-encoded, odd entries skipped", payload(minimal+`,"monitoringService":"Log Alerts V2"`, `{"conditionType":"LogQueryCriteria","condition":{"allOf":[{"searchQuery":"Heartbeat","dimensions":"[{\"name\":\"Computer\",\"value\":\"vm1\"},{\"value\":\"no name\"},{\"name\":\"Port\",\"value\":443},7]"}]}}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Log.Dimensions, map[string]string{"Computer": "vm1", "Port": "443"})
+			}},
+		{"log v2 dimensions of the wrong type", payload(minimal+`,"monitoringService":"Log Alerts V2"`, `{"conditionType":"LogQueryCriteria","condition":{"allOf":[{"searchQuery":"Heartbeat","dimensions":{"name":"x"}}]}}`),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Log.Dimensions, map[string]string{}) }},
+		{"log v1 dimensions", payload(minimal+`,"monitoringService":"Application Insights"`, `{"SearchQuery":"requests","dimensions":[{"Name":"IP","Value":"1.1.1.1"}]}`),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Log.Dimensions, map[string]string{"IP": "1.1.1.1"}) }},
+		{"log v1 without dimensions", payload(minimal+`,"monitoringService":"Log Analytics"`, `{"SearchQuery":"Perf","Dimensions":"none"}`),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Log.Dimensions, map[string]string{}) }},
+		{"prometheus summary beside metric", payload(minimal+`,"monitoringService":"Prometheus","description":"from the rule"`, `{"Expression":"up == 0","expressionValue":12.5,"interval":"PT1M","For":"PT5M","labels":"{\"job\":\"node\",\"shard\":2}","annotations":{"summary":"node down"},"RuleGroup":"/subscriptions/s/rg"}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Prometheus, &sdk.PrometheusSummary{Expression: "up == 0", ExpressionValue: "12.5", Interval: "PT1M", For: "PT5M",
+					Labels: map[string]string{"job": "node", "shard": "2"}, Annotations: map[string]string{"summary": "node down"}, RuleGroup: "/subscriptions/s/rg"})
+				eq(t, *a.Metric.Value, 12.5)
+				eq(t, a.Metric.Dimensions, a.Prometheus.Labels)
+				eq(t, a.Description, "from the rule")
+				a.Metric.Dimensions["job"] = "changed"
+				eq(t, a.Prometheus.Labels["job"], "node")
+			}},
+		{"prometheus value not a number, maps of the wrong type", payload(minimal+`,"monitoringService":"Prometheus"`, `{"expression":"rate(x[5m]) > 0.01","expressionValue":"12.7m","labels":[1],"annotations":"summary"}`),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Prometheus.ExpressionValue, "12.7m")
+				eq(t, a.Metric.Value, (*float64)(nil))
+				eq(t, a.Prometheus.Labels, map[string]string{})
+				eq(t, a.Prometheus.Annotations, map[string]string{})
+				eq(t, a.Description, "")
+			}},
+		{"prometheus description falls back to the summary annotation", payload(minimal+`,"monitoringService":"Prometheus","description":" "`, `{"annotations":{"summary":" Pods not ready ","description":"longer text"}}`),
+			func(t *testing.T, a *sdk.Alert) { eq(t, a.Description, "Pods not ready") }},
+		{"prometheus without context", payload(minimal+`,"monitoringService":"Prometheus"`, "null"),
+			func(t *testing.T, a *sdk.Alert) {
+				eq(t, a.Prometheus, &sdk.PrometheusSummary{Labels: map[string]string{}, Annotations: map[string]string{}})
+			}},
+		{"no new summary for other kinds", payload(minimal+`,"monitoringService":"Platform"`, `{"condition":{"allOf":[{"metricName":"m"}]},"properties":{"title":"t"},"expression":"e"}`),
+			func(t *testing.T, a *sdk.Alert) {
+				if a.Prometheus != nil || a.ResourceHealth != nil || a.Log != nil {
+					t.Errorf("got %+v %+v %+v", a.Prometheus, a.ResourceHealth, a.Log)
+				}
+			}},
 		{"resolved metric keeps resolvedDateTime, fired ignores it", payload(minimal+`,"resolvedDateTime":"2025-01-01T00:00:00Z"`, "{}"),
 			func(t *testing.T, a *sdk.Alert) { eq(t, a.ResolvedAt, (*time.Time)(nil)) }},
 		{"numeric activity log level and source", payload(minimal+`,"monitoringService":"Activity Log - Administrative"`, `{"level":2,"eventSource":7,"operationName":"op"}`),

@@ -8,8 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/itsm-connector/itsm-connector/host/alertvalue"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
@@ -24,6 +28,8 @@ var docSamples = []string{
 	"activity-log-administrative-fired.json",
 	"servicehealth-fired.json",
 	"costalerts-cost-budget-actual-fired.json",
+	"resource-health-fired.json",
+	"assembled/prometheus.json",
 }
 
 func TestEveryFieldDescribed(t *testing.T) {
@@ -85,8 +91,10 @@ and per-alert plugin attributes see it as ` + "`alert`" + `; each field below is
 ` + "`\"${alert.rule} on ${alert.resource_name}\"`" + `.
 
 Absent values are ` + "`null`" + `: ` + "`severity`" + ` of a budget alert, ` + "`resolved_at`" + ` of a fired
-alert, and every per-type summary (` + "`metric`, `log`, `activity_log`," + `
-` + "`service_health`, `budget`" + `) except the one matching the alert's kind. Guard with ` + "`alert.metric != null`" + ` or
+alert, and every per-type summary (` + "`metric`, `prometheus`, `log`, `activity_log`," + `
+` + "`resource_health`, `service_health`, `budget`" + `) except those matching the alert's kind:
+one, or two for Prometheus alerts (` + "`metric` and `prometheus`" + `) and Resource Health events
+(` + "`activity_log` and `resource_health`" + `). Guard with ` + "`alert.metric != null`" + ` or
 ` + "`try(alert.metric.name, \"\")`" + `. Strings absent from the payload are ` + "`\"\"`" + `;
 lists and maps are empty. ARM ids and names keep the case Azure sent; compare
 them with ` + "`lower()`" + `.
@@ -94,7 +102,8 @@ them with ` + "`lower()`" + `.
 Plugins also receive the raw ` + "`alertContext`" + ` (not reachable from expressions).
 
 Examples are normalized from Microsoft's published sample payloads
-(` + "`host/commonschema/testdata`" + `); each comes from the first of these samples where
+(` + "`host/commonschema/testdata`" + `; those under ` + "`assembled/`" + ` are published alertContext
+samples given plausible essentials); each comes from the first of these samples where
 the field is set:
 
 `)
@@ -118,6 +127,55 @@ the field is set:
 			f.Path, f.Type, cell(FieldDescription(f.Path)), example, cell(strings.TrimSuffix(sample, ".json")))
 	}
 	return []byte(b.String())
+}
+
+// TestSummariesInExpressions evaluates route expressions on the new
+// summaries of decoded samples, so their names (`for` is also an HCL
+// keyword) and types work where routes use them.
+func TestSummariesInExpressions(t *testing.T) {
+	tests := []struct {
+		sample, expr string
+		want         cty.Value
+	}{
+		{"assembled/prometheus.json", `alert.prometheus.for`, cty.StringVal("PT2M")},
+		{"assembled/prometheus.json", `alert.prometheus.labels["cluster"] == "myCluster1" && alert.metric.name == alert.prometheus.expression`, cty.True},
+		{"assembled/prometheus.json", `"${alert.prometheus.annotations.summary} (${alert.prometheus.expression_value})"`, cty.StringVal("alert on SQL availability (0)")},
+		{"resource-health-fired.json", `"${alert.resource_health.previous_health_status} → ${alert.resource_health.current_health_status}"`, cty.StringVal("Available → Unavailable")},
+		{"resource-health-fired.json", `alert.activity_log.category`, cty.StringVal("ResourceHealth")},
+		{"log-alerts-v2-fired.json", `alert.log.dimensions["Computer"]`, cty.StringVal("test-computer")},
+		{"log-alerts-v2-fired.json", `alert.prometheus == null && alert.resource_health == null`, cty.True},
+		{"log-analytics-v1-number-of-results-fired.json", `length(alert.log.dimensions)`, cty.NumberIntVal(0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sample+" "+tt.expr, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", tt.sample))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := Decode(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alert := alertvalue.Value(a)
+			if !alert.Type().Equals(alertvalue.Type()) {
+				t.Fatalf("alert value type %#v differs from alertvalue.Type()", alert.Type())
+			}
+			expr, diags := hclsyntax.ParseExpression([]byte(tt.expr), "test.hcl", hcl.InitialPos)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			got, diags := expr.Value(&hcl.EvalContext{
+				Variables: map[string]cty.Value{"alert": alert},
+				Functions: map[string]function.Function{"length": stdlib.LengthFunc},
+			})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if !got.RawEquals(tt.want) {
+				t.Errorf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
 }
 
 // exampleOf renders the value at path as JSON in a code span, or reports
