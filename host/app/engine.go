@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -81,7 +82,8 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host
 		return nil, nil, err
 	}
 	eng, err := delivery.New(st, newPluginBackends(plugins, cfg), delivery.Options{
-		Router: router,
+		InstanceID: instanceID(cfg),
+		Router:     router,
 		Observer: func(o delivery.Observation) {
 			if o.Op == "dead_letter" {
 				m.DeadLetters.WithLabelValues(o.Outcome).Inc()
@@ -106,4 +108,21 @@ func storeReady(st store.Store) func() error {
 		_, err := st.Stats(ctx, time.Now())
 		return err
 	}
+}
+
+// instanceID is delivery.instance_id, or the hostname and the webhook's
+// port: stable across restarts, and distinct for two connectors on one
+// host, which cannot listen on the same port.
+func instanceID(cfg *config.Config) string {
+	if cfg.Delivery.InstanceID != "" {
+		return cfg.Delivery.InstanceID
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "itsm-connector"
+	}
+	if _, port, err := net.SplitHostPort(cfg.Server.Listen); err == nil && port != "" && port != "0" {
+		return host + ":" + port
+	}
+	return host
 }

@@ -114,7 +114,13 @@ func Serve(ctx context.Context, opts Options) error {
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	admSrv := &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
-	ln, err := listen(cfg.Server)
+	var cert *certStore
+	if cfg.Server.TLS != nil {
+		if cert, err = newCertStore(*cfg.Server.TLS); err != nil {
+			return err
+		}
+	}
+	ln, err := listen(cfg.Server, cert)
 	if err != nil {
 		return err
 	}
@@ -129,6 +135,7 @@ func Serve(ctx context.Context, opts Options) error {
 	log.Info("connector started", "webhook", scheme(cfg.Server)+"://"+ln.Addr().String()+webhook.AlertsPath,
 		"admin", "http://"+admLn.Addr().String(), "backends", len(cfg.Backends), "routes", len(cfg.Routes))
 
+	reload := &reloader{opts: opts, running: cfg, routes: &routes, plugins: plugins, cert: cert, log: log.Named("reload")}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -142,7 +149,7 @@ loop:
 			runErr = err
 			break loop
 		case <-hup:
-			reloadRoutes(opts, cfg, &routes, log)
+			reload.reload(ctx)
 		}
 	}
 
@@ -158,43 +165,21 @@ loop:
 	return runErr
 }
 
-// reloadRoutes reloads the configuration file and swaps the routes when
-// they compile against the running backends. Backends, auth and listeners
-// keep running as they are; changing them needs a restart.
-func reloadRoutes(opts Options, running *config.Config, routes *atomic.Pointer[route.Router], log hclog.Logger) {
-	cfg, diags := LoadConfig(opts)
-	if !diags.HasErrors() {
-		cfg.Backends = running.Backends
-		r, d := CompileRoutes(cfg)
-		diags = append(diags, d...)
-		if !diags.HasErrors() {
-			routes.Store(r)
-			log.Info("configuration reloaded: routes replaced", "routes", len(cfg.Routes))
-			return
-		}
-	}
-	log.Error("configuration reload failed; keeping the running routes", "error", diags.Error())
-}
-
 // routerFunc adapts a function to webhook.Router.
 type routerFunc func(a *sdk.Alert) (route.Decision, error)
 
 func (f routerFunc) Route(a *sdk.Alert) (route.Decision, error) { return f(a) }
 
-func listen(s config.Server) (net.Listener, error) {
+// listen opens the webhook listener, with TLS from cert when it is set.
+func listen(s config.Server, cert *certStore) (net.Listener, error) {
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("webhook listener %s: %w", s.Listen, err)
 	}
-	if s.TLS == nil {
+	if cert == nil {
 		return ln, nil
 	}
-	cert, err := tls.LoadX509KeyPair(s.TLS.CertFile, s.TLS.KeyFile)
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("server tls: %w", err)
-	}
-	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+	return tls.NewListener(ln, &tls.Config{GetCertificate: cert.get, MinVersion: tls.VersionTLS12}), nil
 }
 
 func serveHTTP(srv *http.Server, ln net.Listener) error {

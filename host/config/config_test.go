@@ -46,7 +46,7 @@ func TestLoadFull(t *testing.T) {
 			CacheEntries:  500,
 		}},
 		{"store", c.Store, Store{Driver: DriverPostgres, DSN: "postgres://u@127.0.0.1/db", AuditRetention: 7 * 24 * time.Hour}},
-		{"delivery", c.Delivery, Delivery{Workers: 4}},
+		{"delivery", c.Delivery, Delivery{InstanceID: "connector-a"}},
 		{"plugins", len(c.Plugins), 1},
 		{"plugin name", c.Plugins[0].Name, "servicenow"},
 		{"plugin sha256 lowercased", c.Plugins[0].SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
@@ -125,7 +125,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.Admin.Listen != DefaultAdminListen || c.Store != (Store{Driver: DriverSQLite, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}) ||
 		c.PluginDir != DefaultPluginDir || c.LogLevel != DefaultLogLevel || c.LogFormat != DefaultLogFormat ||
-		c.Delivery.Workers != DefaultWorkers {
+		c.Delivery != (Delivery{}) {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 }

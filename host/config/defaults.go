@@ -13,7 +13,6 @@ const (
 	DefaultPluginDir    = "./plugins"
 	DefaultLogLevel     = "info"
 	DefaultLogFormat    = "json"
-	DefaultWorkers      = 16
 
 	// DefaultAuthority is Entra ID's public cloud authority.
 	DefaultAuthority = "https://login.microsoftonline.com"

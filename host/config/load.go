@@ -79,7 +79,6 @@ func (c *Config) applyDefaults() {
 	c.Server = Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes}
 	c.Admin = Admin{Listen: DefaultAdminListen}
 	c.Store = Store{Driver: DefaultStoreDriver, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}
-	c.Delivery = Delivery{Workers: DefaultWorkers}
 	c.PluginDir = DefaultPluginDir
 	c.LogLevel = DefaultLogLevel
 	c.LogFormat = DefaultLogFormat
@@ -161,13 +160,21 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 		case "store":
 			diags = append(diags, l.decodeStore(b)...)
 		case "delivery":
-			l.record("delivery", b)
+			present := l.record("delivery", b)
 			var raw struct {
-				Workers *int `hcl:"workers,optional"`
+				InstanceID *string `hcl:"instance_id,optional"`
+				Workers    *int    `hcl:"workers,optional"` // ignored, with a warning
 			}
 			diags = append(diags, gohcl.DecodeBody(b.Body, l.ctx, &raw)...)
-			if raw.Workers != nil {
-				l.cfg.Delivery.Workers = *raw.Workers
+			setString(&l.cfg.Delivery.InstanceID, raw.InstanceID)
+			if present["workers"] {
+				rng := l.ranges["delivery.workers"]
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagWarning,
+					Summary:  "Ignored attribute: workers",
+					Detail:   "delivery.workers has no effect: each backend's max_in_flight bounds how many of its work items are reconciled at once. Remove it.",
+					Subject:  &rng,
+				})
 			}
 		case "plugin":
 			diags = append(diags, l.decodePlugin(b)...)

@@ -94,7 +94,11 @@ type Store struct {
 
 // Delivery holds global delivery defaults.
 type Delivery struct {
-	Workers int
+	// InstanceID names this connector in work item leases. It must be
+	// unique among connectors sharing a store and stable across restarts
+	// (a restarted connector frees its own leases at once); empty means
+	// the hostname and server.listen's port.
+	InstanceID string
 }
 
 // Plugin is a `plugin "<name>" {}` block.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -97,9 +98,9 @@ func (v *validator) server() {
 		v.errorf(v.at("server.tls"), "Empty server.tls block",
 			"The tls block needs cert_file and key_file. Remove the block for plain HTTP (TLS terminated in front).")
 	}
-	if v.c.Delivery.Workers < 1 {
-		v.errorf(v.at("delivery.workers", "delivery"), "Invalid delivery.workers",
-			"workers must be at least 1 (the default is %d).", DefaultWorkers)
+	if id := v.c.Delivery.InstanceID; len(id) > 200 || strings.ContainsFunc(id, unicode.IsControl) {
+		v.errorf(v.at("delivery.instance_id", "delivery"), "Invalid delivery.instance_id",
+			"instance_id names this connector in work item leases: at most 200 characters, no control characters.")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
@@ -16,8 +17,10 @@ import (
 type Backend struct {
 	ref  string
 	info sdk.Info
-	dec  *DecodedConfig
-	cfg  atomic.Pointer[sdk.Config]
+	// conf is the configuration in effect: what a restarted process is
+	// configured with and the per-alert templates each call renders.
+	// Reconfigure swaps it.
+	conf atomic.Pointer[DecodedConfig]
 	sup  *supervisor
 }
 
@@ -35,28 +38,39 @@ func (b *Backend) Capabilities() sdk.Capabilities { return b.info.Capabilities }
 // Restarts counts how often the plugin process was restarted.
 func (b *Backend) Restarts() int64 { return b.sup.restarts.Load() }
 
-// Configure sends a new configuration to the running plugin and keeps it
-// for restarts. The host normally configures backends during Load.
-func (b *Backend) Configure(ctx context.Context, cfg sdk.Config) error {
+// Configure is not for the host's callers: a backend is configured by Load
+// and Host.Reconfigure, which decode its block against the plugin's schema.
+// It fails so that a Backend used as a plain sdk.Client cannot bypass them.
+func (b *Backend) Configure(context.Context, sdk.Config) error {
+	return sdk.Permanent(fmt.Errorf("backend %s: configure it through the host (Load or Reconfigure)", b.ref))
+}
+
+// apply sends dec's configuration to the running plugin and, when the
+// plugin accepts it, makes it the configuration in effect.
+func (b *Backend) apply(ctx context.Context, dec *DecodedConfig) hcl.Diagnostics {
 	inst, _, err := b.sup.get(ctx)
 	if err != nil {
-		return b.sup.unavailable("configure", err)
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Plugin unavailable",
+			Detail:   fmt.Sprintf("Backend %s could not be reconfigured: %s.", b.ref, b.sup.unavailable("configure", err)),
+			Subject:  dec.rng.Ptr(),
+		}}
 	}
-	if err := inst.client().Configure(ctx, cfg); err != nil {
-		if sdk.AsDiagnostics(err).HasErrors() {
-			return err
-		}
+	diags := configure(ctx, inst.client(), dec, dec.Config)
+	if !diags.HasErrors() {
+		b.conf.Store(dec)
 	}
-	b.cfg.Store(&cfg)
-	return nil
+	return diags
 }
 
 // prepare copies req with the per-alert values rendered for it.
 func (b *Backend) prepare(req *sdk.Request) (*sdk.Request, error) {
-	if !b.dec.HasPerAlert() {
+	dec := b.conf.Load()
+	if !dec.HasPerAlert() {
 		return req, nil
 	}
-	v, err := b.dec.RenderValues(req)
+	v, err := dec.RenderValues(req)
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", b.ref, err)
 	}

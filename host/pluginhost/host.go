@@ -150,14 +150,15 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 	} else {
 		diags = append(diags, d...)
 	}
-	be := &Backend{ref: ref, info: info, dec: dec}
-	be.cfg.Store(&dec.Config)
+	be := &Backend{ref: ref, info: info}
+	be.conf.Store(dec)
 	relaunch := func(ctx context.Context) (instance, error) {
 		p, _, err := h.start(ctx, bin, log)
 		if err != nil {
 			return nil, err
 		}
-		if d := configure(ctx, p.client(), dec, *be.cfg.Load()); d.HasErrors() {
+		cur := be.conf.Load()
+		if d := configure(ctx, p.client(), cur, cur.Config); d.HasErrors() {
 			p.kill()
 			return nil, fmt.Errorf("configure restarted plugin: %s", d.Error())
 		}
@@ -166,6 +167,76 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 	be.sup = newSupervisor(ref, proc, relaunch, log, h.opts.RestartBackoff)
 	log.Info("plugin started", "plugin", info.Name, "version", info.Version, "path", bin.path)
 	return be, diags
+}
+
+// Reconfigure applies a reloaded configuration's backend blocks to the
+// running plugins: each backend's `config {}` is decoded against its
+// plugin's schema (env() and file() read again, so rotated secrets take
+// effect) and sent to the plugin with Configure; per-alert templates change
+// with it. Nothing changes unless every block decodes; a block the plugin
+// itself rejects keeps its backend's running configuration. Backends added
+// to or removed from the file, and changed plugin blocks, are reported as
+// warnings: they take a restart.
+func (h *Host) Reconfigure(ctx context.Context, backends []*config.Backend, plugins []*config.Plugin, evalCtx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	type change struct {
+		be  *Backend
+		dec *DecodedConfig
+	}
+	var changes []change
+	seen := map[string]bool{}
+	for _, b := range backends {
+		ref := b.Ref()
+		seen[ref] = true
+		be, ok := h.Backend(ref)
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "New backend needs a restart",
+				Detail:   fmt.Sprintf("Backend %s is not running; it starts when the connector restarts.", ref),
+				Subject:  b.Range.Ptr(),
+			})
+			continue
+		}
+		dec, d := DecodeConfig(be.info.Schema, b.Config, b.ConfigRange, evalCtx, h.opts.PerAlertFunctions)
+		diags = append(diags, d...)
+		changes = append(changes, change{be, dec})
+	}
+	for _, be := range h.Backends() {
+		if !seen[be.ref] {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Removed backend keeps running until a restart",
+				Detail:   fmt.Sprintf("Backend %s is no longer in the configuration; its plugin and queued work items stay until the connector restarts.", be.ref),
+			})
+		}
+	}
+	diags = append(diags, h.pluginBlockChanges(plugins)...)
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, c := range changes {
+		diags = append(diags, c.be.apply(ctx, c.dec)...)
+	}
+	return diags
+}
+
+// pluginBlockChanges warns about `plugin` blocks that differ from the
+// running ones: binaries and checksums are only read at start.
+func (h *Host) pluginBlockChanges(plugins []*config.Plugin) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range plugins {
+		old := h.pluginBlock(p.Name)
+		if old == nil || old.SHA256 != p.SHA256 || old.Path != p.Path {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Changed plugin block needs a restart",
+				Detail:   fmt.Sprintf("Plugin %q: binaries and their sha256 are read when the connector starts; the running plugin stays until a restart.", p.Name),
+				Subject:  p.Range.Ptr(),
+			})
+		}
+	}
+	return diags
 }
 
 // configure calls Configure and maps its diagnostics onto the config body.

@@ -34,7 +34,7 @@ store {
 }
 
 delivery {
-  workers = 4
+  instance_id = "connector-a"
 }
 
 plugin "servicenow" {
