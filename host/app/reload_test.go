@@ -109,7 +109,9 @@ func TestRestartOnlyChanges(t *testing.T) {
 		want   string // "" for no warning
 	}{
 		{"nothing", func(*config.Config) {}, ""},
-		{"a new backend's limits", func(c *config.Config) { c.Backends = append(c.Backends, &config.Backend{Type: "jira", Name: "y", MaxInFlight: 9}) }, ""},
+		{"a new backend's limits", func(c *config.Config) {
+			c.Backends = append(c.Backends, &config.Backend{Type: "jira", Name: "y", MaxInFlight: 9})
+		}, ""},
 		{"listen", func(c *config.Config) { c.Server.Listen = ":9443" }, "server block"},
 		{"store", func(c *config.Config) { c.Store.Path = "b.db" }, "store block"},
 		{"auth", func(c *config.Config) { c.Auth.EntraID = &config.EntraID{Audiences: []string{"api://x"}} }, "auth block"},

@@ -335,13 +335,15 @@ func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
 	p := &Plugin{Name: b.Labels[0], Range: b.DefRange}
 	l.ranges[key+".name"] = b.LabelRanges[0]
 	var raw struct {
-		SHA256 *string `hcl:"sha256,optional"`
-		Path   *string `hcl:"path,optional"`
+		SHA256  *string  `hcl:"sha256,optional"`
+		Path    *string  `hcl:"path,optional"`
+		PassEnv []string `hcl:"pass_env,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	setString(&p.SHA256, raw.SHA256)
 	p.SHA256 = strings.ToLower(p.SHA256)
 	setString(&p.Path, raw.Path)
+	p.PassEnv = raw.PassEnv
 	l.cfg.Plugins = append(l.cfg.Plugins, p)
 	return diags
 }

@@ -108,8 +108,12 @@ type Plugin struct {
 	// dev mode.
 	SHA256 string
 	// Path overrides the binary location (default plugin_dir/itsm-connector-plugin-<name>).
-	Path  string
-	Range hcl.Range
+	Path string
+	// PassEnv names host environment variables this plugin's processes
+	// get, e.g. HTTPS_PROXY. Plugins otherwise start with an empty
+	// environment, so the host's secrets reach them only through config.
+	PassEnv []string
+	Range   hcl.Range
 }
 
 // Backend is a `backend "<type>" "<name>" {}` block.

@@ -254,8 +254,17 @@ func (v *validator) plugins() {
 					"sha256 of plugin %q must be 64 hex digits, as printed by sha256sum.", p.Name)
 			}
 		}
+		for _, name := range p.PassEnv {
+			if !envName.MatchString(name) {
+				v.errorf(v.at("plugin."+p.Name+".pass_env", "plugin."+p.Name), "Invalid plugin pass_env",
+					"pass_env of plugin %q names environment variables, e.g. [\"HTTPS_PROXY\", \"NO_PROXY\"]; %q is not a variable name.", p.Name, name)
+			}
+		}
 	}
 }
+
+// envName is an environment variable name as shells accept it.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (v *validator) backends() {
 	if len(v.c.Backends) == 0 {

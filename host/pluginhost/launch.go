@@ -65,7 +65,7 @@ func hostVersions() []int {
 // stderr logs appear in log.
 func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*process, sdk.Info, error) {
 	cmd := exec.Command(bin.path)
-	cmd.Env = h.pluginEnv()
+	cmd.Env = h.pluginEnv(bin.name)
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.ClientPluginSets(),
@@ -108,14 +108,19 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*proce
 	return &process{pc: pc, rpc: rpc, c: c}, info, nil
 }
 
-// pluginEnv is the plugin's environment: its log level (the host logger's)
-// and the variables named in Options.PassEnv that are set on the host.
-func (h *Host) pluginEnv() []string {
+// pluginEnv is plugin name's environment: its log level (the host
+// logger's) and the variables named in Options.PassEnv and in its plugin
+// block's pass_env that are set on the host.
+func (h *Host) pluginEnv(name string) []string {
 	env := []string{}
 	if lvl := h.log.GetLevel(); lvl != hclog.NoLevel && lvl != hclog.Off {
 		env = append(env, sdk.LogLevelEnv+"="+lvl.String())
 	}
-	for _, name := range h.opts.PassEnv {
+	pass := h.opts.PassEnv
+	if p := h.pluginBlock(name); p != nil {
+		pass = append(slices.Clip(pass), p.PassEnv...)
+	}
+	for _, name := range pass {
 		if v, ok := os.LookupEnv(name); ok {
 			env = append(env, name+"="+v)
 		}

@@ -156,7 +156,11 @@ func TestLoadConfiguresAndRendersPerCall(t *testing.T) {
 	t.Setenv("PLUGINHOST_PASSED", "passed-on")
 	logs := &syncBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "itsm-connector", Output: logs, Level: hclog.Info})
-	h, diags, p := startHost(t, dir, goodConfig, Options{Logger: logger, PassEnv: []string{"PLUGINHOST_PASSED", "PLUGINHOST_UNSET"}})
+	t.Setenv("PLUGINHOST_PROXY", "http://proxy.example.test:3128")
+	block := checksumBlock(t, dir)
+	block.PassEnv = []string{"PLUGINHOST_PROXY"}
+	h, diags, p := startHost(t, dir, goodConfig, Options{Logger: logger, PassEnv: []string{"PLUGINHOST_PASSED", "PLUGINHOST_UNSET"},
+		Plugins: []*config.Plugin{block}})
 	if diags.HasErrors() {
 		t.Fatalf("load:\n%s", p.render(t, diags))
 	}
@@ -185,7 +189,8 @@ func TestLoadConfiguresAndRendersPerCall(t *testing.T) {
 				t.Errorf("plugin inherited %q from the host; its environment: %q", kv, names)
 			}
 		}
-		if !slicesContains(env, "PLUGINHOST_PASSED=passed-on") || !slicesContains(env, sdk.LogLevelEnv+"=info") {
+		if !slicesContains(env, "PLUGINHOST_PASSED=passed-on") || !slicesContains(env, sdk.LogLevelEnv+"=info") ||
+			!slicesContains(env, "PLUGINHOST_PROXY=http://proxy.example.test:3128") {
 			t.Errorf("plugin environment lacks the passed variables: %q", names)
 		}
 	})

@@ -38,8 +38,9 @@ delivery {
 }
 
 plugin "servicenow" {
-  sha256 = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
-  path   = "/opt/snow/plugin"
+  sha256   = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
+  path     = "/opt/snow/plugin"
+  pass_env = ["HTTPS_PROXY", "NO_PROXY"]
 }
 
 backend "servicenow" "prod" {
