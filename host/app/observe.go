@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
@@ -46,8 +47,12 @@ func registerRuntimeMetrics(m *metrics.Metrics, eng *delivery.Engine, plugins *p
 		var out []metrics.BackendRuntime
 		for _, b := range plugins.Backends() {
 			s := stats.Backends[b.Ref()]
+			var oldest time.Duration
+			if !s.OldestPending.IsZero() {
+				oldest = max(time.Since(s.OldestPending), 0)
+			}
 			out = append(out, metrics.BackendRuntime{Backend: b.Ref(), Queued: s.Queued, Due: s.Due,
-				InFlight: int64(s.InFlight), DeadLetters: s.DeadLetters, Restarts: b.Restarts()})
+				InFlight: int64(s.InFlight), DeadLetters: s.DeadLetters, Restarts: b.Restarts(), OldestPending: oldest})
 		}
 		return out, stats.Unmatched, nil
 	})

@@ -73,13 +73,23 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Why a dead letter was written: Observation.Outcome when Op is
+// "dead_letter".
+const (
+	DeadLetterPermanent   = "permanent"    // the plugin said retrying cannot help
+	DeadLetterMaxAttempts = "max_attempts" // retries exhausted
+	DeadLetterMaxAge      = "max_age"      // pending too long
+	DeadLetterUnmatched   = "unmatched"    // no route took the alert
+)
+
 // Observation is one event for metrics.
 type Observation struct {
 	Backend string
 	// Op is the plugin call (lookup, create, update, resolve, reopen), or
 	// "dead_letter".
 	Op string
-	// Outcome is ok, retryable, permanent or not_found for calls.
+	// Outcome is ok, retryable, permanent or not_found for calls, and one
+	// of the DeadLetter reasons for dead letters.
 	Outcome  string
 	Duration time.Duration
 }

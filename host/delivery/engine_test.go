@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -883,5 +884,44 @@ func TestOptionsValidate(t *testing.T) {
 				t.Errorf("Validate = %v, want mention of %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDeadLetterObservations: metrics hear why each dead letter was
+// written.
+func TestDeadLetterObservations(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	opts := testOptions()
+	opts.Observer = func(o Observation) {
+		if o.Op == "dead_letter" {
+			mu.Lock()
+			got = append(got, o.Backend+":"+o.Outcome)
+			mu.Unlock()
+		}
+	}
+	permanent, flaky := newFake(), newFake()
+	permanent.fail("create", sdk.Permanent(errors.New("HTTP 400")))
+	flaky.fail("create", errors.New("connection refused"))
+	en := newEnv(t, StaticBackends{
+		"fake.p": {Client: permanent, Capabilities: sdk.Capabilities{Resolve: true}},
+		"fake.r": {Client: flaky, Capabilities: sdk.Capabilities{Resolve: true}, Limits: Limits{MaxAttempts: 1}},
+	}, opts, true)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.p", "k", 0))
+	en.ingest(alert("a2", sdk.ConditionFired, t0), decision("fake.r", "k", 0))
+	en.ingest(alert("a3", sdk.ConditionFired, t0), route.Decision{Unmatched: "no route matched"})
+	want := []string{":" + DeadLetterUnmatched, "fake.p:" + DeadLetterPermanent, "fake.r:" + DeadLetterMaxAttempts}
+	waitFor(t, "three dead letters observed", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == len(want)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("observed dead letters %v, want %v", got, want)
 	}
 }

@@ -143,6 +143,9 @@ func (e *Engine) commit(batch []*ingestReq) {
 		}
 		if res[i].DeadLetterID != 0 {
 			e.log.Warn("alert matched no route; kept as a dead letter", "alert", r.n.Alert.ID, "dead_letter", res[i].DeadLetterID, "reason", r.n.Unmatched)
+			if obs := e.opt.Observer; obs != nil {
+				obs(Observation{Op: "dead_letter", Outcome: DeadLetterUnmatched})
+			}
 		}
 		r.done <- nil
 	}

@@ -361,16 +361,16 @@ func (j *job) fail(ctx context.Context, op string, err error) error {
 		return j.save(store.Progress{Retry: true, RetryAt: now})
 	case sdk.KindOf(err) == sdk.KindPermanent:
 		it.LastError = err.Error()
-		return j.deadLetter(fmt.Sprintf("%s on %s failed permanently: %v", op, j.r.ref, err))
+		return j.deadLetter(DeadLetterPermanent, fmt.Sprintf("%s on %s failed permanently: %v", op, j.r.ref, err))
 	}
 	it.Attempts++
 	it.LastError = fmt.Sprintf("%s: %v", op, err)
 	age := now.Sub(it.DirtySince)
 	if l.MaxAttempts > 0 && it.Attempts >= l.MaxAttempts {
-		return j.deadLetter(fmt.Sprintf("gave up after %d attempts (max_attempts): %s: %v", it.Attempts, op, err))
+		return j.deadLetter(DeadLetterMaxAttempts, fmt.Sprintf("gave up after %d attempts (max_attempts): %s: %v", it.Attempts, op, err))
 	}
 	if age >= l.MaxAge {
-		return j.deadLetter(fmt.Sprintf("gave up after %v pending (max_age %v): %s: %v", age.Round(time.Second), l.MaxAge, op, err))
+		return j.deadLetter(DeadLetterMaxAge, fmt.Sprintf("gave up after %v pending (max_age %v): %s: %v", age.Round(time.Second), l.MaxAge, op, err))
 	}
 	delay := backoff(j.r.e.opt.BackoffBase, j.r.e.opt.BackoffMax, it.Attempts, nil)
 	if ra := sdk.RetryAfterOf(err); ra > 0 {
@@ -383,11 +383,11 @@ func (j *job) fail(ctx context.Context, op string, err error) error {
 	return j.save(store.Progress{Retry: true, RetryAt: now.Add(delay)})
 }
 
-func (j *job) deadLetter(reason string) error {
+func (j *job) deadLetter(kind, reason string) error {
 	j.note(store.EventDeadLetter, reason)
 	j.r.e.log.Error("delivery dead-lettered", "backend", j.r.ref, "correlation_key", j.it.CorrelationKey, "reason", reason)
 	if obs := j.r.e.opt.Observer; obs != nil {
-		obs(Observation{Backend: j.r.ref, Op: "dead_letter", Outcome: "dead_letter"})
+		obs(Observation{Backend: j.r.ref, Op: "dead_letter", Outcome: kind})
 	}
 	return j.save(store.Progress{DeadLetter: reason})
 }

@@ -15,6 +15,9 @@ type BackendRuntime struct {
 	InFlight    int64
 	DeadLetters int64
 	Restarts    int64
+	// OldestPending is how long the longest-waiting queued item has
+	// waited; zero when nothing is queued.
+	OldestPending time.Duration
 }
 
 // RuntimeReader reads the current state of every backend, and the count of
@@ -34,12 +37,13 @@ var (
 	deadDesc     = prometheus.NewDesc("itsm_dead_letters_pending", "Dead letters waiting for an operator, by backend.", []string{"backend"}, nil)
 	restartDesc  = prometheus.NewDesc("itsm_plugin_restarts_total", "Plugin process restarts, by backend.", []string{"backend"}, nil)
 	unmatchDesc  = prometheus.NewDesc("itsm_unmatched_dead_letters", "Dead letters of alerts no route took.", nil, nil)
+	oldestDesc   = prometheus.NewDesc("itsm_queue_oldest_pending_seconds", "How long the longest-waiting queued work item has waited, by backend; 0 when none is queued.", []string{"backend"}, nil)
 )
 
 type runtimeCollector struct{ read RuntimeReader }
 
 func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{queuedDesc, dueDesc, inFlightDesc, deadDesc, restartDesc, unmatchDesc} {
+	for _, d := range []*prometheus.Desc{queuedDesc, dueDesc, inFlightDesc, deadDesc, restartDesc, unmatchDesc, oldestDesc} {
 		ch <- d
 	}
 }
@@ -58,6 +62,7 @@ func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(b.InFlight), b.Backend)
 		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(b.DeadLetters), b.Backend)
 		ch <- prometheus.MustNewConstMetric(restartDesc, prometheus.CounterValue, float64(b.Restarts), b.Backend)
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, b.OldestPending.Seconds(), b.Backend)
 	}
 	ch <- prometheus.MustNewConstMetric(unmatchDesc, prometheus.GaugeValue, float64(unmatched))
 }

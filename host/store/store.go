@@ -281,4 +281,7 @@ type BackendStats struct {
 	Leased int64
 	// DeadLetters waiting for an operator.
 	DeadLetters int64
+	// OldestPending is when the longest-waiting queued item became dirty;
+	// zero when nothing is queued. Its age is how far behind the backend is.
+	OldestPending time.Time
 }

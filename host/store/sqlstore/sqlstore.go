@@ -132,7 +132,7 @@ func buildQueries(d Dialect) queries {
 		deleteDead: r(`DELETE FROM dead_letters WHERE id = ?`),
 		replayItem: r(`UPDATE work_items SET dead = 0, dirty = 1, due_at = ?, dirty_since = ?, attempts = 0,
 			last_error = '', updated_at = ? WHERE id = ?`),
-		statsQueued: r(`SELECT backend, COUNT(*),
+		statsQueued: r(`SELECT backend, COUNT(*), MIN(dirty_since),
 			COUNT(CASE WHEN due_at <= ? AND lease_until < ? THEN 1 END),
 			COUNT(CASE WHEN lease_until >= ? THEN 1 END)
 			FROM work_items WHERE dirty = 1 AND dead = 0 GROUP BY backend`),
@@ -615,12 +615,16 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (store.Stats, error) {
 		return st, fmt.Errorf("%s: counting queued work: %w", s.d.Name, err)
 	}
 	for rows.Next() {
-		var b string
-		var bs store.BackendStats
-		if err := rows.Scan(&b, &bs.Queued, &bs.Due, &bs.Leased); err != nil {
+		var (
+			b      string
+			bs     store.BackendStats
+			oldest int64
+		)
+		if err := rows.Scan(&b, &bs.Queued, &oldest, &bs.Due, &bs.Leased); err != nil {
 			rows.Close()
 			return st, fmt.Errorf("%s: counting queued work: %w", s.d.Name, err)
 		}
+		bs.OldestPending = fromNS(oldest)
 		st.Backends[b] = bs
 	}
 	rows.Close()

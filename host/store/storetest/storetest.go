@@ -342,8 +342,8 @@ func testClaimLeases(t *testing.T, s store.Store, _ func() store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bs := st.Backends["file.x"]; bs.Queued != 5 || bs.Leased != 5 || bs.Due != 0 {
-		t.Errorf("stats file.x = %+v", bs)
+	if bs, received := st.Backends["file.x"], t0.Add(time.Hour); bs.Queued != 5 || bs.Leased != 5 || bs.Due != 0 || !bs.OldestPending.Equal(received) {
+		t.Errorf("stats file.x = %+v; want 5 queued, 5 leased, 0 due, oldest pending since %v", bs, received)
 	}
 }
 
