@@ -16,18 +16,17 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/host/store/engines"
+	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
 // OpenStore opens the configured store, creating a SQLite file's directory.
 func OpenStore(ctx context.Context, s config.Store) (store.Store, error) {
 	target := s.DSN
-	if s.Driver == "" || s.Driver == config.DriverSQLite {
+	if isSQLite(s) {
 		target = s.Path
-		if dir := filepath.Dir(s.Path); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("store directory: %w", err)
-			}
+		if err := storeDir(s); err != nil {
+			return nil, err
 		}
 	}
 	st, err := engines.Open(ctx, s.Driver, target)
@@ -73,6 +72,27 @@ func (p *pluginBackends) Backend(ref string) (delivery.Backend, bool) {
 		return delivery.Backend{}, false
 	}
 	return delivery.Backend{Client: b, Capabilities: b.Capabilities(), Limits: p.limits[ref]}, true
+}
+
+func isSQLite(s config.Store) bool { return s.Driver == "" || s.Driver == config.DriverSQLite }
+
+func storeDir(s config.Store) error {
+	if err := os.MkdirAll(filepath.Dir(s.Path), 0o750); err != nil {
+		return fmt.Errorf("store directory: %w", err)
+	}
+	return nil
+}
+
+// ownStore makes this process the only connector serving a SQLite store
+// (see sqlite.Own); PostgreSQL is shared by design. release ends it.
+func ownStore(s config.Store) (release func(), err error) {
+	if !isSQLite(s) {
+		return func() {}, nil
+	}
+	if err := storeDir(s); err != nil {
+		return nil, err
+	}
+	return sqlite.Own(s.Path)
 }
 
 // newEngine opens the store and builds the delivery engine over the plugins.

@@ -64,6 +64,13 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	m := metrics.New()
 
+	// Before anything starts: a second connector on this SQLite store
+	// stops here.
+	release, err := ownStore(cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer release()
 	authn, err := newAuth(ctx, cfg, dataDir, log)
 	if err != nil {
 		return err
