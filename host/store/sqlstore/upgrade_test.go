@@ -2,10 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +12,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/store/postgres"
 	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 	"github.com/itsm-connector/itsm-connector/host/store/sqlstore"
+	"github.com/itsm-connector/itsm-connector/host/store/storetest"
 )
 
 // TestUpgradeKeepsExistingItems migrates a database holding a work item
@@ -36,7 +34,7 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 			return "file:" + path, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) }
 		}},
 		{"postgres", "pgx", postgres.Dialect, "../postgres/migrations", func(t *testing.T) (string, func(context.Context) (store.Store, error)) {
-			dsn := freshSchema(t)
+			dsn := storetest.PostgresSchema(t, "upgradetest")
 			return dsn, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) }
 		}},
 	}
@@ -79,44 +77,4 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 			}
 		})
 	}
-}
-
-// postgresDSNEnv names the variable holding the PostgreSQL test server's DSN.
-const postgresDSNEnv = "ITSM_TEST_POSTGRES_DSN"
-
-// freshSchema creates a schema of its own for one test and returns a DSN
-// whose search_path points at it; the schema is dropped after the test.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(postgresDSNEnv)
-	if dsn == "" {
-		t.Skipf("%s not set; PostgreSQL store tests need a server (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", postgresDSNEnv)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "upgradetest_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("creating schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s is not a URL: %v", postgresDSNEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
