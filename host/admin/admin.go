@@ -1,5 +1,6 @@
 // Package admin serves the operator's side of the connector on a separate
-// listener: Prometheus metrics, liveness and readiness.
+// listener: Prometheus metrics, liveness and readiness, and mounted
+// handlers such as the status page, optionally behind a shared token.
 package admin
 
 import (
@@ -19,8 +20,18 @@ type Server struct {
 	Metrics *metrics.Metrics
 	// Ready lists readiness checks by name (signing keys, store, plugins).
 	Ready map[string]Check
-	// Extra handlers mounted as given (status page, ...).
+	// Extra handlers mounted as given (status page, ...). They require
+	// Token when it is set.
 	Extra map[string]http.Handler
+	// Token, when set, is required by Extra (and by /metrics with
+	// MetricsAuth): as "Authorization: Bearer <token>", or as the password
+	// of HTTP Basic with any user name, so that a browser's prompt opens
+	// the status page. /healthz and /readyz stay open for probes. Empty
+	// serves everything without authentication.
+	Token string
+	// MetricsAuth makes /metrics require Token as well; without Token it
+	// has no effect.
+	MetricsAuth bool
 }
 
 // Handler returns the admin mux.
@@ -31,10 +42,14 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.Metrics != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+		var h http.Handler = promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+		if s.MetricsAuth {
+			h = s.protect(h)
+		}
+		mux.Handle("GET /metrics", h)
 	}
 	for p, h := range s.Extra {
-		mux.Handle(p, h)
+		mux.Handle(p, s.protect(h))
 	}
 	return mux
 }

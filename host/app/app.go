@@ -95,6 +95,7 @@ func LoadConfig(opts Options) (*config.Config, hcl.Diagnostics) {
 	}
 	if opts.AdminListen != "" {
 		cfg.Admin.Listen = opts.AdminListen
+		diags = cfg.RefreshAdminWarning(diags)
 	}
 	if opts.PluginDir != "" {
 		cfg.PluginDir = opts.PluginDir

@@ -115,7 +115,8 @@ func Serve(ctx context.Context, opts Options) error {
 		ready["auth"] = r.Ready
 	}
 	registerRuntimeMetrics(m, eng, plugins)
-	adm := &admin.Server{Metrics: m, Ready: ready, Extra: map[string]http.Handler{"/": statusPage(eng, st, plugins, log.Named("status"))}}
+	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
+		Extra: map[string]http.Handler{"/": statusPage(eng, st, plugins, log.Named("status"))}}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestLoadFull(t *testing.T) {
 	t.Setenv("ITSM_TEST_DSN", "postgres://u@127.0.0.1/db")
+	t.Setenv("ITSM_TEST_ADMIN_TOKEN", "0123456789abcdef0123")
 	c, diags := LoadFile("testdata/full.hcl")
 	if diags.HasErrors() {
 		t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
@@ -31,7 +33,7 @@ func TestLoadFull(t *testing.T) {
 		{"log_level", c.LogLevel, "debug"},
 		{"log_format", c.LogFormat, "text"},
 		{"server", c.Server, Server{Listen: "0.0.0.0:9443", MaxBodyBytes: 524288, TLS: &TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"}}},
-		{"admin", c.Admin, Admin{Listen: "127.0.0.1:9999"}},
+		{"admin", c.Admin, Admin{Listen: "127.0.0.1:9999", Token: "0123456789abcdef0123", MetricsAuth: true}},
 		{"auth type", c.Auth.Type, AuthEntraID},
 		{"entra", *c.Auth.EntraID, EntraID{
 			TenantIDs:     []string{"00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"},
@@ -58,7 +60,7 @@ func TestLoadFull(t *testing.T) {
 		{"backend rate_limit", c.Backends[0].RateLimit, 2.5},
 		{"backend max_attempts", c.Backends[0].MaxAttempts, 10},
 		{"backend max_age", c.Backends[0].MaxAge, 7 * 24 * time.Hour},
-		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 47},
+		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 49},
 		{"default max_in_flight", c.Backends[1].MaxInFlight, DefaultMaxInFlight},
 		{"default max_age", c.Backends[1].MaxAge, DefaultMaxAge},
 		{"empty config range is the backend block", c.Backends[1].ConfigRange, c.Backends[1].Range},
@@ -199,6 +201,110 @@ func TestWarnings(t *testing.T) {
 	w := c.Warnings()
 	if len(w) != 1 || !strings.Contains(w[0].Detail, "anyone") {
 		t.Errorf("want one warning that anyone can create work items, got %v", w)
+	}
+}
+
+func TestAdmin(t *testing.T) {
+	const rest = `
+auth "dev" {}
+backend "file" "a" {}
+route "r" { send_to = [backend.file.a] }
+`
+	tests := []struct {
+		name  string
+		admin string // the admin block's body
+		want  Admin
+		err   string // part of the error; "" for none
+		warn  string // part of the warning; "" for none
+	}{
+		{name: "default", want: Admin{Listen: DefaultAdminListen}},
+		{name: "token of 16 characters", admin: `token = "0123456789abcdef"`, want: Admin{Listen: DefaultAdminListen, Token: "0123456789abcdef"}},
+		{name: "token read with env()", admin: `token = env("ITSM_TEST_ADMIN_TOKEN")`, want: Admin{Listen: DefaultAdminListen, Token: "from-the-environment-0001"}},
+		{name: "metrics_auth", admin: `token = "0123456789abcdef"
+metrics_auth = true`, want: Admin{Listen: DefaultAdminListen, Token: "0123456789abcdef", MetricsAuth: true}},
+		{name: "loopback names need no token", admin: `listen = "localhost:9464"`, want: Admin{Listen: "localhost:9464"}},
+		{name: "IPv6 loopback needs no token", admin: `listen = "[::1]:9464"`, want: Admin{Listen: "[::1]:9464"}},
+		{name: "other loopback addresses need no token", admin: `listen = "127.0.0.2:9464"`, want: Admin{Listen: "127.0.0.2:9464"}},
+		{name: "non-loopback with a token", admin: `listen = "0.0.0.0:9464"
+token = "0123456789abcdef"`, want: Admin{Listen: "0.0.0.0:9464", Token: "0123456789abcdef"}},
+		{name: "all interfaces without a token", admin: `listen = ":9464"`, want: Admin{Listen: ":9464"}, warn: `admin.listen = ":9464" is not a loopback address and admin.token is not set`},
+		{name: "host name without a token", admin: `listen = "admin.internal:9464"`, want: Admin{Listen: "admin.internal:9464"}, warn: "anyone who can reach it"},
+		{name: "short token", admin: `token = "0123456789abcde"`, err: "admin.token must be at least 16 characters; it has 15"},
+		{name: "empty token", admin: `token = ""`, err: "admin.token must be at least 16 characters; it has 0"},
+		{name: "empty token from the environment", admin: `token = env("ITSM_TEST_EMPTY")`, err: "admin.token must be at least 16 characters; it has 0"},
+		{name: "token with a space", admin: `token = "0123456789 abcdef"`, err: "admin.token may contain only printable ASCII characters without spaces"},
+		{name: "token with a non-ASCII character", admin: `token = "0123456789abcdefé"`, err: "admin.token may contain only printable ASCII characters without spaces"},
+		{name: "metrics_auth without a token", admin: `metrics_auth = true`, err: "admin.metrics_auth needs admin.token"},
+		{name: "metrics_auth not a bool", admin: `metrics_auth = "yes please"`, err: "Unsuitable value type"},
+	}
+	t.Setenv("ITSM_TEST_ADMIN_TOKEN", "from-the-environment-0001")
+	t.Setenv("ITSM_TEST_EMPTY", "")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, diags := Load([]byte("admin {\n"+tc.admin+"\n}\n"+rest), "inline.hcl")
+			text := diagText(c, diags)
+			if tc.err != "" {
+				if !diags.HasErrors() || !strings.Contains(text, tc.err) {
+					t.Fatalf("want an error containing %q, got:\n%s", tc.err, text)
+				}
+				for _, d := range diags {
+					if strings.Contains(d.Detail, "0123456789") {
+						t.Errorf("diagnostic shows the token: %s", d.Detail)
+					}
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("unexpected diagnostics:\n%s", text)
+			}
+			if c.Admin != tc.want {
+				t.Errorf("admin = %#v, want %#v", c.Admin, tc.want)
+			}
+			if tc.warn == "" && len(diags) > 0 || tc.warn != "" && (len(diags) != 1 || !strings.Contains(diags[0].Detail, tc.warn)) {
+				t.Errorf("want warning %q, got:\n%s", tc.warn, text)
+			}
+		})
+	}
+}
+
+func TestRefreshAdminWarning(t *testing.T) {
+	// serve -admin-listen changes admin.listen after Load; the warning
+	// follows the address actually used.
+	tests := []struct {
+		name, file, override string
+		token                string
+		wantWarning          bool
+	}{
+		{name: "loopback to all interfaces", file: "127.0.0.1:9464", override: "0.0.0.0:9464", wantWarning: true},
+		{name: "all interfaces to loopback", file: "0.0.0.0:9464", override: "127.0.0.1:9464"},
+		{name: "all interfaces to a host", file: "0.0.0.0:9464", override: "10.0.0.5:9464", wantWarning: true},
+		{name: "token set", file: "127.0.0.1:9464", override: "0.0.0.0:9464", token: "0123456789abcdef"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Config{}
+			c.applyDefaults()
+			c.Admin = Admin{Listen: tc.file, Token: tc.token}
+			c.Auth.Type = AuthDev
+			c.Backends = []*Backend{{Type: "file", Name: "a", MaxInFlight: 1, MaxAge: time.Hour}}
+			c.Routes = []*Route{{Name: "r", SendTo: []BackendRef{{Type: "file", Name: "a"}}}}
+			other := &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Other"}
+			diags := append(c.Validate(), other)
+			c.Admin.Listen = tc.override
+			diags = c.RefreshAdminWarning(diags)
+			var found []string
+			for _, d := range diags {
+				if d.Summary == SummaryAdminUnprotected {
+					found = append(found, d.Detail)
+				}
+			}
+			if !slices.Contains(diags, other) {
+				t.Errorf("other diagnostics dropped: %v", diags)
+			}
+			if tc.wantWarning != (len(found) == 1) || len(found) > 1 || (len(found) == 1 && !strings.Contains(found[0], tc.override)) {
+				t.Errorf("warnings %q, want one naming %s: %v", found, tc.override, tc.wantWarning)
+			}
+		})
 	}
 }
 

@@ -6,6 +6,9 @@ import "time"
 const (
 	DefaultServerListen = "0.0.0.0:8443"
 	DefaultAdminListen  = "127.0.0.1:9464"
+	// MinAdminTokenLength is the shortest admin.token accepted: 16
+	// characters of `openssl rand -hex 32`'s output are 64 bits.
+	MinAdminTokenLength = 16
 	// DefaultMaxBodyBytes is 1 MiB; Azure Monitor caps payloads at 256 KB.
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultStoreDriver  = "sqlite"

@@ -152,9 +152,16 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 			l.record("admin", b)
 			var raw struct {
 				Listen *string `hcl:"listen,optional"`
+				// Token is checked by Validate; present but short is an error.
+				Token       *string `hcl:"token,optional"`
+				MetricsAuth *bool   `hcl:"metrics_auth,optional"`
 			}
 			diags = append(diags, gohcl.DecodeBody(b.Body, l.ctx, &raw)...)
 			setString(&l.cfg.Admin.Listen, raw.Listen)
+			setString(&l.cfg.Admin.Token, raw.Token)
+			if raw.MetricsAuth != nil {
+				l.cfg.Admin.MetricsAuth = *raw.MetricsAuth
+			}
 		case "auth":
 			diags = append(diags, l.decodeAuth(b)...)
 		case "store":

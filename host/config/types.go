@@ -55,6 +55,15 @@ type TLS struct {
 // Admin is the metrics / health / status listener.
 type Admin struct {
 	Listen string
+	// Token, when set, is required (as a bearer token, or as the password
+	// of HTTP Basic) by the status page, the dead-letter replay and every
+	// other path but /healthz and /readyz; empty leaves the listener open,
+	// as before the setting existed.
+	Token string
+	// MetricsAuth makes /metrics require Token as well. It is off by
+	// default: metrics carry counts and backend and route names, no alert
+	// content, and most scrapers are set up without credentials.
+	MetricsAuth bool
 }
 
 // Auth is the `auth "<type>" {}` block: "entra_id", "none" or "dev".

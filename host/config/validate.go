@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -23,6 +24,7 @@ var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 func (c *Config) Validate() hcl.Diagnostics {
 	v := &validator{c: c}
 	v.server()
+	v.admin()
 	v.auth()
 	v.store()
 	v.top()
@@ -102,6 +104,67 @@ func (v *validator) server() {
 		v.errorf(v.at("delivery.instance_id", "delivery"), "Invalid delivery.instance_id",
 			"instance_id names this connector in work item leases: at most 200 characters, no control characters.")
 	}
+}
+
+func (v *validator) admin() {
+	a := v.c.Admin
+	_, set := v.c.ranges["admin.token"]
+	if n := utf8.RuneCountInString(a.Token); (set || a.Token != "") && n < MinAdminTokenLength {
+		v.errorf(v.at("admin.token", "admin"), "Invalid admin.token",
+			"admin.token must be at least %d characters; it has %d. Generate one with `openssl rand -hex 32` and read it with env() or file(); leave token out to run the admin listener without authentication.", MinAdminTokenLength, n)
+	} else if strings.ContainsFunc(a.Token, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		v.errorf(v.at("admin.token", "admin"), "Invalid admin.token",
+			"admin.token may contain only printable ASCII characters without spaces, so that it fits an Authorization header and a browser's password prompt; `openssl rand -hex 32` prints one.")
+	}
+	if a.MetricsAuth && a.Token == "" && !set {
+		v.errorf(v.at("admin.metrics_auth", "admin"), "admin.metrics_auth needs admin.token",
+			"metrics_auth = true makes /metrics require the admin token, but admin.token is not set.")
+	}
+	if d := v.c.adminWarning(v.at("admin.listen", "admin")); d != nil {
+		v.diags = append(v.diags, d)
+	}
+}
+
+// SummaryAdminUnprotected is the summary of the warning that admin.listen
+// is reachable from other hosts while admin.token is not set.
+const SummaryAdminUnprotected = "Admin listener without authentication"
+
+// adminWarning returns the warning that the admin listener serves its
+// status page and replay to other hosts without a token, or nil.
+func (c *Config) adminWarning(subject *hcl.Range) *hcl.Diagnostic {
+	if c.Admin.Token != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.Admin.Listen)
+	if err != nil { // an error of its own
+		return nil
+	}
+	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  SummaryAdminUnprotected,
+		Detail: fmt.Sprintf("admin.listen = %q is not a loopback address and admin.token is not set: anyone who can reach it reads alert data on the status page and can replay dead letters. "+
+			"Set token = env(\"ITSM_ADMIN_TOKEN\") in the admin block (at least %d characters), or listen on 127.0.0.1.", c.Admin.Listen, MinAdminTokenLength),
+		Subject: subject,
+	}
+}
+
+// RefreshAdminWarning replaces the warning about an unauthenticated admin
+// listener in diags after admin.listen was changed in code (serve
+// -admin-listen), so that it describes the address actually used.
+func (c *Config) RefreshAdminWarning(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, 0, len(diags)+1)
+	for _, d := range diags {
+		if d.Summary != SummaryAdminUnprotected {
+			out = append(out, d)
+		}
+	}
+	if d := c.adminWarning(nil); d != nil {
+		out = append(out, d)
+	}
+	return out
 }
 
 func (v *validator) auth() {

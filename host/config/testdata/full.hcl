@@ -12,7 +12,9 @@ server {
 }
 
 admin {
-  listen = "127.0.0.1:9999"
+  listen       = "127.0.0.1:9999"
+  token        = env("ITSM_TEST_ADMIN_TOKEN")
+  metrics_auth = true
 }
 
 auth "entra_id" {

@@ -1,0 +1,162 @@
+package admin_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/itsm-connector/itsm-connector/host/admin"
+	"github.com/itsm-connector/itsm-connector/host/delivery"
+	"github.com/itsm-connector/itsm-connector/host/metrics"
+	"github.com/itsm-connector/itsm-connector/host/status"
+	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
+)
+
+const token = "0123456789abcdef-admin"
+
+// newServer runs the admin handler as serve wires it, with the real status
+// page over an empty SQLite store, and counts replays.
+func newServer(t *testing.T, tok string, metricsAuth bool) (*httptest.Server, func() int) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var (
+		mu      sync.Mutex
+		replays int
+	)
+	page := status.Handler(status.Sources{
+		Backends: func() []status.Backend { return nil },
+		Stats:    func(context.Context) (delivery.Stats, error) { return delivery.Stats{}, nil },
+		Store:    st,
+		Replay: func(context.Context, int64) error {
+			mu.Lock()
+			defer mu.Unlock()
+			replays++
+			return nil
+		},
+	})
+	adm := &admin.Server{
+		Metrics:     metrics.New(),
+		Ready:       map[string]admin.Check{"store": func() error { return nil }},
+		Extra:       map[string]http.Handler{"/": page},
+		Token:       tok,
+		MetricsAuth: metricsAuth,
+	}
+	srv := httptest.NewServer(adm.Handler())
+	t.Cleanup(srv.Close)
+	return srv, func() int { mu.Lock(); defer mu.Unlock(); return replays }
+}
+
+func TestAuth(t *testing.T) {
+	const replay = "/deadletters/1/replay"
+	type creds struct{ scheme, user, secret string }
+	var (
+		none        = creds{}
+		bearer      = creds{scheme: "Bearer", secret: token}
+		basic       = creds{scheme: "Basic", user: "anyone", secret: token}
+		basicNoUser = creds{scheme: "Basic", secret: token}
+		wrongBearer = creds{scheme: "Bearer", secret: token + "x"}
+		wrongBasic  = creds{scheme: "Basic", user: "anyone", secret: "0123456789abcdef"}
+		tokenAsUser = creds{scheme: "Basic", user: token}
+		otherScheme = creds{scheme: "Token", secret: token}
+	)
+	tests := []struct {
+		name        string
+		token       string
+		metricsAuth bool
+		method      string
+		path        string
+		creds       creds
+		headers     map[string]string // "self" in a value is the server's URL
+		wantStatus  int
+		wantReplays int
+	}{
+		// Probes stay open.
+		{name: "healthz open", token: token, method: "GET", path: "/healthz", creds: none, wantStatus: 200},
+		{name: "readyz open", token: token, method: "GET", path: "/readyz", creds: none, wantStatus: 200},
+		{name: "metrics open by default", token: token, method: "GET", path: "/metrics", creds: none, wantStatus: 200},
+		{name: "metrics_auth without credentials", token: token, metricsAuth: true, method: "GET", path: "/metrics", creds: none, wantStatus: 401},
+		{name: "metrics_auth with a wrong token", token: token, metricsAuth: true, method: "GET", path: "/metrics", creds: wrongBearer, wantStatus: 401},
+		{name: "metrics_auth with bearer", token: token, metricsAuth: true, method: "GET", path: "/metrics", creds: bearer, wantStatus: 200},
+		{name: "metrics_auth probes open", token: token, metricsAuth: true, method: "GET", path: "/readyz", creds: none, wantStatus: 200},
+
+		// The status page.
+		{name: "page without credentials", token: token, method: "GET", path: "/", creds: none, wantStatus: 401},
+		{name: "page with a wrong bearer token", token: token, method: "GET", path: "/", creds: wrongBearer, wantStatus: 401},
+		{name: "page with a wrong basic password", token: token, method: "GET", path: "/", creds: wrongBasic, wantStatus: 401},
+		{name: "page with the token as basic user", token: token, method: "GET", path: "/", creds: tokenAsUser, wantStatus: 401},
+		{name: "page with another scheme", token: token, method: "GET", path: "/", creds: otherScheme, wantStatus: 401},
+		{name: "page with bearer", token: token, method: "GET", path: "/", creds: bearer, wantStatus: 200},
+		{name: "page with basic", token: token, method: "GET", path: "/", creds: basic, wantStatus: 200},
+		{name: "page with basic, empty user", token: token, method: "GET", path: "/", creds: basicNoUser, wantStatus: 200},
+		{name: "unknown path without credentials", token: token, method: "GET", path: "/nowhere", creds: none, wantStatus: 401},
+
+		// Replay.
+		{name: "replay without credentials", token: token, method: "POST", path: replay, creds: none, headers: map[string]string{"Origin": "self"}, wantStatus: 401},
+		{name: "replay with a wrong token", token: token, method: "POST", path: replay, creds: wrongBearer, wantStatus: 401},
+		{name: "replay with bearer (curl)", token: token, method: "POST", path: replay, creds: bearer, wantStatus: 303, wantReplays: 1},
+		{name: "replay with bearer cross-origin", token: token, method: "POST", path: replay, creds: bearer, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "replay with basic same-origin", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Origin": "self", "Sec-Fetch-Site": "same-origin"}, wantStatus: 303, wantReplays: 1},
+		{name: "replay with basic cross-origin", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, wantStatus: 403},
+		{name: "replay with basic, opaque origin", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Origin": "null"}, wantStatus: 403},
+		{name: "replay with basic, same-origin referer", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Referer": "self/"}, wantStatus: 303, wantReplays: 1},
+		{name: "replay with basic, cross-origin referer", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Referer": "https://evil.example/x"}, wantStatus: 403},
+		{name: "replay with basic, same-origin fetch metadata", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Sec-Fetch-Site": "same-origin"}, wantStatus: 303, wantReplays: 1},
+		{name: "replay with basic, cross-site fetch metadata", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Sec-Fetch-Site": "same-site", "Referer": "self/"}, wantStatus: 403},
+		{name: "replay with basic and no proof of origin", token: token, method: "POST", path: replay, creds: basic, wantStatus: 403},
+
+		// Without a token nothing changes.
+		{name: "no token: page", method: "GET", path: "/", creds: none, wantStatus: 200},
+		{name: "no token: metrics_auth has no effect", metricsAuth: true, method: "GET", path: "/metrics", creds: none, wantStatus: 200},
+		{name: "no token: replay (curl)", method: "POST", path: replay, creds: none, wantStatus: 303, wantReplays: 1},
+		{name: "no token: replay same-origin", method: "POST", path: replay, creds: none, headers: map[string]string{"Origin": "self"}, wantStatus: 303, wantReplays: 1},
+		{name: "no token: replay cross-origin", method: "POST", path: replay, creds: none, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "no token: credentials are ignored", method: "GET", path: "/", creds: wrongBearer, wantStatus: 200},
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, replays := newServer(t, tt.token, tt.metricsAuth)
+			req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch tt.creds.scheme {
+			case "":
+			case "Basic":
+				req.SetBasicAuth(tt.creds.user, tt.creds.secret)
+			default:
+				req.Header.Set("Authorization", tt.creds.scheme+" "+tt.creds.secret)
+			}
+			for k, v := range tt.headers {
+				req.Header.Set(k, strings.ReplaceAll(v, "self", srv.URL))
+			}
+			resp, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			challenge := resp.Header.Values("WWW-Authenticate")
+			if wantChallenge := tt.wantStatus == 401; wantChallenge != slices.Contains(challenge, `Basic realm="itsm-connector admin"`) {
+				t.Errorf("WWW-Authenticate %q; want the Basic challenge: %v", challenge, wantChallenge)
+			}
+			if tt.token != "" && tt.wantStatus == 200 && tt.path == "/" && resp.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control %q on a page behind the token, want no-store", resp.Header.Get("Cache-Control"))
+			}
+			if got := replays(); got != tt.wantReplays {
+				t.Errorf("replayed %d times, want %d", got, tt.wantReplays)
+			}
+		})
+	}
+}

@@ -1,0 +1,12 @@
+admin {
+  listen = "0.0.0.0:9464"
+  token  = "changeme"
+}
+
+auth "dev" {}
+
+backend "file" "local" {}
+
+route "all" {
+  send_to = [backend.file.local]
+}
