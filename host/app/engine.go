@@ -102,8 +102,10 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host
 		return nil, nil, err
 	}
 	eng, err := delivery.New(st, newPluginBackends(plugins, cfg), delivery.Options{
-		InstanceID: instanceID(cfg),
-		Router:     router,
+		InstanceID:    instanceID(cfg),
+		CallTimeout:   cfg.Delivery.CallTimeout,
+		LeaseDuration: cfg.Delivery.Lease,
+		Router:        router,
 		Observer: func(o delivery.Observation) {
 			if o.Op == "dead_letter" {
 				m.DeadLetters.WithLabelValues(o.Outcome).Inc()

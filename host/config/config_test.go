@@ -48,7 +48,7 @@ func TestLoadFull(t *testing.T) {
 			CacheEntries:  500,
 		}},
 		{"store", c.Store, Store{Driver: DriverPostgres, DSN: "postgres://u@127.0.0.1/db", AuditRetention: 7 * 24 * time.Hour}},
-		{"delivery", c.Delivery, Delivery{InstanceID: "connector-a"}},
+		{"delivery", c.Delivery, Delivery{InstanceID: "connector-a", CallTimeout: 20 * time.Second, Lease: 2 * time.Minute}},
 		{"plugins", len(c.Plugins), 1},
 		{"plugin name", c.Plugins[0].Name, "servicenow"},
 		{"plugin sha256 lowercased", c.Plugins[0].SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
@@ -60,7 +60,7 @@ func TestLoadFull(t *testing.T) {
 		{"backend rate_limit", c.Backends[0].RateLimit, 2.5},
 		{"backend max_attempts", c.Backends[0].MaxAttempts, 10},
 		{"backend max_age", c.Backends[0].MaxAge, 7 * 24 * time.Hour},
-		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 49},
+		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 51},
 		{"default max_in_flight", c.Backends[1].MaxInFlight, DefaultMaxInFlight},
 		{"default max_age", c.Backends[1].MaxAge, DefaultMaxAge},
 		{"empty config range is the backend block", c.Backends[1].ConfigRange, c.Backends[1].Range},
@@ -128,7 +128,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.Admin.Listen != DefaultAdminListen || c.Store != (Store{Driver: DriverSQLite, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}) ||
 		c.PluginDir != DefaultPluginDir || c.LogLevel != DefaultLogLevel || c.LogFormat != DefaultLogFormat ||
-		c.Delivery != (Delivery{}) {
+		c.Delivery != (Delivery{CallTimeout: DefaultCallTimeout, Lease: DefaultLease}) {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 }

@@ -38,6 +38,11 @@ const (
 
 	// DefaultAuditRetention keeps 30 days of audit events.
 	DefaultAuditRetention = 30 * 24 * time.Hour
+	// DefaultCallTimeout bounds one plugin call.
+	DefaultCallTimeout = 60 * time.Second
+	// DefaultLease is how long a work item stays reserved for one
+	// connector; it must exceed the call timeout.
+	DefaultLease = 5 * time.Minute
 )
 
 // Auth block types.

@@ -79,6 +79,7 @@ func (c *Config) applyDefaults() {
 	c.Server = Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes}
 	c.Admin = Admin{Listen: DefaultAdminListen}
 	c.Store = Store{Driver: DefaultStoreDriver, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}
+	c.Delivery = Delivery{CallTimeout: DefaultCallTimeout, Lease: DefaultLease}
 	c.PluginDir = DefaultPluginDir
 	c.LogLevel = DefaultLogLevel
 	c.LogFormat = DefaultLogFormat
@@ -169,11 +170,15 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 		case "delivery":
 			present := l.record("delivery", b)
 			var raw struct {
-				InstanceID *string `hcl:"instance_id,optional"`
-				Workers    *int    `hcl:"workers,optional"` // ignored, with a warning
+				InstanceID  *string `hcl:"instance_id,optional"`
+				CallTimeout *string `hcl:"call_timeout,optional"`
+				Lease       *string `hcl:"lease,optional"`
+				Workers     *int    `hcl:"workers,optional"` // ignored, with a warning
 			}
 			diags = append(diags, gohcl.DecodeBody(b.Body, l.ctx, &raw)...)
 			setString(&l.cfg.Delivery.InstanceID, raw.InstanceID)
+			diags = append(diags, l.duration("delivery.call_timeout", raw.CallTimeout, &l.cfg.Delivery.CallTimeout)...)
+			diags = append(diags, l.duration("delivery.lease", raw.Lease, &l.cfg.Delivery.Lease)...)
 			if present["workers"] {
 				rng := l.ranges["delivery.workers"]
 				diags = append(diags, &hcl.Diagnostic{

@@ -108,6 +108,13 @@ type Delivery struct {
 	// (a restarted connector frees its own leases at once); empty means
 	// the hostname and server.listen's port.
 	InstanceID string
+	// CallTimeout bounds one plugin call; default DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Lease is how long a work item stays reserved for the connector
+	// working on it; a connector that dies holds its items this long
+	// before another takes them. It must exceed CallTimeout; default
+	// DefaultLease.
+	Lease time.Duration
 }
 
 // Plugin is a `plugin "<name>" {}` block.

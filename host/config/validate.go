@@ -100,6 +100,10 @@ func (v *validator) server() {
 		v.errorf(v.at("server.tls"), "Empty server.tls block",
 			"The tls block needs cert_file and key_file. Remove the block for plain HTTP (TLS terminated in front).")
 	}
+	if d := v.c.Delivery; d.CallTimeout <= 0 || d.Lease <= d.CallTimeout {
+		v.errorf(v.at("delivery.lease", "delivery.call_timeout", "delivery"), "Invalid delivery.lease",
+			"lease (%v) must exceed call_timeout (%v), both positive: a call still running when its lease ends could be started again by another connector.", d.Lease, d.CallTimeout)
+	}
 	if id := v.c.Delivery.InstanceID; len(id) > 200 || strings.ContainsFunc(id, unicode.IsControl) {
 		v.errorf(v.at("delivery.instance_id", "delivery"), "Invalid delivery.instance_id",
 			"instance_id names this connector in work item leases: at most 200 characters, no control characters.")

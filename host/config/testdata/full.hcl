@@ -36,7 +36,9 @@ store {
 }
 
 delivery {
-  instance_id = "connector-a"
+  instance_id  = "connector-a"
+  call_timeout = "20s"
+  lease        = "2m"
 }
 
 plugin "servicenow" {
