@@ -11,6 +11,10 @@ import (
 // ResolveAfter is how long after firing a generated alert resolves.
 const ResolveAfter = 10 * time.Minute
 
+// RefireAfter is how much later than the first a generated alert's second
+// Fired notification (Alert.Refired) says it fired; before ResolveAfter.
+const RefireAfter = time.Minute
+
 // Alert is one generated alert: its fired and resolved notifications, as
 // Azure Monitor sends them (same alertId, resolvedDateTime after
 // firedDateTime).
@@ -21,6 +25,11 @@ type Alert struct {
 	FiredAt, ResolvedAt time.Time
 	// Fired and Resolved are the payloads.
 	Fired, Resolved []byte
+	// Refired is a second Fired notification of the alert, its
+	// firedDateTime RefireAfter after FiredAt: newer than Fired, older
+	// than Resolved, so the host applies it to an open work item as an
+	// update.
+	Refired []byte
 }
 
 // Alerts derives n distinct alerts, numbered first to first+n-1, from a
@@ -28,7 +37,8 @@ type Alert struct {
 // the sample but its alertId, whose last segment becomes a GUID made from
 // i, and its firedDateTime, i seconds after the sample's; its resolved
 // notification sets monitorCondition to Resolved and resolvedDateTime
-// ResolveAfter later. The same arguments give the same alerts.
+// ResolveAfter later, its refired one moves firedDateTime RefireAfter
+// later. The same arguments give the same alerts.
 func Alerts(sample []byte, first, n int) ([]Alert, error) {
 	var doc map[string]any
 	if err := decode(sample, &doc); err != nil {
@@ -66,6 +76,11 @@ func Alerts(sample []byte, first, n int) ([]Alert, error) {
 		if a.Fired, err = json.Marshal(doc); err != nil {
 			return nil, fmt.Errorf("encoding alert %d: %w", i, err)
 		}
+		ess["firedDateTime"] = a.FiredAt.Add(RefireAfter).Format(time.RFC3339Nano)
+		if a.Refired, err = json.Marshal(doc); err != nil {
+			return nil, fmt.Errorf("encoding alert %d: %w", i, err)
+		}
+		ess["firedDateTime"] = a.FiredAt.Format(time.RFC3339Nano)
 		ess["monitorCondition"] = "Resolved"
 		ess["resolvedDateTime"] = a.ResolvedAt.Format(time.RFC3339Nano)
 		if a.Resolved, err = json.Marshal(doc); err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,7 +40,11 @@ type Options struct {
 	// default is just "file".
 	Plugins []string
 	// Dir is the working directory, holding connector.hcl and data/;
-	// default a new t.TempDir().
+	// default a new t.TempDir(). Connectors started one after another on
+	// one Dir and one Config share the configuration, the dev signing key
+	// (so one token is good for all of them) and the directories the
+	// configuration names relative to it, as replicas do (see
+	// StartReplicas).
 	Dir string
 	// LogLevel is passed to -log-level; default DefaultLogLevel.
 	LogLevel string
@@ -81,6 +86,8 @@ type run struct {
 	end     string
 	webhook string
 	admin   string
+	// instance is the lease owner the run's "delivery started" line names.
+	instance string
 }
 
 // Start builds what opts need, starts the connector and returns once its
@@ -110,6 +117,55 @@ func Start(t testing.TB, opts Options) *Connector {
 	t.Cleanup(c.cleanup)
 	c.start(t)
 	return c
+}
+
+// InstanceIDEnv is the variable StartReplicas sets to each replica's
+// instance id. The replicas' shared configuration reads it, so that each
+// names its leases in the shared store differently:
+//
+//	delivery {
+//	  instance_id = env("ITSM_INSTANCE_ID")
+//	}
+//
+// Without it the host names its leases after the hostname and the
+// webhook's port, which the harness leaves to the kernel (port 0): all
+// replicas on one machine would then be one lease owner.
+const InstanceIDEnv = "ITSM_INSTANCE_ID"
+
+// StartReplicas starts one connector per instance id on opts, one after
+// another, as replicas of one deployment: they share opts.Dir (a new
+// t.TempDir() when empty) and so the configuration, the dev signing key
+// and the directories it names relative to Dir, such as the file plugin's.
+// Each runs with InstanceIDEnv set to its id in its environment, in
+// addition to opts.Env; opts.Config must set delivery.instance_id from it,
+// and a replica whose host names itself otherwise fails the test.
+// opts.Config must also use a store every replica can open at once:
+// PostgreSQL.
+func StartReplicas(t testing.TB, opts Options, instanceIDs ...string) []*Connector {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	out := make([]*Connector, 0, len(instanceIDs))
+	for _, id := range instanceIDs {
+		o := opts
+		o.Env = append(slices.Clip(opts.Env), InstanceIDEnv+"="+id)
+		c := Start(t, o)
+		if got := c.InstanceID(); got != id {
+			t.Fatalf("harness: the replica started as %q runs as instance %q: its configuration must set delivery.instance_id = env(%q)", id, got, InstanceIDEnv)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// InstanceID is the instance id the current (or last) run of the host
+// names its leases with, as its "delivery started" log line says; "" when
+// the run logged none.
+func (c *Connector) InstanceID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runs[len(c.runs)-1].instance
 }
 
 // Dir is the connector's working directory.
@@ -203,19 +259,19 @@ func (c *Connector) start(t testing.TB) {
 	}
 }
 
-// ready learns the run's addresses from its "connector started" log line,
-// then asks /readyz.
+// ready learns the run's addresses from its "connector started" log line
+// (and its instance id from the line before it), then asks /readyz.
 func (c *Connector) ready(r *run) bool {
 	c.mu.Lock()
 	admin := r.admin
 	c.mu.Unlock()
 	if admin == "" {
-		webhook, adm, ok := startedLine(r.logs.Bytes())
+		webhook, adm, instance, ok := startedLine(r.logs.Bytes())
 		if !ok {
 			return false
 		}
 		c.mu.Lock()
-		r.webhook, r.admin, admin = webhook, adm, adm
+		r.webhook, r.admin, r.instance, admin = webhook, adm, instance, adm
 		c.mu.Unlock()
 	}
 	resp, err := http.Get(admin + "/readyz")
@@ -226,25 +282,33 @@ func (c *Connector) ready(r *run) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// startedLine finds the host's JSON "connector started" line.
-func startedLine(logs []byte) (webhook, admin string, ok bool) {
+// startedLine finds the host's JSON "connector started" line, and the
+// instance id of the "delivery started" line the host logs before it.
+func startedLine(logs []byte) (webhook, admin, instance string, ok bool) {
 	sc := bufio.NewScanner(bytes.NewReader(logs))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
-		if !bytes.Contains(line, []byte(`"connector started"`)) {
+		if !bytes.Contains(line, []byte(`"connector started"`)) && !bytes.Contains(line, []byte(`"delivery started"`)) {
 			continue
 		}
 		var l struct {
-			Message string `json:"@message"`
-			Webhook string `json:"webhook"`
-			Admin   string `json:"admin"`
+			Message  string `json:"@message"`
+			Webhook  string `json:"webhook"`
+			Admin    string `json:"admin"`
+			Instance string `json:"instance"`
 		}
-		if json.Unmarshal(line, &l) == nil && l.Message == "connector started" && l.Webhook != "" && l.Admin != "" {
-			return l.Webhook, l.Admin, true
+		if json.Unmarshal(line, &l) != nil {
+			continue
+		}
+		switch {
+		case l.Message == "delivery started":
+			instance = l.Instance
+		case l.Message == "connector started" && l.Webhook != "" && l.Admin != "":
+			return l.Webhook, l.Admin, instance, true
 		}
 	}
-	return "", "", false
+	return "", "", "", false
 }
 
 // Kill kills the host with SIGKILL, like a crash, waits for it to die, and

@@ -34,8 +34,16 @@ func TestAlerts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("resolved %s: %v", a.ID, err)
 		}
-		if fired.ID != a.ID || resolved.ID != a.ID {
-			t.Errorf("decoded ids %q, %q; want %q", fired.ID, resolved.ID, a.ID)
+		refired, err := commonschema.Decode(a.Refired)
+		if err != nil {
+			t.Fatalf("refired %s: %v", a.ID, err)
+		}
+		if fired.ID != a.ID || resolved.ID != a.ID || refired.ID != a.ID {
+			t.Errorf("decoded ids %q, %q, %q; want %q", fired.ID, resolved.ID, refired.ID, a.ID)
+		}
+		if refired.Condition != sdk.ConditionFired || !refired.FiredAt.Equal(a.FiredAt.Add(RefireAfter)) || refired.ResolvedAt != nil {
+			t.Errorf("refired: condition %q, fired at %v, resolved at %v; want Fired at %v, not resolved",
+				refired.Condition, refired.FiredAt, refired.ResolvedAt, a.FiredAt.Add(RefireAfter))
 		}
 		if fired.Condition != sdk.ConditionFired || resolved.Condition != sdk.ConditionResolved {
 			t.Errorf("conditions %q, %q", fired.Condition, resolved.Condition)

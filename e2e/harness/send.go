@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ const RequestTimeout = 10 * time.Second
 // reused, as Azure reuses its token for about an hour) and, with Deliver,
 // retries on the answers Azure retries. Safe for concurrent use.
 type Sender struct {
-	c      *Connector
+	url    func() string // where the next POST goes
 	client *http.Client
 	token  string
 }
@@ -38,7 +39,45 @@ type Sender struct {
 // Sender mints a dev token with the connector's signing key.
 func (c *Connector) Sender(t testing.TB) *Sender {
 	t.Helper()
-	m, err := devissuer.NewMinter(devissuer.Options{KeyFile: filepath.Join(c.dataDir, devKeyFile)})
+	return newSender(t, c.dataDir, c.URL)
+}
+
+// Balance returns a Sender in front of replicas, as a load balancer in
+// front of a replicated deployment: each POST goes to the next replica in
+// turn that is running, so Deliver's retry after a replica died goes to
+// another one. The replicas must share a data directory (StartReplicas),
+// so that the one token is good for all of them.
+func Balance(t testing.TB, replicas ...*Connector) *Sender {
+	t.Helper()
+	if len(replicas) == 0 {
+		t.Fatal("harness: Balance needs at least one connector")
+	}
+	for _, c := range replicas[1:] {
+		if c.dataDir != replicas[0].dataDir {
+			t.Fatalf("harness: Balance: replicas %s and %s have different data directories, so no token is good for both", replicas[0].dir, c.dir)
+		}
+	}
+	var next atomic.Uint64
+	pick := func() string {
+		n := uint64(len(replicas))
+		first := next.Add(1)
+		for i := range n {
+			c := replicas[(first+i)%n]
+			if c.PID() == 0 {
+				continue
+			}
+			if u := c.URL(); u != "" {
+				return u
+			}
+		}
+		return replicas[first%n].URL() // none is up: the POST fails and is retried
+	}
+	return newSender(t, replicas[0].dataDir, pick)
+}
+
+func newSender(t testing.TB, dataDir string, url func() string) *Sender {
+	t.Helper()
+	m, err := devissuer.NewMinter(devissuer.Options{KeyFile: filepath.Join(dataDir, devKeyFile)})
 	if err != nil {
 		t.Fatalf("loading the dev signing key: %v", err)
 	}
@@ -49,12 +88,13 @@ func (c *Connector) Sender(t testing.TB) *Sender {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	t.Cleanup(tr.CloseIdleConnections)
-	return &Sender{c: c, client: &http.Client{Transport: tr, Timeout: RequestTimeout}, token: tok}
+	return &Sender{url: url, client: &http.Client{Transport: tr, Timeout: RequestTimeout}, token: tok}
 }
 
-// Post sends payload once to the current run's webhook.
+// Post sends payload once to the current run's webhook (for a Sender from
+// Balance, to the next running replica's).
 func (s *Sender) Post(ctx context.Context, payload []byte) (status int, body []byte, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.c.URL(), bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url(), bytes.NewReader(payload))
 	if err != nil {
 		return 0, nil, err
 	}
