@@ -69,9 +69,11 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		})
 		return title
 	}
-	reloads := func(what string) {
+	// reload writes src, sends SIGHUP and waits for the log to say what.
+	reload := func(src, what string) {
 		t.Helper()
-		n := strings.Count(c.Logs(), what)
+		n := strings.Count(c.Logs(), what) // before the signal: the answer can be quick
+		c.Reconfigure(t, src)
 		harness.Eventually(t, 30*time.Second, "the log to say "+what, func() (bool, string) {
 			return strings.Count(c.Logs(), what) > n, ""
 		})
@@ -82,15 +84,13 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		t.Errorf("first work item titled %q, want the A template", title)
 	}
 
-	c.Reconfigure(t, reloadConfig("b", "B"))
-	reloads("configuration reloaded")
+	reload(reloadConfig("b", "B"), "configuration reloaded")
 	sender.Send(t, alerts[1].Fired)
 	if title := titleIn("b", alerts[1]); !strings.HasPrefix(title, "B: ") {
 		t.Errorf("work item after the reload titled %q, want the B template", title)
 	}
 
-	c.Reconfigure(t, strings.Replace(reloadConfig("c", "C"), "send_to", "send_too", 1))
-	reloads("configuration reload failed")
+	reload(strings.Replace(reloadConfig("c", "C"), "send_to", "send_too", 1), "configuration reload failed")
 	sender.Send(t, alerts[2].Fired)
 	if title := titleIn("b", alerts[2]); !strings.HasPrefix(title, "B: ") {
 		t.Errorf("work item after a failed reload titled %q, want the running B template", title)
