@@ -87,6 +87,43 @@ type ledger struct {
 	failed        []string
 }
 
+// startSenders starts n senders that deliver each notice from jobs with
+// deliver (retrying as Azure does) and record the outcome in led, until
+// jobs is closed or ctx ends. The returned group is done when they stop;
+// workers counts them too.
+func startSenders(ctx context.Context, workers *sync.WaitGroup, n int, jobs <-chan notice, alerts []harness.Alert,
+	led *ledger, deliver func(context.Context, []byte) harness.Delivery) *sync.WaitGroup {
+	var sending sync.WaitGroup
+	for range n {
+		sending.Add(1)
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			defer sending.Done()
+			for {
+				var n notice
+				select {
+				case <-ctx.Done():
+					return
+				case next, ok := <-jobs:
+					if !ok {
+						return
+					}
+					n = next
+				}
+				payload := alerts[n.alert].Fired
+				if n.resolved {
+					payload = alerts[n.alert].Resolved
+				}
+				nctx, ncancel := context.WithTimeout(ctx, crashNotifyFor)
+				led.record(n, deliver(nctx, payload))
+				ncancel()
+			}
+		}()
+	}
+	return &sending
+}
+
 func newLedger(n int) *ledger {
 	return &ledger{firedAck: make([]bool, n), firedDone: make([]bool, n), resolvedAck: make([]bool, n), resolvedTried: make([]bool, n)}
 }
@@ -142,34 +179,7 @@ func crashTest(t *testing.T, store string) {
 	defer func() { cancel(); workers.Wait() }() // before the connector's cleanup
 
 	jobs := make(chan notice, 2*crashAlerts)
-	var sending sync.WaitGroup
-	for range crashSenders {
-		sending.Add(1)
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			defer sending.Done()
-			for {
-				var n notice
-				select {
-				case <-ctx.Done():
-					return
-				case next, ok := <-jobs:
-					if !ok {
-						return
-					}
-					n = next
-				}
-				payload := alerts[n.alert].Fired
-				if n.resolved {
-					payload = alerts[n.alert].Resolved
-				}
-				nctx, ncancel := context.WithTimeout(ctx, crashNotifyFor)
-				led.record(n, sender.Deliver(nctx, payload))
-				ncancel()
-			}
-		}()
-	}
+	sending := startSenders(ctx, &workers, crashSenders, jobs, alerts, led, sender.Deliver)
 
 	// Producers: fired notifications at a steady pace; each resolution once
 	// its alert's fired notification was acknowledged and its work item

@@ -134,34 +134,7 @@ func TestReplicas(t *testing.T) {
 	defer func() { cancel(); workers.Wait() }() // before the connectors' cleanup
 
 	jobs := make(chan notice, 2*replicaAlerts)
-	var sending sync.WaitGroup
-	for range replicaSenders {
-		sending.Add(1)
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			defer sending.Done()
-			for {
-				var n notice
-				select {
-				case <-ctx.Done():
-					return
-				case next, ok := <-jobs:
-					if !ok {
-						return
-					}
-					n = next
-				}
-				payload := alerts[n.alert].Fired
-				if n.resolved {
-					payload = alerts[n.alert].Resolved
-				}
-				nctx, ncancel := context.WithTimeout(ctx, crashNotifyFor)
-				led.record(n, lb.Deliver(nctx, payload))
-				ncancel()
-			}
-		}()
-	}
+	sending := startSenders(ctx, &workers, replicaSenders, jobs, alerts, led, lb.Deliver)
 
 	// Producers: fired notifications at a steady pace through the load
 	// balancer, every replicaPairEvery-th as a pair straight to two
