@@ -151,23 +151,29 @@ func (l *ledger) fired(i int) (done, acked bool) {
 	return l.firedDone[i], l.firedAck[i]
 }
 
-func crashTest(t *testing.T, store string) {
-	start := time.Now()
-	seed := testSeed(t)
-	rng := rand.New(rand.NewPCG(seed, seed>>1^0x5eed))
-
+// scenario is a seeded test's n alerts and the half of them that will
+// resolve; the seed is logged, and ITSM_E2E_SEED replays it.
+func scenario(t *testing.T, n int) (seed uint64, rng *rand.Rand, alerts []harness.Alert, toResolve map[int]bool) {
+	t.Helper()
+	seed = testSeed(t)
+	rng = rand.New(rand.NewPCG(seed, seed>>1^0x5eed))
 	sample, err := os.ReadFile("testdata/metric-fired.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	alerts, err := harness.Alerts(sample, 0, crashAlerts)
-	if err != nil {
+	if alerts, err = harness.Alerts(sample, 0, n); err != nil {
 		t.Fatal(err)
 	}
-	toResolve := map[int]bool{}
-	for _, i := range rng.Perm(crashAlerts)[:crashAlerts/2] {
+	toResolve = map[int]bool{}
+	for _, i := range rng.Perm(n)[:n/2] {
 		toResolve[i] = true
 	}
+	return seed, rng, alerts, toResolve
+}
+
+func crashTest(t *testing.T, store string) {
+	start := time.Now()
+	seed, rng, alerts, toResolve := scenario(t, crashAlerts)
 
 	c := harness.Start(t, harness.Options{Config: crashConfig(store)})
 	sender := c.Sender(t)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -92,21 +91,7 @@ func TestReplicas(t *testing.T) {
 	}
 	dsn := harness.PostgresDatabase(t)
 	start := time.Now()
-	seed := testSeed(t)
-	rng := rand.New(rand.NewPCG(seed, seed>>1^0x5eed))
-
-	sample, err := os.ReadFile("testdata/metric-fired.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alerts, err := harness.Alerts(sample, 0, replicaAlerts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toResolve := map[int]bool{}
-	for _, i := range rng.Perm(replicaAlerts)[:replicaAlerts/2] {
-		toResolve[i] = true
-	}
+	seed, rng, alerts, toResolve := scenario(t, replicaAlerts)
 	victimAt := rng.IntN(len(replicaIDs))
 	killAfter := replicaKillMin + rng.IntN(replicaKillMax-replicaKillMin)
 	pairRng := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())) // the producer's own
@@ -288,7 +273,10 @@ func TestReplicas(t *testing.T) {
 
 	// The takeover and the drain, with the victim still down.
 	want := led.finalStates(alerts)
-	var items []harness.FileWorkItem
+	var (
+		items []harness.FileWorkItem
+		err   error
+	)
 	wait := crashDrain
 	if d := time.Until(leaseEnd); d > 0 {
 		wait += d
