@@ -124,6 +124,43 @@ func startSenders(ctx context.Context, workers *sync.WaitGroup, n int, jobs <-ch
 	return &sending
 }
 
+// resolveWhenCreated sends each alert of toResolve its resolution once
+// its fired notification was acknowledged and its work item exists in
+// itemDir, as a real alert resolves minutes after it fired; alerts never
+// acknowledged are skipped. It returns when all are sent, ctx ends, or
+// timeout passes (an error naming how many wait).
+func resolveWhenCreated(ctx context.Context, timeout time.Duration, itemDir string, toResolve map[int]bool,
+	alerts []harness.Alert, led *ledger, jobs chan<- notice) error {
+	pending := make(map[int]bool, len(toResolve))
+	for i := range toResolve {
+		pending[i] = true
+	}
+	return harness.Poll(timeout, func() (bool, string) {
+		if ctx.Err() != nil {
+			return true, ""
+		}
+		items, err := harness.FileWorkItems(itemDir)
+		if err != nil {
+			return false, err.Error()
+		}
+		exists := map[string]bool{}
+		for _, it := range items {
+			exists[it.CorrelationKey] = true
+		}
+		for i := range pending {
+			done, acked := led.fired(i)
+			switch {
+			case done && !acked:
+				delete(pending, i) // never acknowledged: nothing to resolve
+			case acked && exists[alerts[i].ID]:
+				delete(pending, i)
+				jobs <- notice{alert: i, resolved: true}
+			}
+		}
+		return len(pending) == 0, fmt.Sprintf("%d resolutions wait for their work item", len(pending))
+	})
+}
+
 func newLedger(n int) *ledger {
 	return &ledger{firedAck: make([]bool, n), firedDone: make([]bool, n), resolvedAck: make([]bool, n), resolvedTried: make([]bool, n)}
 }
@@ -213,34 +250,7 @@ func crashTest(t *testing.T, store string) {
 	go func() {
 		defer workers.Done()
 		defer producing.Done()
-		pending := make(map[int]bool, len(toResolve))
-		for i := range toResolve {
-			pending[i] = true
-		}
-		resolverErr = harness.Poll(crashResolveFor, func() (bool, string) {
-			if ctx.Err() != nil {
-				return true, ""
-			}
-			items, err := harness.FileWorkItems(itemDir)
-			if err != nil {
-				return false, err.Error()
-			}
-			exists := map[string]bool{}
-			for _, it := range items {
-				exists[it.CorrelationKey] = true
-			}
-			for i := range pending {
-				done, acked := led.fired(i)
-				switch {
-				case done && !acked:
-					delete(pending, i) // never acknowledged: nothing to resolve
-				case acked && exists[alerts[i].ID]:
-					delete(pending, i)
-					jobs <- notice{alert: i, resolved: true}
-				}
-			}
-			return len(pending) == 0, fmt.Sprintf("%d resolutions wait for their work item", len(pending))
-		})
+		resolverErr = resolveWhenCreated(ctx, crashResolveFor, itemDir, toResolve, alerts, led, jobs)
 	}()
 
 	// The kills, at seeded random moments while the producers run: half of

@@ -168,36 +168,9 @@ func TestReplicas(t *testing.T) {
 	go func() {
 		defer workers.Done()
 		defer producing.Done()
-		pending := make(map[int]bool, len(toResolve))
-		for i := range toResolve {
-			pending[i] = true
-		}
 		// A resolution may wait for an item the killed replica was
 		// creating: until its lease ends and another replica finishes it.
-		resolverErr = harness.Poll(replicaLease+crashDrain, func() (bool, string) {
-			if ctx.Err() != nil {
-				return true, ""
-			}
-			items, err := harness.FileWorkItems(itemDir)
-			if err != nil {
-				return false, err.Error()
-			}
-			exists := map[string]bool{}
-			for _, it := range items {
-				exists[it.CorrelationKey] = true
-			}
-			for i := range pending {
-				done, acked := led.fired(i)
-				switch {
-				case done && !acked:
-					delete(pending, i)
-				case acked && exists[alerts[i].ID]:
-					delete(pending, i)
-					jobs <- notice{alert: i, resolved: true}
-				}
-			}
-			return len(pending) == 0, fmt.Sprintf("%d resolutions wait for their work item", len(pending))
-		})
+		resolverErr = resolveWhenCreated(ctx, replicaLease+crashDrain, itemDir, toResolve, alerts, led, jobs)
 	}()
 
 	// The kill: once killAfter alerts went out, the instant the store
