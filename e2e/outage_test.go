@@ -116,6 +116,10 @@ func TestOutage(t *testing.T) {
 	}
 	waitIncidents(t, snow, "the first incidents on A", alerts[:outageBefore], nil)
 	waitFiles(t, itemDir, "the first work items on B", alerts[:outageBefore], nil)
+	// The incidents exist before their Create returns (ServiceNow then binds
+	// the Affected CIs): wait until the store recorded every one, so the
+	// outage below holds exactly the changes sent during it.
+	drainQueue(t, c)
 
 	// 503: resolutions and new alerts arrive; B takes them all while A fails.
 	phase("A answers 503")
