@@ -1,7 +1,8 @@
 // Package alertvalue turns an sdk.Alert into the `alert` object that route
 // expressions and templates see. The object's attribute names and types are
 // derived from sdk.Alert's json tags, so the Go struct is the one source of
-// truth for what `alert.<name>` means.
+// truth for what `alert.<name>` means. CheckRefs checks, at load, every
+// reference a per-alert expression makes against that type.
 package alertvalue
 
 import (
@@ -25,8 +26,9 @@ var (
 	alertType     cty.Type
 )
 
-// Type is the cty type of the `alert` object. Expressions are type-checked
-// against cty.UnknownVal(Type()) when the configuration loads.
+// Type is the cty type of the `alert` object. When the configuration
+// loads, expressions' references are checked against it (CheckRefs) and
+// the expressions are evaluated against cty.UnknownVal(Type()).
 func Type() cty.Type {
 	alertTypeOnce.Do(func() { alertType = typeOf(reflect.TypeFor[sdk.Alert]()) })
 	return alertType

@@ -415,3 +415,55 @@ func BenchmarkRenderValues(b *testing.B) {
 		}
 	}
 }
+
+// TestPerAlertChecksEveryReference: per-alert attributes, nested blocks
+// included, have every variable reference checked at load, also where an
+// evaluation against unknown values skips (after && and ||, in the
+// branches of ?:, in for expressions).
+func TestPerAlertChecksEveryReference(t *testing.T) {
+	schema := sdk.Schema{
+		Attributes: []sdk.Attribute{{Name: "subject", Type: "string", PerAlert: true}},
+		Blocks: []sdk.Block{{Name: "comment", Nesting: sdk.NestingList, Schema: sdk.Schema{
+			Attributes: []sdk.Attribute{{Name: "body", Type: "string", PerAlert: true}},
+		}}},
+	}
+	tests := []struct {
+		name, body string
+		want       []string // substrings of the diagnostics; nil: valid
+	}{
+		{"alert field in the false branch", `subject = alert.severity <= 1 ? alert.rule : alert.descripton`,
+			[]string{"Unsupported attribute", `alert.descripton does not exist`, `Did you mean "description"?`}},
+		{"alert field in a template's conditional", `subject = "${alert.severity == 0 ? alert.rulle : "other"}"`,
+			[]string{`alert.rulle does not exist`, `Did you mean "rule"?`}},
+		{"work_item attribute after &&", `subject = alert.severity <= 1 && work_item.idd == "" ? "a" : "b"`,
+			[]string{`work_item.idd does not exist`, `Did you mean "id"?`}},
+		{"configuration item through a for", `subject = join(",", [for ci in configuration_items : ci.nmae])`,
+			[]string{`ci.nmae does not exist`, `Did you mean "name"?`}},
+		{"alert field in a nested block after ||", "comment {\n  body = correlation_key == \"\" || alert.sevrity == 1 ? \"x\" : \"y\"\n}",
+			[]string{`alert.sevrity does not exist`, `Did you mean "severity"?`}},
+		{"unknown variable after ||", `subject = alert.severity <= 1 || wrk_item.id == "" ? "a" : "b"`,
+			[]string{"Unknown variable", `"wrk_item"`, "alert, configuration_items, correlation_key, fields, work_item"}},
+		{"valid: every variable", `subject = "${alert.rule} ${fields.any.thing} ${correlation_key} ${work_item.key} ${configuration_items[0].resource_id} ${alert.custom_properties["team"]}"`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "backend \"t\" \"x\" {\n  config {\n" + tt.body + "\n  }\n}\n"
+			_, diags, p := decodeOne(t, schema, src)
+			out := p.render(t, diags)
+			if tt.want == nil {
+				if diags.HasErrors() {
+					t.Fatalf("want no errors, got:\n%s", out)
+				}
+				return
+			}
+			if n := len(diags.Errs()); n != 1 {
+				t.Fatalf("got %d errors, want 1:\n%s", n, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("diagnostics lack %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

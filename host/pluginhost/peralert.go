@@ -3,6 +3,8 @@ package pluginhost
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/alertvalue"
@@ -98,12 +100,46 @@ func collectPerAlert(body hcl.Body, cs *compiledSchema) *perAlertTree {
 // calls need no rendering at all.
 func (t *perAlertTree) empty() bool { return !t.schema.hasPerAlert }
 
-// check type-checks every per-alert expression against ctx, which at load
-// holds unknown values of the right types: a misspelt alert field or a call
-// to a load-time-only function such as env() fails here, not at 3 a.m.
+// check type-checks every per-alert expression at load, so a misspelt
+// field or a call to a load-time-only function such as env() fails here,
+// not at 3 a.m. Every variable reference is checked against
+// perAlertTypes (alertvalue.CheckRefs sees what evaluation skips: the
+// right side of && and ||, the branches of ?:); an expression whose
+// references resolve is then evaluated against ctx, which holds unknown
+// values of those types, for function and type errors.
 func (t *perAlertTree) check(ctx *hcl.EvalContext) hcl.Diagnostics {
-	_, diags := t.render(ctx)
+	var diags hcl.Diagnostics
+	t.each(func(a *hcl.Attribute, ca *compiledAttr) {
+		if d := alertvalue.CheckRefs(a.Expr, perAlertTypes()); d.HasErrors() {
+			diags = append(diags, d...)
+			return
+		}
+		_, d := evalAttr(a, ca, ctx)
+		diags = append(diags, d...)
+	})
 	return diags
+}
+
+// each calls f for every per-alert attribute set in the tree, in schema
+// order, nested blocks after their parent's attributes.
+func (t *perAlertTree) each(f func(*hcl.Attribute, *compiledAttr)) {
+	if t == nil {
+		return
+	}
+	for _, name := range t.schema.perAlert {
+		if a, ok := t.attrs[name]; ok {
+			f(a, t.schema.attrs[name])
+		}
+	}
+	for _, name := range t.schema.blockOrder {
+		t.single[name].each(f)
+		for _, child := range t.lists[name] {
+			child.each(f)
+		}
+		for _, label := range slices.Sorted(maps.Keys(t.maps[name])) {
+			t.maps[name][label].each(f)
+		}
+	}
 }
 
 // render evaluates the tree against ctx into the JSON shape of sdk.Values.
@@ -202,19 +238,26 @@ func evalAttr(a *hcl.Attribute, ca *compiledAttr, ctx *hcl.EvalContext) (cty.Val
 	return cv, diags
 }
 
+// perAlertTypes are the variables of per-alert expressions with their
+// types; `fields` (the route's rendered fields) has any shape.
+func perAlertTypes() map[string]cty.Type {
+	return map[string]cty.Type{
+		"alert":               alertvalue.Type(),
+		"fields":              cty.DynamicPseudoType,
+		"correlation_key":     cty.String,
+		"work_item":           workItemType,
+		"configuration_items": ciListType,
+	}
+}
+
 // loadCheckContext is the evaluation context per-alert attributes are
 // type-checked against at load: every variable unknown, with its type.
 func loadCheckContext(funcs map[string]function.Function) *hcl.EvalContext {
-	return &hcl.EvalContext{
-		Variables: map[string]cty.Value{
-			"alert":               alertvalue.Unknown(),
-			"fields":              cty.DynamicVal,
-			"correlation_key":     cty.UnknownVal(cty.String),
-			"work_item":           cty.UnknownVal(workItemType),
-			"configuration_items": cty.UnknownVal(ciListType),
-		},
-		Functions: funcs,
+	vars := map[string]cty.Value{}
+	for name, t := range perAlertTypes() {
+		vars[name] = cty.UnknownVal(t)
 	}
+	return &hcl.EvalContext{Variables: vars, Functions: funcs}
 }
 
 // callContext is the evaluation context for rendering req's values.

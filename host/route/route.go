@@ -136,16 +136,22 @@ func sharedKeyWarnings(routes []*config.Route) hcl.Diagnostics {
 	return diags
 }
 
-// typeCheck evaluates expr against an unknown alert: errors from traversal
-// (unknown attributes), functions and operators surface here, then the
-// result type is checked with ok. A dynamic (not yet known) type passes.
+// typeCheck checks expr at load. Every reference (alert.<field>, however
+// deep and wherever it sits in the expression) is checked against the
+// alert's type first; then expr is evaluated against an unknown alert, so
+// errors from functions and operators surface, and the result type is
+// checked with ok. A dynamic (not yet known) type passes. Evaluation alone
+// would miss references: && and || skip their right side and ?: its
+// branches when the alert is unknown.
 func typeCheck(route, attr string, expr hcl.Expression, ctx *hcl.EvalContext, ok func(cty.Type) bool, want string) hcl.Diagnostics {
 	if expr == nil {
 		return nil
 	}
+	if diags := alertvalue.CheckRefs(expr, map[string]cty.Type{"alert": alertvalue.Type()}); diags.HasErrors() {
+		return diags
+	}
 	v, diags := expr.Value(ctx)
 	if diags.HasErrors() {
-		addSuggestions(diags)
 		return diags
 	}
 	if t := v.Type(); t != cty.DynamicPseudoType && !ok(t) {
