@@ -103,6 +103,24 @@ func TestValidateDiagnostics(t *testing.T) {
 			want: []string{"connector.hcl line 12", "12:   when          = alert.severty <= 1", `Did you mean "severity"?`},
 		},
 		{
+			name: "unknown alert field after &&",
+			config: strings.Replace(fileConfig, `send_to       = [backend.file.local]`,
+				"when          = alert.severity <= 1 && startswith(alert.resourcegroup, \"prod-\")\n  send_to       = [backend.file.local]", 1),
+			want: []string{"connector.hcl line 12", `startswith(alert.resourcegroup, "prod-")`, `Did you mean "resource_group"?`},
+		},
+		{
+			name: "unknown alert field after ||",
+			config: strings.Replace(fileConfig, `send_to       = [backend.file.local]`,
+				"when          = alert.severity <= 1 || alert.sevrity == 2\n  send_to       = [backend.file.local]", 1),
+			want: []string{"connector.hcl line 12", "alert.sevrity does not exist", `Did you mean "severity"?`},
+		},
+		{
+			name: "unknown alert field in a branch of ?:",
+			config: strings.Replace(fileConfig, `send_to       = [backend.file.local]`,
+				"when          = alert.severity == 0 ? alert.rulle == \"x\" : false\n  send_to       = [backend.file.local]", 1),
+			want: []string{"connector.hcl line 12", "alert.rulle does not exist", `Did you mean "rule"?`},
+		},
+		{
 			name:   "config attribute the plugin does not declare",
 			config: strings.Replace(fileConfig, `config { directory = "data/workitems" }`, "config {\n    directory = \"data/workitems\"\n    colour    = \"blue\"\n  }", 1),
 			want:   []string{"Unsupported argument", "connector.hcl line 11", `11:     colour    = "blue"`},

@@ -509,7 +509,7 @@ func TestRESTValidateDiagnostics(t *testing.T) {
 			old:    `${alert.rule} on ${alert.resource_name}"`,
 			new:    `${alert.rule} on ${alert.no_such_field}"`,
 			marker: "alert.no_such_field",
-			want:   []string{"Error: Unsupported attribute", `This object does not have an attribute named "no_such_field".`},
+			want:   []string{"Error: Unsupported attribute", `alert.no_such_field does not exist: alert has no attribute named "no_such_field".`},
 		},
 		{
 			name: "unterminated interpolation", style: "events",
