@@ -3,6 +3,7 @@ package alertvalue
 import (
 	"fmt"
 	"maps"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,7 +202,7 @@ func wholeNumber(key cty.Value) (int, bool) {
 		return 0, false
 	}
 	i, acc := bf.Int64()
-	return int(i), acc == 0 && i <= int64(^uint(0)>>1)
+	return int(i), acc == big.Exact
 }
 
 func unknownVariable(tr hcl.Traversal, vars map[string]cty.Type) *hcl.Diagnostic {
