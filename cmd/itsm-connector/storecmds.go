@@ -7,16 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/adminapi"
 	"github.com/itsm-connector/itsm-connector/host/app"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
-	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
-	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
 func init() {
@@ -37,15 +38,25 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&s.asJSON, "json", false, "print JSON")
 }
 
-// open loads the configuration and opens its store.
-func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, store.Store, error) {
+// load loads the configuration (dev mode's embedded one with -dev and no
+// -config).
+func (s *storeFlags) load(stderr io.Writer) (*config.Config, error) {
 	if s.opts.Dev && s.opts.ConfigPath == "connector.hcl" {
 		s.opts.ConfigPath = ""
 	}
 	cfg, diags := app.LoadConfig(s.opts)
 	if diags.HasErrors() {
 		_ = config.WriteDiagnostics(stderr, cfg.Files, diags, false)
-		return nil, nil, exitError{code: 1}
+		return nil, exitError{code: 1}
+	}
+	return cfg, nil
+}
+
+// open loads the configuration and opens its store.
+func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, store.Store, error) {
+	cfg, err := s.load(stderr)
+	if err != nil {
+		return nil, nil, err
 	}
 	st, err := app.OpenStore(ctx, cfg.Store)
 	return cfg, st, err
@@ -92,6 +103,10 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 	sf.register(fs)
 	backend := fs.String("backend", "", "only this backend (type.name)")
 	limit := fs.Int("limit", 50, "how many to list")
+	var af adminFlags
+	if verb == "replay" || verb == "drop" {
+		af.register(fs)
+	}
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
@@ -101,7 +116,14 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return err
 		}
 	}
-	cfg, st, err := sf.open(ctx, stderr)
+	if (verb == "replay" || verb == "drop") && !af.offline {
+		cfg, err := sf.load(stderr)
+		if err != nil {
+			return err
+		}
+		return af.run(ctx, cfg, verb, id, stdout)
+	}
+	_, st, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -127,30 +149,85 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		return tw.Flush()
 	case "show":
-		d, err := st.GetDeadLetter(ctx, id)
-		if err != nil {
-			return fmt.Errorf("dead letter %d: %w", id, err)
-		}
-		return printJSON(stdout, d)
-	case "replay":
-		routes, diags := app.CompileRoutes(cfg)
-		var router func(*sdk.Alert) (route.Decision, error)
-		if !diags.HasErrors() {
-			router = routes.Route
-		}
-		backends, err := delivery.Replay(ctx, st, id, router, time.Now())
+		d, err := st.GetDeadLetter(ctx, id) // its errors name the letter
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "dead letter %d replayed: queued for %v; a running connector picks it up\n", id, backends)
+		return printJSON(stdout, d)
+	case "replay": // -offline
+		// Without the connector there are no routes to trust (the
+		// configuration in hand may not be the one it runs), so an alert
+		// no route took is refused. A delivery's letter needs none: its
+		// work item keeps its route, backend, key and fields.
+		backends, err := delivery.Replay(ctx, st, id, nil, time.Now())
+		if errors.Is(err, delivery.ErrUnroutable) {
+			return fmt.Errorf("%w; run replay without -offline while the connector runs", err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "dead letter %d replayed on the store: its work item is due again for %v; the connector picks it up within a second while it runs, or when it starts\n", id, backends)
 		return nil
-	default: // drop
+	default: // drop -offline
 		if err := st.DropDeadLetter(ctx, id); err != nil {
-			return fmt.Errorf("dead letter %d: %w", id, err)
+			return err // the store's errors name the letter
 		}
 		fmt.Fprintf(stdout, "dead letter %d dropped\n", id)
 		return nil
 	}
+}
+
+// adminFlags reach the running connector's admin API.
+type adminFlags struct {
+	addr    string
+	offline bool
+}
+
+func (a *adminFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.addr, "admin", os.Getenv("ITSM_ADMIN_ADDR"),
+		"the running connector's admin listener, host:port or URL (default $ITSM_ADMIN_ADDR, else the configuration's admin.listen)")
+	fs.BoolVar(&a.offline, "offline", false,
+		"work on the store without the running connector (a replay of an alert no route took is refused)")
+}
+
+// run replays or drops dead letter id through the admin API of the
+// connector that cfg describes: its routes, not this process's, route an
+// unmatched alert again. The token is $ITSM_ADMIN_TOKEN, else admin.token.
+func (a *adminFlags) run(ctx context.Context, cfg *config.Config, verb string, id int64, stdout io.Writer) error {
+	addr := a.addr
+	if addr == "" {
+		addr = cfg.Admin.Listen
+	}
+	base, err := adminapi.BaseURL(addr)
+	if err != nil {
+		return err
+	}
+	token := os.Getenv("ITSM_ADMIN_TOKEN")
+	if token == "" {
+		token = cfg.Admin.Token
+	}
+	c := &adminapi.Client{BaseURL: base, Token: token}
+	var act adminapi.Action
+	if verb == "replay" {
+		act, err = c.ReplayDeadLetter(ctx, id)
+	} else {
+		act, err = c.DropDeadLetter(ctx, id)
+	}
+	var apiErr *adminapi.APIError
+	switch {
+	case errors.Is(err, adminapi.ErrUnreachable):
+		return fmt.Errorf("%w; nothing was done. Is the connector running? Set -admin (or ITSM_ADMIN_ADDR) to its admin listener, or use -offline to work on the store without it", err)
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+		return fmt.Errorf("the admin listener at %s wants its token: set ITSM_ADMIN_TOKEN to the connector's admin.token", base)
+	case err != nil:
+		return err
+	}
+	if verb == "replay" {
+		fmt.Fprintf(stdout, "dead letter %d replayed by the connector at %s: queued for %v\n", id, base, act.Backends)
+	} else {
+		fmt.Fprintf(stdout, "dead letter %d dropped by the connector at %s\n", id, base)
+	}
+	return nil
 }
 
 func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) error {

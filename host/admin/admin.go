@@ -20,8 +20,9 @@ type Server struct {
 	Metrics *metrics.Metrics
 	// Ready lists readiness checks by name (signing keys, store, plugins).
 	Ready map[string]Check
-	// Extra handlers mounted as given (status page, ...). They require
-	// Token when it is set.
+	// Extra handlers mounted as given (status page, JSON API, ...). They
+	// require Token when it is set, and refuse state-changing requests a
+	// browser sends from another site (see protect).
 	Extra map[string]http.Handler
 	// Token, when set, is required by Extra (and by /metrics with
 	// MetricsAuth): as "Authorization: Bearer <token>", or as the password

@@ -2,6 +2,8 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/itsm-connector/itsm-connector/host/admin"
+	"github.com/itsm-connector/itsm-connector/host/adminapi"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
 	"github.com/itsm-connector/itsm-connector/host/status"
@@ -20,7 +23,7 @@ import (
 const token = "0123456789abcdef-admin"
 
 // newServer runs the admin handler as serve wires it, with the real status
-// page over an empty SQLite store, and counts replays.
+// page and JSON API over an empty SQLite store, and counts replays.
 func newServer(t *testing.T, tok string, metricsAuth bool) (*httptest.Server, func() int) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
@@ -32,21 +35,22 @@ func newServer(t *testing.T, tok string, metricsAuth bool) (*httptest.Server, fu
 		mu      sync.Mutex
 		replays int
 	)
+	dl := &adminapi.DeadLetters{Store: st, Replay: func(context.Context, int64) ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		replays++
+		return []string{"file.x"}, nil
+	}}
 	page := status.Handler(status.Sources{
 		Backends: func() []status.Backend { return nil },
 		Stats:    func(context.Context) (delivery.Stats, error) { return delivery.Stats{}, nil },
 		Store:    st,
-		Replay: func(context.Context, int64) error {
-			mu.Lock()
-			defer mu.Unlock()
-			replays++
-			return nil
-		},
+		Replay:   dl.ReplayLetter,
 	})
 	adm := &admin.Server{
 		Metrics:     metrics.New(),
 		Ready:       map[string]admin.Check{"store": func() error { return nil }},
-		Extra:       map[string]http.Handler{"/": page},
+		Extra:       map[string]http.Handler{"/": page, adminapi.Prefix: dl.Handler()},
 		Token:       tok,
 		MetricsAuth: metricsAuth,
 	}
@@ -56,7 +60,11 @@ func newServer(t *testing.T, tok string, metricsAuth bool) (*httptest.Server, fu
 }
 
 func TestAuth(t *testing.T) {
-	const replay = "/deadletters/1/replay"
+	const (
+		replay    = "/deadletters/1/replay"
+		apiReplay = "/api/v1/deadletters/1/replay"
+		apiList   = "/api/v1/deadletters"
+	)
 	type creds struct{ scheme, user, secret string }
 	var (
 		none        = creds{}
@@ -113,6 +121,23 @@ func TestAuth(t *testing.T) {
 		{name: "replay with basic, cross-site fetch metadata", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Sec-Fetch-Site": "same-site", "Referer": "self/"}, wantStatus: 403},
 		{name: "replay with basic and no proof of origin", token: token, method: "POST", path: replay, creds: basic, wantStatus: 403},
 
+		// The JSON API follows the same rules, and answers JSON.
+		{name: "api list without credentials", token: token, method: "GET", path: apiList, creds: none, wantStatus: 401},
+		{name: "api list with bearer", token: token, method: "GET", path: apiList, creds: bearer, wantStatus: 200},
+		{name: "api replay without credentials", token: token, method: "POST", path: apiReplay, creds: none, wantStatus: 401},
+		{name: "api replay with a wrong token", token: token, method: "POST", path: apiReplay, creds: wrongBearer, wantStatus: 401},
+		{name: "api replay with bearer (the command line)", token: token, method: "POST", path: apiReplay, creds: bearer, wantStatus: 200, wantReplays: 1},
+		{name: "api replay with bearer cross-origin", token: token, method: "POST", path: apiReplay, creds: bearer, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "api replay with basic and no proof of origin", token: token, method: "POST", path: apiReplay, creds: basic, wantStatus: 403},
+		{name: "api replay with basic same-origin", token: token, method: "POST", path: apiReplay, creds: basic, headers: map[string]string{"Origin": "self"}, wantStatus: 200, wantReplays: 1},
+		{name: "api drop with basic and no proof of origin", token: token, method: "DELETE", path: "/api/v1/deadletters/1", creds: basic, wantStatus: 403},
+		{name: "api unknown path without credentials", token: token, method: "GET", path: "/api/v2/x", creds: none, wantStatus: 401},
+		{name: "no token: api replay (the command line)", method: "POST", path: apiReplay, creds: none, wantStatus: 200, wantReplays: 1},
+		{name: "no token: api replay cross-site form", method: "POST", path: apiReplay, creds: none, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "no token: api replay cross-site fetch metadata", method: "POST", path: apiReplay, creds: none, headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: 403},
+		{name: "no token: api replay opaque origin", method: "POST", path: apiReplay, creds: none, headers: map[string]string{"Origin": "null"}, wantStatus: 403},
+		{name: "no token: api list cross-site read", method: "GET", path: apiList, creds: none, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 200},
+
 		// Without a token nothing changes.
 		{name: "no token: page", method: "GET", path: "/", creds: none, wantStatus: 200},
 		{name: "no token: metrics_auth has no effect", metricsAuth: true, method: "GET", path: "/metrics", creds: none, wantStatus: 200},
@@ -143,9 +168,13 @@ func TestAuth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != tt.wantStatus {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.wantStatus, body)
+			}
+			if strings.HasPrefix(tt.path, adminapi.Prefix) && (resp.Header.Get("Content-Type") != "application/json" || !json.Valid(body)) {
+				t.Errorf("API answered %q with Content-Type %q; want JSON", body, resp.Header.Get("Content-Type"))
 			}
 			challenge := resp.Header.Values("WWW-Authenticate")
 			if wantChallenge := tt.wantStatus == 401; wantChallenge != slices.Contains(challenge, `Basic realm="itsm-connector admin"`) {

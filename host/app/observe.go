@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/itsm-connector/itsm-connector/host/adminapi"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
 	"github.com/itsm-connector/itsm-connector/host/pluginhost"
@@ -26,15 +27,18 @@ func statusBackends(plugins *pluginhost.Host) func() []status.Backend {
 	}
 }
 
-// statusPage is the admin listener's status page.
-func statusPage(eng *delivery.Engine, st store.Store, plugins *pluginhost.Host, log hclog.Logger) http.Handler {
-	return status.Handler(status.Sources{
+// adminHandlers are the admin listener's status page and JSON API, both
+// over the same dead-letter operations.
+func adminHandlers(eng *delivery.Engine, st store.Store, plugins *pluginhost.Host, log hclog.Logger) map[string]http.Handler {
+	dl := &adminapi.DeadLetters{Store: st, Replay: eng.Replay, Logger: log.Named("deadletters")}
+	page := status.Handler(status.Sources{
 		Backends: statusBackends(plugins),
 		Stats:    eng.Stats,
 		Store:    st,
-		Replay:   eng.Replay,
-		Logger:   log,
+		Replay:   dl.ReplayLetter,
+		Logger:   log.Named("status"),
 	})
+	return map[string]http.Handler{"/": page, adminapi.Prefix: dl.Handler()}
 }
 
 // registerRuntimeMetrics exposes queue depths and plugin restarts.

@@ -116,7 +116,7 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	registerRuntimeMetrics(m, eng, plugins)
 	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
-		Extra: map[string]http.Handler{"/": statusPage(eng, st, plugins, log.Named("status"))}}
+		Extra: adminHandlers(eng, st, plugins, log.Named("admin"))}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}

@@ -283,38 +283,47 @@ func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 	return out, nil
 }
 
-// Replay sends a dead letter back through reconcile (see [Replay]) and wakes
-// the backend's worker.
-func (e *Engine) Replay(ctx context.Context, id int64) error {
+// ErrUnroutable means a replay could not route an unmatched dead letter's
+// alert: it still matches no route, or no routes were given. The letter is
+// kept.
+var ErrUnroutable = errors.New("cannot route the alert")
+
+// Replay sends a dead letter back through reconcile (see [Replay]) with the
+// running routes, wakes the backends' workers and returns them.
+func (e *Engine) Replay(ctx context.Context, id int64) ([]string, error) {
 	backends, err := Replay(ctx, e.st, id, e.opt.Router, e.opt.Now())
 	for _, b := range backends {
 		e.kick(b)
 	}
-	return err
+	return backends, err
 }
 
 // Replay sends dead letter id back through reconcile. A delivery's letter
 // revives its work item, with a fresh retry budget; an unmatched alert is
 // routed again with router, ingested, and its letter dropped. It returns
-// the backends that got work. Use it offline (the CLI) or through
-// [Engine.Replay].
+// the backends that got work. Errors wrap [store.ErrNotFound] for an
+// unknown id and [ErrUnroutable] when the alert still matches no route or
+// router is nil; the letter is then kept. Only the running connector has
+// the routes an unmatched alert needs: the command line replays through
+// its admin API ([Engine.Replay]) and passes no router when it works on
+// the store alone.
 func Replay(ctx context.Context, st store.Store, id int64, router func(*sdk.Alert) (route.Decision, error), now time.Time) ([]string, error) {
 	dl, err := st.ReplayDeadLetter(ctx, id, now)
 	if err != nil {
-		return nil, fmt.Errorf("replaying dead letter %d: %w", id, err)
+		return nil, err // the store's errors name the letter
 	}
 	if dl.ItemID != 0 {
 		return []string{dl.Backend}, nil
 	}
 	if router == nil {
-		return nil, fmt.Errorf("replaying dead letter %d: alert %q matched no route and no router is configured to route it again", id, dl.Alert.ID)
+		return nil, fmt.Errorf("dead letter %d: alert %q matched no route, and replaying it needs the running connector's routes: %w", id, dl.Alert.ID, ErrUnroutable)
 	}
 	d, err := router(dl.Alert)
 	if err != nil {
-		return nil, fmt.Errorf("replaying dead letter %d: routing alert %q: %w", id, dl.Alert.ID, err)
+		return nil, fmt.Errorf("dead letter %d: routing alert %q: %v: %w", id, dl.Alert.ID, err, ErrUnroutable)
 	}
 	if d.Unmatched != "" || len(d.Deliveries) == 0 {
-		return nil, fmt.Errorf("replaying dead letter %d: alert %q still matches no route (%s)", id, dl.Alert.ID, d.Unmatched)
+		return nil, fmt.Errorf("dead letter %d: alert %q still matches no route (%s): %w", id, dl.Alert.ID, d.Unmatched, ErrUnroutable)
 	}
 	if _, err := st.Ingest(ctx, []store.Notification{{Alert: dl.Alert, Deliveries: d.Deliveries, ReceivedAt: now}}); err != nil {
 		return nil, fmt.Errorf("replaying dead letter %d: %w", id, err)

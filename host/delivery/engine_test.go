@@ -555,7 +555,7 @@ func TestPermanentErrorDeadLettersAndReplay(t *testing.T) {
 	if err != nil || st.Backends["fake.a"].DeadLetters != 1 {
 		t.Errorf("stats %+v, %v", st, err)
 	}
-	if err := en.e.Replay(context.Background(), dls[0].ID); err != nil {
+	if _, err := en.e.Replay(context.Background(), dls[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	en.settled()
@@ -590,7 +590,7 @@ func TestUnmatchedDeadLetterReplayReroutes(t *testing.T) {
 	if err != nil || len(dls) != 1 || dls[0].ItemID != 0 {
 		t.Fatalf("dead letters %v, %v", dls, err)
 	}
-	if err := en.e.Replay(context.Background(), dls[0].ID); err != nil {
+	if _, err := en.e.Replay(context.Background(), dls[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	en.settled()

@@ -360,6 +360,7 @@ func (j *job) fail(ctx context.Context, op string, err error) error {
 		j.note(store.EventState, "interrupted by shutdown; retried after restart")
 		return j.save(store.Progress{Retry: true, RetryAt: now})
 	case sdk.KindOf(err) == sdk.KindPermanent:
+		it.Attempts++ // the failed call counts, as a retryable one does
 		it.LastError = err.Error()
 		return j.deadLetter(DeadLetterPermanent, fmt.Sprintf("%s on %s failed permanently: %v", op, j.r.ref, err))
 	}

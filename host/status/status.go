@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/itsm-connector/itsm-connector/host/adminapi"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -54,12 +55,16 @@ type Sources struct {
 	Stats func(ctx context.Context) (delivery.Stats, error)
 	// Store lists work items and dead letters.
 	Store store.Store
-	// Replay sends a dead letter back through reconcile.
-	Replay func(ctx context.Context, id int64) error
+	// Replay sends a dead letter back through reconcile: the admin API's
+	// [adminapi.DeadLetters.ReplayLetter], so that the button and the API
+	// answer the same.
+	Replay func(ctx context.Context, id int64) (adminapi.Action, error)
 	Logger hclog.Logger
 }
 
 // Handler serves the page at "/" and replays at POST /deadletters/{id}/replay.
+// Mount it behind the admin listener's protection (package admin), which
+// refuses cross-site posts.
 func Handler(src Sources) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", src.page)
@@ -79,13 +84,42 @@ type view struct {
 	Items       []*store.Item
 	DeadLetters []*store.DeadLetter
 	Error       string
-	Message     string
+	Notice      *Notice
+}
+
+// Notice is the banner after a replay: a fixed text per result, never text
+// taken from the URL.
+type Notice struct {
+	Text string
+	OK   bool
+}
+
+// notices are the banner texts by result; %d is the dead letter's id.
+var notices = map[adminapi.Result]struct {
+	format string
+	ok     bool
+}{
+	adminapi.Replayed:   {"Dead letter %d replayed: its work is queued again.", true},
+	adminapi.NotFound:   {"Dead letter %d was not replayed: there is no such dead letter (it was replayed or dropped already).", false},
+	adminapi.Unroutable: {"Dead letter %d was not replayed: its alert still matches no route. Fix the routes, reload (SIGHUP) and replay it again; the letter is kept.", false},
+	adminapi.Failed:     {"Dead letter %d was not replayed: the store failed. The connector's log has the error.", false},
+}
+
+// NoticeFor is the banner for the page's query (?result=<code>&id=<n>, as
+// the replay redirects to), or nil when it names no known result.
+func NoticeFor(q url.Values) *Notice {
+	n, ok := notices[adminapi.Result(q.Get("result"))]
+	id, err := strconv.ParseInt(q.Get("id"), 10, 64)
+	if !ok || err != nil || id <= 0 {
+		return nil
+	}
+	return &Notice{Text: fmt.Sprintf(n.format, id), OK: n.ok}
 }
 
 func (s Sources) page(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	v := view{Now: time.Now(), Message: r.URL.Query().Get("msg")}
+	v := view{Now: time.Now(), Notice: NoticeFor(r.URL.Query())}
 	var errs []error
 	stats, err := s.Stats(ctx)
 	errs = append(errs, err)
@@ -109,25 +143,12 @@ func (s Sources) page(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s Sources) replay(w http.ResponseWriter, r *http.Request) {
-	// A cross-site form post must not replay anything: browsers send Origin
-	// (or Sec-Fetch-Site) with every POST.
-	if o := r.Header.Get("Origin"); o != "" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			http.Error(w, "cross-origin request refused", http.StatusForbidden)
-			return
-		}
-	} else if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		http.Error(w, "cross-site request refused", http.StatusForbidden)
-		return
-	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		http.Error(w, "dead letter id must be a positive number", http.StatusBadRequest)
 		return
 	}
-	msg := fmt.Sprintf("dead letter %d replayed", id)
-	if err := s.Replay(r.Context(), id); err != nil {
-		msg = fmt.Sprintf("replaying dead letter %d failed: %v", id, err)
-	}
-	http.Redirect(w, r, "/?msg="+url.QueryEscape(msg), http.StatusSeeOther)
+	a, _ := s.Replay(r.Context(), id) // the operation logs a failure
+	q := url.Values{"result": {string(a.Result)}, "id": {strconv.FormatInt(id, 10)}}
+	http.Redirect(w, r, "/?"+q.Encode(), http.StatusSeeOther)
 }

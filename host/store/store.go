@@ -230,6 +230,7 @@ type Event struct {
 
 // DeadLetter is a notification or delivery that needs an operator.
 type DeadLetter struct {
+	// ID is never given again, also after the letter is replayed or dropped.
 	ID int64
 	// ItemID is zero for an alert that matched no route.
 	ItemID         int64

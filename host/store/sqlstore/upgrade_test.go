@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
@@ -18,7 +19,9 @@ import (
 // TestUpgradeKeepsExistingItems migrates a database holding a work item
 // written under the first schema to the current one, on both engines: the
 // item reads back with the defaults of the columns added since (its route's
-// on_resolved_without_item is record, the behaviour it was ingested under).
+// on_resolved_without_item is record, the behaviour it was ingested under),
+// and dead letters keep their ids while a dropped one's id is not given
+// again.
 func TestUpgradeKeepsExistingItems(t *testing.T) {
 	engines := []struct {
 		name    string
@@ -59,10 +62,18 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 				alert, fields, config_items, reopen_window, event_at, seq, dirty, due_at, dirty_since, created_at, updated_at)
 				VALUES ('r', 'file.x', 'k', 'resolved', 'a', '{"id":"a"}', 'null', 'null', 0, 1, 1, 1, 1, 1, 1, 1)
 				RETURNING id`).Scan(&id)
-			_ = db.Close()
 			if err != nil {
+				_ = db.Close()
 				t.Fatalf("writing an item under the first schema: %v", err)
 			}
+			for _, reason := range []string{"unmatched: one", "unmatched: two"} {
+				if _, err := db.ExecContext(ctx, `INSERT INTO dead_letters (route, backend, correlation_key, reason, last_error,
+					attempts, alert, created_at) VALUES ('', '', '', '`+reason+`', '', 0, '{"id":"u"}', 1)`); err != nil {
+					_ = db.Close()
+					t.Fatalf("writing a dead letter under the first schema: %v", err)
+				}
+			}
+			_ = db.Close()
 			s, err := open(ctx)
 			if err != nil {
 				t.Fatalf("opening (and migrating) the store: %v", err)
@@ -74,6 +85,19 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 			}
 			if it.OnResolvedWithoutItem != route.ResolvedRecord || it.CorrelationKey != "k" || !it.Dirty {
 				t.Errorf("migrated item: policy %q key %q dirty %v; want record, k, dirty", it.OnResolvedWithoutItem, it.CorrelationKey, it.Dirty)
+			}
+			// The dead letters keep their ids, and the newest one's id is
+			// not given again once it is dropped.
+			dls, err := s.ListDeadLetters(ctx, store.DeadLetterFilter{})
+			if err != nil || len(dls) != 2 || dls[0].ID != 2 || dls[1].ID != 1 || dls[1].Reason != "unmatched: one" {
+				t.Fatalf("migrated dead letters: %d, %v; want ids 2 and 1", len(dls), err)
+			}
+			if err := s.DropDeadLetter(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.Ingest(ctx, []store.Notification{{Alert: storetest.Alert("u3", "fired", time.Unix(1, 0)), Unmatched: "three"}})
+			if err != nil || res[0].DeadLetterID <= 2 {
+				t.Errorf("dead letter after dropping id 2: %+v, %v; want an id above 2", res, err)
 			}
 		})
 	}

@@ -102,6 +102,7 @@ func Run(t *testing.T, o Opener) {
 		{"RecordDoneWithNewerNotification", testDoneWithNewer},
 		{"RetrySchedules", testRetry},
 		{"DeadLetterReplayDrop", testDeadLetter},
+		{"DeadLetterIDsNeverReused", testDeadLetterIDsNeverReused},
 		{"NewNotificationRevivesDead", testRevive},
 		{"ReleaseLeases", testReleaseLeases},
 		{"ListAndFilter", testList},
@@ -420,6 +421,47 @@ func testRetry(t *testing.T, s store.Store, _ func() store.Store) {
 	c := claim(t, s, "file.x", "A", now.Add(30*time.Second), 1)
 	if len(c) != 1 || c[0].Attempts != 1 || c[0].LastError != "HTTP 503" {
 		t.Fatalf("after retry time: %+v", c)
+	}
+}
+
+// testDeadLetterIDsNeverReused replays the newest dead letter and lets its
+// item fail again: the new letter gets a new id, so an operator (or a
+// browser resubmitting a form) acting on the old id never hits the new one.
+// The same holds for unmatched letters, and after a reopen.
+func testDeadLetterIDsNeverReused(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	d := Delivery("file.x", "k")
+	id, first := deadLetterItem(t, s, d)
+	if _, err := s.ReplayDeadLetter(ctx, first.ID, t0.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(4 * time.Hour)
+	if c := claim(t, s, "file.x", "A", now, 1); len(c) != 1 {
+		t.Fatalf("replayed item not claimed: %d items", len(c))
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Attempts: 1, LastError: "HTTP 400",
+		DeadLetter: "permanent error from create"}); err != nil {
+		t.Fatal(err)
+	}
+	dls, err := s.ListDeadLetters(ctx, store.DeadLetterFilter{})
+	if err != nil || len(dls) != 1 {
+		t.Fatalf("ListDeadLetters = %d letters, %v; want 1", len(dls), err)
+	}
+	second := dls[0]
+	if second.ID <= first.ID {
+		t.Errorf("the item's second dead letter has id %d, the replayed first had %d: a dead-letter id was reused", second.ID, first.ID)
+	}
+	if err := s.DropDeadLetter(ctx, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if reopen != nil {
+		_ = s.Close()
+		s = reopen()
+		t.Cleanup(func() { _ = s.Close() })
+	}
+	third := ingest(t, s, store.Notification{Alert: Alert("u", sdk.ConditionFired, t0), Unmatched: "no route", ReceivedAt: t0})[0].DeadLetterID
+	if third <= second.ID {
+		t.Errorf("an unmatched letter after dropping letter %d got id %d: a dead-letter id was reused", second.ID, third)
 	}
 }
 
