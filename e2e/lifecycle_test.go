@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -356,4 +357,42 @@ func TestJiraLifecycle(t *testing.T) {
 			t.Errorf("%d issues %v for one alert notified %d times at once, want exactly one", len(iss), keys, concurrentNotifications)
 		}
 	})
+}
+
+// jiraSearchLag is how long the fake's search index hides a new issue in
+// TestJiraLostCreateAnswer.
+const jiraSearchLag = 3 * time.Second
+
+// TestJiraLostCreateAnswer: Jira creates the issue but its answer is lost
+// (the connection closes after the request was sent), and the search index
+// lags. The next attempt's Lookup must wait for the plugin's declared
+// read-after-write delay, find the issue and not create a second one.
+func TestJiraLostCreateAnswer(t *testing.T) {
+	jira := jirafake.New(jirafake.Options{Flavor: jirafake.Cloud, BasicUsers: map[string]string{jiraEmail: jiraToken},
+		IndexDelay: jiraSearchLag})
+	t.Cleanup(jira.Close)
+	jira.LoseNext("POST", "/rest/api/3/issue", 0)
+	// A delay above the lag, shorter than the default to keep the test quick.
+	cfg := strings.Replace(jiraLifecycleConfig(jira.URL), "comments {", `search_consistency_delay = "5s"
+    comments {`, 1)
+	c := harness.Start(t, harness.Options{Config: cfg, Plugins: []string{"jira"}})
+	n := newNotifier(t, 400)
+	c.Sender(t).Send(t, n.fired(n.alert.FiredAt))
+
+	harness.Eventually(t, lifecycleTimeout, "an issue for the alert", func() (bool, string) {
+		got := len(jiraIssues(t, jira, n.alert.ID))
+		return got > 0, fmt.Sprintf("%d issues", got)
+	})
+	drainQueue(t, c)
+	iss := jiraIssues(t, jira, n.alert.ID)
+	var keys []string
+	for _, is := range iss {
+		keys = append(keys, is.Key+"="+is.Status)
+	}
+	if len(iss) != 1 {
+		t.Errorf("issues %v after one lost create answer, want exactly one", keys)
+	}
+	if creates := len(jira.RequestsTo("POST", "/rest/api/3/issue")); creates != 1 {
+		t.Errorf("%d creates, want 1 (the lost one, found again by Lookup)", creates)
+	}
 }

@@ -1,13 +1,18 @@
 package sdk
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Plugin is what every plugin implements. The optional lifecycle interfaces
 // ([Looker], [Updater], [Resolver], [Reopener]) are discovered by type
 // assertion; what a plugin implements becomes its [Capabilities].
 type Plugin interface {
 	// Info describes the plugin: name, version and the schema of its
-	// configuration. It is called before Configure and must not depend on it.
+	// configuration. It is called before Configure and must not depend on
+	// it, except ReadAfterWriteDelay, which the host reads again after
+	// every Configure.
 	Info(ctx context.Context) (Info, error)
 	// Configure receives the backend's `config {}` block, already decoded and
 	// type-checked by the host against the schema from Info. Semantic problems
@@ -78,6 +83,14 @@ type Info struct {
 	Capabilities Capabilities `json:"capabilities"`
 	// Schema declares the plugin's `config {}` block.
 	Schema Schema `json:"schema"`
+	// ReadAfterWriteDelay is how long a new work item may take to become
+	// visible to Lookup, for a backend whose search is eventually
+	// consistent; zero when Lookup sees new items at once. After a Create
+	// whose outcome the host did not see (a timeout, a lost answer), it
+	// waits at least this long before the Lookup that decides whether to
+	// create again. Unlike the rest of Info it may follow the
+	// configuration: the host asks for Info again after each Configure.
+	ReadAfterWriteDelay time.Duration `json:"read_after_write_delay,omitempty"`
 }
 
 // Capabilities tell the host which lifecycle steps a plugin supports.

@@ -3,6 +3,9 @@ package sdk
 import (
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/itsm-connector/itsm-connector/sdk/internal/itsmv1"
 )
@@ -25,12 +28,24 @@ func infoToWire(i Info) *itsmv1.InfoResponse {
 			Lookup: c.Lookup, Update: c.Update, Resolve: c.Resolve, Reopen: c.Reopen,
 			Comment: c.Comment, Cmdb: c.CMDB,
 		},
-		Schema: schemaToWire(i.Schema),
+		Schema:              schemaToWire(i.Schema),
+		ReadAfterWriteDelay: durationToWire(i.ReadAfterWriteDelay),
 	}
+}
+
+// durationToWire leaves a zero duration unset.
+func durationToWire(d time.Duration) *durationpb.Duration {
+	if d == 0 {
+		return nil
+	}
+	return durationpb.New(d)
 }
 
 func infoFromWire(w *itsmv1.InfoResponse) Info {
 	i := Info{Name: w.GetName(), Version: w.GetVersion(), Schema: schemaFromWire(w.GetSchema())}
+	if d := w.GetReadAfterWriteDelay(); d != nil {
+		i.ReadAfterWriteDelay = d.AsDuration()
+	}
 	for _, v := range w.GetApiVersions() {
 		i.APIVersions = append(i.APIVersions, int(v))
 	}
@@ -150,6 +165,7 @@ func workItemToWire(wi *WorkItem) *itsmv1.WorkItem {
 		State:          stateToWire[wi.State],
 		CorrelationKey: wi.CorrelationKey,
 		Attributes:     wi.Attributes,
+		Note:           wi.Note,
 	}
 	for _, b := range wi.Bindings {
 		w.Bindings = append(w.Bindings, &itsmv1.CIBinding{
@@ -170,6 +186,7 @@ func workItemFromWire(w *itsmv1.WorkItem) *WorkItem {
 		URL:            w.GetUrl(),
 		State:          stateFromWire[w.GetState()],
 		CorrelationKey: w.GetCorrelationKey(),
+		Note:           w.GetNote(),
 	}
 	if len(w.GetAttributes()) > 0 {
 		wi.Attributes = w.GetAttributes()

@@ -17,7 +17,8 @@ import (
 func TestInfoRoundTrip(t *testing.T) {
 	in := Info{
 		Name: "servicenow", Version: "1.2.3", APIVersions: []int{1, 2},
-		Capabilities: Capabilities{Lookup: true, Resolve: true, Comment: true, CMDB: true},
+		Capabilities:        Capabilities{Lookup: true, Resolve: true, Comment: true, CMDB: true},
+		ReadAfterWriteDelay: 10 * time.Second,
 		Schema: Schema{
 			Attributes: []Attribute{
 				{Name: "instance_url", Type: "string", Required: true, Doc: "The instance."},
@@ -57,6 +58,7 @@ func TestRequestRoundTrip(t *testing.T) {
 			ID: "sys1", Key: "INC001", URL: "https://x/INC001", State: StateResolved, CorrelationKey: "k",
 			Bindings:   []CIBinding{{ConfigurationItem: ConfigurationItem{Name: "vm1"}, BoundID: "ci1", BoundBy: "name"}, {Reason: "no match"}},
 			Attributes: map[string]string{"project": "OPS"},
+			Note:       "closed OPS-8 as a duplicate of OPS-7",
 		},
 	}
 	w, err := callToWire(in)

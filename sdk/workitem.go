@@ -27,6 +27,10 @@ type WorkItem struct {
 	// Attributes carries plugin-specific values the plugin wants back on
 	// later calls (e.g. a project key). Keep it small.
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Note tells the host's audit trail what the call did beyond its own
+	// step, e.g. "closed OPS-8 as a duplicate of OPS-7". The host records
+	// it with the call and does not keep it on the item.
+	Note string `json:"note,omitempty"`
 }
 
 // CIBinding is the outcome of binding one configuration item to the CMDB.

@@ -64,6 +64,10 @@ backend "jira" "ops" {
       Sev1 = "Highest"
     }
 
+    # After a create whose answer was lost, wait this long for Jira's search
+    # index before looking the issue up (so it is not created twice).
+    search_consistency_delay = "10s"
+
     correlation {
       label_prefix = "itsm-" # label itsm-<16 hex of SHA-256(correlation key)>
       # field      = "Alert correlation key" # or a single-line text custom field

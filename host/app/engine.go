@@ -71,7 +71,7 @@ func (p *pluginBackends) Backend(ref string) (delivery.Backend, bool) {
 	if !ok {
 		return delivery.Backend{}, false
 	}
-	return delivery.Backend{Client: b, Capabilities: b.Capabilities(), Limits: p.limits[ref]}, true
+	return delivery.Backend{Client: b, Capabilities: b.Capabilities(), Limits: p.limits[ref], ReadAfterWriteDelay: b.ReadAfterWriteDelay()}, true
 }
 
 func isSQLite(s config.Store) bool { return s.Driver == "" || s.Driver == config.DriverSQLite }

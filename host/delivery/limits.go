@@ -72,6 +72,9 @@ type Backend struct {
 	// engine never calls one it does not.
 	Capabilities sdk.Capabilities
 	Limits       Limits
+	// ReadAfterWriteDelay is how long a new work item may take to become
+	// visible to the plugin's Lookup (sdk.Info.ReadAfterWriteDelay).
+	ReadAfterWriteDelay time.Duration
 }
 
 // Resolver gives the engine the configured backends by "type.name".
@@ -171,6 +174,18 @@ func (b *bucket) paused(now time.Time) time.Duration {
 		return b.pausedUntil.Sub(now)
 	}
 	return 0
+}
+
+// retryDelay is the wait before the next attempt after op failed
+// retryably, given the backoff (or the backend's Retry-After). A failed
+// Create may have acted remotely, and the next attempt starts with Lookup:
+// it waits at least the backend's read-after-write delay, so that Lookup
+// can see what the Create made.
+func retryDelay(op string, backoff, readAfterWrite time.Duration) time.Duration {
+	if op == "create" {
+		return max(backoff, readAfterWrite)
+	}
+	return backoff
 }
 
 // backoff is the delay before retry number attempt (1-based): exponential

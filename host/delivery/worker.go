@@ -303,6 +303,7 @@ func (j *job) setRef(wi *sdk.WorkItem) {
 		return
 	}
 	n := *wi
+	n.Note = "" // recorded with the call, not kept on the item
 	if n.ID == "" && j.it.Ref != nil {
 		n.ID = j.it.Ref.ID
 	}
@@ -337,6 +338,9 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 		outcome, msg = string(sdk.KindOf(err)), fmt.Sprintf("%s failed: %v", op, err)
 	} else if wi != nil {
 		msg = fmt.Sprintf("%s succeeded: %s", op, refName(wi))
+		if wi.Note != "" {
+			msg += "; " + wi.Note
+		}
 	} else if op == "lookup" {
 		msg = "lookup found no work item"
 	}
@@ -358,7 +362,7 @@ func (j *job) fail(ctx context.Context, op string, err error) error {
 		return j.save(store.Progress{Retry: true, RetryAt: at})
 	case ctx.Err() != nil:
 		j.note(store.EventState, "interrupted by shutdown; retried after restart")
-		return j.save(store.Progress{Retry: true, RetryAt: now})
+		return j.save(store.Progress{Retry: true, RetryAt: now.Add(retryDelay(op, 0, j.b.ReadAfterWriteDelay))})
 	case sdk.KindOf(err) == sdk.KindPermanent:
 		it.Attempts++ // the failed call counts, as a retryable one does
 		it.LastError = err.Error()
@@ -378,6 +382,7 @@ func (j *job) fail(ctx context.Context, op string, err error) error {
 		delay = ra
 		j.r.bucket.pause(time.Now().Add(ra))
 	}
+	delay = retryDelay(op, delay, j.b.ReadAfterWriteDelay)
 	j.note(store.EventState, fmt.Sprintf("attempt %d failed; retrying in %v", it.Attempts, delay.Round(time.Millisecond)))
 	j.r.e.log.Warn("delivery failed; will retry", "backend", j.r.ref, "op", op, "correlation_key", it.CorrelationKey,
 		"attempt", it.Attempts, "retry_in", delay, "error", err)

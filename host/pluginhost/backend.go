@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -22,6 +24,9 @@ type Backend struct {
 	// Reconfigure swaps it.
 	conf atomic.Pointer[DecodedConfig]
 	sup  *supervisor
+	// readAfterWrite is the plugin's read-after-write delay as its Info
+	// reported it after the last successful Configure.
+	readAfterWrite atomic.Int64
 }
 
 var _ sdk.Client = (*Backend)(nil)
@@ -34,6 +39,25 @@ func (b *Backend) Info(context.Context) (sdk.Info, error) { return b.info, nil }
 
 // Capabilities are the lifecycle steps the plugin supports.
 func (b *Backend) Capabilities() sdk.Capabilities { return b.info.Capabilities }
+
+// ReadAfterWriteDelay is how long a new work item may take to become
+// visible to the plugin's Lookup (sdk.Info.ReadAfterWriteDelay), as the
+// plugin declared it for its current configuration.
+func (b *Backend) ReadAfterWriteDelay() time.Duration {
+	return time.Duration(b.readAfterWrite.Load())
+}
+
+// configured records what follows the configuration in the plugin's Info,
+// asked again after a successful Configure. When Info fails, the previous
+// value stays.
+func (b *Backend) configured(ctx context.Context, c sdk.Client, log hclog.Logger) {
+	info, err := c.Info(ctx)
+	if err != nil {
+		log.Warn("plugin Info failed after Configure; keeping its previous read-after-write delay", "error", err)
+		return
+	}
+	b.readAfterWrite.Store(int64(info.ReadAfterWriteDelay))
+}
 
 // Restarts counts how often the plugin process was restarted.
 func (b *Backend) Restarts() int64 { return b.sup.restarts.Load() }
@@ -60,6 +84,7 @@ func (b *Backend) apply(ctx context.Context, dec *DecodedConfig) hcl.Diagnostics
 	diags := configure(ctx, inst.client(), dec, dec.Config)
 	if !diags.HasErrors() {
 		b.conf.Store(dec)
+		b.configured(ctx, inst.client(), b.sup.log)
 	}
 	return diags
 }

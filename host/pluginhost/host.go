@@ -152,6 +152,7 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 	}
 	be := &Backend{ref: ref, info: info}
 	be.conf.Store(dec)
+	be.configured(ctx, proc.client(), log)
 	relaunch := func(ctx context.Context) (instance, error) {
 		p, _, err := h.start(ctx, bin, log)
 		if err != nil {
@@ -162,6 +163,7 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 			p.kill()
 			return nil, fmt.Errorf("configure restarted plugin: %s", d.Error())
 		}
+		be.configured(ctx, p.client(), log)
 		return p, nil
 	}
 	be.sup = newSupervisor(ref, proc, relaunch, log, h.opts.RestartBackoff)

@@ -23,6 +23,7 @@ type issue struct {
 	created                     time.Time
 	serviceDesk                 bool
 	deleted                     bool
+	links                       []*issueLink
 	// Search visibility: hidden from this many more matching searches,
 	// and until visibleAt.
 	hiddenSearches int
@@ -37,8 +38,41 @@ func (is *issue) snapshot() Issue {
 		Fields: maps.Clone(is.fields), Labels: slices.Clone(is.labels),
 		Status: is.status, StatusCategory: statuses[is.status].category, Resolution: is.resolution,
 		Properties: props, Comments: slices.Clone(is.comments), Created: is.created,
-		ViaServiceDesk: is.serviceDesk,
+		ViaServiceDesk: is.serviceDesk, Links: is.linkSnapshots(),
 	}
+}
+
+// linkType is one issue link type.
+type linkType struct {
+	id, name, inward, outward string
+}
+
+// linkTypes are Jira's default issue link types.
+var linkTypes = []linkType{
+	{id: "10000", name: "Blocks", inward: "is blocked by", outward: "blocks"},
+	{id: "10001", name: "Cloners", inward: "is cloned by", outward: "clones"},
+	{id: "10002", name: "Duplicate", inward: "is duplicated by", outward: "duplicates"},
+	{id: "10003", name: "Relates", inward: "relates to", outward: "relates to"},
+}
+
+// issueLink is one link: outward "<outward description>" inward.
+type issueLink struct {
+	id              string
+	typ             linkType
+	outward, inward *issue
+}
+
+// linkSnapshots are the issue's links as seen from it.
+func (is *issue) linkSnapshots() []Link {
+	var out []Link
+	for _, l := range is.links {
+		if l.outward == is {
+			out = append(out, Link{Type: l.typ.name, Description: l.typ.outward, Issue: l.inward.key})
+		} else {
+			out = append(out, Link{Type: l.typ.name, Description: l.typ.inward, Issue: l.outward.key})
+		}
+	}
+	return out
 }
 
 // status is one workflow status.
@@ -445,6 +479,21 @@ func (s *Server) renderLocked(ver string, is *issue, fields, props []string, all
 	if want("issuetype") {
 		f["issuetype"] = map[string]any{"name": is.issueType}
 	}
+	if want("issuelinks") {
+		links := []map[string]any{}
+		for _, l := range is.links {
+			m := map[string]any{"id": l.id, "type": map[string]any{
+				"id": l.typ.id, "name": l.typ.name, "inward": l.typ.inward, "outward": l.typ.outward}}
+			// Seen from the outward issue, the other one is the inward issue.
+			if l.outward == is {
+				m["inwardIssue"] = map[string]any{"id": l.inward.id, "key": l.inward.key}
+			} else {
+				m["outwardIssue"] = map[string]any{"id": l.outward.id, "key": l.outward.key}
+			}
+			links = append(links, m)
+		}
+		f["issuelinks"] = links
+	}
 	out := map[string]any{"id": is.id, "key": is.key, "self": s.self(ver, is.id)}
 	if len(f) > 0 {
 		out["fields"] = f
@@ -708,6 +757,70 @@ func (s *Server) handleTransition(w http.ResponseWriter, r *http.Request, body [
 		s.addCommentLocked(is, c.Add.Body)
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleIssueLink is POST /issueLink: it links outwardIssue to inwardIssue
+// ("<outward> duplicates <inward>") and adds the optional comment to the
+// outward issue. It answers 201 without a body; a link that exists already
+// is not added again, but the comment is.
+func (s *Server) handleIssueLink(w http.ResponseWriter, r *http.Request, body []byte) {
+	ver := r.PathValue("ver")
+	var req struct {
+		Type         map[string]string `json:"type"`
+		InwardIssue  map[string]string `json:"inwardIssue"`
+		OutwardIssue map[string]string `json:"outwardIssue"`
+		Comment      *struct {
+			Body json.RawMessage `json:"body"`
+		} `json:"comment"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeErrors(w, http.StatusBadRequest, []string{"Unexpected character in request body: " + err.Error()}, nil)
+		return
+	}
+	var typ *linkType
+	for i, lt := range linkTypes {
+		if (req.Type["name"] != "" && strings.EqualFold(lt.name, req.Type["name"])) || (req.Type["id"] != "" && lt.id == req.Type["id"]) {
+			typ = &linkTypes[i]
+		}
+	}
+	if typ == nil {
+		writeErrors(w, http.StatusNotFound, []string{fmt.Sprintf("No issue link type with name '%s' found.", req.Type["name"])}, nil)
+		return
+	}
+	if req.Comment != nil {
+		if msg := checkRichText(ver, req.Comment.Body); msg != "" {
+			writeErrors(w, http.StatusBadRequest, []string{"Comment body is not valid: " + msg}, nil)
+			return
+		}
+	}
+	ref := func(m map[string]string) string {
+		if m["key"] != "" {
+			return m["key"]
+		}
+		return m["id"]
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, out := s.findLocked(ref(req.InwardIssue)), s.findLocked(ref(req.OutwardIssue))
+	if in == nil || out == nil {
+		writeErrors(w, http.StatusNotFound, []string{"Issue Does Not Exist"}, nil)
+		return
+	}
+	if in == out {
+		writeErrors(w, http.StatusBadRequest, []string{"You cannot link an issue to itself."}, nil)
+		return
+	}
+	exists := slices.ContainsFunc(out.links, func(l *issueLink) bool { return l.typ.id == typ.id && l.outward == out && l.inward == in })
+	if !exists {
+		s.nextLink++
+		l := &issueLink{id: strconv.Itoa(s.nextLink), typ: *typ, outward: out, inward: in}
+		out.links = append(out.links, l)
+		in.links = append(in.links, l)
+	}
+	if req.Comment != nil {
+		s.addCommentLocked(out, req.Comment.Body)
+	}
+	w.WriteHeader(http.StatusCreated)
 }
 
 func (s *Server) handleGetProperty(w http.ResponseWriter, r *http.Request, _ []byte) {

@@ -20,8 +20,12 @@
 //     not found until a number of searches or a delay has passed, while
 //     reading it by key works at once;
 //   - Jira Service Management's /rest/servicedeskapi/request;
+//   - issue links (POST /issueLink, with the default link types Blocks,
+//     Cloners, Duplicate and Relates; the optional comment goes to the
+//     outward issue), shown in the issuelinks field;
 //   - a request budget per window answered with 429 and Retry-After once
-//     spent, and injected faults.
+//     spent, injected faults, and lost answers: a request that takes effect
+//     but whose answer never reaches the client (LoseNext).
 //
 // Every request is logged for assertions; a fault injected without a body
 // answers with the error envelope. A Server is safe for concurrent use,
@@ -33,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -179,6 +184,20 @@ type Issue struct {
 	Created    time.Time
 	// ViaServiceDesk is set for issues created as service desk requests.
 	ViaServiceDesk bool
+	// Links are the issue's links, oldest first.
+	Links []Link
+}
+
+// Link is one issue link as seen from one of its issues.
+type Link struct {
+	// Type is the link type's name, e.g. "Duplicate".
+	Type string
+	// Description is how the link reads from this issue: the type's
+	// outward description ("duplicates") when this issue is the link's
+	// outward issue, else its inward one ("is duplicated by").
+	Description string
+	// Issue is the key of the other issue.
+	Issue string
 }
 
 // Server is a running fake Jira.
@@ -195,8 +214,16 @@ type Server struct {
 	issues      []*issue // creation order
 	nextID      int
 	nextComment int
+	nextLink    int
 	numbers     map[string]int
 	searches    int
+	lost        []lostAnswer
+}
+
+// lostAnswer is a request to be served but not answered (LoseNext).
+type lostAnswer struct {
+	method, path string
+	status       int
 }
 
 // New starts a fake Jira; Close stops it.
@@ -232,7 +259,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		Budget: fakehttp.Budget{Limit: opts.RateLimit, Window: opts.RateWindow, Now: opts.Now},
-		opts:   opts, nextID: 10000, nextComment: 20000, numbers: map[string]int{},
+		opts:   opts, nextID: 10000, nextComment: 20000, nextLink: 30000, numbers: map[string]int{},
 	}
 
 	mux := http.NewServeMux()
@@ -252,6 +279,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /rest/api/{ver}/search", s.api(s.handleOldSearch))
 	mux.HandleFunc("GET /rest/api/{ver}/search/jql", s.api(s.handleSearchJQL))
 	mux.HandleFunc("POST /rest/api/{ver}/search/jql", s.api(s.handleSearchJQL))
+	mux.HandleFunc("POST /rest/api/{ver}/issueLink", s.api(s.handleIssueLink))
 	mux.HandleFunc("POST /rest/servicedeskapi/request", s.api(s.handleServiceDeskRequest))
 	mux.HandleFunc("/", s.api(func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeErrors(w, http.StatusNotFound, []string{"No resource at " + r.URL.Path}, nil)
@@ -263,6 +291,45 @@ func New(opts Options) *Server {
 
 // Flavor is the flavor the fake plays.
 func (s *Server) Flavor() Flavor { return s.opts.Flavor }
+
+// LoseNext makes the next request to method and path (e.g. "POST",
+// "/rest/api/3/issue") take effect as usual while its answer is lost: with
+// status 0 the connection is closed without an answer (a reset, or a
+// timeout as the client sees it); otherwise status is answered with Jira's
+// error envelope (a proxy or gateway that failed after Jira committed).
+// Calls queue up, each losing one answer.
+func (s *Server) LoseNext(method, path string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost = append(s.lost, lostAnswer{method: method, path: path, status: status})
+}
+
+// takeLost returns the lost answer queued for this request, if any.
+func (s *Server) takeLost(r *http.Request) (lostAnswer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, l := range s.lost {
+		if l.method == r.Method && l.path == r.URL.Path {
+			s.lost = slices.Delete(s.lost, i, i+1)
+			return l, true
+		}
+	}
+	return lostAnswer{}, false
+}
+
+// serveLost runs h for its effect and answers with the lost answer instead.
+func serveLost(w http.ResponseWriter, r *http.Request, body []byte, h apiHandler, l lostAnswer) {
+	h(httptest.NewRecorder(), r, body)
+	if l.status != 0 {
+		writeErrors(w, l.status, []string{http.StatusText(l.status)}, nil)
+		return
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // drops the answer where hijacking is not possible
+	}
+	_ = conn.Close()
+}
 
 // IndexAll makes every issue visible to search at once, as if the index
 // had caught up.
@@ -386,6 +453,10 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 				writeErrors(w, http.StatusNotFound, []string{"No REST API version " + ver + " here"}, nil)
 				return
 			}
+		}
+		if l, ok := s.takeLost(r); ok {
+			serveLost(w, r, body, h, l)
+			return
 		}
 		h(w, r, body)
 	}

@@ -234,3 +234,65 @@ func TestRateLimitAndAuth(t *testing.T) {
 		t.Errorf("over budget = %d Retry-After %q", status, h.Get("Retry-After"))
 	}
 }
+
+// TestLoseNext: the create takes effect, but the client sees a closed
+// connection (status 0) or a gateway's 503, never the issue's key.
+func TestLoseNext(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	body := `{"fields":{"project":{"key":"OPS"},"issuetype":{"name":"Task"},"summary":"s"}}`
+
+	s.LoseNext("POST", "/rest/api/2/issue", 0)
+	resp, err := http.Post(s.URL+"/rest/api/2/issue", "application/json", strings.NewReader(body))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("a lost answer reached the client: HTTP %d", resp.StatusCode)
+	}
+	s.LoseNext("POST", "/rest/api/2/issue", http.StatusServiceUnavailable)
+	if status, _, out := do(t, s, "POST", "/rest/api/2/issue", body); status != http.StatusServiceUnavailable || out["key"] != nil {
+		t.Fatalf("second create = %d %v; want a 503 without the key", status, out)
+	}
+	if status, _, out := do(t, s, "POST", "/rest/api/2/issue", body); status != http.StatusCreated || out["key"] != "OPS-3" {
+		t.Fatalf("third create = %d %v; want OPS-3, answered", status, out)
+	}
+	if n := len(s.Issues()); n != 3 {
+		t.Errorf("%d issues, want 3: the lost answers' creates took effect", n)
+	}
+}
+
+// TestIssueLink: POST /issueLink links outwardIssue ("duplicates") to
+// inwardIssue ("is duplicated by"), comments on the outward issue, adds a
+// repeated link only once, and refuses unknown types and issues.
+func TestIssueLink(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	a, b := create(t, s, "3", ""), create(t, s, "3", "")
+	link := `{"type":{"name":"Duplicate"},"inwardIssue":{"key":"` + a + `"},"outwardIssue":{"key":"` + b + `"},"comment":{"body":` + adfDoc + `}}`
+	for range 2 {
+		if status, _, _ := do(t, s, "POST", "/rest/api/3/issueLink", link); status != http.StatusCreated {
+			t.Fatalf("issueLink = %d, want 201", status)
+		}
+	}
+	ia, _ := s.Issue(a)
+	ib, _ := s.Issue(b)
+	if len(ia.Links) != 1 || ia.Links[0] != (Link{Type: "Duplicate", Description: "is duplicated by", Issue: b}) {
+		t.Errorf("links of %s = %+v", a, ia.Links)
+	}
+	if len(ib.Links) != 1 || ib.Links[0] != (Link{Type: "Duplicate", Description: "duplicates", Issue: a}) {
+		t.Errorf("links of %s = %+v", b, ib.Links)
+	}
+	if len(ib.Comments) != 2 || len(ia.Comments) != 0 {
+		t.Errorf("comments: %s has %d, %s has %d; want the outward issue to get each", b, len(ib.Comments), a, len(ia.Comments))
+	}
+	_, _, got := do(t, s, "GET", "/rest/api/3/issue/"+b+"?fields=issuelinks", "")
+	links := got["fields"].(map[string]any)["issuelinks"].([]any)
+	if in, _ := links[0].(map[string]any)["inwardIssue"].(map[string]any); len(links) != 1 || in["key"] != a {
+		t.Errorf("issuelinks of %s = %v", b, links)
+	}
+	if status, _, _ := do(t, s, "POST", "/rest/api/3/issueLink", `{"type":{"name":"Nope"},"inwardIssue":{"key":"`+a+`"},"outwardIssue":{"key":"`+b+`"}}`); status != http.StatusNotFound {
+		t.Errorf("unknown link type = %d, want 404", status)
+	}
+	if status, _, _ := do(t, s, "POST", "/rest/api/3/issueLink", `{"type":{"name":"Duplicate"},"inwardIssue":{"key":"OPS-99"},"outwardIssue":{"key":"`+b+`"}}`); status != http.StatusNotFound {
+		t.Errorf("unknown issue = %d, want 404", status)
+	}
+}

@@ -228,14 +228,20 @@ func (*InfoRequest) Descriptor() ([]byte, []int) {
 
 // InfoResponse mirrors sdk.Info.
 type InfoResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	ApiVersions   []int32                `protobuf:"varint,3,rep,packed,name=api_versions,json=apiVersions,proto3" json:"api_versions,omitempty"`
-	Capabilities  *Capabilities          `protobuf:"bytes,4,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
-	Schema        *Schema                `protobuf:"bytes,5,opt,name=schema,proto3" json:"schema,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version      string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	ApiVersions  []int32                `protobuf:"varint,3,rep,packed,name=api_versions,json=apiVersions,proto3" json:"api_versions,omitempty"`
+	Capabilities *Capabilities          `protobuf:"bytes,4,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	Schema       *Schema                `protobuf:"bytes,5,opt,name=schema,proto3" json:"schema,omitempty"`
+	// How long a new work item may take to become visible to Lookup (the
+	// backend's search is eventually consistent). After a Create whose
+	// outcome the host did not see, its next Lookup waits at least this
+	// long. Unset: Lookup sees new items at once. Info may report it again
+	// after Configure, following the configuration.
+	ReadAfterWriteDelay *durationpb.Duration `protobuf:"bytes,6,opt,name=read_after_write_delay,json=readAfterWriteDelay,proto3" json:"read_after_write_delay,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -299,6 +305,13 @@ func (x *InfoResponse) GetCapabilities() *Capabilities {
 func (x *InfoResponse) GetSchema() *Schema {
 	if x != nil {
 		return x.Schema
+	}
+	return nil
+}
+
+func (x *InfoResponse) GetReadAfterWriteDelay() *durationpb.Duration {
+	if x != nil {
+		return x.ReadAfterWriteDelay
 	}
 	return nil
 }
@@ -1246,8 +1259,11 @@ type WorkItem struct {
 	CorrelationKey string                 `protobuf:"bytes,5,opt,name=correlation_key,json=correlationKey,proto3" json:"correlation_key,omitempty"`
 	Bindings       []*CIBinding           `protobuf:"bytes,6,rep,name=bindings,proto3" json:"bindings,omitempty"`
 	Attributes     map[string]string      `protobuf:"bytes,7,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// What the plugin did beyond the call itself (e.g. closed a duplicate),
+	// for the host's audit trail; empty when nothing.
+	Note          string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WorkItem) Reset() {
@@ -1327,6 +1343,13 @@ func (x *WorkItem) GetAttributes() map[string]string {
 		return x.Attributes
 	}
 	return nil
+}
+
+func (x *WorkItem) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
 }
 
 // ConfigurationItem mirrors sdk.ConfigurationItem.
@@ -1598,13 +1621,14 @@ var File_itsm_v1_itsm_proto protoreflect.FileDescriptor
 const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\n" +
 	"\x12itsm/v1/itsm.proto\x12\aitsm.v1\x1a\x1egoogle/protobuf/duration.proto\"\r\n" +
-	"\vInfoRequest\"\xc3\x01\n" +
+	"\vInfoRequest\"\x93\x02\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12!\n" +
 	"\fapi_versions\x18\x03 \x03(\x05R\vapiVersions\x129\n" +
 	"\fcapabilities\x18\x04 \x01(\v2\x15.itsm.v1.CapabilitiesR\fcapabilities\x12'\n" +
-	"\x06schema\x18\x05 \x01(\v2\x0f.itsm.v1.SchemaR\x06schema\"\x9e\x01\n" +
+	"\x06schema\x18\x05 \x01(\v2\x0f.itsm.v1.SchemaR\x06schema\x12N\n" +
+	"\x16read_after_write_delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x13readAfterWriteDelay\"\x9e\x01\n" +
 	"\fCapabilities\x12\x16\n" +
 	"\x06lookup\x18\x01 \x01(\bR\x06lookup\x12\x16\n" +
 	"\x06update\x18\x02 \x01(\bR\x06update\x12\x18\n" +
@@ -1664,7 +1688,7 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\rReopenRequest\x12!\n" +
 	"\x04call\x18\x01 \x01(\v2\r.itsm.v1.CallR\x04call\"@\n" +
 	"\x0eReopenResponse\x12.\n" +
-	"\twork_item\x18\x01 \x01(\v2\x11.itsm.v1.WorkItemR\bworkItem\"\xc7\x02\n" +
+	"\twork_item\x18\x01 \x01(\v2\x11.itsm.v1.WorkItemR\bworkItem\"\xdb\x02\n" +
 	"\bWorkItem\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x10\n" +
@@ -1674,7 +1698,8 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\bbindings\x18\x06 \x03(\v2\x12.itsm.v1.CIBindingR\bbindings\x12A\n" +
 	"\n" +
 	"attributes\x18\a \x03(\v2!.itsm.v1.WorkItem.AttributesEntryR\n" +
-	"attributes\x1a=\n" +
+	"attributes\x12\x12\n" +
+	"\x04note\x18\b \x01(\tR\x04note\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"H\n" +
@@ -1769,48 +1794,49 @@ var file_itsm_v1_itsm_proto_goTypes = []any{
 var file_itsm_v1_itsm_proto_depIdxs = []int32{
 	5,  // 0: itsm.v1.InfoResponse.capabilities:type_name -> itsm.v1.Capabilities
 	6,  // 1: itsm.v1.InfoResponse.schema:type_name -> itsm.v1.Schema
-	7,  // 2: itsm.v1.Schema.attributes:type_name -> itsm.v1.Attribute
-	8,  // 3: itsm.v1.Schema.blocks:type_name -> itsm.v1.Block
-	6,  // 4: itsm.v1.Block.schema:type_name -> itsm.v1.Schema
-	23, // 5: itsm.v1.Call.configuration_items:type_name -> itsm.v1.ConfigurationItem
-	22, // 6: itsm.v1.Call.ref:type_name -> itsm.v1.WorkItem
-	11, // 7: itsm.v1.LookupRequest.call:type_name -> itsm.v1.Call
-	22, // 8: itsm.v1.LookupResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 9: itsm.v1.CreateRequest.call:type_name -> itsm.v1.Call
-	22, // 10: itsm.v1.CreateResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 11: itsm.v1.UpdateRequest.call:type_name -> itsm.v1.Call
-	22, // 12: itsm.v1.UpdateResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 13: itsm.v1.ResolveRequest.call:type_name -> itsm.v1.Call
-	22, // 14: itsm.v1.ResolveResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 15: itsm.v1.ReopenRequest.call:type_name -> itsm.v1.Call
-	22, // 16: itsm.v1.ReopenResponse.work_item:type_name -> itsm.v1.WorkItem
-	0,  // 17: itsm.v1.WorkItem.state:type_name -> itsm.v1.WorkItemState
-	24, // 18: itsm.v1.WorkItem.bindings:type_name -> itsm.v1.CIBinding
-	27, // 19: itsm.v1.WorkItem.attributes:type_name -> itsm.v1.WorkItem.AttributesEntry
-	23, // 20: itsm.v1.CIBinding.configuration_item:type_name -> itsm.v1.ConfigurationItem
-	1,  // 21: itsm.v1.Error.kind:type_name -> itsm.v1.ErrorKind
-	28, // 22: itsm.v1.Error.retry_after:type_name -> google.protobuf.Duration
-	26, // 23: itsm.v1.Error.diagnostics:type_name -> itsm.v1.Diagnostic
-	2,  // 24: itsm.v1.Diagnostic.severity:type_name -> itsm.v1.Severity
-	3,  // 25: itsm.v1.PluginService.Info:input_type -> itsm.v1.InfoRequest
-	9,  // 26: itsm.v1.PluginService.Configure:input_type -> itsm.v1.ConfigureRequest
-	12, // 27: itsm.v1.PluginService.Lookup:input_type -> itsm.v1.LookupRequest
-	14, // 28: itsm.v1.PluginService.Create:input_type -> itsm.v1.CreateRequest
-	16, // 29: itsm.v1.PluginService.Update:input_type -> itsm.v1.UpdateRequest
-	18, // 30: itsm.v1.PluginService.Resolve:input_type -> itsm.v1.ResolveRequest
-	20, // 31: itsm.v1.PluginService.Reopen:input_type -> itsm.v1.ReopenRequest
-	4,  // 32: itsm.v1.PluginService.Info:output_type -> itsm.v1.InfoResponse
-	10, // 33: itsm.v1.PluginService.Configure:output_type -> itsm.v1.ConfigureResponse
-	13, // 34: itsm.v1.PluginService.Lookup:output_type -> itsm.v1.LookupResponse
-	15, // 35: itsm.v1.PluginService.Create:output_type -> itsm.v1.CreateResponse
-	17, // 36: itsm.v1.PluginService.Update:output_type -> itsm.v1.UpdateResponse
-	19, // 37: itsm.v1.PluginService.Resolve:output_type -> itsm.v1.ResolveResponse
-	21, // 38: itsm.v1.PluginService.Reopen:output_type -> itsm.v1.ReopenResponse
-	32, // [32:39] is the sub-list for method output_type
-	25, // [25:32] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	28, // 2: itsm.v1.InfoResponse.read_after_write_delay:type_name -> google.protobuf.Duration
+	7,  // 3: itsm.v1.Schema.attributes:type_name -> itsm.v1.Attribute
+	8,  // 4: itsm.v1.Schema.blocks:type_name -> itsm.v1.Block
+	6,  // 5: itsm.v1.Block.schema:type_name -> itsm.v1.Schema
+	23, // 6: itsm.v1.Call.configuration_items:type_name -> itsm.v1.ConfigurationItem
+	22, // 7: itsm.v1.Call.ref:type_name -> itsm.v1.WorkItem
+	11, // 8: itsm.v1.LookupRequest.call:type_name -> itsm.v1.Call
+	22, // 9: itsm.v1.LookupResponse.work_item:type_name -> itsm.v1.WorkItem
+	11, // 10: itsm.v1.CreateRequest.call:type_name -> itsm.v1.Call
+	22, // 11: itsm.v1.CreateResponse.work_item:type_name -> itsm.v1.WorkItem
+	11, // 12: itsm.v1.UpdateRequest.call:type_name -> itsm.v1.Call
+	22, // 13: itsm.v1.UpdateResponse.work_item:type_name -> itsm.v1.WorkItem
+	11, // 14: itsm.v1.ResolveRequest.call:type_name -> itsm.v1.Call
+	22, // 15: itsm.v1.ResolveResponse.work_item:type_name -> itsm.v1.WorkItem
+	11, // 16: itsm.v1.ReopenRequest.call:type_name -> itsm.v1.Call
+	22, // 17: itsm.v1.ReopenResponse.work_item:type_name -> itsm.v1.WorkItem
+	0,  // 18: itsm.v1.WorkItem.state:type_name -> itsm.v1.WorkItemState
+	24, // 19: itsm.v1.WorkItem.bindings:type_name -> itsm.v1.CIBinding
+	27, // 20: itsm.v1.WorkItem.attributes:type_name -> itsm.v1.WorkItem.AttributesEntry
+	23, // 21: itsm.v1.CIBinding.configuration_item:type_name -> itsm.v1.ConfigurationItem
+	1,  // 22: itsm.v1.Error.kind:type_name -> itsm.v1.ErrorKind
+	28, // 23: itsm.v1.Error.retry_after:type_name -> google.protobuf.Duration
+	26, // 24: itsm.v1.Error.diagnostics:type_name -> itsm.v1.Diagnostic
+	2,  // 25: itsm.v1.Diagnostic.severity:type_name -> itsm.v1.Severity
+	3,  // 26: itsm.v1.PluginService.Info:input_type -> itsm.v1.InfoRequest
+	9,  // 27: itsm.v1.PluginService.Configure:input_type -> itsm.v1.ConfigureRequest
+	12, // 28: itsm.v1.PluginService.Lookup:input_type -> itsm.v1.LookupRequest
+	14, // 29: itsm.v1.PluginService.Create:input_type -> itsm.v1.CreateRequest
+	16, // 30: itsm.v1.PluginService.Update:input_type -> itsm.v1.UpdateRequest
+	18, // 31: itsm.v1.PluginService.Resolve:input_type -> itsm.v1.ResolveRequest
+	20, // 32: itsm.v1.PluginService.Reopen:input_type -> itsm.v1.ReopenRequest
+	4,  // 33: itsm.v1.PluginService.Info:output_type -> itsm.v1.InfoResponse
+	10, // 34: itsm.v1.PluginService.Configure:output_type -> itsm.v1.ConfigureResponse
+	13, // 35: itsm.v1.PluginService.Lookup:output_type -> itsm.v1.LookupResponse
+	15, // 36: itsm.v1.PluginService.Create:output_type -> itsm.v1.CreateResponse
+	17, // 37: itsm.v1.PluginService.Update:output_type -> itsm.v1.UpdateResponse
+	19, // 38: itsm.v1.PluginService.Resolve:output_type -> itsm.v1.ResolveResponse
+	21, // 39: itsm.v1.PluginService.Reopen:output_type -> itsm.v1.ReopenResponse
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_itsm_v1_itsm_proto_init() }

@@ -1,6 +1,8 @@
 // Command testplugin is the plugin the pluginhost tests start as a real
 // subprocess. Its Create reports what the process sees (pid, environment,
 // configuration, rendered per-alert values) in the work item's attributes.
+// Once configured, its Info declares a read-after-write delay of `retries`
+// seconds, so tests see the host read Info again after Configure.
 //
 // Built with -ldflags "-X main.apiVersion=99" it offers only API version 99,
 // for the version-mismatch test.
@@ -42,9 +44,19 @@ type testPlugin struct {
 }
 
 func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
+	var delay time.Duration
+	p.mu.Lock()
+	if p.raw != nil {
+		var c config
+		if p.raw.Decode(&c) == nil {
+			delay = time.Duration(c.Retries) * time.Second
+		}
+	}
+	p.mu.Unlock()
 	return sdk.Info{
-		Name:    "test",
-		Version: "0.1.0",
+		Name:                "test",
+		Version:             "0.1.0",
+		ReadAfterWriteDelay: delay,
 		Schema: sdk.Schema{
 			Attributes: []sdk.Attribute{
 				{Name: "url", Type: "string", Required: true, Doc: "Where the backend lives; must be https."},

@@ -48,23 +48,26 @@ const PropertyKey = "itsm-connector"
 // Config is the backend's `config {}` block as the host decodes it against
 // [Schema]. Zero values mean "use the default".
 type Config struct {
-	URL           string             `json:"url"`
-	Flavor        string             `json:"flavor"`
-	Mode          string             `json:"mode"`
-	Timeout       string             `json:"timeout"`
-	Project       string             `json:"project"`
-	IssueType     string             `json:"issue_type"`
-	Labels        []string           `json:"labels"`
-	Components    []string           `json:"components"`
-	PriorityMap   map[string]string  `json:"priority_map"`
-	FieldCacheTTL string             `json:"field_cache_ttl"`
-	Auth          *AuthConfig        `json:"auth"`
-	TLS           *TLSConfig         `json:"tls"`
-	Correlation   *CorrelationConfig `json:"correlation"`
-	Comments      *CommentsConfig    `json:"comments"`
-	Resolve       *ResolveConfig     `json:"resolve"`
-	Reopen        *ReopenConfig      `json:"reopen"`
-	ServiceDesk   *ServiceDeskConfig `json:"service_desk"`
+	URL           string            `json:"url"`
+	Flavor        string            `json:"flavor"`
+	Mode          string            `json:"mode"`
+	Timeout       string            `json:"timeout"`
+	Project       string            `json:"project"`
+	IssueType     string            `json:"issue_type"`
+	Labels        []string          `json:"labels"`
+	Components    []string          `json:"components"`
+	PriorityMap   map[string]string `json:"priority_map"`
+	FieldCacheTTL string            `json:"field_cache_ttl"`
+	// SearchConsistencyDelay is how long Jira's search may lag behind a
+	// create (see [Plugin.Info]).
+	SearchConsistencyDelay string             `json:"search_consistency_delay"`
+	Auth                   *AuthConfig        `json:"auth"`
+	TLS                    *TLSConfig         `json:"tls"`
+	Correlation            *CorrelationConfig `json:"correlation"`
+	Comments               *CommentsConfig    `json:"comments"`
+	Resolve                *ResolveConfig     `json:"resolve"`
+	Reopen                 *ReopenConfig      `json:"reopen"`
+	ServiceDesk            *ServiceDeskConfig `json:"service_desk"`
 }
 
 // AuthConfig is the `auth {}` block.
@@ -123,6 +126,15 @@ const (
 	defaultFieldCacheTTL   = time.Hour
 	defaultCommentInterval = 10 * time.Minute
 	defaultResolution      = "Done"
+	// DefaultSearchConsistencyDelay is how long the host waits, after a
+	// create whose answer was lost, before Lookup searches for it.
+	// Atlassian documents that search (/search/jql) is eventually
+	// consistent and that most changes show "within seconds", some take
+	// minutes; Data Center's index is updated on the node at once and
+	// replicated to the other nodes of a cluster within seconds. 10s covers
+	// the usual lag; what it does not cover, Lookup heals (duplicates are
+	// closed).
+	DefaultSearchConsistencyDelay = 10 * time.Second
 )
 
 // DefaultWontFixResolutions are the resolutions that block reopening.
@@ -151,6 +163,7 @@ type settings struct {
 	components      []string
 	priority        map[string]string
 	fieldTTL        time.Duration
+	searchDelay     time.Duration
 	auth            AuthConfig
 	tls             *tls.Config
 	insecure        bool
@@ -272,6 +285,17 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 				fmt.Sprintf("Got %q; use e.g. \"10m\", or \"0s\" to comment on every re-fire.", com.MinInterval), "comments", "min_interval")
 		} else {
 			s.commentInterval = d
+		}
+	}
+
+	s.searchDelay = DefaultSearchConsistencyDelay
+	if cfg.SearchConsistencyDelay != "" {
+		d, err := time.ParseDuration(cfg.SearchConsistencyDelay)
+		if err != nil || d < 0 {
+			errf("search_consistency_delay must be a duration of zero or more",
+				fmt.Sprintf("Got %q; use e.g. \"10s\", or \"0s\" when search sees new issues at once.", cfg.SearchConsistencyDelay), "search_consistency_delay")
+		} else {
+			s.searchDelay = d
 		}
 	}
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -38,6 +39,8 @@ func TestConfigDiagnostics(t *testing.T) {
 		{"bad label prefix", func(c map[string]any) { c["correlation"] = map[string]any{"label_prefix": "itsm key"} }, []string{"correlation", "label_prefix"}},
 		{"bad min_interval", func(c map[string]any) { c["comments"] = map[string]any{"min_interval": "often"} }, []string{"comments", "min_interval"}},
 		{"bad timeout", func(c map[string]any) { c["timeout"] = "-1s" }, []string{"timeout"}},
+		{"negative search delay", func(c map[string]any) { c["search_consistency_delay"] = "-1s" }, []string{"search_consistency_delay"}},
+		{"bad search delay", func(c map[string]any) { c["search_consistency_delay"] = "soon" }, []string{"search_consistency_delay"}},
 		{"service desk without block", func(c map[string]any) { c["mode"] = ModeServiceDesk }, []string{"service_desk"}},
 		{"service desk bad request type", func(c map[string]any) {
 			c["mode"] = ModeServiceDesk
@@ -141,4 +144,37 @@ func TestServiceDeskMode(t *testing.T) {
 			t.Errorf("Resolve of the request: %v", err)
 		}
 	})
+}
+
+// TestInfoSearchConsistencyDelay: Info declares the default read-after-write
+// delay before Configure and search_consistency_delay after it; "0s" means
+// no wait.
+func TestInfoSearchConsistencyDelay(t *testing.T) {
+	p := New(Options{})
+	delay := func() time.Duration {
+		t.Helper()
+		info, err := p.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.ReadAfterWriteDelay
+	}
+	if d := delay(); d != DefaultSearchConsistencyDelay {
+		t.Errorf("before Configure: %v, want the default %v", d, DefaultSearchConsistencyDelay)
+	}
+	for _, tt := range []struct {
+		set  any
+		want time.Duration
+	}{{nil, DefaultSearchConsistencyDelay}, {"25s", 25 * time.Second}, {"0s", 0}} {
+		cfg := baseConfig(FlavorCloud, "https://contoso.atlassian.net")
+		if tt.set != nil {
+			cfg["search_consistency_delay"] = tt.set
+		}
+		if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+			t.Fatal(err)
+		}
+		if d := delay(); d != tt.want {
+			t.Errorf("search_consistency_delay %v: Info declares %v, want %v", tt.set, d, tt.want)
+		}
+	}
 }

@@ -232,16 +232,46 @@ type transitionInfo struct {
 			Key string `json:"key"`
 		} `json:"statusCategory"`
 	} `json:"to"`
-	Fields map[string]struct {
-		Required      bool `json:"required"`
-		AllowedValues []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-		} `json:"allowedValues"`
-	} `json:"fields"`
+	Fields map[string]transitionField `json:"fields"`
+}
+
+// transitionField is one field of a transition's screen.
+type transitionField struct {
+	Required      bool `json:"required"`
+	AllowedValues []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"allowedValues"`
 }
 
 func (t transitionInfo) String() string { return fmt.Sprintf("%q → %s", t.Name, t.To.Name) }
+
+// resolutionValue is the resolution to send with a transition whose screen
+// has the resolution field f: the first of names the screen offers, by id,
+// or the first name when the screen lists no values. ok is false when the
+// screen offers none of names.
+func resolutionValue(f transitionField, names ...string) (value map[string]any, ok bool) {
+	if len(f.AllowedValues) == 0 {
+		return map[string]any{"name": names[0]}, true
+	}
+	for _, n := range names {
+		for _, v := range f.AllowedValues {
+			if strings.EqualFold(v.Name, n) {
+				return map[string]any{"id": v.ID}, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// offered lists the values of a screen field, quoted, for messages.
+func (f transitionField) offered() string {
+	var names []string
+	for _, v := range f.AllowedValues {
+		names = append(names, fmt.Sprintf("%q", v.Name))
+	}
+	return strings.Join(names, ", ")
+}
 
 func (b *backend) transitions(ctx context.Context, op, id string) ([]transitionInfo, error) {
 	var resp struct {
@@ -320,23 +350,10 @@ func (p *Plugin) resolve(ctx context.Context, b *backend, req *sdk.Request) (*sd
 		}}}},
 	}
 	if f, onScreen := t.Fields["resolution"]; onScreen {
-		value := map[string]any{"name": b.s.resolution}
-		if len(f.AllowedValues) > 0 {
-			i := slices.IndexFunc(f.AllowedValues, func(v struct {
-				ID   string `json:"id"`
-				Name string `json:"name"`
-			}) bool {
-				return strings.EqualFold(v.Name, b.s.resolution)
-			})
-			if i < 0 {
-				var names []string
-				for _, v := range f.AllowedValues {
-					names = append(names, fmt.Sprintf("%q", v.Name))
-				}
-				return nil, sdk.Permanent(fmt.Errorf("jira: %s %s: transition %s needs a resolution, and %q (resolve.resolution) is not one of its values: %s",
-					op, cur.Key, t, b.s.resolution, strings.Join(names, ", ")))
-			}
-			value = map[string]any{"id": f.AllowedValues[i].ID}
+		value, ok := resolutionValue(f, b.s.resolution)
+		if !ok {
+			return nil, sdk.Permanent(fmt.Errorf("jira: %s %s: transition %s needs a resolution, and %q (resolve.resolution) is not one of its values: %s",
+				op, cur.Key, t, b.s.resolution, f.offered()))
 		}
 		body["fields"] = map[string]any{"resolution": value}
 	}

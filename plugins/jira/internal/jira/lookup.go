@@ -61,15 +61,18 @@ func (b *backend) correlationJQL(ctx context.Context, key string) (string, error
 		jqlString(`"`+phrase+`"`) + " ORDER BY created DESC", nil
 }
 
-// lookup finds the newest issue stamped with the correlation key.
+// lookup finds the issue stamped with the correlation key: the oldest open
+// one, else the newest. Newer open issues of the same key are duplicates
+// (a create whose answer was lost, then a second create before the search
+// index caught up): they are closed as duplicates of the oldest, and the
+// work item's note says so.
 //
 // Candidates are the issues this process created for the key recently
 // (read directly: the search index may not have them yet) and the issues
-// the search finds by label or field. Each is confirmed, newest first, by
-// reading it with the itsm-connector property: an issue is ours only when
-// the property holds exactly this key, so a cloned issue (which copies
-// labels but not properties) or a label collision is never mistaken for
-// it.
+// the search finds by label or field. Each is confirmed by reading it with
+// the itsm-connector property: an issue is ours only when the property
+// holds exactly this key, so a cloned issue (which copies labels but not
+// properties) or a label collision is never mistaken for it.
 func (p *Plugin) lookup(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
 	key := req.CorrelationKey
 	recent := b.recent.ids(key)
@@ -85,6 +88,8 @@ func (p *Plugin) lookup(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 	}
 	// Issue ids grow with creation: newest first.
 	slices.SortStableFunc(candidates, func(a, b string) int { return idNumber(b) - idNumber(a) })
+	var newest *issueRecord
+	var open []*issueRecord // newest first
 	for _, id := range candidates {
 		rec, err := b.getIssue(ctx, "look up issue", id)
 		if sdk.KindOf(err) == sdk.KindNotFound {
@@ -98,10 +103,25 @@ func (p *Plugin) lookup(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 			p.opts.Log().Debug("lookup candidate not confirmed by its itsm-connector property", "issue", rec.Key, "correlation_key", key)
 			continue
 		}
-		cat := rec.Fields.Status.StatusCategory.Key
-		return p.workItem(b, rec.ID, rec.Key, rec.Fields.Status.Name, cat, key), nil
+		if newest == nil {
+			newest = rec
+		}
+		if !rec.done() {
+			open = append(open, rec)
+		}
 	}
-	return nil, nil
+	pick := newest
+	if len(open) > 0 {
+		pick = open[len(open)-1]
+	}
+	if pick == nil {
+		return nil, nil
+	}
+	item := p.workItem(b, pick.ID, pick.Key, pick.Fields.Status.Name, pick.Fields.Status.StatusCategory.Key, key)
+	if len(open) > 1 {
+		item.Note = p.closeDuplicates(ctx, b, req, pick, open[:len(open)-1])
+	}
+	return item, nil
 }
 
 // confirms reports whether rec is stamped with key: its property holds the

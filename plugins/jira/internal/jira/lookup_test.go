@@ -190,3 +190,113 @@ func TestConcurrentLookups(t *testing.T) {
 		t.Errorf("Lookup after the recent-create memory expired, index still lagging = %+v; want nothing (the documented limit)", found)
 	}
 }
+
+// TestLookupHealsDuplicates: two open issues stamped with one key (a
+// Create whose answer was lost, then a second Create before the index
+// caught up). Lookup keeps the oldest, closes the newer one as a duplicate
+// (done, resolution Duplicate, a "Duplicate" link to the kept issue and a
+// comment), says so in the work item's note, and does it only once.
+func TestLookupHealsDuplicates(t *testing.T) {
+	forFlavors(t, func(t *testing.T, flavor string) {
+		e := newEnv(t, flavor, nil, nil)
+		ctx := context.Background()
+		first := e.create("k", alert())
+		second := e.create("k", alert())
+		other := e.create("other", alert())
+
+		found, err := e.newPlugin(nil).Lookup(ctx, e.request("k", alert(), nil))
+		if err != nil || found == nil || found.ID != first.ID || found.State != sdk.StateOpen {
+			t.Fatalf("Lookup = %+v, %v; want the oldest open issue %s", found, err, first.Key)
+		}
+		if !strings.Contains(found.Note, second.Key) || !strings.Contains(found.Note, first.Key) {
+			t.Errorf("note %q does not name the closed duplicate %s and the kept %s", found.Note, second.Key, first.Key)
+		}
+		dup := e.issue(second.Key)
+		if dup.StatusCategory != CategoryDone || dup.Resolution != "Duplicate" {
+			t.Errorf("duplicate %s is %q (%s), resolution %q; want done as Duplicate", dup.Key, dup.Status, dup.StatusCategory, dup.Resolution)
+		}
+		if want := (jirafake.Link{Type: "Duplicate", Description: "duplicates", Issue: first.Key}); len(dup.Links) != 1 || dup.Links[0] != want {
+			t.Errorf("links of the duplicate = %+v, want %+v", dup.Links, want)
+		}
+		if len(dup.Comments) != 1 || !strings.Contains(dup.Comments[0].Body, first.Key) {
+			t.Errorf("comments of the duplicate = %+v, want one naming %s", dup.Comments, first.Key)
+		}
+		if kept := e.issue(first.Key); kept.StatusCategory != CategoryNew {
+			t.Errorf("kept issue %s is %q, want it left open", kept.Key, kept.Status)
+		}
+		if o := e.issue(other.Key); o.StatusCategory != CategoryNew {
+			t.Errorf("an issue of another key was touched: %s is %q", o.Key, o.Status)
+		}
+
+		e.fake.ResetRequests()
+		again, err := e.p.Lookup(ctx, e.request("k", alert(), nil))
+		if err != nil || again == nil || again.ID != first.ID || again.Note != "" {
+			t.Errorf("second Lookup = %+v, %v; want %s without a note", again, err, first.Key)
+		}
+		if n := len(e.fake.RequestsTo("POST", "/transitions")) + len(e.fake.RequestsTo("POST", "/issueLink")); n != 0 {
+			t.Errorf("the second Lookup made %d changes, want none", n)
+		}
+	})
+}
+
+// TestLookupHealsWithoutResolutionScreen: a workflow whose done
+// transition sets the resolution itself still closes the duplicate.
+func TestLookupHealsWithoutResolutionScreen(t *testing.T) {
+	e := newEnv(t, FlavorCloud, func(o *jirafake.Options) { o.NoResolutionScreen = true }, nil)
+	first := e.create("k", alert())
+	second := e.create("k", alert())
+	found, err := e.newPlugin(nil).Lookup(context.Background(), e.request("k", alert(), nil))
+	if err != nil || found == nil || found.ID != first.ID {
+		t.Fatalf("Lookup = %+v, %v; want %s", found, err, first.Key)
+	}
+	if dup := e.issue(second.Key); dup.StatusCategory != CategoryDone || len(dup.Links) != 1 {
+		t.Errorf("duplicate %s is %q with links %+v; want done and linked", dup.Key, dup.Status, dup.Links)
+	}
+}
+
+// TestLookupPrefersOpenIssue: an older open issue wins over a newer
+// resolved one of the same key, so the host adopts it instead of creating
+// a third.
+func TestLookupPrefersOpenIssue(t *testing.T) {
+	e := newEnv(t, FlavorCloud, nil, nil)
+	first := e.create("k", alert())
+	second := e.create("k", alert())
+	if err := e.fake.SetStatus(second.Key, "Done", "Done"); err != nil {
+		t.Fatal(err)
+	}
+	found, err := e.newPlugin(nil).Lookup(context.Background(), e.request("k", alert(), nil))
+	if err != nil || found == nil || found.ID != first.ID || found.State != sdk.StateOpen || found.Note != "" {
+		t.Errorf("Lookup = %+v, %v; want the open %s, no note", found, err, first.Key)
+	}
+}
+
+// TestLookupHealingFailureIsNoted: when the duplicate cannot be closed
+// (Jira refuses the transition), Lookup still answers the kept issue, and
+// the note says what failed; the next Lookup tries again.
+func TestLookupHealingFailureIsNoted(t *testing.T) {
+	e := newEnv(t, FlavorCloud, nil, nil)
+	first := e.create("k", alert())
+	second := e.create("k", alert())
+	p := e.newPlugin(nil)
+	ctx := context.Background()
+	if _, err := p.Lookup(ctx, e.request("other", alert(), nil)); err != nil { // caches nothing relevant; warms the client
+		t.Fatal(err)
+	}
+	e.fake.LoseNext("GET", "/rest/api/3/issue/"+second.ID+"/transitions", 503)
+	found, err := p.Lookup(ctx, e.request("k", alert(), nil))
+	if err != nil || found == nil || found.ID != first.ID {
+		t.Fatalf("Lookup = %+v, %v; want %s", found, err, first.Key)
+	}
+	if !strings.Contains(found.Note, "could not close") || !strings.Contains(found.Note, second.Key) {
+		t.Errorf("note %q does not report the failed close of %s", found.Note, second.Key)
+	}
+	if dup := e.issue(second.Key); dup.StatusCategory == CategoryDone {
+		t.Fatalf("duplicate closed although Jira refused")
+	}
+	if _, err := p.Lookup(ctx, e.request("k", alert(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	if dup := e.issue(second.Key); dup.StatusCategory != CategoryDone {
+		t.Errorf("the next Lookup did not close the duplicate: %q", dup.Status)
+	}
+}

@@ -61,16 +61,23 @@ func New(opts Options) *Plugin {
 	return &Plugin{opts: opts.WithDefaults()}
 }
 
-// Info describes the plugin and its configuration schema.
+// Info describes the plugin and its configuration schema. Its
+// ReadAfterWriteDelay is search_consistency_delay once configured, the
+// default before.
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	caps := sdk.CapabilitiesOf(p)
 	caps.Comment = true
+	delay := DefaultSearchConsistencyDelay
+	if b := p.state.Load(); b != nil {
+		delay = b.s.searchDelay
+	}
 	return sdk.Info{
-		Name:         Name,
-		Version:      p.opts.Version,
-		APIVersions:  []int{sdk.APIVersion},
-		Capabilities: caps,
-		Schema:       Schema(),
+		Name:                Name,
+		Version:             p.opts.Version,
+		APIVersions:         []int{sdk.APIVersion},
+		Capabilities:        caps,
+		Schema:              Schema(),
+		ReadAfterWriteDelay: delay,
 	}, nil
 }
 
@@ -148,7 +155,8 @@ func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 	return p.createIssue(ctx, b, req)
 }
 
-// Lookup finds the newest issue stamped with the correlation key.
+// Lookup finds the issue stamped with the correlation key: the oldest open
+// one, closing any newer open ones as its duplicates, else the newest.
 func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	b, err := p.backend()
 	if err != nil {

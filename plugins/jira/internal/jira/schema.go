@@ -30,6 +30,8 @@ func Schema() sdk.Schema {
 				Doc: `Priority name per Azure severity Sev0 … Sev4; entries override the defaults one by one; "" sends no priority for that severity.`},
 			{Name: "field_cache_ttl", Type: "string", Default: jsonOf("1h"),
 				Doc: "How long the field metadata (custom field names → ids) is cached."},
+			{Name: "search_consistency_delay", Type: "string", Default: jsonOf(DefaultSearchConsistencyDelay.String()),
+				Doc: `How long Jira's search may take to find a new issue. After a create whose answer was lost, the host waits this long before Lookup searches for the issue, so it is not created twice. "0s" does not wait.`},
 		},
 		Blocks: []sdk.Block{
 			{Name: "auth", Nesting: sdk.NestingSingle, Required: true,

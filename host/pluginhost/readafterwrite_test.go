@@ -1,0 +1,55 @@
+package pluginhost
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/config"
+)
+
+// TestReadAfterWriteDelayFollowsConfigure: the plugin's declared
+// read-after-write delay is read from its Info after Configure (the test
+// plugin declares `retries` seconds), again after a reload, and kept by a
+// restarted process.
+func TestReadAfterWriteDelayFollowsConfigure(t *testing.T) {
+	dir, _ := testPluginDirs(t)
+	src := func(retries string) string {
+		return `backend "test" "prod" {
+  config {
+    url     = "https://a.example.test"
+    retries = ` + retries + `
+  }
+}
+`
+	}
+	h, diags, _ := startHost(t, dir, src("3"), Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	b := mustBackend(t, h, "test.prod")
+	if got := b.ReadAfterWriteDelay(); got != 3*time.Second {
+		t.Errorf("after Load: %v, want 3s", got)
+	}
+	p := parseBackends(t, "connector.hcl", src("7"))
+	if d := h.Reconfigure(context.Background(), p.backends, []*config.Plugin{checksumBlock(t, dir)}, loadContext(t.TempDir())); d.HasErrors() {
+		t.Fatal(d)
+	}
+	if got := b.ReadAfterWriteDelay(); got != 7*time.Second {
+		t.Errorf("after Reconfigure: %v, want 7s", got)
+	}
+	wi, err := b.Create(context.Background(), testRequest("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pidOf(t, wi), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Create(context.Background(), testRequest("k2")); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.ReadAfterWriteDelay(); got != 7*time.Second || b.Restarts() != 1 {
+		t.Errorf("after a restart (%d): %v, want 7s", b.Restarts(), got)
+	}
+}
