@@ -295,6 +295,11 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 	if key == "" {
 		return nil, false, errors.New("correlation_key: the key is empty")
 	}
+	if strings.IndexByte(key, 0) >= 0 {
+		// Decoded text has none (host/commonschema); a function such as
+		// base64decode can make one, and PostgreSQL cannot store it.
+		return nil, false, errors.New(`correlation_key: the key contains a NUL character (\u0000), which cannot be stored`)
+	}
 	var fields map[string]any
 	if c.fields != nil {
 		v, diags := c.fields.Value(ctx)

@@ -218,6 +218,10 @@ route "empty-key" {
   correlation_key = alert.rule
   send_to         = [backend.file.a]
 }
+route "nul-key" {
+  correlation_key = base64decode("YQBi")
+  send_to         = [backend.file.a]
+}
 `
 	c, diags := config.Load([]byte(src), "unmatched.hcl")
 	if diags.HasErrors() {
@@ -234,7 +238,8 @@ route "empty-key" {
 	if len(d.Deliveries) != 0 {
 		t.Fatalf("want no deliveries, got %v", d.Deliveries)
 	}
-	for _, want := range []string{`"critical" (when is false)`, `"by-team" (when: unmatched.hcl:9`, `"empty-key" (correlation_key: the key is empty)`} {
+	for _, want := range []string{`"critical" (when is false)`, `"by-team" (when: unmatched.hcl:9`, `"empty-key" (correlation_key: the key is empty)`,
+		`"nul-key" (correlation_key: the key contains a NUL character (\u0000), which cannot be stored)`} {
 		if !strings.Contains(d.Unmatched, want) {
 			t.Errorf("Unmatched = %q, want it to contain %q", d.Unmatched, want)
 		}

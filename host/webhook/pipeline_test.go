@@ -114,6 +114,11 @@ func alertBody(id, essentials, ctx string) []byte {
 // both engines store, and route on, the same thing.
 func TestUnrepresentableTextIsNeverA503(t *testing.T) {
 	const routes = `
+route "decoded" {
+  when            = can(alert.custom_properties.b64)
+  send_to         = [backend.file.x]
+  correlation_key = base64decode(alert.custom_properties.b64)
+}
 route "all" {
   send_to         = [backend.file.x]
   correlation_key = "${alert.rule}|${alert.id}|${try(alert.custom_properties.k, "")}"
@@ -153,6 +158,13 @@ route "all" {
 			check: func(t *testing.T, it *store.Item) {
 				if want := "cpu|a3|v\uFFFDw"; it.CorrelationKey != want {
 					t.Errorf("correlation key = %q, want %q", it.CorrelationKey, want)
+				}
+			}},
+		{name: "a route makes a key with NUL of clean text: it does not match", status: 202,
+			body: []byte(strings.Replace(string(alertBody("a6", "", `{}`)), `"alertContext"`, `"customProperties":{"b64":"YQBi"},"alertContext"`, 1)),
+			check: func(t *testing.T, it *store.Item) {
+				if want := "cpu|a6|"; it.Route != "all" || it.CorrelationKey != want {
+					t.Errorf("route %q, correlation key %q; want route all, key %q", it.Route, it.CorrelationKey, want)
 				}
 			}},
 		{name: "NUL and invalid UTF-8 in a configuration item", status: 202,
