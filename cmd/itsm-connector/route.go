@@ -89,6 +89,10 @@ func explainAll(router *route.Router, files []string, asJSON bool, w io.Writer) 
 	return nil
 }
 
+// maxListedCIs is how many configuration items the text output lists per
+// delivery before it sums up the rest.
+const maxListedCIs = 10
+
 func printExplanation(w io.Writer, file, rule, condition string, ex route.Explanation) {
 	fmt.Fprintf(w, "%s: rule %q, %s\n", file, rule, condition)
 	for _, r := range ex.Routes {
@@ -107,7 +111,14 @@ func printExplanation(w io.Writer, file, rule, condition string, ex route.Explan
 	for _, d := range ex.Decision.Deliveries {
 		fmt.Fprintf(w, "  delivery %s via route %s\n", d.Backend, d.Route)
 		fmt.Fprintf(w, "    correlation_key = %s\n", d.CorrelationKey)
-		for _, ci := range d.ConfigurationItems {
+		if d.Note != "" {
+			fmt.Fprintf(w, "    note: %s\n", d.Note)
+		}
+		for i, ci := range d.ConfigurationItems {
+			if i == maxListedCIs && len(d.ConfigurationItems) > maxListedCIs+1 {
+				fmt.Fprintf(w, "    … and %d more configuration items (-json lists them all)\n", len(d.ConfigurationItems)-i)
+				break
+			}
 			if ci.ResourceID == "" {
 				fmt.Fprintf(w, "    configuration_item = %s (no resource id)\n", ci.Name)
 				continue

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +40,41 @@ func TestRouteEverySample(t *testing.T) {
 	}
 	if !bytes.Equal(out.Bytes(), want) {
 		t.Errorf("route output differs from %s (go test -update rewrites it):\n%s", golden, out.String())
+	}
+}
+
+// TestRouteShowsConfigurationItemCap: the dry run shows how a per_ci route
+// splits an alert with more configuration items than its
+// max_configuration_items, and the note the last work item carries.
+func TestRouteShowsConfigurationItemCap(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "connector.hcl")
+	alert := filepath.Join(dir, "alert.json")
+	if err := os.WriteFile(cfg, []byte(`auth "none" {}
+backend "file" "x" {}
+route "per-vm" {
+  send_to                 = [backend.file.x]
+  per_ci                  = true
+  max_configuration_items = 2
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alert, []byte(`{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"alertId":"a1","monitorCondition":"Fired",
+"configurationItems":["vm1","vm2","vm3","vm4"]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"route", "-config", cfg, alert}, &out, &errOut); code != 0 {
+		t.Fatalf("route exited %d:\n%s%s", code, errOut.String(), out.String())
+	}
+	want := `  delivery file.x via route per-vm
+    correlation_key = a1|OTHERS
+    note: the alert has 4 configuration items, more than route "per-vm"'s max_configuration_items (2): this work item covers the 2 after the first 2
+    configuration_item = vm3 (no resource id)
+    configuration_item = vm4 (no resource id)
+`
+	if !strings.Contains(out.String(), want) || strings.Count(out.String(), "delivery file.x") != 3 {
+		t.Errorf("route output:\n%s\nwant three deliveries, the last:\n%s", out.String(), want)
 	}
 }

@@ -138,6 +138,13 @@ func Decode(body []byte) (*sdk.Alert, error) {
 	if a.ID == "" {
 		return nil, &Error{Reason: ReasonMissingField, Field: "data.essentials.alertId", Message: "is required: it identifies the alert across Fired and Resolved"}
 	}
+	if why := inexact(e.alertID); why != "" {
+		// Other text is normalized (see str); an id is matched exactly
+		// across Fired and Resolved, and a rewritten one could merge two
+		// alerts into one work item.
+		return nil, &Error{Reason: ReasonInvalidField, Field: "data.essentials.alertId",
+			Message: why + "; an alertId is matched exactly across Fired and Resolved, so it is refused rather than rewritten"}
+	}
 	switch mc := trimmed(e.monitorCondition); {
 	case mc == "":
 		return nil, &Error{Reason: ReasonMissingField, Field: "data.essentials.monitorCondition", Message: `is required: "Fired" or "Resolved"`}
@@ -171,7 +178,7 @@ func Decode(body []byte) (*sdk.Alert, error) {
 
 	ctxRaw = contextJSON(ctxRaw)
 	if ctxRaw != nil {
-		a.Context = bytes.Clone(ctxRaw)
+		a.Context = bytes.Clone(storable(ctxRaw))
 	}
 	c := decodeContext(ctxRaw)
 	k := kindOf(a.MonitoringService)

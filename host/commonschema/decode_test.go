@@ -44,6 +44,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"blank alertId", string(payload(`"alertId":"  ","monitorCondition":"Fired"`, "{}")), ReasonMissingField, "data.essentials.alertId", "required"},
 		{"no monitorCondition", string(payload(`"alertId":"a1"`, "{}")), ReasonMissingField, "data.essentials.monitorCondition", "required"},
 		{"unknown monitorCondition", string(payload(`"alertId":"a1","monitorCondition":"Acknowledged"`, "{}")), ReasonInvalidField, "data.essentials.monitorCondition", `got "Acknowledged"`},
+		{"NUL in alertId", string(payload(`"alertId":"a\u0000","monitorCondition":"Fired"`, "{}")), ReasonInvalidField, "data.essentials.alertId", `contains a NUL character (\u0000); an alertId is matched exactly`},
+		{"invalid UTF-8 in alertId", string(payload("\"alertId\":\"a\xff\",\"monitorCondition\":\"Fired\"", "{}")), ReasonInvalidField, "data.essentials.alertId", "is not valid UTF-8"},
+		{"lone high surrogate in alertId", string(payload(`"alertId":"a\ud83dx","monitorCondition":"Fired"`, "{}")), ReasonInvalidField, "data.essentials.alertId", `\ud83d, half of a UTF-16 surrogate pair, alone`},
+		{"lone low surrogate in alertId", string(payload(`"alertId":"a\uDE00","monitorCondition":"Fired"`, "{}")), ReasonInvalidField, "data.essentials.alertId", `\ude00, half`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -384,5 +388,51 @@ func eq[T any](t *testing.T, got, want T) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %#v, want %#v", got, want)
+	}
+}
+
+// TestText holds the text conversions to their rules: str returns valid
+// UTF-8 without NUL, replacing what it cannot keep with U+FFFD; storable
+// does the same to JSON text without changing what it means otherwise;
+// inexact names what str would replace.
+func TestText(t *testing.T) {
+	tests := []struct {
+		raw      string
+		str      string
+		storable string
+		inexact  string
+	}{
+		{raw: `"plain"`, str: "plain", storable: `"plain"`},
+		{raw: `"caf\u00e9 \ud83d\ude00"`, str: "café 😀", storable: `"caf\u00e9 \ud83d\ude00"`},
+		{raw: "\"caf\xc3\xa9\"", str: "café", storable: "\"caf\xc3\xa9\""},
+		{raw: `"uFFFD is kept: \ufffd \uFFFD"`, str: "uFFFD is kept: \uFFFD \uFFFD", storable: `"uFFFD is kept: \ufffd \uFFFD"`},
+		{raw: `"a\u0000b"`, str: "a\uFFFDb", storable: `"a\ufffdb"`, inexact: `contains a NUL character (\u0000)`},
+		{raw: `"escaped backslash \\u0000"`, str: `escaped backslash \u0000`, storable: `"escaped backslash \\u0000"`},
+		{raw: `"\\\u0000"`, str: "\\\uFFFD", storable: `"\\\ufffd"`, inexact: `contains a NUL character (\u0000)`},
+		{raw: "\"a\xffb\xfe\xfdc\"", str: "a\uFFFDb\uFFFD\uFFFDc", storable: "\"a\uFFFDb\uFFFD\uFFFDc\"", inexact: "is not valid UTF-8"},
+		{raw: "\"\xe2\x82\"", str: "\uFFFD\uFFFD", storable: "\"\uFFFD\uFFFD\"", inexact: "is not valid UTF-8"},
+		{raw: `"x\ud800"`, str: "x\uFFFD", storable: `"x\ud800"`, inexact: `contains \ud800, half of a UTF-16 surrogate pair, alone`},
+		{raw: `"\ud800\u0041"`, str: "\uFFFDA", storable: `"\ud800\u0041"`, inexact: `contains \ud800, half`},
+		{raw: `"\udc00\ud800"`, str: "\uFFFD\uFFFD", storable: `"\udc00\ud800"`, inexact: `contains \udc00, half`},
+		{raw: `{"k":"\u0000","\u0000":1}`, str: `{"k":"\ufffd","\ufffd":1}`, storable: `{"k":"\ufffd","\ufffd":1}`},
+		{raw: "[\"\xff\"]", str: "[\"\uFFFD\"]", storable: "[\"\uFFFD\"]"},
+		{raw: `12.5`, str: "12.5", storable: `12.5`},
+		{raw: `null`, str: "", storable: `null`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			if !valid([]byte(tt.raw)) {
+				t.Fatalf("test input %q is not JSON", tt.raw)
+			}
+			if got := str([]byte(tt.raw)); got != tt.str {
+				t.Errorf("str = %q, want %q", got, tt.str)
+			}
+			if got := string(storable([]byte(tt.raw))); got != tt.storable {
+				t.Errorf("storable = %q, want %q", got, tt.storable)
+			}
+			if got := inexact([]byte(tt.raw)); !strings.Contains(got, tt.inexact) || (got == "") != (tt.inexact == "") {
+				t.Errorf("inexact = %q, want %q", got, tt.inexact)
+			}
+		})
 	}
 }

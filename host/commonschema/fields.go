@@ -7,7 +7,7 @@ package commonschema
 // (alertvalue.Fields) has no description here, or a description has no
 // path.
 var fieldDescriptions = map[string]string{
-	"id":                                     "The essentials alertId: stable across Fired and Resolved, the default correlation key.",
+	"id":                                     "The essentials alertId: stable across Fired and Resolved, the default correlation key. One holding a NUL character, invalid UTF-8 or half a UTF-16 surrogate pair is refused (400), not rewritten.",
 	"rule":                                   "The alert rule's name (essentials alertRule); empty for budget alerts.",
 	"rule_id":                                "The alert rule's ARM id (essentials alertRuleId or alertRuleID), when Azure sends it.",
 	"severity":                               "0 (critical) to 4 (verbose), from Sev0-Sev4; null when Azure sends none (budget alerts).",

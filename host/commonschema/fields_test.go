@@ -99,6 +99,11 @@ one, or two for Prometheus alerts (` + "`metric` and `prometheus`" + `) and Reso
 lists and maps are empty. ARM ids and names keep the case Azure sent; compare
 them with ` + "`lower()`" + `.
 
+Text is always valid UTF-8 without NUL characters, which PostgreSQL cannot store:
+each invalid byte, each NUL (` + "`\\u0000`" + `) and each half of a UTF-16 surrogate pair sent
+alone becomes U+FFFD (�), in every field and in the raw ` + "`alertContext`" + `, so both store
+engines keep, and routes see, the same text. Only ` + "`id`" + ` is refused instead (400).
+
 Plugins also receive the raw ` + "`alertContext`" + ` (not reachable from expressions).
 
 Examples are normalized from Microsoft's published sample payloads

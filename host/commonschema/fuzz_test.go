@@ -3,11 +3,14 @@ package commonschema
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/itsm-connector/itsm-connector/host/alertvalue"
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -23,7 +26,9 @@ func fullSamplesNoCheck() []string {
 
 // FuzzDecode: no input panics; every rejection is an *Error; every accepted
 // alert has an id and a condition, marshals to JSON and converts to the
-// route value; and the validator agrees with encoding/json.
+// route value, and all its text (the raw alertContext's strings included)
+// is valid UTF-8 without NUL characters, which PostgreSQL cannot store;
+// and the validator agrees with encoding/json.
 //
 //	go test -run=^$ -fuzz=FuzzDecode -fuzztime=10s ./host/commonschema
 func FuzzDecode(f *testing.F) {
@@ -36,6 +41,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(payload(minimal, `"{\"a\":[1,{\"b\":\"\\u00e9\"}]}"`))
 	f.Add(payload(minimal+`,"monitoringService":"ServiceHealth","alertTargetIDs":"[\"/subscriptions/x\"]"`, `{"properties":{"impactedServices":"[{\"ServiceName\":\"S\"}]","stage":"Resolved"}}`))
+	f.Add(payload(minimal+`,"description":"a\u0000b","configurationItems":["\u0000"]`, `{"k\u0000":"\\u0000\u0000","x":"\ud800"}`))
+	f.Add(payload(minimal+",\"alertRule\":\"r\xff\",\"customProperties\":{\"\xfe\":\"\xc3\"}", "{\"a\":\"\xe2\x82\"}"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if len(body) > DefaultMaxBodyBytes {
 			return
@@ -57,8 +64,61 @@ func FuzzDecode(f *testing.F) {
 		if _, err := json.Marshal(a); err != nil {
 			t.Fatalf("alert does not marshal: %v", err)
 		}
+		if bad := unstorableText(reflect.ValueOf(a), "alert"); bad != "" {
+			t.Fatalf("decoded text cannot be stored: %s", bad)
+		}
+		if a.Context != nil {
+			var ctx any
+			if !utf8.Valid(a.Context) || json.Unmarshal(a.Context, &ctx) != nil {
+				t.Fatalf("context is not valid UTF-8 JSON: %q", a.Context)
+			}
+			if bad := unstorableText(reflect.ValueOf(ctx), "context"); bad != "" {
+				t.Fatalf("context text cannot be stored: %s", bad)
+			}
+		}
 		_ = alertvalue.Value(a)
 	})
+}
+
+// unstorableText names the first string under v (map keys included) that
+// is not valid UTF-8 or holds a NUL character, or returns "".
+func unstorableText(v reflect.Value, path string) string {
+	switch v.Kind() {
+	case reflect.String:
+		if s := v.String(); !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return fmt.Sprintf("%s = %q", path, s)
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return unstorableText(v.Elem(), path)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if bad := unstorableText(v.Field(i), path+"."+v.Type().Field(i).Name); bad != "" {
+				return bad
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "" // Context, checked as JSON
+		}
+		for i := range v.Len() {
+			if bad := unstorableText(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); bad != "" {
+				return bad
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			p := fmt.Sprintf("%s[%q]", path, k)
+			if bad := unstorableText(k, p+" (key)"); bad != "" {
+				return bad
+			}
+			if bad := unstorableText(v.MapIndex(k), p); bad != "" {
+				return bad
+			}
+		}
+	}
+	return ""
 }
 
 // TestDecodeMemoryBounded decodes adversarial bodies at the size limit and

@@ -3,6 +3,7 @@ package commonschema
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -155,8 +156,16 @@ func (buf *keyBuf) fold(key []byte) []byte {
 }
 
 // str converts a value to a string: a string's content, a number's or
-// boolean's JSON text, an object's or array's JSON text as sent, and ""
-// for null or nothing.
+// boolean's JSON text, an object's or array's JSON text as sent (see
+// storable), and "" for null or nothing.
+//
+// Every string it returns is valid UTF-8 without NUL characters: each
+// byte that is not part of valid UTF-8, each NUL (\u0000) and each half of
+// a UTF-16 surrogate pair sent alone becomes U+FFFD. PostgreSQL cannot
+// store NUL or invalid UTF-8 in text, and the text becomes correlation
+// keys, fields and audit messages: normalizing it here makes both store
+// engines keep, and routes see, the same thing. Values that must be kept
+// exactly are checked with inexact first.
 func str(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
@@ -167,13 +176,110 @@ func str(raw []byte) string {
 	case '"':
 		inner := raw[1 : len(raw)-1]
 		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			return string(inner)
+			return string(inner) // the usual case: nothing to unescape or replace
 		}
 		var s string
-		_ = json.Unmarshal(raw, &s) // raw is validated; this only unescapes
+		_ = json.Unmarshal(raw, &s) // raw is validated; this unescapes and replaces invalid UTF-8 and lone surrogates
+		if strings.IndexByte(s, 0) >= 0 {
+			s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+		}
 		return s
 	}
-	return string(raw)
+	return string(storable(raw))
+}
+
+// storable returns the validated JSON text raw with each byte that is not
+// part of valid UTF-8 replaced by U+FFFD and each \u0000 escape by
+// \ufffd, so that the strings in it read as str reads them and either
+// store engine keeps it. It returns raw itself when nothing needs
+// replacing, the usual case.
+func storable(raw []byte) []byte {
+	if utf8.Valid(raw) && !bytes.Contains(raw, escapedNUL) {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)+8)
+	for i := 0; i < len(raw); {
+		switch c := raw[i]; {
+		case c == '\\': // in validated JSON, only inside a string, and never last
+			if bytes.HasPrefix(raw[i:], escapedNUL) {
+				out = append(out, `\ufffd`...)
+				i += len(escapedNUL)
+				continue
+			}
+			out = append(out, c, raw[i+1]) // a pair, so "\\u0000" stays
+			i += 2
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			i++
+		default:
+			r, n := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && n == 1 {
+				out = utf8.AppendRune(out, utf8.RuneError)
+			} else {
+				out = append(out, raw[i:i+n]...)
+			}
+			i += n
+		}
+	}
+	return out
+}
+
+var escapedNUL = []byte(`\u0000`)
+
+// inexact says why str cannot return the string value raw exactly as sent:
+// it holds invalid UTF-8, a NUL character, or half of a UTF-16 surrogate
+// pair, each of which str would replace with U+FFFD. It returns "" when
+// str keeps the value as sent (and for values that are not strings).
+func inexact(raw []byte) string {
+	if len(raw) == 0 || raw[0] != '"' {
+		return ""
+	}
+	if !utf8.Valid(raw) {
+		return "is not valid UTF-8"
+	}
+	for i := 1; i < len(raw)-1; i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character; a validated string has it
+		if raw[i] != 'u' {
+			continue
+		}
+		r := hex4(raw[i+1:])
+		i += 4
+		switch {
+		case r == 0:
+			return `contains a NUL character (\u0000)`
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return fmt.Sprintf(`contains \u%04x, half of a UTF-16 surrogate pair, alone`, r)
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+				if lo := hex4(raw[i+3:]); lo >= 0xDC00 && lo <= 0xDFFF {
+					i += 6
+					continue
+				}
+			}
+			return fmt.Sprintf(`contains \u%04x, half of a UTF-16 surrogate pair, alone`, r)
+		}
+	}
+	return ""
+}
+
+// hex4 reads the four hex digits at the start of b (validated JSON).
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
 }
 
 // trimmed is str without surrounding white space.

@@ -486,3 +486,41 @@ func golden(t *testing.T, path string, got []byte) {
 		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+func TestMaxConfigurationItems(t *testing.T) {
+	const rest = `
+auth "none" {}
+backend "file" "a" {}
+`
+	tests := []struct {
+		name string
+		attr string // the route's attribute lines
+		want int
+		diag string // part of the one error or warning; "" for none
+		err  bool   // the diagnostic is an error
+	}{
+		{"default", "per_ci = true", DefaultMaxConfigurationItems, "", false},
+		{"set", "per_ci = true\n  max_configuration_items = 5", 5, "", false},
+		{"one", "per_ci = true\n  max_configuration_items = 1", 1, "", false},
+		{"zero is refused", "per_ci = true\n  max_configuration_items = 0", 0, `max_configuration_items of route "r" must be at least 1; the default is 100`, true},
+		{"negative", "per_ci = true\n  max_configuration_items = -3", 0, "must be at least 1", true},
+		{"not a number", "per_ci = true\n  max_configuration_items = \"many\"", 0, "Unsuitable value type", true},
+		{"without per_ci it only warns", "max_configuration_items = 5", 5, `max_configuration_items of route "r" has no effect: the route sets no per_ci = true`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := rest + "route \"r\" {\n  send_to = [backend.file.a]\n  " + tc.attr + "\n}\n"
+			c, diags := Load([]byte(src), "inline.hcl")
+			text := diagText(c, diags)
+			mentioned := strings.Contains(text, "max_configuration_items") || strings.Contains(text, "Unsuitable")
+			if diags.HasErrors() != tc.err || !strings.Contains(text, tc.diag) || (tc.diag == "") == mentioned {
+				t.Fatalf("want diagnostics containing %q (error %v), got:\n%s", tc.diag, tc.err, text)
+			}
+			if !tc.err {
+				if got := c.Routes[0].MaxConfigurationItems; got != tc.want {
+					t.Errorf("max_configuration_items = %d, want %d", got, tc.want)
+				}
+			}
+		})
+	}
+}

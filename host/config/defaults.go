@@ -35,6 +35,10 @@ const (
 	DefaultMaxAttempts  = 0
 	DefaultMaxAge       = 24 * time.Hour
 	DefaultReopenWindow = 24 * time.Hour
+	// DefaultMaxConfigurationItems is how many configuration items of one
+	// alert get a work item of their own on a per_ci route; one more work
+	// item covers the rest.
+	DefaultMaxConfigurationItems = 100
 
 	// DefaultAuditRetention keeps 30 days of audit events.
 	DefaultAuditRetention = 30 * 24 * time.Hour

@@ -400,7 +400,7 @@ func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 
 func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	r := &Route{Name: b.Labels[0], Range: b.DefRange, ReopenWindow: DefaultReopenWindow,
-		OnResolvedWithoutItem: DefaultOnResolvedWithoutItem}
+		OnResolvedWithoutItem: DefaultOnResolvedWithoutItem, MaxConfigurationItems: DefaultMaxConfigurationItems}
 	key := "route." + r.Name
 	present := l.record(key, b)
 	l.ranges[key+".name"] = b.LabelRanges[0]
@@ -411,7 +411,9 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 		Fields         hcl.Expression `hcl:"fields,optional"`
 		ReopenWindow   *string        `hcl:"reopen_window,optional"`
 		PerCI          *bool          `hcl:"per_ci,optional"`
-		Continue       *bool          `hcl:"continue,optional"`
+		// MaxConfigurationItems is checked by Validate.
+		MaxConfigurationItems *int  `hcl:"max_configuration_items,optional"`
+		Continue              *bool `hcl:"continue,optional"`
 		// OnResolvedWithoutItem is checked by Validate.
 		OnResolvedWithoutItem *string `hcl:"on_resolved_without_item,optional"`
 	}
@@ -427,6 +429,9 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	}
 	if raw.PerCI != nil {
 		r.PerCI = *raw.PerCI
+	}
+	if raw.MaxConfigurationItems != nil {
+		r.MaxConfigurationItems = *raw.MaxConfigurationItems
 	}
 	if raw.Continue != nil {
 		r.Continue = *raw.Continue

@@ -168,6 +168,11 @@ type Route struct {
 	// OnResolvedCreateAndResolve; empty means the default (record).
 	OnResolvedWithoutItem string
 	PerCI                 bool
+	// MaxConfigurationItems caps the work items per_ci makes of one alert:
+	// the first this many configuration items get one each, one more
+	// covers the rest. Default DefaultMaxConfigurationItems; zero in a
+	// Route built in code means the default.
+	MaxConfigurationItems int
 	Continue              bool
 	Range                 hcl.Range
 }

@@ -399,6 +399,16 @@ func (v *validator) routes() {
 			v.errorf(v.at(key+".reopen_window", key), "Invalid reopen_window",
 				"reopen_window of route %q must not be negative; 0 never reopens.", r.Name)
 		}
+		// Zero in a Route built in code is the default; written in the file
+		// it is refused like any value below 1.
+		_, set := v.c.ranges[key+".max_configuration_items"]
+		if r.MaxConfigurationItems < 0 || (set && r.MaxConfigurationItems == 0) {
+			v.errorf(v.at(key+".max_configuration_items", key), "Invalid max_configuration_items",
+				"max_configuration_items of route %q must be at least 1; the default is %d. With per_ci = true, the first max_configuration_items configuration items of an alert get a work item each and one more covers the rest.", r.Name, DefaultMaxConfigurationItems)
+		} else if set && !r.PerCI {
+			v.add(hcl.DiagWarning, v.at(key+".max_configuration_items"), "max_configuration_items without per_ci",
+				"max_configuration_items of route %q has no effect: the route sets no per_ci = true, so each alert is one work item covering all its configuration items.", r.Name)
+		}
 		switch r.OnResolvedWithoutItem {
 		case "", OnResolvedRecord, OnResolvedCreateAndResolve:
 		default:

@@ -36,6 +36,10 @@ type Delivery struct {
 	// OnResolvedWithoutItem is what a Resolved notification does when the
 	// alert has no work item in this backend. Empty means ResolvedRecord.
 	OnResolvedWithoutItem ResolvedPolicy `json:"on_resolved_without_item"`
+	// Note explains a routing decision about this work item for the audit
+	// trail and the route dry run: set on the work item that covers the
+	// configuration items beyond a per_ci route's max_configuration_items.
+	Note string `json:"note,omitempty"`
 }
 
 // ResolvedPolicy is a route's on_resolved_without_item: what a Resolved

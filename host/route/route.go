@@ -48,6 +48,7 @@ type compiled struct {
 	fields   hcl.Expression // nil: no fields
 	backends []string       // "type.name"
 	perCI    bool
+	maxCIs   int // per_ci's max_configuration_items
 	cont     bool
 	reopen   time.Duration
 	resolved ResolvedPolicy
@@ -77,8 +78,11 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 			}
 		}
 		c := &compiled{name: rt.Name, when: rt.When, key: rt.CorrelationKey, fields: rt.Fields,
-			perCI: rt.PerCI, cont: rt.Continue, reopen: rt.ReopenWindow,
+			perCI: rt.PerCI, maxCIs: rt.MaxConfigurationItems, cont: rt.Continue, reopen: rt.ReopenWindow,
 			resolved: ResolvedPolicy(rt.OnResolvedWithoutItem).OrDefault()}
+		if c.maxCIs <= 0 {
+			c.maxCIs = config.DefaultMaxConfigurationItems
+		}
 		for _, ref := range rt.SendTo {
 			if !backends[ref.Ref()] {
 				diags = append(diags, &hcl.Diagnostic{
@@ -297,6 +301,11 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 	if key == "" {
 		return nil, false, errors.New("correlation_key: the key is empty")
 	}
+	if strings.IndexByte(key, 0) >= 0 {
+		// Decoded text has none (host/commonschema); a function such as
+		// base64decode can make one, and PostgreSQL cannot store it.
+		return nil, false, errors.New(`correlation_key: the key contains a NUL character (\u0000), which cannot be stored`)
+	}
 	var fields map[string]any
 	if c.fields != nil {
 		v, diags := c.fields.Value(ctx)
@@ -309,25 +318,65 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 		}
 		fields = f
 	}
-	var out []Delivery
+	slots := []ciSlot{{key: key, cis: a.ConfigurationItems}}
+	if c.perCI && len(a.ConfigurationItems) > 0 {
+		slots = perCISlots(c.name, key, a.ConfigurationItems, c.maxCIs)
+	}
+	out := make([]Delivery, 0, len(c.backends)*len(slots))
 	for _, b := range c.backends {
-		if !c.perCI || len(a.ConfigurationItems) == 0 {
-			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: key, Fields: fields,
-				ConfigurationItems: a.ConfigurationItems, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved})
-			continue
-		}
-		seen := map[string]bool{}
-		for _, ci := range a.ConfigurationItems {
-			k := PerCIKey(key, ci)
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: k, Fields: fields,
-				ConfigurationItems: []sdk.ConfigurationItem{ci}, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved})
+		for _, s := range slots {
+			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: s.key, Fields: fields,
+				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note})
 		}
 	}
 	return out, true, nil
+}
+
+// ciSlot is one work item a route makes of an alert: its correlation key,
+// the configuration items it covers and, when there is one, a note for the
+// audit trail.
+type ciSlot struct {
+	key  string
+	cis  []sdk.ConfigurationItem
+	note string
+}
+
+// PerCIRest ends the correlation key of the work item that covers the
+// configuration items beyond a per_ci route's max_configuration_items:
+// "<correlation_key>|OTHERS". What follows the "|" of a configuration
+// item's own key is in lower case (see PerCIKey), so none can be this.
+const PerCIRest = "OTHERS"
+
+// perCISlots is how a per_ci route with correlation key key and
+// max_configuration_items max splits an alert's configuration items into
+// work items: one per distinct item (by PerCIKey, first occurrence kept),
+// in the order the alert lists them, for the first max; when there are
+// more, one more work item keyed "<key>|OTHERS" covers all the others,
+// with a note saying so. The same list always gives the same split, so a
+// repeated or resolved notification reaches the same work items. route
+// names the route in the note.
+func perCISlots(route, key string, cis []sdk.ConfigurationItem, max int) []ciSlot {
+	seen := make(map[string]bool, min(len(cis), max+1))
+	var slots []ciSlot
+	var rest []sdk.ConfigurationItem
+	for _, ci := range cis {
+		k := PerCIKey(key, ci)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if len(slots) < max {
+			slots = append(slots, ciSlot{key: k, cis: []sdk.ConfigurationItem{ci}})
+			continue
+		}
+		rest = append(rest, ci)
+	}
+	if len(rest) > 0 {
+		slots = append(slots, ciSlot{key: key + "|" + PerCIRest, cis: rest,
+			note: fmt.Sprintf("the alert has %d configuration items, more than route %q's max_configuration_items (%d): this work item covers the %d after the first %d",
+				max+len(rest), route, max, len(rest), max)})
+	}
+	return slots
 }
 
 // PerCIKey is the correlation key of one configuration item's work item

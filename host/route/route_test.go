@@ -218,6 +218,10 @@ route "empty-key" {
   correlation_key = alert.rule
   send_to         = [backend.file.a]
 }
+route "nul-key" {
+  correlation_key = base64decode("YQBi")
+  send_to         = [backend.file.a]
+}
 `
 	c, diags := config.Load([]byte(src), "unmatched.hcl")
 	if diags.HasErrors() {
@@ -234,7 +238,8 @@ route "empty-key" {
 	if len(d.Deliveries) != 0 {
 		t.Fatalf("want no deliveries, got %v", d.Deliveries)
 	}
-	for _, want := range []string{`"critical" (when is false)`, `"by-team" (when: unmatched.hcl:9`, `"empty-key" (correlation_key: the key is empty)`} {
+	for _, want := range []string{`"critical" (when is false)`, `"by-team" (when: unmatched.hcl:9`, `"empty-key" (correlation_key: the key is empty)`,
+		`"nul-key" (correlation_key: the key contains a NUL character (\u0000), which cannot be stored)`} {
 		if !strings.Contains(d.Unmatched, want) {
 			t.Errorf("Unmatched = %q, want it to contain %q", d.Unmatched, want)
 		}
@@ -339,5 +344,86 @@ func TestRouteConcurrent(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestPerCIManyConfigurationItems: an alert with 20,000 configuration
+// items on a per_ci route used to become 20,000 work items in one ingest
+// transaction, holding the single writer for tens of seconds while other
+// alerts waited. The route now gives the first max_configuration_items
+// (default 100) their own work item and one more covers the rest, with a
+// note saying so.
+func TestPerCIManyConfigurationItems(t *testing.T) {
+	r, diags := Compile([]*config.Route{{Name: "per-vm", SendTo: []config.BackendRef{{Type: "file", Name: "a"}}, PerCI: true}},
+		map[string]bool{"file.a": true})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	a := &sdk.Alert{ID: "big"}
+	for i := range 20000 {
+		a.ConfigurationItems = append(a.ConfigurationItems, sdk.ConfigurationItem{Name: fmt.Sprintf("vm-%05d", i)})
+	}
+	e, err := r.Explain(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.Decision.Deliveries
+	if want := config.DefaultMaxConfigurationItems + 1; len(d) != want {
+		t.Fatalf("%d deliveries, want %d", len(d), want)
+	}
+	for i, del := range d[:len(d)-1] {
+		if want := fmt.Sprintf("big|vm-%05d", i); del.CorrelationKey != want || len(del.ConfigurationItems) != 1 || del.Note != "" {
+			t.Fatalf("delivery %d: key %q, %d CIs, note %q; want key %q, one CI, no note", i, del.CorrelationKey, len(del.ConfigurationItems), del.Note, want)
+		}
+	}
+	rest := d[len(d)-1]
+	if rest.CorrelationKey != "big|"+PerCIRest || len(rest.ConfigurationItems) != 19900 || rest.ConfigurationItems[0].Name != "vm-00100" {
+		t.Errorf("last delivery: key %q, %d CIs from %v; want key %q covering the 19900 from vm-00100", rest.CorrelationKey, len(rest.ConfigurationItems), rest.ConfigurationItems[0], "big|"+PerCIRest)
+	}
+	if want := `the alert has 20000 configuration items, more than route "per-vm"'s max_configuration_items (100): this work item covers the 19900 after the first 100`; rest.Note != want {
+		t.Errorf("note = %q\nwant %q", rest.Note, want)
+	}
+}
+
+func TestPerCISlots(t *testing.T) {
+	ci := func(name, id string) sdk.ConfigurationItem { return sdk.ConfigurationItem{Name: name, ResourceID: id} }
+	a, b, c, d := ci("a", ""), ci("b", "/S/VM/B"), ci("c", ""), ci("d", "")
+	type slot struct {
+		Key  string
+		CIs  []sdk.ConfigurationItem
+		Note string
+	}
+	tests := []struct {
+		name string
+		cis  []sdk.ConfigurationItem
+		max  int
+		want []slot
+	}{
+		{"under the cap", []sdk.ConfigurationItem{a, b}, 3,
+			[]slot{{"k|a", []sdk.ConfigurationItem{a}, ""}, {"k|/s/vm/b", []sdk.ConfigurationItem{b}, ""}}},
+		{"exactly the cap", []sdk.ConfigurationItem{a, b, c}, 3,
+			[]slot{{"k|a", []sdk.ConfigurationItem{a}, ""}, {"k|/s/vm/b", []sdk.ConfigurationItem{b}, ""}, {"k|c", []sdk.ConfigurationItem{c}, ""}}},
+		{"duplicates count once, before the cap", []sdk.ConfigurationItem{a, a, ci("A", ""), b, b}, 2,
+			[]slot{{"k|a", []sdk.ConfigurationItem{a}, ""}, {"k|/s/vm/b", []sdk.ConfigurationItem{b}, ""}}},
+		{"over the cap: one more covers the rest", []sdk.ConfigurationItem{a, b, c, d}, 2,
+			[]slot{{"k|a", []sdk.ConfigurationItem{a}, ""}, {"k|/s/vm/b", []sdk.ConfigurationItem{b}, ""},
+				{"k|OTHERS", []sdk.ConfigurationItem{c, d}, `the alert has 4 configuration items, more than route "r"'s max_configuration_items (2): this work item covers the 2 after the first 2`}}},
+		{"duplicates in the rest count once", []sdk.ConfigurationItem{a, b, c, b, c, a}, 1,
+			[]slot{{"k|a", []sdk.ConfigurationItem{a}, ""},
+				{"k|OTHERS", []sdk.ConfigurationItem{b, c}, `the alert has 3 configuration items, more than route "r"'s max_configuration_items (1): this work item covers the 2 after the first 1`}}},
+		{"a CI named like the rest keeps its own lower-case key", []sdk.ConfigurationItem{ci("OTHERS", ""), a}, 1,
+			[]slot{{"k|others", []sdk.ConfigurationItem{ci("OTHERS", "")}, ""},
+				{"k|OTHERS", []sdk.ConfigurationItem{a}, `the alert has 2 configuration items, more than route "r"'s max_configuration_items (1): this work item covers the 1 after the first 1`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []slot
+			for _, s := range perCISlots("r", "k", tt.cis, tt.max) {
+				got = append(got, slot{s.key, s.cis, s.note})
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("slots:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
 }

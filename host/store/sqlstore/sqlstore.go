@@ -210,6 +210,9 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 			out.Backend = d.Backend
 			res[i].Deliveries[j] = out
 			msg := fmt.Sprintf("%s notification for alert %s at %s: %s", cond, n.Alert.ID, at.Format(time.RFC3339Nano), out.Outcome)
+			if d.Note != "" {
+				msg += "; " + d.Note
+			}
 			if _, err := ev.ExecContext(ctx, out.ItemID, ns(now), store.EventNotification, string(cond),
 				string(out.Outcome), msg, 0); err != nil {
 				return nil, fmt.Errorf("%s: recording notification event: %w", s.d.Name, err)
