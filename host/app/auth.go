@@ -42,35 +42,14 @@ func newAuth(ctx context.Context, cfg *config.Config, dataDir string, log hclog.
 		log.Info("dev mode: tokens from the local issuer are accepted", "authority", iss.Authority(), "tenant_id", iss.TenantID())
 		return &authStep{Authenticator: v, close: func() { _ = v.Close(); _ = iss.Close() }}, nil
 	case config.AuthEntraID:
-		e := cfg.Auth.EntraID
-		if e == nil {
-			e = &config.EntraID{}
+		if cfg.Auth.EntraID == nil {
+			return nil, fmt.Errorf(`auth "entra_id": no settings`)
 		}
-		v, err := entra.New(ctx, entra.Config{
-			TenantIDs:     e.TenantIDs,
-			Audiences:     e.Audiences,
-			AllowedAppIDs: e.AllowedAppIDs,
-			RequiredRoles: e.RequiredRoles,
-			Authority:     e.Authority,
-			TokenVersions: e.TokenVersions,
-			ClockSkew:     e.ClockSkew,
-			RefreshEvery:  e.RefreshEvery,
-			MaxTokenBytes: e.MaxTokenBytes,
-			CacheEntries:  cacheEntries(e.CacheEntries),
-		}, entra.WithLogger(log.Named("auth")))
+		v, err := entra.New(ctx, *cfg.Auth.EntraID, entra.WithLogger(log.Named("auth")))
 		if err != nil {
 			return nil, err
 		}
 		return &authStep{Authenticator: v, close: func() { _ = v.Close() }}, nil
 	}
 	return nil, fmt.Errorf("auth %q: unknown type", cfg.Auth.Type)
-}
-
-// cacheEntries maps cache_entries (0 disables the cache) onto entra.Config
-// (0 takes the default, negative disables).
-func cacheEntries(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
 }

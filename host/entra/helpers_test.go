@@ -200,12 +200,11 @@ func newEnv(t testing.TB, mod func(*Config), opts ...Option) *env {
 
 func (e *env) start(t testing.TB, mod func(*Config), opts ...Option) *Verifier {
 	t.Helper()
-	cfg := Config{
-		TenantIDs:     []string{testTenant},
-		Audiences:     []string{testAppIDURI, testClientID},
-		RequiredRoles: []string{testRole},
-		Authority:     e.iss.srv.URL,
-	}
+	cfg := DefaultConfig()
+	cfg.TenantIDs = []string{testTenant}
+	cfg.Audiences = []string{testAppIDURI, testClientID}
+	cfg.RequiredRoles = []string{testRole}
+	cfg.Authority = e.iss.srv.URL
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -26,12 +26,17 @@ const maxDocumentBytes = 1 << 20
 // fetchTimeout bounds one refresh round (all discovery documents and key sets).
 const fetchTimeout = 30 * time.Second
 
+// minRefreshInterval is the least time between two key refreshes
+// triggered by an unknown kid. It bounds what a flood of tokens with
+// random key IDs can cost the issuer.
+const minRefreshInterval = 5 * time.Minute
+
 // minRSABits is the smallest RSA modulus accepted from a JWKS.
 const minRSABits = 2048
 
 // errRateLimited says an unknown-kid refresh was skipped because the last
 // refresh was too recent.
-var errRateLimited = errors.New("key refresh skipped: the last one was less than min_refresh_interval ago")
+var errRateLimited = errors.New("key refresh skipped: the last one was less than 5 minutes ago")
 
 // source is one discovery document: a tenant and a token version.
 type source struct{ tenant, version string }
@@ -142,12 +147,12 @@ func (m *keyManager) readyErr() error {
 
 // refresh runs a refresh round, or joins the one in flight. With
 // rateLimited, it returns errRateLimited instead of starting a round less
-// than MinRefreshInterval after the previous one started.
+// than minRefreshInterval after the previous one started.
 func (m *keyManager) refresh(ctx context.Context, trigger string, rateLimited bool) error {
 	m.mu.Lock()
 	c := m.inflight
 	if c == nil {
-		if rateLimited && !m.lastRefresh.IsZero() && m.now().Sub(m.lastRefresh) < m.cfg.MinRefreshInterval {
+		if rateLimited && !m.lastRefresh.IsZero() && m.now().Sub(m.lastRefresh) < minRefreshInterval {
 			m.mu.Unlock()
 			return errRateLimited
 		}

@@ -39,7 +39,7 @@ func TestNewKeyAcceptedWithoutRestart(t *testing.T) {
 		t.Fatalf("%d fetches, want no new ones", got)
 	}
 
-	e.clock.advance(DefaultMinRefreshInterval)
+	e.clock.advance(minRefreshInterval)
 	if _, err := e.v.Verify(context.Background(), raw); err != nil {
 		t.Fatalf("token signed with the new key: %v", err)
 	}
@@ -63,7 +63,7 @@ func TestIssuerDownKeepsLastGoodKeys(t *testing.T) {
 		t.Fatalf("Ready after a failed refresh = %v; the old keys are still good", err)
 	}
 	// An unknown kid while down: rejected, not an internal error.
-	e.clock.advance(DefaultMinRefreshInterval)
+	e.clock.advance(minRefreshInterval)
 	_, err := e.v.Verify(context.Background(), e.mint(t, tok{key: e.keys[2]}))
 	if ae := asAuthError(t, err); ae.Reason != ReasonUnknownKey {
 		t.Fatalf("got %s, want %s", ae.Reason, ReasonUnknownKey)
@@ -129,7 +129,7 @@ func TestRandomKidFloodBoundedFetches(t *testing.T) {
 		t.Fatalf("400 random kids right after start caused %d fetches, want 0", got)
 	}
 	for round := 1; round <= 3; round++ {
-		e.clock.advance(DefaultMinRefreshInterval)
+		e.clock.advance(minRefreshInterval)
 		flood()
 		if got := e.iss.fetches.Load() - start; got != int64(round*fetchesPerRound) {
 			t.Fatalf("after %d intervals of flooding: %d fetches, want %d", round, got, round*fetchesPerRound)

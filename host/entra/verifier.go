@@ -92,15 +92,15 @@ var (
 	_ auth.Readier       = (*Verifier)(nil)
 )
 
-// New validates cfg (after defaults) and returns a Verifier that starts
-// loading signing keys in the background; it does not wait for them (see
-// Ready and WaitReady). Background work stops when ctx is cancelled or
-// Close is called.
+// New validates cfg and returns a Verifier that starts loading signing
+// keys in the background; it does not wait for them (see Ready and
+// WaitReady). Background work stops when ctx is cancelled or Close is
+// called. Start from DefaultConfig: every field is used as it is.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Verifier, error) {
-	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("auth \"entra_id\": %w", err)
+		return nil, err
 	}
+	cfg = cfg.normalized()
 	v := &Verifier{
 		cfg:       cfg,
 		client:    &http.Client{Timeout: 10 * time.Second},
