@@ -13,6 +13,8 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/devissuer"
 	"github.com/itsm-connector/itsm-connector/host/entra"
+	"github.com/itsm-connector/itsm-connector/host/metrics"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestAuthSettingsValidateAndServeAgree loads auth "entra_id" blocks as
@@ -63,7 +65,7 @@ backend "file" "a" {}
 route "r" { send_to = [backend.file.a] }
 `
 			cfg, diags := config.Load([]byte(src), filepath.Join(t.TempDir(), "connector.hcl"))
-			step, serveErr := newAuth(ctx, cfg, t.TempDir(), hclog.NewNullLogger())
+			step, serveErr := newAuth(ctx, cfg, t.TempDir(), hclog.NewNullLogger(), metrics.New())
 			if serveErr == nil {
 				defer step.close()
 			}
@@ -96,5 +98,62 @@ route "r" { send_to = [backend.file.a] }
 				t.Errorf("a token expired a minute ago: %v, want %s", err, entra.ReasonExpired)
 			}
 		})
+	}
+}
+
+// TestAuthMetrics: the verifier serve builds counts its key refreshes and
+// the outcome of tokens naming an unknown signing key.
+func TestAuthMetrics(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	iss, err := devissuer.Start(ctx, devissuer.Options{KeyFile: filepath.Join(t.TempDir(), "key.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	src := `
+auth "entra_id" {
+  tenant_id = "` + iss.TenantID() + `"
+  audiences = ["` + iss.Audience() + `"]
+  authority = "` + iss.Authority() + `"
+}
+backend "file" "a" {}
+route "r" { send_to = [backend.file.a] }
+`
+	cfg, diags := config.Load([]byte(src), filepath.Join(t.TempDir(), "connector.hcl"))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	m := metrics.New()
+	step, err := newAuth(ctx, cfg, t.TempDir(), hclog.NewNullLogger(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer step.close()
+	v := step.Authenticator.(*entra.Verifier)
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := v.WaitReady(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.AuthKeyRefreshes.WithLabelValues("start", "ok")); got != 1 {
+		t.Errorf("start refreshes = %v, want 1", got)
+	}
+	// A kid nobody published, in a token that claims to be issued after
+	// the start: looked up once, then rejected.
+	raw, err := iss.Mint(devissuer.MintOptions{IssuedAt: time.Now().Add(time.Minute), Header: map[string]any{"kid": "not-published", "x5t": "not-published"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(ctx, raw)
+	var ae *auth.Error
+	if !errors.As(err, &ae) || ae.Reason != entra.ReasonUnknownKey {
+		t.Fatalf("unknown kid: %v, want %s", err, entra.ReasonUnknownKey)
+	}
+	if got := testutil.ToFloat64(m.AuthKeyRefreshes.WithLabelValues("unknown_kid", "ok")); got != 1 {
+		t.Errorf("unknown_kid refreshes = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.AuthUnknownKeys.WithLabelValues(entra.UnknownKeyRejected)); got != 1 {
+		t.Errorf("unknown keys rejected = %v, want 1", got)
 	}
 }

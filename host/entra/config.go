@@ -32,12 +32,14 @@ const (
 
 // Limits that Validate enforces.
 const (
-	MaxClockSkew      = time.Hour
-	MinRefreshEvery   = time.Minute
-	MinMaxTokenBytes  = 1 << 10
-	MaxMaxTokenBytes  = 1 << 20
-	exampleTenantGUID = "00000000-0000-0000-0000-000000000000"
+	MaxClockSkew     = time.Hour
+	MinRefreshEvery  = time.Minute
+	MinMaxTokenBytes = 1 << 10
+	MaxMaxTokenBytes = 1 << 20
 )
+
+// exampleTenantGUID shows the form of a tenant ID in messages.
+const exampleTenantGUID = "00000000-0000-0000-0000-000000000000"
 
 // Config is the `auth "entra_id"` block: the one definition that
 // `validate` (host/config) checks and `serve` builds the verifier from.
