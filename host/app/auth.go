@@ -10,6 +10,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/devissuer"
 	"github.com/itsm-connector/itsm-connector/host/entra"
+	"github.com/itsm-connector/itsm-connector/host/metrics"
 )
 
 // DevKeyFile is the dev issuer's signing key under the data directory,
@@ -24,7 +25,8 @@ type authStep struct {
 
 // newAuth builds the authentication step of cfg.Auth. In dev mode it starts
 // the local issuer and points the ordinary Entra ID verifier at it.
-func newAuth(ctx context.Context, cfg *config.Config, dataDir string, log hclog.Logger) (*authStep, error) {
+func newAuth(ctx context.Context, cfg *config.Config, dataDir string, log hclog.Logger, m *metrics.Metrics) (*authStep, error) {
+	opts := []entra.Option{entra.WithLogger(log.Named("auth")), entra.WithHooks(entraHooks(m))}
 	switch cfg.Auth.Type {
 	case config.AuthNone:
 		log.Warn(`auth "none": every request is accepted without a token`)
@@ -34,7 +36,7 @@ func newAuth(ctx context.Context, cfg *config.Config, dataDir string, log hclog.
 		if err != nil {
 			return nil, fmt.Errorf("dev issuer: %w", err)
 		}
-		v, err := entra.New(ctx, iss.VerifierConfig(), entra.WithLogger(log.Named("auth")))
+		v, err := entra.New(ctx, iss.VerifierConfig(), opts...)
 		if err != nil {
 			_ = iss.Close()
 			return nil, err
@@ -42,22 +44,10 @@ func newAuth(ctx context.Context, cfg *config.Config, dataDir string, log hclog.
 		log.Info("dev mode: tokens from the local issuer are accepted", "authority", iss.Authority(), "tenant_id", iss.TenantID())
 		return &authStep{Authenticator: v, close: func() { _ = v.Close(); _ = iss.Close() }}, nil
 	case config.AuthEntraID:
-		e := cfg.Auth.EntraID
-		if e == nil {
-			e = &config.EntraID{}
+		if cfg.Auth.EntraID == nil {
+			return nil, fmt.Errorf(`auth "entra_id": no settings`)
 		}
-		v, err := entra.New(ctx, entra.Config{
-			TenantIDs:     e.TenantIDs,
-			Audiences:     e.Audiences,
-			AllowedAppIDs: e.AllowedAppIDs,
-			RequiredRoles: e.RequiredRoles,
-			Authority:     e.Authority,
-			TokenVersions: e.TokenVersions,
-			ClockSkew:     e.ClockSkew,
-			RefreshEvery:  e.RefreshEvery,
-			MaxTokenBytes: e.MaxTokenBytes,
-			CacheEntries:  cacheEntries(e.CacheEntries),
-		}, entra.WithLogger(log.Named("auth")))
+		v, err := entra.New(ctx, *cfg.Auth.EntraID, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -66,11 +56,20 @@ func newAuth(ctx context.Context, cfg *config.Config, dataDir string, log hclog.
 	return nil, fmt.Errorf("auth %q: unknown type", cfg.Auth.Type)
 }
 
-// cacheEntries maps cache_entries (0 disables the cache) onto entra.Config
-// (0 takes the default, negative disables).
-func cacheEntries(n int) int {
-	if n == 0 {
-		return -1
+// entraHooks counts the verifier's key refreshes and unknown keys; token
+// rejections are counted by the webhook. m may be nil.
+func entraHooks(m *metrics.Metrics) entra.Hooks {
+	if m == nil {
+		return entra.Hooks{}
 	}
-	return n
+	return entra.Hooks{
+		KeysRefreshed: func(trigger string, err error) {
+			outcome := "ok"
+			if err != nil {
+				outcome = "failed"
+			}
+			m.AuthKeyRefreshes.WithLabelValues(trigger, outcome).Inc()
+		},
+		UnknownKey: func(outcome string) { m.AuthUnknownKeys.WithLabelValues(outcome).Inc() },
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/entra"
 )
 
 // writeCert writes a self-signed certificate with serial into dir and
@@ -114,7 +115,7 @@ func TestRestartOnlyChanges(t *testing.T) {
 		}, ""},
 		{"listen", func(c *config.Config) { c.Server.Listen = ":9443" }, "server block"},
 		{"store", func(c *config.Config) { c.Store.Path = "b.db" }, "store block"},
-		{"auth", func(c *config.Config) { c.Auth.EntraID = &config.EntraID{Audiences: []string{"api://x"}} }, "auth block"},
+		{"auth", func(c *config.Config) { c.Auth.EntraID = &entra.Config{Audiences: []string{"api://x"}} }, "auth block"},
 		{"only where a block sits in the file", func(c *config.Config) { c.Auth.Range.Start.Line = 7 }, ""},
 		{"backend limits", func(c *config.Config) { c.Backends[0].MaxInFlight = 8 }, "backend file.x"},
 	}

@@ -71,7 +71,7 @@ func Serve(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer release()
-	authn, err := newAuth(ctx, cfg, dataDir, log)
+	authn, err := newAuth(ctx, cfg, dataDir, log, m)
 	if err != nil {
 		return err
 	}

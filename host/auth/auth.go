@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // Principal is the verified caller of a webhook request.
@@ -47,6 +48,21 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Reason + ": " + e.Description }
+
+// Unavailable says a request cannot be checked now but can be later, for
+// example while the signing key it names is looked up: the webhook
+// answers 503 with Retry-After, which Azure Monitor retries.
+type Unavailable struct {
+	// Reason is a short stable identifier for logs, e.g.
+	// "key_refresh_throttled".
+	Reason string
+	// RetryAfter is when a retry can succeed; zero leaves it to the caller.
+	RetryAfter time.Duration
+	// Description is the human explanation sent to the caller.
+	Description string
+}
+
+func (e *Unavailable) Error() string { return e.Reason + ": " + e.Description }
 
 // None accepts every request. It exists only when the config says
 // `auth "none" {}`, and `validate` warns about it.

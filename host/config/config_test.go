@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/entra"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -35,13 +36,15 @@ func TestLoadFull(t *testing.T) {
 		{"server", c.Server, Server{Listen: "0.0.0.0:9443", MaxBodyBytes: 524288, TLS: &TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"}}},
 		{"admin", c.Admin, Admin{Listen: "127.0.0.1:9999", Token: "0123456789abcdef0123", MetricsAuth: true}},
 		{"auth type", c.Auth.Type, AuthEntraID},
-		{"entra", *c.Auth.EntraID, EntraID{
+		// As written: the verifier normalizes spellings ("v2", the
+		// trailing slash) when it validates and starts.
+		{"entra", *c.Auth.EntraID, entra.Config{
 			TenantIDs:     []string{"00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"},
 			Audiences:     []string{"api://itsm-connector"},
-			AllowedAppIDs: []string{AzureMonitorAppID},
+			AllowedAppIDs: []string{entra.AzureMonitorAppID},
 			RequiredRoles: []string{"ActionGroupsSecureWebhook"},
-			Authority:     "https://login.microsoftonline.us",
-			TokenVersions: []string{TokenV2},
+			Authority:     "https://login.microsoftonline.us/",
+			TokenVersions: []string{"v2"},
 			ClockSkew:     2 * time.Minute,
 			RefreshEvery:  12 * time.Hour,
 			MaxTokenBytes: 8192,
@@ -146,17 +149,9 @@ route "r" { send_to = [backend.file.a] }
 	if diags.HasErrors() {
 		t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
 	}
-	want := EntraID{
-		TenantIDs:     []string{"00000000-0000-0000-0000-000000000001"},
-		Audiences:     []string{"api://x"},
-		AllowedAppIDs: []string{AzureMonitorAppID},
-		Authority:     DefaultAuthority,
-		TokenVersions: []string{TokenV1, TokenV2},
-		ClockSkew:     DefaultClockSkew,
-		RefreshEvery:  DefaultRefreshInterval,
-		MaxTokenBytes: DefaultMaxTokenBytes,
-		CacheEntries:  DefaultCacheEntries,
-	}
+	want := entra.DefaultConfig()
+	want.TenantIDs = []string{"00000000-0000-0000-0000-000000000001"}
+	want.Audiences = []string{"api://x"}
 	if !reflect.DeepEqual(*c.Auth.EntraID, want) {
 		t.Errorf("entra = %#v, want %#v", *c.Auth.EntraID, want)
 	}
@@ -522,5 +517,78 @@ backend "file" "a" {}
 				}
 			}
 		})
+	}
+}
+
+// TestEntraIDSettings checks the auth "entra_id" settings as `validate`
+// sees them; host/app's TestAuthSettingsValidateAndServeAgree checks that
+// `serve` builds the verifier from exactly what is accepted here.
+func TestEntraIDSettings(t *testing.T) {
+	const rest = `
+backend "file" "a" {}
+route "r" { send_to = [backend.file.a] }
+`
+	tests := []struct {
+		name string
+		attr string // one attribute line of the auth block
+		err  string // part of the error; "" for none
+		// check inspects the loaded settings when there is no error.
+		check func(t *testing.T, c *Config)
+	}{
+		{name: "max_token_bytes below the verifier's minimum", attr: `max_token_bytes = 512`,
+			err: "auth.max_token_bytes"},
+		{name: "max_token_bytes zero", attr: `max_token_bytes = 0`, err: "auth.max_token_bytes"},
+		{name: "max_token_bytes at the minimum", attr: `max_token_bytes = 1024`,
+			check: func(t *testing.T, c *Config) { eq(t, "max_token_bytes", c.Auth.EntraID.MaxTokenBytes, 1024) }},
+		{name: "clock_skew 30m", attr: `clock_skew = "30m"`,
+			check: func(t *testing.T, c *Config) { eq(t, "clock_skew", c.Auth.EntraID.ClockSkew, 30*time.Minute) }},
+		{name: "clock_skew 1h", attr: `clock_skew = "1h"`,
+			check: func(t *testing.T, c *Config) { eq(t, "clock_skew", c.Auth.EntraID.ClockSkew, time.Hour) }},
+		{name: "clock_skew over 1h", attr: `clock_skew = "2h"`, err: "clock_skew = 2h is more than 1h"},
+		{name: "clock_skew negative", attr: `clock_skew = "-1m"`, err: "negative duration"},
+		{name: "explicit zero clock_skew is zero", attr: `clock_skew = "0s"`,
+			check: func(t *testing.T, c *Config) { eq(t, "clock_skew", c.Auth.EntraID.ClockSkew, time.Duration(0)) }},
+		{name: "explicit zero cache_entries disables the cache", attr: `cache_entries = 0`,
+			check: func(t *testing.T, c *Config) { eq(t, "cache_entries", c.Auth.EntraID.CacheEntries, 0) }},
+		{name: "negative cache_entries", attr: `cache_entries = -1`, err: "auth.cache_entries"},
+		{name: "refresh_interval too short", attr: `refresh_interval = "30s"`, err: "auth.refresh_interval"},
+		{name: "plain http authority off loopback", attr: `authority = "http://login.example.com"`,
+			err: "auth.authority"},
+		{name: "loopback http authority", attr: `authority = "http://127.0.0.1:8080"`,
+			check: func(t *testing.T, c *Config) { eq(t, "authority", c.Auth.EntraID.Authority, "http://127.0.0.1:8080") }},
+		{name: "allowed_app_ids not a GUID", attr: `allowed_app_ids = ["azure-monitor"]`, err: "auth.allowed_app_ids"},
+		{name: "allowed_app_ids empty", attr: `allowed_app_ids = []`, err: "auth.allowed_app_ids"},
+		{name: "duplicate token version", attr: `token_versions = ["1", "1.0"]`, err: "auth.token_versions"},
+		{name: "empty role", attr: `required_roles = [""]`, err: "auth.required_roles"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "auth \"entra_id\" {\n  tenant_id = \"00000000-0000-0000-0000-000000000001\"\n  audiences = [\"api://x\"]\n  " +
+				tc.attr + "\n}\n" + rest
+			c, diags := Load([]byte(src), "inline.hcl")
+			text := diagText(c, diags)
+			if tc.err != "" {
+				if !diags.HasErrors() || !strings.Contains(text, tc.err) {
+					t.Fatalf("want an error containing %q, got:\n%s", tc.err, text)
+				}
+				for _, d := range diags {
+					if d.Subject == nil {
+						t.Errorf("diagnostic %q has no source range", d.Summary)
+					}
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("unexpected diagnostics:\n%s", text)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func eq[T comparable](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %v, want %v", what, got, want)
 	}
 }

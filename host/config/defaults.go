@@ -17,18 +17,7 @@ const (
 	DefaultLogLevel     = "info"
 	DefaultLogFormat    = "json"
 
-	// DefaultAuthority is Entra ID's public cloud authority.
-	DefaultAuthority = "https://login.microsoftonline.com"
-	// AzureMonitorAppID is the application Azure Monitor action groups
-	// call Secure Webhooks as ("AzNS AAD Webhook"); the default and usual
-	// only entry of allowed_app_ids.
-	AzureMonitorAppID      = "461e8683-5575-4561-ac7f-899cc907d62a"
-	DefaultClockSkew       = 5 * time.Minute
-	DefaultRefreshInterval = 24 * time.Hour
-	// DefaultMaxTokenBytes bounds a bearer token; Entra tokens are 1–3 KB.
-	DefaultMaxTokenBytes = 16 << 10
-	// DefaultCacheEntries bounds the verified-token cache.
-	DefaultCacheEntries = 10000
+	// The defaults of auth "entra_id" are entra.DefaultConfig().
 
 	DefaultMaxInFlight = 4
 	// DefaultMaxAttempts of zero means retries are bounded by max_age only.
@@ -77,10 +66,4 @@ const (
 	// DefaultOnResolvedWithoutItem keeps a route's behaviour from before
 	// the setting existed.
 	DefaultOnResolvedWithoutItem = OnResolvedRecord
-)
-
-// Token versions accepted in auth "entra_id" token_versions.
-const (
-	TokenV1 = "1.0"
-	TokenV2 = "2.0"
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/itsm-connector/itsm-connector/host/entra"
 	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -158,8 +159,8 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 				MetricsAuth *bool   `hcl:"metrics_auth,optional"`
 			}
 			diags = append(diags, gohcl.DecodeBody(b.Body, l.ctx, &raw)...)
-			setString(&l.cfg.Admin.Listen, raw.Listen)
-			setString(&l.cfg.Admin.Token, raw.Token)
+			setValue(&l.cfg.Admin.Listen, raw.Listen)
+			setValue(&l.cfg.Admin.Token, raw.Token)
 			if raw.MetricsAuth != nil {
 				l.cfg.Admin.MetricsAuth = *raw.MetricsAuth
 			}
@@ -176,7 +177,7 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 				Workers     *int    `hcl:"workers,optional"` // ignored, with a warning
 			}
 			diags = append(diags, gohcl.DecodeBody(b.Body, l.ctx, &raw)...)
-			setString(&l.cfg.Delivery.InstanceID, raw.InstanceID)
+			setValue(&l.cfg.Delivery.InstanceID, raw.InstanceID)
 			diags = append(diags, l.duration("delivery.call_timeout", raw.CallTimeout, &l.cfg.Delivery.CallTimeout)...)
 			diags = append(diags, l.duration("delivery.lease", raw.Lease, &l.cfg.Delivery.Lease)...)
 			if present["workers"] {
@@ -211,7 +212,7 @@ func (l *loader) decodeServer(b *hcl.Block) hcl.Diagnostics {
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	s := &l.cfg.Server
-	setString(&s.Listen, raw.Listen)
+	setValue(&s.Listen, raw.Listen)
 	if raw.MaxBodyBytes != nil {
 		s.MaxBodyBytes = *raw.MaxBodyBytes
 	}
@@ -232,9 +233,9 @@ func (l *loader) decodeStore(b *hcl.Block) hcl.Diagnostics {
 		AuditRetention *string `hcl:"audit_retention,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
-	setString(&st.Driver, raw.Driver)
-	setString(&st.Path, raw.Path)
-	setString(&st.DSN, raw.DSN)
+	setValue(&st.Driver, raw.Driver)
+	setValue(&st.Path, raw.Path)
+	setValue(&st.DSN, raw.DSN)
 	diags = append(diags, l.duration("store.audit_retention", raw.AuditRetention, &st.AuditRetention)...)
 	if st.Driver == DriverPostgres && raw.Path == nil {
 		st.Path = ""
@@ -262,54 +263,33 @@ func (l *loader) decodeAuth(b *hcl.Block) hcl.Diagnostics {
 	}}
 }
 
+// decodeEntraID overwrites entra.DefaultConfig() with the attributes the
+// block sets, so that a default applies only to what is left out and an
+// explicit zero stays zero. The values are checked by Validate, with
+// entra.Config.Validate, the check serve's verifier runs too.
 func (l *loader) decodeEntraID(b *hcl.Block) hcl.Diagnostics {
 	var raw struct {
 		TenantID        hcl.Expression `hcl:"tenant_id,optional"`
-		Audiences       []string       `hcl:"audiences,optional"`
-		AllowedAppIDs   []string       `hcl:"allowed_app_ids,optional"`
-		RequiredRoles   []string       `hcl:"required_roles,optional"`
+		Audiences       *[]string      `hcl:"audiences,optional"`
+		AllowedAppIDs   *[]string      `hcl:"allowed_app_ids,optional"`
+		RequiredRoles   *[]string      `hcl:"required_roles,optional"`
 		Authority       *string        `hcl:"authority,optional"`
-		TokenVersions   []string       `hcl:"token_versions,optional"`
+		TokenVersions   *[]string      `hcl:"token_versions,optional"`
 		ClockSkew       *string        `hcl:"clock_skew,optional"`
 		RefreshInterval *string        `hcl:"refresh_interval,optional"`
 		MaxTokenBytes   *int           `hcl:"max_token_bytes,optional"`
 		CacheEntries    *int           `hcl:"cache_entries,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
-	e := &EntraID{
-		Audiences:     raw.Audiences,
-		AllowedAppIDs: raw.AllowedAppIDs,
-		RequiredRoles: raw.RequiredRoles,
-		Authority:     DefaultAuthority,
-		TokenVersions: raw.TokenVersions,
-		ClockSkew:     DefaultClockSkew,
-		RefreshEvery:  DefaultRefreshInterval,
-		MaxTokenBytes: DefaultMaxTokenBytes,
-		CacheEntries:  DefaultCacheEntries,
-	}
-	l.cfg.Auth.EntraID = e
-	if raw.AllowedAppIDs == nil {
-		e.AllowedAppIDs = []string{AzureMonitorAppID}
-	}
-	if raw.TokenVersions == nil {
-		e.TokenVersions = []string{TokenV1, TokenV2}
-	}
-	for i, v := range e.TokenVersions {
-		switch strings.ToLower(v) {
-		case "1", "v1", "1.0":
-			e.TokenVersions[i] = TokenV1
-		case "2", "v2", "2.0":
-			e.TokenVersions[i] = TokenV2
-		}
-	}
-	setString(&e.Authority, raw.Authority)
-	e.Authority = strings.TrimRight(e.Authority, "/")
-	if raw.MaxTokenBytes != nil {
-		e.MaxTokenBytes = *raw.MaxTokenBytes
-	}
-	if raw.CacheEntries != nil {
-		e.CacheEntries = *raw.CacheEntries
-	}
+	e := entra.DefaultConfig()
+	l.cfg.Auth.EntraID = &e
+	setValue(&e.Audiences, raw.Audiences)
+	setValue(&e.AllowedAppIDs, raw.AllowedAppIDs)
+	setValue(&e.RequiredRoles, raw.RequiredRoles)
+	setValue(&e.Authority, raw.Authority)
+	setValue(&e.TokenVersions, raw.TokenVersions)
+	setValue(&e.MaxTokenBytes, raw.MaxTokenBytes)
+	setValue(&e.CacheEntries, raw.CacheEntries)
 	diags = append(diags, l.duration("auth.clock_skew", raw.ClockSkew, &e.ClockSkew)...)
 	diags = append(diags, l.duration("auth.refresh_interval", raw.RefreshInterval, &e.RefreshEvery)...)
 
@@ -352,9 +332,9 @@ func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
 		PassEnv []string `hcl:"pass_env,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
-	setString(&p.SHA256, raw.SHA256)
+	setValue(&p.SHA256, raw.SHA256)
 	p.SHA256 = strings.ToLower(p.SHA256)
-	setString(&p.Path, raw.Path)
+	setValue(&p.Path, raw.Path)
 	p.PassEnv = raw.PassEnv
 	l.cfg.Plugins = append(l.cfg.Plugins, p)
 	return diags
@@ -436,7 +416,7 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	if raw.Continue != nil {
 		r.Continue = *raw.Continue
 	}
-	setString(&r.OnResolvedWithoutItem, raw.OnResolvedWithoutItem)
+	setValue(&r.OnResolvedWithoutItem, raw.OnResolvedWithoutItem)
 	diags = append(diags, l.duration(key+".reopen_window", raw.ReopenWindow, &r.ReopenWindow)...)
 	if present["send_to"] {
 		refs, d := parseSendTo(raw.SendTo)
@@ -580,7 +560,8 @@ func dropFollowOns(diags hcl.Diagnostics) hcl.Diagnostics {
 	return out
 }
 
-func setString(dst *string, v *string) {
+// setValue sets *dst to *v when the attribute was set (v is not nil).
+func setValue[T any](dst *T, v *T) {
 	if v != nil {
 		*dst = *v
 	}

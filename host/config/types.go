@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/entra"
 )
 
 // Config is a loaded connector.hcl. Host-owned blocks are fully decoded;
@@ -68,23 +69,11 @@ type Admin struct {
 
 // Auth is the `auth "<type>" {}` block: "entra_id", "none" or "dev".
 type Auth struct {
-	Type    string
-	EntraID *EntraID
+	Type string
+	// EntraID is the `auth "entra_id"` block, declared and validated by
+	// host/entra; nil for the other types.
+	EntraID *entra.Config
 	Range   hcl.Range
-}
-
-// EntraID configures Entra ID token verification.
-type EntraID struct {
-	TenantIDs     []string
-	Audiences     []string
-	AllowedAppIDs []string
-	RequiredRoles []string
-	Authority     string
-	TokenVersions []string
-	ClockSkew     time.Duration
-	RefreshEvery  time.Duration
-	MaxTokenBytes int
-	CacheEntries  int
 }
 
 // Store selects the durable state engine.

@@ -2,9 +2,9 @@ package config
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"regexp"
 	"strings"
 	"unicode"
@@ -12,9 +12,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/itsm-connector/itsm-connector/host/entra"
 )
-
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Validate checks the decoded configuration's values and cross-references
 // and returns diagnostics naming the offending field, pointing at its
@@ -190,65 +189,33 @@ func (v *validator) auth() {
 	}
 }
 
+// entraID reports the problems entra.Config.Validate finds, the check
+// the verifier of serve runs, each at the attribute it names.
 func (v *validator) entraID() {
 	e := v.c.Auth.EntraID
-	block := v.at("auth")
 	if e == nil {
-		v.errorf(block, "Missing Entra ID settings", "auth \"entra_id\" has no settings.")
+		v.errorf(v.at("auth"), "Missing Entra ID settings", "auth \"entra_id\" has no settings.")
 		return
 	}
-	if len(e.TenantIDs) == 0 {
-		v.errorf(v.at("auth.tenant_id", "auth"), "Missing auth.tenant_id",
-			"auth \"entra_id\" needs tenant_id: your directory (tenant) ID, or a list of them.")
-	}
-	for _, t := range e.TenantIDs {
-		if !guidPattern.MatchString(t) {
-			v.errorf(v.at("auth.tenant_id", "auth"), "Invalid auth.tenant_id",
-				"tenant_id %q is not a tenant ID. Use the directory (tenant) ID, a GUID such as 00000000-0000-0000-0000-000000000000: tokens carry it in their tid claim, and a domain name cannot be compared with it.", t)
+	for _, err := range unjoin(e.Validate()) {
+		var fe *entra.FieldError
+		if !errors.As(err, &fe) {
+			v.errorf(v.at("auth"), "Invalid auth block", "%s", err)
+			continue
 		}
+		v.errorf(v.at("auth."+fe.Attr, "auth"), "Invalid auth."+fe.Attr, "%s", fe.Msg)
 	}
-	if len(e.Audiences) == 0 {
-		v.errorf(v.at("auth.audiences", "auth"), "Missing auth.audiences",
-			"auth \"entra_id\" needs audiences: the app registration's Application ID URI (e.g. \"api://itsm-connector\") and/or its client ID.")
+}
+
+// unjoin lists the errors of errors.Join, or err itself.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
 	}
-	for _, s := range e.Audiences {
-		if strings.TrimSpace(s) == "" {
-			v.errorf(v.at("auth.audiences", "auth"), "Invalid auth.audiences", "audiences contains an empty entry.")
-		}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
 	}
-	if len(e.AllowedAppIDs) == 0 {
-		v.errorf(v.at("auth.allowed_app_ids", "auth"), "Invalid auth.allowed_app_ids",
-			"allowed_app_ids is empty, so no caller could ever be accepted; leave it out for the Azure Monitor app (%s).", AzureMonitorAppID)
-	}
-	if len(e.TokenVersions) == 0 {
-		v.errorf(v.at("auth.token_versions", "auth"), "Invalid auth.token_versions",
-			"token_versions is empty; leave it out to accept both, or list %q and/or %q.", TokenV1, TokenV2)
-	}
-	for _, tv := range e.TokenVersions {
-		if tv != TokenV1 && tv != TokenV2 {
-			v.errorf(v.at("auth.token_versions", "auth"), "Invalid auth.token_versions",
-				"Token version %q is not known; use %q (v1, issuer sts.windows.net) and/or %q (v2).", tv, TokenV1, TokenV2)
-		}
-	}
-	if u, err := url.Parse(e.Authority); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		v.errorf(v.at("auth.authority", "auth"), "Invalid auth.authority",
-			"authority %q is not an absolute URL such as %q.", e.Authority, DefaultAuthority)
-	}
-	if e.ClockSkew > 1<<40 || e.ClockSkew < 0 {
-		v.errorf(v.at("auth.clock_skew", "auth"), "Invalid auth.clock_skew", "clock_skew must not be negative.")
-	}
-	if e.RefreshEvery < 1e9*60 {
-		v.errorf(v.at("auth.refresh_interval", "auth"), "Invalid auth.refresh_interval",
-			"refresh_interval must be at least 1m so the issuer is not hammered; the default is 24h.")
-	}
-	if e.MaxTokenBytes <= 0 {
-		v.errorf(v.at("auth.max_token_bytes", "auth"), "Invalid auth.max_token_bytes",
-			"max_token_bytes must be positive; the default is %d.", DefaultMaxTokenBytes)
-	}
-	if e.CacheEntries < 0 {
-		v.errorf(v.at("auth.cache_entries", "auth"), "Invalid auth.cache_entries",
-			"cache_entries must not be negative; 0 disables the verified-token cache.")
-	}
+	return []error{err}
 }
 
 func (v *validator) store() {

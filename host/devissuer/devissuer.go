@@ -77,13 +77,12 @@ func (i *Issuer) Authority() string { return i.authority }
 // VerifierConfig is the entra.Config that accepts this issuer's default
 // tokens (both versions, the default app and role).
 func (i *Issuer) VerifierConfig() entra.Config {
-	return entra.Config{
-		TenantIDs:     []string{i.TenantID()},
-		Audiences:     []string{i.Audience(), i.ClientID()},
-		AllowedAppIDs: []string{entra.AzureMonitorAppID},
-		RequiredRoles: []string{DefaultRole},
-		Authority:     i.authority,
-	}
+	c := entra.DefaultConfig()
+	c.TenantIDs = []string{i.TenantID()}
+	c.Audiences = []string{i.Audience(), i.ClientID()}
+	c.RequiredRoles = []string{DefaultRole}
+	c.Authority = i.authority
+	return c
 }
 
 // Close stops the server.

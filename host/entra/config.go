@@ -22,18 +22,31 @@ const (
 	Version2 = "2.0"
 )
 
-// Defaults applied by Config.WithDefaults to zero fields.
+// Defaults of DefaultConfig.
 const (
-	DefaultClockSkew          = 5 * time.Minute
-	DefaultRefreshEvery       = 24 * time.Hour
-	DefaultMinRefreshInterval = 5 * time.Minute
-	DefaultMaxTokenBytes      = 16 << 10
-	DefaultCacheEntries       = 10000
+	DefaultClockSkew     = 5 * time.Minute
+	DefaultRefreshEvery  = 24 * time.Hour
+	DefaultMaxTokenBytes = 16 << 10
+	DefaultCacheEntries  = 10000
 )
 
-// Config is what the verifier accepts. Field comments name the matching
-// attribute of the `auth "entra_id"` block; Validate reports problems by
-// those attribute names. Zero values take the documented defaults.
+// Limits that Validate enforces.
+const (
+	MaxClockSkew     = time.Hour
+	MinRefreshEvery  = time.Minute
+	MinMaxTokenBytes = 1 << 10
+	MaxMaxTokenBytes = 1 << 20
+)
+
+// exampleTenantGUID shows the form of a tenant ID in messages.
+const exampleTenantGUID = "00000000-0000-0000-0000-000000000000"
+
+// Config is the `auth "entra_id"` block: the one definition that
+// `validate` (host/config) checks and `serve` builds the verifier from.
+// Field comments name the block's attributes; Validate reports problems
+// by those names. A field holds exactly the value it means: start from
+// DefaultConfig and overwrite what is set, so that an explicit zero stays
+// zero.
 type Config struct {
 	// TenantIDs are the tenants whose tokens are accepted (tenant_id);
 	// at least one, each a GUID.
@@ -42,138 +55,162 @@ type Config struct {
 	// client ID of the app registration (audiences); at least one.
 	Audiences []string
 	// AllowedAppIDs are the accepted callers, `appid` in v1 tokens and
-	// `azp` in v2 (allowed_app_ids); default AzureMonitorAppID.
+	// `azp` in v2 (allowed_app_ids); at least one, default
+	// AzureMonitorAppID.
 	AllowedAppIDs []string
 	// RequiredRoles must all be in the token's `roles` (required_roles).
 	RequiredRoles []string
 	// Authority is the Entra ID login endpoint (authority); default
 	// DefaultAuthority. Plain http is allowed only on loopback, for tests
-	// and dev mode.
+	// and dev mode. A trailing slash is ignored.
 	Authority string
 	// TokenVersions are the accepted `ver` values, "1.0" and/or "2.0"
 	// (token_versions); "1", "2", "v1" and "v2" are accepted as spellings.
 	// Default both.
 	TokenVersions []string
-	// ClockSkew is the tolerance on exp, nbf and iat (clock_skew); default 5m.
+	// ClockSkew is the tolerance on exp, nbf and iat (clock_skew), 0 to 1h;
+	// default 5m, and 0 means none.
 	ClockSkew time.Duration
 	// RefreshEvery is the periodic key refresh interval
-	// (refresh_interval); default 24h.
+	// (refresh_interval), at least 1m; default 24h.
 	RefreshEvery time.Duration
-	// MinRefreshInterval is the least time between two key refreshes
-	// triggered by an unknown `kid` (min_refresh_interval); default 5m. It
-	// bounds what a flood of tokens with random key IDs can cost the issuer.
-	MinRefreshInterval time.Duration
-	// MaxTokenBytes caps the raw token length (max_token_bytes); default 16 KiB.
+	// MaxTokenBytes caps the raw token length (max_token_bytes), 1024 to
+	// 1048576; default 16 KiB.
 	MaxTokenBytes int
 	// CacheEntries bounds the verified-token cache (cache_entries); default
-	// 10000. A negative value disables the cache (`cache_entries = 0` in
-	// the block).
+	// 10000, and 0 disables the cache.
 	CacheEntries int
 }
 
-// WithDefaults returns c with defaults filled in and token versions
-// normalized to "1.0" / "2.0". Slices are copied.
-func (c Config) WithDefaults() Config {
+// DefaultConfig is the block with every attribute left out; tenant_id and
+// audiences, which have no default, are empty.
+func DefaultConfig() Config {
+	return Config{
+		AllowedAppIDs: []string{AzureMonitorAppID},
+		Authority:     DefaultAuthority,
+		TokenVersions: []string{Version1, Version2},
+		ClockSkew:     DefaultClockSkew,
+		RefreshEvery:  DefaultRefreshEvery,
+		MaxTokenBytes: DefaultMaxTokenBytes,
+		CacheEntries:  DefaultCacheEntries,
+	}
+}
+
+// normalized returns c with surrounding spaces trimmed, tenant and app IDs
+// lower-cased, the authority's trailing slash removed and token versions
+// spelled "1.0" / "2.0". Slices are copied.
+func (c Config) normalized() Config {
 	out := c
 	out.TenantIDs = lowerAll(trimAll(c.TenantIDs))
 	out.Audiences = trimAll(c.Audiences)
 	out.AllowedAppIDs = lowerAll(trimAll(c.AllowedAppIDs))
 	out.RequiredRoles = trimAll(c.RequiredRoles)
-	if len(out.AllowedAppIDs) == 0 {
-		out.AllowedAppIDs = []string{AzureMonitorAppID}
-	}
 	out.Authority = strings.TrimRight(strings.TrimSpace(c.Authority), "/")
-	if out.Authority == "" {
-		out.Authority = DefaultAuthority
-	}
-	if len(c.TokenVersions) == 0 {
-		out.TokenVersions = []string{Version1, Version2}
-	} else {
-		out.TokenVersions = make([]string, 0, len(c.TokenVersions))
-		for _, v := range c.TokenVersions {
-			out.TokenVersions = append(out.TokenVersions, normalizeVersion(v))
-		}
-	}
-	if out.ClockSkew == 0 {
-		out.ClockSkew = DefaultClockSkew
-	}
-	if out.RefreshEvery == 0 {
-		out.RefreshEvery = DefaultRefreshEvery
-	}
-	if out.MinRefreshInterval == 0 {
-		out.MinRefreshInterval = DefaultMinRefreshInterval
-	}
-	if out.MaxTokenBytes == 0 {
-		out.MaxTokenBytes = DefaultMaxTokenBytes
-	}
-	if out.CacheEntries == 0 {
-		out.CacheEntries = DefaultCacheEntries
+	out.TokenVersions = nil
+	for _, v := range c.TokenVersions {
+		out.TokenVersions = append(out.TokenVersions, normalizeVersion(v))
 	}
 	return out
 }
 
-// Validate reports every problem in c (after defaults), each naming the
-// attribute of the `auth "entra_id"` block it concerns.
+// FieldError is one problem Validate found, for one attribute of the
+// `auth "entra_id"` block.
+type FieldError struct {
+	// Attr is the attribute, e.g. "max_token_bytes".
+	Attr string
+	// Msg explains the problem and the fix; it names the attribute.
+	Msg string
+}
+
+func (e *FieldError) Error() string { return "auth." + e.Attr + ": " + e.Msg }
+
+// Validate reports every problem in c as a *FieldError, joined. It is the
+// only check of the block: `validate` shows its errors against the file,
+// and New refuses a Config that fails it.
 func (c Config) Validate() error {
+	c = c.normalized()
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(attr, format string, args ...any) {
+		errs = append(errs, &FieldError{Attr: attr, Msg: fmt.Sprintf(format, args...)})
+	}
 
 	if len(c.TenantIDs) == 0 {
-		bad("tenant_id: at least one tenant ID is required")
+		bad("tenant_id", "auth \"entra_id\" needs tenant_id: your directory (tenant) ID, or a list of them.")
 	}
 	for _, t := range c.TenantIDs {
 		if !isGUID(t) {
-			bad("tenant_id: %q is not a tenant ID (a GUID such as 00000000-0000-0000-0000-000000000000); "+
-				"domain names and \"common\" are not accepted because the token's tid claim is compared to it", t)
+			bad("tenant_id", "tenant_id %q is not a tenant ID. Use the directory (tenant) ID, a GUID such as %s: "+
+				"tokens carry it in their tid claim, and a domain name or \"common\" cannot be compared with it.", t, exampleTenantGUID)
 		}
 	}
 	if len(c.Audiences) == 0 {
-		bad("audiences: at least one audience is required (the Application ID URI and/or the client ID of the app registration)")
+		bad("audiences", "auth \"entra_id\" needs audiences: the app registration's Application ID URI (e.g. \"api://itsm-connector\") and/or its client ID.")
 	}
 	for _, a := range c.Audiences {
 		if a == "" {
-			bad("audiences: empty value")
+			bad("audiences", "audiences contains an empty entry.")
 		}
+	}
+	if len(c.AllowedAppIDs) == 0 {
+		bad("allowed_app_ids", "allowed_app_ids is empty, so no caller could ever be accepted; leave it out for the Azure Monitor app (%s).", AzureMonitorAppID)
 	}
 	for _, a := range c.AllowedAppIDs {
 		if !isGUID(a) {
-			bad("allowed_app_ids: %q is not an application ID (a GUID)", a)
+			bad("allowed_app_ids", "allowed_app_ids entry %q is not an application ID (a GUID); Azure Monitor action groups are %s.", a, AzureMonitorAppID)
 		}
 	}
 	for _, r := range c.RequiredRoles {
 		if r == "" {
-			bad("required_roles: empty role name")
+			bad("required_roles", "required_roles contains an empty role name.")
 		}
 	}
 	if err := checkAuthority(c.Authority); err != nil {
-		bad("authority: %v", err)
+		bad("authority", "authority %v.", err)
 	}
 	if len(c.TokenVersions) == 0 {
-		bad("token_versions: at least one of \"1.0\" and \"2.0\" is required")
+		bad("token_versions", "token_versions is empty; leave it out to accept both, or list %q and/or %q.", Version1, Version2)
 	}
 	seen := map[string]bool{}
 	for _, v := range c.TokenVersions {
 		if v != Version1 && v != Version2 {
-			bad("token_versions: %q is not a token version; use \"1.0\" and/or \"2.0\"", v)
-		}
-		if seen[v] {
-			bad("token_versions: %q is listed twice", v)
+			bad("token_versions", "Token version %q is not known; use %q (v1, issuer sts.windows.net) and/or %q (v2).", v, Version1, Version2)
+		} else if seen[v] {
+			bad("token_versions", "Token version %q is listed twice.", v)
 		}
 		seen[v] = true
 	}
-	if c.ClockSkew < 0 || c.ClockSkew > time.Hour {
-		bad("clock_skew: %s is outside 0s..1h", c.ClockSkew)
+	switch {
+	case c.ClockSkew < 0:
+		bad("clock_skew", "clock_skew = %s is negative; use 0 (no tolerance) to %s. The default is %s.", fmtDuration(c.ClockSkew), fmtDuration(MaxClockSkew), fmtDuration(DefaultClockSkew))
+	case c.ClockSkew > MaxClockSkew:
+		bad("clock_skew", "clock_skew = %s is more than %s; a larger tolerance would accept tokens long expired. The default is %s.", fmtDuration(c.ClockSkew), fmtDuration(MaxClockSkew), fmtDuration(DefaultClockSkew))
 	}
-	if c.RefreshEvery < time.Minute {
-		bad("refresh_interval: %s is too short; use at least 1m (Entra rotates keys over weeks)", c.RefreshEvery)
+	if c.RefreshEvery < MinRefreshEvery {
+		bad("refresh_interval", "refresh_interval = %s is too short; use at least %s so the issuer is not hammered (Entra ID rotates keys over weeks). The default is %s.",
+			fmtDuration(c.RefreshEvery), fmtDuration(MinRefreshEvery), fmtDuration(DefaultRefreshEvery))
 	}
-	if c.MinRefreshInterval < 0 {
-		bad("min_refresh_interval: %s is negative", c.MinRefreshInterval)
+	if c.MaxTokenBytes < MinMaxTokenBytes || c.MaxTokenBytes > MaxMaxTokenBytes {
+		bad("max_token_bytes", "max_token_bytes = %d is outside %d..%d; Entra ID tokens are 1 to 3 KB and the default is %d.",
+			c.MaxTokenBytes, MinMaxTokenBytes, MaxMaxTokenBytes, DefaultMaxTokenBytes)
 	}
-	if c.MaxTokenBytes < 1024 || c.MaxTokenBytes > 1<<20 {
-		bad("max_token_bytes: %d is outside 1024..1048576", c.MaxTokenBytes)
+	if c.CacheEntries < 0 {
+		bad("cache_entries", "cache_entries = %d is negative; 0 disables the verified-token cache, the default is %d.", c.CacheEntries, DefaultCacheEntries)
 	}
 	return errors.Join(errs...)
+}
+
+// fmtDuration prints whole hours and minutes the way the docs write them
+// ("1h", "5m"), anything else as Go does.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 func checkAuthority(a string) error {

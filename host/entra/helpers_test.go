@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -181,6 +182,15 @@ type env struct {
 	mu       sync.Mutex
 	rejected []string
 	verified []bool
+	// unknown counts Hooks.UnknownKey outcomes.
+	unknown map[string]int
+}
+
+// unknownOutcomes returns a copy of the UnknownKey outcome counts.
+func (e *env) unknownOutcomes() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.unknown)
 }
 
 // newEnv starts an issuer publishing the first key of the pool and a
@@ -200,12 +210,11 @@ func newEnv(t testing.TB, mod func(*Config), opts ...Option) *env {
 
 func (e *env) start(t testing.TB, mod func(*Config), opts ...Option) *Verifier {
 	t.Helper()
-	cfg := Config{
-		TenantIDs:     []string{testTenant},
-		Audiences:     []string{testAppIDURI, testClientID},
-		RequiredRoles: []string{testRole},
-		Authority:     e.iss.srv.URL,
-	}
+	cfg := DefaultConfig()
+	cfg.TenantIDs = []string{testTenant}
+	cfg.Audiences = []string{testAppIDURI, testClientID}
+	cfg.RequiredRoles = []string{testRole}
+	cfg.Authority = e.iss.srv.URL
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -215,6 +224,14 @@ func (e *env) start(t testing.TB, mod func(*Config), opts ...Option) *Verifier {
 		WithHooks(Hooks{
 			Rejected: func(r string) { e.mu.Lock(); e.rejected = append(e.rejected, r); e.mu.Unlock() },
 			Verified: func(c bool) { e.mu.Lock(); e.verified = append(e.verified, c); e.mu.Unlock() },
+			UnknownKey: func(o string) {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				if e.unknown == nil {
+					e.unknown = map[string]int{}
+				}
+				e.unknown[o]++
+			},
 		}),
 	}, opts...)
 	v, err := New(context.Background(), cfg, all...)

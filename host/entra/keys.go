@@ -29,10 +29,6 @@ const fetchTimeout = 30 * time.Second
 // minRSABits is the smallest RSA modulus accepted from a JWKS.
 const minRSABits = 2048
 
-// errRateLimited says an unknown-kid refresh was skipped because the last
-// refresh was too recent.
-var errRateLimited = errors.New("key refresh skipped: the last one was less than min_refresh_interval ago")
-
 // source is one discovery document: a tenant and a token version.
 type source struct{ tenant, version string }
 
@@ -91,13 +87,16 @@ func (s *snapshot) hasKey(version, name string) bool {
 
 // refreshCall is one refresh round that concurrent callers share.
 type refreshCall struct {
-	done chan struct{}
-	err  error
+	// started is when the round began: the keys it loads include every
+	// key published before then.
+	started time.Time
+	done    chan struct{}
+	err     error
 }
 
 // keyManager loads discovery documents and key sets, keeps the last good
-// ones, and refreshes them periodically and on demand (single-flight,
-// rate-limited).
+// ones, and refreshes them periodically and on demand (single-flight; on
+// an unknown kid within a budget, see unknownkey.go).
 type keyManager struct {
 	cfg    Config
 	client *http.Client
@@ -109,10 +108,14 @@ type keyManager struct {
 
 	snap atomic.Pointer[snapshot]
 
-	mu          sync.Mutex
-	inflight    *refreshCall
-	lastRefresh time.Time
-	lastErr     error
+	mu       sync.Mutex
+	inflight *refreshCall
+	lastErr  error
+	// lastGood is when the last round that loaded every source without
+	// error started.
+	lastGood time.Time
+	// budget limits the rounds that unknown kids start.
+	budget refreshBudget
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -140,22 +143,13 @@ func (m *keyManager) readyErr() error {
 	return ErrNotReady
 }
 
-// refresh runs a refresh round, or joins the one in flight. With
-// rateLimited, it returns errRateLimited instead of starting a round less
-// than MinRefreshInterval after the previous one started.
-func (m *keyManager) refresh(ctx context.Context, trigger string, rateLimited bool) error {
+// refresh runs a refresh round, or joins the one in flight, and returns
+// its error.
+func (m *keyManager) refresh(ctx context.Context, trigger string) error {
 	m.mu.Lock()
 	c := m.inflight
 	if c == nil {
-		if rateLimited && !m.lastRefresh.IsZero() && m.now().Sub(m.lastRefresh) < m.cfg.MinRefreshInterval {
-			m.mu.Unlock()
-			return errRateLimited
-		}
-		c = &refreshCall{done: make(chan struct{})}
-		m.inflight = c
-		m.lastRefresh = m.now()
-		m.running.Add(1)
-		go m.run(c, trigger)
+		c = m.startLocked(trigger)
 	}
 	m.mu.Unlock()
 	select {
@@ -164,6 +158,16 @@ func (m *keyManager) refresh(ctx context.Context, trigger string, rateLimited bo
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// startLocked starts a refresh round; m.mu is held and no round is in
+// flight.
+func (m *keyManager) startLocked(trigger string) *refreshCall {
+	c := &refreshCall{started: m.now(), done: make(chan struct{})}
+	m.inflight = c
+	m.running.Add(1)
+	go m.run(c, trigger)
+	return c
 }
 
 func (m *keyManager) run(c *refreshCall, trigger string) {
@@ -195,6 +199,9 @@ func (m *keyManager) run(c *refreshCall, trigger string) {
 	m.mu.Lock()
 	m.inflight = nil
 	m.lastErr = err
+	if err == nil {
+		m.lastGood = c.started
+	}
 	m.mu.Unlock()
 	if next != nil && next.complete {
 		m.readyOnce.Do(func() { close(m.ready) })

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -26,25 +27,87 @@ func TestStartFetchesOneRound(t *testing.T) {
 
 func TestNewKeyAcceptedWithoutRestart(t *testing.T) {
 	e := newEnv(t, nil)
+	// Entra ID publishes a key, then signs a token with it.
+	e.clock.advance(time.Minute)
 	e.iss.publish(e.keys[0], e.keys[1])
-	raw := e.mint(t, tok{key: e.keys[1]})
-
-	// Inside min_refresh_interval of the start, the unknown kid does not
-	// trigger a fetch.
-	_, err := e.v.Verify(context.Background(), raw)
-	if ae := asAuthError(t, err); ae.Reason != ReasonUnknownKey {
-		t.Fatalf("got %s, want %s", ae.Reason, ReasonUnknownKey)
-	}
-	if got := e.iss.fetches.Load(); got != fetchesPerRound {
-		t.Fatalf("%d fetches, want no new ones", got)
-	}
-
-	e.clock.advance(DefaultMinRefreshInterval)
+	raw := e.mint(t, tok{key: e.keys[1], claims: issuedNow(e)})
 	if _, err := e.v.Verify(context.Background(), raw); err != nil {
 		t.Fatalf("token signed with the new key: %v", err)
 	}
 	if got := e.iss.fetches.Load(); got != 2*fetchesPerRound {
 		t.Fatalf("%d fetches, want one more round (%d)", got, 2*fetchesPerRound)
+	}
+}
+
+// TestUnknownKidOfATokenIssuedBeforeTheLastRefresh: a refresh that
+// started after the token was issued already had every key Entra ID could
+// have signed it with, so the kid is rejected without another fetch.
+func TestUnknownKidOfATokenIssuedBeforeTheLastRefresh(t *testing.T) {
+	e := newEnv(t, nil)
+	e.clock.advance(time.Minute)
+	raw := e.mint(t, tok{key: e.keys[1]}) // issued before the start's refresh
+	_, err := e.v.Verify(context.Background(), raw)
+	if ae := asAuthError(t, err); ae.Reason != ReasonUnknownKey {
+		t.Fatalf("got %s, want %s", ae.Reason, ReasonUnknownKey)
+	}
+	if got := e.iss.fetches.Load(); got != fetchesPerRound {
+		t.Fatalf("%d fetches, want none after the start", got-fetchesPerRound)
+	}
+}
+
+// TestRotationAfterKidFlood: forged tokens with random kids use up the
+// unknown-kid refresh budget; a token signed by a key published after that
+// gets 503 with a Retry-After of at most unknownKidEvery (Azure retries
+// 503), never 401 (Azure does not retry 401), and is accepted on the retry.
+func TestRotationAfterKidFlood(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	// The burst: each forged token, a second after the previous one,
+	// costs one refresh round and is rejected after it.
+	for i := 1; i <= unknownKidBurst; i++ {
+		e.clock.advance(time.Second)
+		_, err := e.v.Verify(ctx, e.forged(t))
+		if ae := asAuthError(t, err); ae.Reason != ReasonUnknownKey {
+			t.Fatalf("forged token %d: got %s, want %s", i, ae.Reason, ReasonUnknownKey)
+		}
+		if got := e.iss.fetches.Load(); got != int64(1+i)*fetchesPerRound {
+			t.Fatalf("after forged token %d: %d fetches, want %d", i, got, (1+i)*fetchesPerRound)
+		}
+	}
+	// Then the flood: throttled, no fetch.
+	e.clock.advance(time.Second)
+	flood(t, e, 8, 50, func(err error) bool {
+		u, ok := asUnavailable(err)
+		return ok && u.Reason == "key_refresh_throttled" && u.RetryAfter > 0 && u.RetryAfter <= unknownKidEvery
+	})
+	fetched := e.iss.fetches.Load()
+	if fetched != (1+unknownKidBurst)*fetchesPerRound {
+		t.Fatalf("the flood caused %d fetches", fetched-(1+unknownKidBurst)*fetchesPerRound)
+	}
+
+	// Entra ID rotates: a new key, and a genuine token signed with it.
+	e.clock.advance(time.Second)
+	e.iss.publish(e.keys[0], e.keys[2])
+	raw := e.mint(t, tok{key: e.keys[2], claims: issuedNow(e)})
+	_, err := e.v.Verify(ctx, raw)
+	u, ok := asUnavailable(err)
+	if !ok {
+		t.Fatalf("genuine token with a new key right after the flood: %v, want 503 (auth.Unavailable)", err)
+	}
+	if u.RetryAfter <= 0 || u.RetryAfter > unknownKidEvery {
+		t.Fatalf("Retry-After %v, want within (0, %v]", u.RetryAfter, unknownKidEvery)
+	}
+	// Azure retries after Retry-After: accepted, with one more round.
+	e.clock.advance(u.RetryAfter)
+	if _, err := e.v.Verify(ctx, raw); err != nil {
+		t.Fatalf("retry after %v: %v", u.RetryAfter, err)
+	}
+	if got := e.iss.fetches.Load(); got != fetched+fetchesPerRound {
+		t.Fatalf("%d fetches for the retry, want one round (%d)", got-fetched, fetchesPerRound)
+	}
+	want := map[string]int{UnknownKeyRejected: unknownKidBurst, UnknownKeyThrottled: 400 + 1, UnknownKeyFound: 1}
+	if got := e.unknownOutcomes(); !maps.Equal(got, want) {
+		t.Errorf("unknown-key outcomes %v, want %v", got, want)
 	}
 }
 
@@ -62,12 +125,7 @@ func TestIssuerDownKeepsLastGoodKeys(t *testing.T) {
 	if err := e.v.Ready(); err != nil {
 		t.Fatalf("Ready after a failed refresh = %v; the old keys are still good", err)
 	}
-	// An unknown kid while down: rejected, not an internal error.
-	e.clock.advance(DefaultMinRefreshInterval)
-	_, err := e.v.Verify(context.Background(), e.mint(t, tok{key: e.keys[2]}))
-	if ae := asAuthError(t, err); ae.Reason != ReasonUnknownKey {
-		t.Fatalf("got %s, want %s", ae.Reason, ReasonUnknownKey)
-	}
+	// An unknown kid while down: TestIssuerDownUnknownKid.
 }
 
 func TestPeriodicRefresh(t *testing.T) {
@@ -99,42 +157,113 @@ func TestPeriodicRefresh(t *testing.T) {
 	}
 }
 
+// TestRandomKidFloodBoundedFetches: however many forged kids arrive, the
+// issuer sees at most unknownKidBurst refresh rounds plus one per
+// unknownKidEvery, concurrent unknown kids share one round, and every
+// forged token gets 401 or a throttled 503.
 func TestRandomKidFloodBoundedFetches(t *testing.T) {
 	e := newEnv(t, nil)
-	flood := func() {
-		var wg sync.WaitGroup
-		for g := 0; g < 8; g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < 50; i++ {
-					var b [16]byte
-					_, _ = rand.Read(b[:])
-					kid := base64.RawURLEncoding.EncodeToString(b[:])
-					raw := e.mint(t, tok{header: func(h map[string]any) { h["kid"], h["x5t"] = kid, kid }})
-					_, err := e.v.Verify(context.Background(), raw)
-					var ae *auth.Error
-					if !errors.As(err, &ae) || ae.Reason != ReasonUnknownKey {
-						t.Errorf("random kid: %v", err)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-	}
 	start := e.iss.fetches.Load()
-	flood()
-	if got := e.iss.fetches.Load() - start; got != 0 {
-		t.Fatalf("400 random kids right after start caused %d fetches, want 0", got)
-	}
-	for round := 1; round <= 3; round++ {
-		e.clock.advance(DefaultMinRefreshInterval)
-		flood()
-		if got := e.iss.fetches.Load() - start; got != int64(round*fetchesPerRound) {
-			t.Fatalf("after %d intervals of flooding: %d fetches, want %d", round, got, round*fetchesPerRound)
+	const step, steps = 10 * time.Second, 30
+	for i := 1; i <= steps; i++ {
+		e.clock.advance(step)
+		before := e.iss.fetches.Load()
+		flood(t, e, 4, 5, func(err error) bool {
+			if ae, ok := err.(*auth.Error); ok {
+				return ae.Reason == ReasonUnknownKey
+			}
+			u, ok := asUnavailable(err)
+			return ok && u.Reason == "key_refresh_throttled"
+		})
+		if got := e.iss.fetches.Load() - before; got > fetchesPerRound {
+			t.Fatalf("step %d: 20 concurrent forged tokens caused %d fetches, want at most one round (%d)", i, got, fetchesPerRound)
 		}
 	}
+	rounds := (e.iss.fetches.Load() - start) / fetchesPerRound
+	limit := int64(unknownKidBurst) + int64(steps*step/unknownKidEvery)
+	if rounds > limit {
+		t.Fatalf("%d forged tokens over %v caused %d refresh rounds, want at most %d", steps*20, steps*step, rounds, limit)
+	}
+	// And the flood does not stop lookups: one per unknownKidEvery still
+	// happens, so a genuine new key waits no longer than that.
+	if floor := int64(steps * step / unknownKidEvery); rounds < floor {
+		t.Fatalf("%d refresh rounds over %v of flooding, want at least %d", rounds, steps*step, floor)
+	}
+}
+
+// TestIssuerDownUnknownKid: a kid that cannot be looked up because the
+// issuer is down gets 503 with Retry-After, not 401; once the issuer is
+// back, the retry is accepted.
+func TestIssuerDownUnknownKid(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	e.clock.advance(time.Minute)
+	e.iss.down.Store(true)
+	e.iss.publish(e.keys[0], e.keys[1])
+	raw := e.mint(t, tok{key: e.keys[1], claims: issuedNow(e)})
+	_, err := e.v.Verify(ctx, raw)
+	u, ok := asUnavailable(err)
+	if !ok || u.Reason != "issuer_unavailable" || u.RetryAfter <= 0 {
+		t.Fatalf("unknown kid with the issuer down: %v, want 503 issuer_unavailable with Retry-After", err)
+	}
+	// Known keys keep working.
+	if _, err := e.v.Verify(ctx, e.mint(t, tok{})); err != nil {
+		t.Fatalf("known key with the issuer down: %v", err)
+	}
+	e.iss.down.Store(false)
+	e.clock.advance(u.RetryAfter)
+	if _, err := e.v.Verify(ctx, raw); err != nil {
+		t.Fatalf("retry with the issuer back: %v", err)
+	}
+	want := map[string]int{UnknownKeyIssuerUnavailable: 1, UnknownKeyFound: 1}
+	if got := e.unknownOutcomes(); !maps.Equal(got, want) {
+		t.Errorf("unknown-key outcomes %v, want %v", got, want)
+	}
+}
+
+// issuedNow sets iat and nbf to the test clock's now and exp an hour on.
+func issuedNow(e *env) func(map[string]any) {
+	now := e.clock.now()
+	return func(c map[string]any) {
+		c["iat"], c["nbf"], c["exp"] = now.Unix(), now.Unix(), now.Add(time.Hour).Unix()
+	}
+}
+
+// forged mints a token, issued now, naming a random key ID.
+func (e *env) forged(t testing.TB) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	kid := base64.RawURLEncoding.EncodeToString(b[:])
+	return e.mint(t, tok{header: func(h map[string]any) { h["kid"], h["x5t"] = kid, kid }, claims: issuedNow(e)})
+}
+
+// flood verifies workers×each forged tokens concurrently and fails the
+// test for any answer ok does not accept.
+func flood(t *testing.T, e *env, workers, each int, ok func(error) bool) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, err := e.v.Verify(context.Background(), e.forged(t)); !ok(err) {
+					t.Errorf("forged token: unexpected answer %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+func asUnavailable(err error) (*auth.Unavailable, bool) {
+	var u *auth.Unavailable
+	ok := errors.As(err, &u)
+	return u, ok
 }
 
 func TestRotationEvictsCachedTokens(t *testing.T) {

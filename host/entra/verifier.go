@@ -6,8 +6,9 @@
 // roles, and the token's lifetime with a clock skew.
 //
 // Signing keys load in the background (Ready reports until they have), are
-// refreshed periodically and on an unknown kid (single-flight and rate
-// limited), and the last good keys stay in use when a refresh fails.
+// refreshed periodically and on an unknown kid (single-flight, within a
+// budget; a kid that cannot be looked up now is a 503, see unknownkey.go),
+// and the last good keys stay in use when a refresh fails.
 // Verified tokens are cached by their SHA-256 until they expire, so Azure's
 // hour-long token reuse costs one signature check per token.
 package entra
@@ -30,10 +31,6 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/auth"
 )
 
-// unknownKidWait bounds how long a request waits for a key refresh
-// triggered by its unknown kid.
-const unknownKidWait = 5 * time.Second
-
 // Hooks receive verification events, typically to count them as metrics.
 // Each hook may be nil and must be cheap and safe for concurrent use.
 type Hooks struct {
@@ -45,6 +42,9 @@ type Hooks struct {
 	// KeysRefreshed is called after every key refresh round with its
 	// trigger ("start", "periodic", "unknown_kid", "manual") and error.
 	KeysRefreshed func(trigger string, err error)
+	// UnknownKey is called with the outcome (UnknownKeyOutcomes) of every
+	// token whose key was not in the key set when it arrived.
+	UnknownKey func(outcome string)
 }
 
 // Option customizes a Verifier.
@@ -92,15 +92,15 @@ var (
 	_ auth.Readier       = (*Verifier)(nil)
 )
 
-// New validates cfg (after defaults) and returns a Verifier that starts
-// loading signing keys in the background; it does not wait for them (see
-// Ready and WaitReady). Background work stops when ctx is cancelled or
-// Close is called.
+// New validates cfg and returns a Verifier that starts loading signing
+// keys in the background; it does not wait for them (see Ready and
+// WaitReady). Background work stops when ctx is cancelled or Close is
+// called. Start from DefaultConfig: every field is used as it is.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Verifier, error) {
-	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("auth \"entra_id\": %w", err)
+		return nil, err
 	}
+	cfg = cfg.normalized()
 	v := &Verifier{
 		cfg:       cfg,
 		client:    &http.Client{Timeout: 10 * time.Second},
@@ -165,7 +165,7 @@ func (v *Verifier) WaitReady(ctx context.Context) error {
 // refresh in flight) and returns its error; the last good keys stay in
 // use on failure.
 func (v *Verifier) Refresh(ctx context.Context) error {
-	return v.keys.refresh(ctx, "manual", false)
+	return v.keys.refresh(ctx, "manual")
 }
 
 // Close stops background key refreshes and waits for them to end.
@@ -183,7 +183,7 @@ func (v *Verifier) refreshLoop(ctx context.Context) {
 	trigger := "start"
 	backoff := v.retryMin
 	for {
-		err := v.keys.refresh(ctx, trigger, false)
+		err := v.keys.refresh(ctx, trigger)
 		if ctx.Err() != nil {
 			return
 		}
@@ -308,21 +308,15 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*cach
 	}
 	key := snap.keys[ver].find(t.header.Kid, t.header.X5t)
 	if key == nil {
-		// Maybe a key published since the last refresh. The wait is
-		// bounded: a slow issuer must not hold the request past Azure's
-		// webhook timeout.
-		wctx, cancel := context.WithTimeout(ctx, unknownKidWait)
-		_ = v.keys.refresh(wctx, "unknown_kid", true)
-		cancel()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("waiting for a key refresh: %w", ctx.Err())
+		// Maybe a key published since the last refresh (unknownkey.go).
+		issued := now
+		if c.Iat != nil && c.Iat.t.Before(now) {
+			issued = c.Iat.t
 		}
-		snap = v.keys.current()
+		if snap, err = v.keys.awaitKey(ctx, ver, t.header, issued); err != nil {
+			return nil, err
+		}
 		key = snap.keys[ver].find(t.header.Kid, t.header.X5t)
-		if key == nil {
-			return nil, unauthorized(ReasonUnknownKey, "the token is signed with key "+quoteShort(keyName(t.header))+
-				", which is not in the v"+ver+" key set of the tenant's discovery document")
-		}
 	}
 	if t.header.X5t != "" && key.x5t != "" && t.header.X5t != key.x5t {
 		return nil, unauthorized(ReasonUnknownKey, "the token's x5t does not match the thumbprint of key "+quoteShort(key.kid))

@@ -357,7 +357,7 @@ func TestDescriptionsAreHeaderSafe(t *testing.T) {
 }
 
 func TestCacheDisabled(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.CacheEntries = -1 })
+	e := newEnv(t, func(c *Config) { c.CacheEntries = 0 })
 	raw := e.mint(t, tok{})
 	for i := 0; i < 2; i++ {
 		if _, err := e.v.Verify(context.Background(), raw); err != nil {

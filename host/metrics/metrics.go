@@ -19,6 +19,13 @@ type Metrics struct {
 	AlertsRejected *prometheus.CounterVec
 	// AuthFailures counts token rejections by reason.
 	AuthFailures *prometheus.CounterVec
+	// AuthKeyRefreshes counts signing-key refresh rounds (discovery
+	// documents and key sets fetched from the issuer) by trigger (start,
+	// periodic, unknown_kid, manual) and outcome (ok, failed).
+	AuthKeyRefreshes *prometheus.CounterVec
+	// AuthUnknownKeys counts tokens whose signing key was not in the key
+	// set, by outcome: found, rejected, throttled, issuer_unavailable.
+	AuthUnknownKeys *prometheus.CounterVec
 	// RouteMatches counts deliveries decided, by route and backend;
 	// unmatched alerts count under route "".
 	RouteMatches *prometheus.CounterVec
@@ -47,6 +54,12 @@ func New() *Metrics {
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_auth_failures_total", Help: "Bearer token rejections by reason.",
 		}, []string{"reason"}),
+		AuthKeyRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_auth_key_refreshes_total", Help: "Signing-key refresh rounds by trigger and outcome.",
+		}, []string{"trigger", "outcome"}),
+		AuthUnknownKeys: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_auth_unknown_key_total", Help: "Tokens whose signing key was not in the key set, by outcome.",
+		}, []string{"outcome"}),
 		RouteMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_route_matches_total", Help: "Deliveries decided by route and backend.",
 		}, []string{"route", "backend"}),
@@ -68,7 +81,7 @@ func New() *Metrics {
 	r.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.RouteMatches,
+		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.AuthKeyRefreshes, m.AuthUnknownKeys, m.RouteMatches,
 		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters,
 	)
 	return m

@@ -133,7 +133,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.Ingest.Ingest(r.Context(), alert, decision); err != nil {
 		h.Logger.Error("alert not committed; asking the sender to retry", "alert_id", alert.ID, "error", err)
-		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Retry-After", retryAfterSeconds(defaultRetryAfter))
 		h.reject(w, http.StatusServiceUnavailable, "unavailable", "", "the alert could not be stored; retry later")
 		return
 	}
@@ -153,13 +153,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, receipt)
 }
 
+// defaultRetryAfter is the Retry-After of a 503 that names no delay.
+const defaultRetryAfter = 5 * time.Second
+
 func (h *Handler) rejectAuth(w http.ResponseWriter, err error) {
 	var ae *auth.Error
 	if !errors.As(err, &ae) {
-		// The verifier itself failed (keys not loaded yet, ...): transient.
-		h.Logger.Warn("authentication unavailable", "error", err)
-		w.Header().Set("Retry-After", "5")
-		h.reject(w, http.StatusServiceUnavailable, "auth_unavailable", "", "token verification is not ready; retry later")
+		// The token cannot be checked now (signing keys not loaded yet,
+		// its key being looked up, ...): a 503, which Azure retries.
+		retry, msg := defaultRetryAfter, "token verification is not ready; retry later"
+		var u *auth.Unavailable
+		if errors.As(err, &u) {
+			h.Logger.Info("token check deferred", "reason", u.Reason, "retry_after", u.RetryAfter)
+			if u.RetryAfter > 0 {
+				retry = u.RetryAfter
+			}
+			msg = u.Description
+		} else {
+			h.Logger.Warn("authentication unavailable", "error", err)
+		}
+		w.Header().Set("Retry-After", retryAfterSeconds(retry))
+		h.reject(w, http.StatusServiceUnavailable, "auth_unavailable", "", msg)
 		return
 	}
 	if h.Metrics != nil {
@@ -172,6 +186,12 @@ func (h *Handler) rejectAuth(w http.ResponseWriter, err error) {
 		w.Header().Set("WWW-Authenticate", BearerChallenge(ae))
 	}
 	h.reject(w, ae.Status, code, ae.Reason, ae.Description)
+}
+
+// retryAfterSeconds is d as a Retry-After value: whole seconds, rounded
+// up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 // BearerChallenge is the RFC 6750 WWW-Authenticate value for a 401.

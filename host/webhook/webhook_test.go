@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/itsm-connector/itsm-connector/host/auth"
@@ -90,6 +92,12 @@ func TestHandler(t *testing.T) {
 			wantHeader: map[string]string{"WWW-Authenticate": `Bearer realm="itsm-connector", error="invalid_token", error_description="token expired"`}},
 		{name: "wrong app", auth: &auth.Error{Status: 403, Reason: "wrong_app_id", Description: "app x is not allowed"}, wantStatus: 403, wantCode: "forbidden", wantCheck: "wrong_app_id"},
 		{name: "verifier not ready", auth: errors.New("keys not loaded"), wantStatus: 503, wantCode: "auth_unavailable", wantHeader: map[string]string{"Retry-After": "5"}},
+		{name: "signing key lookup throttled", auth: &auth.Unavailable{Reason: "key_refresh_throttled", RetryAfter: 27 * time.Second, Description: "the signing key is not known yet"},
+			wantStatus: 503, wantCode: "auth_unavailable", wantHeader: map[string]string{"Retry-After": "27", "WWW-Authenticate": ""}},
+		{name: "retry-after rounded up to whole seconds", auth: fmt.Errorf("verifying: %w", &auth.Unavailable{Reason: "issuer_unavailable", RetryAfter: 1500 * time.Millisecond, Description: "issuer down"}),
+			wantStatus: 503, wantCode: "auth_unavailable", wantHeader: map[string]string{"Retry-After": "2"}},
+		{name: "unavailable without retry-after", auth: &auth.Unavailable{Reason: "x", Description: "later"},
+			wantStatus: 503, wantCode: "auth_unavailable", wantHeader: map[string]string{"Retry-After": "5"}},
 		{name: "store down", body: `{"id":"a1"}`, decision: matched, ingestErr: errors.New("disk full"), wantStatus: 503, wantCode: "unavailable", wantHeader: map[string]string{"Retry-After": "5"}},
 	}
 	for _, tt := range tests {

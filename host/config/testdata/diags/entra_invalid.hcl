@@ -1,6 +1,8 @@
 auth "entra_id" {
-  tenant_id      = "contoso.onmicrosoft.com"
-  token_versions = ["3.0"]
+  tenant_id       = "contoso.onmicrosoft.com"
+  token_versions  = ["3.0"]
+  clock_skew      = "2h"
+  max_token_bytes = 512
 }
 
 backend "file" "local" {}
