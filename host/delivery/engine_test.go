@@ -159,6 +159,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// fmtItems formats work items for failure messages: their values, not
+// their addresses.
+func fmtItems(items []*store.Item) string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = fmt.Sprintf("{id %d key %q condition %s seq %d applied %d remote %s ref %s intent %q dirty %v dead %v attempts %d last error %q}",
+			it.ID, it.CorrelationKey, it.Condition, it.Seq, it.AppliedSeq, it.Remote, refName(it.Ref), it.Intent,
+			it.Dirty, it.Dead, it.Attempts, it.LastError)
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
+// fmtDeadLetters formats dead letters for failure messages.
+func fmtDeadLetters(dls []*store.DeadLetter) string {
+	out := make([]string, len(dls))
+	for i, dl := range dls {
+		out[i] = fmt.Sprintf("{id %d item %d backend %q key %q reason %q}", dl.ID, dl.ItemID, dl.Backend, dl.CorrelationKey, dl.Reason)
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
 type counts map[string]int
 
 func (f *fake) counts() counts {
@@ -367,7 +388,7 @@ func TestResolvedAfterCreatingIntent(t *testing.T) {
 			// What the worker records before Create, then the claim ends.
 			items, err := en.st.Claim(ctx, "fake.a", en.opts.InstanceID, time.Now(), time.Minute, 1)
 			if err != nil || len(items) != 1 {
-				t.Fatalf("Claim = %v, %v", items, err)
+				t.Fatalf("Claim = %s, %v; want one item", fmtItems(items), err)
 			}
 			if err := en.st.Record(ctx, store.Progress{ItemID: items[0].ID, Owner: en.opts.InstanceID, Now: time.Now(),
 				Remote: store.RemoteNone, Intent: store.IntentCreating, Retry: true, RetryAt: time.Now(),
@@ -588,7 +609,7 @@ func TestUnmatchedDeadLetterReplayReroutes(t *testing.T) {
 	en.ingest(alert("u1", sdk.ConditionFired, t0), route.Decision{Unmatched: "no route matched severity 4"})
 	dls, err := en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{})
 	if err != nil || len(dls) != 1 || dls[0].ItemID != 0 {
-		t.Fatalf("dead letters %v, %v", dls, err)
+		t.Fatalf("dead letters %s, %v; want one unmatched", fmtDeadLetters(dls), err)
 	}
 	if err := en.e.Replay(context.Background(), dls[0].ID); err != nil {
 		t.Fatal(err)
@@ -598,7 +619,7 @@ func TestUnmatchedDeadLetterReplayReroutes(t *testing.T) {
 		t.Errorf("replayed alert not delivered")
 	}
 	if dls, _ := en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{}); len(dls) != 0 {
-		t.Errorf("letter kept after replay: %v", dls)
+		t.Errorf("letter kept after replay: %s", fmtDeadLetters(dls))
 	}
 }
 
@@ -724,13 +745,16 @@ func TestCrashDuringCreateResumesByLookup(t *testing.T) {
 	f.mu.Unlock()
 	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
 	waitFor(t, "lookup to be in flight", func() bool { return f.count("lookup") == 1 })
-	close(gate) // lookup answers "none"; create goes through, then hangs on latency
+	// The lookup in flight already read the gate and no latency. Set the
+	// create's latency before opening the gate: set after, the worker could
+	// run from Lookup into Create first and finish it at once.
 	f.mu.Lock()
 	f.gate, f.latency = nil, time.Hour
 	f.mu.Unlock()
+	close(gate) // lookup answers "none"; create goes through, then hangs on latency
 	waitFor(t, "create in flight", func() bool { return f.count("create") == 1 })
-	// Make this create act remotely: the fake stores before its latency? It
-	// stores after; emulate the remote side having acted.
+	// The fake stores an item only after its latency; emulate the remote
+	// side having acted while the answer is still on its way.
 	f.mu.Lock()
 	f.nextID++
 	id := fmt.Sprintf("W%d", f.nextID)
@@ -745,7 +769,7 @@ func TestCrashDuringCreateResumesByLookup(t *testing.T) {
 	items, _ := st.ListItems(context.Background(), store.ItemFilter{CorrelationKey: "k"})
 	_ = st.Close()
 	if len(items) != 1 || items[0].Intent != store.IntentCreating || !items[0].Dirty {
-		t.Fatalf("after crash: %+v; want a dirty item with a creating intent", items)
+		t.Fatalf("after crash: %s; want a dirty item with a creating intent", fmtItems(items))
 	}
 	f.mu.Lock()
 	f.latency = 0
