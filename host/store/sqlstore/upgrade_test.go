@@ -18,7 +18,8 @@ import (
 // TestUpgradeKeepsExistingItems migrates a database holding a work item
 // written under the first schema to the current one, on both engines: the
 // item reads back with the defaults of the columns added since (its route's
-// on_resolved_without_item is record, the behaviour it was ingested under).
+// on_resolved_without_item is record, the behaviour it was ingested under),
+// and a firing item's Fired counts as acknowledged (fired_seq is its seq).
 func TestUpgradeKeepsExistingItems(t *testing.T) {
 	engines := []struct {
 		name    string
@@ -54,11 +55,17 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 				_ = db.Close()
 				t.Fatalf("applying %s: %v", ms[0].Name, err)
 			}
-			var id int64
+			var id, firingID int64
 			err = db.QueryRowContext(ctx, `INSERT INTO work_items (route, backend, correlation_key, condition, alert_id,
 				alert, fields, config_items, reopen_window, event_at, seq, dirty, due_at, dirty_since, created_at, updated_at)
 				VALUES ('r', 'file.x', 'k', 'resolved', 'a', '{"id":"a"}', 'null', 'null', 0, 1, 1, 1, 1, 1, 1, 1)
 				RETURNING id`).Scan(&id)
+			if err == nil {
+				err = db.QueryRowContext(ctx, `INSERT INTO work_items (route, backend, correlation_key, condition, alert_id,
+					alert, fields, config_items, reopen_window, event_at, seq, dirty, due_at, dirty_since, created_at, updated_at)
+					VALUES ('r', 'file.x', 'k2', 'fired', 'b', '{"id":"b"}', 'null', 'null', 0, 1, 2, 1, 1, 1, 1, 1)
+					RETURNING id`).Scan(&firingID)
+			}
 			_ = db.Close()
 			if err != nil {
 				t.Fatalf("writing an item under the first schema: %v", err)
@@ -72,8 +79,16 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if it.OnResolvedWithoutItem != route.ResolvedRecord || it.CorrelationKey != "k" || !it.Dirty {
-				t.Errorf("migrated item: policy %q key %q dirty %v; want record, k, dirty", it.OnResolvedWithoutItem, it.CorrelationKey, it.Dirty)
+			if it.OnResolvedWithoutItem != route.ResolvedRecord || it.CorrelationKey != "k" || !it.Dirty || it.FiredSeq != 0 {
+				t.Errorf("migrated item: policy %q key %q dirty %v fired seq %d; want record, k, dirty, 0",
+					it.OnResolvedWithoutItem, it.CorrelationKey, it.Dirty, it.FiredSeq)
+			}
+			firing, err := s.GetItem(ctx, firingID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if firing.FiredSeq != 2 || firing.AppliedSeq != 0 {
+				t.Errorf("migrated firing item: fired seq %d applied %d; want 2, 0", firing.FiredSeq, firing.AppliedSeq)
 			}
 		})
 	}
