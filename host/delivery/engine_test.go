@@ -164,8 +164,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func fmtItems(items []*store.Item) string {
 	out := make([]string, len(items))
 	for i, it := range items {
-		out[i] = fmt.Sprintf("{id %d key %q condition %s seq %d applied %d remote %s ref %s intent %q dirty %v dead %v attempts %d last error %q}",
-			it.ID, it.CorrelationKey, it.Condition, it.Seq, it.AppliedSeq, it.Remote, refName(it.Ref), it.Intent,
+		out[i] = fmt.Sprintf("{id %d key %q condition %s seq %d applied %d fired %d remote %s ref %s intent %q dirty %v dead %v attempts %d last error %q}",
+			it.ID, it.CorrelationKey, it.Condition, it.Seq, it.AppliedSeq, it.FiredSeq, it.Remote, refName(it.Ref), it.Intent,
 			it.Dirty, it.Dead, it.Attempts, it.LastError)
 	}
 	return "[" + strings.Join(out, ", ") + "]"
@@ -263,7 +263,7 @@ func TestResolvedWithoutItemIsRecordedOnly(t *testing.T) {
 	}
 }
 
-const whyCreateAndResolve = "alert resolved with no work item; creating and resolving it per the route's on_resolved_without_item"
+const whyCreateAndResolve = "creating and resolving it per the route's on_resolved_without_item"
 
 // TestResolvedWithoutItemPolicy: a Resolved for an alert that has no work
 // item (the connector was down when it fired, say) is recorded only, or,
@@ -340,13 +340,128 @@ func TestResolvedWithoutItemPolicy(t *testing.T) {
 	}
 }
 
+// TestAcknowledgedFiredOutlivesItsResolution: the backend fails every
+// Create (503) for an acknowledged Fired; the alert's Resolved arrives, the
+// connector restarts, then the backend recovers. With the default
+// on_resolved_without_item ("record") the Fired still gets its work item,
+// created and then resolved, exactly once, and the audit trail says why.
+func TestAcknowledgedFiredOutlivesItsResolution(t *testing.T) {
+	f := newFake()
+	unavailable := make([]error, 1000)
+	for i := range unavailable {
+		unavailable[i] = sdk.Retryable(errors.New("HTTP 503 Service Unavailable"))
+	}
+	f.fail("create", unavailable...)
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	d := decision("fake.a", "k", time.Hour)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	waitFor(t, "a failed create", func() bool { return f.count("create") >= 1 })
+	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+	waitFor(t, "another failed create or the resolution settled", func() bool {
+		it := en.item("fake.a", "k")
+		return f.count("create") >= 2 || (!it.Dirty && it.AppliedSeq == it.Seq)
+	})
+	en.stop()
+	f.mu.Lock()
+	f.errs["create"] = nil // the backend recovers
+	f.mu.Unlock()
+	en.open(true)
+	en.settled()
+	var states []sdk.WorkItemState
+	for _, wi := range f.byKey("k") {
+		states = append(states, wi.State)
+	}
+	if !reflect.DeepEqual(states, []sdk.WorkItemState{sdk.StateResolved}) {
+		t.Errorf("remote items' states %v, want one resolved item", states)
+	}
+	if n := f.count("resolve"); n != 1 {
+		t.Errorf("resolve called %d times, want 1", n)
+	}
+	it := en.item("fake.a", "k")
+	if it.Remote != store.RemoteResolved || it.Intent != store.IntentNone || it.Dead || it.AppliedSeq != it.Seq {
+		t.Errorf("item %s; want remote resolved, no intent, all applied", fmtItems([]*store.Item{it}))
+	}
+	if notes := en.stateNotes(it.ID); !hasNote(notes, whyAcknowledgedFired) {
+		t.Errorf("audit notes %q lack %q", notes, whyAcknowledgedFired)
+	}
+}
+
+const whyAcknowledgedFired = "its acknowledged Fired still needs its work item"
+
+// TestAcknowledgedRefireOutlivesItsResolution: an alert's first incident
+// was delivered and resolved; it fires again and resolves again while the
+// workers are stopped. The second, acknowledged Fired still gets its work
+// item, as the reconcile table says for a re-fire (Reopen inside the
+// window, a new item after it, a new item when the old one was deleted),
+// and is then resolved, under the default policy.
+func TestAcknowledgedRefireOutlivesItsResolution(t *testing.T) {
+	tests := []struct {
+		name    string
+		refire  time.Duration // after the first resolution
+		deleted bool          // the first item was deleted remotely
+		want    counts
+		states  []sdk.WorkItemState
+	}{
+		{name: "inside the window: reopen, resolve", refire: 10 * time.Minute,
+			want:   counts{"lookup": 1, "create": 1, "resolve": 2, "reopen": 1},
+			states: []sdk.WorkItemState{sdk.StateResolved}},
+		{name: "after the window: create, resolve", refire: 2 * time.Hour,
+			want:   counts{"lookup": 2, "create": 2, "resolve": 2},
+			states: []sdk.WorkItemState{sdk.StateResolved, sdk.StateResolved}},
+		{name: "inside the window, old item deleted: create, resolve", refire: 10 * time.Minute, deleted: true,
+			want:   counts{"lookup": 2, "create": 2, "resolve": 2, "reopen": 1},
+			states: []sdk.WorkItemState{sdk.StateResolved}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+			d := decision("fake.a", "k", time.Hour)
+			en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+			en.settled()
+			en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+			en.settled()
+			if tc.deleted {
+				f.delete(en.item("fake.a", "k").Ref.ID)
+			}
+			en.stop()
+			en.open(false)
+			refired := t0.Add(time.Minute + tc.refire)
+			en.ingest(alert("a2", sdk.ConditionFired, refired), d)
+			en.ingest(alert("a2", sdk.ConditionResolved, refired.Add(time.Minute)), d)
+			if err := en.e.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			en.settled()
+			if got := f.counts(); !sameCounts(got, tc.want) {
+				t.Errorf("calls %v, want %v", got, tc.want)
+			}
+			var states []sdk.WorkItemState
+			for _, wi := range f.byKey("k") {
+				states = append(states, wi.State)
+			}
+			if !reflect.DeepEqual(states, tc.states) {
+				t.Errorf("remote items' states %v, want %v", states, tc.states)
+			}
+			it := en.item("fake.a", "k")
+			if it.Remote != store.RemoteResolved || it.Intent != store.IntentNone || it.Dead || it.AppliedSeq != it.Seq {
+				t.Errorf("item %s; want remote resolved, no intent, all applied", fmtItems([]*store.Item{it}))
+			}
+			if notes := en.stateNotes(it.ID); !hasNote(notes, whyAcknowledgedFired) {
+				t.Errorf("audit notes %q lack %q", notes, whyAcknowledgedFired)
+			}
+		})
+	}
+}
+
 // TestResolvedAfterCreatingIntent starts from a recorded "creating" intent
 // whose Create was never recorded (a crash or a failed call ended the claim)
 // and an alert that has resolved since: the intent was recorded for its
-// Fired, or for the Resolved itself under create_and_resolve. After the
-// restart Lookup runs first; an item Create made before the crash is adopted
-// and resolved, never created twice, and otherwise the route's policy
-// decides whether to create.
+// Fired, or for the Resolved itself. After the restart Lookup runs first; an
+// item Create made before the crash is adopted and resolved, never created
+// twice. Otherwise an acknowledged Fired is created and resolved under any
+// policy, and only for a resolution without one does the route's policy
+// decide.
 func TestResolvedAfterCreatingIntent(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -358,14 +473,17 @@ func TestResolvedAfterCreatingIntent(t *testing.T) {
 		states  []sdk.WorkItemState
 		note    string
 	}{
-		{name: "record: nothing to create", policy: route.ResolvedRecord, fired: true,
+		{name: "record: the acknowledged Fired is created, then resolved", policy: route.ResolvedRecord, fired: true,
+			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: whyAcknowledgedFired},
+		{name: "record: intent for a resolution whose Fired was never acknowledged: nothing to create", policy: route.ResolvedRecord,
 			want: counts{"lookup": 1}, remote: store.RemoteNone, note: "resolved before its work item was created; nothing to create"},
 		{name: "record: the item created before the crash is resolved", policy: route.ResolvedRecord, fired: true, created: true,
 			want: counts{"lookup": 1, "resolve": 1}, remote: store.RemoteResolved,
 			states: []sdk.WorkItemState{sdk.StateResolved}, note: "not creating another"},
 		{name: "create_and_resolve: fired, then resolved before Create", policy: route.ResolvedCreateAndResolve, fired: true,
 			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
-			states: []sdk.WorkItemState{sdk.StateResolved}, note: "resolved before its work item was created; creating and resolving it per the route's on_resolved_without_item"},
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: whyAcknowledgedFired},
 		{name: "create_and_resolve: intent for the resolution, nothing created yet", policy: route.ResolvedCreateAndResolve,
 			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
 			states: []sdk.WorkItemState{sdk.StateResolved}, note: "creating and resolving it"},
