@@ -170,7 +170,7 @@ func TestReplicas(t *testing.T) {
 		defer producing.Done()
 		// A resolution may wait for an item the killed replica was
 		// creating: until its lease ends and another replica finishes it.
-		resolverErr = resolveWhenCreated(ctx, replicaLease+crashDrain, itemDir, toResolve, alerts, led, jobs)
+		resolverErr = resolveWhenFired(ctx, replicaLease+crashDrain, itemDir, true, toResolve, alerts, led, jobs)
 	}()
 
 	// The kill: once killAfter alerts went out, the instant the store

@@ -13,9 +13,17 @@
 //	open       resolved                Resolve (when supported)
 //	resolved   fired, inside window    Reopen (Create when not supported)
 //	resolved   fired, after window     Create a new item
-//	none       resolved                the route's on_resolved_without_item:
-//	                                   record: an audit note only;
+//	none       resolved, its Fired     as for fired (record "creating"; Lookup;
+//	           acknowledged            Create), then Resolve, whatever the route says
+//	resolved   resolved, a re-fire     as for fired (Reopen inside the window, else
+//	           acknowledged            Create), then Resolve
+//	none       resolved, no Fired      the route's on_resolved_without_item:
+//	           acknowledged            record: an audit note only;
 //	                                   create_and_resolve: as for fired, then Resolve
+//
+// A Fired is acknowledged when ingest applied it (the webhook answered 202);
+// until its work item exists, or a Reopen delivered it, the item's FiredSeq
+// is above its AppliedSeq and a later Resolved does not cancel it.
 //
 // The reopen window is measured between the alert times: the new fired time
 // minus the resolved time of the alert that resolved the item. A NotFound

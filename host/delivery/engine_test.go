@@ -159,6 +159,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// fmtItems formats work items for failure messages: their values, not
+// their addresses.
+func fmtItems(items []*store.Item) string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = fmt.Sprintf("{id %d key %q condition %s seq %d applied %d fired %d remote %s ref %s intent %q dirty %v dead %v attempts %d last error %q}",
+			it.ID, it.CorrelationKey, it.Condition, it.Seq, it.AppliedSeq, it.FiredSeq, it.Remote, refName(it.Ref), it.Intent,
+			it.Dirty, it.Dead, it.Attempts, it.LastError)
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
+// fmtDeadLetters formats dead letters for failure messages.
+func fmtDeadLetters(dls []*store.DeadLetter) string {
+	out := make([]string, len(dls))
+	for i, dl := range dls {
+		out[i] = fmt.Sprintf("{id %d item %d backend %q key %q reason %q}", dl.ID, dl.ItemID, dl.Backend, dl.CorrelationKey, dl.Reason)
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
 type counts map[string]int
 
 func (f *fake) counts() counts {
@@ -242,7 +263,7 @@ func TestResolvedWithoutItemIsRecordedOnly(t *testing.T) {
 	}
 }
 
-const whyCreateAndResolve = "alert resolved with no work item; creating and resolving it per the route's on_resolved_without_item"
+const whyCreateAndResolve = "creating and resolving it per the route's on_resolved_without_item"
 
 // TestResolvedWithoutItemPolicy: a Resolved for an alert that has no work
 // item (the connector was down when it fired, say) is recorded only, or,
@@ -319,13 +340,128 @@ func TestResolvedWithoutItemPolicy(t *testing.T) {
 	}
 }
 
+// TestAcknowledgedFiredOutlivesItsResolution: the backend fails every
+// Create (503) for an acknowledged Fired; the alert's Resolved arrives, the
+// connector restarts, then the backend recovers. With the default
+// on_resolved_without_item ("record") the Fired still gets its work item,
+// created and then resolved, exactly once, and the audit trail says why.
+func TestAcknowledgedFiredOutlivesItsResolution(t *testing.T) {
+	f := newFake()
+	unavailable := make([]error, 1000)
+	for i := range unavailable {
+		unavailable[i] = sdk.Retryable(errors.New("HTTP 503 Service Unavailable"))
+	}
+	f.fail("create", unavailable...)
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+	d := decision("fake.a", "k", time.Hour)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	waitFor(t, "a failed create", func() bool { return f.count("create") >= 1 })
+	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+	waitFor(t, "another failed create or the resolution settled", func() bool {
+		it := en.item("fake.a", "k")
+		return f.count("create") >= 2 || (!it.Dirty && it.AppliedSeq == it.Seq)
+	})
+	en.stop()
+	f.mu.Lock()
+	f.errs["create"] = nil // the backend recovers
+	f.mu.Unlock()
+	en.open(true)
+	en.settled()
+	var states []sdk.WorkItemState
+	for _, wi := range f.byKey("k") {
+		states = append(states, wi.State)
+	}
+	if !reflect.DeepEqual(states, []sdk.WorkItemState{sdk.StateResolved}) {
+		t.Errorf("remote items' states %v, want one resolved item", states)
+	}
+	if n := f.count("resolve"); n != 1 {
+		t.Errorf("resolve called %d times, want 1", n)
+	}
+	it := en.item("fake.a", "k")
+	if it.Remote != store.RemoteResolved || it.Intent != store.IntentNone || it.Dead || it.AppliedSeq != it.Seq {
+		t.Errorf("item %s; want remote resolved, no intent, all applied", fmtItems([]*store.Item{it}))
+	}
+	if notes := en.stateNotes(it.ID); !hasNote(notes, whyAcknowledgedFired) {
+		t.Errorf("audit notes %q lack %q", notes, whyAcknowledgedFired)
+	}
+}
+
+const whyAcknowledgedFired = "its acknowledged Fired still needs its work item"
+
+// TestAcknowledgedRefireOutlivesItsResolution: an alert's first incident
+// was delivered and resolved; it fires again and resolves again while the
+// workers are stopped. The second, acknowledged Fired still gets its work
+// item, as the reconcile table says for a re-fire (Reopen inside the
+// window, a new item after it, a new item when the old one was deleted),
+// and is then resolved, under the default policy.
+func TestAcknowledgedRefireOutlivesItsResolution(t *testing.T) {
+	tests := []struct {
+		name    string
+		refire  time.Duration // after the first resolution
+		deleted bool          // the first item was deleted remotely
+		want    counts
+		states  []sdk.WorkItemState
+	}{
+		{name: "inside the window: reopen, resolve", refire: 10 * time.Minute,
+			want:   counts{"lookup": 1, "create": 1, "resolve": 2, "reopen": 1},
+			states: []sdk.WorkItemState{sdk.StateResolved}},
+		{name: "after the window: create, resolve", refire: 2 * time.Hour,
+			want:   counts{"lookup": 2, "create": 2, "resolve": 2},
+			states: []sdk.WorkItemState{sdk.StateResolved, sdk.StateResolved}},
+		{name: "inside the window, old item deleted: create, resolve", refire: 10 * time.Minute, deleted: true,
+			want:   counts{"lookup": 2, "create": 2, "resolve": 2, "reopen": 1},
+			states: []sdk.WorkItemState{sdk.StateResolved}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
+			d := decision("fake.a", "k", time.Hour)
+			en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+			en.settled()
+			en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+			en.settled()
+			if tc.deleted {
+				f.delete(en.item("fake.a", "k").Ref.ID)
+			}
+			en.stop()
+			en.open(false)
+			refired := t0.Add(time.Minute + tc.refire)
+			en.ingest(alert("a2", sdk.ConditionFired, refired), d)
+			en.ingest(alert("a2", sdk.ConditionResolved, refired.Add(time.Minute)), d)
+			if err := en.e.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			en.settled()
+			if got := f.counts(); !sameCounts(got, tc.want) {
+				t.Errorf("calls %v, want %v", got, tc.want)
+			}
+			var states []sdk.WorkItemState
+			for _, wi := range f.byKey("k") {
+				states = append(states, wi.State)
+			}
+			if !reflect.DeepEqual(states, tc.states) {
+				t.Errorf("remote items' states %v, want %v", states, tc.states)
+			}
+			it := en.item("fake.a", "k")
+			if it.Remote != store.RemoteResolved || it.Intent != store.IntentNone || it.Dead || it.AppliedSeq != it.Seq {
+				t.Errorf("item %s; want remote resolved, no intent, all applied", fmtItems([]*store.Item{it}))
+			}
+			if notes := en.stateNotes(it.ID); !hasNote(notes, whyAcknowledgedFired) {
+				t.Errorf("audit notes %q lack %q", notes, whyAcknowledgedFired)
+			}
+		})
+	}
+}
+
 // TestResolvedAfterCreatingIntent starts from a recorded "creating" intent
 // whose Create was never recorded (a crash or a failed call ended the claim)
 // and an alert that has resolved since: the intent was recorded for its
-// Fired, or for the Resolved itself under create_and_resolve. After the
-// restart Lookup runs first; an item Create made before the crash is adopted
-// and resolved, never created twice, and otherwise the route's policy
-// decides whether to create.
+// Fired, or for the Resolved itself. After the restart Lookup runs first; an
+// item Create made before the crash is adopted and resolved, never created
+// twice. Otherwise an acknowledged Fired is created and resolved under any
+// policy, and only for a resolution without one does the route's policy
+// decide.
 func TestResolvedAfterCreatingIntent(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -337,14 +473,17 @@ func TestResolvedAfterCreatingIntent(t *testing.T) {
 		states  []sdk.WorkItemState
 		note    string
 	}{
-		{name: "record: nothing to create", policy: route.ResolvedRecord, fired: true,
+		{name: "record: the acknowledged Fired is created, then resolved", policy: route.ResolvedRecord, fired: true,
+			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: whyAcknowledgedFired},
+		{name: "record: intent for a resolution whose Fired was never acknowledged: nothing to create", policy: route.ResolvedRecord,
 			want: counts{"lookup": 1}, remote: store.RemoteNone, note: "resolved before its work item was created; nothing to create"},
 		{name: "record: the item created before the crash is resolved", policy: route.ResolvedRecord, fired: true, created: true,
 			want: counts{"lookup": 1, "resolve": 1}, remote: store.RemoteResolved,
 			states: []sdk.WorkItemState{sdk.StateResolved}, note: "not creating another"},
 		{name: "create_and_resolve: fired, then resolved before Create", policy: route.ResolvedCreateAndResolve, fired: true,
 			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
-			states: []sdk.WorkItemState{sdk.StateResolved}, note: "resolved before its work item was created; creating and resolving it per the route's on_resolved_without_item"},
+			states: []sdk.WorkItemState{sdk.StateResolved}, note: whyAcknowledgedFired},
 		{name: "create_and_resolve: intent for the resolution, nothing created yet", policy: route.ResolvedCreateAndResolve,
 			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
 			states: []sdk.WorkItemState{sdk.StateResolved}, note: "creating and resolving it"},
@@ -367,7 +506,7 @@ func TestResolvedAfterCreatingIntent(t *testing.T) {
 			// What the worker records before Create, then the claim ends.
 			items, err := en.st.Claim(ctx, "fake.a", en.opts.InstanceID, time.Now(), time.Minute, 1)
 			if err != nil || len(items) != 1 {
-				t.Fatalf("Claim = %v, %v", items, err)
+				t.Fatalf("Claim = %s, %v; want one item", fmtItems(items), err)
 			}
 			if err := en.st.Record(ctx, store.Progress{ItemID: items[0].ID, Owner: en.opts.InstanceID, Now: time.Now(),
 				Remote: store.RemoteNone, Intent: store.IntentCreating, Retry: true, RetryAt: time.Now(),
@@ -588,7 +727,7 @@ func TestUnmatchedDeadLetterReplayReroutes(t *testing.T) {
 	en.ingest(alert("u1", sdk.ConditionFired, t0), route.Decision{Unmatched: "no route matched severity 4"})
 	dls, err := en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{})
 	if err != nil || len(dls) != 1 || dls[0].ItemID != 0 {
-		t.Fatalf("dead letters %v, %v", dls, err)
+		t.Fatalf("dead letters %s, %v; want one unmatched", fmtDeadLetters(dls), err)
 	}
 	if _, err := en.e.Replay(context.Background(), dls[0].ID); err != nil {
 		t.Fatal(err)
@@ -598,7 +737,7 @@ func TestUnmatchedDeadLetterReplayReroutes(t *testing.T) {
 		t.Errorf("replayed alert not delivered")
 	}
 	if dls, _ := en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{}); len(dls) != 0 {
-		t.Errorf("letter kept after replay: %v", dls)
+		t.Errorf("letter kept after replay: %s", fmtDeadLetters(dls))
 	}
 }
 
@@ -724,13 +863,16 @@ func TestCrashDuringCreateResumesByLookup(t *testing.T) {
 	f.mu.Unlock()
 	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
 	waitFor(t, "lookup to be in flight", func() bool { return f.count("lookup") == 1 })
-	close(gate) // lookup answers "none"; create goes through, then hangs on latency
+	// The lookup in flight already read the gate and no latency. Set the
+	// create's latency before opening the gate: set after, the worker could
+	// run from Lookup into Create first and finish it at once.
 	f.mu.Lock()
 	f.gate, f.latency = nil, time.Hour
 	f.mu.Unlock()
+	close(gate) // lookup answers "none"; create goes through, then hangs on latency
 	waitFor(t, "create in flight", func() bool { return f.count("create") == 1 })
-	// Make this create act remotely: the fake stores before its latency? It
-	// stores after; emulate the remote side having acted.
+	// The fake stores an item only after its latency; emulate the remote
+	// side having acted while the answer is still on its way.
 	f.mu.Lock()
 	f.nextID++
 	id := fmt.Sprintf("W%d", f.nextID)
@@ -745,7 +887,7 @@ func TestCrashDuringCreateResumesByLookup(t *testing.T) {
 	items, _ := st.ListItems(context.Background(), store.ItemFilter{CorrelationKey: "k"})
 	_ = st.Close()
 	if len(items) != 1 || items[0].Intent != store.IntentCreating || !items[0].Dirty {
-		t.Fatalf("after crash: %+v; want a dirty item with a creating intent", items)
+		t.Fatalf("after crash: %s; want a dirty item with a creating intent", fmtItems(items))
 	}
 	f.mu.Lock()
 	f.latency = 0

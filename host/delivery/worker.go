@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -152,13 +151,15 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			}
 		}
 		if it.Condition != sdk.ConditionFired {
-			if !createAndResolve(it) {
+			need := resolvedWithoutItem(it)
+			if need == needNothing {
 				it.Intent = store.IntentNone
 				j.note(store.EventState, "the alert resolved before its work item was created; nothing to create")
 				return false, j.save(store.Progress{})
 			}
 			if !j.createToResolve {
-				j.note(store.EventState, "the alert resolved before its work item was created; creating and resolving it per the route's on_resolved_without_item"+cannotResolve(caps))
+				j.createToResolve = true
+				j.note(store.EventState, "the alert resolved before its work item was created; "+whyCreate(need)+cannotResolve(caps))
 			}
 		}
 		wi, err := j.call(ctx, "create", c.Create, false)
@@ -177,49 +178,24 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 	}
 
 	if it.Condition == sdk.ConditionFired {
-		switch it.Remote {
-		case store.RemoteOpen:
-			if it.AppliedSeq >= it.Seq {
-				return true, j.save(store.Progress{Done: true})
-			}
-			if !caps.Update {
-				it.AppliedSeq = it.Seq
-				j.note(store.EventState, "alert fired again; the plugin has no Update, so only recorded")
-				return false, j.save(store.Progress{})
-			}
-			wi, err := j.call(ctx, "update", c.Update, true)
-			if err != nil {
-				return j.failOrForget(ctx, "update", err)
-			}
-			j.setRef(wi)
+		if it.Remote != store.RemoteOpen {
+			return j.newIncident(ctx)
+		}
+		if it.AppliedSeq >= it.Seq {
+			return true, j.save(store.Progress{Done: true})
+		}
+		if !caps.Update {
 			it.AppliedSeq = it.Seq
-			return false, j.save(store.Progress{})
-		case store.RemoteResolved:
-			gap := it.EventAt.Sub(it.RemoteResolvedAt)
-			inside := it.ReopenWindow > 0 && !it.RemoteResolvedAt.IsZero() && gap <= it.ReopenWindow
-			switch {
-			case inside && caps.Reopen:
-				wi, err := j.call(ctx, "reopen", c.Reopen, true)
-				if err != nil {
-					return j.failOrForget(ctx, "reopen", err)
-				}
-				j.setRef(wi)
-				it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, time.Time{}, it.Seq
-				return false, j.save(store.Progress{})
-			case inside:
-				j.note(store.EventState, "fired again inside the reopen window, but the plugin cannot reopen; creating a new work item")
-			case it.ReopenWindow > 0:
-				j.note(store.EventState, fmt.Sprintf("fired again %v after resolution, outside the reopen window of %v; creating a new work item", gap, it.ReopenWindow))
-			default:
-				j.note(store.EventState, "fired again after resolution and the route does not reopen; creating a new work item")
-			}
-			fallthrough
-		default: // store.RemoteNone
-			it.Intent = store.IntentCreating
-			j.lookedUp = false
-			j.note(store.EventState, "intent recorded: creating a work item")
+			j.note(store.EventState, "alert fired again; the plugin has no Update, so only recorded")
 			return false, j.save(store.Progress{})
 		}
+		wi, err := j.call(ctx, "update", c.Update, true)
+		if err != nil {
+			return j.failOrForget(ctx, "update", err)
+		}
+		j.setRef(wi)
+		it.AppliedSeq = it.Seq
+		return false, j.save(store.Progress{})
 	}
 
 	// Desired: resolved.
@@ -237,26 +213,59 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteResolved, it.EventAt, it.Seq
 		return false, j.save(store.Progress{})
 	}
+	switch need := resolvedWithoutItem(it); need {
+	case needAcknowledgedFired, needCreateAndResolve:
+		// The same path as a firing alert's; once the item is open, the
+		// step above resolves it.
+		j.createToResolve = true
+		j.note(store.EventState, "alert resolved with no work item open; "+whyCreate(need)+cannotResolve(caps))
+		return j.newIncident(ctx)
+	}
 	if it.Remote == store.RemoteNone && it.AppliedSeq < it.Seq {
-		if createAndResolve(it) {
-			// The same crash-safe path as a firing alert's create; once
-			// created, the item is open and the step above resolves it.
-			it.Intent = store.IntentCreating
-			j.lookedUp, j.createToResolve = false, true
-			j.note(store.EventState, "alert resolved with no work item; creating and resolving it per the route's on_resolved_without_item"+cannotResolve(caps))
-			j.note(store.EventState, "intent recorded: creating a work item")
-			return false, j.save(store.Progress{})
-		}
 		j.note(store.EventState, "alert resolved with no work item open; recorded only")
 	}
 	it.AppliedSeq = it.Seq
 	return true, j.save(store.Progress{Done: true})
 }
 
-// createAndResolve reports whether the item's route creates a work item for
-// an alert that resolved without one (on_resolved_without_item).
-func createAndResolve(it *store.Item) bool {
-	return it.OnResolvedWithoutItem == route.ResolvedCreateAndResolve
+// newIncident brings a Fired to a slot whose work item is resolved or
+// absent: Reopen inside the reopen window, else the crash-safe create (the
+// "creating" intent is recorded; the next step looks up, then creates).
+func (j *job) newIncident(ctx context.Context) (finished bool, err error) {
+	it, caps := j.it, j.b.Capabilities
+	if it.Remote == store.RemoteResolved {
+		gap := firedAt(it).Sub(it.RemoteResolvedAt)
+		inside := it.ReopenWindow > 0 && !it.RemoteResolvedAt.IsZero() && gap <= it.ReopenWindow
+		switch {
+		case inside && caps.Reopen:
+			wi, err := j.call(ctx, "reopen", j.b.Client.Reopen, true)
+			if err != nil {
+				return j.failOrForget(ctx, "reopen", err)
+			}
+			j.setRef(wi)
+			it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, time.Time{}, it.Seq
+			return false, j.save(store.Progress{})
+		case inside:
+			j.note(store.EventState, "fired again inside the reopen window, but the plugin cannot reopen; creating a new work item")
+		case it.ReopenWindow > 0:
+			j.note(store.EventState, fmt.Sprintf("fired again %v after resolution, outside the reopen window of %v; creating a new work item", gap, it.ReopenWindow))
+		default:
+			j.note(store.EventState, "fired again after resolution and the route does not reopen; creating a new work item")
+		}
+	}
+	it.Intent = store.IntentCreating
+	j.lookedUp = false
+	j.note(store.EventState, "intent recorded: creating a work item")
+	return false, j.save(store.Progress{})
+}
+
+// whyCreate completes the audit note of a work item created for a resolved
+// alert.
+func whyCreate(need resolvedNeed) string {
+	if need == needAcknowledgedFired {
+		return "its acknowledged Fired still needs its work item, whatever on_resolved_without_item says: delivering it, then resolving it"
+	}
+	return "creating and resolving it per the route's on_resolved_without_item"
 }
 
 // cannotResolve completes the audit note of a create for a resolved alert
@@ -272,13 +281,15 @@ func cannotResolve(caps sdk.Capabilities) string {
 // was deleted remotely, so the ref is forgotten and reconcile goes on. A
 // resolved alert whose item was deleted needs nothing more: the deletion was
 // someone's decision, so on_resolved_without_item does not create it again.
+// Only a Reopen of a resolved alert delivered a newer acknowledged Fired
+// (a new incident): that one still gets its item, created.
 func (j *job) failOrForget(ctx context.Context, op string, err error) (bool, error) {
 	if sdk.KindOf(err) != sdk.KindNotFound {
 		return true, j.fail(ctx, op, err)
 	}
 	it := j.it
 	msg := fmt.Sprintf("work item %s no longer exists in the backend; forgotten", refName(it.Ref))
-	if it.Condition != sdk.ConditionFired {
+	if it.Condition != sdk.ConditionFired && op != "reopen" {
 		it.AppliedSeq = it.Seq
 		msg += "; the alert resolved, so nothing is left to do"
 	}

@@ -13,8 +13,8 @@ import (
 
 // Backend is one configured backend with its plugin process. It implements
 // sdk.Client: each call gets the plugin's per-alert attributes rendered
-// into Request.Values, and a call whose process crashes is retried once on
-// a restarted process, else returned retryable. It is safe for concurrent
+// into Request.Values, and a call whose process crashes fails retryably
+// (the process is restarted for the next call). It is safe for concurrent
 // use.
 type Backend struct {
 	ref  string
@@ -106,54 +106,47 @@ func (b *Backend) prepare(req *sdk.Request) (*sdk.Request, error) {
 
 type callFn func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error)
 
-func (b *Backend) do(ctx context.Context, op string, req *sdk.Request, fn callFn, lookupFirst bool) (*sdk.WorkItem, error) {
+func (b *Backend) do(ctx context.Context, op string, req *sdk.Request, fn callFn) (*sdk.WorkItem, error) {
 	r, err := b.prepare(req)
 	if err != nil {
 		return nil, err
 	}
-	var lookup func(sdk.Client) (*sdk.WorkItem, bool, error)
-	if lookupFirst && b.info.Capabilities.Lookup {
-		lookup = func(c sdk.Client) (*sdk.WorkItem, bool, error) {
-			wi, err := c.Lookup(ctx, r)
-			return wi, err == nil && wi != nil, err
-		}
-	}
-	return b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) }, lookup)
+	return b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) })
 }
 
-// Create implements sdk.Plugin. When the process crashes during Create and
-// the plugin supports Lookup, the retry first looks the correlation key up,
-// so a Create that reached the backend before the crash is not repeated.
+// Create implements sdk.Plugin. When the process crashes during Create the
+// call fails retryably and is not repeated: the delivery engine looks the
+// correlation key up before it creates again.
 func (b *Backend) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return b.do(ctx, "create", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Create(ctx, r)
-	}, true)
+	})
 }
 
 // Lookup implements sdk.Looker.
 func (b *Backend) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return b.do(ctx, "lookup", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Lookup(ctx, r)
-	}, false)
+	})
 }
 
 // Update implements sdk.Updater.
 func (b *Backend) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return b.do(ctx, "update", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Update(ctx, r)
-	}, false)
+	})
 }
 
 // Resolve implements sdk.Resolver.
 func (b *Backend) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return b.do(ctx, "resolve", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Resolve(ctx, r)
-	}, false)
+	})
 }
 
 // Reopen implements sdk.Reopener.
 func (b *Backend) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return b.do(ctx, "reopen", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Reopen(ctx, r)
-	}, false)
+	})
 }

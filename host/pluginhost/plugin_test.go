@@ -140,6 +140,21 @@ func testRequest(key string) *sdk.Request {
 	}
 }
 
+// killAndWaitExit kills the plugin process pid of b and waits until the
+// host has seen it exit, so that the next call starts a new process before
+// it runs (a call sent to a process that died unseen fails retryably).
+func killAndWaitExit(t testing.TB, b *Backend, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		b.sup.mu.RLock()
+		defer b.sup.mu.RUnlock()
+		return b.sup.cur == nil || b.sup.cur.exited()
+	})
+}
+
 func pidOf(t testing.TB, wi *sdk.WorkItem) int {
 	t.Helper()
 	pid, err := strconv.Atoi(wi.Attributes["pid"])
@@ -309,9 +324,7 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldPID := pidOf(t, wi)
-	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	killAndWaitExit(t, b, oldPID)
 
 	wi, err = b.Create(context.Background(), testRequest("after"))
 	if err != nil {
@@ -327,7 +340,14 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	sameJSON(t, []byte(wi.Attributes["config"]), `{"url":"https://itsm.example.test","token":"tok","retries":3,"auth":null}`)
 }
 
-func TestPluginKilledMidCallRetriesTheCall(t *testing.T) {
+// TestPluginKilledMidCreateIsNotRepeated kills the plugin while a Create
+// is in flight, for a key whose previous work item was resolved long ago
+// (Lookup finds only that one). The supervisor restarts the process but
+// neither repeats the call nor looks anything up: the Create may have
+// reached the backend, and only the delivery engine decides what a lookup
+// hit means (never a resolved item for a new incident). The call fails
+// retryably, and the next one runs on the new process.
+func TestPluginKilledMidCreateIsNotRepeated(t *testing.T) {
 	dir, _ := testPluginDirs(t)
 	t.Setenv("PLUGINHOST_TEST_TOKEN", "tok")
 	h, diags, _ := startHost(t, dir, goodConfig, Options{})
@@ -343,7 +363,7 @@ func TestPluginKilledMidCallRetriesTheCall(t *testing.T) {
 
 	marker := filepath.Join(t.TempDir(), "hanging")
 	req := testRequest("in-flight")
-	req.Fields = map[string]any{"hang_once_file": marker}
+	req.Fields = map[string]any{"hang_once_file": marker, "resolved_item": "wi-resolved-long-ago"}
 	type result struct {
 		wi  *sdk.WorkItem
 		err error
@@ -358,11 +378,18 @@ func TestPluginKilledMidCallRetriesTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-done
-	if r.err != nil {
-		t.Fatalf("in-flight call: %v", r.err)
+	if r.err == nil || sdk.KindOf(r.err) != sdk.KindRetryable {
+		t.Fatalf("Create across the kill = %+v, %v (kind %s); want no item and a retryable error", r.wi, r.err, sdk.KindOf(r.err))
 	}
-	if r.wi.ID != "wi-in-flight" || pidOf(t, r.wi) == oldPID {
-		t.Errorf("in-flight call answered by %+v", r.wi)
+	if b.Restarts() != 1 {
+		t.Errorf("restarts = %d, want 1", b.Restarts())
+	}
+	wi, err = b.Create(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Create after the restart: %v", err)
+	}
+	if wi.ID != "wi-in-flight" || wi.State != sdk.StateOpen || pidOf(t, wi) == oldPID {
+		t.Errorf("Create after the restart = %+v; want a new open item from the new process", wi)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/itsm-connector/itsm-connector/host/config"
@@ -63,9 +62,7 @@ func TestReconfigure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := syscall.Kill(pidOf(t, wi), syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
+		killAndWaitExit(t, b, pidOf(t, wi))
 		cfg, _ := created("k3")
 		sameJSON(t, []byte(cfg), `{"url":"https://b.example.test","token":"tok-2","retries":3,"auth":null}`)
 	})

@@ -54,8 +54,8 @@ func (b Backoff) delay(n int) time.Duration {
 var errClosed = errors.New("backend is shut down")
 
 // supervisor keeps one plugin process running for a backend: it restarts a
-// process that died (with backoff while it keeps dying) and retries the
-// call that was in flight once on the new process.
+// process that died (with backoff while it keeps dying). A call in flight
+// when the process died fails retryably; it is never repeated here.
 type supervisor struct {
 	name    string
 	launch  launchFunc
@@ -181,12 +181,14 @@ func (s *supervisor) healthy() {
 	}
 }
 
-// call runs fn on a live process. When the process turns out to be dead
-// after fn failed, it is restarted and fn runs once more on the new one
-// (for Create, preceded by lookup when set, which may find what the lost
-// call created). An error caused by the crash itself comes back retryable,
-// so the delivery layer tries again later: nothing is lost.
-func (s *supervisor) call(ctx context.Context, op string, fn func(sdk.Client) (*sdk.WorkItem, error), lookup func(sdk.Client) (*sdk.WorkItem, bool, error)) (*sdk.WorkItem, error) {
+// call runs fn on a live process, restarting one found gone first. When the
+// process dies during fn, it is restarted for the calls to come, but fn is
+// not repeated and nothing is looked up: the call may have reached the
+// backend (a Create may have created), and settling that is the delivery
+// engine's job (it looks the key up before creating again, and knows which
+// item a hit may be). The error comes back retryable, so the engine tries
+// again later: nothing is lost.
+func (s *supervisor) call(ctx context.Context, op string, fn func(sdk.Client) (*sdk.WorkItem, error)) (*sdk.WorkItem, error) {
 	inst, gen, err := s.get(ctx)
 	if err != nil {
 		return nil, s.unavailable(op, err)
@@ -200,26 +202,11 @@ func (s *supervisor) call(ctx context.Context, op string, fn func(sdk.Client) (*
 		// The plugin answered: its classified error stands.
 		return nil, err
 	}
-	s.log.Warn("plugin process died during a call; restarting it and retrying the call once", "call", op, "error", err)
-	inst, _, rerr := s.restart(ctx, gen)
-	if rerr != nil {
-		return nil, s.unavailable(op, fmt.Errorf("%w (after: %v)", rerr, err))
+	s.log.Warn("plugin process died during a call; restarting it (the call is not repeated here: delivery retries it)", "call", op, "error", err)
+	if _, _, rerr := s.restart(ctx, gen); rerr != nil {
+		return nil, s.unavailable(op, fmt.Errorf("%w (after the process died during the call: %w)", rerr, err))
 	}
-	if lookup != nil {
-		if wi, found, rerr := lookup(inst.client()); rerr == nil && found {
-			s.healthy()
-			return wi, nil
-		}
-	}
-	wi, err = fn(inst.client())
-	if err == nil {
-		s.healthy()
-		return wi, nil
-	}
-	if ctx.Err() != nil || inst.alive() {
-		return nil, err
-	}
-	return nil, s.unavailable(op, err)
+	return nil, s.unavailable(op, fmt.Errorf("the process died during the call, which may have reached the backend; restarted: %w", err))
 }
 
 // unavailable wraps err as retryable: the process is down, not the call wrong.

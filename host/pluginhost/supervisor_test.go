@@ -101,18 +101,11 @@ func newTestSupervisor(t *testing.T, l *fakeLauncher) (*supervisor, *fakeInstanc
 	return s, first.(*fakeInstance)
 }
 
-func create(s *supervisor, key string, lookup bool) (*sdk.WorkItem, error) {
+func create(s *supervisor, key string) (*sdk.WorkItem, error) {
 	req := &sdk.Request{CorrelationKey: key}
-	var lk func(sdk.Client) (*sdk.WorkItem, bool, error)
-	if lookup {
-		lk = func(c sdk.Client) (*sdk.WorkItem, bool, error) {
-			wi, err := c.Lookup(context.Background(), req)
-			return wi, err == nil && wi != nil, err
-		}
-	}
 	return s.call(context.Background(), "create", func(c sdk.Client) (*sdk.WorkItem, error) {
 		return c.Create(context.Background(), req)
-	}, lk)
+	})
 }
 
 func TestBackoffDelay(t *testing.T) {
@@ -132,7 +125,7 @@ func TestSupervisorRestartsAnExitedProcess(t *testing.T) {
 	l := &fakeLauncher{}
 	s, first := newTestSupervisor(t, l)
 	first.dead.Store(true)
-	wi, err := create(s, "k", false)
+	wi, err := create(s, "k")
 	if err != nil || wi.ID != "k" {
 		t.Fatalf("create = %v, %v", wi, err)
 	}
@@ -147,37 +140,33 @@ func TestSupervisorRestartsAnExitedProcess(t *testing.T) {
 	}
 }
 
-func TestSupervisorRetriesTheCallInFlight(t *testing.T) {
-	l := &fakeLauncher{}
+// TestSupervisorCrashDuringCallIsRetryable: the process dies during a
+// Create, for a key whose old work item Lookup would find resolved. The
+// supervisor restarts the process but repeats nothing and looks nothing up
+// (the Create may have reached the backend; settling that is the delivery
+// engine's job): the call fails retryably, and the next one runs on the
+// new process.
+func TestSupervisorCrashDuringCallIsRetryable(t *testing.T) {
+	l := &fakeLauncher{setup: func(f *fakeInstance) {
+		f.lookup = func(*fakeInstance, *sdk.Request) (*sdk.WorkItem, error) {
+			return &sdk.WorkItem{ID: "old", State: sdk.StateResolved}, nil
+		}
+	}}
 	s, first := newTestSupervisor(t, l)
 	first.create = func(f *fakeInstance, _ *sdk.Request) (*sdk.WorkItem, error) {
 		f.dead.Store(true) // the process dies during the call
 		return nil, errTransport
 	}
-	wi, err := create(s, "k", false)
-	if err != nil || wi.ID != "k" {
-		t.Fatalf("create = %v, %v", wi, err)
+	wi, err := create(s, "k")
+	if wi != nil || sdk.KindOf(err) != sdk.KindRetryable || !errors.Is(err, errTransport) {
+		t.Fatalf("create = %+v, %v (kind %s); want no item and a retryable error wrapping the crash", wi, err, sdk.KindOf(err))
 	}
-	if l.count() != 2 || l.launched[1].calls.Load() != 1 {
-		t.Errorf("want the call retried once on a second process")
+	if l.count() != 2 || l.launched[1].calls.Load() != 0 {
+		t.Fatalf("launches %d; want the process restarted and the call not repeated", l.count())
 	}
-}
-
-func TestSupervisorCreateRetryLooksUpFirst(t *testing.T) {
-	l := &fakeLauncher{setup: func(f *fakeInstance) {
-		f.lookup = func(*fakeInstance, *sdk.Request) (*sdk.WorkItem, error) { return &sdk.WorkItem{ID: "found"}, nil }
-	}}
-	s, first := newTestSupervisor(t, l)
-	first.create = func(f *fakeInstance, _ *sdk.Request) (*sdk.WorkItem, error) {
-		f.dead.Store(true)
-		return nil, errTransport
-	}
-	wi, err := create(s, "k", true)
-	if err != nil || wi.ID != "found" {
-		t.Fatalf("create = %v, %v; want the looked-up item", wi, err)
-	}
-	if l.launched[1].calls.Load() != 0 {
-		t.Error("Create was repeated although Lookup found the item")
+	wi, err = create(s, "k")
+	if err != nil || wi.ID != "k" || l.launched[1].calls.Load() != 1 {
+		t.Errorf("next create = %+v, %v; want a new item from the restarted process", wi, err)
 	}
 }
 
@@ -186,7 +175,7 @@ func TestSupervisorKeepsPluginErrors(t *testing.T) {
 	s, first := newTestSupervisor(t, l)
 	perm := sdk.Permanent(errors.New("HTTP 400: bad field"))
 	first.create = func(*fakeInstance, *sdk.Request) (*sdk.WorkItem, error) { return nil, perm }
-	_, err := create(s, "k", false)
+	_, err := create(s, "k")
 	if !errors.Is(err, perm) {
 		t.Fatalf("err = %v, want the plugin's own error", err)
 	}
@@ -205,16 +194,16 @@ func TestSupervisorCrashLoopBacksOffAndStaysRetryable(t *testing.T) {
 	l := &fakeLauncher{setup: crash}
 	s, first := newTestSupervisor(t, l)
 	crash(first)
-	for i := range 4 {
-		_, err := create(s, "k", false)
+	for i := range 5 {
+		_, err := create(s, "k")
 		if sdk.KindOf(err) != sdk.KindRetryable {
 			t.Fatalf("call %d: err = %v (kind %s), want retryable", i, err, sdk.KindOf(err))
 		}
 	}
-	// The first call restarts at once (the plugin was healthy until then);
-	// its retry dies too. Each later call restarts twice (the process found
-	// dead, then the one dying under the call), waiting longer each time.
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
+	// Each call's process dies under it and is restarted: the first time at
+	// once (the plugin was healthy until then), then waiting longer each
+	// time, up to the cap.
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second}
 	if len(l.delays) != len(want) {
 		t.Fatalf("delays = %v, want %v", l.delays, want)
 	}
@@ -230,12 +219,12 @@ func TestSupervisorCrashLoopBacksOffAndStaysRetryable(t *testing.T) {
 	cur := s.cur
 	s.mu.RUnlock()
 	cur.(*fakeInstance).dead.Store(true)
-	if _, err := create(s, "k", false); err != nil {
+	if _, err := create(s, "k"); err != nil {
 		t.Fatal(err)
 	}
 	l.delays = nil
 	s.cur.(*fakeInstance).dead.Store(true)
-	if _, err := create(s, "k", false); err != nil {
+	if _, err := create(s, "k"); err != nil {
 		t.Fatal(err)
 	}
 	if len(l.delays) != 0 {
@@ -248,11 +237,11 @@ func TestSupervisorLaunchFailureIsRetryable(t *testing.T) {
 	s, first := newTestSupervisor(t, l)
 	first.dead.Store(true)
 	l.fail = 1
-	_, err := create(s, "k", false)
+	_, err := create(s, "k")
 	if sdk.KindOf(err) != sdk.KindRetryable {
 		t.Fatalf("err = %v, want retryable", err)
 	}
-	wi, err := create(s, "k", false)
+	wi, err := create(s, "k")
 	if err != nil || wi.ID != "k" {
 		t.Fatalf("second call = %v, %v", wi, err)
 	}
@@ -269,7 +258,7 @@ func TestSupervisorConcurrentCallsShareOneRestart(t *testing.T) {
 	errs := make(chan error, 64)
 	for range 64 {
 		wg.Go(func() {
-			if _, err := create(s, "k", false); err != nil {
+			if _, err := create(s, "k"); err != nil {
 				errs <- err
 			}
 		})
@@ -291,7 +280,7 @@ func TestSupervisorClose(t *testing.T) {
 	if !first.killed.Load() {
 		t.Error("close did not kill the process")
 	}
-	_, err := create(s, "k", false)
+	_, err := create(s, "k")
 	if sdk.KindOf(err) != sdk.KindRetryable || !errors.Is(err, errClosed) {
 		t.Errorf("after close: %v, want retryable %v", err, errClosed)
 	}
@@ -308,7 +297,7 @@ func TestSupervisorHonoursContextWhileWaiting(t *testing.T) {
 	first.dead.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.call(ctx, "create", func(c sdk.Client) (*sdk.WorkItem, error) { return c.Create(ctx, &sdk.Request{}) }, nil)
+	_, err := s.call(ctx, "create", func(c sdk.Client) (*sdk.WorkItem, error) { return c.Create(ctx, &sdk.Request{}) })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}

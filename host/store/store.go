@@ -148,6 +148,11 @@ type Item struct {
 	// backend was brought in line with.
 	Seq        int64
 	AppliedSeq int64
+	// FiredSeq is the Seq of the newest Fired notification applied (0 when
+	// none), set by ingest in the same transaction and kept through later
+	// Resolved ones. While it is above AppliedSeq, a Fired the connector
+	// acknowledged has not reached the backend yet.
+	FiredSeq int64
 
 	// Remote state.
 	Remote RemoteState

@@ -57,7 +57,7 @@ func (s *Store) Close() error {
 }
 
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
-	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, remote, ref, remote_resolved_at,
+	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq, remote, ref, remote_resolved_at,
 	intent, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
@@ -71,6 +71,7 @@ type queries struct {
 	recordContinue, recordDone, recordRetry, recordDead    string
 	deadFromItem, releaseLeases, getItem, events           string
 	getDead, deleteDead, replayItem, pruneEvents           string
+	giveUpFired                                            string
 	statsQueued, statsDead                                 string
 }
 
@@ -80,12 +81,15 @@ func buildQueries(d Dialect) queries {
 		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead FROM work_items
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
-			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, dirty,
-			due_at, dirty_since, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 1, ?, ?, ?, ?)
+			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
+			dirty, due_at, dirty_since, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, 1, ?, ?, ?, ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
+		// updateDesired keeps fired_seq (the newest applied Fired) through
+		// a Resolved: a Fired acknowledged before stays owed its work item.
 		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
 			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
+			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
 			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
 			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
 			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
@@ -130,6 +134,9 @@ func buildQueries(d Dialect) queries {
 			ORDER BY e.id LIMIT ?)`),
 		getDead:    r(`SELECT ` + deadCols + ` FROM dead_letters WHERE id = ?`),
 		deleteDead: r(`DELETE FROM dead_letters WHERE id = ?`),
+		// giveUpFired: a dropped letter's Fired is no longer owed a work
+		// item (the operator gave it up).
+		giveUpFired: r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
 		replayItem: r(`UPDATE work_items SET dead = 0, dirty = 1, due_at = ?, dirty_since = ?, attempts = 0,
 			last_error = '', updated_at = ? WHERE id = ?`),
 		statsQueued: r(`SELECT backend, COUNT(*), MIN(dirty_since),
@@ -236,11 +243,15 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		return store.DeliveryOutcome{}, fmt.Errorf("ingest: encoding configuration items of route %q: %w", d.Route, err)
 	}
 	policy := d.OnResolvedWithoutItem.OrDefault()
+	firedSeq := 0 // the new item's fired_seq: its seq, 1, for a Fired
+	if cond == sdk.ConditionFired {
+		firedSeq = 1
+	}
 	// Insert first: most notifications are a new alert's Fired, which then
 	// costs one statement; an existing key falls through to read and merge.
 	var id int64
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), ns(now), ns(now), ns(now), ns(now)).Scan(&id)
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, ns(now), ns(now), ns(now), ns(now)).Scan(&id)
 	if err == nil {
 		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, nil
 	}
@@ -261,7 +272,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	}
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
-		string(policy), ns(at), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
+		string(policy), ns(at), string(cond), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -599,6 +610,9 @@ func (s *Store) DropDeadLetter(ctx context.Context, id int64) error {
 		return fmt.Errorf("%s: deleting dead letter %d: %w", s.d.Name, id, err)
 	}
 	if dl.ItemID != 0 {
+		if _, err := tx.ExecContext(ctx, s.q.giveUpFired, dl.ItemID); err != nil {
+			return fmt.Errorf("%s: dropping dead letter %d: %w", s.d.Name, id, err)
+		}
 		if _, err := tx.ExecContext(ctx, s.q.insertEvent, dl.ItemID, ns(time.Now()), store.EventDeadLetter, "", "dropped",
 			fmt.Sprintf("dead letter %d dropped by an operator", id), 0); err != nil {
 			return fmt.Errorf("%s: recording drop: %w", s.d.Name, err)
@@ -670,7 +684,7 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			dirty, dead                                   int
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
-			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &remote, &ref, &resolvedAt, &intent, &dirty, &dead,
+			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &dirty, &dead,
 			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
 			return nil, err
 		}

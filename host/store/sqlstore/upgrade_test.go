@@ -20,8 +20,8 @@ import (
 // written under the first schema to the current one, on both engines: the
 // item reads back with the defaults of the columns added since (its route's
 // on_resolved_without_item is record, the behaviour it was ingested under),
-// and dead letters keep their ids while a dropped one's id is not given
-// again.
+// a firing item's Fired counts as acknowledged (fired_seq is its seq), and
+// dead letters keep their ids while a dropped one's id is not given again.
 func TestUpgradeKeepsExistingItems(t *testing.T) {
 	engines := []struct {
 		name    string
@@ -57,11 +57,17 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 				_ = db.Close()
 				t.Fatalf("applying %s: %v", ms[0].Name, err)
 			}
-			var id int64
+			var id, firingID int64
 			err = db.QueryRowContext(ctx, `INSERT INTO work_items (route, backend, correlation_key, condition, alert_id,
 				alert, fields, config_items, reopen_window, event_at, seq, dirty, due_at, dirty_since, created_at, updated_at)
 				VALUES ('r', 'file.x', 'k', 'resolved', 'a', '{"id":"a"}', 'null', 'null', 0, 1, 1, 1, 1, 1, 1, 1)
 				RETURNING id`).Scan(&id)
+			if err == nil {
+				err = db.QueryRowContext(ctx, `INSERT INTO work_items (route, backend, correlation_key, condition, alert_id,
+					alert, fields, config_items, reopen_window, event_at, seq, dirty, due_at, dirty_since, created_at, updated_at)
+					VALUES ('r', 'file.x', 'k2', 'fired', 'b', '{"id":"b"}', 'null', 'null', 0, 1, 2, 1, 1, 1, 1, 1)
+					RETURNING id`).Scan(&firingID)
+			}
 			if err != nil {
 				_ = db.Close()
 				t.Fatalf("writing an item under the first schema: %v", err)
@@ -83,8 +89,16 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if it.OnResolvedWithoutItem != route.ResolvedRecord || it.CorrelationKey != "k" || !it.Dirty {
-				t.Errorf("migrated item: policy %q key %q dirty %v; want record, k, dirty", it.OnResolvedWithoutItem, it.CorrelationKey, it.Dirty)
+			if it.OnResolvedWithoutItem != route.ResolvedRecord || it.CorrelationKey != "k" || !it.Dirty || it.FiredSeq != 0 {
+				t.Errorf("migrated item: policy %q key %q dirty %v fired seq %d; want record, k, dirty, 0",
+					it.OnResolvedWithoutItem, it.CorrelationKey, it.Dirty, it.FiredSeq)
+			}
+			firing, err := s.GetItem(ctx, firingID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if firing.FiredSeq != 2 || firing.AppliedSeq != 0 {
+				t.Errorf("migrated firing item: fired seq %d applied %d; want 2, 0", firing.FiredSeq, firing.AppliedSeq)
 			}
 			// The dead letters keep their ids, and the newest one's id is
 			// not given again once it is dropped.

@@ -94,6 +94,7 @@ func Run(t *testing.T, o Opener) {
 		{"IngestCreatesDirtyItem", testIngestCreates},
 		{"ResolvedPolicyPerItem", testResolvedPolicy},
 		{"IngestOrdering", testIngestOrdering},
+		{"FiredSeq", testFiredSeq},
 		{"IngestBatchSameKey", testBatchSameKey},
 		{"IngestConcurrentSameKey", testConcurrentSameKey},
 		{"Unmatched", testUnmatched},
@@ -220,6 +221,77 @@ func testIngestOrdering(t *testing.T, s store.Store, _ func() store.Store) {
 		if it.Seq != st.wantSeq || it.Condition != st.cond {
 			t.Fatalf("step %d: seq %d condition %s, want %d %s", i, it.Seq, it.Condition, st.wantSeq, st.cond)
 		}
+	}
+}
+
+// testFiredSeq: ingest records the seq of the newest applied Fired
+// (FiredSeq) in the same transaction and keeps it through Resolved, stale
+// and duplicate notifications and through Record, so a worker can tell a
+// Fired the connector acknowledged but never delivered (FiredSeq above
+// AppliedSeq). Dropping an item's dead letter gives its Fired up.
+func testFiredSeq(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	d := Delivery("file.x", "k")
+	steps := []struct {
+		name              string
+		alert             *sdk.Alert
+		wantSeq, wantFire int64
+	}{
+		{"new Fired", Alert("a", sdk.ConditionFired, t0), 1, 1},
+		{"Resolved keeps it", Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), 2, 1},
+		{"stale Fired leaves it", Alert("a", sdk.ConditionFired, t0), 2, 1},
+		{"duplicate Resolved leaves it", Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), 2, 1},
+		{"newer Fired sets it", Alert("b", sdk.ConditionFired, t0.Add(time.Hour)), 3, 3},
+		{"its Resolved keeps it", Alert("b", sdk.ConditionResolved, t0.Add(2*time.Hour)), 4, 3},
+	}
+	var id int64
+	for _, st := range steps {
+		id = ingest(t, s, notif(st.alert, d))[0].Deliveries[0].ItemID
+		if it := get(t, s, id); it.Seq != st.wantSeq || it.FiredSeq != st.wantFire || it.AppliedSeq != 0 {
+			t.Errorf("%s: seq %d fired seq %d applied %d; want %d, %d, 0", st.name, it.Seq, it.FiredSeq, it.AppliedSeq, st.wantSeq, st.wantFire)
+		}
+	}
+	// A Resolved first: no Fired acknowledged, and a stale one changes nothing.
+	k2 := Delivery("file.x", "k2")
+	id2 := ingest(t, s, notif(Alert("c", sdk.ConditionResolved, t0.Add(time.Minute)), k2))[0].Deliveries[0].ItemID
+	ingest(t, s, notif(Alert("c", sdk.ConditionFired, t0), k2))
+	if it := get(t, s, id2); it.FiredSeq != 0 || it.Seq != 1 {
+		t.Errorf("resolved first: seq %d fired seq %d; want 1, 0", it.Seq, it.FiredSeq)
+	}
+	// Fired and Resolved in one transaction.
+	k3 := Delivery("file.x", "k3")
+	id3 := ingest(t, s, notif(Alert("e", sdk.ConditionFired, t0), k3),
+		notif(Alert("e", sdk.ConditionResolved, t0.Add(time.Minute)), k3))[0].Deliveries[0].ItemID
+	if it := get(t, s, id3); it.FiredSeq != 1 || it.Seq != 2 {
+		t.Errorf("one batch: seq %d fired seq %d; want 2, 1", it.Seq, it.FiredSeq)
+	}
+	// Claim reads it; Record leaves it and moves AppliedSeq.
+	now := t0.Add(3 * time.Hour)
+	var claimed *store.Item
+	for _, it := range claim(t, s, "file.x", "A", now, 10) {
+		if it.ID == id {
+			claimed = it
+		}
+	}
+	if claimed == nil || claimed.FiredSeq != 3 {
+		t.Fatalf("claimed item %+v; want fired seq 3", claimed)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteResolved, AppliedSeq: 4, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id); it.FiredSeq != 3 || it.AppliedSeq != 4 {
+		t.Errorf("after Record: fired seq %d applied %d; want 3, 4", it.FiredSeq, it.AppliedSeq)
+	}
+	// An operator's drop of a Fired's dead letter gives the Fired up: a
+	// later Resolved finds nothing owed.
+	dropID, dl := deadLetterItem(t, s, Delivery("jira.z", "k4"))
+	if err := s.DropDeadLetter(ctx, dl.ID); err != nil {
+		t.Fatal(err)
+	}
+	ingest(t, s, notif(Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), Delivery("jira.z", "k4")))
+	if it := get(t, s, dropID); it.FiredSeq > it.AppliedSeq || it.Dead || !it.Dirty {
+		t.Errorf("after drop and a Resolved: fired seq %d applied %d dead %v dirty %v; want nothing owed, live, dirty",
+			it.FiredSeq, it.AppliedSeq, it.Dead, it.Dirty)
 	}
 }
 

@@ -132,10 +132,19 @@ func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 	return wi, nil
 }
 
+// Lookup finds what this process created for the key. Without one, the
+// field "resolved_item" names an older item it finds instead, resolved (an
+// item of the key resolved before its reopen window passed).
 func (p *testPlugin) Lookup(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.items[req.CorrelationKey], nil
+	if wi, ok := p.items[req.CorrelationKey]; ok {
+		return wi, nil
+	}
+	if id, ok := req.Fields["resolved_item"].(string); ok {
+		return &sdk.WorkItem{ID: id, State: sdk.StateResolved, CorrelationKey: req.CorrelationKey}, nil
+	}
+	return nil, nil
 }
 
 // otherVersion is a plugin set entry for an API version the host does not
