@@ -2,7 +2,6 @@ package pluginhost
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,9 +42,7 @@ func TestReadAfterWriteDelayFollowsConfigure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(pidOf(t, wi), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	killAndWaitExit(t, b, pidOf(t, wi))
 	if _, err := b.Create(context.Background(), testRequest("k2")); err != nil {
 		t.Fatal(err)
 	}
