@@ -37,8 +37,9 @@ test:
 test-short:
 	$(GO) test -short ./...
 
-## lint: formatting, vet and staticcheck
+## lint: formatting, go.mod tidiness, vet and staticcheck
 lint:
+	@$(GO) mod tidy -diff >/dev/null || (echo "go.mod/go.sum are not tidy: run go mod tidy and commit"; $(GO) mod tidy -diff; exit 1)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...

@@ -15,9 +15,6 @@ package entra
 
 import (
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"slices"
@@ -26,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/itsm-connector/itsm-connector/host/auth"
@@ -324,8 +322,7 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*cach
 	if len(t.sig) != key.pub.Size() {
 		return nil, unauthorized(ReasonBadSignature, "the token signature has the wrong length for its key")
 	}
-	digest := sha256.Sum256([]byte(t.signed))
-	if err := rsa.VerifyPKCS1v15(key.pub, crypto.SHA256, digest[:], t.sig); err != nil {
+	if err := jwt.SigningMethodRS256.Verify(t.signed, t.sig, key.pub); err != nil {
 		return nil, unauthorized(ReasonBadSignature, "the token signature does not verify; the token was altered or not issued by Entra ID")
 	}
 
