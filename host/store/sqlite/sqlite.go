@@ -10,6 +10,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,6 +38,9 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlite store: creating directory for %s: %w", path, err)
 		}
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite store: creating %s: %w", path, err)
 	}
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
@@ -67,6 +71,27 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	return sqlstore.New(w, r, Dialect, nil), nil
+}
+
+// createPrivate creates the database file, empty (which SQLite reads as
+// an empty database), readable and writable by the owner only, whatever
+// the umask. SQLite gives the -wal, -shm and -journal files it creates the
+// mode of the database file. An existing file is left as it is.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// The umask can only take permissions away, and 0600 is what is
+	// wanted; Chmod makes it so even under a umask such as 0277.
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func dsn(path string, readOnly bool) string {

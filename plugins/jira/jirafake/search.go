@@ -31,7 +31,7 @@ type jql struct {
 //	clause := field ("=" | "!=" | "~" | "IN" | "NOT IN") value | "(" value, ... ")"
 //
 // Fields are names, "quoted names" or cf[12345]; values are bare words or
-// quoted strings with \" and \\ escapes.
+// quoted strings, read as Jira reads them (quotedString).
 func parseJQL(q string) (*jql, error) {
 	toks, err := tokenize(q)
 	if err != nil {
@@ -134,20 +134,12 @@ func tokenize(q string) ([]token, error) {
 		case unicode.IsSpace(c):
 			i++
 		case c == '"' || c == '\'':
-			quote := c
-			var b strings.Builder
-			i++
-			for ; i < len(r) && r[i] != quote; i++ {
-				if r[i] == '\\' && i+1 < len(r) {
-					i++
-				}
-				b.WriteRune(r[i])
+			text, n, err := quotedString(r[i:])
+			if err != nil {
+				return nil, err
 			}
-			if i >= len(r) {
-				return nil, fmt.Errorf("unterminated string")
-			}
-			i++
-			toks = append(toks, token{text: b.String(), quoted: true})
+			i += n
+			toks = append(toks, token{text: text, quoted: true})
 		case c == '(' || c == ')' || c == ',' || c == '=' || c == '~':
 			toks = append(toks, token{text: string(c)})
 			i++
@@ -169,6 +161,63 @@ func tokenize(q string) ([]token, error) {
 		}
 	}
 	return toks, nil
+}
+
+// quotedString reads the quoted string at the start of r as Jira's JQL
+// grammar does, and returns its value and length in runes. Escapes are
+// \t \n \r \" \' \\ \<space> and \uXXXX; any other escape, and a control
+// character (other than a line feed or carriage return) or a
+// non-character inside the quotes, is a syntax error.
+func quotedString(r []rune) (string, int, error) {
+	quote := r[0]
+	var b strings.Builder
+	for i := 1; i < len(r); i++ {
+		c := r[i]
+		switch {
+		case c == quote:
+			return b.String(), i + 1, nil
+		case c == '\\':
+			if i+1 >= len(r) {
+				return "", 0, fmt.Errorf("unterminated string")
+			}
+			i++
+			switch e := r[i]; e {
+			case 't':
+				b.WriteRune('\t')
+			case 'n':
+				b.WriteRune('\n')
+			case 'r':
+				b.WriteRune('\r')
+			case '"', '\'', '\\', ' ':
+				b.WriteRune(e)
+			case 'u':
+				if i+4 >= len(r) {
+					return "", 0, fmt.Errorf("the escape sequence '\\u' needs four hexadecimal digits")
+				}
+				n, err := strconv.ParseUint(string(r[i+1:i+5]), 16, 16)
+				if err != nil {
+					return "", 0, fmt.Errorf("the escape sequence '\\u%s' in the string is not valid", string(r[i+1:i+5]))
+				}
+				b.WriteRune(rune(n))
+				i += 4
+			default:
+				return "", 0, fmt.Errorf("the escape sequence '\\%c' in the string is not valid", e)
+			}
+		case jqlIllegal(c):
+			return "", 0, fmt.Errorf("the string contains the reserved character %U; use the escape '\\u%04x' instead", c, c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return "", 0, fmt.Errorf("unterminated string")
+}
+
+// jqlIllegal reports whether c may not appear as it is inside a quoted JQL
+// string: control characters but line feed and carriage return, and the
+// non-characters U+FDD0..U+FDEF, U+FFFE and U+FFFF.
+func jqlIllegal(c rune) bool {
+	return c <= 0x1f && c != '\n' && c != '\r' || c >= 0x7f && c <= 0x9f ||
+		c >= 0xfdd0 && c <= 0xfdef || c == 0xfffe || c == 0xffff
 }
 
 // matchLocked reports whether an issue satisfies every clause.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // query is a parsed encoded query (sysparm_query): an AND of OR-groups plus
@@ -12,6 +13,9 @@ import (
 type query struct {
 	groups [][]condition
 	order  []orderTerm
+	// script: a condition's value was server-side script ("javascript:"),
+	// which an instance evaluates; the fake reads it as an empty result.
+	script bool
 }
 
 type condition struct {
@@ -60,6 +64,9 @@ func parseQuery(s string) (query, error) {
 		if err != nil {
 			return q, err
 		}
+		if isScript(c.value) {
+			q.script, c.value = true, ""
+		}
 		if or && len(q.groups) > 0 {
 			last := len(q.groups) - 1
 			q.groups[last] = append(q.groups[last], c)
@@ -85,6 +92,16 @@ func parseCondition(term string) (condition, error) {
 		}
 	}
 	return condition{}, fmt.Errorf("snowfake: query term %q uses an unsupported operator", term)
+}
+
+// isScript reports whether an instance would evaluate value as script: it
+// begins with "javascript:", in any case, after leading white space or
+// invisible formatting characters.
+func isScript(value string) bool {
+	v := strings.TrimLeftFunc(value, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	})
+	return len(v) >= len("javascript:") && strings.EqualFold(v[:len("javascript:")], "javascript:")
 }
 
 func isFieldByte(b byte) bool {

@@ -24,6 +24,11 @@
 //   - the OAuth token endpoint /oauth_token.do (password, client_credentials
 //     and refresh_token grants);
 //   - Event Management's /api/global/em/jsonv2;
+//   - server-side script in encoded queries: a condition value beginning
+//     with "javascript:" (any case, after leading blanks) is script an
+//     instance runs. The fake cannot run it; it records the query
+//     (ScriptQueries) and matches the value as the empty result such a
+//     script usually returns;
 //   - a hibernating mode that answers every request with 200 and an HTML
 //     page, like a sleeping developer instance.
 //
@@ -114,6 +119,7 @@ type Server struct {
 	numbers     map[string]int
 	journal     []JournalEntry
 	events      []map[string]string
+	scripts     []string                   // encoded queries that carried server-side script
 	tokens      map[string]time.Time       // access token → expiry
 	refresh     map[string]string          // refresh token → client id
 	denied      map[string]map[string]bool // table → denied ACL operations
@@ -343,6 +349,15 @@ func (s *Server) Journal(table, sysID, field string) []JournalEntry {
 	return out
 }
 
+// ScriptQueries returns the encoded queries (sysparm_query) that carried
+// a "javascript:" value, which an instance would have evaluated as
+// server-side script, oldest first.
+func (s *Server) ScriptQueries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.scripts...)
+}
+
 // Events returns the events received on em/jsonv2, oldest first.
 func (s *Server) Events() []map[string]string {
 	s.mu.Lock()
@@ -505,6 +520,9 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ []byte) {
 		}
 	}
 	s.mu.Lock()
+	if q.script {
+		s.scripts = append(s.scripts, p.Get("sysparm_query"))
+	}
 	if !s.knownTableLocked(table) {
 		s.mu.Unlock()
 		writeError(w, http.StatusBadRequest, "Invalid table "+table, "")

@@ -65,6 +65,28 @@ func TestParseQuery(t *testing.T) {
 	}
 }
 
+// TestScriptQueries: a "javascript:" value in an encoded query is script an
+// instance evaluates; the fake records the query.
+func TestScriptQueries(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	s.Seed("cmdb_ci", map[string]string{"name": "vm-1"})
+	for _, v := range []string{"javascript:gs.sleep(20000)", " JavaScript:gs.sleep(1)", "\tJAVASCRIPT:x", "\u00a0javascript:x", "\u200bjavascript:x"} {
+		q := url.Values{"sysparm_query": {"name=" + v}}
+		resp, _ := do(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("query name=%q: HTTP %d", v, resp.StatusCode)
+		}
+	}
+	for _, v := range []string{"vm-1", "my javascript:x", "javascript"} {
+		q := url.Values{"sysparm_query": {"name=" + v}}
+		do(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
+	}
+	if got := s.ScriptQueries(); len(got) != 5 || got[0] != "name=javascript:gs.sleep(20000)" {
+		t.Errorf("ScriptQueries = %q; want the 5 script values", got)
+	}
+}
+
 func TestTableAPI(t *testing.T) {
 	s := New(Options{RequireCloseCode: true})
 	defer s.Close()

@@ -30,17 +30,17 @@ func (b *backend) correlationFieldID(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The id goes into the search's JQL as cf[<number>]: only a custom
+	// field's id is accepted there.
+	if n, ok := strings.CutPrefix(f.ID, "customfield_"); !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+		return "", sdk.Permanent(fmt.Errorf("jira: correlation.field: %q (%s) is not a custom field; it must be a single-line text custom field",
+			f.Name, f.ID))
+	}
 	if f.Schema.Type != "string" || f.Schema.Custom == textareaType {
 		return "", sdk.Permanent(fmt.Errorf("jira: correlation.field: %q (%s) is a %s field; it must be a single-line text field",
 			f.Name, f.ID, f.Schema.Type))
 	}
 	return f.ID, nil
-}
-
-// jqlString quotes s for JQL.
-func jqlString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
 }
 
 // correlationJQL is the search for candidates stamped with key, newest

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -91,12 +92,26 @@ func target(base *url.URL, av *ActionValues, action string) (*url.URL, error) {
 		return nil, fmt.Errorf("%s.url must not carry credentials", action)
 	}
 	u.Fragment = ""
+	// The path of url is checked as rendered, without base_url's scheme
+	// and host, so that only what the template produced is judged.
+	p := raw
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	if hasDotSegment(strings.TrimPrefix(p, base.Scheme+"://"+base.Host)) {
+		return nil, fmt.Errorf("%s.url %q contains a dot segment (\".\" or \"..\", also percent-encoded or after a backslash), "+
+			"which would make the server address another resource; refused", action, raw)
+	}
 	if len(av.Path) > 0 {
 		escaped := strings.TrimRight(u.EscapedPath(), "/")
 		for i, seg := range av.Path {
 			if seg == "" {
 				return nil, fmt.Errorf("%s.path[%d] rendered empty (work_item.id is empty before create; "+
 					"is the template reading a value this call does not have?)", action, i)
+			}
+			if hasDotSegment(seg) {
+				return nil, fmt.Errorf("%s.path[%d] %q is or contains a dot segment (\".\" or \"..\", also percent-encoded or after a slash or backslash), "+
+					"which would make the server address another resource; refused", action, i, seg)
 			}
 			// A "/" inside a segment stays inside it, as %2F.
 			escaped += "/" + url.PathEscape(seg)
@@ -120,4 +135,60 @@ func target(base *url.URL, av *ActionValues, action string) (*url.URL, error) {
 		u.RawQuery = q.Encode()
 	}
 	return u, nil
+}
+
+// maxDecodes is how many rounds of percent-decoding hasDotSegment looks
+// through: servers and proxies in front of them may each decode once.
+const maxDecodes = 4
+
+// hasDotSegment reports whether a server could read s, or a part of it, as
+// a "." or ".." path segment: after any number of percent-decodings (up to
+// maxDecodes, lenient: a malformed escape stays as it is), with "\" read
+// as "/" (IIS and others do), a path parameter cut off ("..;x" is ".." to
+// Tomcat), and overlong-UTF-8 or fullwidth dots read as ".". Such a
+// segment makes the server address another resource than the one the
+// template names, with the backend's credentials.
+func hasDotSegment(s string) bool {
+	for range maxDecodes + 1 {
+		for _, seg := range strings.FieldsFunc(s, isPathSeparator) {
+			seg, _, _ = strings.Cut(seg, ";")
+			if seg = dotForms.Replace(seg); seg == "." || seg == ".." {
+				return true
+			}
+		}
+		d := percentDecode(s)
+		if d == s {
+			return false
+		}
+		s = d
+	}
+	return false
+}
+
+func isPathSeparator(r rune) bool { return r == '/' || r == '\\' }
+
+// dotForms are spellings of "." that lenient decoders turn into one.
+var dotForms = strings.NewReplacer("\xc0\xae", ".", "\uff0e", ".")
+
+// percentDecode decodes every well-formed %XX in s and keeps anything else
+// as it is, as lenient servers do.
+func percentDecode(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			h, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(h))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -87,7 +87,7 @@ func recordAffected(ctx context.Context, c *client, taskID string, ids []string)
 // affectedOf returns the CIs (lower-case sys_ids) the task already lists as
 // affected, reading every page.
 func affectedOf(ctx context.Context, c *client, taskID string) (map[string]bool, error) {
-	if taskID == "" || strings.ContainsAny(taskID, "^,\r\n") {
+	if taskID == "" || strings.Contains(taskID, ",") || queryValueProblem(taskID) != "" {
 		return nil, sdk.Permanent(fmt.Errorf("servicenow: read affected CIs: task sys_id %q cannot be expressed in an encoded query", taskID))
 	}
 	have := map[string]bool{}

@@ -93,8 +93,8 @@ func (b *binder) lookup(ctx context.Context, method, value string) (string, erro
 	}
 	b.mu.Unlock()
 
-	if strings.ContainsAny(value, "^\r\n") {
-		return "", sdk.Permanent(fmt.Errorf("%s %q cannot be expressed in an encoded query", method, value))
+	if why := queryValueProblem(value); why != "" {
+		return "", sdk.Permanent(fmt.Errorf("%s %q cannot be used in an encoded query: %s", method, value, why))
 	}
 	var resp struct {
 		Result []struct {

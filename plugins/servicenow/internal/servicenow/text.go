@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -19,14 +20,42 @@ const maxDescription = 4000
 
 // CorrelationID is the value stored in correlation_id for a correlation
 // key: the key itself when it fits in max characters and is safe inside an
-// encoded query, else its SHA-256 in hex.
+// encoded query (queryValueProblem), else its SHA-256 in hex.
 func CorrelationID(key string, max int) string {
-	if key != "" && utf8.ValidString(key) && utf8.RuneCountInString(key) <= max && !strings.ContainsAny(key, "^\r\n") {
+	if key != "" && utf8.ValidString(key) && utf8.RuneCountInString(key) <= max && queryValueProblem(key) == "" {
 		return key
 	}
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
 }
+
+// queryValueProblem says why value cannot be the value of a condition in
+// an encoded query (sysparm_query), or "" when it can. Every value from an
+// alert that reaches a query passes here first:
+//   - "^" separates conditions (and starts ^OR and ^NQ ones), so it would
+//     change the query;
+//   - a line break is not part of the query language;
+//   - a value beginning with "javascript:" (any case, after leading white
+//     space or invisible characters) is evaluated by the instance as
+//     server-side script, with the integration user's rights.
+func queryValueProblem(value string) string {
+	switch {
+	case strings.Contains(value, "^"):
+		return `it contains "^", which separates encoded query conditions`
+	case strings.ContainsAny(value, "\r\n"):
+		return "it contains a line break"
+	}
+	v := strings.TrimLeftFunc(value, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	})
+	if len(v) >= len(scriptPrefix) && strings.EqualFold(v[:len(scriptPrefix)], scriptPrefix) {
+		return `it begins with "javascript:", which the instance would run as server-side script`
+	}
+	return ""
+}
+
+// scriptPrefix marks a query value the instance evaluates as script.
+const scriptPrefix = "javascript:"
 
 // description renders the alert for the incident's description.
 func description(a *sdk.Alert, key string) string {
