@@ -211,7 +211,7 @@ func (c Config) Validate() error {
 	}
 	switch {
 	case c.MaxTokenLifetime <= 0:
-		bad("max_token_lifetime", "max_token_lifetime = %s would refuse every token; leave it out for the default %s (the longest Entra ID tokens, issued with continuous access evaluation, live 28h).",
+		bad("max_token_lifetime", "max_token_lifetime = %s would refuse every token; leave it out for the default %s, the lifetime of the longest Entra ID tokens (continuous access evaluation).",
 			fmtDuration(c.MaxTokenLifetime), fmtDuration(DefaultMaxTokenLifetime))
 	case c.MaxTokenLifetime < MinMaxTokenLifetime:
 		bad("max_token_lifetime", "max_token_lifetime = %s is shorter than %s, the shortest lifetime Entra ID gives a token, so it would refuse every token. The default is %s.",
