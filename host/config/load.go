@@ -269,16 +269,17 @@ func (l *loader) decodeAuth(b *hcl.Block) hcl.Diagnostics {
 // entra.Config.Validate, the check serve's verifier runs too.
 func (l *loader) decodeEntraID(b *hcl.Block) hcl.Diagnostics {
 	var raw struct {
-		TenantID        hcl.Expression `hcl:"tenant_id,optional"`
-		Audiences       *[]string      `hcl:"audiences,optional"`
-		AllowedAppIDs   *[]string      `hcl:"allowed_app_ids,optional"`
-		RequiredRoles   *[]string      `hcl:"required_roles,optional"`
-		Authority       *string        `hcl:"authority,optional"`
-		TokenVersions   *[]string      `hcl:"token_versions,optional"`
-		ClockSkew       *string        `hcl:"clock_skew,optional"`
-		RefreshInterval *string        `hcl:"refresh_interval,optional"`
-		MaxTokenBytes   *int           `hcl:"max_token_bytes,optional"`
-		CacheEntries    *int           `hcl:"cache_entries,optional"`
+		TenantID         hcl.Expression `hcl:"tenant_id,optional"`
+		Audiences        *[]string      `hcl:"audiences,optional"`
+		AllowedAppIDs    *[]string      `hcl:"allowed_app_ids,optional"`
+		RequiredRoles    *[]string      `hcl:"required_roles,optional"`
+		Authority        *string        `hcl:"authority,optional"`
+		TokenVersions    *[]string      `hcl:"token_versions,optional"`
+		ClockSkew        *string        `hcl:"clock_skew,optional"`
+		RefreshInterval  *string        `hcl:"refresh_interval,optional"`
+		MaxTokenBytes    *int           `hcl:"max_token_bytes,optional"`
+		CacheEntries     *int           `hcl:"cache_entries,optional"`
+		MaxTokenLifetime *string        `hcl:"max_token_lifetime,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	e := entra.DefaultConfig()
@@ -292,6 +293,7 @@ func (l *loader) decodeEntraID(b *hcl.Block) hcl.Diagnostics {
 	setValue(&e.CacheEntries, raw.CacheEntries)
 	diags = append(diags, l.duration("auth.clock_skew", raw.ClockSkew, &e.ClockSkew)...)
 	diags = append(diags, l.duration("auth.refresh_interval", raw.RefreshInterval, &e.RefreshEvery)...)
+	diags = append(diags, l.duration("auth.max_token_lifetime", raw.MaxTokenLifetime, &e.MaxTokenLifetime)...)
 
 	// tenant_id is one string or a list of strings.
 	if raw.TenantID != nil {

@@ -21,7 +21,9 @@ func hashToken(raw string) tokenHash {
 // cacheEntry is one verified token.
 type cacheEntry struct {
 	principal auth.Principal
-	// expires is the token's exp plus the clock skew.
+	// expires is the token's exp plus the clock skew: when checkTimes
+	// would refuse it as expired, and at most max_token_lifetime plus twice
+	// the skew after the token was verified (checkTimes refuses a later exp).
 	expires time.Time
 	// version and kid let a key rotation evict the tokens it signed.
 	version, kid string

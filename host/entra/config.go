@@ -28,6 +28,10 @@ const (
 	DefaultRefreshEvery  = 24 * time.Hour
 	DefaultMaxTokenBytes = 16 << 10
 	DefaultCacheEntries  = 10000
+	// DefaultMaxTokenLifetime is the longest an Entra ID access token
+	// lives: 60 to 90 minutes by default, 10 minutes to 1 day under a token
+	// lifetime policy, and up to 28 hours for continuous access evaluation.
+	DefaultMaxTokenLifetime = 28 * time.Hour
 )
 
 // Limits that Validate enforces.
@@ -36,6 +40,12 @@ const (
 	MinRefreshEvery  = time.Minute
 	MinMaxTokenBytes = 1 << 10
 	MaxMaxTokenBytes = 1 << 20
+	// MinMaxTokenLifetime is the shortest lifetime Entra ID gives an
+	// access token: a lower max_token_lifetime would refuse every token.
+	MinMaxTokenLifetime = 10 * time.Minute
+	// MaxMaxTokenLifetime bounds max_token_lifetime well above any Entra
+	// ID token, so that a slip such as "2800h" cannot switch the check off.
+	MaxMaxTokenLifetime = 7 * 24 * time.Hour
 )
 
 // exampleTenantGUID shows the form of a tenant ID in messages.
@@ -80,19 +90,25 @@ type Config struct {
 	// CacheEntries bounds the verified-token cache (cache_entries); default
 	// 10000, and 0 disables the cache.
 	CacheEntries int
+	// MaxTokenLifetime is the longest lifetime a token may claim
+	// (max_token_lifetime), 10m to 7d; default 28h. A token is refused
+	// when exp - iat exceeds it, or exp is more than it plus ClockSkew
+	// after now (which bounds a token without iat).
+	MaxTokenLifetime time.Duration
 }
 
 // DefaultConfig is the block with every attribute left out; tenant_id and
 // audiences, which have no default, are empty.
 func DefaultConfig() Config {
 	return Config{
-		AllowedAppIDs: []string{AzureMonitorAppID},
-		Authority:     DefaultAuthority,
-		TokenVersions: []string{Version1, Version2},
-		ClockSkew:     DefaultClockSkew,
-		RefreshEvery:  DefaultRefreshEvery,
-		MaxTokenBytes: DefaultMaxTokenBytes,
-		CacheEntries:  DefaultCacheEntries,
+		AllowedAppIDs:    []string{AzureMonitorAppID},
+		Authority:        DefaultAuthority,
+		TokenVersions:    []string{Version1, Version2},
+		ClockSkew:        DefaultClockSkew,
+		RefreshEvery:     DefaultRefreshEvery,
+		MaxTokenBytes:    DefaultMaxTokenBytes,
+		CacheEntries:     DefaultCacheEntries,
+		MaxTokenLifetime: DefaultMaxTokenLifetime,
 	}
 }
 
@@ -192,6 +208,17 @@ func (c Config) Validate() error {
 	if c.MaxTokenBytes < MinMaxTokenBytes || c.MaxTokenBytes > MaxMaxTokenBytes {
 		bad("max_token_bytes", "max_token_bytes = %d is outside %d..%d; Entra ID tokens are 1 to 3 KB and the default is %d.",
 			c.MaxTokenBytes, MinMaxTokenBytes, MaxMaxTokenBytes, DefaultMaxTokenBytes)
+	}
+	switch {
+	case c.MaxTokenLifetime <= 0:
+		bad("max_token_lifetime", "max_token_lifetime = %s would refuse every token; leave it out for the default %s, the lifetime of the longest Entra ID tokens (continuous access evaluation).",
+			fmtDuration(c.MaxTokenLifetime), fmtDuration(DefaultMaxTokenLifetime))
+	case c.MaxTokenLifetime < MinMaxTokenLifetime:
+		bad("max_token_lifetime", "max_token_lifetime = %s is shorter than %s, the shortest lifetime Entra ID gives a token, so it would refuse every token. The default is %s.",
+			fmtDuration(c.MaxTokenLifetime), fmtDuration(MinMaxTokenLifetime), fmtDuration(DefaultMaxTokenLifetime))
+	case c.MaxTokenLifetime > MaxMaxTokenLifetime:
+		bad("max_token_lifetime", "max_token_lifetime = %s is more than %s (7d); Entra ID tokens live at most 28h and the default is %s.",
+			fmtDuration(c.MaxTokenLifetime), fmtDuration(MaxMaxTokenLifetime), fmtDuration(DefaultMaxTokenLifetime))
 	}
 	if c.CacheEntries < 0 {
 		bad("cache_entries", "cache_entries = %d is negative; 0 disables the verified-token cache, the default is %d.", c.CacheEntries, DefaultCacheEntries)

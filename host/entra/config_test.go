@@ -13,7 +13,7 @@ func TestDefaultConfig(t *testing.T) {
 		t.Errorf("AllowedAppIDs = %v", c.AllowedAppIDs)
 	}
 	if c.Authority != DefaultAuthority || c.ClockSkew != 5*time.Minute || c.RefreshEvery != 24*time.Hour ||
-		c.MaxTokenBytes != 16<<10 || c.CacheEntries != 10000 {
+		c.MaxTokenBytes != 16<<10 || c.CacheEntries != 10000 || c.MaxTokenLifetime != 28*time.Hour {
 		t.Errorf("defaults: %+v", c)
 	}
 	if strings.Join(c.TokenVersions, ",") != "1.0,2.0" {
@@ -82,6 +82,17 @@ func TestConfigValidate(t *testing.T) {
 		{name: "huge token limit", mod: func(c *Config) { c.MaxTokenBytes = 2 << 20 }, want: "auth.max_token_bytes"},
 		{name: "cache disabled", mod: func(c *Config) { c.CacheEntries = 0 }},
 		{name: "negative cache", mod: func(c *Config) { c.CacheEntries = -1 }, want: "auth.cache_entries"},
+		{name: "lifetime of 2h", mod: func(c *Config) { c.MaxTokenLifetime = 2 * time.Hour }},
+		{name: "lifetime at the minimum", mod: func(c *Config) { c.MaxTokenLifetime = 10 * time.Minute }},
+		{name: "lifetime at the maximum", mod: func(c *Config) { c.MaxTokenLifetime = 7 * 24 * time.Hour }},
+		{name: "zero lifetime", mod: func(c *Config) { c.MaxTokenLifetime = 0 },
+			want: "auth.max_token_lifetime: max_token_lifetime = 0s would refuse every token"},
+		{name: "negative lifetime", mod: func(c *Config) { c.MaxTokenLifetime = -time.Hour },
+			want: "auth.max_token_lifetime: max_token_lifetime = -1h would refuse every token"},
+		{name: "lifetime under 10m", mod: func(c *Config) { c.MaxTokenLifetime = 5 * time.Minute },
+			want: "auth.max_token_lifetime: max_token_lifetime = 5m is shorter than 10m"},
+		{name: "lifetime over 7d", mod: func(c *Config) { c.MaxTokenLifetime = 2800 * time.Hour },
+			want: "auth.max_token_lifetime: max_token_lifetime = 2800h is more than 168h"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,6 +35,8 @@ func FuzzVerify(f *testing.F) {
 		e.mint(f, tok{header: func(h map[string]any) { h["kid"] = "unknown" }}),
 		e.mint(f, tok{claims: func(c map[string]any) { c["aud"] = []any{1, 2} }}),
 		e.mint(f, tok{claims: func(c map[string]any) { c["exp"] = 1e300 }}),
+		e.mint(f, tok{claims: func(c map[string]any) { c["exp"] = 1e11 }}),
+		e.mint(f, tok{claims: func(c map[string]any) { delete(c, "iat"); c["exp"] = 4e9 }}),
 		e.mint(f, tok{claims: func(c map[string]any) { c["roles"] = "ActionGroupsSecureWebhook" }}),
 		"eyJhbGciOiJSUzI1NiJ9.e30.AAAA",
 		"eyJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.eyJ2ZXIiOiIxLjAifQ.",

@@ -22,6 +22,7 @@ const (
 	ReasonBadSignature       = "invalid_signature"
 	ReasonExpired            = "expired"
 	ReasonNotYetValid        = "not_yet_valid"
+	ReasonLifetimeTooLong    = "lifetime_too_long"
 	ReasonUnsupportedVersion = "unsupported_token_version"
 	ReasonWrongIssuer        = "wrong_issuer"
 	ReasonWrongAudience      = "wrong_audience"
@@ -35,7 +36,7 @@ const (
 var Reasons = []string{
 	ReasonMissingToken, ReasonNotBearer, ReasonTooLarge, ReasonMalformed,
 	ReasonUnsupportedAlg, ReasonUnknownKey, ReasonBadSignature, ReasonExpired,
-	ReasonNotYetValid, ReasonUnsupportedVersion, ReasonWrongIssuer,
+	ReasonNotYetValid, ReasonLifetimeTooLong, ReasonUnsupportedVersion, ReasonWrongIssuer,
 	ReasonWrongAudience, ReasonWrongTenant, ReasonWrongApp, ReasonMissingRole,
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,39 @@ func TestRejections(t *testing.T) {
 		{name: "issued in the future", authz: func(t *testing.T, e *env) string {
 			return "Bearer " + e.mint(t, tok{claims: func(c map[string]any) { c["iat"] = t0.Add(10 * time.Minute).Unix() }})
 		}, status: s401, reason: ReasonNotYetValid},
+		{name: "exp in the year 5100", authz: func(t *testing.T, e *env) string {
+			return "Bearer " + e.mint(t, tok{claims: func(c map[string]any) {
+				c["exp"] = time.Date(5100, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+			}})
+		}, status: s401, reason: ReasonLifetimeTooLong},
+		{name: "exp in the year 5100 without iat", authz: func(t *testing.T, e *env) string {
+			return "Bearer " + e.mint(t, tok{claims: func(c map[string]any) {
+				delete(c, "iat")
+				delete(c, "nbf")
+				c["exp"] = time.Date(5100, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+			}})
+		}, status: s401, reason: ReasonLifetimeTooLong},
+		{name: "no iat, exp beyond max_token_lifetime plus clock_skew", authz: func(t *testing.T, e *env) string {
+			return "Bearer " + e.mint(t, tok{claims: func(c map[string]any) {
+				delete(c, "iat")
+				delete(c, "nbf")
+				c["exp"] = t0.Add(DefaultMaxTokenLifetime + DefaultClockSkew + time.Minute).Unix()
+			}})
+		}, status: s401, reason: ReasonLifetimeTooLong},
+		{name: "29h lifetime, the longest CAE token is 28h", authz: func(t *testing.T, e *env) string {
+			return "Bearer " + e.mint(t, tok{claims: func(c map[string]any) {
+				c["iat"], c["nbf"] = t0.Add(-2*time.Hour).Unix(), t0.Add(-2*time.Hour).Unix()
+				c["exp"] = t0.Add(27 * time.Hour).Unix()
+			}})
+		}, status: s401, reason: ReasonLifetimeTooLong},
+		{name: "issued 2h ago for 3h, max_token_lifetime 2h",
+			mod: func(c *Config) { c.MaxTokenLifetime = 2 * time.Hour },
+			authz: func(t *testing.T, e *env) string {
+				return "Bearer " + e.mint(t, tok{claims: func(c map[string]any) {
+					c["iat"], c["nbf"] = t0.Add(-2*time.Hour).Unix(), t0.Add(-2*time.Hour).Unix()
+					c["exp"] = t0.Add(time.Hour).Unix()
+				}})
+			}, status: s401, reason: ReasonLifetimeTooLong},
 		{name: "oversized", authz: func(t *testing.T, e *env) string {
 			return "Bearer " + e.mint(t, tok{claims: func(c map[string]any) { c["pad"] = strings.Repeat("x", 17<<10) }})
 		}, status: s401, reason: ReasonTooLarge},
@@ -237,7 +271,7 @@ func TestReasonsListed(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if len(Reasons) != 15 {
+	if len(Reasons) != 16 {
 		t.Errorf("Reasons has %d entries; update it with the constants", len(Reasons))
 	}
 }
@@ -253,6 +287,91 @@ func TestClockSkew(t *testing.T) {
 	raw = e.mint(t, tok{claims: func(c map[string]any) { c["nbf"] = t0.Add(4 * time.Minute).Unix() }})
 	if _, err := e.v.Verify(context.Background(), raw); err != nil {
 		t.Fatalf("token valid in 4m rejected: %v", err)
+	}
+}
+
+// TestTokenLifetimeAccepted: every lifetime Entra ID issues passes the
+// default max_token_lifetime, and a limit of 2h still takes the default
+// 60 to 90 minute tokens.
+func TestTokenLifetimeAccepted(t *testing.T) {
+	// issued sets iat and nbf to t0 - ago and exp to iat + life; a zero
+	// ago leaves iat and nbf out.
+	issued := func(ago, life time.Duration) func(map[string]any) {
+		return func(c map[string]any) {
+			if ago == 0 {
+				delete(c, "iat")
+				delete(c, "nbf")
+				c["exp"] = t0.Add(life).Unix()
+				return
+			}
+			iat := t0.Add(-ago)
+			c["iat"], c["nbf"], c["exp"] = iat.Unix(), iat.Unix(), iat.Add(life).Unix()
+		}
+	}
+	cases := []struct {
+		name   string
+		mod    func(*Config)
+		claims func(map[string]any)
+	}{
+		{name: "75 minutes, the average Entra ID token", claims: issued(time.Minute, 75*time.Minute)},
+		{name: "90 minutes, the longest default token", claims: issued(89*time.Minute, 90*time.Minute)},
+		{name: "10 minutes, the shortest lifetime policy", claims: issued(time.Minute, 10*time.Minute)},
+		{name: "1 day, the longest lifetime policy", claims: issued(time.Minute, 24*time.Hour)},
+		{name: "27h, a CAE token", claims: issued(time.Minute, 27*time.Hour)},
+		{name: "28h, the longest CAE token", claims: issued(time.Minute, 28*time.Hour)},
+		{name: "no iat, exp 28h ahead", claims: issued(0, 28*time.Hour)},
+		{name: "no iat, exp 28h ahead plus the skew", claims: issued(0, 28*time.Hour+DefaultClockSkew)},
+		{name: "75 minutes under a limit of 2h", mod: func(c *Config) { c.MaxTokenLifetime = 2 * time.Hour },
+			claims: issued(time.Minute, 75*time.Minute)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.mod)
+			for _, ver := range []string{Version1, Version2} {
+				if _, err := e.v.Verify(context.Background(), e.mint(t, tok{ver: ver, claims: tc.claims})); err != nil {
+					t.Errorf("v%s: %v", ver, err)
+				}
+			}
+		})
+	}
+}
+
+// TestCacheKeepsTokenOnlyForItsLifetime: a token refused for its lifetime
+// is never cached, and a long-lived token leaves the cache when it
+// expires (exp plus the skew), not later.
+func TestCacheKeepsTokenOnlyForItsLifetime(t *testing.T) {
+	e := newEnv(t, nil)
+	far := e.mint(t, tok{claims: func(c map[string]any) { c["exp"] = time.Date(5100, 1, 1, 0, 0, 0, 0, time.UTC).Unix() }})
+	for i := 0; i < 2; i++ {
+		if _, err := e.v.Verify(context.Background(), far); asAuthError(t, err).Reason != ReasonLifetimeTooLong {
+			t.Fatalf("attempt %d: %v, want %s", i, err, ReasonLifetimeTooLong)
+		}
+	}
+	if n := e.v.cache.len(); n != 0 {
+		t.Fatalf("the cache holds %d entries after refused tokens, want 0", n)
+	}
+
+	iat := t0.Add(-time.Minute)
+	exp := iat.Add(28 * time.Hour)
+	cae := e.mint(t, tok{claims: func(c map[string]any) { c["iat"], c["nbf"], c["exp"] = iat.Unix(), iat.Unix(), exp.Unix() }})
+	for i := 0; i < 2; i++ {
+		if _, err := e.v.Verify(context.Background(), cae); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Still accepted, from the cache, up to exp plus the skew.
+	e.clock.advance(exp.Add(DefaultClockSkew).Sub(t0) - time.Second)
+	if _, err := e.v.Verify(context.Background(), cae); err != nil {
+		t.Fatalf("a second before exp + skew: %v", err)
+	}
+	e.clock.advance(2 * time.Second)
+	if _, err := e.v.Verify(context.Background(), cae); asAuthError(t, err).Reason != ReasonExpired {
+		t.Fatalf("after exp + skew: %v, want %s", err, ReasonExpired)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if want := []bool{false, true, true}; !slices.Equal(e.verified, want) {
+		t.Errorf("Verified hook saw %v, want %v (one check, then the cache)", e.verified, want)
 	}
 }
 

@@ -18,15 +18,16 @@ admin {
 }
 
 auth "entra_id" {
-  tenant_id        = ["00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"]
-  audiences        = ["api://itsm-connector"]
-  required_roles   = ["ActionGroupsSecureWebhook"]
-  authority        = "https://login.microsoftonline.us/"
-  token_versions   = ["v2"]
-  clock_skew       = "2m"
-  refresh_interval = "12h"
-  max_token_bytes  = 8192
-  cache_entries    = 500
+  tenant_id          = ["00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"]
+  audiences          = ["api://itsm-connector"]
+  required_roles     = ["ActionGroupsSecureWebhook"]
+  authority          = "https://login.microsoftonline.us/"
+  token_versions     = ["v2"]
+  clock_skew         = "2m"
+  refresh_interval   = "12h"
+  max_token_bytes    = 8192
+  cache_entries      = 500
+  max_token_lifetime = "2h"
 }
 
 store {

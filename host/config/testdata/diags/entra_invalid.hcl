@@ -1,8 +1,9 @@
 auth "entra_id" {
-  tenant_id       = "contoso.onmicrosoft.com"
-  token_versions  = ["3.0"]
-  clock_skew      = "2h"
-  max_token_bytes = 512
+  tenant_id          = "contoso.onmicrosoft.com"
+  token_versions     = ["3.0"]
+  clock_skew         = "2h"
+  max_token_bytes    = 512
+  max_token_lifetime = "0s"
 }
 
 backend "file" "local" {}
