@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -112,8 +113,10 @@ func Serve(ctx context.Context, opts Options) error {
 		ready["auth"] = r.Ready
 	}
 	registerRuntimeMetrics(m, eng, plugins)
+	hostname, _ := os.Hostname()
 	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
-		Extra: adminHandlers(eng, st, plugins, log.Named("admin"))}
+		AllowedHosts: admin.HostNames(cfg.Admin.Listen, hostname, cfg.Admin.AllowedHosts),
+		Extra:        adminHandlers(eng, st, plugins, log.Named("admin"))}
 
 	var cert *certStore
 	if cfg.Server.TLS != nil {
@@ -121,7 +124,7 @@ func Serve(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	lns, err := openListeners(cfg, cert, defaultLimits(), mux, adm.Handler(),
+	lns, err := openListeners(cfg, cert, limitsFor(cfg), mux, adm.Handler(),
 		log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}))
 	if err != nil {
 		return err
@@ -130,7 +133,8 @@ func Serve(ctx context.Context, opts Options) error {
 	errc := make(chan error, 2)
 	lns.serve(errc)
 	log.Info("connector started", "webhook", scheme(cfg.Server)+"://"+lns.webLn.Addr().String()+webhook.AlertsPath,
-		"admin", "http://"+lns.adminLn.Addr().String(), "backends", len(cfg.Backends), "routes", len(cfg.Routes))
+		"admin", "http://"+lns.adminLn.Addr().String(), "backends", len(cfg.Backends), "routes", len(cfg.Routes),
+		"max_connections", cfg.Server.MaxConnections, "admin_max_connections", cfg.Admin.MaxConnections, "memory_limit", debug.SetMemoryLimit(-1))
 
 	reload := &reloader{opts: opts, running: cfg, routes: &routes, plugins: plugins, cert: cert, log: log.Named("reload")}
 	hup := make(chan os.Signal, 1)
