@@ -33,9 +33,15 @@ type Server struct {
 	// MetricsAuth makes /metrics require Token as well; without Token it
 	// has no effect.
 	MetricsAuth bool
+	// AllowedHosts are the names, besides IP addresses and localhost, a
+	// request's Host may give (see HostNames); any other is refused with
+	// 421 on every path but the probes, so that a page on another name
+	// cannot read or replay anything through DNS rebinding.
+	AllowedHosts []string
 }
 
-// Handler returns the admin mux.
+// Handler returns the admin mux. Every answer forbids framing by another
+// site's page.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -52,7 +58,7 @@ func (s *Server) Handler() http.Handler {
 	for p, h := range s.Extra {
 		mux.Handle(p, s.protect(h))
 	}
-	return mux
+	return s.guard(mux)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {

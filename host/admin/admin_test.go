@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -187,5 +188,103 @@ func TestAuth(t *testing.T) {
 				t.Errorf("replayed %d times, want %d", got, tt.wantReplays)
 			}
 		})
+	}
+}
+
+// TestHostAllowList: DNS rebinding. A page on the attacker's name, once
+// that name resolves to the admin listener, is same-origin with it: the
+// browser sends the attacker's name as Host (and as Origin). Without a
+// token nothing else stops it, so such a Host is refused everywhere but
+// on the probes, and its replay never runs.
+func TestHostAllowList(t *testing.T) {
+	const rebound = "rebind.attacker.example"
+	tests := []struct {
+		name, method, path, host string
+		origin                   bool // send Origin: http://<host>, as the rebound page's fetch does
+		wantStatus, wantReplays  int
+	}{
+		{name: "rebound page reads the status page", method: "GET", path: "/", host: rebound + ":9464", wantStatus: 421},
+		{name: "rebound page reads dead letters", method: "GET", path: "/api/v1/deadletters", host: rebound + ":9464", wantStatus: 421},
+		{name: "rebound page reads one dead letter", method: "GET", path: "/api/v1/deadletters/1", host: rebound, wantStatus: 421},
+		{name: "rebound page replays through the API", method: "POST", path: "/api/v1/deadletters/1/replay", host: rebound + ":9464", origin: true, wantStatus: 421},
+		{name: "rebound page replays through the page's form", method: "POST", path: "/deadletters/1/replay", host: rebound + ":9464", origin: true, wantStatus: 421},
+		{name: "rebound page reads metrics", method: "GET", path: "/metrics", host: rebound + ":9464", wantStatus: 421},
+		{name: "rebound page, unknown path", method: "GET", path: "/nowhere", host: rebound, wantStatus: 421},
+		{name: "upper case and a trailing dot are the same name", method: "GET", path: "/", host: "REBIND.attacker.example.:9464", wantStatus: 421},
+		{name: "probe healthz with any Host", method: "GET", path: "/healthz", host: rebound + ":9464", wantStatus: 200},
+		{name: "probe readyz with any Host (Kubernetes sends the pod IP)", method: "GET", path: "/readyz", host: rebound, wantStatus: 200},
+		{name: "localhost", method: "GET", path: "/", host: "localhost:9464", wantStatus: 200},
+		{name: "localhost, upper case", method: "GET", path: "/", host: "LOCALHOST:9464", wantStatus: 200},
+		{name: "IPv4 address", method: "GET", path: "/", host: "10.0.5.7:9464", wantStatus: 200},
+		{name: "IPv6 loopback", method: "POST", path: "/api/v1/deadletters/1/replay", host: "[::1]:9464", origin: true, wantStatus: 200, wantReplays: 1},
+		{name: "loopback replay from the page", method: "POST", path: "/deadletters/1/replay", host: "127.0.0.1:9464", origin: true, wantStatus: 303, wantReplays: 1},
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, replays := newServer(t, "", false)
+			req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = tt.host
+			if tt.origin {
+				req.Header.Set("Origin", "http://"+tt.host)
+			}
+			resp, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.wantStatus, body)
+			}
+			if got := replays(); got != tt.wantReplays {
+				t.Errorf("replayed %d times, want %d", got, tt.wantReplays)
+			}
+			if tt.wantStatus != 421 {
+				return
+			}
+			if !strings.Contains(string(body), "admin.allowed_hosts") {
+				t.Errorf("the refusal does not say how to allow the name: %s", body)
+			}
+			if strings.HasPrefix(tt.path, adminapi.Prefix) && (resp.Header.Get("Content-Type") != "application/json" || !json.Valid(body)) {
+				t.Errorf("API answered %q with Content-Type %q; want JSON", body, resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+// TestFrameHeaders: no admin answer may be framed by another site's page
+// (clickjacking the replay button): every one carries X-Frame-Options and
+// a Content-Security-Policy with frame-ancestors 'none'.
+func TestFrameHeaders(t *testing.T) {
+	for _, tok := range []string{"", token} {
+		srv, _ := newServer(t, tok, false)
+		for _, path := range []string{"/", "/healthz", "/readyz", "/metrics", "/api/v1/deadletters", "/api/v1/deadletters/1", "/nowhere", "/deadletters/1/replay"} {
+			for _, host := range []string{"", "rebind.attacker.example"} {
+				req, err := http.NewRequest("GET", srv.URL+path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if host != "" {
+					req.Host = host
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				what := fmt.Sprintf("GET %s (Host %q, token %v): %d", path, req.Host, tok != "", resp.StatusCode)
+				if got := resp.Header.Get("X-Frame-Options"); got != "DENY" {
+					t.Errorf("%s: X-Frame-Options %q, want DENY", what, got)
+				}
+				csp := resp.Header.Values("Content-Security-Policy")
+				if !slices.ContainsFunc(csp, func(p string) bool { return strings.Contains(p, "frame-ancestors 'none'") }) {
+					t.Errorf("%s: Content-Security-Policy %q, want frame-ancestors 'none'", what, csp)
+				}
+			}
+		}
 	}
 }

@@ -50,6 +50,9 @@ const (
 	MethodNotAllowed Result = "method_not_allowed" // the path exists, not with this method
 	Unauthorized     Result = "unauthorized"       // the admin token is missing or wrong
 	Forbidden        Result = "forbidden"          // a cross-site request from a browser
+	// MisdirectedRequest: the request's Host names the admin listener by
+	// a name it does not answer to (admin.allowed_hosts).
+	MisdirectedRequest Result = "misdirected_request"
 )
 
 // Outcome is the result of an operation that ended with err: ok when err
@@ -84,6 +87,8 @@ func (r Result) Status() int {
 		return http.StatusUnauthorized
 	case Forbidden:
 		return http.StatusForbidden
+	case MisdirectedRequest:
+		return http.StatusMisdirectedRequest
 	default:
 		return http.StatusInternalServerError
 	}

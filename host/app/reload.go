@@ -80,10 +80,11 @@ func restartOnly(old, cur *config.Config) hcl.Diagnostics {
 			Detail:   fmt.Sprintf("%s changed; the running value stays until the connector restarts.", what),
 		})
 	}
-	if old.Server.Listen != cur.Server.Listen || old.Server.MaxBodyBytes != cur.Server.MaxBodyBytes || (old.Server.TLS == nil) != (cur.Server.TLS == nil) {
-		warn("The server block (listen, max_body_bytes, or TLS on or off)")
+	if old.Server.Listen != cur.Server.Listen || old.Server.MaxBodyBytes != cur.Server.MaxBodyBytes || old.Server.MaxConnections != cur.Server.MaxConnections ||
+		(old.Server.TLS == nil) != (cur.Server.TLS == nil) {
+		warn("The server block (listen, max_body_bytes, max_connections, or TLS on or off)")
 	}
-	if old.Admin != cur.Admin {
+	if !reflect.DeepEqual(old.Admin, cur.Admin) {
 		warn("The admin block")
 	}
 	if old.Auth.Type != cur.Auth.Type || !reflect.DeepEqual(old.Auth.EntraID, cur.Auth.EntraID) {

@@ -2,13 +2,11 @@ package app
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -115,12 +113,10 @@ func Serve(ctx context.Context, opts Options) error {
 		ready["auth"] = r.Ready
 	}
 	registerRuntimeMetrics(m, eng, plugins)
+	hostname, _ := os.Hostname()
 	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
-		Extra: adminHandlers(eng, st, plugins, log.Named("admin"))}
-
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
-	admSrv := &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		AllowedHosts: admin.HostNames(cfg.Admin.Listen, hostname, cfg.Admin.AllowedHosts),
+		Extra:        adminHandlers(eng, st, plugins, log.Named("admin"))}
 
 	var cert *certStore
 	if cfg.Server.TLS != nil {
@@ -128,20 +124,17 @@ func Serve(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	ln, err := listen(cfg.Server, cert)
+	lns, err := openListeners(cfg, cert, limitsFor(cfg), mux, adm.Handler(),
+		log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}))
 	if err != nil {
 		return err
 	}
-	admLn, err := net.Listen("tcp", cfg.Admin.Listen)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("admin listener %s: %w", cfg.Admin.Listen, err)
-	}
+	srv, admSrv := lns.web, lns.admin
 	errc := make(chan error, 2)
-	go func() { errc <- serveHTTP(srv, ln) }()
-	go func() { errc <- serveHTTP(admSrv, admLn) }()
-	log.Info("connector started", "webhook", scheme(cfg.Server)+"://"+ln.Addr().String()+webhook.AlertsPath,
-		"admin", "http://"+admLn.Addr().String(), "backends", len(cfg.Backends), "routes", len(cfg.Routes))
+	lns.serve(errc)
+	log.Info("connector started", "webhook", scheme(cfg.Server)+"://"+lns.webLn.Addr().String()+webhook.AlertsPath,
+		"admin", "http://"+lns.adminLn.Addr().String(), "backends", len(cfg.Backends), "routes", len(cfg.Routes),
+		"max_connections", cfg.Server.MaxConnections, "admin_max_connections", cfg.Admin.MaxConnections, "memory_limit", debug.SetMemoryLimit(-1))
 
 	reload := &reloader{opts: opts, running: cfg, routes: &routes, plugins: plugins, cert: cert, log: log.Named("reload")}
 	hup := make(chan os.Signal, 1)
@@ -177,25 +170,6 @@ loop:
 type routerFunc func(a *sdk.Alert) (route.Decision, error)
 
 func (f routerFunc) Route(a *sdk.Alert) (route.Decision, error) { return f(a) }
-
-// listen opens the webhook listener, with TLS from cert when it is set.
-func listen(s config.Server, cert *certStore) (net.Listener, error) {
-	ln, err := net.Listen("tcp", s.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("webhook listener %s: %w", s.Listen, err)
-	}
-	if cert == nil {
-		return ln, nil
-	}
-	return tls.NewListener(ln, &tls.Config{GetCertificate: cert.get, MinVersion: tls.VersionTLS12}), nil
-}
-
-func serveHTTP(srv *http.Server, ln net.Listener) error {
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
 
 func scheme(s config.Server) string {
 	if s.TLS != nil {

@@ -33,8 +33,9 @@ func TestLoadFull(t *testing.T) {
 		{"plugin_dir", c.PluginDir, "/opt/itsm/plugins"},
 		{"log_level", c.LogLevel, "debug"},
 		{"log_format", c.LogFormat, "text"},
-		{"server", c.Server, Server{Listen: "0.0.0.0:9443", MaxBodyBytes: 524288, TLS: &TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"}}},
-		{"admin", c.Admin, Admin{Listen: "127.0.0.1:9999", Token: "0123456789abcdef0123", MetricsAuth: true}},
+		{"server", c.Server, Server{Listen: "0.0.0.0:9443", MaxBodyBytes: 524288, MaxConnections: 2000, TLS: &TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"}}},
+		{"admin", c.Admin, Admin{Listen: "127.0.0.1:9999", Token: "0123456789abcdef0123", MetricsAuth: true,
+			AllowedHosts: []string{"itsm-admin.example.com"}, MaxConnections: 20}},
 		{"auth type", c.Auth.Type, AuthEntraID},
 		// As written: the verifier normalizes spellings ("v2", the
 		// trailing slash) when it validates and starts.
@@ -64,7 +65,7 @@ func TestLoadFull(t *testing.T) {
 		{"backend rate_limit", c.Backends[0].RateLimit, 2.5},
 		{"backend max_attempts", c.Backends[0].MaxAttempts, 10},
 		{"backend max_age", c.Backends[0].MaxAge, 7 * 24 * time.Hour},
-		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 52},
+		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 55},
 		{"default max_in_flight", c.Backends[1].MaxInFlight, DefaultMaxInFlight},
 		{"default max_age", c.Backends[1].MaxAge, DefaultMaxAge},
 		{"empty config range is the backend block", c.Backends[1].ConfigRange, c.Backends[1].Range},
@@ -126,11 +127,11 @@ func TestLoadDefaults(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
 	}
-	want := Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes}
+	want := Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes, MaxConnections: DefaultServerMaxConnections}
 	if !reflect.DeepEqual(c.Server, want) {
 		t.Errorf("server = %#v, want %#v", c.Server, want)
 	}
-	if c.Admin.Listen != DefaultAdminListen || c.Store != (Store{Driver: DriverSQLite, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}) ||
+	if !reflect.DeepEqual(c.Admin, Admin{Listen: DefaultAdminListen, MaxConnections: DefaultAdminMaxConnections}) || c.Store != (Store{Driver: DriverSQLite, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}) ||
 		c.PluginDir != DefaultPluginDir || c.LogLevel != DefaultLogLevel || c.LogFormat != DefaultLogFormat ||
 		c.Delivery != (Delivery{CallTimeout: DefaultCallTimeout, Lease: DefaultLease}) {
 		t.Errorf("defaults not applied: %+v", c)
@@ -232,6 +233,14 @@ token = "0123456789abcdef"`, want: Admin{Listen: "0.0.0.0:9464", Token: "0123456
 		{name: "token with a non-ASCII character", admin: `token = "0123456789abcdefé"`, err: "admin.token may contain only printable ASCII characters without spaces"},
 		{name: "metrics_auth without a token", admin: `metrics_auth = true`, err: "admin.metrics_auth needs admin.token"},
 		{name: "metrics_auth not a bool", admin: `metrics_auth = "yes please"`, err: "Unsuitable value type"},
+		{name: "allowed_hosts", admin: `allowed_hosts = ["itsm-admin.example.com", "itsm-admin", "10.0.5.7", "::1"]`,
+			want: Admin{Listen: DefaultAdminListen, AllowedHosts: []string{"itsm-admin.example.com", "itsm-admin", "10.0.5.7", "::1"}}},
+		{name: "allowed_hosts with a port", admin: `allowed_hosts = ["ok.example.com", "itsm-admin:9464"]`, err: `admin.allowed_hosts[1] = "itsm-admin:9464" is not a host name`},
+		{name: "allowed_hosts with a scheme", admin: `allowed_hosts = ["http://itsm-admin"]`, err: `admin.allowed_hosts[0] = "http://itsm-admin" is not a host name`},
+		{name: "allowed_hosts wildcard", admin: `allowed_hosts = ["*"]`, err: `admin.allowed_hosts[0] = "*" is not a host name`},
+		{name: "allowed_hosts empty name", admin: `allowed_hosts = [""]`, err: `admin.allowed_hosts[0] = "" is not a host name`},
+		{name: "max_connections", admin: `max_connections = 10`, want: Admin{Listen: DefaultAdminListen, MaxConnections: 10}},
+		{name: "max_connections zero", admin: `max_connections = 0`, err: "admin.max_connections = 0: it caps the listener's open connections"},
 	}
 	t.Setenv("ITSM_TEST_ADMIN_TOKEN", "from-the-environment-0001")
 	t.Setenv("ITSM_TEST_EMPTY", "")
@@ -253,7 +262,10 @@ token = "0123456789abcdef"`, want: Admin{Listen: "0.0.0.0:9464", Token: "0123456
 			if diags.HasErrors() {
 				t.Fatalf("unexpected diagnostics:\n%s", text)
 			}
-			if c.Admin != tc.want {
+			if tc.want.MaxConnections == 0 {
+				tc.want.MaxConnections = DefaultAdminMaxConnections
+			}
+			if !reflect.DeepEqual(c.Admin, tc.want) {
 				t.Errorf("admin = %#v, want %#v", c.Admin, tc.want)
 			}
 			if tc.warn == "" && len(diags) > 0 || tc.warn != "" && (len(diags) != 1 || !strings.Contains(diags[0].Detail, tc.warn)) {

@@ -11,11 +11,18 @@ const (
 	MinAdminTokenLength = 16
 	// DefaultMaxBodyBytes is 1 MiB; Azure Monitor caps payloads at 256 KB.
 	DefaultMaxBodyBytes = 1 << 20
-	DefaultStoreDriver  = "sqlite"
-	DefaultStorePath    = "data/connector.db"
-	DefaultPluginDir    = "./plugins"
-	DefaultLogLevel     = "info"
-	DefaultLogFormat    = "json"
+	// DefaultServerMaxConnections caps the webhook listener's open
+	// connections; more wait in the kernel's listen queue. Each holds at
+	// most a few tens of kilobytes before its request is read.
+	DefaultServerMaxConnections = 1000
+	// DefaultAdminMaxConnections caps the admin listener's open
+	// connections: scrapers, probes and operators need few.
+	DefaultAdminMaxConnections = 100
+	DefaultStoreDriver         = "sqlite"
+	DefaultStorePath           = "data/connector.db"
+	DefaultPluginDir           = "./plugins"
+	DefaultLogLevel            = "info"
+	DefaultLogFormat           = "json"
 
 	// The defaults of auth "entra_id" are entra.DefaultConfig().
 

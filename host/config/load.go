@@ -77,8 +77,8 @@ func LoadContext(dir string) *hcl.EvalContext {
 // applyDefaults fills every default before decoding overwrites what the
 // file sets.
 func (c *Config) applyDefaults() {
-	c.Server = Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes}
-	c.Admin = Admin{Listen: DefaultAdminListen}
+	c.Server = Server{Listen: DefaultServerListen, MaxBodyBytes: DefaultMaxBodyBytes, MaxConnections: DefaultServerMaxConnections}
+	c.Admin = Admin{Listen: DefaultAdminListen, MaxConnections: DefaultAdminMaxConnections}
 	c.Store = Store{Driver: DefaultStoreDriver, Path: DefaultStorePath, AuditRetention: DefaultAuditRetention}
 	c.Delivery = Delivery{CallTimeout: DefaultCallTimeout, Lease: DefaultLease}
 	c.PluginDir = DefaultPluginDir
@@ -155,14 +155,20 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 			var raw struct {
 				Listen *string `hcl:"listen,optional"`
 				// Token is checked by Validate; present but short is an error.
-				Token       *string `hcl:"token,optional"`
-				MetricsAuth *bool   `hcl:"metrics_auth,optional"`
+				Token          *string  `hcl:"token,optional"`
+				MetricsAuth    *bool    `hcl:"metrics_auth,optional"`
+				AllowedHosts   []string `hcl:"allowed_hosts,optional"`
+				MaxConnections *int     `hcl:"max_connections,optional"`
 			}
 			diags = append(diags, gohcl.DecodeBody(b.Body, l.ctx, &raw)...)
 			setValue(&l.cfg.Admin.Listen, raw.Listen)
 			setValue(&l.cfg.Admin.Token, raw.Token)
 			if raw.MetricsAuth != nil {
 				l.cfg.Admin.MetricsAuth = *raw.MetricsAuth
+			}
+			l.cfg.Admin.AllowedHosts = raw.AllowedHosts
+			if raw.MaxConnections != nil {
+				l.cfg.Admin.MaxConnections = *raw.MaxConnections
 			}
 		case "auth":
 			diags = append(diags, l.decodeAuth(b)...)
@@ -203,9 +209,10 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 func (l *loader) decodeServer(b *hcl.Block) hcl.Diagnostics {
 	l.record("server", b)
 	var raw struct {
-		Listen       *string `hcl:"listen,optional"`
-		MaxBodyBytes *int64  `hcl:"max_body_bytes,optional"`
-		TLS          *struct {
+		Listen         *string `hcl:"listen,optional"`
+		MaxBodyBytes   *int64  `hcl:"max_body_bytes,optional"`
+		MaxConnections *int    `hcl:"max_connections,optional"`
+		TLS            *struct {
 			CertFile string `hcl:"cert_file,optional"`
 			KeyFile  string `hcl:"key_file,optional"`
 		} `hcl:"tls,block"`
@@ -215,6 +222,9 @@ func (l *loader) decodeServer(b *hcl.Block) hcl.Diagnostics {
 	setValue(&s.Listen, raw.Listen)
 	if raw.MaxBodyBytes != nil {
 		s.MaxBodyBytes = *raw.MaxBodyBytes
+	}
+	if raw.MaxConnections != nil {
+		s.MaxConnections = *raw.MaxConnections
 	}
 	if raw.TLS != nil {
 		s.TLS = &TLS{CertFile: raw.TLS.CertFile, KeyFile: raw.TLS.KeyFile}

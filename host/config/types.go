@@ -45,6 +45,10 @@ type Server struct {
 	TLS *TLS
 	// MaxBodyBytes caps a webhook body; default 1 MiB.
 	MaxBodyBytes int64
+	// MaxConnections caps the listener's open connections; further ones
+	// wait in the kernel's listen queue until one closes. Default
+	// DefaultServerMaxConnections.
+	MaxConnections int
 }
 
 // TLS names a certificate and key.
@@ -65,6 +69,14 @@ type Admin struct {
 	// default: metrics carry counts and backend and route names, no alert
 	// content, and most scrapers are set up without credentials.
 	MetricsAuth bool
+	// AllowedHosts are names, besides IP addresses, localhost, the
+	// machine's hostname and listen's host, that a request's Host header
+	// may give; other names are refused (DNS rebinding). Probes are
+	// answered whatever the Host.
+	AllowedHosts []string
+	// MaxConnections caps the listener's open connections, as
+	// Server.MaxConnections does; default DefaultAdminMaxConnections.
+	MaxConnections int
 }
 
 // Auth is the `auth "<type>" {}` block: "entra_id", "none" or "dev".

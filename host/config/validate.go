@@ -75,6 +75,13 @@ func (v *validator) listen(key, value string) {
 	}
 }
 
+func (v *validator) maxConnections(key string, n, def int) {
+	if n < 1 {
+		v.errorf(v.at(key, strings.Split(key, ".")[0]), "Invalid "+key,
+			"%s = %d: it caps the listener's open connections (more wait in the kernel's listen queue) and must be at least 1; the default is %d.", key, n, def)
+	}
+}
+
 func (v *validator) server() {
 	s := v.c.Server
 	v.listen("server.listen", s.Listen)
@@ -87,6 +94,8 @@ func (v *validator) server() {
 		v.errorf(v.at("server.max_body_bytes", "server"), "Invalid server.max_body_bytes",
 			"max_body_bytes must be a positive number of bytes; the default is %d (1 MiB) and Azure Monitor payloads are at most 256 KB.", DefaultMaxBodyBytes)
 	}
+	v.maxConnections("server.max_connections", s.MaxConnections, DefaultServerMaxConnections)
+	v.maxConnections("admin.max_connections", v.c.Admin.MaxConnections, DefaultAdminMaxConnections)
 	if t := s.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
 		missing := "key_file"
 		if t.CertFile == "" {
@@ -123,9 +132,29 @@ func (v *validator) admin() {
 		v.errorf(v.at("admin.metrics_auth", "admin"), "admin.metrics_auth needs admin.token",
 			"metrics_auth = true makes /metrics require the admin token, but admin.token is not set.")
 	}
+	for i, h := range a.AllowedHosts {
+		if !validHostName(h) {
+			v.errorf(v.at("admin.allowed_hosts", "admin"), "Invalid admin.allowed_hosts",
+				"admin.allowed_hosts[%d] = %q is not a host name: write the name operators use to reach the admin listener alone, without scheme, port or path, e.g. \"itsm-admin.example.com\". IP addresses need no entry.", i, h)
+		}
+	}
 	if d := v.c.adminWarning(v.at("admin.listen", "admin")); d != nil {
 		v.diags = append(v.diags, d)
 	}
+}
+
+// validHostName reports whether s is a DNS name (letters, digits, '-',
+// '_' and dots, at most 253 characters) or an IP address.
+func validHostName(s string) bool {
+	if net.ParseIP(s) != nil {
+		return true
+	}
+	if s == "" || len(s) > 253 || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	})
 }
 
 // SummaryAdminUnprotected is the summary of the warning that admin.listen

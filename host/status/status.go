@@ -136,7 +136,7 @@ func (s Sources) page(w http.ResponseWriter, r *http.Request) {
 		v.Error = err.Error()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	if err := page.Execute(w, v); err != nil && s.Logger != nil {
 		s.Logger.Warn("status page", "error", err)
 	}

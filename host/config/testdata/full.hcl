@@ -3,8 +3,9 @@ log_level  = "debug"
 log_format = "text"
 
 server {
-  listen         = "0.0.0.0:9443"
-  max_body_bytes = 524288
+  listen          = "0.0.0.0:9443"
+  max_body_bytes  = 524288
+  max_connections = 2000
   tls {
     cert_file = "tls/cert.pem"
     key_file  = "tls/key.pem"
@@ -12,9 +13,11 @@ server {
 }
 
 admin {
-  listen       = "127.0.0.1:9999"
-  token        = env("ITSM_TEST_ADMIN_TOKEN")
-  metrics_auth = true
+  listen          = "127.0.0.1:9999"
+  token           = env("ITSM_TEST_ADMIN_TOKEN")
+  metrics_auth    = true
+  allowed_hosts   = ["itsm-admin.example.com"]
+  max_connections = 20
 }
 
 auth "entra_id" {
