@@ -54,6 +54,9 @@ type Options struct {
 type Host struct {
 	opts Options
 	log  hclog.Logger
+	// beforeExec, when set (by tests), runs after a launch has verified
+	// the plugin's bytes and before it executes them.
+	beforeExec func()
 
 	mu       sync.RWMutex
 	backends map[string]*Backend

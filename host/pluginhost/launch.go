@@ -1,9 +1,8 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,12 +58,44 @@ func hostVersions() []int {
 	return vs
 }
 
-// start launches bin, connects over gRPC with automatic mutual TLS and
-// fetches its Info, checking that both sides share an API version. The
-// process gets an empty environment apart from Options.PassEnv, and its
-// stderr logs appear in log.
+// executable is a private copy of a plugin binary: path names exactly the
+// bytes whose SHA-256 is sum, and close releases it.
+type executable struct {
+	path  string
+	sum   []byte
+	close func()
+}
+
+// verifiedCopy makes the private copy of bin that a launch executes and
+// checks its bytes against bin's checksum (none in dev mode without a
+// sha256). Hashing the copy, not the path, means a binary replaced
+// between the check and the exec is never run.
+func verifiedCopy(bin *binary) (*executable, error) {
+	exe, err := privateCopy(bin.path)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q at %s: %w", bin.name, bin.path, err)
+	}
+	if bin.sum != nil && !bytes.Equal(exe.sum, bin.sum) {
+		exe.close()
+		return nil, fmt.Errorf("plugin %q at %s: the binary changed: its sha256 is now %x, not %x; refusing to run it", bin.name, bin.path, exe.sum, bin.sum)
+	}
+	return exe, nil
+}
+
+// start launches a verified copy of bin (see verifiedCopy), connects over
+// gRPC with automatic mutual TLS and fetches its Info, checking that both
+// sides share an API version. The process gets an empty environment apart
+// from Options.PassEnv, and its stderr logs appear in log.
 func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*process, sdk.Info, error) {
-	cmd := exec.Command(bin.path)
+	exe, err := verifiedCopy(bin)
+	if err != nil {
+		return nil, sdk.Info{}, err
+	}
+	defer exe.close()
+	if h.beforeExec != nil {
+		h.beforeExec()
+	}
+	cmd := exec.Command(exe.path)
 	cmd.Env = h.pluginEnv(bin.name)
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
@@ -76,9 +107,6 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*proce
 		Logger:           pluginLogger{log},
 		StartTimeout:     h.opts.StartTimeout,
 		GRPCDialOptions:  sdk.DialOptions(),
-	}
-	if bin.sum != nil {
-		cfg.SecureConfig = &plugin.SecureConfig{Checksum: bin.sum, Hash: sha256.New()}
 	}
 	pc := plugin.NewClient(cfg)
 	rpc, err := pc.Client()
@@ -135,9 +163,6 @@ var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
 func explainStartError(bin *binary, err error) error {
 	msg := err.Error()
 	switch {
-	case errors.Is(err, plugin.ErrChecksumsDoNotMatch) || strings.Contains(msg, plugin.ErrChecksumsDoNotMatch.Error()):
-		actual, _ := fileSHA256(bin.path)
-		return fmt.Errorf("plugin %q at %s: the binary changed: its sha256 is now %s, not %x; refusing to run it", bin.name, bin.path, actual, bin.sum)
 	case strings.Contains(msg, "incompatible API version"):
 		theirs := "unknown"
 		if m := pluginVersionRE.FindStringSubmatch(msg); m != nil {
