@@ -68,6 +68,16 @@ func (h *Host) findBinary(name string, block *config.Plugin, subject *hcl.Range)
 		}}
 	}
 
+	if !h.opts.Dev {
+		if err := checkPluginFiles(path); err != nil {
+			return nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Plugin binary not protected",
+				Detail:   fmt.Sprintf("Plugin %q: %s. Outside dev mode only root or the connector's user may be able to change a plugin binary and its directory; the plugin is not started.", name, err),
+				Subject:  subject,
+			}}
+		}
+	}
 	actual, err := fileSHA256(path)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
