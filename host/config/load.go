@@ -350,9 +350,11 @@ func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
 		SHA256  *string  `hcl:"sha256,optional"`
 		Path    *string  `hcl:"path,optional"`
 		PassEnv []string `hcl:"pass_env,optional"`
+		RunAs   *string  `hcl:"run_as,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	setString(&p.SHA256, raw.SHA256)
+	setString(&p.RunAs, raw.RunAs)
 	p.SHA256 = strings.ToLower(p.SHA256)
 	setString(&p.Path, raw.Path)
 	p.PassEnv = raw.PassEnv

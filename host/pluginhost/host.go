@@ -230,11 +230,11 @@ func (h *Host) pluginBlockChanges(plugins []*config.Plugin) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, p := range plugins {
 		old := h.pluginBlock(p.Name)
-		if old == nil || old.SHA256 != p.SHA256 || old.Path != p.Path {
+		if old == nil || old.SHA256 != p.SHA256 || old.Path != p.Path || old.RunAs != p.RunAs {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Changed plugin block needs a restart",
-				Detail:   fmt.Sprintf("Plugin %q: binaries and their sha256 are read when the connector starts; the running plugin stays until a restart.", p.Name),
+				Detail:   fmt.Sprintf("Plugin %q: binaries, their sha256 and run_as are read when the connector starts; the running plugin stays until a restart.", p.Name),
 				Subject:  p.Range.Ptr(),
 			})
 		}

@@ -97,6 +97,7 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*proce
 	}
 	cmd := exec.Command(exe.path)
 	cmd.Env = h.pluginEnv(bin.name)
+	cmd.SysProcAttr = bin.attr
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.ClientPluginSets(),

@@ -107,10 +107,14 @@ func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 		State:          sdk.StateOpen,
 		CorrelationKey: req.CorrelationKey,
 		Attributes: map[string]string{
-			"pid":    strconv.Itoa(os.Getpid()),
-			"env":    strings.Join(os.Environ(), "\n"),
-			"config": string(p.raw),
-			"values": string(req.Values),
+			"pid": strconv.Itoa(os.Getpid()),
+			"uid": strconv.Itoa(os.Getuid()),
+			"gid": strconv.Itoa(os.Getgid()),
+			// What reading the host's environment gives the plugin.
+			"host_environ": readHostEnviron(),
+			"env":          strings.Join(os.Environ(), "\n"),
+			"config":       string(p.raw),
+			"values":       string(req.Values),
 		},
 	}
 	if p.items == nil {
@@ -118,6 +122,15 @@ func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 	}
 	p.items[req.CorrelationKey] = wi
 	return wi, nil
+}
+
+// readHostEnviron reads the host process's environment through /proc, as
+// a hostile plugin would: "readable" or the error.
+func readHostEnviron() string {
+	if _, err := os.ReadFile("/proc/" + strconv.Itoa(os.Getppid()) + "/environ"); err != nil {
+		return err.Error()
+	}
+	return "readable"
 }
 
 func (p *testPlugin) Lookup(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
