@@ -22,6 +22,8 @@ type Backend struct {
 	// Reconfigure swaps it.
 	conf atomic.Pointer[DecodedConfig]
 	sup  *supervisor
+	// logs limits the plugin's relayed log lines.
+	logs *logLimiter
 }
 
 var _ sdk.Client = (*Backend)(nil)
@@ -37,6 +39,10 @@ func (b *Backend) Capabilities() sdk.Capabilities { return b.info.Capabilities }
 
 // Restarts counts how often the plugin process was restarted.
 func (b *Backend) Restarts() int64 { return b.sup.restarts.Load() }
+
+// LogLinesDropped counts the plugin's log lines not relayed because it
+// logged more than the host relays (see MaxLogLineBytes).
+func (b *Backend) LogLinesDropped() int64 { return b.logs.Dropped() }
 
 // Configure is not for the host's callers: a backend is configured by Load
 // and Host.Reconfigure, which decode its block against the plugin's schema.
@@ -93,7 +99,8 @@ func (b *Backend) do(ctx context.Context, op string, req *sdk.Request, fn callFn
 			return wi, err == nil && wi != nil, err
 		}
 	}
-	return b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) }, lookup)
+	wi, err := b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) }, lookup)
+	return checkAnswer(b.ref, b.info.Name, op, wi, err)
 }
 
 // Create implements sdk.Plugin. When the process crashes during Create and

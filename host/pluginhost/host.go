@@ -57,6 +57,8 @@ type Host struct {
 	// beforeExec, when set (by tests), runs after a launch has verified
 	// the plugin's bytes and before it executes them.
 	beforeExec func()
+	// now is the clock of the plugin log limits; nil means time.Now.
+	now func() time.Time
 
 	mu       sync.RWMutex
 	backends map[string]*Backend
@@ -132,7 +134,8 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 		return nil, diags
 	}
 	log := h.log.Named("backend." + ref)
-	proc, info, err := h.start(ctx, bin, log)
+	logs := newLogLimiter(h.now)
+	proc, info, err := h.start(ctx, bin, log, logs)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -153,10 +156,10 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 	} else {
 		diags = append(diags, d...)
 	}
-	be := &Backend{ref: ref, info: info}
+	be := &Backend{ref: ref, info: info, logs: logs}
 	be.conf.Store(dec)
 	relaunch := func(ctx context.Context) (instance, error) {
-		p, _, err := h.start(ctx, bin, log)
+		p, _, err := h.start(ctx, bin, log, logs)
 		if err != nil {
 			return nil, err
 		}
@@ -293,7 +296,7 @@ func (h *Host) Describe(ctx context.Context, pluginType string) (sdk.Info, hcl.D
 	if diags.HasErrors() {
 		return sdk.Info{}, diags
 	}
-	proc, info, err := h.start(ctx, bin, h.log.Named("plugin."+pluginType))
+	proc, info, err := h.start(ctx, bin, h.log.Named("plugin."+pluginType), newLogLimiter(h.now))
 	if err != nil {
 		return sdk.Info{}, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

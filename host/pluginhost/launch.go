@@ -85,8 +85,8 @@ func verifiedCopy(bin *binary) (*executable, error) {
 // start launches a verified copy of bin (see verifiedCopy), connects over
 // gRPC with automatic mutual TLS and fetches its Info, checking that both
 // sides share an API version. The process gets an empty environment apart
-// from Options.PassEnv, and its stderr logs appear in log.
-func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*process, sdk.Info, error) {
+// from Options.PassEnv, and its stderr logs appear in log, limited by lim.
+func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *logLimiter) (*process, sdk.Info, error) {
 	exe, err := verifiedCopy(bin)
 	if err != nil {
 		return nil, sdk.Info{}, err
@@ -105,9 +105,9 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*proce
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
-		Logger:           pluginLogger{log},
+		Logger:           pluginLogger{log, lim},
 		StartTimeout:     h.opts.StartTimeout,
-		GRPCDialOptions:  sdk.DialOptions(),
+		GRPCDialOptions:  dialOptions(),
 	}
 	pc := plugin.NewClient(cfg)
 	rpc, err := pc.Client()
@@ -195,39 +195,4 @@ func formatVersions(vs []int) string {
 		s[i] = strconv.Itoa(v)
 	}
 	return "[" + strings.Join(s, ", ") + "]"
-}
-
-// pluginLogger is the logger go-plugin relays a plugin's log lines to. It
-// keeps its name when go-plugin derives a sub-logger for the plugin's
-// stderr, so plugin lines appear under the backend's name
-// ("backend.servicenow.prod") rather than the binary's, and it drops the
-// "timestamp" go-plugin appends to every relayed line: the host's own
-// timestamp on the line is the same instant to within a millisecond.
-type pluginLogger struct{ hclog.Logger }
-
-// Named implements hclog.Logger.
-func (l pluginLogger) Named(string) hclog.Logger { return l }
-
-// Trace implements hclog.Logger.
-func (l pluginLogger) Trace(msg string, args ...any) { l.Logger.Trace(msg, withoutRelayTime(args)...) }
-
-// Debug implements hclog.Logger.
-func (l pluginLogger) Debug(msg string, args ...any) { l.Logger.Debug(msg, withoutRelayTime(args)...) }
-
-// Info implements hclog.Logger.
-func (l pluginLogger) Info(msg string, args ...any) { l.Logger.Info(msg, withoutRelayTime(args)...) }
-
-// Warn implements hclog.Logger.
-func (l pluginLogger) Warn(msg string, args ...any) { l.Logger.Warn(msg, withoutRelayTime(args)...) }
-
-// Error implements hclog.Logger.
-func (l pluginLogger) Error(msg string, args ...any) { l.Logger.Error(msg, withoutRelayTime(args)...) }
-
-// withoutRelayTime drops the trailing "timestamp" pair go-plugin appends
-// to a relayed line; a plugin's own attributes always come before it.
-func withoutRelayTime(args []any) []any {
-	if n := len(args); n >= 2 && n%2 == 0 && args[n-2] == "timestamp" {
-		return args[:n-2]
-	}
-	return args
 }
