@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,11 +27,13 @@ func privateCopy(path string) (*executable, error) {
 		return nil, err
 	}
 	defer src.Close()
-	fd, err := unix.MemfdCreate(BinaryPrefix+"copy", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	// The name shows in /proc/<pid>/exe: "/memfd:itsm-connector-plugin-x (deleted)".
+	name := filepath.Base(path)
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
 	if errors.Is(err, unix.EINVAL) {
 		// Kernels before 6.3 do not know MFD_EXEC; their memory files are
 		// executable anyway.
-		fd, err = unix.MemfdCreate(BinaryPrefix+"copy", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+		fd, err = unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create a private in-memory copy (memfd_create): %w; the kernel must allow executable memory files (sysctl vm.memfd_noexec = 0 or 1)", err)

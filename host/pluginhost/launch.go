@@ -96,6 +96,7 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *lo
 		h.beforeExec()
 	}
 	cmd := exec.Command(exe.path)
+	cmd.Args[0] = bin.path // what ps shows
 	cmd.Env = h.pluginEnv(bin.name)
 	cmd.SysProcAttr = bin.attr
 	cfg := &plugin.ClientConfig{
@@ -105,7 +106,7 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *lo
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
-		Logger:           pluginLogger{log, lim},
+		Logger:           pluginLogger{Logger: log, lim: lim, exe: exe.path, path: bin.path},
 		StartTimeout:     h.opts.StartTimeout,
 		GRPCDialOptions:  dialOptions(),
 	}

@@ -236,4 +236,14 @@ func TestPluginLogFlood(t *testing.T) {
 	}
 	want := fmt.Sprintf("plugin log lines dropped: the plugin logs more than the host relays: dropped=%d", b.LogLinesDropped())
 	waitFor(t, func() bool { return strings.Contains(logs.String(), want) })
+
+	// go-plugin's own messages are not limited, and name the plugin's
+	// path, not the private copy that ran.
+	h.Close()
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "plugin process exited") })
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "plugin process exited") && (!strings.Contains(l, dir) || strings.Contains(l, "/proc/self/fd")) {
+			t.Errorf("exit message does not name the plugin's path: %s", l)
+		}
+	}
 }

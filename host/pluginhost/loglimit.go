@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,13 +67,43 @@ func (l *logLimiter) Dropped() int64 { return l.dropped.Load() }
 // "timestamp" go-plugin appends to every relayed line (the host's own
 // timestamp is the same instant to within a millisecond), and are limited
 // by lim.
+// go-plugin's own messages name the binary it ran, the private copy
+// (exe); they show the plugin's path instead.
 type pluginLogger struct {
 	hclog.Logger
-	lim *logLimiter
+	lim       *logLimiter
+	exe, path string
 }
 
 // Named implements hclog.Logger: the relay of the plugin's output.
 func (l pluginLogger) Named(string) hclog.Logger { return relayLogger(l) }
+
+// Trace implements hclog.Logger.
+func (l pluginLogger) Trace(msg string, args ...any) { l.Logger.Trace(msg, l.realPath(args)...) }
+
+// Debug implements hclog.Logger.
+func (l pluginLogger) Debug(msg string, args ...any) { l.Logger.Debug(msg, l.realPath(args)...) }
+
+// Info implements hclog.Logger.
+func (l pluginLogger) Info(msg string, args ...any) { l.Logger.Info(msg, l.realPath(args)...) }
+
+// Warn implements hclog.Logger.
+func (l pluginLogger) Warn(msg string, args ...any) { l.Logger.Warn(msg, l.realPath(args)...) }
+
+// Error implements hclog.Logger.
+func (l pluginLogger) Error(msg string, args ...any) { l.Logger.Error(msg, l.realPath(args)...) }
+
+// realPath replaces the private copy's name among args with the plugin's
+// path.
+func (l pluginLogger) realPath(args []any) []any {
+	out := slices.Clone(args)
+	for i, a := range out {
+		if s, ok := a.(string); ok && s == l.exe {
+			out[i] = l.path
+		}
+	}
+	return out
+}
 
 // relayLogger relays a plugin's log lines: at most logLinesPerSecond
 // (bursts of logLineBurst) per backend, each cut to MaxLogLineBytes. The
