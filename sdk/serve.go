@@ -23,6 +23,11 @@ const APIVersion = 1
 // alertContext plus rendered fields; 16 MiB leaves ample room.
 const MaxMessageSize = 16 << 20
 
+// ErrMessageTooLarge is wrapped by the permanent error of a call whose
+// request or answer was larger than the receiving side accepts: at most
+// MaxMessageSize for a plugin, less for a host that caps answers.
+var ErrMessageTooLarge = errors.New("message larger than allowed between host and plugin")
+
 // Handshake is the go-plugin handshake shared by host and plugins. The magic
 // cookie only stops a plugin binary from being run by hand by mistake; it is
 // not a security measure.

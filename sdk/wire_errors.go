@@ -103,8 +103,7 @@ func errorFromStatus(ctx context.Context, method string, err error) error {
 	case codes.Unimplemented:
 		return Permanent(fmt.Errorf("plugin does not implement %s (built against an older protocol?): %s", method, st.Message()))
 	case codes.ResourceExhausted:
-		return Permanent(fmt.Errorf("plugin %s call: message larger than the %d MiB limit between host and plugin: %s",
-			method, MaxMessageSize>>20, st.Message()))
+		return Permanent(fmt.Errorf("plugin %s call: %w: %s", method, ErrMessageTooLarge, st.Message()))
 	default:
 		return Retryable(fmt.Errorf("plugin %s call failed (%s): %s", method, st.Code(), st.Message()))
 	}

@@ -69,14 +69,16 @@ func (p procID) alive() bool {
 	return ok && st.start == p.start && st.state != "Z"
 }
 
-// exe is the base name of the process's executable, or "" when it is
-// gone or not ours to read.
+// exe is the base name of the program the process runs (its argv[0]: the
+// host runs a plugin from a private in-memory copy, so /proc/<pid>/exe
+// names that copy), or "" when it is gone or not ours to read.
 func (p procID) exe() string {
-	target, err := os.Readlink("/proc/" + strconv.Itoa(p.pid) + "/exe")
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
 	if err != nil {
 		return ""
 	}
-	return filepath.Base(target)
+	argv0, _, _ := strings.Cut(string(b), "\x00")
+	return filepath.Base(argv0)
 }
 
 // kill sends SIGKILL to the process if it is still the one recorded.

@@ -41,7 +41,8 @@ func adminHandlers(eng *delivery.Engine, st store.Store, plugins *pluginhost.Hos
 	return map[string]http.Handler{"/": page, adminapi.Prefix: dl.Handler()}
 }
 
-// registerRuntimeMetrics exposes queue depths and plugin restarts.
+// registerRuntimeMetrics exposes queue depths, plugin restarts and dropped
+// plugin log lines.
 func registerRuntimeMetrics(m *metrics.Metrics, eng *delivery.Engine, plugins *pluginhost.Host) {
 	m.RegisterRuntime(func(ctx context.Context) ([]metrics.BackendRuntime, int64, error) {
 		stats, err := eng.Stats(ctx)
@@ -56,7 +57,7 @@ func registerRuntimeMetrics(m *metrics.Metrics, eng *delivery.Engine, plugins *p
 				oldest = max(time.Since(s.OldestPending), 0)
 			}
 			out = append(out, metrics.BackendRuntime{Backend: b.Ref(), Queued: s.Queued, Due: s.Due,
-				InFlight: int64(s.InFlight), DeadLetters: s.DeadLetters, Restarts: b.Restarts(), OldestPending: oldest})
+				InFlight: int64(s.InFlight), DeadLetters: s.DeadLetters, Restarts: b.Restarts(), LogLinesDropped: b.LogLinesDropped(), OldestPending: oldest})
 		}
 		return out, stats.Unmatched, nil
 	})

@@ -50,6 +50,9 @@ func Serve(ctx context.Context, opts Options) error {
 	for _, d := range diags {
 		log.Warn(d.Summary, "detail", d.Detail, "at", rangeString(d.Subject))
 	}
+	if err := protectProcess(); err != nil {
+		log.Warn("cannot make the process non-dumpable; plugins running as the connector's user can read its environment", "error", err)
+	}
 	dataDir := opts.DataDir
 	if dataDir == "" {
 		dataDir = DevDataDir

@@ -59,13 +59,14 @@ func TestLoadFull(t *testing.T) {
 		{"plugin sha256 lowercased", c.Plugins[0].SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
 		{"plugin path", c.Plugins[0].Path, "/opt/snow/plugin"},
 		{"plugin pass_env", c.Plugins[0].PassEnv, []string{"HTTPS_PROXY", "NO_PROXY"}},
+		{"plugin run_as", c.Plugins[0].RunAs, "itsm-plugin:itsm-plugin"},
 		{"backends", len(c.Backends), 2},
 		{"backend ref", c.Backends[0].Ref(), "servicenow.prod"},
 		{"backend max_in_flight", c.Backends[0].MaxInFlight, 8},
 		{"backend rate_limit", c.Backends[0].RateLimit, 2.5},
 		{"backend max_attempts", c.Backends[0].MaxAttempts, 10},
 		{"backend max_age", c.Backends[0].MaxAge, 7 * 24 * time.Hour},
-		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 55},
+		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 56},
 		{"default max_in_flight", c.Backends[1].MaxInFlight, DefaultMaxInFlight},
 		{"default max_age", c.Backends[1].MaxAge, DefaultMaxAge},
 		{"empty config range is the backend block", c.Backends[1].ConfigRange, c.Backends[1].Range},
@@ -617,5 +618,33 @@ func eq[T comparable](t *testing.T, what string, got, want T) {
 	t.Helper()
 	if got != want {
 		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+func TestRunAsAccount(t *testing.T) {
+	tests := []struct {
+		in, user, group string
+		wantErr         string
+	}{
+		{in: "nobody", user: "nobody"},
+		{in: "itsm-plugin:itsm-plugin", user: "itsm-plugin", group: "itsm-plugin"},
+		{in: "1001:1001", user: "1001", group: "1001"},
+		{in: "", wantErr: "names no user"},
+		{in: ":wheel", wantErr: "names no user"},
+		{in: "nobody:", wantErr: "one group name"},
+		{in: "a:b:c", wantErr: "one group name"},
+		{in: "no body", wantErr: "white space"},
+	}
+	for _, tt := range tests {
+		user, group, err := RunAsAccount(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("RunAsAccount(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || user != tt.user || group != tt.group {
+			t.Errorf("RunAsAccount(%q) = %q, %q, %v; want %q, %q", tt.in, user, group, err, tt.user, tt.group)
+		}
 	}
 }

@@ -342,9 +342,11 @@ func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
 		SHA256  *string  `hcl:"sha256,optional"`
 		Path    *string  `hcl:"path,optional"`
 		PassEnv []string `hcl:"pass_env,optional"`
+		RunAs   *string  `hcl:"run_as,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	setValue(&p.SHA256, raw.SHA256)
+	setValue(&p.RunAs, raw.RunAs)
 	p.SHA256 = strings.ToLower(p.SHA256)
 	setValue(&p.Path, raw.Path)
 	p.PassEnv = raw.PassEnv

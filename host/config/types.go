@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/entra"
@@ -130,7 +133,27 @@ type Plugin struct {
 	// get, e.g. HTTPS_PROXY. Plugins otherwise start with an empty
 	// environment, so the host's secrets reach them only through config.
 	PassEnv []string
-	Range   hcl.Range
+	// RunAs is "user" or "user:group": the account this plugin's processes
+	// run as (the host must run as root). Empty runs them as the host's
+	// user. See RunAsAccount.
+	RunAs string
+	Range hcl.Range
+}
+
+// RunAsAccount splits a run_as value into its user and group (empty when
+// the user's primary group is meant). It fails on an empty user or group
+// and on white space.
+func RunAsAccount(s string) (user, group string, err error) {
+	user, group, hasGroup := strings.Cut(s, ":")
+	switch {
+	case strings.ContainsFunc(s, unicode.IsSpace):
+		return "", "", fmt.Errorf("%q contains white space", s)
+	case user == "":
+		return "", "", fmt.Errorf("%q names no user", s)
+	case hasGroup && (group == "" || strings.Contains(group, ":")):
+		return "", "", fmt.Errorf("%q: after the colon comes one group name", s)
+	}
+	return user, group, nil
 }
 
 // Backend is a `backend "<type>" "<name>" {}` block.

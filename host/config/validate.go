@@ -317,6 +317,12 @@ func (v *validator) plugins() {
 					"sha256 of plugin %q must be 64 hex digits, as printed by sha256sum.", p.Name)
 			}
 		}
+		if p.RunAs != "" {
+			if _, _, err := RunAsAccount(p.RunAs); err != nil {
+				v.errorf(v.at("plugin."+p.Name+".run_as", "plugin."+p.Name), "Invalid plugin run_as",
+					"run_as of plugin %q is a user name or \"user:group\", e.g. \"itsm-plugin\" or \"itsm-plugin:itsm-plugin\"; %s.", p.Name, err)
+			}
+		}
 		for _, name := range p.PassEnv {
 			if !envName.MatchString(name) {
 				v.errorf(v.at("plugin."+p.Name+".pass_env", "plugin."+p.Name), "Invalid plugin pass_env",

@@ -14,9 +14,12 @@ func TestRuntimeCollector(t *testing.T) {
 	m := New()
 	m.RegisterRuntime(func(context.Context) ([]BackendRuntime, int64, error) {
 		return []BackendRuntime{{Backend: "jira.ops", Queued: 7, Due: 3, InFlight: 2, DeadLetters: 1, Restarts: 4,
-			OldestPending: 90 * time.Second}}, 5, nil
+			LogLinesDropped: 800, OldestPending: 90 * time.Second}}, 5, nil
 	})
 	want := `
+# HELP itsm_plugin_log_lines_dropped_total Plugin log lines not relayed to the host log because the plugin logged over the rate limit, by backend.
+# TYPE itsm_plugin_log_lines_dropped_total counter
+itsm_plugin_log_lines_dropped_total{backend="jira.ops"} 800
 # HELP itsm_queue_depth Work items waiting for reconcile, by backend.
 # TYPE itsm_queue_depth gauge
 itsm_queue_depth{backend="jira.ops"} 7
@@ -28,7 +31,7 @@ itsm_queue_oldest_pending_seconds{backend="jira.ops"} 90
 itsm_unmatched_dead_letters 5
 `
 	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want),
-		"itsm_queue_depth", "itsm_queue_oldest_pending_seconds", "itsm_unmatched_dead_letters"); err != nil {
+		"itsm_plugin_log_lines_dropped_total", "itsm_queue_depth", "itsm_queue_oldest_pending_seconds", "itsm_unmatched_dead_letters"); err != nil {
 		t.Error(err)
 	}
 }

@@ -27,6 +27,8 @@ type Backend struct {
 	// readAfterWrite is the plugin's read-after-write delay as its Info
 	// reported it after the last successful Configure.
 	readAfterWrite atomic.Int64
+	// logs limits the plugin's relayed log lines.
+	logs *logLimiter
 }
 
 var _ sdk.Client = (*Backend)(nil)
@@ -61,6 +63,10 @@ func (b *Backend) configured(ctx context.Context, c sdk.Client, log hclog.Logger
 
 // Restarts counts how often the plugin process was restarted.
 func (b *Backend) Restarts() int64 { return b.sup.restarts.Load() }
+
+// LogLinesDropped counts the plugin's log lines not relayed because it
+// logged more than the host relays (see MaxLogLineBytes).
+func (b *Backend) LogLinesDropped() int64 { return b.logs.Dropped() }
 
 // Configure is not for the host's callers: a backend is configured by Load
 // and Host.Reconfigure, which decode its block against the plugin's schema.
@@ -111,7 +117,8 @@ func (b *Backend) do(ctx context.Context, op string, req *sdk.Request, fn callFn
 	if err != nil {
 		return nil, err
 	}
-	return b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) })
+	wi, err := b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) })
+	return checkAnswer(b.ref, b.info.Name, op, wi, err)
 }
 
 // Create implements sdk.Plugin. When the process crashes during Create the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/config"
@@ -25,6 +26,9 @@ type binary struct {
 	path string
 	// sum is the expected SHA-256; nil in dev mode without a sha256.
 	sum []byte
+	// attr starts the process as the plugin block's run_as account; nil
+	// runs it as the host's user.
+	attr *syscall.SysProcAttr
 }
 
 // findBinary locates the plugin `name` and verifies its checksum. block is
@@ -68,6 +72,28 @@ func (h *Host) findBinary(name string, block *config.Plugin, subject *hcl.Range)
 		}}
 	}
 
+	if !h.opts.Dev {
+		if err := checkPluginFiles(path); err != nil {
+			return nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Plugin binary not protected",
+				Detail:   fmt.Sprintf("Plugin %q: %s. Outside dev mode only root or the connector's user may be able to change a plugin binary and its directory; the plugin is not started.", name, err),
+				Subject:  subject,
+			}}
+		}
+	}
+	var attr *syscall.SysProcAttr
+	if block != nil {
+		var err error
+		if attr, err = runAsAttr(block.RunAs, hostUID()); err != nil {
+			return nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid plugin run_as",
+				Detail:   fmt.Sprintf("Plugin %q: %s.", name, err),
+				Subject:  subject,
+			}}
+		}
+	}
 	actual, err := fileSHA256(path)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
@@ -83,7 +109,7 @@ func (h *Host) findBinary(name string, block *config.Plugin, subject *hcl.Range)
 	}
 	if want == "" {
 		if h.opts.Dev {
-			return &binary{name: name, path: path}, nil
+			return &binary{name: name, path: path, attr: attr}, nil
 		}
 		what := fmt.Sprintf("The plugin %q block has no sha256", name)
 		if block == nil {
@@ -115,7 +141,7 @@ func (h *Host) findBinary(name string, block *config.Plugin, subject *hcl.Range)
 			Subject: subject,
 		}}
 	}
-	return &binary{name: name, path: path, sum: sum}, nil
+	return &binary{name: name, path: path, sum: sum, attr: attr}, nil
 }
 
 // checkExecutable explains why path cannot be run, or returns nil.

@@ -54,6 +54,11 @@ type Options struct {
 type Host struct {
 	opts Options
 	log  hclog.Logger
+	// beforeExec, when set (by tests), runs after a launch has verified
+	// the plugin's bytes and before it executes them.
+	beforeExec func()
+	// now is the clock of the plugin log limits; nil means time.Now.
+	now func() time.Time
 
 	mu       sync.RWMutex
 	backends map[string]*Backend
@@ -129,7 +134,8 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 		return nil, diags
 	}
 	log := h.log.Named("backend." + ref)
-	proc, info, err := h.start(ctx, bin, log)
+	logs := newLogLimiter(h.now)
+	proc, info, err := h.start(ctx, bin, log, logs)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -150,11 +156,11 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 	} else {
 		diags = append(diags, d...)
 	}
-	be := &Backend{ref: ref, info: info}
+	be := &Backend{ref: ref, info: info, logs: logs}
 	be.conf.Store(dec)
 	be.configured(ctx, proc.client(), log)
 	relaunch := func(ctx context.Context) (instance, error) {
-		p, _, err := h.start(ctx, bin, log)
+		p, _, err := h.start(ctx, bin, log, logs)
 		if err != nil {
 			return nil, err
 		}
@@ -229,11 +235,11 @@ func (h *Host) pluginBlockChanges(plugins []*config.Plugin) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, p := range plugins {
 		old := h.pluginBlock(p.Name)
-		if old == nil || old.SHA256 != p.SHA256 || old.Path != p.Path {
+		if old == nil || old.SHA256 != p.SHA256 || old.Path != p.Path || old.RunAs != p.RunAs {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Changed plugin block needs a restart",
-				Detail:   fmt.Sprintf("Plugin %q: binaries and their sha256 are read when the connector starts; the running plugin stays until a restart.", p.Name),
+				Detail:   fmt.Sprintf("Plugin %q: binaries, their sha256 and run_as are read when the connector starts; the running plugin stays until a restart.", p.Name),
 				Subject:  p.Range.Ptr(),
 			})
 		}
@@ -292,7 +298,7 @@ func (h *Host) Describe(ctx context.Context, pluginType string) (sdk.Info, hcl.D
 	if diags.HasErrors() {
 		return sdk.Info{}, diags
 	}
-	proc, info, err := h.start(ctx, bin, h.log.Named("plugin."+pluginType))
+	proc, info, err := h.start(ctx, bin, h.log.Named("plugin."+pluginType), newLogLimiter(h.now))
 	if err != nil {
 		return sdk.Info{}, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

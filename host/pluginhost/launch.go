@@ -1,9 +1,8 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,13 +58,47 @@ func hostVersions() []int {
 	return vs
 }
 
-// start launches bin, connects over gRPC with automatic mutual TLS and
-// fetches its Info, checking that both sides share an API version. The
-// process gets an empty environment apart from Options.PassEnv, and its
-// stderr logs appear in log.
-func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*process, sdk.Info, error) {
-	cmd := exec.Command(bin.path)
+// executable is a private copy of a plugin binary: path names exactly the
+// bytes whose SHA-256 is sum, and close releases it.
+type executable struct {
+	path  string
+	sum   []byte
+	close func()
+}
+
+// verifiedCopy makes the private copy of bin that a launch executes and
+// checks its bytes against bin's checksum (none in dev mode without a
+// sha256). Hashing the copy, not the path, means a binary replaced
+// between the check and the exec is never run.
+func verifiedCopy(bin *binary) (*executable, error) {
+	exe, err := privateCopy(bin.path)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q at %s: %w", bin.name, bin.path, err)
+	}
+	if bin.sum != nil && !bytes.Equal(exe.sum, bin.sum) {
+		exe.close()
+		return nil, fmt.Errorf("plugin %q at %s: the binary changed: its sha256 is now %x, not %x; refusing to run it", bin.name, bin.path, exe.sum, bin.sum)
+	}
+	return exe, nil
+}
+
+// start launches a verified copy of bin (see verifiedCopy), connects over
+// gRPC with automatic mutual TLS and fetches its Info, checking that both
+// sides share an API version. The process gets an empty environment apart
+// from Options.PassEnv, and its stderr logs appear in log, limited by lim.
+func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *logLimiter) (*process, sdk.Info, error) {
+	exe, err := verifiedCopy(bin)
+	if err != nil {
+		return nil, sdk.Info{}, err
+	}
+	defer exe.close()
+	if h.beforeExec != nil {
+		h.beforeExec()
+	}
+	cmd := exec.Command(exe.path)
+	cmd.Args[0] = bin.path // what ps shows
 	cmd.Env = h.pluginEnv(bin.name)
+	cmd.SysProcAttr = bin.attr
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.ClientPluginSets(),
@@ -73,12 +106,9 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger) (*proce
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
-		Logger:           pluginLogger{log},
+		Logger:           pluginLogger{Logger: log, lim: lim, exe: exe.path, path: bin.path},
 		StartTimeout:     h.opts.StartTimeout,
-		GRPCDialOptions:  sdk.DialOptions(),
-	}
-	if bin.sum != nil {
-		cfg.SecureConfig = &plugin.SecureConfig{Checksum: bin.sum, Hash: sha256.New()}
+		GRPCDialOptions:  dialOptions(),
 	}
 	pc := plugin.NewClient(cfg)
 	rpc, err := pc.Client()
@@ -135,9 +165,6 @@ var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
 func explainStartError(bin *binary, err error) error {
 	msg := err.Error()
 	switch {
-	case errors.Is(err, plugin.ErrChecksumsDoNotMatch) || strings.Contains(msg, plugin.ErrChecksumsDoNotMatch.Error()):
-		actual, _ := fileSHA256(bin.path)
-		return fmt.Errorf("plugin %q at %s: the binary changed: its sha256 is now %s, not %x; refusing to run it", bin.name, bin.path, actual, bin.sum)
 	case strings.Contains(msg, "incompatible API version"):
 		theirs := "unknown"
 		if m := pluginVersionRE.FindStringSubmatch(msg); m != nil {
@@ -169,39 +196,4 @@ func formatVersions(vs []int) string {
 		s[i] = strconv.Itoa(v)
 	}
 	return "[" + strings.Join(s, ", ") + "]"
-}
-
-// pluginLogger is the logger go-plugin relays a plugin's log lines to. It
-// keeps its name when go-plugin derives a sub-logger for the plugin's
-// stderr, so plugin lines appear under the backend's name
-// ("backend.servicenow.prod") rather than the binary's, and it drops the
-// "timestamp" go-plugin appends to every relayed line: the host's own
-// timestamp on the line is the same instant to within a millisecond.
-type pluginLogger struct{ hclog.Logger }
-
-// Named implements hclog.Logger.
-func (l pluginLogger) Named(string) hclog.Logger { return l }
-
-// Trace implements hclog.Logger.
-func (l pluginLogger) Trace(msg string, args ...any) { l.Logger.Trace(msg, withoutRelayTime(args)...) }
-
-// Debug implements hclog.Logger.
-func (l pluginLogger) Debug(msg string, args ...any) { l.Logger.Debug(msg, withoutRelayTime(args)...) }
-
-// Info implements hclog.Logger.
-func (l pluginLogger) Info(msg string, args ...any) { l.Logger.Info(msg, withoutRelayTime(args)...) }
-
-// Warn implements hclog.Logger.
-func (l pluginLogger) Warn(msg string, args ...any) { l.Logger.Warn(msg, withoutRelayTime(args)...) }
-
-// Error implements hclog.Logger.
-func (l pluginLogger) Error(msg string, args ...any) { l.Logger.Error(msg, withoutRelayTime(args)...) }
-
-// withoutRelayTime drops the trailing "timestamp" pair go-plugin appends
-// to a relayed line; a plugin's own attributes always come before it.
-func withoutRelayTime(args []any) []any {
-	if n := len(args); n >= 2 && n%2 == 0 && args[n-2] == "timestamp" {
-		return args[:n-2]
-	}
-	return args
 }

@@ -510,3 +510,34 @@ func BenchmarkCreate(b *testing.B) {
 		}
 	}
 }
+
+// A binary swapped after its checksum was verified and before it is
+// executed must not run: the host executes the bytes it verified.
+func TestSwapBetweenCheckAndExecRunsTheVerifiedBinary(t *testing.T) {
+	current, v99 := testPluginDirs(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, BinaryPrefix+"test")
+	copyFile(t, filepath.Join(current, BinaryPrefix+"test"), path)
+	t.Setenv("PLUGINHOST_TEST_TOKEN", "tok")
+	h := New(Options{PluginDir: dir, Plugins: []*config.Plugin{checksumBlock(t, dir)}})
+	t.Cleanup(h.Close)
+	swaps := 0
+	h.beforeExec = func() {
+		swaps++
+		tmp := path + ".new"
+		copyFile(t, filepath.Join(v99, BinaryPrefix+"test"), tmp)
+		if err := os.Rename(tmp, path); err != nil {
+			t.Error(err)
+		}
+	}
+	p := parseBackends(t, "connector.hcl", goodConfig)
+	if diags := h.Load(context.Background(), p.backends, loadContext(t.TempDir())); diags.HasErrors() {
+		t.Fatalf("the swapped binary ran instead of the verified one:\n%s", p.render(t, diags))
+	}
+	if swaps != 1 {
+		t.Fatalf("the launch did not reach the swap point (%d swaps)", swaps)
+	}
+	if _, err := mustBackend(t, h, "test.prod").Create(context.Background(), testRequest("k")); err != nil {
+		t.Fatal(err)
+	}
+}

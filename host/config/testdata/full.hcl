@@ -49,6 +49,7 @@ plugin "servicenow" {
   sha256   = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
   path     = "/opt/snow/plugin"
   pass_env = ["HTTPS_PROXY", "NO_PROXY"]
+  run_as   = "itsm-plugin:itsm-plugin"
 }
 
 backend "servicenow" "prod" {

@@ -97,10 +97,23 @@ func (p *testPlugin) Configure(_ context.Context, raw sdk.Config) error {
 
 // Create reports the process's view. Fields steer it: "hang_once_file"
 // makes the first call (the one that creates that file) block until the
-// process is killed; "fail" returns a permanent error.
+// process is killed; "fail" returns a permanent error. A hostile plugin:
+// "log_lines" lines of "log_bytes" bytes are logged first;
+// "error_bytes" returns a retryable error that long; "answer_bytes" adds
+// an attribute "blob" that long.
 func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	if msg, ok := req.Fields["fail"].(string); ok {
 		return nil, sdk.Permanent(errors.New(msg))
+	}
+	if n, ok := req.Fields["log_lines"].(float64); ok {
+		size, _ := req.Fields["log_bytes"].(float64)
+		line := strings.Repeat("l", int(size))
+		for i := range int(n) {
+			slog.Info("flood "+line, "i", i)
+		}
+	}
+	if n, ok := req.Fields["error_bytes"].(float64); ok {
+		return nil, sdk.Retryable(errors.New(strings.Repeat("e", int(n))))
 	}
 	if path, ok := req.Fields["hang_once_file"].(string); ok {
 		if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
@@ -119,17 +132,33 @@ func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 		State:          sdk.StateOpen,
 		CorrelationKey: req.CorrelationKey,
 		Attributes: map[string]string{
-			"pid":    strconv.Itoa(os.Getpid()),
-			"env":    strings.Join(os.Environ(), "\n"),
-			"config": string(p.raw),
-			"values": string(req.Values),
+			"pid": strconv.Itoa(os.Getpid()),
+			"uid": strconv.Itoa(os.Getuid()),
+			"gid": strconv.Itoa(os.Getgid()),
+			// What reading the host's environment gives the plugin.
+			"host_environ": readHostEnviron(),
+			"env":          strings.Join(os.Environ(), "\n"),
+			"config":       string(p.raw),
+			"values":       string(req.Values),
 		},
 	}
 	if p.items == nil {
 		p.items = map[string]*sdk.WorkItem{}
 	}
+	if n, ok := req.Fields["answer_bytes"].(float64); ok {
+		wi.Attributes["blob"] = strings.Repeat("b", int(n))
+	}
 	p.items[req.CorrelationKey] = wi
 	return wi, nil
+}
+
+// readHostEnviron reads the host process's environment through /proc, as
+// a hostile plugin would: "readable" or the error.
+func readHostEnviron() string {
+	if _, err := os.ReadFile("/proc/" + strconv.Itoa(os.Getppid()) + "/environ"); err != nil {
+		return err.Error()
+	}
+	return "readable"
 }
 
 // Lookup finds what this process created for the key. Without one, the
