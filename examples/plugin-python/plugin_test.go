@@ -76,6 +76,31 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestErrors checks that the plugin's errors reach the host classified,
+// through the itsm.v1.Error status detail the Python side builds.
+func TestErrors(t *testing.T) {
+	c := sdktest.LaunchCommand(t, exec.Command(buildPlugin(t)))
+	ctx := t.Context()
+	if _, err := c.Create(ctx, &sdk.Request{CorrelationKey: "k", Alert: sdktest.SampleAlert()}); sdk.KindOf(err) != sdk.KindPermanent {
+		t.Errorf("Create before Configure: %v (kind %q), want a permanent error", err, sdk.KindOf(err))
+	}
+	if err := c.Configure(ctx, sdk.Config(`{"greeting": "hi"}`)); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	if _, err := c.Create(ctx, &sdk.Request{Alert: sdktest.SampleAlert()}); sdk.KindOf(err) != sdk.KindPermanent ||
+		!strings.Contains(err.Error(), "no correlation key") {
+		t.Errorf("Create without a correlation key: %v (kind %q), want a permanent error saying so", err, sdk.KindOf(err))
+	}
+	_, err := c.Resolve(ctx, &sdk.Request{CorrelationKey: "k", Alert: sdktest.SampleAlert(), Ref: &sdk.WorkItem{ID: "PYHELLO-7"}})
+	if sdk.KindOf(err) != sdk.KindNotFound {
+		t.Errorf("Resolve of an item that does not exist: %v (kind %q), want not found", err, sdk.KindOf(err))
+	}
+	wi, err := c.Lookup(ctx, &sdk.Request{CorrelationKey: "nothing", Alert: sdktest.SampleAlert()})
+	if err != nil || wi != nil {
+		t.Errorf("Lookup of an unknown key = %+v, %v; want nil, nil", wi, err)
+	}
+}
+
 // TestThroughHost loads a configuration with a pyhello backend and starts
 // it as `serve` does, then drives one work item through its lifecycle.
 func TestThroughHost(t *testing.T) {
