@@ -13,3 +13,5 @@
 // Only plain Go types appear here; the wire protocol (gRPC over
 // hashicorp/go-plugin, see sdk/proto/itsm/v1) is an implementation detail.
 package sdk
+
+//go:generate go test -run TestJSONSchema . -update

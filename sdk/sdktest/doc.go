@@ -40,4 +40,9 @@
 //
 // Run `go test -run TestConformance -v` to see each check, skipped ones
 // included.
+//
+// [Launch] builds a Go plugin's command and starts it as the host does;
+// [LaunchCommand] starts any plugin executable that way, whatever its
+// language, and [Suite].Start runs the suite against a new process of it
+// for each check.
 package sdktest

@@ -2,10 +2,13 @@ package sdktest
 
 import (
 	"crypto/sha256"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -15,15 +18,11 @@ import (
 )
 
 // Launch builds the plugin command in pkg (a directory, "." for the test's
-// own) and starts it the way the host does: a subprocess without the
-// host's environment, its checksum verified, AutoMTLS, gRPC only, the
-// SDK's message limits. It returns the host's view of the plugin; the
-// process is killed when the test ends. Use it for one test of the real
-// binary over the wire beside the in-process [Connect] tests: it catches
-// what only a separate process shows (a main that does not call
-// sdk.Serve, logs on stdout, a crash at start).
+// own) and starts it with [LaunchCommand], the way the host does. Use it
+// for one test of the real binary over the wire beside the in-process
+// [Connect] tests: it catches what only a separate process shows (a main
+// that does not call sdk.Serve, logs on stdout, a crash at start).
 //
-// The plugin logs at debug level; lines at warn and above reach stderr.
 // Launch skips the test with -short.
 func Launch(t testing.TB, pkg string) sdk.Client {
 	t.Helper()
@@ -41,19 +40,50 @@ func Launch(t testing.TB, pkg string) sdk.Client {
 	if out, err := exec.Command(gobin, "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 		t.Fatalf("building the plugin in %s: %v\n%s", pkg, err, out)
 	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
+	return LaunchCommand(t, exec.Command(bin))
+}
+
+// LaunchCommand starts cmd as a plugin process the way the host starts
+// one, whatever language the plugin is written in: the checksum of the
+// file cmd.Path names verified, an environment of cmd.Env only (the host's
+// own environment is not passed on; this is what `pass_env` would give the
+// plugin), go-plugin's handshake with automatic mutual TLS, gRPC only, the
+// SDK's message limits. It returns the host's view of the plugin; the
+// process is killed when the test ends.
+//
+// The plugin logs at debug level unless cmd.Env sets ITSM_PLUGIN_LOG_LEVEL;
+// lines at warn and above reach the test's stderr. To run the conformance
+// suite against a plugin that is not written in Go, launch it from
+// [Suite].Start:
+//
+//	sdktest.Run(t, sdktest.Suite{
+//		Start: func(t *testing.T) sdk.Client {
+//			return sdktest.LaunchCommand(t, exec.Command("./itsm-connector-plugin-acme"))
+//		},
+//		Config: ...,
+//	})
+func LaunchCommand(t testing.TB, cmd *exec.Cmd) sdk.Client {
+	t.Helper()
+	if cmd == nil || cmd.Path == "" {
+		t.Fatal("sdktest.LaunchCommand: no command")
 	}
-	sum := sha256.Sum256(data)
-	cmd := exec.Command(bin)
-	cmd.Env = []string{sdk.LogLevelEnv + "=debug"}
+	if cmd.Err != nil {
+		t.Fatalf("sdktest.LaunchCommand: %v", cmd.Err)
+	}
+	sum, err := fileSum(cmd.Path)
+	if err != nil {
+		t.Fatalf("sdktest.LaunchCommand: %v", err)
+	}
+	cmd.Env = slices.Clip(cmd.Env)
+	if !slices.ContainsFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, sdk.LogLevelEnv+"=") }) {
+		cmd.Env = append(cmd.Env, sdk.LogLevelEnv+"=debug")
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.ClientPluginSets(),
 		Cmd:              cmd,
 		SkipHostEnv:      true,
-		SecureConfig:     &plugin.SecureConfig{Checksum: sum[:], Hash: sha256.New()},
+		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		GRPCDialOptions:  sdk.DialOptions(),
@@ -64,11 +94,25 @@ func Launch(t testing.TB, pkg string) sdk.Client {
 	t.Cleanup(client.Kill)
 	rpc, err := client.Client()
 	if err != nil {
-		t.Fatalf("starting the plugin: %v", err)
+		t.Fatalf("starting the plugin %s: %v", cmd.Path, err)
 	}
 	raw, err := rpc.Dispense(sdk.PluginName)
 	if err != nil {
 		t.Fatalf("dispensing the plugin: %v", err)
 	}
 	return raw.(sdk.Client)
+}
+
+// fileSum is the SHA-256 of the file at path, the checksum the host pins.
+func fileSum(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
 }

@@ -17,8 +17,9 @@ import (
 )
 
 // Suite is what a plugin author provides to run the conformance suite. Only
-// New is required; every check whose inputs are missing is skipped with a
-// message saying which field would enable it.
+// New (or, for a plugin process, Start) is required; every check whose
+// inputs are missing is skipped with a message saying which field would
+// enable it.
 //
 // Sub-tests run one after another, never in parallel, so a single fake
 // backend for the whole suite is fine.
@@ -26,6 +27,13 @@ type Suite struct {
 	// New returns a new, unconfigured instance of the plugin. Each sub-test
 	// calls it once and talks to the instance over gRPC, as the host does.
 	New func(t *testing.T) sdk.Plugin
+
+	// Start, instead of New, starts a new plugin process and returns the
+	// host's view of it, typically with LaunchCommand: this is how a plugin
+	// written in another language runs the suite. Each sub-test calls it
+	// once. The suite then sees the plugin only over the wire, so it takes
+	// the capabilities Info reports as they are.
+	Start func(t *testing.T) sdk.Client
 
 	// Config is a valid configuration for the plugin (the JSON the host
 	// would send after decoding the backend's `config {}` block), typically
@@ -95,8 +103,8 @@ var pluginNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 //	}
 func Run(t *testing.T, s Suite) {
 	t.Helper()
-	if s.New == nil {
-		t.Fatal("sdktest.Run: Suite.New is required: it returns a new, unconfigured instance of the plugin")
+	if (s.New == nil) == (s.Start == nil) {
+		t.Fatal("sdktest.Run: set one of Suite.New (a new, unconfigured instance of a Go plugin) and Suite.Start (a new plugin process, from LaunchCommand)")
 	}
 	r := &runner{s: s}
 	t.Run("Info", r.testInfo)
@@ -133,14 +141,28 @@ func (r *runner) ctx(t *testing.T) context.Context {
 	return ctx
 }
 
-// connect starts a new plugin instance and fetches its Info.
-func (r *runner) connect(t *testing.T) (sdk.Client, sdk.Info) {
+// start returns the host's view of a new plugin instance and, for a Go
+// plugin from Suite.New, the instance itself.
+func (r *runner) start(t *testing.T) (sdk.Client, sdk.Plugin) {
 	t.Helper()
+	if r.s.Start != nil {
+		c := r.s.Start(t)
+		if c == nil {
+			t.Fatal("Suite.Start returned nil")
+		}
+		return c, nil
+	}
 	p := r.s.New(t)
 	if p == nil {
 		t.Fatal("Suite.New returned nil")
 	}
-	c := Connect(t, p)
+	return Connect(t, p), p
+}
+
+// connect starts a new plugin instance and fetches its Info.
+func (r *runner) connect(t *testing.T) (sdk.Client, sdk.Info) {
+	t.Helper()
+	c, _ := r.start(t)
 	info, err := c.Info(r.ctx(t))
 	if err != nil {
 		t.Fatalf("Info: %v", err)
@@ -324,11 +346,7 @@ func (r *runner) lookup(t *testing.T, c sdk.Client, key, wantID string) *sdk.Wor
 }
 
 func (r *runner) testInfo(t *testing.T) {
-	p := r.s.New(t)
-	if p == nil {
-		t.Fatal("Suite.New returned nil")
-	}
-	c := Connect(t, p)
+	c, p := r.start(t)
 	info, err := c.Info(r.ctx(t))
 	if err != nil {
 		t.Fatalf("Info: %v", err)
@@ -344,6 +362,9 @@ func (r *runner) testInfo(t *testing.T) {
 	}
 	if err := info.Schema.Validate(); err != nil {
 		t.Errorf("Info.Schema is invalid: %v", err)
+	}
+	if p == nil {
+		return // a plugin process: only its Info says what it implements
 	}
 	want := sdk.CapabilitiesOf(p)
 	got := info.Capabilities

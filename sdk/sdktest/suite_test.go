@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -170,5 +171,51 @@ func TestRunCatchesBrokenPlugins(t *testing.T) {
 				t.Fatalf("the suite failed, but without saying %q:\n%s", tc.want, out)
 			}
 		})
+	}
+}
+
+// TestRunWithStart runs the suite through Suite.Start, as for a plugin that
+// is not written in Go: the in-process plugin, then a plugin process
+// started by LaunchCommand for each check.
+func TestRunWithStart(t *testing.T) {
+	t.Run("in-process", func(t *testing.T) {
+		s := memorySuite(memplugin.NewBackend())
+		newPlugin := s.New
+		s.New = nil
+		s.Start = func(t *testing.T) sdk.Client { return sdktest.Connect(t, newPlugin(t)) }
+		sdktest.Run(t, s)
+	})
+	t.Run("process", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("builds and starts a plugin binary")
+		}
+		bin := filepath.Join(t.TempDir(), "itsm-connector-plugin-mem")
+		if out, err := exec.Command("go", "build", "-o", bin, "../testdata/memplugin").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		sdktest.Run(t, sdktest.Suite{
+			Start:         func(t *testing.T) sdk.Client { return sdktest.LaunchCommand(t, exec.Command(bin)) },
+			Config:        sdk.Config(validConfig),
+			InvalidConfig: sdk.Config(invalidConfig),
+			InvalidPath:   []string{"limits", "max_items"},
+		})
+	})
+}
+
+func TestRunNeedsNewOrStart(t *testing.T) {
+	if os.Getenv(brokenEnv) == "both" {
+		s := memorySuite(memplugin.NewBackend())
+		s.Start = func(t *testing.T) sdk.Client { return sdktest.Connect(t, s.New(t)) }
+		sdktest.Run(t, s)
+		return
+	}
+	if os.Getenv(brokenEnv) != "" {
+		t.Skip("a child of TestRunCatchesBrokenPlugins")
+	}
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestRunNeedsNewOrStart$", "-test.v")
+	cmd.Env = append(os.Environ(), brokenEnv+"=both")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "set one of Suite.New") {
+		t.Fatalf("a suite with both New and Start ran (err %v):\n%s", err, out)
 	}
 }
