@@ -11,16 +11,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// childExecPath is the memory file as the child sees it: the first of
+// exec.Cmd's ExtraFiles is the child's descriptor 3.
+const childExecPath = "/proc/self/fd/3"
+
 // sealedSeals forbid any change to a memory file's contents and its seals.
 const sealedSeals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
 
 // privateCopy copies the binary at path into a sealed anonymous memory
-// file (memfd), hashing the bytes as they are copied. The returned
-// executable names that memory file as /proc/self/fd/N: a child forked by
-// the host executes exactly the bytes hashed, whatever happens to path
-// afterwards, and the seals keep every process, the host's user included,
-// from changing them. Its close releases the memory once the process has
-// started.
+// file (memfd), hashing the bytes as they are copied. The child gets that
+// memory file as its descriptor 3 and executes /proc/self/fd/3: exactly the
+// bytes hashed, whatever happens to path afterwards, and the seals keep
+// every process, the host's user included, from changing them. The
+// descriptor stays open across the exec so that a script's interpreter
+// (a plugin starting with #!) can read the same bytes. Its close releases
+// the host's descriptor once the process has started.
 func privateCopy(path string) (*executable, error) {
 	src, err := os.Open(path)
 	if err != nil {
@@ -49,7 +54,8 @@ func privateCopy(path string) (*executable, error) {
 		return nil, fmt.Errorf("seal the private copy of %s: %w", path, err)
 	}
 	return &executable{
-		path:  fmt.Sprintf("/proc/self/fd/%d", mem.Fd()),
+		path:  childExecPath,
+		files: []*os.File{mem},
 		sum:   h.Sum(nil),
 		close: func() { mem.Close() },
 	}, nil

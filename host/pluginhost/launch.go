@@ -59,9 +59,11 @@ func hostVersions() []int {
 }
 
 // executable is a private copy of a plugin binary: path names exactly the
-// bytes whose SHA-256 is sum, and close releases it.
+// bytes whose SHA-256 is sum, in the child started with files as its
+// ExtraFiles, and close releases it.
 type executable struct {
 	path  string
+	files []*os.File
 	sum   []byte
 	close func()
 }
@@ -99,6 +101,7 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *lo
 	cmd.Args[0] = bin.path // what ps shows
 	cmd.Env = h.pluginEnv(bin.name)
 	cmd.SysProcAttr = bin.attr
+	cmd.ExtraFiles = exe.files
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.ClientPluginSets(),

@@ -541,3 +541,22 @@ func TestSwapBetweenCheckAndExecRunsTheVerifiedBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A plugin may be a script (#!): its interpreter reads the verified copy,
+// which the child keeps open, not the path that could change.
+func TestScriptPluginRunsFromTheVerifiedCopy(t *testing.T) {
+	current, _ := testPluginDirs(t)
+	dir := t.TempDir()
+	script := "#!/bin/sh\nexec " + filepath.Join(current, BinaryPrefix+"test") + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, BinaryPrefix+"test"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PLUGINHOST_TEST_TOKEN", "tok")
+	h, diags, p := startHost(t, dir, goodConfig, Options{})
+	if diags.HasErrors() {
+		t.Fatalf("a script plugin did not start:\n%s", p.render(t, diags))
+	}
+	if _, err := mustBackend(t, h, "test.prod").Create(context.Background(), testRequest("k")); err != nil {
+		t.Fatal(err)
+	}
+}
