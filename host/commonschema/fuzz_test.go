@@ -3,7 +3,6 @@ package commonschema
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/itsm-connector/itsm-connector/host/alertvalue"
+	"github.com/itsm-connector/itsm-connector/host/internal/fuzztest"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
@@ -26,25 +26,8 @@ func fullSamplesNoCheck() []string {
 	return append(a, b...)
 }
 
-// TestMain turns off the fuzzer's minimization of new-coverage inputs
-// unless -fuzzminimizetime is given. Go minimizes each input that finds
-// new coverage for up to 60 s by default, trying every range of bytes to
-// cut out (quadratic in the length). Inputs grown from the 1.3–4.4 KB
-// sample payloads never finish in that time, so a 10–40 s run spent itself
-// minimizing one or two inputs: 33 executions counted in 40 s, 1–5 new
-// inputs in 20 s. Without it the same run finds a few hundred. A failing
-// input is then kept as found; pass -fuzzminimizetime=60s to shrink one.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.fuzzminimizetime" })
-	if !given {
-		if err := flag.Set("test.fuzzminimizetime", "0"); err != nil {
-			panic(err)
-		}
-	}
-	os.Exit(m.Run())
-}
+// TestMain: see fuzztest.Main.
+func TestMain(m *testing.M) { fuzztest.Main(m) }
 
 // FuzzDecode: no input panics; every rejection is an *Error; every accepted
 // alert has an id and a condition, marshals to JSON and converts to the
