@@ -76,7 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ee):
 		return ee.code
 	default:
-		fmt.Fprintf(stderr, "itsm-connector %s: %v\n", args[0], err)
+		// Errors quote the store, the admin API, plugins and alerts.
+		fmt.Fprintf(stderr, "itsm-connector %s: %s\n", args[0], termText(err.Error()))
 		return 1
 	}
 }

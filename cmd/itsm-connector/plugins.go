@@ -36,7 +36,7 @@ func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		var diags hcl.Diagnostics
 		cfg, diags = app.LoadConfig(opts)
 		if diags.HasErrors() {
-			_ = config.WriteDiagnostics(stderr, cfg.Files, diags, false)
+			writeDiagnostics(stderr, cfg.Files, diags)
 			return exitError{code: 1}
 		}
 	}
@@ -59,10 +59,10 @@ func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s  %s\n  plugin %q { sha256 = %q }\n", name, bin, name, sum)
+		fmt.Fprintf(stdout, "%s  %s\n  plugin %q { sha256 = %q }\n", termText(name), termText(bin), name, sum)
 		info, diags := ph.Describe(ctx, name)
 		if diags.HasErrors() {
-			fmt.Fprintf(stdout, "  (not started: %s)\n", strings.TrimSpace(diags.Error()))
+			fmt.Fprintf(stdout, "  (not started: %s)\n", termText(strings.TrimSpace(diags.Error())))
 			continue
 		}
 		printInfo(stdout, info)
@@ -81,7 +81,8 @@ func printInfo(w io.Writer, info sdk.Info) {
 			caps = append(caps, x.name)
 		}
 	}
-	fmt.Fprintf(w, "  version %s, API %v, capabilities: %s\n  config {\n", info.Version, info.APIVersions, strings.Join(caps, ", "))
+	// Everything in info is the plugin's word.
+	fmt.Fprintf(w, "  version %s, API %v, capabilities: %s\n  config {\n", termText(info.Version), info.APIVersions, strings.Join(caps, ", "))
 	printSchema(w, info.Schema, "    ")
 	fmt.Fprintln(w, "  }")
 }
@@ -99,21 +100,21 @@ func printSchema(w io.Writer, s sdk.Schema, indent string) {
 			tags = append(tags, "per-alert")
 		}
 		if len(a.Default) > 0 {
-			tags = append(tags, "default "+string(a.Default))
+			tags = append(tags, "default "+termText(string(a.Default)))
 		}
-		fmt.Fprintf(w, "%s%s %s", indent, a.Name, a.Type)
+		fmt.Fprintf(w, "%s%s %s", indent, termText(a.Name), termText(string(a.Type)))
 		if len(tags) > 0 {
 			fmt.Fprintf(w, " (%s)", strings.Join(tags, ", "))
 		}
 		if a.Doc != "" {
-			fmt.Fprintf(w, "  # %s", a.Doc)
+			fmt.Fprintf(w, "  # %s", termText(a.Doc))
 		}
 		fmt.Fprintln(w)
 	}
 	for _, b := range s.Blocks {
-		fmt.Fprintf(w, "%s%s { # %s block", indent, b.Name, b.Nesting)
+		fmt.Fprintf(w, "%s%s { # %s block", indent, termText(b.Name), termText(string(b.Nesting)))
 		if b.Doc != "" {
-			fmt.Fprintf(w, ": %s", b.Doc)
+			fmt.Fprintf(w, ": %s", termText(b.Doc))
 		}
 		fmt.Fprintln(w)
 		printSchema(w, b.Schema, indent+"  ")

@@ -12,7 +12,6 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/host/app"
 	"github.com/itsm-connector/itsm-connector/host/commonschema"
-	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/route"
 )
 
@@ -49,7 +48,7 @@ func runRoute(_ context.Context, args []string, stdout, stderr io.Writer) error 
 			return explainAll(router, alerts, *asJSON, stdout)
 		}
 	}
-	_ = config.WriteDiagnostics(stderr, cfg.Files, diags, false)
+	writeDiagnostics(stderr, cfg.Files, diags)
 	return exitError{code: 1}
 }
 
@@ -62,7 +61,7 @@ func explainAll(router *route.Router, files []string, asJSON bool, w io.Writer) 
 		}
 		alert, err := commonschema.Decode(body)
 		if err != nil {
-			fmt.Fprintf(w, "%s: rejected: %v\n", f, err)
+			fmt.Fprintf(w, "%s: rejected: %s\n", termText(f), termText(err.Error()))
 			failed++
 			continue
 		}
@@ -71,9 +70,7 @@ func explainAll(router *route.Router, files []string, asJSON bool, w io.Writer) 
 			return fmt.Errorf("%s: %w", f, err)
 		}
 		if asJSON {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(map[string]any{"file": f, "alert_id": alert.ID, "explanation": ex}); err != nil {
+			if err := printJSON(w, map[string]any{"file": f, "alert_id": alert.ID, "explanation": ex}); err != nil {
 				return err
 			}
 			continue
@@ -94,25 +91,25 @@ func explainAll(router *route.Router, files []string, asJSON bool, w io.Writer) 
 const maxListedCIs = 10
 
 func printExplanation(w io.Writer, file, rule, condition string, ex route.Explanation) {
-	fmt.Fprintf(w, "%s: rule %q, %s\n", file, rule, condition)
+	fmt.Fprintf(w, "%s: rule %q, %s\n", termText(file), rule, termText(condition))
 	for _, r := range ex.Routes {
 		switch {
 		case r.Error != "":
-			fmt.Fprintf(w, "  route %-20s skipped: %s\n", r.Route, r.Error)
+			fmt.Fprintf(w, "  route %-20s skipped: %s\n", termText(r.Route), termText(r.Error))
 		case r.Matched:
-			fmt.Fprintf(w, "  route %-20s matched → %s\n", r.Route, strings.Join(r.Backends, ", "))
+			fmt.Fprintf(w, "  route %-20s matched → %s\n", termText(r.Route), termText(strings.Join(r.Backends, ", ")))
 		default:
-			fmt.Fprintf(w, "  route %-20s no match\n", r.Route)
+			fmt.Fprintf(w, "  route %-20s no match\n", termText(r.Route))
 		}
 	}
 	if ex.Decision.Unmatched != "" {
-		fmt.Fprintf(w, "  dead letter: %s\n", ex.Decision.Unmatched)
+		fmt.Fprintf(w, "  dead letter: %s\n", termText(ex.Decision.Unmatched))
 	}
 	for _, d := range ex.Decision.Deliveries {
-		fmt.Fprintf(w, "  delivery %s via route %s\n", d.Backend, d.Route)
-		fmt.Fprintf(w, "    correlation_key = %s\n", d.CorrelationKey)
+		fmt.Fprintf(w, "  delivery %s via route %s\n", termText(d.Backend), termText(d.Route))
+		fmt.Fprintf(w, "    correlation_key = %s\n", termText(d.CorrelationKey))
 		if d.Note != "" {
-			fmt.Fprintf(w, "    note: %s\n", d.Note)
+			fmt.Fprintf(w, "    note: %s\n", termText(d.Note))
 		}
 		for i, ci := range d.ConfigurationItems {
 			if i == maxListedCIs && len(d.ConfigurationItems) > maxListedCIs+1 {
@@ -120,10 +117,10 @@ func printExplanation(w io.Writer, file, rule, condition string, ex route.Explan
 				break
 			}
 			if ci.ResourceID == "" {
-				fmt.Fprintf(w, "    configuration_item = %s (no resource id)\n", ci.Name)
+				fmt.Fprintf(w, "    configuration_item = %s (no resource id)\n", termText(ci.Name))
 				continue
 			}
-			fmt.Fprintf(w, "    configuration_item = %s (%s)\n", ci.Name, ci.ResourceID)
+			fmt.Fprintf(w, "    configuration_item = %s (%s)\n", termText(ci.Name), termText(ci.ResourceID))
 		}
 		keys := make([]string, 0, len(d.Fields))
 		for k := range d.Fields {
@@ -132,7 +129,7 @@ func printExplanation(w io.Writer, file, rule, condition string, ex route.Explan
 		sort.Strings(keys)
 		for _, k := range keys {
 			v, _ := json.Marshal(d.Fields[k])
-			fmt.Fprintf(w, "    fields.%s = %s\n", k, v)
+			fmt.Fprintf(w, "    fields.%s = %s\n", termText(k), termJSON(v))
 		}
 	}
 }

@@ -54,7 +54,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		reply, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
-		fmt.Fprintf(stdout, "%s: %s %s\n", f, resp.Status, strings.TrimSpace(string(reply)))
+		fmt.Fprintf(stdout, "%s: %s %s\n", termText(f), termText(resp.Status), termText(strings.TrimSpace(string(reply))))
 		if resp.StatusCode/100 != 2 {
 			failed++
 		}

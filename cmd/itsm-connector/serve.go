@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 
 	"github.com/itsm-connector/itsm-connector/host/app"
-	"github.com/itsm-connector/itsm-connector/host/config"
 )
 
 func init() {
@@ -36,7 +35,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	err := app.Serve(ctx, opts)
 	var d *app.Diagnostics
 	if errors.As(err, &d) {
-		_ = config.WriteDiagnostics(stderr, d.Files, d.Diags, false)
+		writeDiagnostics(stderr, d.Files, d.Diags)
 		return exitError{code: 1}
 	}
 	return err

@@ -46,7 +46,7 @@ func (s *storeFlags) load(stderr io.Writer) (*config.Config, error) {
 	}
 	cfg, diags := app.LoadConfig(s.opts)
 	if diags.HasErrors() {
-		_ = config.WriteDiagnostics(stderr, cfg.Files, diags, false)
+		writeDiagnostics(stderr, cfg.Files, diags)
 		return nil, exitError{code: 1}
 	}
 	return cfg, nil
@@ -87,10 +87,15 @@ func idArg(fs *flag.FlagSet) (int64, error) {
 	return id, nil
 }
 
+// printJSON prints v as indented JSON, with what a terminal would act on
+// escaped (termJSON).
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(termJSON(b), '\n'))
+	return err
 }
 
 func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -145,7 +150,7 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCREATED\tBACKEND\tROUTE\tATTEMPTS\tREASON")
 		for _, d := range dls {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.CreatedAt.Format(time.RFC3339), dash(d.Backend), dash(d.Route), d.Attempts, d.Reason)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.CreatedAt.Format(time.RFC3339), termText(dash(d.Backend)), termText(dash(d.Route)), d.Attempts, termText(d.Reason))
 		}
 		return tw.Flush()
 	case "show":
@@ -223,7 +228,7 @@ func (a *adminFlags) run(ctx context.Context, cfg *config.Config, verb string, i
 		return err
 	}
 	if verb == "replay" {
-		fmt.Fprintf(stdout, "dead letter %d replayed by the connector at %s: queued for %v\n", id, base, act.Backends)
+		fmt.Fprintf(stdout, "dead letter %d replayed by the connector at %s: queued for %s\n", id, base, termText(fmt.Sprint(act.Backends)))
 	} else {
 		fmt.Fprintf(stdout, "dead letter %d dropped by the connector at %s\n", id, base)
 	}
@@ -287,21 +292,21 @@ func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tBACKEND\tROUTE\tDESIRED\tREMOTE\tREF\tPENDING\tCORRELATION KEY")
 	for _, it := range items {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Backend, it.Route, it.Condition, it.Remote, refKey(it), pendingState(it), it.CorrelationKey)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, termText(it.Backend), termText(it.Route), termText(string(it.Condition)), termText(string(it.Remote)), termText(refKey(it)), pendingState(it), termText(it.CorrelationKey))
 	}
 	return tw.Flush()
 }
 
 func printItem(w io.Writer, it *store.Item, events []store.Event) {
 	fmt.Fprintf(w, "work item %d\n", it.ID)
-	fmt.Fprintf(w, "  route %s, backend %s\n  correlation key %s\n", it.Route, it.Backend, it.CorrelationKey)
-	fmt.Fprintf(w, "  desired %s (alert %s at %s), remote %s %s\n", it.Condition, it.AlertID, it.EventAt.Format(time.RFC3339), it.Remote, refKey(it))
+	fmt.Fprintf(w, "  route %s, backend %s\n  correlation key %s\n", termText(it.Route), termText(it.Backend), termText(it.CorrelationKey))
+	fmt.Fprintf(w, "  desired %s (alert %s at %s), remote %s %s\n", termText(string(it.Condition)), termText(it.AlertID), it.EventAt.Format(time.RFC3339), termText(string(it.Remote)), termText(refKey(it)))
 	if it.Ref != nil && it.Ref.URL != "" {
-		fmt.Fprintf(w, "  %s\n", it.Ref.URL)
+		fmt.Fprintf(w, "  %s\n", termText(it.Ref.URL))
 	}
 	fmt.Fprintf(w, "  %s", pendingState(it))
 	if it.LastError != "" {
-		fmt.Fprintf(w, ", last error after %d attempt(s): %s", it.Attempts, it.LastError)
+		fmt.Fprintf(w, ", last error after %d attempt(s): %s", it.Attempts, termText(it.LastError))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "audit trail:")
@@ -311,7 +316,7 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 		if e.Duration > 0 {
 			d = e.Duration.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Kind, e.Op, e.Outcome, d, e.Message)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), termText(e.Kind), termText(e.Op), termText(e.Outcome), d, termText(e.Message))
 	}
 	_ = tw.Flush()
 }

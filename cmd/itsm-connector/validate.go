@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/itsm-connector/itsm-connector/host/app"
-	"github.com/itsm-connector/itsm-connector/host/config"
 )
 
 func init() {
@@ -24,7 +23,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	cfg, diags := app.Validate(ctx, opts)
 	if len(diags) > 0 {
-		_ = config.WriteDiagnostics(stderr, cfg.Files, diags, false)
+		writeDiagnostics(stderr, cfg.Files, diags)
 	}
 	if diags.HasErrors() {
 		return exitError{code: 1}

@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/itsm-connector/itsm-connector/host/alertvalue"
+	"github.com/itsm-connector/itsm-connector/host/internal/fuzztest"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
@@ -23,6 +25,9 @@ func fullSamplesNoCheck() []string {
 	b, _ := filepath.Glob("testdata/assembled/*.json")
 	return append(a, b...)
 }
+
+// TestMain: see fuzztest.Main.
+func TestMain(m *testing.M) { fuzztest.Main(m) }
 
 // FuzzDecode: no input panics; every rejection is an *Error; every accepted
 // alert has an id and a condition, marshals to JSON and converts to the
@@ -81,44 +86,62 @@ func FuzzDecode(f *testing.F) {
 }
 
 // unstorableText names the first string under v (map keys included) that
-// is not valid UTF-8 or holds a NUL character, or returns "".
+// is not valid UTF-8 or holds a NUL character, or returns "". It walks
+// without building paths and names the path only on the way back up from
+// a failure, so checking a large or deeply nested value stays linear.
 func unstorableText(v reflect.Value, path string) string {
+	var where []string // innermost first
+	bad, ok := findUnstorable(v, &where)
+	if ok {
+		return ""
+	}
+	slices.Reverse(where)
+	return fmt.Sprintf("%s%s = %q", path, strings.Join(where, ""), bad)
+}
+
+// findUnstorable reports the first unstorable string under v, appending
+// the path to it to *where, innermost element first.
+func findUnstorable(v reflect.Value, where *[]string) (bad string, ok bool) {
 	switch v.Kind() {
 	case reflect.String:
 		if s := v.String(); !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
-			return fmt.Sprintf("%s = %q", path, s)
+			return s, false
 		}
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
-			return unstorableText(v.Elem(), path)
+			return findUnstorable(v.Elem(), where)
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
-			if bad := unstorableText(v.Field(i), path+"."+v.Type().Field(i).Name); bad != "" {
-				return bad
+			if bad, ok := findUnstorable(v.Field(i), where); !ok {
+				*where = append(*where, "."+v.Type().Field(i).Name)
+				return bad, false
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return "" // Context, checked as JSON
+			return "", true // Context, checked as JSON
 		}
 		for i := range v.Len() {
-			if bad := unstorableText(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); bad != "" {
-				return bad
+			if bad, ok := findUnstorable(v.Index(i), where); !ok {
+				*where = append(*where, fmt.Sprintf("[%d]", i))
+				return bad, false
 			}
 		}
 	case reflect.Map:
-		for _, k := range v.MapKeys() {
-			p := fmt.Sprintf("%s[%q]", path, k)
-			if bad := unstorableText(k, p+" (key)"); bad != "" {
-				return bad
+		for it := v.MapRange(); it.Next(); {
+			k := it.Key()
+			if bad, ok := findUnstorable(k, where); !ok {
+				*where = append(*where, fmt.Sprintf("[%q] (key)", k))
+				return bad, false
 			}
-			if bad := unstorableText(v.MapIndex(k), p); bad != "" {
-				return bad
+			if bad, ok := findUnstorable(it.Value(), where); !ok {
+				*where = append(*where, fmt.Sprintf("[%q]", k))
+				return bad, false
 			}
 		}
 	}
-	return ""
+	return "", true
 }
 
 // TestDecodeMemoryBounded decodes adversarial bodies at the size limit and
@@ -158,5 +181,34 @@ func TestDecodeMemoryBounded(t *testing.T) {
 				t.Errorf("decoding %d bytes allocated %d bytes (over 32x the input)", len(body), alloc)
 			}
 		})
+	}
+}
+
+// TestUnstorableTextLinear holds FuzzDecode's text check to work linear in
+// the size of what it walks: it used to build the path of every value on
+// the way down, so an alertContext nested maxDepth deep (20 KB) made it
+// allocate about 150 MB per execution, and the fuzzer crawled.
+func TestUnstorableTextLinear(t *testing.T) {
+	ctx := []byte(`{"a":` + strings.Repeat(`[{"k":`, maxDepth/2-2) + `"v"` + strings.Repeat(`}]`, maxDepth/2-2) + `}`)
+	var v any
+	if err := json.Unmarshal(ctx, &v); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	bad := unstorableText(reflect.ValueOf(v), "context")
+	runtime.ReadMemStats(&after)
+	if bad != "" {
+		t.Fatalf("storable text reported as %s", bad)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32*uint64(len(ctx)) {
+		t.Errorf("checking %d bytes of JSON allocated %d bytes (over 32x the input)", len(ctx), alloc)
+	}
+
+	// A failure deep down still names its whole path.
+	v.(map[string]any)["a"].([]any)[0].(map[string]any)["k"].([]any)[0].(map[string]any)["k"] = "x\x00"
+	if got, want := unstorableText(reflect.ValueOf(v), "context"), `context["a"][0]["k"][0]["k"] = "x\x00"`; got != want {
+		t.Errorf("got %s, want %s", got, want)
 	}
 }

@@ -7,7 +7,11 @@ import (
 	"testing"
 
 	"github.com/itsm-connector/itsm-connector/host/auth"
+	"github.com/itsm-connector/itsm-connector/host/internal/fuzztest"
 )
+
+// TestMain: see fuzztest.Main.
+func TestMain(m *testing.M) { fuzztest.Main(m) }
 
 // FuzzVerify feeds arbitrary strings to the verifier. Properties: no
 // panic; every outcome is a rejection (*auth.Error with 401 or 403 and a
