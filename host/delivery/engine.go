@@ -179,7 +179,7 @@ func New(st store.Store, backends Resolver, opts Options, logger hclog.Logger) (
 	opts = opts.withDefaults()
 	for _, ref := range backends.Backends() {
 		b, _ := backends.Backend(ref)
-		if err := b.Limits.Validate(); err != nil {
+		if err := b.Validate(); err != nil {
 			return nil, fmt.Errorf("backend %q: %w", ref, err)
 		}
 	}
