@@ -59,6 +59,7 @@ type options struct {
 	BinDir       string
 	Repo         string
 	Settle       time.Duration
+	Drain        time.Duration
 	Keep         bool
 	CPUProfile   string
 }
@@ -87,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.BinDir, "bin", "", "with -spawn: `dir` of prebuilt binaries (itsm-connector, plugins/) instead of building")
 	fs.StringVar(&o.Repo, "repo", "", "with -spawn: repository `dir` to build from (default: found above the working directory)")
 	fs.DurationVar(&o.Settle, "settle", 0, "with -spawn: wait this long after the load before reading memory again")
+	fs.DurationVar(&o.Drain, "drain", 0, "with -spawn: after the load, wait up to this long for the connector's queue to empty, and report the delivery rate and the plugin calls per alert")
 	fs.BoolVar(&o.Keep, "keep", false, "with -spawn: keep the scratch directory (store, logs)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write loadgen's own CPU profile to `file`")
 	if err := fs.Parse(args); err != nil {
@@ -123,8 +125,10 @@ func (o options) Validate() error {
 		return fmt.Errorf("-warmup must not be negative, got %d", o.Warmup)
 	case o.URL == "" && o.Spawn == "" && !o.Baseline:
 		return errors.New("nothing to measure: set -url, -spawn or -baseline")
-	case o.Spawn == "" && (o.BinDir != "" || o.Repo != "" || o.Settle != 0 || o.Keep):
-		return errors.New("-bin, -repo, -settle and -keep only apply with -spawn")
+	case o.Drain < 0:
+		return fmt.Errorf("-drain must not be negative, got %v", o.Drain)
+	case o.Spawn == "" && (o.BinDir != "" || o.Repo != "" || o.Settle != 0 || o.Drain != 0 || o.Keep):
+		return errors.New("-bin, -repo, -settle, -drain and -keep only apply with -spawn")
 	}
 	return nil
 }
@@ -203,6 +207,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintln(stdout, describe(o))
 	rep := report{}
 	var cpuBefore, waitBefore, pluginBefore time.Duration
+	var drain *drained
 	for i, t := range targets {
 		if ctx.Err() != nil {
 			break
@@ -225,6 +230,14 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		before := loadAvg()
 		out := run(ctx, s)
 		row := row{name: t.name, out: out, loadBefore: before, loadAfter: loadAvg()}
+		if conn != nil && i == 0 && o.Drain > 0 {
+			// Before the baseline runs, so that nothing else takes the CPUs.
+			d, err := waitDrain(ctx, conn, out, o.Drain)
+			if err != nil {
+				return fmt.Errorf("-drain: %w", err)
+			}
+			drain = &d
+		}
 		if conn != nil && i == 0 {
 			if c, err := conn.cpu(); err == nil {
 				row.serverCPU = c - cpuBefore
@@ -239,6 +252,9 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		rep.rows = append(rep.rows, row)
 	}
 	rep.write(stdout)
+	if drain != nil {
+		drain.write(stdout)
+	}
 	if conn != nil {
 		return reportSpawned(ctx, stdout, conn, o.Settle)
 	}

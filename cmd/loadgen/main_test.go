@@ -28,6 +28,8 @@ func TestParseFlags(t *testing.T) {
 		{"no tokens", []string{"-tokens", "0"}, "-tokens must be at least 1"},
 		{"nothing to measure", []string{"-url", ""}, "nothing to measure"},
 		{"spawn flags alone", []string{"-settle", "5s"}, "only apply with -spawn"},
+		{"drain without spawn", []string{"-drain", "1m"}, "only apply with -spawn"},
+		{"negative drain", []string{"-spawn", "c.hcl", "-drain", "-1s"}, "-drain must not be negative"},
 		{"stray argument", []string{"extra"}, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
@@ -88,5 +90,18 @@ func TestReportGolden(t *testing.T) {
 	}
 	if b.String() != string(want) {
 		t.Errorf("report differs from %s:\n%s", golden, b.String())
+	}
+}
+
+func TestDrainedReport(t *testing.T) {
+	d := drained{Empty: true, After: 1500 * time.Millisecond, Total: 4 * time.Second, Acked: 2000,
+		Calls: map[string]float64{labelValue(`backend="slow.api",operation="create",outcome="ok"`, "operation"): 2000}}
+	var b strings.Builder
+	d.write(&b)
+	for _, want := range []string{"queue empty 1.5s after the load ended", "2000 acknowledged alerts delivered in 4s", "500 alerts/s",
+		"plugin calls per acknowledged alert: create 1.00"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report %q lacks %q", b.String(), want)
+		}
 	}
 }

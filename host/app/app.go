@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -146,8 +147,9 @@ func StartPlugins(ctx context.Context, cfg *config.Config, dev bool, log hclog.L
 }
 
 // Validate checks a configuration end to end, as `serve` would load it:
-// host blocks, every backend's config against its plugin's schema (plugins
-// are started and configured, then stopped), and routes.
+// host blocks, every backend's config against its plugin's schema and its
+// delivery settings against the plugin's capabilities (plugins are started
+// and configured, then stopped), and routes.
 func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostics) {
 	cfg, diags := LoadConfig(opts)
 	if diags.HasErrors() {
@@ -158,9 +160,27 @@ func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostic
 		log = hclog.NewNullLogger()
 	}
 	ph, d := StartPlugins(ctx, cfg, opts.Dev, log)
-	ph.Close()
 	diags = append(diags, d...)
+	diags = append(diags, checkBackends(cfg, newPluginBackends(ph, cfg))...)
+	ph.Close()
 	_, d = CompileRoutes(cfg)
 	diags = append(diags, d...)
 	return cfg, diags
+}
+
+// checkBackends reports backend settings the running plugin cannot honour
+// (delivery.Backend.Validate, which the delivery engine applies at start).
+func checkBackends(cfg *config.Config, pb *pluginBackends) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, b := range cfg.Backends {
+		db, ok := pb.Backend(b.Ref())
+		if !ok {
+			continue // its plugin did not start; Load said why
+		}
+		if err := db.Validate(); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend setting",
+				Detail: fmt.Sprintf("backend %s: %v.", b.Ref(), err), Subject: b.Range.Ptr()})
+		}
+	}
+	return diags
 }

@@ -37,17 +37,19 @@ func OpenStore(ctx context.Context, s config.Store) (store.Store, error) {
 }
 
 // pluginBackends serves the running plugins to the delivery engine with the
-// limits their backend blocks set.
+// limits and adopt_existing their backend blocks set.
 type pluginBackends struct {
 	host   *pluginhost.Host
 	limits map[string]delivery.Limits
+	adopt  map[string]bool
 }
 
 var _ delivery.Resolver = (*pluginBackends)(nil)
 
 func newPluginBackends(h *pluginhost.Host, cfg *config.Config) *pluginBackends {
-	pb := &pluginBackends{host: h, limits: map[string]delivery.Limits{}}
+	pb := &pluginBackends{host: h, limits: map[string]delivery.Limits{}, adopt: map[string]bool{}}
 	for _, b := range cfg.Backends {
+		pb.adopt[b.Ref()] = b.AdoptExisting
 		pb.limits[b.Ref()] = delivery.Limits{
 			RateLimit:   b.RateLimit,
 			MaxInFlight: b.MaxInFlight,
@@ -71,7 +73,8 @@ func (p *pluginBackends) Backend(ref string) (delivery.Backend, bool) {
 	if !ok {
 		return delivery.Backend{}, false
 	}
-	return delivery.Backend{Client: b, Capabilities: b.Capabilities(), Limits: p.limits[ref], ReadAfterWriteDelay: b.ReadAfterWriteDelay()}, true
+	return delivery.Backend{Client: b, Capabilities: b.Capabilities(), Limits: p.limits[ref], ReadAfterWriteDelay: b.ReadAfterWriteDelay(),
+		AdoptExisting: p.adopt[ref]}, true
 }
 
 func isSQLite(s config.Store) bool { return s.Driver == "" || s.Driver == config.DriverSQLite }

@@ -101,8 +101,8 @@ func restartOnly(old, cur *config.Config) hcl.Diagnostics {
 		limits[b.Ref()] = b
 	}
 	for _, b := range cur.Backends {
-		if o, ok := limits[b.Ref()]; ok && (o.MaxInFlight != b.MaxInFlight || o.RateLimit != b.RateLimit || o.MaxAttempts != b.MaxAttempts || o.MaxAge != b.MaxAge) {
-			warn(fmt.Sprintf("The delivery limits of backend %s (max_in_flight, rate_limit, max_attempts, max_age)", b.Ref()))
+		if o, ok := limits[b.Ref()]; ok && (o.MaxInFlight != b.MaxInFlight || o.RateLimit != b.RateLimit || o.MaxAttempts != b.MaxAttempts || o.MaxAge != b.MaxAge || o.AdoptExisting != b.AdoptExisting) {
+			warn(fmt.Sprintf("The delivery settings of backend %s (max_in_flight, rate_limit, max_attempts, max_age, adopt_existing)", b.Ref()))
 		}
 	}
 	return diags

@@ -66,6 +66,8 @@ func TestLoadFull(t *testing.T) {
 		{"backend rate_limit", c.Backends[0].RateLimit, 2.5},
 		{"backend max_attempts", c.Backends[0].MaxAttempts, 10},
 		{"backend max_age", c.Backends[0].MaxAge, 7 * 24 * time.Hour},
+		{"backend adopt_existing", c.Backends[0].AdoptExisting, true},
+		{"default adopt_existing", c.Backends[1].AdoptExisting, false},
 		{"backend config line", c.Backends[0].ConfigRange.Start.Line, 56},
 		{"default max_in_flight", c.Backends[1].MaxInFlight, DefaultMaxInFlight},
 		{"default max_age", c.Backends[1].MaxAge, DefaultMaxAge},

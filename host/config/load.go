@@ -369,6 +369,8 @@ func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 		RateLimit   *float64 `hcl:"rate_limit,optional"`
 		MaxAttempts *int     `hcl:"max_attempts,optional"`
 		MaxAge      *string  `hcl:"max_age,optional"`
+		// AdoptExisting needs the plugin's Lookup, which delivery checks.
+		AdoptExisting *bool `hcl:"adopt_existing,optional"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	if raw.Config != nil {
@@ -386,6 +388,9 @@ func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 	}
 	if raw.MaxAttempts != nil {
 		be.MaxAttempts = *raw.MaxAttempts
+	}
+	if raw.AdoptExisting != nil {
+		be.AdoptExisting = *raw.AdoptExisting
 	}
 	diags = append(diags, l.duration(key+".max_age", raw.MaxAge, &be.MaxAge)...)
 	l.cfg.Backends = append(l.cfg.Backends, be)

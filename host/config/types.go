@@ -170,7 +170,13 @@ type Backend struct {
 	RateLimit   float64
 	MaxAttempts int
 	MaxAge      time.Duration
-	Range       hcl.Range
+	// AdoptExisting makes the first work item of each slot go after a
+	// Lookup, which adopts an open work item the tool already has for the
+	// correlation key (migrating from another tool). Default false: a new
+	// work item costs one Create. It needs a plugin with Lookup, which is
+	// checked once the plugin runs (delivery.Backend.Validate).
+	AdoptExisting bool
+	Range         hcl.Range
 }
 
 // Ref is "type.name", how routes and logs name the backend.

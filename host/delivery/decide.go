@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/route"
@@ -51,4 +52,170 @@ func firedAt(it *store.Item) time.Time {
 		return it.Alert.FiredAt
 	}
 	return it.EventAt
+}
+
+// move is what one reconcile step does: at most one plugin call.
+type move int
+
+const (
+	// moveDone: nothing left to call; the desired state is applied and
+	// the claim ends.
+	moveDone move = iota
+	// moveWait: a Lookup must settle an earlier Create, but not before the
+	// backend's read-after-write delay has passed since that attempt; the
+	// claim ends and the item is due again then.
+	moveWait
+	// moveLookup: look the correlation key up before creating.
+	moveLookup
+	// moveMarkCreate: record the creating intent and this claim's attempt
+	// before a Create that neither ingest nor the claim made durable.
+	moveMarkCreate
+	moveCreate
+	moveUpdate
+	moveResolve
+	moveReopen
+	// moveSkipUpdate: a re-fire the plugin cannot update; only recorded.
+	moveSkipUpdate
+	// moveSkipResolve: a resolution the plugin cannot resolve; only
+	// recorded, and the claim ends.
+	moveSkipResolve
+)
+
+var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve"}
+
+func (m move) String() string { return moveNames[m] }
+
+// situation is what decide needs: the item as the worker sees it and what
+// this claim has done and knows.
+type situation struct {
+	Item *store.Item
+	Caps sdk.Capabilities
+	// Marked: this claim's Create attempt is durable (the claim marked it,
+	// or the worker recorded it), so Create may go.
+	Marked bool
+	// LookedUp: this claim already called Lookup.
+	LookedUp bool
+	// Adopt is the backend's adopt_existing.
+	Adopt bool
+	// ReadAfterWrite is the plugin's read-after-write delay.
+	ReadAfterWrite time.Duration
+	Now            time.Time
+}
+
+// unknownCreate reports whether an earlier claim may have sent a Create
+// whose outcome was never recorded: the item has a creating intent and an
+// attempt mark that is not this claim's.
+func (s situation) unknownCreate() bool {
+	return s.Item.Intent == store.IntentCreating && !s.Item.CreateAttemptAt.IsZero() && !s.Marked
+}
+
+// choice is one step: the move, an audit note explaining it (may be
+// empty), and for moveWait when the item is due again.
+type choice struct {
+	Move move
+	Note string
+	At   time.Time
+}
+
+// decide is the reconcile table (see the package documentation): the one
+// step that brings the backend closer to the desired state. Lookup is
+// called only when the store cannot know the answer: a Create of an
+// earlier claim may have acted (a retryable failure, a timeout, a crash or
+// a shutdown mid-call), or the backend adopts existing tickets and the
+// slot has no work item of its own yet. Every other new work item costs
+// exactly one call, Create.
+func decide(s situation) choice {
+	it, caps := s.Item, s.Caps
+	if s.unknownCreate() && caps.Lookup && !s.LookedUp {
+		if at := it.CreateAttemptAt.Add(s.ReadAfterWrite); s.Now.Before(at) {
+			return choice{Move: moveWait, At: at, Note: fmt.Sprintf(
+				"an earlier Create may have reached the backend; looking it up once the plugin's read-after-write delay (%v) has passed", s.ReadAfterWrite)}
+		}
+		return choice{Move: moveLookup}
+	}
+	if it.Condition == sdk.ConditionFired {
+		switch {
+		case it.Remote != store.RemoteOpen:
+			return newItem(s, "")
+		case it.AppliedSeq >= it.Seq:
+			return choice{Move: moveDone}
+		case !caps.Update:
+			return choice{Move: moveSkipUpdate, Note: "alert fired again; the plugin has no Update, so only recorded"}
+		}
+		return choice{Move: moveUpdate}
+	}
+	if it.Remote == store.RemoteOpen {
+		if !caps.Resolve {
+			return choice{Move: moveSkipResolve, Note: "alert resolved; the plugin cannot resolve, so only recorded"}
+		}
+		return choice{Move: moveResolve}
+	}
+	if need := resolvedWithoutItem(it); need != needNothing {
+		// The same path as a firing alert's; once the item is open, the
+		// step above resolves it.
+		return newItem(s, "alert resolved with no work item open; "+whyCreate(need)+cannotResolve(caps))
+	}
+	switch {
+	case it.Intent == store.IntentCreating:
+		return choice{Move: moveDone, Note: "the alert resolved before its work item was created; nothing to create"}
+	case it.Remote == store.RemoteNone && it.AppliedSeq < it.Seq:
+		return choice{Move: moveDone, Note: "alert resolved with no work item open; recorded only"}
+	}
+	return choice{Move: moveDone}
+}
+
+// newItem brings a Fired to a slot whose work item is resolved or absent:
+// Reopen inside the reopen window, else Create, after a Lookup when the
+// backend adopts existing tickets and the slot has no work item yet. note
+// says why, when the alert has resolved meanwhile.
+func newItem(s situation, note string) choice {
+	it, caps := s.Item, s.Caps
+	if it.Remote == store.RemoteResolved {
+		gap := firedAt(it).Sub(it.RemoteResolvedAt)
+		inside := it.ReopenWindow > 0 && !it.RemoteResolvedAt.IsZero() && gap <= it.ReopenWindow
+		var why string
+		switch {
+		case inside && caps.Reopen:
+			return choice{Move: moveReopen, Note: note}
+		case inside:
+			why = "fired again inside the reopen window, but the plugin cannot reopen; creating a new work item"
+		case it.ReopenWindow > 0:
+			why = fmt.Sprintf("fired again %v after resolution, outside the reopen window of %v; creating a new work item", gap, it.ReopenWindow)
+		default:
+			why = "fired again after resolution and the route does not reopen; creating a new work item"
+		}
+		note = joinNotes(note, why)
+	}
+	switch {
+	case s.Adopt && caps.Lookup && !s.LookedUp && it.Ref == nil:
+		return choice{Move: moveLookup, Note: joinNotes(note, "adopt_existing: looking for an existing work item before creating the first one")}
+	case !s.Marked:
+		return choice{Move: moveMarkCreate, Note: note}
+	}
+	return choice{Move: moveCreate, Note: note}
+}
+
+func joinNotes(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// whyCreate completes the audit note of a work item created for a resolved
+// alert.
+func whyCreate(need resolvedNeed) string {
+	if need == needAcknowledgedFired {
+		return "its acknowledged Fired still needs its work item, whatever on_resolved_without_item says: delivering it, then resolving it"
+	}
+	return "creating and resolving it per the route's on_resolved_without_item"
+}
+
+// cannotResolve completes the audit note of a create for a resolved alert
+// when the plugin has no Resolve.
+func cannotResolve(caps sdk.Capabilities) string {
+	if caps.Resolve {
+		return ""
+	}
+	return "; the plugin cannot resolve, so the work item stays open"
 }

@@ -2,9 +2,11 @@ package delivery
 
 import (
 	"testing"
+	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
 func TestResolvedWithoutItem(t *testing.T) {
@@ -32,6 +34,112 @@ func TestResolvedWithoutItem(t *testing.T) {
 			it := &store.Item{Remote: tt.remote, Seq: tt.seq, AppliedSeq: tt.applied, FiredSeq: tt.fired, OnResolvedWithoutItem: tt.policy}
 			if got := resolvedWithoutItem(it); got != tt.want {
 				t.Errorf("resolvedWithoutItem = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecide(t *testing.T) {
+	now := t0.Add(time.Hour)
+	const raw = 10 * time.Minute
+	fired, resolved := sdk.ConditionFired, sdk.ConditionResolved
+	caps := allCaps()
+	without := func(f func(*sdk.Capabilities)) sdk.Capabilities {
+		c := allCaps()
+		f(&c)
+		return c
+	}
+	noLookup := without(func(c *sdk.Capabilities) { c.Lookup = false })
+	ref := &sdk.WorkItem{ID: "W1"}
+	// item is a slot with one Fired acknowledged and nothing delivered;
+	// each case changes what it needs.
+	item := func(mod func(it *store.Item)) *store.Item {
+		it := &store.Item{Condition: fired, Remote: store.RemoteNone, Seq: 1, FiredSeq: 1, EventAt: t0,
+			ReopenWindow: time.Hour, OnResolvedWithoutItem: route.ResolvedRecord}
+		mod(it)
+		return it
+	}
+	creating := func(attempt time.Time) func(*store.Item) {
+		return func(it *store.Item) { it.Intent, it.CreateAttemptAt = store.IntentCreating, attempt }
+	}
+	resolvedItem := func(firedAfter time.Duration) func(*store.Item) {
+		return func(it *store.Item) {
+			it.Remote, it.Ref, it.RemoteResolvedAt = store.RemoteResolved, ref, t0
+			it.Seq, it.AppliedSeq, it.FiredSeq, it.EventAt = 3, 2, 3, t0.Add(firedAfter)
+		}
+	}
+	open := func(it *store.Item) { it.Remote, it.Ref, it.AppliedSeq = store.RemoteOpen, ref, 1 }
+	resolution := func(it *store.Item) {
+		it.Condition, it.FiredSeq, it.EventAt = resolved, 0, t0
+		it.Alert = &sdk.Alert{FiredAt: t0.Add(-time.Minute)}
+	}
+	tests := []struct {
+		name                    string
+		it                      *store.Item
+		caps                    sdk.Capabilities
+		marked, lookedUp, adopt bool
+		want                    move
+		at                      time.Time
+	}{
+		// A new work item: Create, its intent recorded at ingest and its
+		// attempt marked by this claim.
+		{name: "new Fired, attempt marked by this claim", it: item(creating(now)), caps: caps, marked: true, want: moveCreate},
+		{name: "new Fired, no intent durable yet", it: item(func(*store.Item) {}), caps: caps, want: moveMarkCreate},
+		// An earlier claim's Create may have acted: Lookup first, after
+		// the read-after-write delay.
+		{name: "earlier attempt: lookup", it: item(creating(now.Add(-2 * raw))), caps: caps, want: moveLookup},
+		{name: "earlier attempt inside the read-after-write delay: wait", it: item(creating(now.Add(-time.Minute))), caps: caps,
+			want: moveWait, at: now.Add(-time.Minute).Add(raw)},
+		{name: "earlier attempt looked up, nothing found: mark, then create", it: item(creating(now.Add(-2 * raw))), caps: caps,
+			lookedUp: true, want: moveMarkCreate},
+		{name: "earlier attempt, plugin without Lookup: mark, then create", it: item(creating(now.Add(-2 * raw))), caps: noLookup,
+			want: moveMarkCreate},
+		// adopt_existing: Lookup before a slot's first work item only.
+		{name: "adopt, first delivery: lookup", it: item(creating(now)), caps: caps, marked: true, adopt: true, want: moveLookup},
+		{name: "adopt, looked up: create", it: item(creating(now)), caps: caps, marked: true, adopt: true, lookedUp: true, want: moveCreate},
+		{name: "adopt, the slot had an item: create", it: item(func(it *store.Item) { resolvedItem(3 * time.Hour)(it); creating(now)(it) }),
+			caps: caps, marked: true, adopt: true, want: moveCreate},
+		// Open items: one call each.
+		{name: "open, newer Fired: update", it: item(func(it *store.Item) { open(it); it.Seq = 2 }), caps: caps, want: moveUpdate},
+		{name: "open, Fired applied: done", it: item(open), caps: caps, want: moveDone},
+		{name: "open, newer Fired, no Update: recorded", it: item(func(it *store.Item) { open(it); it.Seq = 2 }),
+			caps: without(func(c *sdk.Capabilities) { c.Update = false }), want: moveSkipUpdate},
+		{name: "open, resolved: resolve", it: item(func(it *store.Item) { open(it); resolution(it); it.Seq, it.FiredSeq = 2, 1 }),
+			caps: caps, want: moveResolve},
+		{name: "open, resolved, no Resolve: recorded", it: item(func(it *store.Item) { open(it); resolution(it); it.Seq, it.FiredSeq = 2, 1 }),
+			caps: without(func(c *sdk.Capabilities) { c.Resolve = false }), want: moveSkipResolve},
+		// Re-fires of a resolved item.
+		{name: "resolved, fired inside the window: reopen", it: item(resolvedItem(10 * time.Minute)), caps: caps, want: moveReopen},
+		{name: "resolved, fired inside the window, no Reopen: create", it: item(func(it *store.Item) { resolvedItem(10 * time.Minute)(it); creating(now)(it) }),
+			caps: without(func(c *sdk.Capabilities) { c.Reopen = false }), marked: true, want: moveCreate},
+		{name: "resolved, fired after the window: create", it: item(func(it *store.Item) { resolvedItem(2 * time.Hour)(it); creating(now)(it) }),
+			caps: caps, marked: true, want: moveCreate},
+		{name: "resolved, fired after the window, intent not recorded: mark", it: item(resolvedItem(2 * time.Hour)), caps: caps, want: moveMarkCreate},
+		// Resolutions without an open item.
+		{name: "acknowledged Fired owed, resolved since: create", it: item(func(it *store.Item) {
+			creating(now)(it)
+			resolution(it)
+			it.Seq, it.FiredSeq = 2, 1
+		}), caps: caps, marked: true, want: moveCreate},
+		{name: "no Fired acknowledged, record: done", it: item(resolution), caps: caps, want: moveDone},
+		{name: "no Fired acknowledged, create_and_resolve: create", it: item(func(it *store.Item) {
+			resolution(it)
+			creating(now)(it)
+			it.OnResolvedWithoutItem = route.ResolvedCreateAndResolve
+		}), caps: caps, marked: true, want: moveCreate},
+		{name: "earlier attempt for a resolution, record: lookup first", it: item(func(it *store.Item) { resolution(it); creating(now.Add(-2 * raw))(it) }),
+			caps: caps, want: moveLookup},
+		{name: "earlier attempt for a resolution, looked up, nothing found: done", it: item(func(it *store.Item) { resolution(it); creating(now.Add(-2 * raw))(it) }),
+			caps: caps, lookedUp: true, want: moveDone},
+		{name: "resolved item, nothing newer: done", it: item(func(it *store.Item) { resolvedItem(0)(it); resolution(it); it.AppliedSeq = it.Seq }),
+			caps: caps, want: moveDone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decide(situation{Item: tt.it, Caps: tt.caps, Marked: tt.marked, LookedUp: tt.lookedUp, Adopt: tt.adopt,
+				ReadAfterWrite: raw, Now: now})
+			if got.Move != tt.want || !got.At.Equal(tt.at) {
+				t.Errorf("decide = %v at %v (note %q), want %v at %v", got.Move, got.At, got.Note, tt.want, tt.at)
 			}
 		})
 	}

@@ -8,13 +8,13 @@
 // resolved) and makes the one call that closes the gap:
 //
 //	stored     desired                 call
-//	none       fired                   record "creating"; Lookup (if supported); else Create
+//	none       fired                   Create (the "creating" intent was recorded at ingest)
 //	open       fired, newer notice     Update (when supported)
 //	open       resolved                Resolve (when supported)
 //	resolved   fired, inside window    Reopen (Create when not supported)
 //	resolved   fired, after window     Create a new item
-//	none       resolved, its Fired     as for fired (record "creating"; Lookup;
-//	           acknowledged            Create), then Resolve, whatever the route says
+//	none       resolved, its Fired     as for fired (Create), then Resolve,
+//	           acknowledged            whatever the route says
 //	resolved   resolved, a re-fire     as for fired (Reopen inside the window, else
 //	           acknowledged            Create), then Resolve
 //	none       resolved, no Fired      the route's on_resolved_without_item:
@@ -29,9 +29,12 @@
 // minus the resolved time of the alert that resolved the item. A NotFound
 // from Update, Resolve or Reopen means the item was deleted remotely: the ref
 // is forgotten, and a firing alert gets a new item (a resolved one needs
-// nothing more, whatever its policy). A "creating" intent that
-// outlives its Create (a crash, a timeout) is settled by Lookup first, so a
-// work item is never created twice for a plugin that supports Lookup.
+// nothing more, whatever its policy). Ingest records the "creating" intent
+// and the claim marks the attempt, so a Create is durable before it goes
+// out without a commit of its own; an attempt whose outcome is unknown (a
+// crash after the claim, a timeout, a retryable failure) is settled by
+// Lookup first, so a work item is never created twice for a plugin that
+// supports Lookup. decide (decide.go) is the table as one pure function.
 package delivery
 
 import (
@@ -179,7 +182,7 @@ func New(st store.Store, backends Resolver, opts Options, logger hclog.Logger) (
 	opts = opts.withDefaults()
 	for _, ref := range backends.Backends() {
 		b, _ := backends.Backend(ref)
-		if err := b.Limits.Validate(); err != nil {
+		if err := b.Validate(); err != nil {
 			return nil, fmt.Errorf("backend %q: %w", ref, err)
 		}
 	}

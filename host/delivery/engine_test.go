@@ -202,7 +202,8 @@ func sameCounts(got, want counts) bool {
 }
 
 // TestReconcileTable walks one key through every row of the reconcile
-// table and checks the plugin calls each step makes.
+// table and checks the plugin calls each step makes: one each, and no
+// Lookup, as nothing was ever ambiguous.
 func TestReconcileTable(t *testing.T) {
 	f := newFake()
 	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
@@ -214,14 +215,14 @@ func TestReconcileTable(t *testing.T) {
 		items  int
 		remote store.RemoteState
 	}{
-		{"none+fired: lookup then create", alert("a1", sdk.ConditionFired, t0), counts{"lookup": 1, "create": 1}, 1, store.RemoteOpen},
-		{"duplicate fired: nothing", alert("a1", sdk.ConditionFired, t0), counts{"lookup": 1, "create": 1}, 1, store.RemoteOpen},
-		{"open+fired again: update", alert("a1", sdk.ConditionFired, t0.Add(time.Minute)), counts{"lookup": 1, "create": 1, "update": 1}, 1, store.RemoteOpen},
-		{"open+resolved: resolve", alert("a1", sdk.ConditionResolved, t0.Add(10*time.Minute)), counts{"lookup": 1, "create": 1, "update": 1, "resolve": 1}, 1, store.RemoteResolved},
-		{"stale fired after resolve: nothing", alert("a1", sdk.ConditionFired, t0.Add(5*time.Minute)), counts{"lookup": 1, "create": 1, "update": 1, "resolve": 1}, 1, store.RemoteResolved},
-		{"resolved+fired inside window: reopen", alert("a2", sdk.ConditionFired, t0.Add(70*time.Minute)), counts{"lookup": 1, "create": 1, "update": 1, "resolve": 1, "reopen": 1}, 1, store.RemoteOpen},
-		{"resolve again", alert("a2", sdk.ConditionResolved, t0.Add(80*time.Minute)), counts{"lookup": 1, "create": 1, "update": 1, "resolve": 2, "reopen": 1}, 1, store.RemoteResolved},
-		{"resolved+fired after window: new item", alert("a3", sdk.ConditionFired, t0.Add(80*time.Minute+61*time.Minute)), counts{"lookup": 2, "create": 2, "update": 1, "resolve": 2, "reopen": 1}, 2, store.RemoteOpen},
+		{"none+fired: create", alert("a1", sdk.ConditionFired, t0), counts{"create": 1}, 1, store.RemoteOpen},
+		{"duplicate fired: nothing", alert("a1", sdk.ConditionFired, t0), counts{"create": 1}, 1, store.RemoteOpen},
+		{"open+fired again: update", alert("a1", sdk.ConditionFired, t0.Add(time.Minute)), counts{"create": 1, "update": 1}, 1, store.RemoteOpen},
+		{"open+resolved: resolve", alert("a1", sdk.ConditionResolved, t0.Add(10*time.Minute)), counts{"create": 1, "update": 1, "resolve": 1}, 1, store.RemoteResolved},
+		{"stale fired after resolve: nothing", alert("a1", sdk.ConditionFired, t0.Add(5*time.Minute)), counts{"create": 1, "update": 1, "resolve": 1}, 1, store.RemoteResolved},
+		{"resolved+fired inside window: reopen", alert("a2", sdk.ConditionFired, t0.Add(70*time.Minute)), counts{"create": 1, "update": 1, "resolve": 1, "reopen": 1}, 1, store.RemoteOpen},
+		{"resolve again", alert("a2", sdk.ConditionResolved, t0.Add(80*time.Minute)), counts{"create": 1, "update": 1, "resolve": 2, "reopen": 1}, 1, store.RemoteResolved},
+		{"resolved+fired after window: new item", alert("a3", sdk.ConditionFired, t0.Add(80*time.Minute+61*time.Minute)), counts{"create": 2, "update": 1, "resolve": 2, "reopen": 1}, 2, store.RemoteOpen},
 	}
 	for _, st := range steps {
 		en.ingest(st.alert, d)
@@ -268,13 +269,15 @@ const whyCreateAndResolve = "creating and resolving it per the route's on_resolv
 // TestResolvedWithoutItemPolicy: a Resolved for an alert that has no work
 // item (the connector was down when it fired, say) is recorded only, or,
 // with on_resolved_without_item = "create_and_resolve", goes through the
-// crash-safe create (intent, Lookup, Create) and is then resolved.
+// crash-safe create (the intent recorded at ingest, Create) and is then
+// resolved.
 func TestResolvedWithoutItemPolicy(t *testing.T) {
 	tests := []struct {
 		name   string
 		policy route.ResolvedPolicy
 		caps   func(*sdk.Capabilities)
 		seed   bool // an open item with the key already exists remotely
+		adopt  bool // the backend's adopt_existing
 		want   counts
 		remote store.RemoteState
 		states []sdk.WorkItemState // remote items with the key, oldest first
@@ -284,8 +287,8 @@ func TestResolvedWithoutItemPolicy(t *testing.T) {
 			note: "alert resolved with no work item open; recorded only"},
 		{name: "record records only", policy: route.ResolvedRecord, want: counts{}, remote: store.RemoteNone,
 			note: "alert resolved with no work item open; recorded only"},
-		{name: "create_and_resolve: lookup, create, resolve", policy: route.ResolvedCreateAndResolve,
-			want: counts{"lookup": 1, "create": 1, "resolve": 1}, remote: store.RemoteResolved,
+		{name: "create_and_resolve: create, resolve", policy: route.ResolvedCreateAndResolve,
+			want: counts{"create": 1, "resolve": 1}, remote: store.RemoteResolved,
 			states: []sdk.WorkItemState{sdk.StateResolved}, note: whyCreateAndResolve},
 		{name: "create_and_resolve without Lookup: create, resolve", policy: route.ResolvedCreateAndResolve,
 			caps: func(c *sdk.Capabilities) { c.Lookup = false },
@@ -293,9 +296,9 @@ func TestResolvedWithoutItemPolicy(t *testing.T) {
 			states: []sdk.WorkItemState{sdk.StateResolved}, note: whyCreateAndResolve},
 		{name: "create_and_resolve without Resolve: created and left open", policy: route.ResolvedCreateAndResolve,
 			caps: func(c *sdk.Capabilities) { c.Resolve = false },
-			want: counts{"lookup": 1, "create": 1}, remote: store.RemoteOpen,
+			want: counts{"create": 1}, remote: store.RemoteOpen,
 			states: []sdk.WorkItemState{sdk.StateOpen}, note: "the plugin cannot resolve, so the work item stays open"},
-		{name: "create_and_resolve adopts an open item Lookup finds", policy: route.ResolvedCreateAndResolve, seed: true,
+		{name: "create_and_resolve with adopt_existing adopts an open item Lookup finds", policy: route.ResolvedCreateAndResolve, seed: true, adopt: true,
 			want: counts{"lookup": 1, "resolve": 1}, remote: store.RemoteResolved,
 			states: []sdk.WorkItemState{sdk.StateResolved}, note: "not creating another"},
 	}
@@ -309,7 +312,7 @@ func TestResolvedWithoutItemPolicy(t *testing.T) {
 			if tc.seed {
 				f.seed("k")
 			}
-			en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: caps}}, testOptions(), true)
+			en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: caps, AdoptExisting: tc.adopt}}, testOptions(), true)
 			en.ingest(alert("a1", sdk.ConditionResolved, t0), withPolicy(decision("fake.a", "k", time.Hour), tc.policy))
 			en.settled()
 			if got := f.counts(); !sameCounts(got, tc.want) {
@@ -403,13 +406,13 @@ func TestAcknowledgedRefireOutlivesItsResolution(t *testing.T) {
 		states  []sdk.WorkItemState
 	}{
 		{name: "inside the window: reopen, resolve", refire: 10 * time.Minute,
-			want:   counts{"lookup": 1, "create": 1, "resolve": 2, "reopen": 1},
+			want:   counts{"create": 1, "resolve": 2, "reopen": 1},
 			states: []sdk.WorkItemState{sdk.StateResolved}},
 		{name: "after the window: create, resolve", refire: 2 * time.Hour,
-			want:   counts{"lookup": 2, "create": 2, "resolve": 2},
+			want:   counts{"create": 2, "resolve": 2},
 			states: []sdk.WorkItemState{sdk.StateResolved, sdk.StateResolved}},
 		{name: "inside the window, old item deleted: create, resolve", refire: 10 * time.Minute, deleted: true,
-			want:   counts{"lookup": 2, "create": 2, "resolve": 2, "reopen": 1},
+			want:   counts{"create": 2, "resolve": 2, "reopen": 1},
 			states: []sdk.WorkItemState{sdk.StateResolved}},
 	}
 	for _, tc := range tests {
@@ -503,13 +506,16 @@ func TestResolvedAfterCreatingIntent(t *testing.T) {
 			} else {
 				en.ingest(resolved, d)
 			}
-			// What the worker records before Create, then the claim ends.
-			items, err := en.st.Claim(ctx, "fake.a", en.opts.InstanceID, time.Now(), time.Minute, 1)
+			// A claim attempts the Create (the claim marked the attempt, or
+			// the worker recorded it), then the claim ends, its outcome
+			// unknown.
+			claimed := time.Now()
+			items, err := en.st.Claim(ctx, "fake.a", en.opts.InstanceID, claimed, time.Minute, 1)
 			if err != nil || len(items) != 1 {
 				t.Fatalf("Claim = %s, %v; want one item", fmtItems(items), err)
 			}
 			if err := en.st.Record(ctx, store.Progress{ItemID: items[0].ID, Owner: en.opts.InstanceID, Now: time.Now(),
-				Remote: store.RemoteNone, Intent: store.IntentCreating, Retry: true, RetryAt: time.Now(),
+				Remote: store.RemoteNone, Intent: store.IntentCreating, CreateAttemptAt: claimed, Retry: true, RetryAt: time.Now(),
 				Events: []store.Event{{Kind: store.EventState, Message: "intent recorded: creating a work item"}}}); err != nil {
 				t.Fatal(err)
 			}
@@ -554,7 +560,7 @@ func TestCreateAndResolveCreateTimesOut(t *testing.T) {
 	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, testOptions(), true)
 	en.ingest(alert("a1", sdk.ConditionResolved, t0), withPolicy(decision("fake.a", "k", 0), route.ResolvedCreateAndResolve))
 	en.settled()
-	if got, want := f.counts(), (counts{"lookup": 2, "create": 1, "resolve": 1}); !sameCounts(got, want) {
+	if got, want := f.counts(), (counts{"lookup": 1, "create": 1, "resolve": 1}); !sameCounts(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
 	if items := f.byKey("k"); len(items) != 1 || items[0].State != sdk.StateResolved {
@@ -579,7 +585,7 @@ func TestResolveOfDeletedItemIsNotRecreated(t *testing.T) {
 			f.delete(en.item("fake.a", "k").Ref.ID)
 			en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
 			en.settled()
-			if got, want := f.counts(), (counts{"lookup": 1, "create": 1, "resolve": 1}); !sameCounts(got, want) {
+			if got, want := f.counts(), (counts{"create": 1, "resolve": 1}); !sameCounts(got, want) {
 				t.Errorf("calls %v, want %v", got, want)
 			}
 			it := en.item("fake.a", "k")
@@ -703,10 +709,12 @@ func TestPermanentErrorDeadLettersAndReplay(t *testing.T) {
 	}
 }
 
+// TestMaxAttemptsDeadLetters: every failed attempt counts, and each retry
+// of a failed Create (whose outcome is unknown) looks the key up first.
 func TestMaxAttemptsDeadLetters(t *testing.T) {
 	f := newFake()
 	for range 3 {
-		f.fail("lookup", errors.New("connection refused")) // unclassified: retryable
+		f.fail("create", errors.New("connection reset")) // unclassified: retryable
 	}
 	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps(), Limits: Limits{MaxAttempts: 3}}}, testOptions(), true)
 	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
@@ -714,8 +722,8 @@ func TestMaxAttemptsDeadLetters(t *testing.T) {
 		dls, _ := en.st.ListDeadLetters(context.Background(), store.DeadLetterFilter{})
 		return len(dls) == 1 && strings.Contains(dls[0].Reason, "3 attempts")
 	})
-	if n := f.count("lookup"); n != 3 {
-		t.Errorf("lookup called %d times, want 3", n)
+	if got, want := f.counts(), (counts{"lookup": 2, "create": 3}); !sameCounts(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
 	}
 }
 
@@ -862,16 +870,8 @@ func TestCrashDuringCreateResumesByLookup(t *testing.T) {
 	f.gate = gate
 	f.mu.Unlock()
 	en.ingest(alert("a1", sdk.ConditionFired, t0), decision("fake.a", "k", 0))
-	waitFor(t, "lookup to be in flight", func() bool { return f.count("lookup") == 1 })
-	// The lookup in flight already read the gate and no latency. Set the
-	// create's latency before opening the gate: set after, the worker could
-	// run from Lookup into Create first and finish it at once.
-	f.mu.Lock()
-	f.gate, f.latency = nil, time.Hour
-	f.mu.Unlock()
-	close(gate) // lookup answers "none"; create goes through, then hangs on latency
 	waitFor(t, "create in flight", func() bool { return f.count("create") == 1 })
-	// The fake stores an item only after its latency; emulate the remote
+	// The fake stores an item only after its gate opens; emulate the remote
 	// side having acted while the answer is still on its way.
 	f.mu.Lock()
 	f.nextID++
@@ -880,25 +880,26 @@ func TestCrashDuringCreateResumesByLookup(t *testing.T) {
 	f.order = append(f.order, id)
 	f.mu.Unlock()
 	en.stop() // cancels the hanging create
+	close(gate)
+	f.mu.Lock()
+	f.gate = nil
+	f.mu.Unlock()
 	st, err := sqlite.Open(context.Background(), en.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	items, _ := st.ListItems(context.Background(), store.ItemFilter{CorrelationKey: "k"})
 	_ = st.Close()
-	if len(items) != 1 || items[0].Intent != store.IntentCreating || !items[0].Dirty {
-		t.Fatalf("after crash: %s; want a dirty item with a creating intent", fmtItems(items))
+	if len(items) != 1 || items[0].Intent != store.IntentCreating || !items[0].Dirty || items[0].CreateAttemptAt.IsZero() {
+		t.Fatalf("after crash: %s; want a dirty item with a creating intent and its attempt marked", fmtItems(items))
 	}
-	f.mu.Lock()
-	f.latency = 0
-	f.mu.Unlock()
 	en.open(true)
 	en.settled()
 	if n := len(f.byKey("k")); n != 1 {
 		t.Errorf("%d remote items, want exactly 1", n)
 	}
-	if c := f.count("create"); c != 1 {
-		t.Errorf("create called %d times, want 1", c)
+	if got, want := f.counts(), (counts{"create": 1, "lookup": 1}); !sameCounts(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
 	}
 	if it := en.item("fake.a", "k"); it.Ref == nil || it.Ref.ID != id {
 		t.Errorf("ref %+v, want the item created before the crash (%s)", it.Ref, id)
@@ -927,7 +928,10 @@ func TestAuditTrail(t *testing.T) {
 		}
 	}
 	joined := strings.Join(got, " ")
-	for _, want := range []string{"notification:fired:new", "notification:resolved:applied", "call:lookup:ok", "call:create:ok", "call:resolve:ok"} {
+	if strings.Contains(joined, "call:lookup") {
+		t.Errorf("audit trail %q has a lookup; nothing was ambiguous", joined)
+	}
+	for _, want := range []string{"notification:fired:new", "notification:resolved:applied", "call:create:ok", "call:resolve:ok"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("audit trail %q lacks %q", joined, want)
 		}

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -75,6 +76,20 @@ type Backend struct {
 	// ReadAfterWriteDelay is how long a new work item may take to become
 	// visible to the plugin's Lookup (sdk.Info.ReadAfterWriteDelay).
 	ReadAfterWriteDelay time.Duration
+	// AdoptExisting makes the first Create of a slot (no work item recorded
+	// for it yet) go after a Lookup, which adopts an open work item the
+	// backend already has for the correlation key: for migrating from
+	// another tool. It needs a plugin with Lookup.
+	AdoptExisting bool
+}
+
+// Validate reports a backend that cannot be delivered to as configured,
+// naming the attribute.
+func (b Backend) Validate() error {
+	if b.AdoptExisting && !b.Capabilities.Lookup {
+		return errors.New("adopt_existing = true needs a plugin that can look work items up, and this plugin has no Lookup")
+	}
+	return b.Limits.Validate()
 }
 
 // Resolver gives the engine the configured backends by "type.name".

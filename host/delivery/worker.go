@@ -48,7 +48,8 @@ func (r *runner) loop(loopCtx, callCtx context.Context) {
 		if p := r.bucket.paused(time.Now()); p > 0 {
 			wait = min(wait, p)
 		} else if free := r.limits.MaxInFlight - r.inFlight(); free > 0 {
-			items, err := r.e.st.Claim(loopCtx, r.ref, r.e.opt.InstanceID, r.e.opt.Now(), r.e.opt.LeaseDuration, free)
+			now := r.e.opt.Now()
+			items, err := r.e.st.Claim(loopCtx, r.ref, r.e.opt.InstanceID, now, r.e.opt.LeaseDuration, free)
 			if err != nil && loopCtx.Err() == nil {
 				log.Error("claiming work failed; retrying", "error", err)
 			}
@@ -59,7 +60,7 @@ func (r *runner) loop(loopCtx, callCtx context.Context) {
 					defer wg.Done()
 					defer r.wake()
 					defer r.active.Add(-1)
-					r.reconcile(callCtx, it)
+					r.reconcile(callCtx, it, now)
 				}()
 			}
 		}
@@ -80,24 +81,33 @@ func (r *runner) loop(loopCtx, callCtx context.Context) {
 }
 
 // job is one claim of one item: the item as the worker sees it, changed
-// locally as calls succeed and written back with each step.
+// locally as calls succeed and written back before the next call and when
+// the claim ends.
 type job struct {
-	r        *runner
-	it       *store.Item
-	b        Backend
-	events   []store.Event
+	r      *runner
+	it     *store.Item
+	b      Backend
+	events []store.Event
+	notes  map[string]bool
+	// lookedUp: this claim called Lookup.
 	lookedUp bool
-	// createToResolve is set when this claim recorded the creating intent
-	// for a resolved alert, whose reason is already in the audit trail.
-	createToResolve bool
+	// marked: this claim's Create attempt is durable: the claim marked it
+	// (CreateAttemptAt is the claim's time) or the worker recorded it.
+	marked bool
+	// createUnknown: a Create this claim sent may have acted remotely, and
+	// its outcome is unknown (a retryable failure, a timeout, a shutdown).
+	createUnknown bool
+	// unsaved: the item changed locally since the last save.
+	unsaved bool
 }
 
 // errPaused ends a claim without a call while the backend's Retry-After holds.
 var errPaused = errors.New("backend asked to wait (Retry-After)")
 
-func (r *runner) reconcile(ctx context.Context, it *store.Item) {
+func (r *runner) reconcile(ctx context.Context, it *store.Item, claimedAt time.Time) {
 	b, ok := r.e.res.Backend(r.ref)
-	j := &job{r: r, it: it, b: b}
+	j := &job{r: r, it: it, b: b, notes: map[string]bool{},
+		marked: it.Intent == store.IntentCreating && it.CreateAttemptAt.Equal(claimedAt)}
 	if !ok {
 		j.note(store.EventState, "backend is no longer configured; retrying later")
 		j.logErr(j.save(store.Progress{Retry: true, RetryAt: r.e.opt.Now().Add(r.e.opt.BackoffMax)}))
@@ -129,40 +139,75 @@ func (j *job) logErr(err error) {
 		"backend", j.r.ref, "item", j.it.ID, "correlation_key", j.it.CorrelationKey, "error", err)
 }
 
-// step makes at most one plugin call and records it. finished reports that
+// step carries out decide's next move: at most one plugin call, recorded
+// before the next call or with the end of the claim. finished reports that
 // the claim ended (done, retry scheduled or dead-lettered).
 func (j *job) step(ctx context.Context) (finished bool, err error) {
-	it, caps, c := j.it, j.b.Capabilities, j.b.Client
-	if it.Intent == store.IntentCreating {
-		if caps.Lookup && !j.lookedUp {
-			j.lookedUp = true
-			wi, err := j.call(ctx, "lookup", c.Lookup, false)
-			if err != nil && sdk.KindOf(err) != sdk.KindNotFound {
-				return true, j.fail(ctx, "lookup", err)
-			}
-			if err == nil && wi != nil && wi.State != sdk.StateResolved && (it.Ref == nil || wi.ID != it.Ref.ID) {
-				j.setRef(wi)
-				it.Remote, it.Intent, it.RemoteResolvedAt = store.RemoteOpen, store.IntentNone, time.Time{}
-				if it.Condition == sdk.ConditionFired {
-					it.AppliedSeq = it.Seq
-				}
-				j.note(store.EventState, fmt.Sprintf("found work item %s by correlation key; not creating another", refName(wi)))
-				return false, j.save(store.Progress{})
-			}
+	it, c := j.it, j.b.Client
+	d := decide(situation{Item: it, Caps: j.b.Capabilities, Marked: j.marked && it.Intent == store.IntentCreating, LookedUp: j.lookedUp,
+		Adopt: j.b.AdoptExisting, ReadAfterWrite: j.b.ReadAfterWriteDelay, Now: j.r.e.opt.Now()})
+	if d.Note != "" && !j.notes[d.Note] {
+		j.notes[d.Note] = true
+		j.note(store.EventState, d.Note)
+	}
+	var (
+		op      string
+		fn      func(context.Context, *sdk.Request) (*sdk.WorkItem, error)
+		withRef = true
+	)
+	switch d.Move {
+	case moveDone:
+		if it.AppliedSeq < it.Seq {
+			it.AppliedSeq = it.Seq
 		}
-		if it.Condition != sdk.ConditionFired {
-			need := resolvedWithoutItem(it)
-			if need == needNothing {
-				it.Intent = store.IntentNone
-				j.note(store.EventState, "the alert resolved before its work item was created; nothing to create")
-				return false, j.save(store.Progress{})
-			}
-			if !j.createToResolve {
-				j.createToResolve = true
-				j.note(store.EventState, "the alert resolved before its work item was created; "+whyCreate(need)+cannotResolve(caps))
-			}
+		it.Intent = store.IntentNone
+		return true, j.save(store.Progress{Done: true})
+	case moveSkipResolve:
+		it.AppliedSeq = it.Seq
+		return true, j.save(store.Progress{Done: true})
+	case moveSkipUpdate:
+		it.AppliedSeq, j.unsaved = it.Seq, true
+		return false, nil
+	case moveWait:
+		return true, j.save(store.Progress{Retry: true, RetryAt: d.At})
+	case moveMarkCreate:
+		it.Intent, it.CreateAttemptAt, j.marked = store.IntentCreating, j.r.e.opt.Now(), true
+		j.note(store.EventState, "intent recorded: creating a work item")
+		return false, j.save(store.Progress{})
+	case moveLookup:
+		j.lookedUp = true
+		op, fn, withRef = "lookup", c.Lookup, false
+	case moveCreate:
+		op, fn, withRef = "create", c.Create, false
+	case moveUpdate:
+		op, fn = "update", c.Update
+	case moveResolve:
+		op, fn = "resolve", c.Resolve
+	case moveReopen:
+		op, fn = "reopen", c.Reopen
+	}
+	if j.unsaved {
+		if err := j.save(store.Progress{}); err != nil {
+			return true, err
 		}
-		wi, err := j.call(ctx, "create", c.Create, false)
+	}
+	wi, err := j.call(ctx, op, fn, withRef)
+	switch op {
+	case "lookup":
+		if err != nil && sdk.KindOf(err) != sdk.KindNotFound {
+			return true, j.fail(ctx, op, err)
+		}
+		if err == nil && wi != nil && wi.State != sdk.StateResolved && (it.Ref == nil || wi.ID != it.Ref.ID) {
+			j.setRef(wi)
+			it.Remote, it.Intent, it.RemoteResolvedAt = store.RemoteOpen, store.IntentNone, time.Time{}
+			if it.Condition == sdk.ConditionFired {
+				it.AppliedSeq = it.Seq
+			}
+			j.unsaved = true
+			j.note(store.EventState, fmt.Sprintf("found work item %s by correlation key; not creating another", refName(wi)))
+		}
+		return false, nil
+	case "create":
 		if err == nil && wi == nil {
 			err = sdk.Permanent(errors.New("the plugin's Create returned no work item"))
 		}
@@ -170,111 +215,27 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			if sdk.KindOf(err) == sdk.KindNotFound {
 				err = sdk.Permanent(err)
 			}
-			return true, j.fail(ctx, "create", err)
+			return true, j.fail(ctx, op, err)
 		}
 		j.setRef(wi)
 		it.Remote, it.Intent, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, store.IntentNone, time.Time{}, it.Seq
-		return false, j.save(store.Progress{})
+		j.unsaved = true
+		return false, nil
 	}
-
-	if it.Condition == sdk.ConditionFired {
-		if it.Remote != store.RemoteOpen {
-			return j.newIncident(ctx)
-		}
-		if it.AppliedSeq >= it.Seq {
-			return true, j.save(store.Progress{Done: true})
-		}
-		if !caps.Update {
-			it.AppliedSeq = it.Seq
-			j.note(store.EventState, "alert fired again; the plugin has no Update, so only recorded")
-			return false, j.save(store.Progress{})
-		}
-		wi, err := j.call(ctx, "update", c.Update, true)
-		if err != nil {
-			return j.failOrForget(ctx, "update", err)
-		}
-		j.setRef(wi)
+	if err != nil {
+		return j.failOrForget(ctx, op, err)
+	}
+	j.setRef(wi)
+	switch op {
+	case "update":
 		it.AppliedSeq = it.Seq
-		return false, j.save(store.Progress{})
-	}
-
-	// Desired: resolved.
-	if it.Remote == store.RemoteOpen {
-		if !caps.Resolve {
-			it.AppliedSeq = it.Seq
-			j.note(store.EventState, "alert resolved; the plugin cannot resolve, so only recorded")
-			return true, j.save(store.Progress{Done: true})
-		}
-		wi, err := j.call(ctx, "resolve", c.Resolve, true)
-		if err != nil {
-			return j.failOrForget(ctx, "resolve", err)
-		}
-		j.setRef(wi)
+	case "resolve":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteResolved, it.EventAt, it.Seq
-		return false, j.save(store.Progress{})
+	case "reopen":
+		it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.Intent = store.RemoteOpen, time.Time{}, it.Seq, store.IntentNone
 	}
-	switch need := resolvedWithoutItem(it); need {
-	case needAcknowledgedFired, needCreateAndResolve:
-		// The same path as a firing alert's; once the item is open, the
-		// step above resolves it.
-		j.createToResolve = true
-		j.note(store.EventState, "alert resolved with no work item open; "+whyCreate(need)+cannotResolve(caps))
-		return j.newIncident(ctx)
-	}
-	if it.Remote == store.RemoteNone && it.AppliedSeq < it.Seq {
-		j.note(store.EventState, "alert resolved with no work item open; recorded only")
-	}
-	it.AppliedSeq = it.Seq
-	return true, j.save(store.Progress{Done: true})
-}
-
-// newIncident brings a Fired to a slot whose work item is resolved or
-// absent: Reopen inside the reopen window, else the crash-safe create (the
-// "creating" intent is recorded; the next step looks up, then creates).
-func (j *job) newIncident(ctx context.Context) (finished bool, err error) {
-	it, caps := j.it, j.b.Capabilities
-	if it.Remote == store.RemoteResolved {
-		gap := firedAt(it).Sub(it.RemoteResolvedAt)
-		inside := it.ReopenWindow > 0 && !it.RemoteResolvedAt.IsZero() && gap <= it.ReopenWindow
-		switch {
-		case inside && caps.Reopen:
-			wi, err := j.call(ctx, "reopen", j.b.Client.Reopen, true)
-			if err != nil {
-				return j.failOrForget(ctx, "reopen", err)
-			}
-			j.setRef(wi)
-			it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, time.Time{}, it.Seq
-			return false, j.save(store.Progress{})
-		case inside:
-			j.note(store.EventState, "fired again inside the reopen window, but the plugin cannot reopen; creating a new work item")
-		case it.ReopenWindow > 0:
-			j.note(store.EventState, fmt.Sprintf("fired again %v after resolution, outside the reopen window of %v; creating a new work item", gap, it.ReopenWindow))
-		default:
-			j.note(store.EventState, "fired again after resolution and the route does not reopen; creating a new work item")
-		}
-	}
-	it.Intent = store.IntentCreating
-	j.lookedUp = false
-	j.note(store.EventState, "intent recorded: creating a work item")
-	return false, j.save(store.Progress{})
-}
-
-// whyCreate completes the audit note of a work item created for a resolved
-// alert.
-func whyCreate(need resolvedNeed) string {
-	if need == needAcknowledgedFired {
-		return "its acknowledged Fired still needs its work item, whatever on_resolved_without_item says: delivering it, then resolving it"
-	}
-	return "creating and resolving it per the route's on_resolved_without_item"
-}
-
-// cannotResolve completes the audit note of a create for a resolved alert
-// when the plugin has no Resolve.
-func cannotResolve(caps sdk.Capabilities) string {
-	if caps.Resolve {
-		return ""
-	}
-	return "; the plugin cannot resolve, so the work item stays open"
+	j.unsaved = true
+	return false, nil
 }
 
 // failOrForget handles a failed call on an existing item: NotFound means it
@@ -295,7 +256,8 @@ func (j *job) failOrForget(ctx context.Context, op string, err error) (bool, err
 	}
 	j.note(store.EventState, msg)
 	it.Remote, it.Ref, it.RemoteResolvedAt, it.Intent = store.RemoteNone, nil, time.Time{}, store.IntentNone
-	return false, j.save(store.Progress{})
+	j.marked, j.unsaved = false, true
+	return false, nil
 }
 
 func refName(wi *sdk.WorkItem) string {
@@ -344,6 +306,12 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	wi, err := fn(cctx, req)
 	d := time.Since(start)
 	cancel()
+	if op == "create" && err != nil {
+		// Unless the backend refused it, the Create may have acted.
+		if k := sdk.KindOf(err); k != sdk.KindPermanent && k != sdk.KindNotFound {
+			j.createUnknown = true
+		}
+	}
 	outcome, msg := "ok", op+" succeeded"
 	if err != nil {
 		outcome, msg = string(sdk.KindOf(err)), fmt.Sprintf("%s failed: %v", op, err)
@@ -414,11 +382,17 @@ func (j *job) deadLetter(kind, reason string) error {
 func (j *job) save(p store.Progress) error {
 	it, now := j.it, j.r.e.opt.Now()
 	p.ItemID, p.Owner, p.Now = it.ID, j.r.e.opt.InstanceID, now
-	p.Remote, p.Ref, p.RemoteResolvedAt, p.Intent = it.Remote, it.Ref, it.RemoteResolvedAt, it.Intent
+	p.Remote, p.Ref, p.RemoteResolvedAt, p.Intent, p.CreateAttemptAt = it.Remote, it.Ref, it.RemoteResolvedAt, it.Intent, it.CreateAttemptAt
+	if (p.Done || p.Retry || p.DeadLetter != "") && j.marked && !j.createUnknown {
+		// This claim's attempt sent no Create, or one whose outcome is
+		// known: the next claim starts afresh, without a Lookup.
+		p.CreateAttemptAt = time.Time{}
+	}
 	p.AppliedSeq, p.Attempts, p.LastError = it.AppliedSeq, it.Attempts, it.LastError
 	if p.Done {
 		p.Attempts, p.LastError = 0, ""
 	}
+	j.unsaved = false
 	if !p.Done && !p.Retry && p.DeadLetter == "" {
 		p.LeaseUntil = now.Add(j.r.e.opt.LeaseDuration)
 	}

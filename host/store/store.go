@@ -29,7 +29,11 @@ type Store interface {
 	Ingest(ctx context.Context, ns []Notification) ([]IngestResult, error)
 
 	// Claim leases up to limit dirty, due, unleased items of backend to
-	// owner until now+lease, oldest due first.
+	// owner until now+lease, oldest due first. In the same commit it marks
+	// the attempt of every claimed item with IntentCreating and no attempt
+	// marked yet: its CreateAttemptAt becomes now. An item whose
+	// CreateAttemptAt is set but differs from now was marked by an earlier
+	// claim, whose Create may have reached the backend.
 	Claim(ctx context.Context, backend, owner string, now time.Time, lease time.Duration, limit int) ([]*Item, error)
 	// Record writes the outcome of one reconcile step on an item leased to
 	// p.Owner; ErrLeaseLost when it is not.
@@ -119,8 +123,12 @@ type Intent string
 // Intents.
 const (
 	IntentNone Intent = ""
-	// IntentCreating is recorded before Create: if it is still there after a
-	// crash, the worker looks the key up before creating again.
+	// IntentCreating: the slot needs (or may need) a new work item. Ingest
+	// records it in the commit that acknowledges a Fired (or a Resolved
+	// that create_and_resolve turns into one) for a slot without an open
+	// item; a worker records it itself before a Create ingest did not
+	// foresee. With Item.CreateAttemptAt it tells a Create never attempted
+	// from one whose outcome is unknown.
 	IntentCreating Intent = "creating"
 )
 
@@ -162,6 +170,10 @@ type Item struct {
 	// RemoteResolvedAt is when the alert that resolved Ref resolved.
 	RemoteResolvedAt time.Time
 	Intent           Intent
+	// CreateAttemptAt is when a claim that may have called Create for the
+	// creating intent began (see Store.Claim); zero while no Create was
+	// attempted since the intent was recorded, and whenever Intent is none.
+	CreateAttemptAt time.Time
 
 	// Scheduling.
 	Dirty      bool
@@ -186,6 +198,10 @@ type Progress struct {
 	Ref              *sdk.WorkItem
 	RemoteResolvedAt time.Time
 	Intent           Intent
+	// CreateAttemptAt is written as given (zero when Intent is none): the
+	// worker keeps the mark of a Create whose outcome is unknown and clears
+	// its own claim's mark when no Create went out.
+	CreateAttemptAt time.Time
 	// AppliedSeq never moves back; a lower value leaves it unchanged.
 	AppliedSeq int64
 	Attempts   int

@@ -61,6 +61,8 @@ backend "servicenow" "prod" {
   rate_limit    = 2.5
   max_attempts  = 10
   max_age       = "7d"
+
+  adopt_existing = true
 }
 
 backend "file" "local" {}

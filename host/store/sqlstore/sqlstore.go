@@ -58,11 +58,11 @@ func (s *Store) Close() error {
 
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
 	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq, remote, ref, remote_resolved_at,
-	intent, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at`
+	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
-const progressSet = `remote = ?, ref = ?, remote_resolved_at = ?, intent = ?, applied_seq = ?,
+const progressSet = `remote = ?, ref = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
 	attempts = ?, last_error = ?, updated_at = ?`
 
 type queries struct {
@@ -82,14 +82,19 @@ func buildQueries(d Dialect) queries {
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
 			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
-			dirty, due_at, dirty_since, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, 1, ?, ?, ?, ?)
+			intent, dirty, due_at, dirty_since, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
+		// It records the creating intent (see createIntent) for a
+		// notification that may need a new work item, and keeps an intent
+		// already there with its attempt mark.
 		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
 			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
 			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
+			intent = CASE WHEN remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
+				THEN 'creating' ELSE intent END,
 			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
 			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
 			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
@@ -100,7 +105,11 @@ func buildQueries(d Dialect) queries {
 			VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		insertDead: r(`INSERT INTO dead_letters (item_id, route, backend, correlation_key, reason,
 			last_error, attempts, alert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		claim: r(`UPDATE work_items SET lease_owner = ?, lease_until = ? WHERE id IN (
+		// claim marks the attempt of a creating intent that has none, in
+		// the commit that leases the item (see store.Store.Claim).
+		claim: r(`UPDATE work_items SET lease_owner = ?, lease_until = ?,
+			create_attempt_at = CASE WHEN intent = 'creating' AND create_attempt_at = 0 THEN ? ELSE create_attempt_at END
+			WHERE id IN (
 			SELECT id FROM work_items WHERE backend = ? AND dirty = 1 AND dead = 0
 			AND due_at <= ? AND lease_until < ? ORDER BY due_at LIMIT ?` + d.SkipLocked + `)
 			RETURNING ` + itemCols),
@@ -247,11 +256,15 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	if cond == sdk.ConditionFired {
 		firedSeq = 1
 	}
+	intent := store.IntentNone
+	if cond == sdk.ConditionFired || policy == route.ResolvedCreateAndResolve {
+		intent = store.IntentCreating // a new slot: nothing exists yet
+	}
 	// Insert first: most notifications are a new alert's Fired, which then
 	// costs one statement; an existing key falls through to read and merge.
 	var id int64
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, ns(now), ns(now), ns(now), ns(now)).Scan(&id)
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now)).Scan(&id)
 	if err == nil {
 		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, nil
 	}
@@ -272,7 +285,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	}
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
-		string(policy), ns(at), string(cond), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
+		string(policy), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -326,7 +339,7 @@ func (s *Store) Claim(ctx context.Context, backend, owner string, now time.Time,
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.w.QueryContext(ctx, s.q.claim, owner, ns(now.Add(lease)), backend, ns(now), ns(now), limit)
+	rows, err := s.w.QueryContext(ctx, s.q.claim, owner, ns(now.Add(lease)), ns(now), backend, ns(now), ns(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s: claiming work for backend %q: %w", s.d.Name, backend, err)
 	}
@@ -355,7 +368,11 @@ func (s *Store) Record(ctx context.Context, p store.Progress) error {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	args := []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), p.AppliedSeq, p.Attempts, p.LastError, ns(now)}
+	attemptAt := p.CreateAttemptAt
+	if p.Intent == store.IntentNone {
+		attemptAt = time.Time{}
+	}
+	args := []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt), p.AppliedSeq, p.Attempts, p.LastError, ns(now)}
 	var q string
 	switch {
 	case p.DeadLetter != "":
@@ -680,17 +697,19 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			cond, alert, fields, cis, remote, ref, intent string
 			policy                                        string
 			reopen, eventAt, resolvedAt, due, since       int64
+			attemptAt                                     int64
 			leaseUntil, created, updated                  int64
 			dirty, dead                                   int
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
-			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &dirty, &dead,
+			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &attemptAt, &dirty, &dead,
 			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
 			return nil, err
 		}
 		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)
 		it.OnResolvedWithoutItem = route.ResolvedPolicy(policy)
 		it.ReopenWindow, it.EventAt, it.RemoteResolvedAt = time.Duration(reopen), fromNS(eventAt), fromNS(resolvedAt)
+		it.CreateAttemptAt = fromNS(attemptAt)
 		it.Dirty, it.Dead = dirty == 1, dead == 1
 		it.DueAt, it.DirtySince, it.LeaseUntil = fromNS(due), fromNS(since), fromNS(leaseUntil)
 		it.CreatedAt, it.UpdatedAt = fromNS(created), fromNS(updated)

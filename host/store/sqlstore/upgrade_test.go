@@ -21,7 +21,8 @@ import (
 // item reads back with the defaults of the columns added since (its route's
 // on_resolved_without_item is record, the behaviour it was ingested under),
 // a firing item's Fired counts as acknowledged (fired_seq is its seq), and
-// dead letters keep their ids while a dropped one's id is not given again.
+// dead letters keep their ids while a dropped one's id is not given again,
+// and a "creating" intent counts as a Create attempted when it was recorded.
 func TestUpgradeKeepsExistingItems(t *testing.T) {
 	engines := []struct {
 		name    string
@@ -64,8 +65,8 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 				RETURNING id`).Scan(&id)
 			if err == nil {
 				err = db.QueryRowContext(ctx, `INSERT INTO work_items (route, backend, correlation_key, condition, alert_id,
-					alert, fields, config_items, reopen_window, event_at, seq, dirty, due_at, dirty_since, created_at, updated_at)
-					VALUES ('r', 'file.x', 'k2', 'fired', 'b', '{"id":"b"}', 'null', 'null', 0, 1, 2, 1, 1, 1, 1, 1)
+					alert, fields, config_items, reopen_window, event_at, seq, intent, dirty, due_at, dirty_since, created_at, updated_at)
+					VALUES ('r', 'file.x', 'k2', 'fired', 'b', '{"id":"b"}', 'null', 'null', 0, 1, 2, 'creating', 1, 1, 1, 1, 7)
 					RETURNING id`).Scan(&firingID)
 			}
 			if err != nil {
@@ -99,6 +100,13 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 			}
 			if firing.FiredSeq != 2 || firing.AppliedSeq != 0 {
 				t.Errorf("migrated firing item: fired seq %d applied %d; want 2, 0", firing.FiredSeq, firing.AppliedSeq)
+			}
+			// Its creating intent was recorded just before a Create whose
+			// outcome is unknown: it counts as attempted when recorded, so
+			// the next claim looks it up first.
+			if firing.Intent != store.IntentCreating || firing.CreateAttemptAt.UnixNano() != 7 || !it.CreateAttemptAt.IsZero() {
+				t.Errorf("migrated intents: firing %q attempted at %v, resolved attempted at %v; want creating at 7 ns, none",
+					firing.Intent, firing.CreateAttemptAt.UnixNano(), it.CreateAttemptAt)
 			}
 			// The dead letters keep their ids, and the newest one's id is
 			// not given again once it is dropped.

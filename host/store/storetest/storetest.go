@@ -95,6 +95,8 @@ func Run(t *testing.T, o Opener) {
 		{"ResolvedPolicyPerItem", testResolvedPolicy},
 		{"IngestOrdering", testIngestOrdering},
 		{"FiredSeq", testFiredSeq},
+		{"CreatingIntentAtIngest", testCreatingIntentAtIngest},
+		{"ClaimMarksCreateAttempt", testClaimMarksCreateAttempt},
 		{"IngestBatchSameKey", testBatchSameKey},
 		{"IngestConcurrentSameKey", testConcurrentSameKey},
 		{"Unmatched", testUnmatched},
@@ -292,6 +294,141 @@ func testFiredSeq(t *testing.T, s store.Store, _ func() store.Store) {
 	if it := get(t, s, dropID); it.FiredSeq > it.AppliedSeq || it.Dead || !it.Dirty {
 		t.Errorf("after drop and a Resolved: fired seq %d applied %d dead %v dirty %v; want nothing owed, live, dirty",
 			it.FiredSeq, it.AppliedSeq, it.Dead, it.Dirty)
+	}
+}
+
+// testCreatingIntentAtIngest: ingest records the creating intent in the
+// commit that acknowledges a notification that may need a new work item
+// (a Fired for a slot without an open item, a Resolved that
+// create_and_resolve turns into one), and never for an open item, so a new
+// work item needs no commit of its own before its Create.
+func testCreatingIntentAtIngest(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	now := t0.Add(3 * time.Hour)
+	createResolve := Delivery("file.x", "cr")
+	createResolve.OnResolvedWithoutItem = route.ResolvedCreateAndResolve
+	fired := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "fired")))[0].Deliveries[0].ItemID
+	recorded := ingest(t, s, notif(Alert("b", sdk.ConditionResolved, t0), Delivery("file.x", "recorded")))[0].Deliveries[0].ItemID
+	cr := ingest(t, s, notif(Alert("c", sdk.ConditionResolved, t0), createResolve))[0].Deliveries[0].ItemID
+	for _, tc := range []struct {
+		name string
+		id   int64
+		want store.Intent
+	}{
+		{"new Fired", fired, store.IntentCreating},
+		{"new Resolved, record", recorded, store.IntentNone},
+		{"new Resolved, create_and_resolve", cr, store.IntentCreating},
+	} {
+		if it := get(t, s, tc.id); it.Intent != tc.want || !it.CreateAttemptAt.IsZero() {
+			t.Errorf("%s: intent %q attempt %v; want %q, no attempt", tc.name, it.Intent, it.CreateAttemptAt, tc.want)
+		}
+	}
+	// The Fired's item is created (open); the record-only slot is settled.
+	for _, it := range claim(t, s, "file.x", "A", now, 10) {
+		p := store.Progress{ItemID: it.ID, Owner: "A", Now: now, AppliedSeq: it.Seq, Done: true}
+		if it.ID == fired {
+			p.Remote, p.Ref = store.RemoteOpen, &sdk.WorkItem{ID: "INC1"}
+		}
+		if it.ID != cr {
+			if err := s.Record(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0.Add(time.Minute)), Delivery("file.x", "fired")))
+	if it := get(t, s, fired); it.Intent != store.IntentNone {
+		t.Errorf("re-fire of an open item: intent %q, want none (Update, not Create)", it.Intent)
+	}
+	ingest(t, s, notif(Alert("b", sdk.ConditionFired, t0.Add(time.Minute)), Delivery("file.x", "recorded")))
+	if it := get(t, s, recorded); it.Intent != store.IntentCreating {
+		t.Errorf("Fired after a recorded resolution: intent %q, want creating", it.Intent)
+	}
+	// A resolved item that fires again may need a new one (or a Reopen).
+	later := now.Add(2 * time.Minute)
+	for _, it := range claim(t, s, "file.x", "A", later, 10) {
+		if it.ID == fired {
+			if err := s.Record(ctx, store.Progress{ItemID: it.ID, Owner: "A", Now: later, Remote: store.RemoteResolved,
+				Ref: it.Ref, RemoteResolvedAt: t0.Add(2 * time.Minute), AppliedSeq: it.Seq, Done: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ingest(t, s, notif(Alert("a2", sdk.ConditionFired, t0.Add(time.Hour)), Delivery("file.x", "fired")))
+	if it := get(t, s, fired); it.Intent != store.IntentCreating || it.Remote != store.RemoteResolved {
+		t.Errorf("re-fire of a resolved item: intent %q remote %q, want creating, resolved", it.Intent, it.Remote)
+	}
+}
+
+// testClaimMarksCreateAttempt: the claim marks the attempt of a creating
+// intent in the commit that leases the item, once: a later claim sees the
+// earlier mark (a Create may have reached the backend), Record keeps or
+// clears it as told and clears it with the intent, and ingest keeps it.
+func testClaimMarksCreateAttempt(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	id := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k")))[0].Deliveries[0].ItemID
+	other := ingest(t, s, notif(Alert("b", sdk.ConditionResolved, t0), Delivery("file.x", "none")))[0].Deliveries[0].ItemID
+	t1 := t0.Add(time.Hour)
+	byID := func(items []*store.Item) map[int64]*store.Item {
+		m := map[int64]*store.Item{}
+		for _, it := range items {
+			m[it.ID] = it
+		}
+		return m
+	}
+	got := byID(claim(t, s, "file.x", "A", t1, 10))
+	if it := got[id]; it == nil || !it.CreateAttemptAt.Equal(t1) {
+		t.Fatalf("first claim: %+v; want the attempt marked at the claim's time %v", it, t1)
+	}
+	if it := got[other]; it == nil || !it.CreateAttemptAt.IsZero() {
+		t.Errorf("claim of an item without intent: %+v; want no attempt mark", it)
+	}
+	if it := get(t, s, id); !it.CreateAttemptAt.Equal(t1) {
+		t.Errorf("stored attempt %v after the claim, want %v", it.CreateAttemptAt, t1)
+	}
+	// The claim ends with the outcome unknown: the mark is kept, and a
+	// newer notification keeps it too.
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: t1, Intent: store.IntentCreating,
+		CreateAttemptAt: t1, Attempts: 1, Retry: true, RetryAt: t1}); err != nil {
+		t.Fatal(err)
+	}
+	ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0.Add(time.Minute)), Delivery("file.x", "k")))
+	t2 := t1.Add(time.Hour)
+	if it := byID(claim(t, s, "file.x", "B", t2, 10))[id]; it == nil || !it.CreateAttemptAt.Equal(t1) || it.Intent != store.IntentCreating {
+		t.Fatalf("second claim: %+v; want the first claim's mark %v kept", it, t1)
+	}
+	// A claim that sent no Create clears its mark: the next claim marks anew.
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "B", Now: t2, Intent: store.IntentCreating,
+		Retry: true, RetryAt: t2}); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id); !it.CreateAttemptAt.IsZero() {
+		t.Errorf("after a Record clearing it: attempt %v, want none", it.CreateAttemptAt)
+	}
+	t3 := t2.Add(time.Hour)
+	if it := byID(claim(t, s, "file.x", "C", t3, 10))[id]; it == nil || !it.CreateAttemptAt.Equal(t3) {
+		t.Fatalf("third claim: %+v; want a new mark at %v", it, t3)
+	}
+	// The intent settled: the mark goes with it, whatever Record is given.
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "C", Now: t3, Remote: store.RemoteOpen,
+		Ref: &sdk.WorkItem{ID: "INC1"}, CreateAttemptAt: t3, AppliedSeq: 2, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id); it.Intent != store.IntentNone || !it.CreateAttemptAt.IsZero() {
+		t.Errorf("after the create: intent %q attempt %v; want neither", it.Intent, it.CreateAttemptAt)
+	}
+	if reopen == nil {
+		return
+	}
+	// The mark is durable.
+	id2 := ingest(t, s, notif(Alert("d", sdk.ConditionFired, t0), Delivery("jira.y", "k")))[0].Deliveries[0].ItemID
+	if items := claim(t, s, "jira.y", "A", t1, 10); len(items) != 1 {
+		t.Fatalf("claimed %d, want 1", len(items))
+	}
+	_ = s.Close()
+	s2 := reopen()
+	defer s2.Close()
+	if it := get(t, s2, id2); !it.CreateAttemptAt.Equal(t1) || it.Intent != store.IntentCreating {
+		t.Errorf("after reopening: intent %q attempt %v; want creating, %v", it.Intent, it.CreateAttemptAt, t1)
 	}
 }
 
