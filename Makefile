@@ -99,7 +99,7 @@ $(RELEASE_TOOL): FORCE
 ## image-context: the container image's build context in dist/image (no builder needed)
 image-context: $(RELEASE_TOOL)
 	@rm -rf $(DIST)/image
-	$(MAKE) --no-print-directory static STATIC_ARCH=$(IMAGE_ARCH) STATIC_DIR=$(DIST)/image/bin
+	$(MAKE) --no-print-directory static VERSION=$(VERSION) STATIC_ARCH=$(IMAGE_ARCH) STATIC_DIR=$(DIST)/image/bin
 	$(RELEASE_TOOL) image-context -bin $(DIST)/image/bin -template deploy/image/connector.hcl.tmpl -o $(DIST)/image/context
 
 ## image: the container image $(IMAGE) from Containerfile, with podman, buildah or docker
@@ -117,7 +117,7 @@ release: $(RELEASE_TOOL)
 	@rm -rf $(DIST)/release
 	@set -e; for a in $(RELEASE_ARCHES); do \
 		name=itsm-connector_$(VERSION)_linux_$$a; dir=$(DIST)/release/stage/$$name; \
-		$(MAKE) --no-print-directory static STATIC_ARCH=$$a STATIC_DIR=$$dir; \
+		$(MAKE) --no-print-directory static VERSION=$(VERSION) STATIC_ARCH=$$a STATIC_DIR=$$dir; \
 		mkdir -p $$dir/docs $$dir/examples; \
 		cp README.md connector.hcl.example $$dir/; \
 		cp docs/*.md $$dir/docs/; \
