@@ -9,7 +9,21 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 CONFIG    ?= examples/quickstart/connector.hcl
 FUZZTIME  ?= 50000x
 
-.PHONY: all build plugins run test test-short lint fmt proto check-proto fuzz bench clean
+.PHONY: all build plugins run test test-short lint fmt proto check-proto fuzz bench clean \
+	static image-context image print-image-builder release
+
+# Container image and release archives (docs/operations.md, "Containers and
+# Kubernetes" and "Release artifacts"). Output goes under dist/.
+DIST           := dist
+RELEASE_TOOL   := $(DIST)/.tools/release
+RELEASE_ARCHES := amd64 arm64
+IMAGE          ?= itsm-connector:$(VERSION)
+IMAGE_ARCH     ?= $(shell $(GO) env GOARCH)
+# The first builder that works: podman, buildah, or docker with a running engine.
+IMAGE_BUILDER  ?= $(shell if command -v podman >/dev/null 2>&1; then echo podman; \
+	elif command -v buildah >/dev/null 2>&1; then echo buildah; \
+	elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then echo docker; fi)
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
 all: build
 
@@ -67,4 +81,57 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)
+
+# static: linux binaries without cgo (the SQLite driver is pure Go) for
+# STATIC_ARCH: the host into STATIC_DIR, the plugins into STATIC_DIR/plugins.
+static:
+	@test -n "$(STATIC_DIR)" && test -n "$(STATIC_ARCH)" || (echo "usage: make static STATIC_ARCH=amd64 STATIC_DIR=dir"; exit 1)
+	@mkdir -p $(STATIC_DIR)/plugins
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(STATIC_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(STATIC_DIR)/itsm-connector ./cmd/itsm-connector
+	@for p in $(PLUGINS); do \
+		echo "CGO_ENABLED=0 GOOS=linux GOARCH=$(STATIC_ARCH) $(GO) build … -o $(STATIC_DIR)/plugins/itsm-connector-plugin-$$p ./plugins/$$p"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$(STATIC_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(STATIC_DIR)/plugins/itsm-connector-plugin-$$p ./plugins/$$p || exit 1; \
+	done
+
+$(RELEASE_TOOL): FORCE
+	@mkdir -p $(dir $@)
+	$(GO) build -o $@ ./internal/tools/release
+
+## image-context: the container image's build context in dist/image (no builder needed)
+image-context: $(RELEASE_TOOL)
+	@rm -rf $(DIST)/image
+	$(MAKE) --no-print-directory static VERSION=$(VERSION) STATIC_ARCH=$(IMAGE_ARCH) STATIC_DIR=$(DIST)/image/bin
+	$(RELEASE_TOOL) image-context -bin $(DIST)/image/bin -template deploy/image/connector.hcl.tmpl -o $(DIST)/image/context
+
+## image: the container image $(IMAGE) from Containerfile, with podman, buildah or docker
+image: image-context
+	@test -n "$(IMAGE_BUILDER)" || (echo "no image builder: install podman or buildah, or start docker's engine"; exit 1)
+	$(IMAGE_BUILDER) build --build-arg VERSION=$(VERSION) -f Containerfile -t $(IMAGE) $(DIST)/image/context
+	@echo "plugin blocks of $(IMAGE) (linux/$(IMAGE_ARCH)):"
+	@$(RELEASE_TOOL) pins $(DIST)/image/bin/plugins
+
+print-image-builder:
+	@echo $(IMAGE_BUILDER)
+
+## release: versioned tar.gz archives for linux/amd64 and linux/arm64, SBOMs and SHA256SUMS in dist/release
+release: $(RELEASE_TOOL)
+	@rm -rf $(DIST)/release
+	@set -e; for a in $(RELEASE_ARCHES); do \
+		name=itsm-connector_$(VERSION)_linux_$$a; dir=$(DIST)/release/stage/$$name; \
+		$(MAKE) --no-print-directory static VERSION=$(VERSION) STATIC_ARCH=$$a STATIC_DIR=$$dir; \
+		mkdir -p $$dir/docs $$dir/examples; \
+		cp README.md connector.hcl.example $$dir/; \
+		cp docs/*.md $$dir/docs/; \
+		cp -R examples/deploy examples/grafana examples/prometheus $$dir/examples/; \
+		$(RELEASE_TOOL) sbom -o $(DIST)/release/$$name.cdx.json -version $(VERSION) $$dir/itsm-connector $$dir/plugins/*; \
+		$(RELEASE_TOOL) archive -o $(DIST)/release/$$name.tar.gz -prefix $$name $$dir; \
+	done
+	cd $(DIST)/release && ../../$(RELEASE_TOOL) sums -o SHA256SUMS *.tar.gz *.cdx.json
+	@for a in $(RELEASE_ARCHES); do \
+		echo; echo "linux/$$a plugin blocks:"; \
+		$(RELEASE_TOOL) pins $(DIST)/release/stage/itsm-connector_$(VERSION)_linux_$$a/plugins; \
+	done
+	@echo; ls -l $(DIST)/release
+
+FORCE:

@@ -68,17 +68,73 @@ func TestOperationsDocMetrics(t *testing.T) {
 		}
 	}
 	for _, name := range metricNames(doc) {
-		if _, ok := registered[name]; ok {
-			continue
-		}
 		if base, ok := histogramBase(name, registered); ok {
 			if _, isRow := rows[name]; isRow {
 				t.Errorf("%s has a table row for %s; the row belongs to the histogram %s", operationsDocPath, name, base)
 			}
+		}
+	}
+	checkMetricUse(t, operationsDocPath, doc, registered)
+}
+
+// checkMetricUse fails the test for every itsm_… name in text (a doc, a
+// dashboard, alerting rules) that is neither a registered metric nor a
+// series of a registered histogram, and for every label a selector in text
+// puts on a metric (itsm_x{backend="a"}) that the metric does not have.
+func checkMetricUse(t *testing.T, source, text string, registered map[string]docMetric) {
+	t.Helper()
+	for _, name := range metricNames(text) {
+		if _, ok := registered[name]; ok {
 			continue
 		}
-		t.Errorf("%s names %s, which is not a registered metric", operationsDocPath, name)
+		if _, ok := histogramBase(name, registered); ok {
+			continue
+		}
+		t.Errorf("%s names %s, which is not a registered metric", source, name)
 	}
+	for _, sel := range selectorLabels(text) {
+		m, ok := registered[sel.metric]
+		if !ok {
+			base, isSeries := histogramBase(sel.metric, registered)
+			if !isSeries {
+				continue // reported above
+			}
+			m = registered[base]
+			m.labels = append(slices.Clone(m.labels), "le")
+		}
+		for _, l := range sel.labels {
+			if !slices.Contains(m.labels, l) && !slices.Contains(targetLabels, l) {
+				t.Errorf("%s selects %s by label %q, which it does not have (labels: %s)", source, sel.metric, l, labelCell(m.labels))
+			}
+		}
+	}
+}
+
+// targetLabels are the labels Prometheus adds to every scraped series.
+var targetLabels = []string{"job", "instance"}
+
+// selector is one metric{label…} selector: the metric and its label names.
+type selector struct {
+	metric string
+	labels []string
+}
+
+var (
+	selectorRe = regexp.MustCompile(`\b(` + metricPrefix + `[a-z0-9_]+)\{([^}]*)\}`)
+	matcherRe  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
+)
+
+// selectorLabels lists the selectors in text with the label names they match on.
+func selectorLabels(text string) []selector {
+	var out []selector
+	for _, m := range selectorRe.FindAllStringSubmatch(text, -1) {
+		sel := selector{metric: m[1]}
+		for _, l := range matcherRe.FindAllStringSubmatch(m[2], -1) {
+			sel.labels = append(sel.labels, l[1])
+		}
+		out = append(out, sel)
+	}
+	return out
 }
 
 // registeredMetrics returns every itsm_ metric of a fully wired registry:
@@ -259,5 +315,13 @@ func TestMetricNames(t *testing.T) {
 		if got := metricNames(tt.doc); !slices.Equal(got, tt.want) {
 			t.Errorf("metricNames(%q) = %v, want %v", tt.doc, got, tt.want)
 		}
+	}
+}
+
+func TestSelectorLabels(t *testing.T) {
+	got := selectorLabels(`rate(itsm_deliveries_total{outcome=~"retryable|permanent", backend!="a"}[5m]) / itsm_in_flight`)
+	want := []selector{{metric: "itsm_deliveries_total", labels: []string{"outcome", "backend"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
