@@ -29,6 +29,8 @@ type Backend struct {
 	readAfterWrite atomic.Int64
 	// logs limits the plugin's relayed log lines.
 	logs *logLimiter
+	// secrets redacts what the plugin returns (the host's set).
+	secrets *secretSet
 }
 
 var _ sdk.Client = (*Backend)(nil)
@@ -83,11 +85,11 @@ func (b *Backend) apply(ctx context.Context, dec *DecodedConfig) hcl.Diagnostics
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Plugin unavailable",
-			Detail:   fmt.Sprintf("Backend %s could not be reconfigured: %s.", b.ref, b.sup.unavailable("configure", err)),
+			Detail:   fmt.Sprintf("Backend %s could not be reconfigured: %s.", b.ref, b.secrets.error(b.sup.unavailable("configure", err))),
 			Subject:  dec.rng.Ptr(),
 		}}
 	}
-	diags := configure(ctx, inst.client(), dec, dec.Config)
+	diags := configure(ctx, inst.client(), dec, dec.Config, b.secrets)
 	if !diags.HasErrors() {
 		b.conf.Store(dec)
 		b.configured(ctx, inst.client(), b.sup.log)
@@ -118,7 +120,9 @@ func (b *Backend) do(ctx context.Context, op string, req *sdk.Request, fn callFn
 		return nil, err
 	}
 	wi, err := b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) })
-	return checkAnswer(b.ref, b.info.Name, op, wi, err)
+	// Redacted before the limits apply, so that no cut leaves part of a
+	// secret behind.
+	return checkAnswer(b.ref, b.info.Name, op, b.secrets.workItem(wi), b.secrets.error(err))
 }
 
 // Create implements sdk.Plugin. When the process crashes during Create the

@@ -2,11 +2,14 @@ package pluginhost
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -24,6 +27,15 @@ type DecodedConfig struct {
 	schema   *compiledSchema
 	perAlert *perAlertTree
 	funcs    map[string]function.Function
+	// sensitive are the values of attributes the schema marks sensitive.
+	sensitive []sensitiveValue
+}
+
+// sensitiveValue is one string inside a sensitive attribute: path names the
+// attribute (as in sdk.Diagnostic.Path), value is the string.
+type sensitiveValue struct {
+	path  []string
+	value string
 }
 
 // DecodeConfig decodes body (a backend's `config {}` block whose range is
@@ -71,13 +83,72 @@ func DecodeConfig(schema sdk.Schema, body hcl.Body, rng hcl.Range, loadCtx *hcl.
 		})
 	}
 	return &DecodedConfig{
-		Config:   sdk.Config(raw),
-		body:     body,
-		rng:      rng,
-		schema:   cs,
-		perAlert: tree,
-		funcs:    perAlertFuncs,
+		Config:    sdk.Config(raw),
+		body:      body,
+		rng:       rng,
+		schema:    cs,
+		perAlert:  tree,
+		funcs:     perAlertFuncs,
+		sensitive: sensitiveValues(val, cs, nil, nil),
 	}, diags
+}
+
+// sensitiveValues appends to out every string inside the attributes cs
+// marks sensitive in val, a decoded level of the config block at path:
+// strings themselves, and the strings in maps, lists and objects.
+// Per-alert attributes are rendered from alerts, not decoded, and hold no
+// configured secret.
+func sensitiveValues(val cty.Value, cs *compiledSchema, path []string, out []sensitiveValue) []sensitiveValue {
+	if val.IsNull() || !val.IsKnown() || !val.Type().IsObjectType() {
+		return out
+	}
+	at := func(name string) []string { return append(slices.Clip(path), name) }
+	for _, name := range slices.Sorted(maps.Keys(cs.attrs)) {
+		if a := cs.attrs[name]; a.Sensitive && !a.PerAlert && val.Type().HasAttribute(name) {
+			out = stringsIn(val.GetAttr(name), at(name), out)
+		}
+	}
+	for _, name := range cs.blockOrder {
+		b := cs.blocks[name]
+		if !val.Type().HasAttribute(name) {
+			continue
+		}
+		bv := val.GetAttr(name)
+		if b.Nesting == sdk.NestingSingle {
+			out = sensitiveValues(bv, b.schema, at(name), out)
+			continue
+		}
+		if bv.IsNull() || !bv.IsKnown() || !bv.CanIterateElements() {
+			continue
+		}
+		for it := bv.ElementIterator(); it.Next(); {
+			k, v := it.Element()
+			key := k.GoString()
+			if k.Type() == cty.String {
+				key = k.AsString()
+			} else if k.Type() == cty.Number {
+				key = k.AsBigFloat().Text('f', -1)
+			}
+			out = sensitiveValues(v, b.schema, append(at(name), key), out)
+		}
+	}
+	return out
+}
+
+// stringsIn appends the strings in v (a string, or any collection or
+// structure of them) to out, each with path.
+func stringsIn(v cty.Value, path []string, out []sensitiveValue) []sensitiveValue {
+	switch {
+	case v.IsNull() || !v.IsKnown():
+	case v.Type() == cty.String:
+		out = append(out, sensitiveValue{path: path, value: v.AsString()})
+	case v.CanIterateElements():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			out = stringsIn(e, path, out)
+		}
+	}
+	return out
 }
 
 // HasPerAlert reports whether any call needs per-alert rendering.

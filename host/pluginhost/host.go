@@ -59,6 +59,8 @@ type Host struct {
 	beforeExec func()
 	// now is the clock of the plugin log limits; nil means time.Now.
 	now func() time.Time
+	// secrets redacts what plugins return.
+	secrets secretSet
 
 	mu       sync.RWMutex
 	backends map[string]*Backend
@@ -133,14 +135,14 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	log := h.log.Named("backend." + ref)
+	log := h.logger("backend." + ref)
 	logs := newLogLimiter(h.now)
 	proc, info, err := h.start(ctx, bin, log, logs)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot start plugin",
-			Detail:   fmt.Sprintf("Backend %s: %s.", ref, err),
+			Detail:   fmt.Sprintf("Backend %s: %s.", ref, h.secrets.replace(err.Error())),
 			Subject:  b.Range.Ptr(),
 		})
 	}
@@ -150,13 +152,15 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 		proc.kill()
 		return nil, diags
 	}
-	if d := configure(ctx, proc.client(), dec, dec.Config); d.HasErrors() {
+	h.secrets.add(dec)
+	diags = append(diags, shortSecretWarnings(dec)...)
+	if d := configure(ctx, proc.client(), dec, dec.Config, &h.secrets); d.HasErrors() {
 		proc.kill()
 		return nil, append(diags, d...)
 	} else {
 		diags = append(diags, d...)
 	}
-	be := &Backend{ref: ref, info: info, logs: logs}
+	be := &Backend{ref: ref, info: info, logs: logs, secrets: &h.secrets}
 	be.conf.Store(dec)
 	be.configured(ctx, proc.client(), log)
 	relaunch := func(ctx context.Context) (instance, error) {
@@ -165,7 +169,7 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 			return nil, err
 		}
 		cur := be.conf.Load()
-		if d := configure(ctx, p.client(), cur, cur.Config); d.HasErrors() {
+		if d := configure(ctx, p.client(), cur, cur.Config, &h.secrets); d.HasErrors() {
 			p.kill()
 			return nil, fmt.Errorf("configure restarted plugin: %s", d.Error())
 		}
@@ -208,6 +212,10 @@ func (h *Host) Reconfigure(ctx context.Context, backends []*config.Backend, plug
 		}
 		dec, d := DecodeConfig(be.info.Schema, b.Config, b.ConfigRange, evalCtx, h.opts.PerAlertFunctions)
 		diags = append(diags, d...)
+		if dec != nil {
+			h.secrets.add(dec)
+			diags = append(diags, shortSecretWarnings(dec)...)
+		}
 		changes = append(changes, change{be, dec})
 	}
 	for _, be := range h.Backends() {
@@ -247,13 +255,19 @@ func (h *Host) pluginBlockChanges(plugins []*config.Plugin) hcl.Diagnostics {
 	return diags
 }
 
-// configure calls Configure and maps its diagnostics onto the config body.
-func configure(ctx context.Context, c sdk.Client, dec *DecodedConfig, cfg sdk.Config) hcl.Diagnostics {
+// configure calls Configure and maps its diagnostics, redacted, onto the
+// config body.
+func configure(ctx context.Context, c sdk.Client, dec *DecodedConfig, cfg sdk.Config, secrets *secretSet) hcl.Diagnostics {
 	err := c.Configure(ctx, cfg)
 	if err == nil {
 		return nil
 	}
-	return dec.Diagnostics(sdk.AsDiagnostics(err))
+	return dec.Diagnostics(secrets.diagnostics(sdk.AsDiagnostics(err)))
+}
+
+// logger is the host's logger named name, with secrets redacted.
+func (h *Host) logger(name string) hclog.Logger {
+	return redactLogger{Logger: h.log.Named(name), secrets: &h.secrets}
 }
 
 // Backend returns the loaded backend "type.name".
@@ -298,12 +312,12 @@ func (h *Host) Describe(ctx context.Context, pluginType string) (sdk.Info, hcl.D
 	if diags.HasErrors() {
 		return sdk.Info{}, diags
 	}
-	proc, info, err := h.start(ctx, bin, h.log.Named("plugin."+pluginType), newLogLimiter(h.now))
+	proc, info, err := h.start(ctx, bin, h.logger("plugin."+pluginType), newLogLimiter(h.now))
 	if err != nil {
 		return sdk.Info{}, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot start plugin",
-			Detail:   err.Error() + ".",
+			Detail:   h.secrets.replace(err.Error()) + ".",
 		})
 	}
 	proc.kill()

@@ -109,7 +109,7 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *lo
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
-		Logger:           pluginLogger{Logger: log, lim: lim, exe: exe.path, path: bin.path},
+		Logger:           pluginLogger{Logger: log, lim: lim, secrets: &h.secrets, exe: exe.path, path: bin.path},
 		StartTimeout:     h.opts.StartTimeout,
 		GRPCDialOptions:  dialOptions(),
 	}

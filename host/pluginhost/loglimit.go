@@ -67,11 +67,14 @@ func (l *logLimiter) Dropped() int64 { return l.dropped.Load() }
 // "timestamp" go-plugin appends to every relayed line (the host's own
 // timestamp is the same instant to within a millisecond), and are limited
 // by lim.
+// Log should be a redactLogger; a relayed line is also redacted with
+// secrets before it is cut, so that no cut leaves part of a secret behind.
 // go-plugin's own messages name the binary it ran, the private copy
 // (exe); they show the plugin's path instead.
 type pluginLogger struct {
 	hclog.Logger
 	lim       *logLimiter
+	secrets   *secretSet
 	exe, path string
 }
 
@@ -123,7 +126,7 @@ func (l relayLogger) Log(level hclog.Level, msg string, args ...any) {
 		l.Logger.Warn("plugin log lines dropped: the plugin logs more than the host relays",
 			"dropped", dropped, "limit_per_second", logLinesPerSecond, "burst", logLineBurst)
 	}
-	msg, args = cutLogLine(msg, withoutRelayTime(args), MaxLogLineBytes)
+	msg, args = cutLogLine(l.secrets.replace(msg), l.secrets.args(withoutRelayTime(args)), MaxLogLineBytes)
 	l.Logger.Log(level, msg, args...)
 }
 

@@ -3,6 +3,8 @@ package pluginhost
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -190,7 +192,10 @@ func TestLoadConfiguresAndRendersPerCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameJSON(t, []byte(wi.Attributes["values"]), `{"subject":"[Sev1] cpu high"}`)
-	sameJSON(t, []byte(wi.Attributes["config"]), `{"url":"https://itsm.example.test","token":"tok-123","retries":3,"auth":null}`)
+	sameJSON(t, []byte(wi.Attributes["config"]), `{"url":"https://itsm.example.test","token":"[redacted]","retries":3,"echo":null,"auth":null}`)
+	if wi.Attributes["token_sha256"] != sha256Hex("tok-123") {
+		t.Errorf("the plugin's token has sha256 %s, want that of tok-123", wi.Attributes["token_sha256"])
+	}
 
 	t.Run("environment is not inherited", func(t *testing.T) {
 		env := strings.Split(wi.Attributes["env"], "\n")
@@ -241,6 +246,11 @@ func TestLoadConfiguresAndRendersPerCall(t *testing.T) {
 	})
 }
 
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
 func slicesContains(s []string, v string) bool {
 	for _, x := range s {
 		if x == v {
@@ -283,7 +293,7 @@ func TestConfigureDiagnosticsGolden(t *testing.T) {
   config {
     url = "http://itsm.example.test"
     auth {
-      client_secret = "wrong"
+      client_secret = "wrong-client-secret"
     }
   }
 }
@@ -337,7 +347,7 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 		t.Errorf("restarts = %d, want 1", b.Restarts())
 	}
 	// The restarted process was configured again.
-	sameJSON(t, []byte(wi.Attributes["config"]), `{"url":"https://itsm.example.test","token":"tok","retries":3,"auth":null}`)
+	sameJSON(t, []byte(wi.Attributes["config"]), `{"url":"https://itsm.example.test","token":"tok","retries":3,"echo":null,"auth":null}`)
 }
 
 // TestPluginKilledMidCreateIsNotRepeated kills the plugin while a Create

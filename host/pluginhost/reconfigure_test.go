@@ -18,7 +18,7 @@ func TestReconfigure(t *testing.T) {
 	dir, _ := testPluginDirs(t)
 	secrets := t.TempDir()
 	tokenFile := filepath.Join(secrets, "token")
-	writeFile(t, tokenFile, "tok-1")
+	writeFile(t, tokenFile, "token-one-0123456789")
 	src := func(url, subject string) string {
 		return `backend "test" "prod" {
   config {
@@ -40,21 +40,24 @@ func TestReconfigure(t *testing.T) {
 		p := parseBackends(t, "connector.hcl", src)
 		return p.render(t, h.Reconfigure(context.Background(), p.backends, plugins, loadContext(secrets)))
 	}
+	// created reports the plugin's configuration, its token redacted, and
+	// the sha256 of its token.
 	created := func(key string) (config, values string) {
 		t.Helper()
 		wi, err := b.Create(context.Background(), testRequest(key))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return wi.Attributes["config"], wi.Attributes["values"]
+		return wi.Attributes["config"] + " token_sha256=" + wi.Attributes["token_sha256"], wi.Attributes["values"]
 	}
+	want := `{"url":"https://b.example.test","token":"[redacted]","retries":3,"echo":null,"auth":null} token_sha256=` + sha256Hex("token-two-0123456789")
 
-	writeFile(t, tokenFile, "tok-2")
+	writeFile(t, tokenFile, "token-two-0123456789")
 	if out := reconfigure(src("https://b.example.test", "[${alert.severity_label}] ${alert.rule}")); out != "" {
 		t.Fatalf("reconfigure: %s", out)
 	}
 	cfg, vals := created("k1")
-	sameJSON(t, []byte(cfg), `{"url":"https://b.example.test","token":"tok-2","retries":3,"auth":null}`)
+	sameConfig(t, cfg, want)
 	sameJSON(t, []byte(vals), `{"subject":"[Sev1] cpu high"}`)
 
 	t.Run("a restarted plugin gets the new configuration", func(t *testing.T) {
@@ -64,7 +67,7 @@ func TestReconfigure(t *testing.T) {
 		}
 		killAndWaitExit(t, b, pidOf(t, wi))
 		cfg, _ := created("k3")
-		sameJSON(t, []byte(cfg), `{"url":"https://b.example.test","token":"tok-2","retries":3,"auth":null}`)
+		sameConfig(t, cfg, want)
 	})
 
 	bad := []struct{ name, src, want string }{
@@ -77,7 +80,7 @@ func TestReconfigure(t *testing.T) {
 				t.Errorf("diagnostics %q, want %q at a line", out, tt.want)
 			}
 			cfg, vals := created("k-" + tt.name)
-			sameJSON(t, []byte(cfg), `{"url":"https://b.example.test","token":"tok-2","retries":3,"auth":null}`)
+			sameConfig(t, cfg, want)
 			sameJSON(t, []byte(vals), `{"subject":"[Sev1] cpu high"}`)
 		})
 	}
@@ -98,6 +101,17 @@ func TestReconfigure(t *testing.T) {
 			t.Error("the removed backend stopped; it should run until a restart")
 		}
 	})
+}
+
+// sameConfig compares created's report: JSON, then the token's hash.
+func sameConfig(t *testing.T, got, want string) {
+	t.Helper()
+	gj, gh, _ := strings.Cut(got, " ")
+	wj, wh, _ := strings.Cut(want, " ")
+	sameJSON(t, []byte(gj), wj)
+	if gh != wh {
+		t.Errorf("plugin token: %s, want %s", gh, wh)
+	}
 }
 
 func writeFile(t testing.TB, path, content string) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkredact"
 )
 
 // OAuth 2.0 grant types a [TokenSource] can use (RFC 6749 §4.3, §4.4, §6).
@@ -241,14 +242,10 @@ func describeOAuthError(tr tokenResponse, body []byte) string {
 	return "without an OAuth error"
 }
 
-// redact removes the source's own secrets, then applies Redact.
+// redact removes the source's own secrets, in every form sdkredact knows,
+// then applies Redact.
 func (s *TokenSource) redact(text string) string {
-	for _, v := range []string{s.ClientSecret, s.Password, s.access, s.refresh} {
-		if len(v) >= 4 {
-			text = strings.ReplaceAll(text, v, "[redacted]")
-			text = strings.ReplaceAll(text, url.QueryEscape(v), "[redacted]")
-		}
-	}
+	text = sdkredact.New(s.ClientSecret, s.Password, s.access, s.refresh).Replace(text)
 	if s.Redact != nil {
 		text = s.Redact(text)
 	}

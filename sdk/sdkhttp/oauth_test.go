@@ -2,6 +2,7 @@ package sdkhttp_test
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,6 +221,9 @@ func TestTokenSourceFailures(t *testing.T) {
 	}{
 		{"rejected client", 401, json, nil, `{"error":"invalid_client","error_description":"bad secret ` + clientSecret + `"}`, nil,
 			sdk.KindPermanent, 0, "HTTP 401 invalid_client: bad secret [redacted] (check the app)"},
+		{"rejected client, secret echoed in upper case and hex", 401, json, nil, `{"error":"invalid_client","error_description":"got ` +
+			strings.ToUpper(clientSecret) + ` / ` + hex.EncodeToString([]byte(userPassword)) + `"}`, nil,
+			sdk.KindPermanent, 0, "HTTP 401 invalid_client: got [redacted] / [redacted] (check the app)"},
 		{"rate limited", 429, json, http.Header{"Retry-After": {"12"}}, `{"error":"slow_down"}`, nil, sdk.KindRetryable, 12 * time.Second, "HTTP 429 slow_down"},
 		{"down", 503, "text/plain", nil, "maintenance", nil, sdk.KindRetryable, 0, "HTTP 503 maintenance"},
 		{"no OAuth error", 400, "", nil, "", nil, sdk.KindPermanent, 0, "HTTP 400 without an OAuth error"},

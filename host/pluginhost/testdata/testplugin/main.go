@@ -4,15 +4,26 @@
 // Once configured, its Info declares a read-after-write delay of `retries`
 // seconds, so tests see the host read Info again after Configure.
 //
+// With `echo = true` in its config it echoes its sensitive values (token,
+// auth.client_secret) every way a plugin or an ITSM tool might: in
+// Configure's diagnostics, in log lines, and, when a request's field
+// "echo" says "error" or "item", in a permanent error or in every field of
+// the work item it returns. The host must redact them all.
+//
 // Built with -ldflags "-X main.apiVersion=99" it offers only API version 99,
 // for the version-mismatch test.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +43,7 @@ type config struct {
 	URL     string  `json:"url"`
 	Token   string  `json:"token"`
 	Retries float64 `json:"retries"`
+	Echo    bool    `json:"echo"`
 	Auth    *struct {
 		ClientSecret string `json:"client_secret"`
 	} `json:"auth"`
@@ -63,6 +75,7 @@ func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
 				{Name: "token", Type: "string", Sensitive: true},
 				{Name: "retries", Type: "number", Default: json.RawMessage(`3`)},
 				{Name: "subject", Type: "string", PerAlert: true},
+				{Name: "echo", Type: "bool", Doc: "Echo the sensitive values everywhere (for the redaction tests)."},
 			},
 			Blocks: []sdk.Block{
 				{Name: "auth", Nesting: sdk.NestingSingle, Schema: sdk.Schema{Attributes: []sdk.Attribute{
@@ -82,8 +95,18 @@ func (p *testPlugin) Configure(_ context.Context, raw sdk.Config) error {
 	if !strings.HasPrefix(c.URL, "https://") {
 		diags = append(diags, sdk.AttributeError("Insecure URL", "The url must start with https://.", "url"))
 	}
-	if c.Auth != nil && c.Auth.ClientSecret == "wrong" {
+	if c.Auth != nil && strings.HasPrefix(c.Auth.ClientSecret, "wrong") {
 		diags = append(diags, sdk.AttributeError("Rejected secret", "The backend rejected the client secret.", "auth", "client_secret"))
+	}
+	if c.Echo {
+		for _, secret := range c.secrets() {
+			text := echoes(secret)
+			slog.Info("configure echoes "+text, "secret", secret, "echoes", text, "nested", map[string]any{"secret": secret})
+			diags = append(diags, sdk.AttributeWarning("Echoed "+secret, text, "token"))
+			if c.URL == "https://reject.example.test" {
+				diags = append(diags, sdk.AttributeError("Rejected "+secret, text, "auth", "client_secret"))
+			}
+		}
 	}
 	if diags.HasErrors() {
 		return diags
@@ -92,7 +115,83 @@ func (p *testPlugin) Configure(_ context.Context, raw sdk.Config) error {
 	p.raw = raw
 	p.mu.Unlock()
 	slog.Info("test plugin configured", "url", c.URL)
+	if len(diags) > 0 {
+		return diags
+	}
 	return nil
+}
+
+// secrets are c's sensitive values.
+func (c config) secrets() []string {
+	out := []string{c.Token}
+	if c.Auth != nil {
+		out = append(out, c.Auth.ClientSecret)
+	}
+	return out
+}
+
+// echoForms are the ways secret comes back from a careless plugin or ITSM
+// tool, by name.
+func echoForms(secret string) map[string]string {
+	j, _ := json.Marshal(secret)
+	var u strings.Builder
+	for _, r := range secret {
+		fmt.Fprintf(&u, `\u%04X`, r)
+	}
+	b := []byte(secret)
+	return map[string]string{
+		"raw":              secret,
+		"upper":            strings.ToUpper(secret),
+		"query":            url.QueryEscape(secret),
+		"path":             url.PathEscape(secret),
+		"json":             string(j[1 : len(j)-1]),
+		"json_u":           u.String(),
+		"hex":              hex.EncodeToString(b),
+		"HEX":              strings.ToUpper(hex.EncodeToString(b)),
+		"base64":           base64.StdEncoding.EncodeToString(b),
+		"base64_raw_url":   base64.RawURLEncoding.EncodeToString(b),
+		"basic":            "Basic " + base64.StdEncoding.EncodeToString([]byte("svc-user:"+secret)),
+		"cut":              secret[:len(secret)/2+2] + "…",
+		"in_a_sentence":    "the token '" + secret + "' was rejected",
+		"base64_in_longer": base64.StdEncoding.EncodeToString([]byte("{\"password\":\"" + secret + "\"}")),
+	}
+}
+
+// echoes is every echo form of secret in one text.
+func echoes(secret string) string {
+	var parts []string
+	for name, f := range echoForms(secret) {
+		parts = append(parts, name+"="+f)
+	}
+	return strings.Join(parts, " | ")
+}
+
+// echoItem is a work item with the secrets in every field.
+func echoItem(key string, secrets []string) *sdk.WorkItem {
+	text := ""
+	for _, s := range secrets {
+		text += echoes(s) + " ; "
+	}
+	s := secrets[0]
+	wi := &sdk.WorkItem{
+		ID:             "wi-" + key,
+		Key:            "KEY-" + s,
+		URL:            "https://itsm.example.test/item?token=" + url.QueryEscape(s),
+		State:          sdk.StateOpen,
+		CorrelationKey: key,
+		Note:           "healed with " + text,
+		Attributes:     map[string]string{"echo": text, "secret:" + s: "key holds it"},
+		Bindings: []sdk.CIBinding{{
+			ConfigurationItem: sdk.ConfigurationItem{Name: "vm-1"},
+			Reason:            "lookup with " + text + " failed",
+		}},
+	}
+	for _, sec := range secrets {
+		for name, f := range echoForms(sec) {
+			wi.Attributes[name+"/"+sec[:4]] = f
+		}
+	}
+	return wi
 }
 
 // Create reports the process's view. Fields steer it: "hang_once_file"
@@ -104,6 +203,24 @@ func (p *testPlugin) Configure(_ context.Context, raw sdk.Config) error {
 func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	if msg, ok := req.Fields["fail"].(string); ok {
 		return nil, sdk.Permanent(errors.New(msg))
+	}
+	if echo, ok := req.Fields["echo"].(string); ok {
+		p.mu.Lock()
+		var c config
+		_ = p.raw.Decode(&c)
+		p.mu.Unlock()
+		secrets := c.secrets()
+		for _, s := range secrets {
+			slog.Warn("create echoes "+echoes(s), "error", errors.New(echoes(s)))
+		}
+		if echo == "error" {
+			text := ""
+			for _, s := range secrets {
+				text += echoes(s) + " ; "
+			}
+			return nil, sdk.Permanent(fmt.Errorf("HTTP 401 from the ITSM tool: %s", text))
+		}
+		return echoItem(req.CorrelationKey, secrets), nil
 	}
 	if n, ok := req.Fields["log_lines"].(float64); ok {
 		size, _ := req.Fields["log_bytes"].(float64)
@@ -139,6 +256,9 @@ func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 			"host_environ": readHostEnviron(),
 			"env":          strings.Join(os.Environ(), "\n"),
 			"config":       string(p.raw),
+			// The config's sensitive token is redacted by the host; its
+			// hash shows which token the plugin has.
+			"token_sha256": tokenSHA256(p.raw),
 			"values":       string(req.Values),
 		},
 	}
@@ -150,6 +270,13 @@ func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 	}
 	p.items[req.CorrelationKey] = wi
 	return wi, nil
+}
+
+func tokenSHA256(raw sdk.Config) string {
+	var c config
+	_ = raw.Decode(&c)
+	sum := sha256.Sum256([]byte(c.Token))
+	return hex.EncodeToString(sum[:])
 }
 
 // readHostEnviron reads the host process's environment through /proc, as

@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"sort"
-	"strings"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkredact"
 )
 
 // authenticator adds credentials to a request.
@@ -112,34 +112,40 @@ func (s *signer) sign(h http.Header, body []byte) {
 }
 
 // redactor removes secret values from text that may reach logs or errors:
-// a response body that echoes the request, a transport error.
+// a response body that echoes the request, a transport error. It finds
+// them in every form sdkredact knows (encoded, in any case, cut short);
+// the host redacts the configured secrets again, but not the access
+// tokens the plugin obtains, which add registers.
 type redactor struct {
-	mu     sync.RWMutex
-	values []string
+	static []string
+	red    atomic.Pointer[sdkredact.Redactor]
+
+	mu     sync.Mutex
+	tokens []string
 }
 
-// minRedact is the shortest value redacted; shorter ones would mangle
-// ordinary text and are not worth protecting.
-const minRedact = 4
+// maxTokens is how many obtained access tokens stay redacted: the current
+// one and a few before it (expired tokens are worthless).
+const maxTokens = 4
 
 func newRedactor(values ...string) *redactor {
-	r := &redactor{}
-	for _, v := range values {
-		r.add(v)
-	}
+	r := &redactor{static: values}
+	r.red.Store(sdkredact.New(values...))
 	return r
 }
 
-// add registers a secret (and its common encodings).
+// add registers a secret the plugin learned, e.g. an access token.
 func (r *redactor) add(v string) {
-	if len(v) < minRedact {
+	if sdkredact.CoverageOf(v) == sdkredact.CoverNone {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.values = append(r.values, v, url.QueryEscape(v), base64.StdEncoding.EncodeToString([]byte(v)))
-	// Longest first, so that a secret containing another is removed whole.
-	sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
+	r.tokens = append(r.tokens, v)
+	if len(r.tokens) > maxTokens {
+		r.tokens = r.tokens[len(r.tokens)-maxTokens:]
+	}
+	r.red.Store(sdkredact.New(append(slices.Clone(r.static), r.tokens...)...))
 }
 
 // apply replaces every registered secret in s.
@@ -147,10 +153,5 @@ func (r *redactor) apply(s string) string {
 	if r == nil {
 		return s
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, v := range r.values {
-		s = strings.ReplaceAll(s, v, "[redacted]")
-	}
-	return s
+	return r.red.Load().Replace(s)
 }

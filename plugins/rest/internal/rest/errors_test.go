@@ -2,6 +2,8 @@ package rest
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -96,6 +98,40 @@ func TestErrorBodyIsBoundedAndRedacted(t *testing.T) {
 	}
 	if !strings.HasPrefix(msg, "rest: create: POST /api/v2/tickets: HTTP 422") {
 		t.Errorf("error = %q", msg[:100])
+	}
+}
+
+// TestErrorBodyRedactsEncodedEchoes: an API that echoes a secret hex-
+// encoded, in upper case, \u-escaped or cut short does not get it into the
+// error either.
+func TestErrorBodyRedactsEncodedEchoes(t *testing.T) {
+	const token = "st4tic-bearer-token-0123456789"
+	e := newEnv(t, restfake.Options{Auth: restfake.Auth{Bearer: token}}, func(cfg map[string]any) {
+		cfg["auth"] = map[string]any{"type": "bearer", "token": token}
+	})
+	var u strings.Builder
+	for _, r := range token {
+		fmt.Fprintf(&u, `\u%04x`, r)
+	}
+	echoes := map[string]string{
+		"hex":        hex.EncodeToString([]byte(token)),
+		"upper case": strings.ToUpper(token),
+		`\u-escaped`: u.String(),
+		"cut short":  token[:20],
+	}
+	body := `{"error":"invalid token"`
+	for name, f := range echoes {
+		body += fmt.Sprintf(`,%q:"%s"`, name, f)
+	}
+	e.fake.FailNext(1, http.StatusUnauthorized, nil, body+"}")
+	_, err := e.p.Create(context.Background(), e.request("k", nil))
+	if err == nil {
+		t.Fatal("Create succeeded")
+	}
+	for name, f := range echoes {
+		if strings.Contains(err.Error(), f) {
+			t.Errorf("error shows the token %s: %s", name, err)
+		}
 	}
 }
 
