@@ -156,3 +156,73 @@ func TestOldPluginFullLifecycle(t *testing.T) {
 		t.Errorf("Resolve of a deleted item: %v (kind %q), want not found", err, sdk.KindOf(err))
 	}
 }
+
+// TestNewerPluginWorksWithKnownSubset starts a plugin that speaks a newer
+// minor version of itsm.v1 than this host (sdk/testdata/newerplugin:
+// capabilities, fields and enum values the host has never heard of, API
+// versions [1, 2]) and checks that the host negotiates v1, uses the
+// capabilities it knows and reads what it does not know as documented.
+func TestNewerPluginWorksWithKnownSubset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a plugin subprocess")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, BinaryPrefix+"newer")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/itsm-connector/itsm-connector/sdk/testdata/newerplugin")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build newerplugin: %v\n%s", err, out)
+	}
+	sum, err := fileSHA256(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, diags, p := startHost(t, dir, `backend "newer" "next" {
+  config {
+    prefix = "NEW"
+  }
+}
+`, Options{Plugins: []*config.Plugin{{Name: "newer", SHA256: sum}}})
+	if diags.HasErrors() {
+		t.Fatalf("load:\n%s", p.render(t, diags))
+	}
+	b := mustBackend(t, h, "newer.next")
+	ctx := context.Background()
+
+	info, _ := b.Info(ctx)
+	if info.Name != "newer" || len(info.APIVersions) != 2 || len(info.Schema.Attributes) != 1 || info.Schema.Attributes[0].Name != "prefix" {
+		t.Errorf("Info = %+v", info)
+	}
+	want := sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Comment: true}
+	if got := b.Capabilities(); got != want {
+		t.Errorf("capabilities = %+v, want the known subset %+v", got, want)
+	}
+
+	req := testRequest("next-1")
+	created, err := b.Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.ID != "1" || created.Key != "NEW-1" || created.State != sdk.StateOpen {
+		t.Errorf("Create = %+v", created)
+	}
+	req.Ref = created
+	updated, err := b.Update(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updated.ID != "1" || updated.State != "" {
+		t.Errorf("Update = %+v; want a state the host does not know read as unspecified (\"\")", updated)
+	}
+	resolved, err := b.Resolve(ctx, req)
+	if err != nil || resolved.State != sdk.StateResolved {
+		t.Errorf("Resolve = %+v, %v", resolved, err)
+	}
+	if _, err := b.Reopen(ctx, req); sdk.KindOf(err) != sdk.KindPermanent {
+		t.Errorf("Reopen of a plugin without it: %v (kind %q), want permanent", err, sdk.KindOf(err))
+	}
+
+	_, err = b.Create(ctx, testRequest("future-error"))
+	if err == nil || sdk.KindOf(err) != sdk.KindRetryable || !strings.Contains(err.Error(), "a kind this host does not know") {
+		t.Errorf("error of an unknown kind: %v (kind %q), want it kept and treated as unclassified (retryable)", err, sdk.KindOf(err))
+	}
+}
