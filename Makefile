@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 CONFIG    ?= examples/quickstart/connector.hcl
 FUZZTIME  ?= 50000x
 
-.PHONY: all build plugins run test test-short lint fmt proto check-proto fuzz bench clean \
+.PHONY: all build plugins run test test-short lint fmt proto check-proto check-breaking fuzz bench clean \
 	static image-context image print-image-builder release
 
 # Container image and release archives (docs/operations.md, "Containers and
@@ -68,6 +68,11 @@ proto:
 ## check-proto: fail when the checked-in generated code is stale
 check-proto: proto
 	@test -z "$$(git status --porcelain -- sdk/internal)" || (git status --short -- sdk/internal; echo "generated protobuf code is stale: run make proto and commit"; exit 1)
+
+## check-breaking: fail when sdk/proto breaks the last released protocol,
+## kept in sdk/proto-released (refreshing it at a release: its README.md)
+check-breaking:
+	$(GO) tool buf breaking sdk/proto --against sdk/proto-released
 
 ## fuzz: a short run of every fuzz target. FUZZTIME is an execution count,
 ## not a duration: a duration races Go 1.26's fuzz coordinator at its deadline

@@ -1,0 +1,102 @@
+package sdk
+
+import "context"
+
+// Plugin is what every plugin implements. The optional lifecycle interfaces
+// ([Looker], [Updater], [Resolver], [Reopener]) are discovered by type
+// assertion; what a plugin implements becomes its [Capabilities].
+type Plugin interface {
+	// Info describes the plugin: name, version and the schema of its
+	// configuration. It is called before Configure and must not depend on it.
+	Info(ctx context.Context) (Info, error)
+	// Configure receives the backend's `config {}` block, already decoded and
+	// type-checked by the host against the schema from Info. Semantic problems
+	// are returned as Diagnostics, each naming the attribute path at fault.
+	Configure(ctx context.Context, cfg Config) error
+	// Create opens a new work item for req.Alert, stamped with
+	// req.CorrelationKey so that Lookup can find it again.
+	Create(ctx context.Context, req *Request) (*WorkItem, error)
+}
+
+// Looker finds the work item stamped with a correlation key. It lets the
+// host recover when it crashed after a Create succeeded remotely but before
+// it recorded the result: without it the host cannot rule out a duplicate.
+type Looker interface {
+	// Lookup returns the newest work item stamped with req.CorrelationKey, or
+	// (nil, nil) when there is none.
+	Lookup(ctx context.Context, req *Request) (*WorkItem, error)
+}
+
+// Updater adds new information to an open work item when its alert fires
+// again (typically a comment or work note).
+type Updater interface {
+	Update(ctx context.Context, req *Request) (*WorkItem, error)
+}
+
+// Resolver resolves or closes req.Ref when its alert resolves.
+type Resolver interface {
+	Resolve(ctx context.Context, req *Request) (*WorkItem, error)
+}
+
+// Reopener reopens a resolved req.Ref when its alert fires again inside the
+// route's reopen window. Without it the host creates a new work item instead.
+type Reopener interface {
+	Reopen(ctx context.Context, req *Request) (*WorkItem, error)
+}
+
+// Request is everything a lifecycle call needs. The host fills it; a plugin
+// only reads it.
+type Request struct {
+	// CorrelationKey identifies the work item across calls and restarts.
+	// It may be long; plugins whose backend field is short hash it.
+	CorrelationKey string `json:"correlation_key"`
+	// Alert is the notification that caused this call.
+	Alert Alert `json:"alert"`
+	// Fields are the route's `fields` rendered for this alert.
+	Fields map[string]any `json:"fields,omitempty"`
+	// Values are the plugin's own per-alert schema attributes rendered for
+	// this alert; decode them with Values.Decode.
+	Values Values `json:"values,omitempty"`
+	// ConfigurationItems are the CIs this work item covers: all of the
+	// alert's, or exactly one when the route sets per_ci.
+	ConfigurationItems []ConfigurationItem `json:"configuration_items,omitempty"`
+	// Ref is the work item the host recorded; nil for Lookup and Create.
+	Ref *WorkItem `json:"ref,omitempty"`
+}
+
+// Info describes a plugin to the host.
+type Info struct {
+	// Name is the plugin's short name, e.g. "servicenow".
+	Name string `json:"name"`
+	// Version is the plugin's own release version.
+	Version string `json:"version"`
+	// APIVersions lists the protocol versions the plugin speaks; Serve fills
+	// it when empty.
+	APIVersions []int `json:"api_versions,omitempty"`
+	// Capabilities are filled by Serve from the interfaces the plugin
+	// implements, merged with any the plugin sets itself (Comment, CMDB).
+	Capabilities Capabilities `json:"capabilities"`
+	// Schema declares the plugin's `config {}` block.
+	Schema Schema `json:"schema"`
+}
+
+// Capabilities tell the host which lifecycle steps a plugin supports.
+type Capabilities struct {
+	Lookup  bool `json:"lookup"`
+	Update  bool `json:"update"`
+	Resolve bool `json:"resolve"`
+	Reopen  bool `json:"reopen"`
+	// Comment is set by plugins whose Update adds a comment or note.
+	Comment bool `json:"comment"`
+	// CMDB is set by plugins that bind configuration items to a CMDB.
+	CMDB bool `json:"cmdb"`
+}
+
+// CapabilitiesOf reports the lifecycle interfaces p implements.
+func CapabilitiesOf(p Plugin) Capabilities {
+	_, lookup := p.(Looker)
+	_, update := p.(Updater)
+	_, resolve := p.(Resolver)
+	_, reopen := p.(Reopener)
+	return Capabilities{Lookup: lookup, Update: update, Resolve: resolve, Reopen: reopen}
+}
