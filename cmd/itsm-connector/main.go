@@ -22,6 +22,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/itsm-connector/itsm-connector/host/app"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -102,6 +104,24 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("itsm-connector "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// defaultConfigFile is the configuration every command reads without
+// -config, except in dev mode.
+const defaultConfigFile = "connector.hcl"
+
+// configFlags registers -config and -dev as serve has them.
+func configFlags(fs *flag.FlagSet, opts *app.Options, devUsage string) {
+	fs.StringVar(&opts.ConfigPath, "config", "", "configuration `file` (default "+defaultConfigFile+"; with -dev the embedded quickstart)")
+	fs.BoolVar(&opts.Dev, "dev", false, devUsage)
+}
+
+// defaultConfig sets the configuration serve would load: without -config,
+// connector.hcl, or in dev mode the embedded quickstart (empty path).
+func defaultConfig(opts *app.Options) {
+	if opts.ConfigPath == "" && !opts.Dev {
+		opts.ConfigPath = defaultConfigFile
+	}
 }
 
 func init() {

@@ -24,12 +24,18 @@ func init() {
 
 func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("plugins", stderr)
-	var opts app.Options
-	fs.StringVar(&opts.ConfigPath, "config", "", "configuration `file` (for plugin_dir and plugin blocks)")
+	opts := app.Options{NotServing: true}
+	configFlags(fs, &opts, "dev mode: run plugins without a pinned sha256 to read their schema")
 	fs.StringVar(&opts.PluginDir, "plugin-dir", "", "plugin directory (overrides the config's)")
-	fs.BoolVar(&opts.Dev, "dev", false, "dev mode: run plugins without a pinned sha256 to read their schema")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// Without -config, the plugin_dir and plugin blocks of connector.hcl,
+	// as serve has them; without that file, the default plugin_dir.
+	if opts.ConfigPath == "" && !opts.Dev {
+		if _, err := os.Stat(defaultConfigFile); err == nil {
+			opts.ConfigPath = defaultConfigFile
+		}
 	}
 	cfg := &config.Config{PluginDir: opts.PluginDir}
 	if opts.ConfigPath != "" || opts.Dev {
@@ -49,7 +55,7 @@ func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "no plugins in %s (binaries named %s<name>)\n", cfg.PluginDir, pluginhost.BinaryPrefix)
 		return nil
 	}
-	ph := pluginhost.New(pluginhost.Options{PluginDir: cfg.PluginDir, Dev: opts.Dev, Plugins: cfg.Plugins})
+	ph := pluginhost.New(pluginhost.Options{PluginDir: cfg.PluginDir, Dev: opts.DevFor(cfg), Plugins: cfg.Plugins})
 	for i, bin := range bins {
 		if i > 0 {
 			fmt.Fprintln(stdout)
@@ -62,7 +68,7 @@ func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "%s  %s\n  plugin %q { sha256 = %q }\n", termText(name), termText(bin), name, sum)
 		info, diags := ph.Describe(ctx, name)
 		if diags.HasErrors() {
-			fmt.Fprintf(stdout, "  (not started: %s)\n", termText(strings.TrimSpace(diags.Error())))
+			fmt.Fprintf(stdout, "  not started: %s\n", indentText(config.DiagnosticsText(diags), "    "))
 			continue
 		}
 		printInfo(stdout, info)

@@ -27,9 +27,9 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runRoute(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("route", stderr)
-	var opts app.Options
+	opts := app.Options{NotServing: true}
 	var alerts stringList
-	fs.StringVar(&opts.ConfigPath, "config", "connector.hcl", "configuration `file`")
+	configFlags(fs, &opts, "route with the configuration as serve -dev runs it")
 	fs.Var(&alerts, "alert", "alert payload `file` (repeatable; further files may follow the flags)")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -39,6 +39,7 @@ func runRoute(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(alerts) == 0 {
 		return errors.New("no alert given: use -alert FILE")
 	}
+	defaultConfig(&opts)
 	cfg, diags := app.LoadConfig(opts)
 	if !diags.HasErrors() {
 		var router *route.Router

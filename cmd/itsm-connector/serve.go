@@ -17,8 +17,7 @@ func init() {
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	var opts app.Options
-	fs.StringVar(&opts.ConfigPath, "config", "", "configuration `file` (default connector.hcl; in dev mode the embedded quickstart)")
-	fs.BoolVar(&opts.Dev, "dev", false, "dev mode: plain HTTP, local token issuer, data under -data-dir, plugins need no sha256 (a declared one is still checked)")
+	configFlags(fs, &opts, "dev mode: plain HTTP, local token issuer, data under -data-dir, plugins need no sha256 (a declared one is still checked)")
 	fs.StringVar(&opts.Listen, "listen", "", "override server.listen (`host:port`)")
 	fs.StringVar(&opts.AdminListen, "admin-listen", "", "override admin.listen (`host:port`)")
 	fs.StringVar(&opts.PluginDir, "plugin-dir", "", "override plugin_dir")
@@ -27,9 +26,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if opts.ConfigPath == "" && !opts.Dev {
-		opts.ConfigPath = "connector.hcl"
-	}
+	defaultConfig(&opts)
 	opts.LogOutput = stderr
 	tuneGC()
 	err := app.Serve(ctx, opts)

@@ -32,18 +32,19 @@ type storeFlags struct {
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.opts.ConfigPath, "config", "connector.hcl", "configuration `file` naming the store")
-	fs.BoolVar(&s.opts.Dev, "dev", false, "use dev mode's store (under -data-dir)")
+	s.opts.NotServing = true
+	configFlags(fs, &s.opts, "use the store as serve -dev has it (under -data-dir); a configuration with auth \"dev\" implies it")
 	fs.StringVar(&s.opts.DataDir, "data-dir", app.DevDataDir, "dev mode's data `dir`")
-	fs.BoolVar(&s.asJSON, "json", false, "print JSON")
 }
 
-// load loads the configuration (dev mode's embedded one with -dev and no
-// -config).
+func (s *storeFlags) registerJSON(fs *flag.FlagSet, usage string) {
+	fs.BoolVar(&s.asJSON, "json", false, usage)
+}
+
+// load loads the configuration as serve would (dev mode's embedded one
+// with -dev and no -config).
 func (s *storeFlags) load(stderr io.Writer) (*config.Config, error) {
-	if s.opts.Dev && s.opts.ConfigPath == "connector.hcl" {
-		s.opts.ConfigPath = ""
-	}
+	defaultConfig(&s.opts)
 	cfg, diags := app.LoadConfig(s.opts)
 	if diags.HasErrors() {
 		writeDiagnostics(stderr, cfg.Files, diags)
@@ -62,17 +63,56 @@ func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config
 	return cfg, st, err
 }
 
-// subcommand splits "list -flags…" into the verb and its arguments.
-func subcommand(args []string, verbs ...string) (string, []string, error) {
+// verb is one subcommand of a command, as its help shows it.
+type verb struct {
+	name, args, summary string
+}
+
+// subcommand splits "list -flags…" into the verb and its arguments. -h
+// (or help) prints the verbs and returns flag.ErrHelp.
+func subcommand(cmd string, args []string, stderr io.Writer, verbs ...verb) (verb, []string, error) {
+	names := make([]string, len(verbs))
+	for i, v := range verbs {
+		names[i] = v.name
+	}
 	if len(args) == 0 {
-		return "", nil, fmt.Errorf("missing subcommand: one of %q", verbs)
+		subcommandUsage(stderr, cmd, verbs)
+		return verb{}, nil, fmt.Errorf("missing subcommand: one of %q", names)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		subcommandUsage(stderr, cmd, verbs)
+		return verb{}, nil, flag.ErrHelp
 	}
 	for _, v := range verbs {
-		if args[0] == v {
+		if args[0] == v.name {
 			return v, args[1:], nil
 		}
 	}
-	return "", nil, fmt.Errorf("unknown subcommand %q: one of %q", args[0], verbs)
+	return verb{}, nil, fmt.Errorf("unknown subcommand %q: one of %q", args[0], names)
+}
+
+func subcommandUsage(w io.Writer, cmd string, verbs []verb) {
+	fmt.Fprintf(w, "usage: itsm-connector %s <subcommand> [flags]\n\n", cmd)
+	for _, v := range verbs {
+		fmt.Fprintf(w, "  %-7s %s\n", v.name, v.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'itsm-connector %s <subcommand> -h' for its flags.\n", cmd)
+}
+
+// verbFlags makes the FlagSet of cmd's subcommand v, whose -h shows v.
+func verbFlags(cmd string, v verb, stderr io.Writer) *flag.FlagSet {
+	fs := newFlags(cmd+" "+v.name, stderr)
+	fs.Usage = func() {
+		w := fs.Output()
+		args := "[flags]"
+		if v.args != "" {
+			args += " " + v.args
+		}
+		fmt.Fprintf(w, "usage: itsm-connector %s %s %s\n\n%s\n\nflags:\n", cmd, v.name, args, v.summary)
+		fs.PrintDefaults()
+	}
+	return fs
 }
 
 // idArg parses the single id argument of show, replay and drop.
@@ -98,18 +138,35 @@ func printJSON(w io.Writer, v any) error {
 	return err
 }
 
+var deadLetterVerbs = []verb{
+	{"list", "", "list dead letters, newest first"},
+	{"show", "ID", "print one dead letter as JSON, with its alert"},
+	{"replay", "ID", "replay a dead letter through the running connector's admin API (-offline: on the store)"},
+	{"drop", "ID", "drop a dead letter through the running connector's admin API (-offline: on the store)"},
+}
+
 func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	verb, rest, err := subcommand(args, "list", "show", "replay", "drop")
+	v, rest, err := subcommand("deadletter", args, stderr, deadLetterVerbs...)
 	if err != nil {
 		return err
 	}
-	fs := newFlags("deadletter "+verb, stderr)
+	verb := v.name
+	fs := verbFlags("deadletter", v, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	backend := fs.String("backend", "", "only this backend (type.name)")
-	limit := fs.Int("limit", 50, "how many to list")
-	var af adminFlags
-	if verb == "replay" || verb == "drop" {
+	var (
+		backend string
+		limit   int
+		af      adminFlags
+	)
+	switch verb {
+	case "list":
+		sf.registerJSON(fs, "print JSON, as the admin API's GET /api/v1/deadletters")
+		fs.StringVar(&backend, "backend", "", "only this backend (type.name)")
+		fs.IntVar(&limit, "limit", adminapi.DefaultLimit, "how many to list")
+	case "show":
+		sf.registerJSON(fs, "print JSON (show always does)")
+	default:
 		af.register(fs)
 	}
 	if err := fs.Parse(rest); err != nil {
@@ -136,12 +193,12 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 	switch verb {
 	case "list":
-		dls, err := st.ListDeadLetters(ctx, store.DeadLetterFilter{Backend: *backend, Limit: *limit})
+		dls, err := st.ListDeadLetters(ctx, store.DeadLetterFilter{Backend: backend, Limit: limit})
 		if err != nil {
 			return err
 		}
 		if sf.asJSON {
-			return printJSON(stdout, dls)
+			return printJSON(stdout, adminapi.NewList(dls))
 		}
 		if len(dls) == 0 {
 			fmt.Fprintln(stdout, "no dead letters")
@@ -158,7 +215,7 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, d)
+		return printJSON(stdout, adminapi.FromStore(d))
 	case "replay": // -offline
 		// Without the connector there are no routes to trust (the
 		// configuration in hand may not be the one it runs), so an alert
@@ -235,19 +292,29 @@ func (a *adminFlags) run(ctx context.Context, cfg *config.Config, verb string, i
 	return nil
 }
 
+var workItemVerbs = []verb{
+	{"list", "", "list work items, newest first, with desired and remote state"},
+	{"show", "ID", "show one work item with its audit trail"},
+}
+
 func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	verb, rest, err := subcommand(args, "list", "show")
+	v, rest, err := subcommand("workitems", args, stderr, workItemVerbs...)
 	if err != nil {
 		return err
 	}
-	fs := newFlags("workitems "+verb, stderr)
+	verb := v.name
+	fs := verbFlags("workitems", v, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	backend := fs.String("backend", "", "only this backend (type.name)")
-	routeName := fs.String("route", "", "only this route")
-	key := fs.String("key", "", "only this correlation key")
-	pending := fs.Bool("pending", false, "only items waiting for reconcile")
-	limit := fs.Int("limit", 50, "how many to list")
+	sf.registerJSON(fs, "print JSON")
+	var f store.ItemFilter
+	if verb == "list" {
+		fs.StringVar(&f.Backend, "backend", "", "only this backend (type.name)")
+		fs.StringVar(&f.Route, "route", "", "only this route")
+		fs.StringVar(&f.CorrelationKey, "key", "", "only this correlation key")
+		fs.BoolVar(&f.DirtyOnly, "pending", false, "only items waiting for reconcile")
+		fs.IntVar(&f.Limit, "limit", 50, "how many to list")
+	}
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
@@ -264,9 +331,9 @@ func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer st.Close()
 
 	if verb == "show" {
-		it, err := st.GetItem(ctx, id)
+		it, err := st.GetItem(ctx, id) // its errors name the item
 		if err != nil {
-			return fmt.Errorf("work item %d: %w", id, err)
+			return err
 		}
 		events, err := st.Events(ctx, id)
 		if err != nil {
@@ -278,7 +345,7 @@ func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		printItem(stdout, it, events)
 		return nil
 	}
-	items, err := st.ListItems(ctx, store.ItemFilter{Backend: *backend, Route: *routeName, CorrelationKey: *key, DirtyOnly: *pending, Limit: *limit})
+	items, err := st.ListItems(ctx, f)
 	if err != nil {
 		return err
 	}

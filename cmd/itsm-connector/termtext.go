@@ -114,3 +114,14 @@ func writeDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 	}
 	_ = config.WriteDiagnostics(w, files, safe, false)
 }
+
+// indentText escapes each line of s with termText and starts every line
+// after the first with indent: a plugin's multi-line text stays readable
+// under a listing's entry.
+func indentText(s, indent string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = termText(l)
+	}
+	return strings.Join(lines, "\n"+indent)
+}

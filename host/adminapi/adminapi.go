@@ -108,7 +108,7 @@ type Error struct {
 	Message string `json:"message"`
 }
 
-// DeadLetter is one dead letter as the API shows it.
+// DeadLetter is one dead letter as the API and the command line show it.
 type DeadLetter struct {
 	ID int64 `json:"id"`
 	// ItemID is the work item that failed; 0 for an alert no route took.
@@ -128,7 +128,17 @@ type List struct {
 	DeadLetters []DeadLetter `json:"dead_letters"`
 }
 
-func fromStore(d *store.DeadLetter) DeadLetter {
+// NewList is the List of dls.
+func NewList(dls []*store.DeadLetter) List {
+	out := List{DeadLetters: make([]DeadLetter, 0, len(dls))}
+	for _, dl := range dls {
+		out.DeadLetters = append(out.DeadLetters, FromStore(dl))
+	}
+	return out
+}
+
+// FromStore is the DeadLetter that shows d.
+func FromStore(d *store.DeadLetter) DeadLetter {
 	out := DeadLetter{ID: d.ID, ItemID: d.ItemID, Route: d.Route, Backend: d.Backend, CorrelationKey: d.CorrelationKey,
 		Reason: d.Reason, LastError: d.LastError, Attempts: d.Attempts, CreatedAt: d.CreatedAt}
 	if d.Alert != nil {
@@ -183,7 +193,7 @@ func (d *DeadLetters) Handler() http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		return fromStore(dl), nil
+		return FromStore(dl), nil
 	}))
 	mux.HandleFunc("POST "+one+"/replay", d.withID(func(ctx context.Context, id int64) (any, error) { return d.ReplayLetter(ctx, id) }))
 	drop := d.withID(func(ctx context.Context, id int64) (any, error) { return d.DropLetter(ctx, id) })
@@ -229,11 +239,7 @@ func (d *DeadLetters) list(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, Failed, err.Error())
 		return
 	}
-	out := List{DeadLetters: make([]DeadLetter, 0, len(dls))}
-	for _, dl := range dls {
-		out.DeadLetters = append(out.DeadLetters, fromStore(dl))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, NewList(dls))
 }
 
 // DefaultLimit and MaxLimit bound how many letters one list answer holds.

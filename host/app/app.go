@@ -40,6 +40,17 @@ type Options struct {
 	Logger hclog.Logger
 	// LogOutput is where the built logger writes (default stderr).
 	LogOutput io.Writer
+	// NotServing is set by the commands that do not serve (route, plugins,
+	// workitems, deadletter). They take a configuration whose auth is
+	// "dev", which only "serve -dev" runs, in dev mode without -dev, so
+	// that they find its store and plugins where that connector has them.
+	NotServing bool
+}
+
+// DevFor reports whether cfg is loaded and used in dev mode: with -dev, or
+// with auth "dev" for a command that does not serve.
+func (o Options) DevFor(cfg *config.Config) bool {
+	return o.Dev || (o.NotServing && cfg.Auth.Type == config.AuthDev)
 }
 
 // DevDataDir is where dev mode keeps the store, the dev signing key and the
@@ -68,7 +79,7 @@ func LoadConfig(opts Options) (*config.Config, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return cfg, diags
 	}
-	if opts.Dev {
+	if opts.DevFor(cfg) {
 		dataDir := opts.DataDir
 		if dataDir == "" {
 			dataDir = DevDataDir

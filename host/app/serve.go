@@ -33,7 +33,7 @@ type Diagnostics struct {
 	Files map[string]*hcl.File
 }
 
-func (d *Diagnostics) Error() string { return d.Diags.Error() }
+func (d *Diagnostics) Error() string { return config.DiagnosticsText(d.Diags) }
 
 // Serve runs the connector until ctx ends, then drains: it stops taking
 // alerts, lets in-flight plugin calls finish, and closes the store. SIGHUP

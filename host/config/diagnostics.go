@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -17,4 +18,28 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 		return fmt.Errorf("writing configuration diagnostics: %w", err)
 	}
 	return nil
+}
+
+// DiagnosticsText condenses diags into one message for errors and logs:
+// each error (each diagnostic when there is no error) as
+// "file:line,column: summary: detail", joined by "; ". A diagnostic
+// without a source range, such as a plugin's or one about a missing
+// block, is written without one; hcl's own Error writes "<nil>" for it.
+func DiagnosticsText(diags hcl.Diagnostics) string {
+	errs := diags.HasErrors()
+	var parts []string
+	for _, d := range diags {
+		if errs && d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + strings.TrimSuffix(d.Detail, ".")
+		}
+		if d.Subject != nil {
+			msg = fmt.Sprintf("%s:%d,%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, msg)
+		}
+		parts = append(parts, msg)
+	}
+	return strings.Join(parts, "; ")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -169,7 +170,7 @@ func (d *DecodedConfig) RenderValues(req *sdk.Request) (sdk.Values, error) {
 	}
 	raw, diags := d.perAlert.render(ctx)
 	if diags.HasErrors() {
-		return nil, sdk.Permanent(fmt.Errorf("render per-alert values: %s", diags.Error()))
+		return nil, sdk.Permanent(fmt.Errorf("render per-alert values: %s", config.DiagnosticsText(diags)))
 	}
 	return sdk.Values(raw), nil
 }

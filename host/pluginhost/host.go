@@ -171,7 +171,7 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 		cur := be.conf.Load()
 		if d := configure(ctx, p.client(), cur, cur.Config, &h.secrets); d.HasErrors() {
 			p.kill()
-			return nil, fmt.Errorf("configure restarted plugin: %s", d.Error())
+			return nil, fmt.Errorf("configure restarted plugin: %s", config.DiagnosticsText(d))
 		}
 		be.configured(ctx, p.client(), log)
 		return p, nil

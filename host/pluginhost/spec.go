@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -119,11 +120,11 @@ func compileLevel(s sdk.Schema, prefix string) (*compiledSchema, error) {
 func parseType(s string) (cty.Type, error) {
 	expr, diags := hclsyntax.ParseExpression([]byte(s), "type", hcl.InitialPos)
 	if diags.HasErrors() {
-		return cty.NilType, fmt.Errorf("type %q does not parse: %s", s, diags.Error())
+		return cty.NilType, fmt.Errorf("type %q does not parse: %s", s, config.DiagnosticsText(diags))
 	}
 	ty, diags := typeexpr.TypeConstraint(expr)
 	if diags.HasErrors() {
-		return cty.NilType, fmt.Errorf("type %q is not a valid type constraint: %s", s, diags.Error())
+		return cty.NilType, fmt.Errorf("type %q is not a valid type constraint: %s", s, config.DiagnosticsText(diags))
 	}
 	return ty, nil
 }

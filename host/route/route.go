@@ -395,21 +395,5 @@ func PerCIKey(key string, ci sdk.ConfigurationItem) string {
 // evalError condenses evaluation diagnostics into one line naming the
 // attribute and where it is.
 func evalError(attr string, diags hcl.Diagnostics) error {
-	var parts []string
-	for _, d := range diags.Errs() {
-		var hd *hcl.Diagnostic
-		if errors.As(d, &hd) {
-			msg := hd.Summary
-			if hd.Detail != "" {
-				msg += ": " + strings.TrimSuffix(hd.Detail, ".")
-			}
-			if hd.Subject != nil {
-				msg = fmt.Sprintf("%s:%d,%d: %s", hd.Subject.Filename, hd.Subject.Start.Line, hd.Subject.Start.Column, msg)
-			}
-			parts = append(parts, msg)
-		} else {
-			parts = append(parts, d.Error())
-		}
-	}
-	return fmt.Errorf("%s: %s", attr, strings.Join(parts, "; "))
+	return fmt.Errorf("%s: %s", attr, config.DiagnosticsText(diags))
 }
