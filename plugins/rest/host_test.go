@@ -50,6 +50,7 @@ var exampleSecrets = map[string]string{
 	"PAGERDUTY_ROUTING_KEY": "R0UT1NGKEY0123456789abcdef012345",
 	"OPSGENIE_API_KEY":      "eb243592-faa2-4ba2-a551q-1afdf565c889",
 	"TICKETS_CLIENT_SECRET": "tickets-client-s3cret-value",
+	"TRACKER_TOKEN":         "tracker-t0ken-value",
 }
 
 // loadExample loads examples/rest/<style>/connector.hcl, decodes backend

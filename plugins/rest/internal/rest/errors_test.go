@@ -341,6 +341,34 @@ func TestConfigureDiagnostics(t *testing.T) {
 			c["find_ci"] = map[string]any{"body_path": "$", "result": map[string]any{"id": "x"}}
 		}, []string{"find_ci", "body_path"}},
 		{"find_ci without id", func(c map[string]any) { c["find_ci"] = map[string]any{"body_path": "a"} }, []string{"find_ci", "result", "id"}},
+		{"find_ci body_value reference", func(c map[string]any) {
+			c["find_ci"] = map[string]any{"body_path": "a", "body_value": "asset:${find_ci.key}", "result": map[string]any{"id": "x"}}
+		}, []string{"find_ci", "body_value"}},
+		{"body_value outside find_ci", func(c map[string]any) { c["update"].(map[string]any)["body_value"] = "x" }, []string{"update", "body_value"}},
+		{"url_template reference", func(c map[string]any) {
+			c["create"].(map[string]any)["result"] = map[string]any{"id": "ticket.id", "url_template": "https://t/${alert.id}"}
+		}, []string{"create", "result", "url_template"}},
+		{"url_template unclosed", func(c map[string]any) {
+			c["create"].(map[string]any)["result"] = map[string]any{"id": "ticket.id", "url_template": "https://t/${work_item.id"}
+		}, []string{"create", "result", "url_template"}},
+		{"url_template with url", func(c map[string]any) {
+			c["create"].(map[string]any)["result"].(map[string]any)["url_template"] = "https://t/${work_item.id}"
+		}, []string{"create", "result", "url_template"}},
+		{"url_template attribute nobody keeps", func(c map[string]any) {
+			c["create"].(map[string]any)["result"] = map[string]any{"id": "ticket.id", "url_template": "https://t/${work_item.attributes.project}"}
+		}, []string{"create", "result", "url_template"}},
+		{"attribute name", func(c map[string]any) {
+			c["create"].(map[string]any)["result"].(map[string]any)["attributes"] = map[string]any{"a-b": "x"}
+		}, []string{"create", "result", "attributes"}},
+		{"attribute source", func(c map[string]any) {
+			c["create"].(map[string]any)["result"].(map[string]any)["attributes"] = map[string]any{"p": "a..b"}
+		}, []string{"create", "result", "attributes", "p"}},
+		{"error regexp", func(c map[string]any) {
+			c["resolve"].(map[string]any)["result"] = map[string]any{"error": "[0]", "error_regex": "("}
+		}, []string{"resolve", "result", "error_regex"}},
+		{"resolve state without resolved_states", func(c map[string]any) {
+			c["resolve"].(map[string]any)["result"] = map[string]any{"state": "ticket.status"}
+		}, []string{"resolve", "result", "resolved_states"}},
 		{"auth type", func(c map[string]any) { c["auth"] = map[string]any{"type": "kerberos"} }, []string{"auth", "type"}},
 		{"basic password", func(c map[string]any) { c["auth"] = map[string]any{"type": "basic", "username": "u"} }, []string{"auth", "password"}},
 		{"bearer token", func(c map[string]any) { c["auth"] = map[string]any{"type": "bearer"} }, []string{"auth", "token"}},

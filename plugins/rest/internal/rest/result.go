@@ -113,16 +113,16 @@ func workItem(a *action, r *response, prev *sdk.WorkItem, key string) (*sdk.Work
 			}
 		}
 	}
-	if a.urlTemplate != nil && wi.URL == "" {
+	if a.urlTemplate != nil && wi.URL == "" && wi.ID != "" {
 		vars := map[string]string{"work_item.id": wi.ID, "work_item.key": wi.Key}
 		for k, v := range wi.Attributes {
 			vars[attributesRefPrefix+k] = v
 		}
-		u, err := a.urlTemplate.expand(vars, url.PathEscape)
-		if err != nil {
-			return fail("url_template", err)
+		// A link is for people; a value this answer lacks leaves the item
+		// without one rather than fail a call that has done its work.
+		if u, err := a.urlTemplate.expand(vars, url.PathEscape); err == nil {
+			wi.URL = u
 		}
-		wi.URL = u
 	}
 	wi.State = sdk.StateOpen
 	if a.name == ActionResolve {
