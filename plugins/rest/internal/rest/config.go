@@ -354,7 +354,7 @@ func resolveAction(name string, ac ActionConfig, diags *sdk.Diagnostics) *action
 			bv = "${find_ci.id}"
 		}
 		if a.bodyValue, err = parseLater(bv, func(ref string) bool { return ref == "find_ci.id" }); err != nil {
-			errf("invalid body_value", err.Error()+` Write the found id as "$${find_ci.id}" (HCL's escape for a literal "${"), e.g. "asset:$${find_ci.id}".`, "body_value")
+			errf("invalid body_value", err.Error()+`. Write the found id as "$${find_ci.id}" (HCL's escape for a literal "${"), e.g. "asset:$${find_ci.id}".`, "body_value")
 		}
 	} else if ac.BodyValue != "" {
 		errf("body_value belongs to find_ci", "", "body_value")
@@ -394,7 +394,7 @@ func resolveAction(name string, ac ActionConfig, diags *sdk.Diagnostics) *action
 			// known; see checkURLTemplates.
 			var err error
 			if a.urlTemplate, err = parseLater(r.URLTemplate, isWorkItemRef); err != nil {
-				errf("invalid url_template", err.Error()+` Write references as "$${work_item.id}" (HCL's escape for a literal "${").`, "result", "url_template")
+				errf("invalid url_template", err.Error()+`. Write references as "$${work_item.id}" (HCL's escape for a literal "${").`, "result", "url_template")
 			}
 		} else {
 			errf("url and url_template exclude each other", "url reads the link from the response; url_template builds it when the response has none. Keep one.", "result", "url_template")

@@ -29,11 +29,11 @@ func parseLater(s string, known func(string) bool) (*later, error) {
 		}
 		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
-			return nil, fmt.Errorf("%q has a \"${\" without its \"}\".", s)
+			return nil, fmt.Errorf("%q has a \"${\" without its \"}\"", s)
 		}
 		ref := strings.TrimSpace(s[i+2 : i+j])
 		if !known(ref) {
-			return nil, fmt.Errorf("${%s} is not a value the plugin can fill in here.", ref)
+			return nil, fmt.Errorf("${%s} is not a value the plugin can fill in here", ref)
 		}
 		l.text = append(l.text, s[:i])
 		l.refs = append(l.refs, ref)
