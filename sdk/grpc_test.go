@@ -212,6 +212,14 @@ func TestInfoIsCompleted(t *testing.T) {
 			want: sdk.Info{Name: "memory", Version: "0.1.0", APIVersions: []int{1, 2},
 				Capabilities: sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true, Comment: true}},
 		},
+		{
+			name: "a capability reporter narrows the interfaces it implements",
+			// It implements all four and reports Update and Reopen: Lookup
+			// and Resolve are dropped.
+			plugin: narrowed{withVersions{memplugin.New(memplugin.NewBackend())}, sdk.Capabilities{Update: true, Reopen: true}},
+			want: sdk.Info{Name: "memory", Version: "0.1.0", APIVersions: []int{1, 2},
+				Capabilities: sdk.Capabilities{Update: true, Reopen: true, Comment: true}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +236,14 @@ func TestInfoIsCompleted(t *testing.T) {
 }
 
 type withVersions struct{ *memplugin.Plugin }
+
+// narrowed reports caps as its configured capabilities.
+type narrowed struct {
+	withVersions
+	caps sdk.Capabilities
+}
+
+func (p narrowed) Capabilities() sdk.Capabilities { return p.caps }
 
 func (p withVersions) Info(ctx context.Context) (sdk.Info, error) {
 	i, err := p.Plugin.Info(ctx)

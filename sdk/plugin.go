@@ -11,8 +11,8 @@ import (
 type Plugin interface {
 	// Info describes the plugin: name, version and the schema of its
 	// configuration. It is called before Configure and must not depend on
-	// it, except ReadAfterWriteDelay, which the host reads again after
-	// every Configure.
+	// it, except ReadAfterWriteDelay and Capabilities, which the host reads
+	// again after every Configure.
 	Info(ctx context.Context) (Info, error)
 	// Configure receives the backend's `config {}` block, already decoded and
 	// type-checked by the host against the schema from Info. Semantic problems
@@ -79,7 +79,9 @@ type Info struct {
 	// it when empty.
 	APIVersions []int `json:"api_versions,omitempty"`
 	// Capabilities are filled by Serve from the interfaces the plugin
-	// implements, merged with any the plugin sets itself (Comment, CMDB).
+	// implements (limited by a [CapabilityReporter]), merged with any the
+	// plugin sets itself (Comment, CMDB). The host reads them again after
+	// each successful Configure.
 	Capabilities Capabilities `json:"capabilities"`
 	// Schema declares the plugin's `config {}` block.
 	Schema Schema `json:"schema"`
@@ -105,11 +107,32 @@ type Capabilities struct {
 	CMDB bool `json:"cmdb"`
 }
 
-// CapabilitiesOf reports the lifecycle interfaces p implements.
+// CapabilityReporter is implemented by a plugin whose configuration decides
+// which lifecycle steps it can take, as the REST plugin's action blocks do.
+// Its Info then reports the lifecycle steps Capabilities returns, limited to
+// the interfaces it implements. The host asks for Info again after every
+// successful Configure and delivers with what that Info reports, so the
+// answer may follow the configuration; before Configure, report what the
+// plugin can do with some configuration.
+type CapabilityReporter interface {
+	Capabilities() Capabilities
+}
+
+// CapabilitiesOf reports the lifecycle steps p can take: the lifecycle
+// interfaces it implements, limited by what it reports when it is a
+// [CapabilityReporter].
 func CapabilitiesOf(p Plugin) Capabilities {
 	_, lookup := p.(Looker)
 	_, update := p.(Updater)
 	_, resolve := p.(Resolver)
 	_, reopen := p.(Reopener)
-	return Capabilities{Lookup: lookup, Update: update, Resolve: resolve, Reopen: reopen}
+	c := Capabilities{Lookup: lookup, Update: update, Resolve: resolve, Reopen: reopen}
+	if r, ok := p.(CapabilityReporter); ok {
+		says := r.Capabilities()
+		c.Lookup = c.Lookup && says.Lookup
+		c.Update = c.Update && says.Update
+		c.Resolve = c.Resolve && says.Resolve
+		c.Reopen = c.Reopen && says.Reopen
+	}
+	return c
 }

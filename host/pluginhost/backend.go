@@ -27,6 +27,9 @@ type Backend struct {
 	// readAfterWrite is the plugin's read-after-write delay as its Info
 	// reported it after the last successful Configure.
 	readAfterWrite atomic.Int64
+	// caps are the capabilities the plugin's Info reported after the last
+	// successful Configure (info's until then).
+	caps atomic.Pointer[sdk.Capabilities]
 	// logs limits the plugin's relayed log lines.
 	logs *logLimiter
 	// secrets redacts what the plugin returns (the host's set).
@@ -41,8 +44,15 @@ func (b *Backend) Ref() string { return b.ref }
 // Info returns the plugin's Info as fetched at load.
 func (b *Backend) Info(context.Context) (sdk.Info, error) { return b.info, nil }
 
-// Capabilities are the lifecycle steps the plugin supports.
-func (b *Backend) Capabilities() sdk.Capabilities { return b.info.Capabilities }
+// Capabilities are the lifecycle steps the plugin supports with its current
+// configuration, as its Info reported them after the last successful
+// Configure (sdk.CapabilityReporter); delivery calls nothing else.
+func (b *Backend) Capabilities() sdk.Capabilities {
+	if c := b.caps.Load(); c != nil {
+		return *c
+	}
+	return b.info.Capabilities
+}
 
 // ReadAfterWriteDelay is how long a new work item may take to become
 // visible to the plugin's Lookup (sdk.Info.ReadAfterWriteDelay), as the
@@ -57,10 +67,11 @@ func (b *Backend) ReadAfterWriteDelay() time.Duration {
 func (b *Backend) configured(ctx context.Context, c sdk.Client, log hclog.Logger) {
 	info, err := c.Info(ctx)
 	if err != nil {
-		log.Warn("plugin Info failed after Configure; keeping its previous read-after-write delay", "error", err)
+		log.Warn("plugin Info failed after Configure; keeping its previous read-after-write delay and capabilities", "error", err)
 		return
 	}
 	b.readAfterWrite.Store(int64(info.ReadAfterWriteDelay))
+	b.caps.Store(&info.Capabilities)
 }
 
 // Restarts counts how often the plugin process was restarted.

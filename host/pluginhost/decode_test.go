@@ -270,7 +270,7 @@ func TestRenderPerAlertValues(t *testing.T) {
     tags    = [alert.signal_type, fields.team, correlation_key]
     action "update" {
       method = "PATCH"
-      body   = jsonencode({ id = work_item.id, key = work_item.key })
+      body   = jsonencode({ id = work_item.id, key = work_item.key, project = lookup(work_item.attributes, "project", "none") })
     }
     static { x = "y" }
   }
@@ -292,7 +292,7 @@ func TestRenderPerAlertValues(t *testing.T) {
 			ResourceName: "vm1", Condition: sdk.ConditionFired, FiredAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		},
 		Fields: map[string]any{"team": "ops"},
-		Ref:    &sdk.WorkItem{ID: "42", Key: "OPS-42"},
+		Ref:    &sdk.WorkItem{ID: "42", Key: "OPS-42", Attributes: map[string]string{"project": "7"}},
 	}
 	vals, err := dec.RenderValues(req)
 	if err != nil {
@@ -301,7 +301,7 @@ func TestRenderPerAlertValues(t *testing.T) {
 	sameJSON(t, vals, `{
 		"subject":"[Sev0] cpu high on vm1","urgency":1,"tags":["Metric","ops","key-1"],
 		"note":"none","absent":null,
-		"action":{"update":{"body":"{\"id\":\"42\",\"key\":\"OPS-42\"}"}}
+		"action":{"update":{"body":"{\"id\":\"42\",\"key\":\"OPS-42\",\"project\":\"7\"}"}}
 	}`)
 
 	// A field the route did not set fails this alert, permanently, naming the line.

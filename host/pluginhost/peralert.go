@@ -19,12 +19,14 @@ import (
 // recorded work item of calls on an existing item. Before one exists
 // (Lookup, Create) every attribute is the empty string rather than the
 // object being null, so templates of other actions that read work_item.id
-// still render.
+// still render. attributes are the plugin's WorkItem.Attributes (values an
+// earlier call's answer gave), empty before one exists.
 var workItemType = cty.Object(map[string]cty.Type{
-	"id":    cty.String,
-	"key":   cty.String,
-	"url":   cty.String,
-	"state": cty.String,
+	"id":         cty.String,
+	"key":        cty.String,
+	"url":        cty.String,
+	"state":      cty.String,
+	"attributes": cty.Map(cty.String),
 })
 
 // ciType is one element of `configuration_items`: the configuration items
@@ -270,11 +272,20 @@ func callContext(req *sdk.Request, funcs map[string]function.Function) (*hcl.Eva
 	if ref == nil {
 		ref = &sdk.WorkItem{}
 	}
+	attrs := cty.MapValEmpty(cty.String)
+	if len(ref.Attributes) > 0 {
+		m := make(map[string]cty.Value, len(ref.Attributes))
+		for k, v := range ref.Attributes {
+			m[k] = cty.StringVal(v)
+		}
+		attrs = cty.MapVal(m)
+	}
 	wi := cty.ObjectVal(map[string]cty.Value{
-		"id":    cty.StringVal(ref.ID),
-		"key":   cty.StringVal(ref.Key),
-		"url":   cty.StringVal(ref.URL),
-		"state": cty.StringVal(string(ref.State)),
+		"id":         cty.StringVal(ref.ID),
+		"key":        cty.StringVal(ref.Key),
+		"url":        cty.StringVal(ref.URL),
+		"state":      cty.StringVal(string(ref.State)),
+		"attributes": attrs,
 	})
 	cis := cty.ListValEmpty(ciType)
 	if len(req.ConfigurationItems) > 0 {

@@ -50,3 +50,53 @@ func TestReadAfterWriteDelayFollowsConfigure(t *testing.T) {
 		t.Errorf("after a restart (%d): %v, want 7s", b.Restarts(), got)
 	}
 }
+
+// TestCapabilitiesFollowConfigure: the capabilities delivery uses are the
+// ones the plugin's Info reports after Configure (the test plugin drops
+// Lookup with retries = 0), again after a reload, and kept by a restarted
+// process; a plugin's Info before Configure says what it can do at all.
+func TestCapabilitiesFollowConfigure(t *testing.T) {
+	dir, _ := testPluginDirs(t)
+	src := func(retries string) string {
+		return `backend "test" "prod" {
+  config {
+    url     = "https://a.example.test"
+    retries = ` + retries + `
+  }
+}
+`
+	}
+	h, diags, _ := startHost(t, dir, src("0"), Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	b := mustBackend(t, h, "test.prod")
+	if b.Capabilities().Lookup {
+		t.Errorf("after Load with retries = 0: Capabilities = %+v, want no Lookup", b.Capabilities())
+	}
+	if info, _ := b.Info(context.Background()); !info.Capabilities.Lookup {
+		t.Errorf("Info before Configure = %+v, want Lookup (what the plugin can do at all)", info.Capabilities)
+	}
+	p := parseBackends(t, "connector.hcl", src("2"))
+	if d := h.Reconfigure(context.Background(), p.backends, []*config.Plugin{checksumBlock(t, dir)}, loadContext(t.TempDir())); d.HasErrors() {
+		t.Fatal(d)
+	}
+	if !b.Capabilities().Lookup {
+		t.Errorf("after Reconfigure with retries = 2: Capabilities = %+v, want Lookup", b.Capabilities())
+	}
+	p = parseBackends(t, "connector.hcl", src("0"))
+	if d := h.Reconfigure(context.Background(), p.backends, []*config.Plugin{checksumBlock(t, dir)}, loadContext(t.TempDir())); d.HasErrors() {
+		t.Fatal(d)
+	}
+	wi, err := b.Create(context.Background(), testRequest("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	killAndWaitExit(t, b, pidOf(t, wi))
+	if _, err := b.Create(context.Background(), testRequest("k2")); err != nil {
+		t.Fatal(err)
+	}
+	if b.Capabilities().Lookup || b.Restarts() != 1 {
+		t.Errorf("after a restart (%d): Capabilities = %+v, want no Lookup", b.Restarts(), b.Capabilities())
+	}
+}

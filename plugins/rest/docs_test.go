@@ -17,7 +17,7 @@ func TestDocsShowTheExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	var examples strings.Builder
-	for _, style := range []string{"events", "alerts", "tickets"} {
+	for _, style := range []string{"events", "alerts", "tickets", "tracker"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "rest", style, "connector.hcl"))
 		if err != nil {
 			t.Fatal(err)

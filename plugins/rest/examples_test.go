@@ -34,9 +34,14 @@ func TestEventsExample(t *testing.T) {
 		t.Fatalf("correlation key = %q, want the default alert.id", key)
 	}
 
+	// Only the blocks configured are capabilities: no lookup, update or
+	// reopen.
+	if want := (sdk.Capabilities{Resolve: true}); e.caps != want {
+		t.Errorf("capabilities = %+v, want %+v", e.caps, want)
+	}
 	r := &record{}
 	e.reconcile(r, fired)
-	if !slices.Equal(r.calls, []string{"lookup", "create"}) {
+	if !slices.Equal(r.calls, []string{"create"}) {
 		t.Errorf("calls = %v", r.calls)
 	}
 	if r.ref.ID != key || r.ref.State != sdk.StateOpen {
@@ -80,8 +85,8 @@ func TestEventsExample(t *testing.T) {
 	// new incident under the same dedup key.
 	r.calls = nil
 	e.reconcile(r, fired)
-	if !slices.Equal(r.calls, []string{"reopen", "lookup", "create"}) {
-		t.Errorf("calls = %v; want reopen (not found), then a new work item", r.calls)
+	if !slices.Equal(r.calls, []string{"create"}) {
+		t.Errorf("calls = %v; want a new work item", r.calls)
 	}
 	if inc := fake.Incidents(key); len(inc) != 2 || inc[1].Status != "triggered" || r.resolved {
 		t.Errorf("incidents after firing again = %+v", inc)
@@ -141,7 +146,7 @@ func TestAlertsExample(t *testing.T) {
 
 		r.calls = nil
 		e.reconcile(r, fired)
-		if !slices.Equal(r.calls, []string{"reopen", "lookup", "create"}) {
+		if !slices.Equal(r.calls, []string{"lookup", "create"}) { // no reopen block
 			t.Errorf("calls = %v", r.calls)
 		}
 		if got := fake.ByAlias(key); len(got) != 2 || got[1].Status != "open" {

@@ -41,6 +41,8 @@ type exampleEnv struct {
 	router  *route.Router
 	dec     *pluginhost.DecodedConfig
 	client  sdk.Client
+	// caps are the capabilities Info reported after Configure.
+	caps sdk.Capabilities
 }
 
 // exampleSecrets are the environment variables the example files read.
@@ -48,6 +50,7 @@ var exampleSecrets = map[string]string{
 	"PAGERDUTY_ROUTING_KEY": "R0UT1NGKEY0123456789abcdef012345",
 	"OPSGENIE_API_KEY":      "eb243592-faa2-4ba2-a551q-1afdf565c889",
 	"TICKETS_CLIENT_SECRET": "tickets-client-s3cret-value",
+	"TRACKER_TOKEN":         "tracker-t0ken-value",
 }
 
 // loadExample loads examples/rest/<style>/connector.hcl, decodes backend
@@ -94,6 +97,13 @@ func loadExampleWith(t *testing.T, style, name, baseURL string, client sdk.Clien
 	if err := e.client.Configure(context.Background(), e.pointAt(baseURL)); err != nil && sdk.AsDiagnostics(err).HasErrors() {
 		t.Fatalf("Configure %s: %v\n%s", b.Ref(), err, e.lines(err))
 	}
+	// As the host does: the capabilities delivery uses are those Info
+	// reports after Configure.
+	info, err := e.client.Info(context.Background())
+	if err != nil {
+		t.Fatalf("Info after Configure: %v", err)
+	}
+	e.caps = info.Capabilities
 	return e
 }
 
@@ -197,9 +207,11 @@ type record struct {
 }
 
 // reconcile takes a toward its desired state the way the host's delivery
-// worker does (its decision table): lookup then create for a new item,
-// update when it fires again while open, resolve, reopen inside the window,
-// and a new item when reopen answers not found.
+// worker does (its decision table), calling only what the plugin reports
+// among its capabilities: lookup then create for a new item, update when it
+// fires again while open, resolve, reopen inside the window, and a new item
+// when reopen answers not found or there is no reopen. Without resolve the
+// item stays open; without update a re-fire sends nothing.
 func (e *exampleEnv) reconcile(r *record, a sdk.Alert) {
 	e.t.Helper()
 	step := func(op string, ref *sdk.WorkItem) (*sdk.WorkItem, error) {
@@ -207,13 +219,15 @@ func (e *exampleEnv) reconcile(r *record, a sdk.Alert) {
 		return e.call(op, a, ref)
 	}
 	create := func() {
-		found, err := step("lookup", nil)
-		if err != nil {
-			e.t.Fatalf("lookup: %v", err)
-		}
-		if found != nil && found.State != sdk.StateResolved {
-			r.ref, r.resolved = found, false
-			return
+		if e.caps.Lookup {
+			found, err := step("lookup", nil)
+			if err != nil {
+				e.t.Fatalf("lookup: %v", err)
+			}
+			if found != nil && found.State != sdk.StateResolved {
+				r.ref, r.resolved = found, false
+				return
+			}
 		}
 		wi, err := step("create", nil)
 		if err != nil {
@@ -222,7 +236,7 @@ func (e *exampleEnv) reconcile(r *record, a sdk.Alert) {
 		r.ref, r.resolved = wi, false
 	}
 	if a.Condition == sdk.ConditionResolved {
-		if r.ref == nil || r.resolved {
+		if r.ref == nil || r.resolved || !e.caps.Resolve {
 			return
 		}
 		wi, err := step("resolve", r.ref)
@@ -235,12 +249,16 @@ func (e *exampleEnv) reconcile(r *record, a sdk.Alert) {
 	switch {
 	case r.ref == nil:
 		create()
+	case !r.resolved && !e.caps.Update:
 	case !r.resolved:
 		wi, err := step("update", r.ref)
 		if err != nil {
 			e.t.Fatalf("update: %v", err)
 		}
 		r.ref = wi
+	case !e.caps.Reopen:
+		r.ref = nil
+		create()
 	default:
 		wi, err := step("reopen", r.ref)
 		switch {

@@ -181,11 +181,27 @@ func (r *runner) configured(t *testing.T) (sdk.Client, sdk.Info) {
 	if err := c.Configure(r.ctx(t), r.s.Config); err != nil {
 		r.noSecret(t, "Configure", err)
 		if d := sdk.AsDiagnostics(err); !d.HasErrors() {
-			return c, info // warnings only
+			return c, r.infoAfterConfigure(t, c, info) // warnings only
 		}
 		t.Fatalf("Configure(Suite.Config) failed: %v", err)
 	}
-	return c, info
+	return c, r.infoAfterConfigure(t, c, info)
+}
+
+// infoAfterConfigure asks for Info again, as the host does after every
+// successful Configure: a plugin's capabilities may follow its
+// configuration (sdk.CapabilityReporter).
+func (r *runner) infoAfterConfigure(t *testing.T, c sdk.Client, before sdk.Info) sdk.Info {
+	t.Helper()
+	info, err := c.Info(r.ctx(t))
+	if err != nil {
+		t.Fatalf("Info after Configure: %v", err)
+	}
+	if info.Name != before.Name || info.Version != before.Version {
+		t.Errorf("Info after Configure names %s %s; before it %s %s: only ReadAfterWriteDelay and Capabilities may follow the configuration",
+			info.Name, info.Version, before.Name, before.Version)
+	}
+	return info
 }
 
 // learnSecrets records the values of sensitive attributes in the suite's

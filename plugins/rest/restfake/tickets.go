@@ -3,6 +3,7 @@ package restfake
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,8 +13,11 @@ import (
 // the new ticket in the body and its URL in Location; GET and PUT
 // /api/v2/tickets/{id} read and change it (a comment, a status); GET
 // /api/v2/tickets?external_id= searches, oldest first. Statuses are new,
-// open, pending, solved and closed; a closed ticket cannot change. GET
-// /api/v2/assets?external_id= searches seeded assets (a CMDB).
+// open, pending, solved and closed; a closed ticket cannot change. POST
+// /api/v2/tickets/{id}/comments adds a comment, and answers 400, not 404,
+// for a ticket that does not exist (as a real tracker did). GET
+// /api/v2/assets?external_id= searches seeded assets (a CMDB). [Quirks]
+// make it answer as other real trackers do.
 type Tickets struct {
 	*Server
 
@@ -21,13 +25,33 @@ type Tickets struct {
 	tickets []*Ticket
 	assets  []Asset
 	nextID  int
+	quirks  Quirks
+}
+
+// Quirks are ways real trackers answer that the plugin must cope with.
+type Quirks struct {
+	// Statuses replaces the valid statuses (new, open, pending, solved,
+	// closed), e.g. a tracker without "solved".
+	Statuses []string
+	// ErrorsIn2xx answers a change to a status that is not valid with 201
+	// and a JSON array of messages, changing nothing, instead of 422.
+	ErrorsIn2xx bool
+	// NoURL leaves the url out of every ticket: the API gives no link.
+	NoURL bool
+}
+
+// SetQuirks makes the API answer with q from now on.
+func (t *Tickets) SetQuirks(q Quirks) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.quirks = q
 }
 
 // Ticket is one ticket as the API shows it.
 type Ticket struct {
 	ID          int       `json:"id"`
 	Number      string    `json:"number"`
-	URL         string    `json:"url"`
+	URL         string    `json:"url,omitempty"`
 	Subject     string    `json:"subject"`
 	Description string    `json:"description,omitempty"`
 	Priority    string    `json:"priority,omitempty"`
@@ -61,6 +85,7 @@ func NewTickets(opts Options) *Tickets {
 	mux.HandleFunc("GET /api/v2/tickets", t.search)
 	mux.HandleFunc("GET /api/v2/tickets/{id}", t.get)
 	mux.HandleFunc("PUT /api/v2/tickets/{id}", t.update)
+	mux.HandleFunc("POST /api/v2/tickets/{id}/comments", t.comment)
 	mux.HandleFunc("GET /api/v2/assets", t.searchAssets)
 	t.Server = newServer(opts, mux)
 	return t
@@ -112,6 +137,9 @@ func (t *Tickets) Delete(id int) {
 
 func (t *Tickets) copyLocked(x *Ticket) Ticket {
 	cp := *x
+	if t.quirks.NoURL {
+		cp.URL = ""
+	}
 	cp.Comments = append([]Comment{}, x.Comments...)
 	cp.Tags = append([]string(nil), x.Tags...)
 	return cp
@@ -233,8 +261,12 @@ func (t *Tickets) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := in.Ticket.Status; p != nil {
-		if !ticketStatuses[*p] {
-			invalidRecord(w, fmt.Sprintf("status %q is not one of new, open, pending, solved, closed", *p))
+		if !t.validStatusLocked(*p) {
+			if t.quirks.ErrorsIn2xx {
+				writeJSON(w, http.StatusCreated, []string{fmt.Sprintf("Status '%s' isn't a valid status", *p)})
+				return
+			}
+			invalidRecord(w, fmt.Sprintf("status %q is not a valid status", *p))
 			return
 		}
 		x.Status = *p
@@ -250,6 +282,37 @@ func (t *Tickets) update(w http.ResponseWriter, r *http.Request) {
 		x.Comments = append(x.Comments, *c)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ticket": t.copyLocked(x)})
+}
+
+func (t *Tickets) validStatusLocked(s string) bool {
+	if t.quirks.Statuses != nil {
+		return slices.Contains(t.quirks.Statuses, s)
+	}
+	return ticketStatuses[s]
+}
+
+// comment adds a comment. A ticket that does not exist is a 400 here.
+func (t *Tickets) comment(w http.ResponseWriter, r *http.Request) {
+	var in Comment
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var x *Ticket
+	if id, err := strconv.Atoi(r.PathValue("id")); err == nil {
+		x = t.findLocked(id)
+	}
+	if x == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "BadRequest", "description": "ticket does not exist"})
+		return
+	}
+	if in.Body == "" {
+		invalidRecord(w, "body is required")
+		return
+	}
+	x.Comments = append(x.Comments, in)
+	writeJSON(w, http.StatusCreated, map[string]any{"comment": in, "ticket": t.copyLocked(x)})
 }
 
 func (t *Tickets) searchAssets(w http.ResponseWriter, r *http.Request) {

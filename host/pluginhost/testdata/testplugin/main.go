@@ -2,7 +2,9 @@
 // subprocess. Its Create reports what the process sees (pid, environment,
 // configuration, rendered per-alert values) in the work item's attributes.
 // Once configured, its Info declares a read-after-write delay of `retries`
-// seconds, so tests see the host read Info again after Configure.
+// seconds, so tests see the host read Info again after Configure; with
+// `retries = 0` it reports no Lookup (sdk.CapabilityReporter), so tests see
+// capabilities follow the configuration too.
 //
 // With `echo = true` in its config it echoes its sensitive values (token,
 // auth.client_secret) every way a plugin or an ITSM tool might: in
@@ -84,6 +86,17 @@ func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
 			},
 		},
 	}, nil
+}
+
+// Capabilities reports Lookup unless configured with retries = 0.
+func (p *testPlugin) Capabilities() sdk.Capabilities {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var c config
+	if p.raw != nil && p.raw.Decode(&c) == nil && c.Retries == 0 {
+		return sdk.Capabilities{}
+	}
+	return sdk.Capabilities{Lookup: true}
 }
 
 func (p *testPlugin) Configure(_ context.Context, raw sdk.Config) error {

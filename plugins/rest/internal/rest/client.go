@@ -16,6 +16,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/jsonpath"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 const (
@@ -36,11 +37,17 @@ type APIError struct {
 	Status int
 	// Body is the start of the response body.
 	Body string
+	// Failure is where a successful status reported the error in its body
+	// (the action's result.error); empty for a failed status.
+	Failure string
 }
 
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rest: %s: %s %s: HTTP %d", e.Action, e.Method, e.Path, e.Status)
+	if e.Failure != "" {
+		fmt.Fprintf(&b, " reports a failure at result.error %s", e.Failure)
+	}
 	if e.Body != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Body)
@@ -144,6 +151,14 @@ func (c *client) interpret(a *action, u *url.URL, resp *http.Response, raw []byt
 		r := &response{status: status, header: resp.Header, body: raw}
 		if len(bytes.TrimSpace(raw)) > 0 {
 			r.doc, r.docErr = jsonpath.Decode(raw)
+		}
+		if a.failure != nil {
+			if msg, failed := failure(r, a.failure); failed {
+				// The API answered and refused: the same request would be
+				// refused again.
+				return nil, 0, sdk.Permanent(&APIError{Action: a.name, Method: a.method, Path: u.Path, Status: status,
+					Failure: a.failure.String(), Body: c.redact.apply(sdktext.Truncate(msg, maxErrorBody))})
+			}
 		}
 		return r, outcomeOK, nil
 	case a.notFound.has(status) && a.name != ActionCreate:

@@ -106,6 +106,9 @@ type ActionConfig struct {
 	Result           *ResultConfig `json:"result"`
 	// BodyPath is find_ci's: where the found id goes in the create body.
 	BodyPath string `json:"body_path,omitempty"`
+	// BodyValue is find_ci's: what is written there, with ${find_ci.id}
+	// replaced by the found id.
+	BodyValue string `json:"body_value,omitempty"`
 }
 
 // ResultConfig is an action's `result {}` block.
@@ -118,6 +121,14 @@ type ResultConfig struct {
 	URLRegex       string   `json:"url_regex"`
 	State          string   `json:"state"`
 	ResolvedStates []string `json:"resolved_states"`
+	// Error and ErrorRegex name a failure a 2xx answer reports in its body.
+	Error      string `json:"error"`
+	ErrorRegex string `json:"error_regex"`
+	// Attributes are further values kept on the work item, which later
+	// templates read as work_item.attributes.<name>.
+	Attributes map[string]string `json:"attributes"`
+	// URLTemplate builds the work item's URL when the response has none.
+	URLTemplate string `json:"url_template"`
 }
 
 // settings are a validated Config with defaults applied.
@@ -152,7 +163,14 @@ type action struct {
 	url      *source
 	state    *source
 	resolved map[string]bool
-	bodyPath jsonpath.Path // find_ci only
+	// failure is where a 2xx answer reports an error (result.error).
+	failure *source
+	// attrs are further values kept on the work item (result.attributes).
+	attrs map[string]*source
+	// urlTemplate builds the URL when url gives none (result.url_template).
+	urlTemplate *later
+	bodyPath    jsonpath.Path // find_ci only
+	bodyValue   *later        // find_ci only
 }
 
 // source is where one result value is read: a JSON path or a header, and
@@ -264,7 +282,31 @@ func resolveConfig(cfg Config) (*settings, sdk.Diagnostics) {
 			s.actions[name] = a
 		}
 	}
+	checkURLTemplates(s.actions, &diags)
 	return s, diags
+}
+
+// checkURLTemplates reports a url_template reading an attribute that no
+// action's result.attributes keeps.
+func checkURLTemplates(actions map[string]*action, diags *sdk.Diagnostics) {
+	kept := map[string]bool{}
+	for _, a := range actions {
+		for k := range a.attrs {
+			kept[k] = true
+		}
+	}
+	for _, name := range actionNames {
+		a := actions[name]
+		if a == nil || a.urlTemplate == nil {
+			continue
+		}
+		for _, ref := range a.urlTemplate.refs {
+			if attr, ok := strings.CutPrefix(ref, attributesRefPrefix); ok && !kept[attr] {
+				*diags = append(*diags, sdk.AttributeError("url_template reads an attribute no result keeps",
+					fmt.Sprintf("${%s}: add %s to a result block's attributes.", ref, attr), name, "result", "url_template"))
+			}
+		}
+	}
 }
 
 // resolveAction validates one action block.
@@ -307,6 +349,15 @@ func resolveAction(name string, ac ActionConfig, diags *sdk.Diagnostics) *action
 		} else if a.bodyPath.IsRoot() {
 			errf("body_path must name a key", `"$" would replace the whole create body.`, "body_path")
 		}
+		bv := ac.BodyValue
+		if bv == "" {
+			bv = "${find_ci.id}"
+		}
+		if a.bodyValue, err = parseLater(bv, func(ref string) bool { return ref == "find_ci.id" }); err != nil {
+			errf("invalid body_value", err.Error()+`. Write the found id as "$${find_ci.id}" (HCL's escape for a literal "${"), e.g. "asset:$${find_ci.id}".`, "body_value")
+		}
+	} else if ac.BodyValue != "" {
+		errf("body_value belongs to find_ci", "", "body_value")
 	}
 	var r ResultConfig
 	if ac.Result != nil {
@@ -324,6 +375,34 @@ func resolveAction(name string, ac ActionConfig, diags *sdk.Diagnostics) *action
 	if len(r.ResolvedStates) > 0 && r.State == "" {
 		errf("resolved_states needs state", "Set state to where the response carries the item's status.", "result", "resolved_states")
 	}
+	a.failure = resolveSource(r.Error, r.ErrorRegex, "error", name, diags)
+	if len(r.Attributes) > 0 {
+		a.attrs = map[string]*source{}
+	}
+	for k, src := range r.Attributes {
+		if !attributeNameRE.MatchString(k) {
+			errf("invalid attribute name", fmt.Sprintf("Got %q; use letters, digits and _ (templates read it as work_item.attributes.%s).", k, k), "result", "attributes")
+			continue
+		}
+		if s := resolveSourceAt(src, []string{name, "result", "attributes", k}, diags); s != nil {
+			a.attrs[k] = s
+		}
+	}
+	if r.URLTemplate != "" {
+		if r.URL == "" {
+			// Checked against the attribute names once every action is
+			// known; see checkURLTemplates.
+			var err error
+			if a.urlTemplate, err = parseLater(r.URLTemplate, isWorkItemRef); err != nil {
+				errf("invalid url_template", err.Error()+`. Write references as "$${work_item.id}" (HCL's escape for a literal "${").`, "result", "url_template")
+			}
+		} else {
+			errf("url and url_template exclude each other", "url reads the link from the response; url_template builds it when the response has none. Keep one.", "result", "url_template")
+		}
+	}
+	if (name == ActionResolve || name == ActionReopen) && len(r.ResolvedStates) == 0 && r.State != "" {
+		errf("state needs resolved_states on "+name, "The answer's state is checked after "+name+": set the values that mean resolved, e.g. [\"solved\", \"closed\"].", "result", "resolved_states")
+	}
 	if name == ActionFindCI && r.ID == "" {
 		errf("find_ci needs result.id", "Set it to where the response carries the configuration item's id.", "result", "id")
 	}
@@ -333,15 +412,39 @@ func resolveAction(name string, ac ActionConfig, diags *sdk.Diagnostics) *action
 	return a
 }
 
+// attributeNameRE is a name templates can read as
+// work_item.attributes.<name>.
+var attributeNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 // resolveSource validates a result source and its regexp.
 func resolveSource(src, re, field, action string, diags *sdk.Diagnostics) *source {
-	path := []string{action, "result", field}
 	if src == "" {
 		if re != "" {
 			*diags = append(*diags, sdk.AttributeError(field+"_regex needs "+field, "", action, "result", field+"_regex"))
 		}
 		return nil
 	}
+	s := resolveSourceAt(src, []string{action, "result", field}, diags)
+	if s == nil || re == "" {
+		return s
+	}
+	compiled, err := regexp.Compile(re)
+	switch {
+	case err != nil:
+		*diags = append(*diags, sdk.AttributeError("invalid regexp", err.Error(), action, "result", field+"_regex"))
+		return nil
+	case compiled.NumSubexp() > 1:
+		*diags = append(*diags, sdk.AttributeError("regexp has more than one capture group",
+			"The first group's match is used; make the others non-capturing with (?:...).", action, "result", field+"_regex"))
+		return nil
+	}
+	s.re = compiled
+	return s
+}
+
+// resolveSourceAt validates a source (a JSON path or header:<Name>) at the
+// attribute path.
+func resolveSourceAt(src string, path []string, diags *sdk.Diagnostics) *source {
 	s := &source{}
 	if name, ok := strings.CutPrefix(src, headerSourcePrefix); ok {
 		name = strings.TrimSpace(name)
@@ -350,27 +453,14 @@ func resolveSource(src, re, field, action string, diags *sdk.Diagnostics) *sourc
 			return nil
 		}
 		s.header = textproto.CanonicalMIMEHeaderKey(name)
-	} else {
-		p, err := jsonpath.Parse(src)
-		if err != nil {
-			*diags = append(*diags, sdk.AttributeError("invalid JSON path", fmt.Sprintf("%q: %v.", src, err), path...))
-			return nil
-		}
-		s.path = p
+		return s
 	}
-	if re != "" {
-		compiled, err := regexp.Compile(re)
-		switch {
-		case err != nil:
-			*diags = append(*diags, sdk.AttributeError("invalid regexp", err.Error(), action, "result", field+"_regex"))
-			return nil
-		case compiled.NumSubexp() > 1:
-			*diags = append(*diags, sdk.AttributeError("regexp has more than one capture group",
-				"The first group's match is used; make the others non-capturing with (?:...).", action, "result", field+"_regex"))
-			return nil
-		}
-		s.re = compiled
+	p, err := jsonpath.Parse(src)
+	if err != nil {
+		*diags = append(*diags, sdk.AttributeError("invalid JSON path", fmt.Sprintf("%q: %v.", src, err), path...))
+		return nil
 	}
+	s.path = p
 	return s
 }
 

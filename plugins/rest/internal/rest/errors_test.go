@@ -237,35 +237,61 @@ func TestLookupEdgeCases(t *testing.T) {
 	}
 }
 
-// TestAbsentActions: what each lifecycle call does when its block is left
-// out.
+// TestAbsentActions: a configuration reports only the lifecycle steps it
+// has blocks for, so the host never calls the others; called anyway, they
+// fail permanently and send nothing. (Resolve used to report success
+// without sending anything, and the host recorded an item resolved that
+// was still open in the tool.)
 func TestAbsentActions(t *testing.T) {
+	p := New(Options{})
+	if got := sdk.CapabilitiesOf(p); got != (sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}) {
+		t.Errorf("capabilities before Configure = %+v; want every lifecycle step", got)
+	}
 	e := newEnv(t, restfake.Options{}, func(cfg map[string]any) {
 		for _, a := range []string{"lookup", "update", "resolve", "reopen"} {
 			delete(cfg, a)
 		}
 	})
+	info, err := e.p.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sdk.Capabilities{}
+	if got := sdk.CapabilitiesOf(e.p); got != want {
+		t.Errorf("capabilities with create alone = %+v; want none", got)
+	}
+	if info.Capabilities.Comment || info.Capabilities.CMDB {
+		t.Errorf("Info.Capabilities = %+v; want no Comment without update, no CMDB without find_ci", info.Capabilities)
+	}
 	ctx := context.Background()
 	wi := e.create("k")
 	n := len(e.fake.Requests())
-	if got, err := e.p.Lookup(ctx, e.request("k", nil)); got != nil || err != nil {
-		t.Errorf("Lookup = %+v, %v; want (nil, nil)", got, err)
-	}
-	if got, err := e.p.Update(ctx, e.request("k", wi)); err != nil || got.ID != wi.ID || got.State != sdk.StateOpen {
-		t.Errorf("Update = %+v, %v; want the recorded item", got, err)
-	}
-	got, err := e.p.Resolve(ctx, e.request("k", wi))
-	if err != nil || got.ID != wi.ID || got.State != sdk.StateResolved || got.Key != wi.Key {
-		t.Errorf("Resolve = %+v, %v; want the item, resolved", got, err)
-	}
-	if _, err := e.p.Reopen(ctx, e.request("k", got)); sdk.KindOf(err) != sdk.KindNotFound {
-		t.Errorf("Reopen = %v; want not_found so that the host creates anew", err)
+	for name, call := range map[string]func(context.Context, *sdk.Request) (*sdk.WorkItem, error){
+		"Lookup": e.p.Lookup, "Update": e.p.Update, "Resolve": e.p.Resolve, "Reopen": e.p.Reopen,
+	} {
+		if got, err := call(ctx, e.request("k", wi)); got != nil || sdk.KindOf(err) != sdk.KindPermanent || !strings.Contains(err.Error(), "no "+strings.ToLower(name)+" block") {
+			t.Errorf("%s = %+v, %v; want a permanent error naming the missing block", name, got, err)
+		}
 	}
 	if len(e.fake.Requests()) != n {
 		t.Errorf("%d requests sent for absent actions", len(e.fake.Requests())-n)
 	}
-	if _, err := e.p.Update(ctx, e.request("k", nil)); sdk.KindOf(err) != sdk.KindPermanent {
-		t.Errorf("Update without a ref = %v", err)
+}
+
+// TestCapabilitiesFollowBlocks: each lifecycle step is reported exactly
+// when its block is configured.
+func TestCapabilitiesFollowBlocks(t *testing.T) {
+	for _, block := range []string{"lookup", "update", "resolve", "reopen"} {
+		t.Run(block, func(t *testing.T) {
+			e := newEnv(t, restfake.Options{}, func(cfg map[string]any) { delete(cfg, block) })
+			got := sdk.CapabilitiesOf(e.p)
+			has := map[string]bool{"lookup": got.Lookup, "update": got.Update, "resolve": got.Resolve, "reopen": got.Reopen}
+			for name, ok := range has {
+				if ok == (name == block) {
+					t.Errorf("without %s: %s reported = %v", block, name, ok)
+				}
+			}
+		})
 	}
 }
 
@@ -351,6 +377,34 @@ func TestConfigureDiagnostics(t *testing.T) {
 			c["find_ci"] = map[string]any{"body_path": "$", "result": map[string]any{"id": "x"}}
 		}, []string{"find_ci", "body_path"}},
 		{"find_ci without id", func(c map[string]any) { c["find_ci"] = map[string]any{"body_path": "a"} }, []string{"find_ci", "result", "id"}},
+		{"find_ci body_value reference", func(c map[string]any) {
+			c["find_ci"] = map[string]any{"body_path": "a", "body_value": "asset:${find_ci.key}", "result": map[string]any{"id": "x"}}
+		}, []string{"find_ci", "body_value"}},
+		{"body_value outside find_ci", func(c map[string]any) { c["update"].(map[string]any)["body_value"] = "x" }, []string{"update", "body_value"}},
+		{"url_template reference", func(c map[string]any) {
+			c["create"].(map[string]any)["result"] = map[string]any{"id": "ticket.id", "url_template": "https://t/${alert.id}"}
+		}, []string{"create", "result", "url_template"}},
+		{"url_template unclosed", func(c map[string]any) {
+			c["create"].(map[string]any)["result"] = map[string]any{"id": "ticket.id", "url_template": "https://t/${work_item.id"}
+		}, []string{"create", "result", "url_template"}},
+		{"url_template with url", func(c map[string]any) {
+			c["create"].(map[string]any)["result"].(map[string]any)["url_template"] = "https://t/${work_item.id}"
+		}, []string{"create", "result", "url_template"}},
+		{"url_template attribute nobody keeps", func(c map[string]any) {
+			c["create"].(map[string]any)["result"] = map[string]any{"id": "ticket.id", "url_template": "https://t/${work_item.attributes.project}"}
+		}, []string{"create", "result", "url_template"}},
+		{"attribute name", func(c map[string]any) {
+			c["create"].(map[string]any)["result"].(map[string]any)["attributes"] = map[string]any{"a-b": "x"}
+		}, []string{"create", "result", "attributes"}},
+		{"attribute source", func(c map[string]any) {
+			c["create"].(map[string]any)["result"].(map[string]any)["attributes"] = map[string]any{"p": "a..b"}
+		}, []string{"create", "result", "attributes", "p"}},
+		{"error regexp", func(c map[string]any) {
+			c["resolve"].(map[string]any)["result"] = map[string]any{"error": "[0]", "error_regex": "("}
+		}, []string{"resolve", "result", "error_regex"}},
+		{"resolve state without resolved_states", func(c map[string]any) {
+			c["resolve"].(map[string]any)["result"] = map[string]any{"state": "ticket.status"}
+		}, []string{"resolve", "result", "resolved_states"}},
 		{"auth type", func(c map[string]any) { c["auth"] = map[string]any{"type": "kerberos"} }, []string{"auth", "type"}},
 		{"basic password", func(c map[string]any) { c["auth"] = map[string]any{"type": "basic", "username": "u"} }, []string{"auth", "password"}},
 		{"bearer token", func(c map[string]any) { c["auth"] = map[string]any{"type": "bearer"} }, []string{"auth", "token"}},

@@ -49,6 +49,8 @@ var (
 	_ sdk.Updater  = (*Plugin)(nil)
 	_ sdk.Resolver = (*Plugin)(nil)
 	_ sdk.Reopener = (*Plugin)(nil)
+
+	_ sdk.CapabilityReporter = (*Plugin)(nil)
 )
 
 // New returns an unconfigured plugin.
@@ -56,12 +58,13 @@ func New(opts Options) *Plugin {
 	return &Plugin{opts: opts.WithDefaults()}
 }
 
-// Info describes the plugin and its configuration schema. Comment and CMDB
-// are reported because the plugin can do both; whether a backend does
-// depends on its update and find_ci blocks.
+// Info describes the plugin and its configuration schema, with the
+// capabilities of its configuration (see Capabilities).
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	caps := sdk.CapabilitiesOf(p)
-	caps.Comment, caps.CMDB = true, true
+	b := p.state.Load()
+	caps.Comment = b == nil || b.s.actions[ActionUpdate] != nil
+	caps.CMDB = b == nil || b.s.actions[ActionFindCI] != nil
 	return sdk.Info{
 		Name:         Name,
 		Version:      p.opts.Version,
@@ -69,6 +72,19 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 		Capabilities: caps,
 		Schema:       Schema(),
 	}, nil
+}
+
+// Capabilities are the lifecycle steps the configuration has action blocks
+// for: lookup, update, resolve, reopen. Before Configure they are all of
+// them, what the plugin can do with some configuration. The host asks for
+// Info again after Configure and calls only these.
+func (p *Plugin) Capabilities() sdk.Capabilities {
+	b := p.state.Load()
+	if b == nil {
+		return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}
+	}
+	has := func(name string) bool { return b.s.actions[name] != nil }
+	return sdk.Capabilities{Lookup: has(ActionLookup), Update: has(ActionUpdate), Resolve: has(ActionResolve), Reopen: has(ActionReopen)}
 }
 
 // Configure validates the configuration and prepares the client. Problems
@@ -185,17 +201,18 @@ func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 }
 
 // Lookup finds the newest work item stamped with the correlation key. It
-// answers (nil, nil) when nothing is found, and also when no lookup block is
-// configured: the host then relies on its record of the create it started,
-// and on the API deduplicating by the key the create body sends.
+// answers (nil, nil) when nothing is found. Without a lookup block the
+// plugin does not report Lookup, and the host relies on its record of the
+// create it started and on the API deduplicating by the key the create body
+// sends.
 func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	b, err := p.backend()
 	if err != nil {
 		return nil, err
 	}
-	a := b.s.actions[ActionLookup]
-	if a == nil {
-		return nil, nil
+	a, err := b.action(ActionLookup)
+	if err != nil {
+		return nil, err
 	}
 	av, err := decodeValues(req, ActionLookup)
 	if err != nil {
@@ -220,36 +237,35 @@ func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 	return wi, nil
 }
 
-// Update sends the update action when the alert fires again. Without an
-// update block it changes nothing and returns the recorded item.
+// Update sends the update action when the alert fires again.
 func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return p.change(ctx, req, ActionUpdate, func(prev sdk.WorkItem) (*sdk.WorkItem, error) {
-		prev.State = sdk.StateOpen
-		return &prev, nil
-	})
+	return p.change(ctx, req, ActionUpdate)
 }
 
-// Resolve sends the resolve action. Without a resolve block the item is
-// reported resolved and nothing is sent, as the host does for plugins that
-// cannot resolve.
+// Resolve sends the resolve action.
 func (p *Plugin) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return p.change(ctx, req, ActionResolve, func(prev sdk.WorkItem) (*sdk.WorkItem, error) {
-		prev.State = sdk.StateResolved
-		return &prev, nil
-	})
+	return p.change(ctx, req, ActionResolve)
 }
 
-// Reopen sends the reopen action. Without a reopen block it answers not
-// found, so that the host forgets the resolved item and creates a new one.
+// Reopen sends the reopen action.
 func (p *Plugin) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return p.change(ctx, req, ActionReopen, func(sdk.WorkItem) (*sdk.WorkItem, error) {
-		return nil, sdk.NotFound(errors.New("rest: reopen: no reopen block is configured; a new work item is created instead"))
-	})
+	return p.change(ctx, req, ActionReopen)
 }
 
-// change runs an action on the recorded item, or without when absent when
-// its block is not configured.
-func (p *Plugin) change(ctx context.Context, req *sdk.Request, name string, absent func(sdk.WorkItem) (*sdk.WorkItem, error)) (*sdk.WorkItem, error) {
+// action returns the configured action name. A call whose block is not
+// configured is one the plugin does not report (see Capabilities), so the
+// host never makes it; it fails permanently rather than pretend it was
+// done.
+func (b *backend) action(name string) (*action, error) {
+	a := b.s.actions[name]
+	if a == nil {
+		return nil, sdk.Permanent(fmt.Errorf("rest: %s: no %s block is configured, so the plugin does not report %s among its capabilities and sends nothing", name, name, name))
+	}
+	return a, nil
+}
+
+// change runs an action on the recorded item.
+func (p *Plugin) change(ctx context.Context, req *sdk.Request, name string) (*sdk.WorkItem, error) {
 	b, err := p.backend()
 	if err != nil {
 		return nil, err
@@ -257,11 +273,9 @@ func (p *Plugin) change(ctx context.Context, req *sdk.Request, name string, abse
 	if req.Ref == nil || req.Ref.ID == "" {
 		return nil, sdk.Permanent(fmt.Errorf("rest: %s: the request carries no work item reference", name))
 	}
-	a := b.s.actions[name]
-	if a == nil {
-		prev := *req.Ref
-		prev.CorrelationKey = req.CorrelationKey
-		return absent(prev)
+	a, err := b.action(name)
+	if err != nil {
+		return nil, err
 	}
 	av, err := decodeValues(req, name)
 	if err != nil {
@@ -327,8 +341,12 @@ func (p *Plugin) findCI(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 	case !ok:
 		binding.Reason = "not found in the CMDB"
 	default:
+		v, err := a.bodyValue.expand(map[string]string{"find_ci.id": id}, func(s string) string { return s })
+		if err != nil {
+			return nil, nil, sdk.Permanent(fmt.Errorf("rest: find_ci: body_value: %w", err))
+		}
 		binding.BoundID, binding.BoundBy = id, ActionFindCI
-		return binding, []bodySecret{{path: a.bodyPath, value: id}}, nil
+		return binding, []bodySecret{{path: a.bodyPath, value: v}}, nil
 	}
 	return binding, nil, nil
 }

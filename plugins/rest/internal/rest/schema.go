@@ -127,7 +127,9 @@ func actionBlock(name string) sdk.Block {
 	}
 	if name == ActionFindCI {
 		attrs = append(attrs, sdk.Attribute{Name: "body_path", Type: "string", Required: true,
-			Doc: `JSON path in the create body where the found configuration item's id is written, e.g. "ticket.asset_id".`})
+			Doc: `JSON path in the create body where the found configuration item's id is written, e.g. "ticket.asset_id".`},
+			sdk.Attribute{Name: "body_value", Type: "string", Default: jsonOf("${find_ci.id}"),
+				Doc: `What is written at body_path: text in which the plugin replaces ${find_ci.id} with the found id, e.g. "asset:$${find_ci.id}" ($${ is HCL's escape for a literal "${").`})
 	}
 	return sdk.Block{
 		Name: name, Nesting: sdk.NestingSingle, Required: name == ActionCreate, Doc: actionDocs[name],
@@ -152,7 +154,14 @@ func resultBlock(action string) sdk.Block {
 			{Name: "url_regex", Type: "string", Doc: "Regexp applied to the url."},
 			{Name: "state", Type: "string", Doc: "Where the item's status is read; compared with resolved_states."},
 			{Name: "resolved_states", Type: "list(string)",
-				Doc: `Status values that mean resolved, e.g. ["solved", "closed"]; any other value means open. Without state, the action decides: resolve means resolved, everything else open.`},
+				Doc: `Status values that mean resolved, e.g. ["solved", "closed"]; any other value means open. Without state, the action decides: resolve means resolved, everything else open. On resolve and reopen the state is checked: resolve must leave a resolved state, reopen an open one, or the call fails permanently.`},
+			{Name: "error", Type: "string",
+				Doc: `Where a successful answer reports a failure, e.g. "[0]" for ["Status 'x' isn't a valid status"] or "errors": a value there (not empty, null or false) fails the call permanently with it.`},
+			{Name: "error_regex", Type: "string", Doc: "Regexp the value at error must match to count as a failure."},
+			{Name: "attributes", Type: "map(string)",
+				Doc: `Further values kept on the work item, name to source, e.g. { project = "project.id" }; later calls' templates read them as work_item.attributes.<name>.`},
+			{Name: "url_template", Type: "string",
+				Doc: `Builds the work item's link when the API gives none: text in which the plugin replaces $${work_item.id}, $${work_item.key} and $${work_item.attributes.<name>} (each percent-encoded), e.g. "https://tracker.example.com/issues/$${work_item.id}". Excludes url.`},
 		}}}
 }
 
