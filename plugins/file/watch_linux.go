@@ -23,17 +23,42 @@ const lostTrack = syscall.IN_Q_OVERFLOW | syscall.IN_IGNORED | syscall.IN_UNMOUN
 // inotifyWatch watches one directory with Linux inotify. The kernel queues
 // an event in the same system call that changes the directory, so a file
 // another process added before a call began is always in the queue when
-// that call reads it. It sees changes made through this kernel only: a
-// directory shared over NFS with another machine is not watched for that
-// machine's changes.
+// that call reads it. It sees changes made through this kernel only, so
+// newDirWatch refuses directories on network file systems, where other
+// machines may write.
 type inotifyWatch struct {
 	fd      int
 	buf     []byte
 	cleanup runtime.Cleanup
 }
 
+// networkFS are the statfs magic numbers of file systems that other
+// machines can change (linux/magic.h): NFS, SMB/CIFS, FUSE (sshfs, and
+// others), Ceph, 9P, AFS, GFS2, OCFS2, Lustre.
+var networkFS = map[uint32]string{
+	0x6969: "nfs", 0x517b: "smb", 0xff534d42: "cifs", 0xfe534d42: "smb2",
+	0x65735546: "fuse", 0x00c36400: "ceph", 0x01021997: "9p", 0x5346414f: "afs",
+	0x01161970: "gfs2", 0x7461636f: "ocfs2", 0x0bd00bd0: "lustre",
+}
+
+// watchable refuses to watch a file system that other machines can change:
+// their changes would never be reported.
+func watchable(fsType uint32) error {
+	if name, ok := networkFS[fsType]; ok {
+		return fmt.Errorf("a network file system (%s): other machines' changes are not reported", name)
+	}
+	return nil
+}
+
 // newDirWatch starts watching dir.
 func newDirWatch(dir string) (watcher, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return nil, err
+	}
+	if err := watchable(uint32(st.Type)); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
 	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
