@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -62,6 +63,11 @@ func benchDir(b *testing.B, n int) string {
 	return dir
 }
 
+// newKey returns a correlation key no work item has yet.
+func newKey() string { return fmt.Sprint("new-", keySeq.Add(1)) }
+
+var keySeq atomic.Int64
+
 // benchPlugin returns a new plugin configured on a directory that holds at
 // least n work items (key-1 … key-n in WI-000001 …), after its first call,
 // which reads every file once.
@@ -111,7 +117,7 @@ func BenchmarkCreate(b *testing.B) {
 			p := benchPlugin(b, n)
 			ctx := context.Background()
 			for i := 0; b.Loop(); i++ {
-				if _, err := p.Create(ctx, request(fmt.Sprint(b.Name(), "-", i), sdk.ConditionFired, nil)); err != nil {
+				if _, err := p.Create(ctx, request(newKey(), sdk.ConditionFired, nil)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -167,7 +173,7 @@ func BenchmarkDrain(b *testing.B) {
 			ctx := context.Background()
 			cpu0 := cpuTime(b)
 			for i := 0; b.Loop(); i++ {
-				req := request(fmt.Sprint(b.Name(), "-", i), sdk.ConditionFired, nil)
+				req := request(newKey(), sdk.ConditionFired, nil)
 				if w, err := p.Lookup(ctx, req); err != nil || w != nil {
 					b.Fatal(w, err)
 				}
@@ -188,4 +194,25 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkFirstCall measures the first call after start, which reads
+// every file in the directory once to build the index.
+func BenchmarkFirstCall(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint("items=", n), func(b *testing.B) {
+			dir := benchDir(b, n)
+			cfg := sdk.Config(fmt.Sprintf(`{"directory": %q}`, dir))
+			ctx := context.Background()
+			for b.Loop() {
+				p := newPlugin(hclog.NewNullLogger())
+				if err := p.Configure(ctx, cfg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.Lookup(ctx, request("key-1", sdk.ConditionFired, nil)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
