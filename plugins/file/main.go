@@ -8,6 +8,7 @@
 //	main.go    starts the plugin process (this file)
 //	plugin.go  the sdk.Plugin implementation: schema, Configure, lifecycle calls
 //	store.go   the on-disk format, atomic writes and the directory scan
+//	index.go   the correlation key index, kept up to date by watching the directory
 //
 // Build it with its version stamped in:
 //

@@ -84,16 +84,19 @@ type filePlugin struct {
 	// now is the clock; tests replace it to get stable output.
 	now func() time.Time
 
-	mu         sync.Mutex
-	store      *store    // nil until Configure succeeds
-	nextNumber int       // next work item number to try
-	index      *keyIndex // correlation keys of the files read so far
+	// newWatch starts watching the directory for the index; tests replace
+	// it to run the index without a watcher, as on other systems.
+	newWatch func(dir string) (watcher, error)
+
+	mu    sync.Mutex
+	store *store // nil until Configure succeeds
+	index *index // the directory's work items by correlation key
 }
 
 // newPlugin returns an unconfigured plugin logging to log, or to hclog's
 // default logger when log is nil.
 func newPlugin(log hclog.Logger) *filePlugin {
-	return &filePlugin{logger: log, now: func() time.Time { return time.Now().UTC() }}
+	return &filePlugin{logger: log, now: func() time.Time { return time.Now().UTC() }, newWatch: newDirWatch}
 }
 
 func (p *filePlugin) log() hclog.Logger {
@@ -136,7 +139,7 @@ func (p *filePlugin) Configure(_ context.Context, raw sdk.Config) error {
 			fmt.Sprintf("The plugin cannot write work items to %s: %v.", dir, err), "directory")}
 	}
 	s := &store{dir: dir, pretty: cfg.Pretty == nil || *cfg.Pretty}
-	ids, maxNumber, err := s.ids()
+	ids, _, err := s.ids()
 	if err != nil {
 		return sdk.Diagnostics{sdk.AttributeError("Directory is not readable",
 			fmt.Sprintf("The plugin cannot list %s: %v.", dir, err), "directory")}
@@ -144,7 +147,15 @@ func (p *filePlugin) Configure(_ context.Context, raw sdk.Config) error {
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.store, p.nextNumber, p.index = s, maxNumber+1, newKeyIndex()
+	if p.index != nil && p.index.store.dir == dir {
+		p.index.store = s // configured again (SIGHUP): what the index knows still holds
+	} else {
+		if p.index != nil {
+			p.index.close()
+		}
+		p.index = newIndex(s, p.newWatch, p.skipped)
+	}
+	p.store = s
 	p.log().Info("configured", "directory", dir, "work_items", len(ids))
 	return nil
 }
@@ -201,20 +212,23 @@ func (p *filePlugin) Create(_ context.Context, req *sdk.Request) (*sdk.WorkItem,
 		ConfigurationItems: req.ConfigurationItems,
 	}
 	d.History = append(d.History, eventFor(now, eventCreated, "alert "+string(req.Alert.Condition), &req.Alert))
-	n, err := s.create(d, p.nextNumber)
-	if err != nil {
+	// Learn the numbers other processes took since the last call, so the
+	// new id rarely collides; create handles the collisions that remain.
+	if err := p.index.sync(); err != nil {
 		return nil, ioError("create work item", err)
 	}
-	p.nextNumber = n + 1
-	p.index.add(d.CorrelationKey, d.ID)
+	if _, err := s.create(d, p.index.maxNumber+1); err != nil {
+		return nil, ioError("create work item", err)
+	}
+	p.index.put(d.ID, d.CorrelationKey)
 	p.log().Info("created work item", "id", d.ID, "correlation_key", d.CorrelationKey, "file", s.path(d.ID))
 	return s.workItem(d), nil
 }
 
 // Lookup returns the newest work item stamped with the correlation key, or
-// nil when there is none. It lists the directory and reads only the files
-// it has not read before (new ones, possibly written by another process
-// sharing the directory) and the candidates for the key.
+// nil when there is none. The index brings itself up to date (reading only
+// the files that changed since the last call, possibly written by another
+// process sharing the directory), then the key's candidates are read.
 func (p *filePlugin) Lookup(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	if req.CorrelationKey == "" {
 		return nil, sdk.Permanent(errors.New("lookup: the request has no correlation key"))
@@ -226,31 +240,15 @@ func (p *filePlugin) Lookup(_ context.Context, req *sdk.Request) (*sdk.WorkItem,
 		return nil, err
 	}
 
-	ids, maxNumber, err := s.ids()
-	if err != nil {
+	if err := p.index.sync(); err != nil {
 		return nil, ioError("lookup", err)
-	}
-	p.nextNumber = max(p.nextNumber, maxNumber+1)
-	for _, id := range ids {
-		if p.index.known(id) {
-			continue
-		}
-		d, err := s.read(id)
-		if err != nil {
-			p.skipped(id, err)
-			if errors.Is(err, errUnreadable) {
-				p.index.ignore(id) // retrying cannot fix it; warn once
-			}
-			continue
-		}
-		p.index.add(d.CorrelationKey, id)
 	}
 	var newest *document
 	for _, id := range p.index.ids(req.CorrelationKey) {
 		d, err := s.read(id)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			p.index.remove(req.CorrelationKey, id) // deleted by someone: not a candidate
+			p.index.forget(id) // deleted by someone: not a candidate
 			continue
 		case err != nil:
 			p.skipped(id, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +28,29 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 // at a fixed time and advances one minute per call, for stable files.
 func newConfigured(t *testing.T, dir string, extra string) *filePlugin {
 	t.Helper()
+	return newConfiguredMode(t, dir, extra, watched)
+}
+
+// indexModes are the two ways the index learns what changed in the
+// directory; tests of a shared directory run in both.
+type indexMode string
+
+const (
+	watched indexMode = "watched" // Linux: a watcher reports the changes
+	listing indexMode = "listing" // other systems: the directory is listed
+)
+
+var indexModes = []indexMode{watched, listing}
+
+func noWatch(string) (watcher, error) { return nil, errors.New("no watcher in this test") }
+
+// newConfiguredMode is newConfigured with the index in the given mode.
+func newConfiguredMode(t *testing.T, dir string, extra string, mode indexMode) *filePlugin {
+	t.Helper()
 	p := newPlugin(hclog.NewNullLogger())
+	if mode == listing {
+		p.newWatch = noWatch
+	}
 	clock := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	p.now = func() time.Time {
@@ -230,9 +253,15 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
+	for _, mode := range indexModes {
+		t.Run(string(mode), func(t *testing.T) { testLookup(t, mode) })
+	}
+}
+
+func testLookup(t *testing.T, mode indexMode) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	p := newConfigured(t, dir, "")
+	p := newConfiguredMode(t, dir, "", mode)
 	var items []*sdk.WorkItem
 	for _, key := range []string{"a", "b", "a", "c"} {
 		w, err := p.Create(ctx, request(key, sdk.ConditionFired, nil))
@@ -419,10 +448,16 @@ func TestCompactFiles(t *testing.T) {
 // TestConcurrentCreate runs two plugin instances (as two processes would)
 // on one directory: every work item gets its own id and file.
 func TestConcurrentCreate(t *testing.T) {
+	for _, mode := range indexModes {
+		t.Run(string(mode), func(t *testing.T) { testConcurrentCreate(t, mode) })
+	}
+}
+
+func testConcurrentCreate(t *testing.T, mode indexMode) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	plugins := []*filePlugin{newConfigured(t, dir, ""), newConfigured(t, dir, "")}
-	const perPlugin = 20
+	plugins := []*filePlugin{newConfiguredMode(t, dir, "", mode), newConfiguredMode(t, dir, "", mode)}
+	const perPlugin = 50
 	ids := make(chan string, 2*perPlugin)
 	var wg sync.WaitGroup
 	for i, p := range plugins {
@@ -467,12 +502,18 @@ func TestConcurrentCreate(t *testing.T) {
 // into the directory after this one read it, forgets deleted ones, and
 // warns about a damaged file once, not on every call.
 func TestLookupSharedDirectory(t *testing.T) {
+	for _, mode := range indexModes {
+		t.Run(string(mode), func(t *testing.T) { testLookupSharedDirectory(t, mode) })
+	}
+}
+
+func testLookupSharedDirectory(t *testing.T, mode indexMode) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	var logs bytes.Buffer
-	p := newConfigured(t, dir, "")
+	p := newConfiguredMode(t, dir, "", mode)
 	p.logger = hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Warn})
-	other := newConfigured(t, dir, "")
+	other := newConfiguredMode(t, dir, "", mode)
 	other.now = func() time.Time { return p.now().Add(time.Second) } // writes after p
 	lookup := func(key string) *sdk.WorkItem {
 		t.Helper()
@@ -511,5 +552,116 @@ func TestLookupSharedDirectory(t *testing.T) {
 	lookup("k")
 	if n := strings.Count(logs.String(), "skipping unreadable work item file: id=WI-000099"); n != 1 {
 		t.Errorf("the damaged file was reported %d times over two lookups, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestLookupSeesFilesAddedByHand: after the plugin has indexed the
+// directory, files that people or other tools put there are found by
+// Lookup and reserve their numbers, however they arrive: written in place
+// (first empty, then filled), moved in, at a number far above the others,
+// or in a directory removed and made again.
+func TestLookupSeesFilesAddedByHand(t *testing.T) {
+	for _, mode := range indexModes {
+		t.Run(string(mode), func(t *testing.T) { testLookupSeesFilesAddedByHand(t, mode) })
+	}
+}
+
+func testLookupSeesFilesAddedByHand(t *testing.T, mode indexMode) {
+	ctx := context.Background()
+	base := t.TempDir()
+	dir := filepath.Join(base, "items")
+	p := newConfiguredMode(t, dir, "", mode)
+	lookup := func(key string) *sdk.WorkItem {
+		t.Helper()
+		w, err := p.Lookup(ctx, request(key, sdk.ConditionFired, nil))
+		if err != nil {
+			t.Fatalf("Lookup(%q): %v", key, err)
+		}
+		return w
+	}
+	// handWritten is a valid work item file stamped with key.
+	handWritten := func(id, key string) []byte {
+		return fmt.Appendf(nil, `{"format_version": 1, "id": %q, "key": %q, "correlation_key": %q, "state": "open",
+			"created": "2026-11-25T09:00:00Z", "updated": "2026-11-25T09:00:00Z"}`, id, id, key)
+	}
+	if _, err := p.Create(ctx, request("mine", sdk.ConditionFired, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("far"); w != nil {
+		t.Fatalf("Lookup before any file was added = %+v", w)
+	}
+	if watching := p.index.watch != nil; watching != (mode == watched && runtime.GOOS == "linux") {
+		t.Fatalf("index watching the directory = %v in mode %s on %s", watching, mode, runtime.GOOS)
+	}
+
+	// Far above the highest number.
+	if err := os.WriteFile(filepath.Join(dir, "WI-000500.json"), handWritten("WI-000500", "far"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("far"); w == nil || w.ID != "WI-000500" {
+		t.Errorf("Lookup(far) = %+v, want WI-000500", w)
+	}
+	if w, err := p.Create(ctx, request("next", sdk.ConditionFired, nil)); err != nil || w.ID != "WI-000501" {
+		t.Errorf("Create after WI-000500 was added = %+v, %v; want WI-000501", w, err)
+	}
+
+	// Created empty (a copy in progress), then filled.
+	partial := filepath.Join(dir, "WI-000600.json")
+	f, err := os.Create(partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("slow-copy"); w != nil {
+		t.Fatalf("Lookup(slow-copy) while its file is empty = %+v", w)
+	}
+	if _, err := f.Write(handWritten("WI-000600", "slow-copy")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("slow-copy"); w == nil || w.ID != "WI-000600" {
+		t.Errorf("Lookup(slow-copy) after its file was written = %+v, want WI-000600", w)
+	}
+
+	// Moved in from elsewhere on the same file system.
+	outside := filepath.Join(base, "restored.json")
+	if err := os.WriteFile(outside, handWritten("WI-000042", "restored"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(outside, filepath.Join(dir, "WI-000042.json")); err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("restored"); w == nil || w.ID != "WI-000042" {
+		t.Errorf("Lookup(restored) after the file was moved in = %+v, want WI-000042", w)
+	}
+
+	// Removed: no longer a candidate.
+	if err := os.Remove(filepath.Join(dir, "WI-000042.json")); err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("restored"); w != nil {
+		t.Errorf("Lookup(restored) after the file was removed = %+v, want none", w)
+	}
+
+	// The whole directory removed (a volume unmounted): retryable; made
+	// again with other files: those are found.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Lookup(ctx, request("far", sdk.ConditionFired, nil)); sdk.KindOf(err) != sdk.KindRetryable {
+		t.Errorf("Lookup on a removed directory: %v (kind %s), want retryable", err, sdk.KindOf(err))
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "WI-000007.json"), handWritten("WI-000007", "again"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if w := lookup("again"); w == nil || w.ID != "WI-000007" {
+		t.Errorf("Lookup(again) in the directory made again = %+v, want WI-000007", w)
+	}
+	if w := lookup("far"); w != nil {
+		t.Errorf("Lookup(far) after its directory was removed = %+v, want none", w)
 	}
 }

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,21 +96,19 @@ type event struct {
 	Condition sdk.Condition `json:"condition"`
 }
 
-// Work item ids are WI-000001, WI-000002, ...: the file name without .json,
-// and the only names Update/Resolve/Reopen accept, so a Ref can never point
-// outside the directory.
-var idPattern = regexp.MustCompile(`^WI-([0-9]{6,})$`)
-
+// Work item ids are WI-000001, WI-000002, ...: "WI-" and at least six
+// digits, the file name without .json, and the only names Update, Resolve
+// and Reopen accept, so a Ref can never point outside the directory.
 func idFor(n int) string { return fmt.Sprintf("WI-%06d", n) }
 
 // idNumber returns the sequence number of an id, or false when the string is
 // not an id.
 func idNumber(id string) (int, bool) {
-	m := idPattern.FindStringSubmatch(id)
-	if m == nil {
+	digits, ok := strings.CutPrefix(id, "WI-")
+	if !ok || len(digits) < 6 || strings.Trim(digits, "0123456789") != "" {
 		return 0, false
 	}
-	n, err := strconv.Atoi(m[1])
+	n, err := strconv.Atoi(digits)
 	return n, err == nil
 }
 
@@ -134,14 +131,74 @@ func (s *store) read(id string) (*document, error) {
 		return nil, err
 	}
 	var d document
-	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", s.path(id), errUnreadable, err)
-	}
-	if d.FormatVersion > formatVersion {
-		return nil, fmt.Errorf("%s: %w: format version %d, this plugin reads up to %d",
-			s.path(id), errUnreadable, d.FormatVersion, formatVersion)
+	if err := s.decode(id, b, &d); err != nil {
+		return nil, err
 	}
 	return &d, nil
+}
+
+// indexEntry is the part of a document the index needs.
+type indexEntry struct {
+	FormatVersion  int    `json:"format_version"`
+	CorrelationKey string `json:"correlation_key"`
+}
+
+// fileStamp tells whether a file changed since it was read.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+// current reports whether the file at path still has the stamp; false
+// also when it cannot be checked.
+func (st fileStamp) current(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Size() == st.size && fi.ModTime().Equal(st.mod)
+}
+
+// readKey returns the correlation key of the work item id, decoding no
+// more than the index needs, and the file's stamp taken before reading it
+// (so a write during the read changes the stamp).
+func (s *store) readKey(id string) (string, fileStamp, error) {
+	f, err := os.Open(s.path(id))
+	if err != nil {
+		return "", fileStamp{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fileStamp{}, err
+	}
+	stamp := fileStamp{size: fi.Size(), mod: fi.ModTime()}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return "", stamp, err
+	}
+	var e indexEntry
+	if err := s.decode(id, b, &e); err != nil {
+		return "", stamp, err
+	}
+	return e.CorrelationKey, stamp, nil
+}
+
+// decode parses the file of id into v (a *document or *indexEntry) and
+// refuses a format newer than this plugin's.
+func (s *store) decode(id string, b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w: %v", s.path(id), errUnreadable, err)
+	}
+	var version int
+	switch v := v.(type) {
+	case *document:
+		version = v.FormatVersion
+	case *indexEntry:
+		version = v.FormatVersion
+	}
+	if version > formatVersion {
+		return fmt.Errorf("%s: %w: format version %d, this plugin reads up to %d",
+			s.path(id), errUnreadable, version, formatVersion)
+	}
+	return nil
 }
 
 func (s *store) encode(d *document) ([]byte, error) {
@@ -183,59 +240,29 @@ func (s *store) replace(d *document) error {
 	return writeAtomic(s.dir, d.ID+".json", b, false)
 }
 
-// ids lists the work item ids in the directory, and the highest number
-// among them. Other files (temporary files, anything an operator put there)
-// are not work items and are left out.
+// ids lists the work item ids in the directory, in no particular order,
+// and the highest number among them. Other files (temporary files,
+// anything an operator put there) are not work items and are left out.
 func (s *store) ids() (ids []string, maxNumber int, err error) {
-	entries, err := os.ReadDir(s.dir)
+	f, err := os.Open(s.dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1) // unsorted, unlike os.ReadDir
 	if err != nil {
 		return nil, 0, err
 	}
 	for _, e := range entries {
-		id, ok := strings.CutSuffix(e.Name(), ".json")
+		id, ok := idOfName(e.Name())
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		if n, ok := idNumber(id); ok {
-			ids = append(ids, id)
-			maxNumber = max(maxNumber, n)
-		}
+		n, _ := idNumber(id)
+		ids = append(ids, id)
+		maxNumber = max(maxNumber, n)
 	}
 	return ids, maxNumber, nil
-}
-
-// keyIndex maps correlation keys to the ids of the files stamped with
-// them, so that Lookup reads each file once instead of every file on every
-// call. A file's correlation key never changes once written.
-type keyIndex struct {
-	byKey map[string][]string
-	seen  map[string]bool // ids read, readable or not
-}
-
-func newKeyIndex() *keyIndex {
-	return &keyIndex{byKey: map[string][]string{}, seen: map[string]bool{}}
-}
-
-func (x *keyIndex) known(id string) bool { return x.seen[id] }
-
-func (x *keyIndex) add(key, id string) {
-	if !x.seen[id] {
-		x.seen[id] = true
-		x.byKey[key] = append(x.byKey[key], id)
-	}
-}
-
-// ignore marks an unusable file as read.
-func (x *keyIndex) ignore(id string) { x.seen[id] = true }
-
-func (x *keyIndex) ids(key string) []string { return x.byKey[key] }
-
-func (x *keyIndex) remove(key, id string) {
-	x.byKey[key] = slices.DeleteFunc(x.byKey[key], func(s string) bool { return s == id })
-	if len(x.byKey[key]) == 0 {
-		delete(x.byKey, key)
-	}
-	delete(x.seen, id)
 }
 
 // writeAtomic writes data to dir/name so that a reader (or a crash) only
