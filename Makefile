@@ -4,7 +4,9 @@
 GO        ?= go
 BIN       := bin
 PLUGINS   := file servicenow jira rest
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The connector's releases are the v* tags; the SDK's are sdk/v* (its own
+# module), which must never name a host build.
+VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 CONFIG    ?= examples/quickstart/connector.hcl
 FUZZTIME  ?= 50000x
