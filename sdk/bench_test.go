@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/itsm-connector/itsm-connector/sdk/internal/memplugin"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
 
 // benchCreate measures one Create through c: request encoding, a gRPC round
 // trip, the plugin's work, and decoding of the work item.
-func benchCreate(b *testing.B, c sdk.Client) {
+func benchCreate(b *testing.B, c hostside.Client) {
 	ctx := b.Context()
 	if err := c.Configure(ctx, sdk.Config(`{"prefix": "INC", "token": "tok-3f9a7c21"}`)); err != nil {
 		b.Fatal(err)

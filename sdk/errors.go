@@ -81,20 +81,36 @@ func RetryAfterOf(err error) time.Duration {
 	return 0
 }
 
-// FromHTTPStatus classifies a failed HTTP exchange: 408, 425, 429 and 5xx are
-// retryable (honouring Retry-After), any other 4xx is permanent. A plugin
-// that knows a 404 means the item was deleted returns NotFound instead. msg
-// describes the call and the backend's own error text; keep secrets out of it.
+// FromHTTPStatus classifies a failed HTTP exchange by its status, with
+// [HTTPStatusKind], honouring Retry-After (and X-RateLimit-Reset) when it is
+// retryable. A plugin that knows a 404 means the item was deleted returns
+// NotFound instead. msg describes the call and the backend's own error text;
+// keep secrets out of it.
 func FromHTTPStatus(status int, header http.Header, msg string) error {
 	err := fmt.Errorf("HTTP %d: %s", status, msg)
+	if status >= 300 && status < 400 {
+		err = fmt.Errorf("%w (a redirect, which plugins do not follow: check the URL, the service may have moved)", err)
+	}
+	if HTTPStatusKind(status) == KindRetryable {
+		return RetryableAfter(err, ParseRetryAfter(header, time.Now()))
+	}
+	return Permanent(err)
+}
+
+// HTTPStatusKind is the kind of a failed HTTP answer with status, the SDK's
+// one rule for it (sdkhttp.Classify follows it too): 408, 425, 429 and 5xx
+// are retryable, since the same request may succeed later; every other
+// status is permanent. Another 4xx says the request is wrong. A 3xx is a
+// redirect, which a plugin does not follow: the configured URL is wrong or
+// the service has moved, and only the operator can fix that. A 1xx or 2xx
+// that the plugin took as a failure will be the same answer next time.
+func HTTPStatusKind(status int) ErrorKind {
 	switch {
 	case status == http.StatusRequestTimeout, status == http.StatusTooEarly,
 		status == http.StatusTooManyRequests, status >= 500:
-		return RetryableAfter(err, ParseRetryAfter(header, time.Now()))
-	case status >= 400:
-		return Permanent(err)
+		return KindRetryable
 	default:
-		return Retryable(err)
+		return KindPermanent
 	}
 }
 

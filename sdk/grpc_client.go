@@ -7,13 +7,20 @@ import (
 	"github.com/itsm-connector/itsm-connector/sdk/internal/itsmv1"
 )
 
-// grpcClient is the host's Client for a plugin process: every call goes over
-// itsm.v1.PluginService and comes back as the plain Go types.
+// grpcClient is the host's client of a plugin process (package hostside's
+// Client): every call goes over itsm.v1.PluginService and comes back as the
+// plain Go types.
 type grpcClient struct {
 	rpc itsmv1.PluginServiceClient
 }
 
-var _ Client = (*grpcClient)(nil)
+var _ interface {
+	Plugin
+	Looker
+	Updater
+	Resolver
+	Reopener
+} = (*grpcClient)(nil)
 
 // Info fetches the plugin's description.
 func (c *grpcClient) Info(ctx context.Context) (Info, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/itsm-connector/itsm-connector/sdk/internal/memplugin"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
@@ -315,11 +316,10 @@ func TestUnencodableRequestIsPermanent(t *testing.T) {
 func TestTransportFailureIsRetryable(t *testing.T) {
 	client, server := plugin.TestPluginGRPCConn(t, false, sdk.ServerPluginSets(memplugin.New(memplugin.NewBackend()))[sdk.APIVersion])
 	defer client.Close()
-	raw, err := client.Dispense(sdk.PluginName)
+	c, err := hostside.Dispense(client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := raw.(sdk.Client)
 	if _, err := c.Info(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -334,10 +334,10 @@ func TestTransportFailureIsRetryable(t *testing.T) {
 }
 
 func TestServerPluginSetsRefuseNilForClientSets(t *testing.T) {
-	sets := sdk.ClientPluginSets()
-	p, ok := sets[sdk.APIVersion][sdk.PluginName].(plugin.GRPCPlugin)
+	sets := hostside.ClientPluginSets()
+	p, ok := sets[sdk.APIVersion][hostside.PluginName].(plugin.GRPCPlugin)
 	if !ok {
-		t.Fatalf("client plugin set for v%d has no gRPC plugin %q", sdk.APIVersion, sdk.PluginName)
+		t.Fatalf("client plugin set for v%d has no gRPC plugin %q", sdk.APIVersion, hostside.PluginName)
 	}
 	if err := p.GRPCServer(nil, nil); err == nil {
 		t.Error("serving a client-side plugin set succeeded")

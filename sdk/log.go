@@ -8,11 +8,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// LogLevelEnv names the environment variable that sets a plugin's log level:
-// trace, debug, info (the default), warn or error. The host sets it when it
-// starts a plugin.
-const LogLevelEnv = "ITSM_PLUGIN_LOG_LEVEL"
-
 // jsonTimeFormat is the timestamp layout go-plugin's host side parses in a
 // plugin's JSON log lines (hclog's JSON format).
 const jsonTimeFormat = "2006-01-02T15:04:05.000000Z07:00"

@@ -10,42 +10,20 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/itsm-connector/itsm-connector/sdk/internal/itsmv1"
+	"github.com/itsm-connector/itsm-connector/sdk/internal/protocol"
 )
 
-// PluginName is the name under which the ITSM plugin is dispensed.
-const PluginName = "itsm"
-
 // APIVersion is the newest protocol version this SDK speaks.
-const APIVersion = 1
-
-// MaxMessageSize bounds one gRPC message between host and plugin, in both
-// directions. gRPC's 4 MiB default is too tight for an alert with a large
-// alertContext plus rendered fields; 16 MiB leaves ample room.
-const MaxMessageSize = 16 << 20
+const APIVersion = protocol.APIVersion
 
 // ErrMessageTooLarge is wrapped by the permanent error of a call whose
 // request or answer was larger than the receiving side accepts: at most
-// MaxMessageSize for a plugin, less for a host that caps answers.
+// 16 MiB for a plugin, less for a host that caps answers.
 var ErrMessageTooLarge = errors.New("message larger than allowed between host and plugin")
 
-// Handshake is the go-plugin handshake shared by host and plugins. The magic
-// cookie only stops a plugin binary from being run by hand by mistake; it is
-// not a security measure.
-var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  APIVersion,
-	MagicCookieKey:   "ITSM_CONNECTOR_PLUGIN",
-	MagicCookieValue: "a7c4d0e2-itsm-connector",
-}
-
-// Client is the host's view of a running plugin: every lifecycle call, with
-// the ones the plugin does not implement answering a permanent error.
-type Client interface {
-	Plugin
-	Looker
-	Updater
-	Resolver
-	Reopener
-}
+// The host's side of the protocol (package hostside) dispenses the client
+// built here, from the SDK's wire conversions.
+func init() { protocol.ClientPluginSets = clientPluginSets }
 
 // parentPollInterval is how often a serving plugin checks that its host is
 // still alive.
@@ -58,7 +36,8 @@ const parentPollInterval = 500 * time.Millisecond
 // host's magic cookie, and logs as JSON to stderr (stdout belongs to the
 // handshake), where the host picks the lines up into its own log. Plugins log
 // through log/slog (or the standard log package): Serve installs the default
-// handlers, at the level named by the environment variable [LogLevelEnv].
+// handlers, at the level named by the environment variable
+// ITSM_PLUGIN_LOG_LEVEL (trace, debug, info, warn or error; the host sets it).
 // When the host process dies, the plugin exits instead of lingering.
 func Serve(p Plugin) {
 	if p == nil {
@@ -66,7 +45,7 @@ func Serve(p Plugin) {
 	}
 	// go-plugin replaces os.Stderr with a pipe once serving; logs must go to
 	// the real stderr, which the host reads line by line.
-	logger := setupLogging(os.Stderr, os.Getenv(LogLevelEnv))
+	logger := setupLogging(os.Stderr, os.Getenv(protocol.LogLevelEnv))
 
 	stop := watchParent(os.Getppid(), parentPollInterval, os.Getppid, func() {
 		logger.Error("host process exited; plugin shutting down")
@@ -75,7 +54,7 @@ func Serve(p Plugin) {
 	defer stop()
 
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  Handshake,
+		HandshakeConfig:  protocol.Handshake(),
 		VersionedPlugins: ServerPluginSets(p),
 		GRPCServer:       newServer,
 		Logger:           logger,
@@ -85,15 +64,16 @@ func Serve(p Plugin) {
 // newServer builds the plugin's gRPC server with go-plugin's options (TLS)
 // and the raised message limit.
 func newServer(opts []grpc.ServerOption) *grpc.Server {
-	opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
+	opts = append(opts, grpc.MaxRecvMsgSize(protocol.MaxMessageSize), grpc.MaxSendMsgSize(protocol.MaxMessageSize))
 	return grpc.NewServer(opts...)
 }
 
-// ClientPluginSets are the versioned plugin sets a host passes to
-// go-plugin's ClientConfig.VersionedPlugins; the dispensed value is a Client.
-func ClientPluginSets() map[int]plugin.PluginSet {
+// clientPluginSets are the versioned plugin sets a host passes to
+// go-plugin's ClientConfig.VersionedPlugins; the dispensed value is a
+// *grpcClient. Hosts get them from package hostside.
+func clientPluginSets() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{
-		1: {PluginName: &grpcPlugin{}},
+		1: {protocol.PluginName: &grpcPlugin{}},
 	}
 }
 
@@ -102,18 +82,8 @@ func ClientPluginSets() map[int]plugin.PluginSet {
 // them; so does the sdktest harness. Plugins normally call Serve instead.
 func ServerPluginSets(p Plugin) map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{
-		1: {PluginName: &grpcPlugin{impl: p}},
+		1: {protocol.PluginName: &grpcPlugin{impl: p}},
 	}
-}
-
-// DialOptions are the gRPC options a host adds to go-plugin's
-// ClientConfig.GRPCDialOptions so that its side of the connection accepts
-// and sends messages up to MaxMessageSize, like the plugin's side.
-func DialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(MaxMessageSize),
-		grpc.MaxCallSendMsgSize(MaxMessageSize),
-	)}
 }
 
 // grpcPlugin is the go-plugin glue for API version 1: it registers the
@@ -129,13 +99,13 @@ var _ plugin.GRPCPlugin = (*grpcPlugin)(nil)
 // GRPCServer registers the plugin's service.
 func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	if p.impl == nil {
-		return errors.New("sdk: plugin set has no implementation to serve (use ServerPluginSets, not ClientPluginSets)")
+		return errors.New("sdk: plugin set has no implementation to serve (use ServerPluginSets, not the host's plugin sets)")
 	}
 	itsmv1.RegisterPluginServiceServer(s, newGRPCServer(p.impl))
 	return nil
 }
 
-// GRPCClient returns the host's Client over conn.
+// GRPCClient returns the host's client over conn.
 func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
 	return &grpcClient{rpc: itsmv1.NewPluginServiceClient(conn)}, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
 
@@ -88,7 +89,7 @@ func (b *syncBuffer) String() string {
 
 // launch starts the plugin binary the way the host does: checksum verified,
 // AutoMTLS, gRPC only, without the host's environment, raised message limit.
-func launch(tb testing.TB, bin string, hostLog io.Writer) (*plugin.Client, sdk.Client) {
+func launch(tb testing.TB, bin string, hostLog io.Writer) (*plugin.Client, hostside.Client) {
 	tb.Helper()
 	data, err := os.ReadFile(bin)
 	if err != nil {
@@ -96,30 +97,23 @@ func launch(tb testing.TB, bin string, hostLog io.Writer) (*plugin.Client, sdk.C
 	}
 	sum := sha256.Sum256(data)
 	cmd := exec.Command(bin)
-	cmd.Env = []string{sdk.LogLevelEnv + "=debug"}
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.ClientPluginSets(),
-		Cmd:              cmd,
-		SkipHostEnv:      true,
-		SecureConfig:     &plugin.SecureConfig{Checksum: sum[:], Hash: sha256.New()},
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		GRPCDialOptions:  sdk.DialOptions(),
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: "host", Output: hostLog, JSONFormat: true, Level: hclog.Debug,
-		}),
+	cmd.Env = []string{hostside.LogLevelEnv + "=debug"}
+	cfg := hostside.ClientConfig(cmd)
+	cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum[:], Hash: sha256.New()}
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{
+		Name: "host", Output: hostLog, JSONFormat: true, Level: hclog.Debug,
 	})
+	client := plugin.NewClient(cfg)
 	tb.Cleanup(client.Kill)
 	rpc, err := client.Client()
 	if err != nil {
 		tb.Fatalf("start plugin: %v", err)
 	}
-	raw, err := rpc.Dispense(sdk.PluginName)
+	c, err := hostside.Dispense(rpc)
 	if err != nil {
-		tb.Fatalf("dispense: %v", err)
+		tb.Fatal(err)
 	}
-	return client, raw.(sdk.Client)
+	return client, c
 }
 
 // eventually polls cond until it holds or 15 seconds pass.
@@ -192,7 +186,7 @@ func TestPluginProcess(t *testing.T) {
 		t.Fatalf("Lookup = %v, %v; want %s", found, err, wi.ID)
 	}
 	// Beyond the limit: a permanent error, not an endless retry.
-	_, err = c.Create(ctx, &sdk.Request{CorrelationKey: "huge", Fields: map[string]any{"echo": strings.Repeat("x", sdk.MaxMessageSize)}})
+	_, err = c.Create(ctx, &sdk.Request{CorrelationKey: "huge", Fields: map[string]any{"echo": strings.Repeat("x", hostside.MaxMessageSize)}})
 	if sdk.KindOf(err) != sdk.KindPermanent {
 		t.Errorf("Create over the message limit: %v (%s), want permanent", err, sdk.KindOf(err))
 	}
@@ -236,7 +230,8 @@ func TestPluginExitsWhenHostDies(t *testing.T) {
 	// The shell stays until its stdin closes, so the plugin starts as its
 	// child; then it exits, leaving the plugin an orphan.
 	host := exec.Command("/bin/sh", "-c", `"$0" </dev/null & echo $!; read _ || true`, bin)
-	host.Env = []string{sdk.Handshake.MagicCookieKey + "=" + sdk.Handshake.MagicCookieValue}
+	hs := hostside.Handshake()
+	host.Env = []string{hs.MagicCookieKey + "=" + hs.MagicCookieValue}
 	host.Stdout = w
 	hostStdin, err := host.StdinPipe()
 	if err != nil {

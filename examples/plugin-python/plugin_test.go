@@ -27,6 +27,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/app"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
 
@@ -68,7 +69,7 @@ func TestConformance(t *testing.T) {
 	bin := buildPlugin(t)
 	sdktest.Run(t, sdktest.Suite{
 		// Each check starts a new plugin process, as the host would.
-		Start:         func(t *testing.T) sdk.Client { return sdktest.LaunchCommand(t, exec.Command(bin)) },
+		Start:         func(t *testing.T) hostside.Client { return sdktest.LaunchCommand(t, exec.Command(bin)) },
 		Config:        sdk.Config(`{"greeting": "hi"}`),
 		InvalidConfig: sdk.Config(`{"greeting": ""}`),
 		InvalidPath:   []string{"greeting"},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // fake is an in-process ITSM backend: it keeps work items in memory, counts
@@ -30,7 +31,7 @@ type fake struct {
 	inFlight, maxInFlight int
 }
 
-var _ sdk.Client = (*fake)(nil)
+var _ hostside.Client = (*fake)(nil)
 
 func newFake() *fake {
 	return &fake{items: map[string]*sdk.WorkItem{}, calls: map[string]int{}, times: map[string][]time.Time{}, errs: map[string][]error{}}

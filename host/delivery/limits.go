@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // Limits bound how the engine talks to one backend.
@@ -68,7 +69,7 @@ func (l Limits) Validate() error {
 
 // Backend is what the engine needs to deliver to one configured backend.
 type Backend struct {
-	Client sdk.Client
+	Client hostside.Client
 	// Capabilities say which lifecycle calls the plugin implements; the
 	// engine never calls one it does not.
 	Capabilities sdk.Capabilities

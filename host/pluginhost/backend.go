@@ -9,10 +9,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // Backend is one configured backend with its plugin process. It implements
-// sdk.Client: each call gets the plugin's per-alert attributes rendered
+// hostside.Client: each call gets the plugin's per-alert attributes rendered
 // into Request.Values, and a call whose process crashes fails retryably
 // (the process is restarted for the next call). It is safe for concurrent
 // use.
@@ -36,7 +37,7 @@ type Backend struct {
 	secrets *secretSet
 }
 
-var _ sdk.Client = (*Backend)(nil)
+var _ hostside.Client = (*Backend)(nil)
 
 // Ref is the backend's "type.name".
 func (b *Backend) Ref() string { return b.ref }
@@ -64,7 +65,7 @@ func (b *Backend) ReadAfterWriteDelay() time.Duration {
 // configured records what follows the configuration in the plugin's Info,
 // asked again after a successful Configure. When Info fails, the previous
 // value stays.
-func (b *Backend) configured(ctx context.Context, c sdk.Client, log hclog.Logger) {
+func (b *Backend) configured(ctx context.Context, c hostside.Client, log hclog.Logger) {
 	info, err := c.Info(ctx)
 	if err != nil {
 		log.Warn("plugin Info failed after Configure; keeping its previous read-after-write delay and capabilities", "error", err)
@@ -83,7 +84,7 @@ func (b *Backend) LogLinesDropped() int64 { return b.logs.Dropped() }
 
 // Configure is not for the host's callers: a backend is configured by Load
 // and Host.Reconfigure, which decode its block against the plugin's schema.
-// It fails so that a Backend used as a plain sdk.Client cannot bypass them.
+// It fails so that a Backend used as a plain hostside.Client cannot bypass them.
 func (b *Backend) Configure(context.Context, sdk.Config) error {
 	return sdk.Permanent(fmt.Errorf("backend %s: configure it through the host (Load or Reconfigure)", b.ref))
 }
@@ -123,14 +124,14 @@ func (b *Backend) prepare(req *sdk.Request) (*sdk.Request, error) {
 	return &r, nil
 }
 
-type callFn func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error)
+type callFn func(ctx context.Context, c hostside.Client, r *sdk.Request) (*sdk.WorkItem, error)
 
 func (b *Backend) do(ctx context.Context, op string, req *sdk.Request, fn callFn) (*sdk.WorkItem, error) {
 	r, err := b.prepare(req)
 	if err != nil {
 		return nil, err
 	}
-	wi, err := b.sup.call(ctx, op, func(c sdk.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) })
+	wi, err := b.sup.call(ctx, op, func(c hostside.Client) (*sdk.WorkItem, error) { return fn(ctx, c, r) })
 	// Redacted before the limits apply, so that no cut leaves part of a
 	// secret behind.
 	return checkAnswer(b.ref, b.info.Name, op, b.secrets.workItem(wi), b.secrets.error(err))
@@ -140,35 +141,35 @@ func (b *Backend) do(ctx context.Context, op string, req *sdk.Request, fn callFn
 // call fails retryably and is not repeated: the delivery engine looks the
 // correlation key up before it creates again.
 func (b *Backend) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return b.do(ctx, "create", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "create", req, func(ctx context.Context, c hostside.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Create(ctx, r)
 	})
 }
 
 // Lookup implements sdk.Looker.
 func (b *Backend) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return b.do(ctx, "lookup", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "lookup", req, func(ctx context.Context, c hostside.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Lookup(ctx, r)
 	})
 }
 
 // Update implements sdk.Updater.
 func (b *Backend) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return b.do(ctx, "update", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "update", req, func(ctx context.Context, c hostside.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Update(ctx, r)
 	})
 }
 
 // Resolve implements sdk.Resolver.
 func (b *Backend) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return b.do(ctx, "resolve", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "resolve", req, func(ctx context.Context, c hostside.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Resolve(ctx, r)
 	})
 }
 
 // Reopen implements sdk.Reopener.
 func (b *Backend) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return b.do(ctx, "reopen", req, func(ctx context.Context, c sdk.Client, r *sdk.Request) (*sdk.WorkItem, error) {
+	return b.do(ctx, "reopen", req, func(ctx context.Context, c hostside.Client, r *sdk.Request) (*sdk.WorkItem, error) {
 		return c.Reopen(ctx, r)
 	})
 }

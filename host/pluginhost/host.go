@@ -5,7 +5,7 @@
 // `config {}` block against the schema the plugin reports, configures it,
 // and keeps one process per backend running, restarting it when it crashes.
 //
-// A *Backend is the rest of the host's handle on one backend: an sdk.Client
+// A *Backend is the rest of the host's handle on one backend: an hostside.Client
 // whose calls render the plugin's per-alert attributes into the request and
 // survive a plugin crash.
 package pluginhost
@@ -21,6 +21,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/zclconf/go-cty/cty/function"
 )
 
@@ -257,7 +258,7 @@ func (h *Host) pluginBlockChanges(plugins []*config.Plugin) hcl.Diagnostics {
 
 // configure calls Configure and maps its diagnostics, redacted, onto the
 // config body.
-func configure(ctx context.Context, c sdk.Client, dec *DecodedConfig, cfg sdk.Config, secrets *secretSet) hcl.Diagnostics {
+func configure(ctx context.Context, c hostside.Client, dec *DecodedConfig, cfg sdk.Config, secrets *secretSet) hcl.Diagnostics {
 	err := c.Configure(ctx, cfg)
 	if err == nil {
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // pingTimeout bounds the health check that decides whether a process that
@@ -25,14 +26,14 @@ const pingTimeout = 5 * time.Second
 type process struct {
 	pc  *plugin.Client
 	rpc plugin.ClientProtocol
-	c   sdk.Client
+	c   hostside.Client
 }
 
 var _ instance = (*process)(nil)
 
-func (p *process) client() sdk.Client { return p.c }
-func (p *process) exited() bool       { return p.pc.Exited() }
-func (p *process) kill()              { p.pc.Kill() }
+func (p *process) client() hostside.Client { return p.c }
+func (p *process) exited() bool            { return p.pc.Exited() }
+func (p *process) kill()                   { p.pc.Kill() }
 
 func (p *process) alive() bool {
 	if p.pc.Exited() {
@@ -51,7 +52,7 @@ func (p *process) alive() bool {
 // hostVersions lists the API versions this host speaks, ascending.
 func hostVersions() []int {
 	var vs []int
-	for v := range sdk.ClientPluginSets() {
+	for v := range hostside.ClientPluginSets() {
 		vs = append(vs, v)
 	}
 	slices.Sort(vs)
@@ -102,32 +103,20 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *lo
 	cmd.Env = h.pluginEnv(bin.name)
 	cmd.SysProcAttr = bin.attr
 	cmd.ExtraFiles = exe.files
-	cfg := &plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.ClientPluginSets(),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		SkipHostEnv:      true,
-		Logger:           pluginLogger{Logger: log, lim: lim, secrets: &h.secrets, exe: exe.path, path: bin.path},
-		StartTimeout:     h.opts.StartTimeout,
-		GRPCDialOptions:  dialOptions(),
-	}
+	cfg := hostside.ClientConfig(cmd)
+	cfg.Logger = pluginLogger{Logger: log, lim: lim, secrets: &h.secrets, exe: exe.path, path: bin.path}
+	cfg.StartTimeout = h.opts.StartTimeout
+	cfg.GRPCDialOptions = dialOptions()
 	pc := plugin.NewClient(cfg)
 	rpc, err := pc.Client()
 	if err != nil {
 		pc.Kill()
 		return nil, sdk.Info{}, explainStartError(bin, err)
 	}
-	raw, err := rpc.Dispense(sdk.PluginName)
+	c, err := hostside.Dispense(rpc)
 	if err != nil {
 		pc.Kill()
-		return nil, sdk.Info{}, fmt.Errorf("plugin %q at %s: dispense %q: %w", bin.name, bin.path, sdk.PluginName, err)
-	}
-	c, ok := raw.(sdk.Client)
-	if !ok {
-		pc.Kill()
-		return nil, sdk.Info{}, fmt.Errorf("plugin %q at %s: dispensed %T, which is not an sdk.Client", bin.name, bin.path, raw)
+		return nil, sdk.Info{}, fmt.Errorf("plugin %q at %s: %w", bin.name, bin.path, err)
 	}
 	info, err := c.Info(ctx)
 	if err != nil {
@@ -147,7 +136,7 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *lo
 func (h *Host) pluginEnv(name string) []string {
 	env := []string{}
 	if lvl := h.log.GetLevel(); lvl != hclog.NoLevel && lvl != hclog.Off {
-		env = append(env, sdk.LogLevelEnv+"="+lvl.String())
+		env = append(env, hostside.LogLevelEnv+"="+lvl.String())
 	}
 	pass := h.opts.PassEnv
 	if p := h.pluginBlock(name); p != nil {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"google.golang.org/grpc"
 )
 
@@ -30,7 +31,7 @@ const (
 // connection: the SDK's, with the receiving side capped at MaxAnswerBytes
 // (later call options win over the SDK's).
 func dialOptions() []grpc.DialOption {
-	return append(sdk.DialOptions(),
+	return append(hostside.DialOptions(),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxAnswerBytes)),
 		grpc.WithMaxHeaderListSize(MaxAnswerBytes))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // Test plugin binaries are built once per test run, on first use, into a
@@ -209,7 +210,7 @@ func TestLoadConfiguresAndRendersPerCall(t *testing.T) {
 				t.Errorf("plugin inherited %q from the host; its environment: %q", kv, names)
 			}
 		}
-		if !slicesContains(env, "PLUGINHOST_PASSED=passed-on") || !slicesContains(env, sdk.LogLevelEnv+"=info") ||
+		if !slicesContains(env, "PLUGINHOST_PASSED=passed-on") || !slicesContains(env, hostside.LogLevelEnv+"=info") ||
 			!slicesContains(env, "PLUGINHOST_PROXY=http://proxy.example.test:3128") {
 			t.Errorf("plugin environment lacks the passed variables: %q", names)
 		}

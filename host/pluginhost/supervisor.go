@@ -10,12 +10,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // instance is one running plugin process, configured and ready for calls.
 type instance interface {
 	// client is the process's lifecycle API.
-	client() sdk.Client
+	client() hostside.Client
 	// exited is a cheap check that the process is known to be gone.
 	exited() bool
 	// alive asks the process whether it still answers (a health check).
@@ -188,7 +189,7 @@ func (s *supervisor) healthy() {
 // engine's job (it looks the key up before creating again, and knows which
 // item a hit may be). The error comes back retryable, so the engine tries
 // again later: nothing is lost.
-func (s *supervisor) call(ctx context.Context, op string, fn func(sdk.Client) (*sdk.WorkItem, error)) (*sdk.WorkItem, error) {
+func (s *supervisor) call(ctx context.Context, op string, fn func(hostside.Client) (*sdk.WorkItem, error)) (*sdk.WorkItem, error) {
 	inst, gen, err := s.get(ctx)
 	if err != nil {
 		return nil, s.unavailable(op, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // fakeInstance is an instance whose "process" dies when told to.
@@ -23,10 +24,10 @@ type fakeInstance struct {
 	calls  atomic.Int32
 }
 
-func (f *fakeInstance) client() sdk.Client { return fakeClient{f} }
-func (f *fakeInstance) exited() bool       { return f.dead.Load() }
-func (f *fakeInstance) alive() bool        { return !f.dead.Load() }
-func (f *fakeInstance) kill()              { f.killed.Store(true); f.dead.Store(true) }
+func (f *fakeInstance) client() hostside.Client { return fakeClient{f} }
+func (f *fakeInstance) exited() bool            { return f.dead.Load() }
+func (f *fakeInstance) alive() bool             { return !f.dead.Load() }
+func (f *fakeInstance) kill()                   { f.killed.Store(true); f.dead.Store(true) }
 
 type fakeClient struct{ f *fakeInstance }
 
@@ -103,7 +104,7 @@ func newTestSupervisor(t *testing.T, l *fakeLauncher) (*supervisor, *fakeInstanc
 
 func create(s *supervisor, key string) (*sdk.WorkItem, error) {
 	req := &sdk.Request{CorrelationKey: key}
-	return s.call(context.Background(), "create", func(c sdk.Client) (*sdk.WorkItem, error) {
+	return s.call(context.Background(), "create", func(c hostside.Client) (*sdk.WorkItem, error) {
 		return c.Create(context.Background(), req)
 	})
 }
@@ -297,7 +298,7 @@ func TestSupervisorHonoursContextWhileWaiting(t *testing.T) {
 	first.dead.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.call(ctx, "create", func(c sdk.Client) (*sdk.WorkItem, error) { return c.Create(ctx, &sdk.Request{}) })
+	_, err := s.call(ctx, "create", func(c hostside.Client) (*sdk.WorkItem, error) { return c.Create(ctx, &sdk.Request{}) })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // TestProcess builds the real binary and drives it the way the host does:
@@ -36,15 +37,15 @@ func TestProcess(t *testing.T) {
 
 	var logs syncBuffer
 	cmd := exec.Command(bin)
-	cmd.Env = []string{sdk.LogLevelEnv + "=debug"} // nothing from the test's environment
+	cmd.Env = []string{hostside.LogLevelEnv + "=debug"} // nothing from the test's environment
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.ClientPluginSets(),
+		HandshakeConfig:  hostside.Handshake(),
+		VersionedPlugins: hostside.ClientPluginSets(),
 		Cmd:              cmd,
 		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		GRPCDialOptions:  sdk.DialOptions(),
+		GRPCDialOptions:  hostside.DialOptions(),
 		Logger:           hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}),
 	})
 	t.Cleanup(client.Kill)
@@ -52,11 +53,11 @@ func TestProcess(t *testing.T) {
 	if err != nil {
 		t.Fatalf("start plugin: %v", err)
 	}
-	raw, err := rpc.Dispense(sdk.PluginName)
+	raw, err := rpc.Dispense(hostside.PluginName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := raw.(sdk.Client)
+	p := raw.(hostside.Client)
 
 	info, err := p.Info(ctx)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/rest"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
 
@@ -40,7 +41,7 @@ type exampleEnv struct {
 	cfg     *config.Config
 	router  *route.Router
 	dec     *pluginhost.DecodedConfig
-	client  sdk.Client
+	client  hostside.Client
 	// caps are the capabilities Info reported after Configure.
 	caps sdk.Capabilities
 }
@@ -63,7 +64,7 @@ func loadExample(t *testing.T, style, name, baseURL string) *exampleEnv {
 }
 
 // loadExampleWith is loadExample with the plugin reached through client.
-func loadExampleWith(t *testing.T, style, name, baseURL string, client sdk.Client) *exampleEnv {
+func loadExampleWith(t *testing.T, style, name, baseURL string, client hostside.Client) *exampleEnv {
 	t.Helper()
 	for k, v := range exampleSecrets {
 		t.Setenv(k, v)

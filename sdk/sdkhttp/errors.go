@@ -32,20 +32,15 @@ func withoutURL(err error) error {
 	return err
 }
 
-// Classify classifies a failed HTTP answer the way [sdk.FromHTTPStatus]
-// does (408, 425, 429 and 5xx retryable, other 4xx permanent), but keeps
-// cause, the plugin's own error value with the backend's message, as the
-// error, reads Retry-After (and X-RateLimit-Reset) from header against now,
-// the plugin's clock, and treats a redirect (3xx, never followed by
-// [NewClient]) as permanent. A plugin that knows a status means more (a 404
-// on an existing item: deleted) checks for it first.
+// Classify classifies a failed HTTP answer by [sdk.HTTPStatusKind], the
+// rule of [sdk.FromHTTPStatus] (408, 425, 429 and 5xx retryable, every other
+// status permanent, a redirect included: [NewClient] never follows one),
+// but keeps cause, the plugin's own error value with the backend's message,
+// as the error, and reads Retry-After (and X-RateLimit-Reset) from header
+// against now, the plugin's clock. A plugin that knows a status means more
+// (a 404 on an existing item: deleted) checks for it first.
 func Classify(status int, header http.Header, now time.Time, cause error) error {
-	if status < http.StatusBadRequest {
-		// Redirects and other answers that are neither success nor error
-		// do not change by retrying: the URL is wrong.
-		return sdk.Permanent(cause)
-	}
-	if sdk.KindOf(sdk.FromHTTPStatus(status, nil, "")) == sdk.KindRetryable {
+	if sdk.HTTPStatusKind(status) == sdk.KindRetryable {
 		return sdk.RetryableAfter(cause, sdk.ParseRetryAfter(header, now))
 	}
 	return sdk.Permanent(cause)

@@ -322,6 +322,22 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestClassifyFollowsFromHTTPStatus checks that the SDK has one rule for a
+// failed HTTP answer: Classify gives every status from 100 to 599 the kind
+// sdk.FromHTTPStatus gives it (whose table is sdk's TestFromHTTPStatus).
+func TestClassifyFollowsFromHTTPStatus(t *testing.T) {
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	h := http.Header{"Retry-After": {"7"}}
+	for status := 100; status < 600; status++ {
+		want := sdk.FromHTTPStatus(status, h, "x")
+		got := sdkhttp.Classify(status, h, now, errors.New("x"))
+		if sdk.KindOf(got) != sdk.KindOf(want) || sdk.RetryAfterOf(got) != sdk.RetryAfterOf(want) {
+			t.Errorf("status %d: Classify says %s after %v, sdk.FromHTTPStatus %s after %v",
+				status, sdk.KindOf(got), sdk.RetryAfterOf(got), sdk.KindOf(want), sdk.RetryAfterOf(want))
+		}
+	}
+}
+
 func TestNoRedirects(t *testing.T) {
 	if err := sdkhttp.NoRedirects(nil, nil); !errors.Is(err, http.ErrUseLastResponse) {
 		t.Errorf("NoRedirects = %v", err)

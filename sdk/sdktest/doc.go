@@ -1,8 +1,8 @@
 // Package sdktest tests itsm-connector plugins the way the host uses them:
 // over real gRPC, through the same protocol code as a plugin process.
 //
-// [Connect] serves a plugin in-process and returns the host's view of it, an
-// [sdk.Client], for a plugin's own tests. [Run] is the conformance suite
+// [Connect] serves a plugin in-process and returns the host's view of it, a
+// [hostside.Client], for a plugin's own tests. [Run] is the conformance suite
 // every plugin should pass: Info is sane, Configure accepts a valid
 // configuration and rejects an invalid one with a diagnostic naming the
 // attribute, the lifecycle create → lookup → update → resolve → reopen keeps

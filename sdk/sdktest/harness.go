@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // Connect serves p in-process over real gRPC (go-plugin's
@@ -15,7 +16,7 @@ import (
 //
 // Use it to test a plugin the way the host will call it: requests and
 // results are encoded, errors keep only what survives the wire.
-func Connect(tb testing.TB, p sdk.Plugin) sdk.Client {
+func Connect(tb testing.TB, p sdk.Plugin) hostside.Client {
 	tb.Helper()
 	if p == nil {
 		tb.Fatal("sdktest.Connect: nil plugin")
@@ -24,13 +25,9 @@ func Connect(tb testing.TB, p sdk.Plugin) sdk.Client {
 	// Shutdown); stopping the server here as well would race with that.
 	client, _ := plugin.TestPluginGRPCConn(tb, false, sdk.ServerPluginSets(p)[sdk.APIVersion])
 	tb.Cleanup(func() { _ = client.Close() })
-	raw, err := client.Dispense(sdk.PluginName)
+	c, err := hostside.Dispense(client)
 	if err != nil {
-		tb.Fatalf("sdktest.Connect: dispense %q: %v", sdk.PluginName, err)
-	}
-	c, ok := raw.(sdk.Client)
-	if !ok {
-		tb.Fatalf("sdktest.Connect: dispensed %T, which is not an sdk.Client", raw)
+		tb.Fatalf("sdktest.Connect: %v", err)
 	}
 	return c
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
-	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // Launch builds the plugin command in pkg (a directory, "." for the test's
@@ -24,7 +24,7 @@ import (
 // that does not call sdk.Serve, logs on stdout, a crash at start).
 //
 // Launch skips the test with -short.
-func Launch(t testing.TB, pkg string) sdk.Client {
+func Launch(t testing.TB, pkg string) hostside.Client {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and starts the plugin binary")
@@ -48,7 +48,8 @@ func Launch(t testing.TB, pkg string) sdk.Client {
 // file cmd.Path names verified, an environment of cmd.Env only (the host's
 // own environment is not passed on; this is what `pass_env` would give the
 // plugin), go-plugin's handshake with automatic mutual TLS, gRPC only, the
-// SDK's message limits. It returns the host's view of the plugin; the
+// SDK's message limits: hostside.ClientConfig, the settings the host
+// starts plugins with. It returns the host's view of the plugin; the
 // process is killed when the test ends.
 //
 // The plugin logs at debug level unless cmd.Env sets ITSM_PLUGIN_LOG_LEVEL;
@@ -57,12 +58,12 @@ func Launch(t testing.TB, pkg string) sdk.Client {
 // [Suite].Start:
 //
 //	sdktest.Run(t, sdktest.Suite{
-//		Start: func(t *testing.T) sdk.Client {
+//		Start: func(t *testing.T) hostside.Client {
 //			return sdktest.LaunchCommand(t, exec.Command("./itsm-connector-plugin-acme"))
 //		},
 //		Config: ...,
 //	})
-func LaunchCommand(t testing.TB, cmd *exec.Cmd) sdk.Client {
+func LaunchCommand(t testing.TB, cmd *exec.Cmd) hostside.Client {
 	t.Helper()
 	if cmd == nil || cmd.Path == "" {
 		t.Fatal("sdktest.LaunchCommand: no command")
@@ -75,32 +76,25 @@ func LaunchCommand(t testing.TB, cmd *exec.Cmd) sdk.Client {
 		t.Fatalf("sdktest.LaunchCommand: %v", err)
 	}
 	cmd.Env = slices.Clip(cmd.Env)
-	if !slices.ContainsFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, sdk.LogLevelEnv+"=") }) {
-		cmd.Env = append(cmd.Env, sdk.LogLevelEnv+"=debug")
+	if !slices.ContainsFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, hostside.LogLevelEnv+"=") }) {
+		cmd.Env = append(cmd.Env, hostside.LogLevelEnv+"=debug")
 	}
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.ClientPluginSets(),
-		Cmd:              cmd,
-		SkipHostEnv:      true,
-		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		GRPCDialOptions:  sdk.DialOptions(),
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: "plugin", Output: os.Stderr, Level: hclog.Warn,
-		}),
+	cfg := hostside.ClientConfig(cmd)
+	cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{
+		Name: "plugin", Output: os.Stderr, Level: hclog.Warn,
 	})
+	client := plugin.NewClient(cfg)
 	t.Cleanup(client.Kill)
 	rpc, err := client.Client()
 	if err != nil {
 		t.Fatalf("starting the plugin %s: %v", cmd.Path, err)
 	}
-	raw, err := rpc.Dispense(sdk.PluginName)
+	c, err := hostside.Dispense(rpc)
 	if err != nil {
-		t.Fatalf("dispensing the plugin: %v", err)
+		t.Fatalf("sdktest.LaunchCommand: %v", err)
 	}
-	return raw.(sdk.Client)
+	return c
 }
 
 // fileSum is the SHA-256 of the file at path, the checksum the host pins.

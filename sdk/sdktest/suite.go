@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 )
 
 // Suite is what a plugin author provides to run the conformance suite. Only
@@ -33,7 +34,7 @@ type Suite struct {
 	// written in another language runs the suite. Each sub-test calls it
 	// once. The suite then sees the plugin only over the wire, so it takes
 	// the capabilities Info reports as they are.
-	Start func(t *testing.T) sdk.Client
+	Start func(t *testing.T) hostside.Client
 
 	// Config is a valid configuration for the plugin (the JSON the host
 	// would send after decoding the backend's `config {}` block), typically
@@ -143,7 +144,7 @@ func (r *runner) ctx(t *testing.T) context.Context {
 
 // start returns the host's view of a new plugin instance and, for a Go
 // plugin from Suite.New, the instance itself.
-func (r *runner) start(t *testing.T) (sdk.Client, sdk.Plugin) {
+func (r *runner) start(t *testing.T) (hostside.Client, sdk.Plugin) {
 	t.Helper()
 	if r.s.Start != nil {
 		c := r.s.Start(t)
@@ -160,7 +161,7 @@ func (r *runner) start(t *testing.T) (sdk.Client, sdk.Plugin) {
 }
 
 // connect starts a new plugin instance and fetches its Info.
-func (r *runner) connect(t *testing.T) (sdk.Client, sdk.Info) {
+func (r *runner) connect(t *testing.T) (hostside.Client, sdk.Info) {
 	t.Helper()
 	c, _ := r.start(t)
 	info, err := c.Info(r.ctx(t))
@@ -172,7 +173,7 @@ func (r *runner) connect(t *testing.T) (sdk.Client, sdk.Info) {
 }
 
 // configured starts a plugin instance and configures it with Suite.Config.
-func (r *runner) configured(t *testing.T) (sdk.Client, sdk.Info) {
+func (r *runner) configured(t *testing.T) (hostside.Client, sdk.Info) {
 	t.Helper()
 	if len(r.s.Config) == 0 {
 		t.Skip("Suite.Config not set: set it to a valid configuration to run this check")
@@ -191,7 +192,7 @@ func (r *runner) configured(t *testing.T) (sdk.Client, sdk.Info) {
 // infoAfterConfigure asks for Info again, as the host does after every
 // successful Configure: a plugin's capabilities may follow its
 // configuration (sdk.CapabilityReporter).
-func (r *runner) infoAfterConfigure(t *testing.T, c sdk.Client, before sdk.Info) sdk.Info {
+func (r *runner) infoAfterConfigure(t *testing.T, c hostside.Client, before sdk.Info) sdk.Info {
 	t.Helper()
 	info, err := c.Info(r.ctx(t))
 	if err != nil {
@@ -344,7 +345,7 @@ func checkItem(t *testing.T, call string, wi *sdk.WorkItem, want sdk.WorkItemSta
 
 // lookup calls Lookup until it finds wantID (or anything, when wantID is
 // empty), for at most Suite.LookupWait.
-func (r *runner) lookup(t *testing.T, c sdk.Client, key, wantID string) *sdk.WorkItem {
+func (r *runner) lookup(t *testing.T, c hostside.Client, key, wantID string) *sdk.WorkItem {
 	t.Helper()
 	deadline := time.Now().Add(r.s.LookupWait)
 	for {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/itsm-connector/itsm-connector/sdk/internal/memplugin"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
@@ -182,7 +183,7 @@ func TestRunWithStart(t *testing.T) {
 		s := memorySuite(memplugin.NewBackend())
 		newPlugin := s.New
 		s.New = nil
-		s.Start = func(t *testing.T) sdk.Client { return sdktest.Connect(t, newPlugin(t)) }
+		s.Start = func(t *testing.T) hostside.Client { return sdktest.Connect(t, newPlugin(t)) }
 		sdktest.Run(t, s)
 	})
 	t.Run("process", func(t *testing.T) {
@@ -194,7 +195,7 @@ func TestRunWithStart(t *testing.T) {
 			t.Fatalf("go build: %v\n%s", err, out)
 		}
 		sdktest.Run(t, sdktest.Suite{
-			Start:         func(t *testing.T) sdk.Client { return sdktest.LaunchCommand(t, exec.Command(bin)) },
+			Start:         func(t *testing.T) hostside.Client { return sdktest.LaunchCommand(t, exec.Command(bin)) },
 			Config:        sdk.Config(validConfig),
 			InvalidConfig: sdk.Config(invalidConfig),
 			InvalidPath:   []string{"limits", "max_items"},
@@ -205,7 +206,7 @@ func TestRunWithStart(t *testing.T) {
 func TestRunNeedsNewOrStart(t *testing.T) {
 	if os.Getenv(brokenEnv) == "both" {
 		s := memorySuite(memplugin.NewBackend())
-		s.Start = func(t *testing.T) sdk.Client { return sdktest.Connect(t, s.New(t)) }
+		s.Start = func(t *testing.T) hostside.Client { return sdktest.Connect(t, s.New(t)) }
 		sdktest.Run(t, s)
 		return
 	}

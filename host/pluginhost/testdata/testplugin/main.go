@@ -34,6 +34,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"google.golang.org/grpc"
 )
 
@@ -328,8 +329,8 @@ func (otherVersion) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.Client
 func main() {
 	if v, err := strconv.Atoi(apiVersion); err == nil && v != sdk.APIVersion {
 		plugin.Serve(&plugin.ServeConfig{
-			HandshakeConfig:  sdk.Handshake,
-			VersionedPlugins: map[int]plugin.PluginSet{v: {sdk.PluginName: otherVersion{}}},
+			HandshakeConfig:  hostside.Handshake(),
+			VersionedPlugins: map[int]plugin.PluginSet{v: {hostside.PluginName: otherVersion{}}},
 			GRPCServer:       plugin.DefaultGRPCServer,
 		})
 		return
