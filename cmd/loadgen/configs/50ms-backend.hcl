@@ -1,7 +1,6 @@
-# A 50 ms ITSM API: the
-# slow test plugin (cmd/loadgen/slowplugin) taking 50 ms per call, 100 calls in
-# flight (1,000 alerts/s need 50 in flight). Time to ticket at a fixed rate:
-# loadgen -spawn ... -rate 1000 -d 30s -n 0 -drain 5m.
+# A 50 ms ITSM API: the slow test plugin (cmd/loadgen/slowplugin) taking
+# 50 ms per call, 100 calls in flight (1,000 alerts/s need 50). Time to
+# ticket at a fixed rate: loadgen -spawn ... -rate 1000 -d 30s -n 0 -drain 5m.
 server { listen = "127.0.0.1:8080" }
 admin { listen = "127.0.0.1:9464" }
 auth "dev" {}
