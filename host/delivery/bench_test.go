@@ -135,7 +135,11 @@ func BenchmarkDeliver(b *testing.B) {
 	if err := e.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	deadline := time.Now().Add(5 * time.Minute)
 	for f.count("create") < b.N {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out: %d of %d created", f.count("create"), b.N)
+		}
 		time.Sleep(time.Millisecond)
 	}
 	for {
@@ -145,6 +149,9 @@ func BenchmarkDeliver(b *testing.B) {
 		}
 		if s.Backends["fake.a"].Queued == 0 {
 			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out: %d items still queued", s.Backends["fake.a"].Queued)
 		}
 		time.Sleep(time.Millisecond)
 	}
