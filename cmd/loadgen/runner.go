@@ -48,6 +48,9 @@ type outcome struct {
 	ErrorSample map[string]string
 	// Elapsed runs from the first scheduled request to the last response.
 	Elapsed time.Duration
+	// FiredAckedAt is when the first 202 for each alert's Fired arrived,
+	// by alert id: where time to ticket starts.
+	FiredAckedAt map[string]time.Time
 }
 
 // AckRate is acknowledged requests per second.
@@ -59,15 +62,8 @@ func (o outcome) AckRate() float64 {
 }
 
 // Percentile returns the p-th percentile (0 < p <= 100) of the ack
-// latencies by the nearest-rank method; 0 when there are none.
-func (o outcome) Percentile(p float64) time.Duration {
-	n := len(o.AckLatency)
-	if n == 0 {
-		return 0
-	}
-	rank := int(p/100*float64(n)+0.999999999) - 1
-	return o.AckLatency[min(max(rank, 0), n-1)]
-}
+// latencies; 0 when there are none.
+func (o outcome) Percentile(p float64) time.Duration { return percentile(o.AckLatency, p) }
 
 // job is one request to send; at is its scheduled start (zero in a closed
 // loop: the worker starts it at once).
@@ -81,6 +77,7 @@ type tally struct {
 	errors      map[string]int
 	errorSample map[string]string
 	last        time.Time
+	firedAcked  map[string]time.Time
 }
 
 // newClient returns an HTTP client with one keep-alive connection per worker.
@@ -116,7 +113,7 @@ func run(ctx context.Context, s spec) outcome {
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range s.Concurrency {
-		t := &tally{status: map[int]int{}, errors: map[string]int{}, errorSample: map[string]string{}}
+		t := &tally{status: map[int]int{}, errors: map[string]int{}, errorSample: map[string]string{}, firedAcked: map[string]time.Time{}}
 		tallies[w] = t
 		wg.Add(1)
 		go func() {
@@ -148,6 +145,9 @@ func run(ctx context.Context, s spec) outcome {
 					}
 				case status == http.StatusAccepted:
 					t.ack = append(t.ack, end.Sub(at))
+					if _, seen := t.firedAcked[n.alertID]; !n.resolved && !seen {
+						t.firedAcked[n.alertID] = end
+					}
 				default:
 					t.status[status]++
 				}
@@ -184,7 +184,7 @@ produce:
 	close(jobs)
 	wg.Wait()
 
-	o := outcome{Status: map[int]int{}, Errors: map[string]int{}, ErrorSample: map[string]string{}}
+	o := outcome{Status: map[int]int{}, Errors: map[string]int{}, ErrorSample: map[string]string{}, FiredAckedAt: map[string]time.Time{}}
 	var last time.Time
 	for _, t := range tallies {
 		o.Requests += t.requests
@@ -201,6 +201,11 @@ produce:
 		}
 		if t.last.After(last) {
 			last = t.last
+		}
+		for id, at := range t.firedAcked {
+			if prev, ok := o.FiredAckedAt[id]; !ok || at.Before(prev) {
+				o.FiredAckedAt[id] = at
+			}
 		}
 	}
 	slices.Sort(o.AckLatency)

@@ -404,17 +404,26 @@ func parseMetric(r io.Reader, name string) (map[string]float64, error) {
 	return out, sc.Err()
 }
 
-// storeStats reads the queue of the connector's SQLite store (the first
-// *.db under its data directory) through the store's own API, so the
-// report can show how much work is queued even when /metrics does not.
-func (s *spawned) storeStats(ctx context.Context) (store.Stats, error) {
+// openStore opens the connector's SQLite store (the first *.db under its
+// data directory) through the store's own API.
+func (s *spawned) openStore(ctx context.Context) (store.Store, error) {
 	dbs, _ := filepath.Glob(filepath.Join(s.Dir, "data", "*.db"))
 	if len(dbs) == 0 {
-		return store.Stats{}, errors.New("no SQLite store under the data directory (a PostgreSQL store is not read)")
+		return nil, errors.New("no SQLite store under the data directory (a PostgreSQL store is not read)")
 	}
 	st, err := sqlite.Open(ctx, dbs[0])
 	if err != nil {
-		return store.Stats{}, fmt.Errorf("opening the connector's store: %w", err)
+		return nil, fmt.Errorf("opening the connector's store: %w", err)
+	}
+	return st, nil
+}
+
+// storeStats reads the queue of the connector's store, so the report can
+// show how much work is queued even when /metrics does not.
+func (s *spawned) storeStats(ctx context.Context) (store.Stats, error) {
+	st, err := s.openStore(ctx)
+	if err != nil {
+		return store.Stats{}, err
 	}
 	defer st.Close()
 	stats, err := st.Stats(ctx, time.Now())

@@ -84,3 +84,77 @@ func BenchmarkIngestSerial(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
 }
+
+// BenchmarkDeliver measures the delivery rate with an instant in-process
+// plugin and a real SQLite store: b.N new alerts are ingested with the
+// workers stopped, then the workers start and the clock runs until every
+// work item is created (the queue is empty). max_in_flight is 16, as in
+// cmd/loadgen's instant-backend.hcl.
+func BenchmarkDeliver(b *testing.B) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := newFake()
+	opts := testOptions()
+	opts.PollInterval = time.Second
+	e, err := New(st, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps(), Limits: Limits{MaxInFlight: 16}}}, opts, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = e.Stop(context.Background())
+		_ = st.Close()
+	})
+	base := benchAlert(b)
+	var n atomic.Int64
+	errs := make(chan error, 32)
+	for range 32 {
+		go func() {
+			for {
+				i := n.Add(1)
+				if i > int64(b.N) {
+					errs <- nil
+					return
+				}
+				a := base
+				a.ID = fmt.Sprintf("/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/%d", i)
+				if err := e.Ingest(context.Background(), &a, decision("fake.a", a.ID, time.Hour)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 32 {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	if err := e.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for f.count("create") < b.N {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out: %d of %d created", f.count("create"), b.N)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for {
+		s, err := e.Stats(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s.Backends["fake.a"].Queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out: %d items still queued", s.Backends["fake.a"].Queued)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "items/s")
+}

@@ -17,10 +17,11 @@ import (
 )
 
 // countingStore counts the store's write commits: ingest transactions,
-// claims that leased something, and Records.
+// claims that leased something alone, and record transactions (which may
+// claim too); and the items' steps those recorded.
 type countingStore struct {
 	store.Store
-	ingests, claims, records atomic.Int64
+	ingests, claims, recordCommits, records atomic.Int64
 }
 
 func (c *countingStore) Ingest(ctx context.Context, ns []store.Notification) ([]store.IngestResult, error) {
@@ -37,8 +38,25 @@ func (c *countingStore) Claim(ctx context.Context, backend, owner string, now ti
 }
 
 func (c *countingStore) Record(ctx context.Context, p store.Progress) error {
+	c.recordCommits.Add(1)
 	c.records.Add(1)
 	return c.Store.Record(ctx, p)
+}
+
+func (c *countingStore) RecordAll(ctx context.Context, ps []store.Progress, claims []store.ClaimRequest) (store.RecordResult, error) {
+	res, err := c.Store.RecordAll(ctx, ps, claims)
+	leased := false
+	for _, items := range res.Claimed {
+		leased = leased || len(items) > 0
+	}
+	if len(ps) > 0 || leased {
+		c.recordCommits.Add(1)
+	}
+	if len(ps) == 0 && leased {
+		c.claims.Add(1) // a commit of claims alone
+	}
+	c.records.Add(int64(len(ps)))
+	return res, err
 }
 
 // TestNewAlertsCostOneCreateEach: 1,000 new alerts cost 1,000 Create calls
@@ -98,9 +116,9 @@ func TestNewAlertsCostOneCreateEach(t *testing.T) {
 	if r := st.records.Load(); r != n {
 		t.Errorf("%d Records for %d new work items, want one each", r, n)
 	}
-	t.Logf("%d new work items: %d Create, %d Lookup; store commits: %d ingest transactions, %d claims, %d Records (%.2f commits per item)",
-		n, f.count("create"), f.count("lookup"), st.ingests.Load(), st.claims.Load(), st.records.Load(),
-		float64(st.ingests.Load()+st.claims.Load()+st.records.Load())/n)
+	t.Logf("%d new work items: %d Create, %d Lookup; store commits: %d ingest transactions, %d record transactions (%d of them claims alone) of %d steps (%.2f commits per item)",
+		n, f.count("create"), f.count("lookup"), st.ingests.Load(), st.recordCommits.Load(), st.claims.Load(), st.records.Load(),
+		float64(st.ingests.Load()+st.recordCommits.Load())/n)
 }
 
 // TestAmbiguousCreateLooksUpNext: a Create that failed retryably may have
@@ -239,5 +257,69 @@ func TestAdoptExistingNeedsLookup(t *testing.T) {
 	_, err = New(st, StaticBackends{"fake.a": {Client: newFake(), Capabilities: caps, AdoptExisting: true}}, testOptions(), nil)
 	if err == nil || !strings.Contains(err.Error(), "adopt_existing") || !strings.Contains(err.Error(), `"fake.a"`) {
 		t.Errorf("New = %v; want an error naming adopt_existing and the backend", err)
+	}
+}
+
+// leaseWatch records the most items of a backend leased at once, read
+// after every write commit.
+type leaseWatch struct {
+	store.Store
+	backend   string
+	mu        sync.Mutex
+	maxLeased int64
+}
+
+func (w *leaseWatch) RecordAll(ctx context.Context, ps []store.Progress, claims []store.ClaimRequest) (store.RecordResult, error) {
+	res, err := w.Store.RecordAll(ctx, ps, claims)
+	st, serr := w.Stats(ctx, time.Now())
+	if serr == nil {
+		w.mu.Lock()
+		w.maxLeased = max(w.maxLeased, st.Backends[w.backend].Leased)
+		w.mu.Unlock()
+	}
+	return res, err
+}
+
+// TestMaxInFlightWithGroupedCommits: with an instant backend, the commits
+// that end claims claim the next items for the same slots, and still no
+// more than max_in_flight items are leased or called at once.
+func TestMaxInFlightWithGroupedCommits(t *testing.T) {
+	const n, limit = 300, 3
+	ctx := context.Background()
+	raw, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &leaseWatch{Store: raw, backend: "fake.a"}
+	defer st.Close()
+	f := newFake()
+	e, err := New(st, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps(), Limits: Limits{MaxInFlight: limit}}}, testOptions(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := e.Ingest(ctx, alert(fmt.Sprint("a", i), sdk.ConditionFired, t0), decision("fake.a", fmt.Sprint("k", i), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.Stop(ctx) }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for f.total() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %d of %d created", f.total(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.mu.Lock()
+	calls := f.maxInFlight
+	f.mu.Unlock()
+	st.mu.Lock()
+	leased := st.maxLeased
+	st.mu.Unlock()
+	if calls > limit || leased > limit || leased < 1 {
+		t.Errorf("at most %d calls and %d items leased at once; max_in_flight is %d", calls, leased, limit)
 	}
 }

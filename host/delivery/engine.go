@@ -162,6 +162,11 @@ type Engine struct {
 	committerDone chan struct{}
 	closeOnce     sync.Once
 
+	recordCh     chan *recordReq
+	recorderStop chan struct{}
+	recorderDone chan struct{}
+	recorderOnce sync.Once
+
 	mu         sync.Mutex
 	started    bool
 	runners    map[string]*runner
@@ -194,6 +199,9 @@ func New(st store.Store, backends Resolver, opts Options, logger hclog.Logger) (
 		ingestCh:      make(chan *ingestReq, opts.MaxBatch*2),
 		closing:       make(chan struct{}),
 		committerDone: make(chan struct{}),
+		recordCh:      make(chan *recordReq, opts.MaxBatch),
+		recorderStop:  make(chan struct{}),
+		recorderDone:  make(chan struct{}),
 		runners:       map[string]*runner{},
 	}
 	for _, ref := range backends.Backends() {
@@ -201,6 +209,7 @@ func New(st store.Store, backends Resolver, opts Options, logger hclog.Logger) (
 		e.runners[ref] = newRunner(e, ref, b.Limits.withDefaults())
 	}
 	go e.commitLoop()
+	go e.recordLoop()
 	return e, nil
 }
 
@@ -241,6 +250,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	started := e.started
 	e.mu.Unlock()
 	if !started {
+		e.stopRecorder()
 		return nil
 	}
 	e.loopCancel()
@@ -249,10 +259,12 @@ func (e *Engine) Stop(ctx context.Context) error {
 	select {
 	case <-done:
 		e.callCancel()
+		e.stopRecorder()
 		return nil
 	case <-ctx.Done():
 		e.callCancel()
 		<-done
+		e.stopRecorder()
 		return fmt.Errorf("delivery: stopped before calls in flight finished: %w", ctx.Err())
 	}
 }

@@ -48,19 +48,24 @@ func (r *runner) loop(loopCtx, callCtx context.Context) {
 		if p := r.bucket.paused(time.Now()); p > 0 {
 			wait = min(wait, p)
 		} else if free := r.limits.MaxInFlight - r.inFlight(); free > 0 {
-			now := r.e.opt.Now()
-			items, err := r.e.st.Claim(loopCtx, r.ref, r.e.opt.InstanceID, now, r.e.opt.LeaseDuration, free)
-			if err != nil && loopCtx.Err() == nil {
-				log.Error("claiming work failed; retrying", "error", err)
+			// Only this loop takes free slots, and a worker gives its slot
+			// up only after its last commit: free cannot shrink meanwhile.
+			res := r.e.write(&recordReq{r: r, claim: free})
+			if res.err != nil && loopCtx.Err() == nil {
+				log.Error("claiming work failed; retrying", "error", res.err)
 			}
-			for _, it := range items {
+			for _, it := range res.items {
 				r.active.Add(1)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					defer r.wake()
 					defer r.active.Add(-1)
-					r.reconcile(callCtx, it, now)
+					// The commit that ends an item's claim claims the
+					// next one for this slot (see job.save).
+					for next, at := it, res.claimedAt; next != nil; {
+						next, at = r.reconcile(loopCtx, callCtx, next, at)
+					}
 				}()
 			}
 		}
@@ -99,32 +104,41 @@ type job struct {
 	createUnknown bool
 	// unsaved: the item changed locally since the last save.
 	unsaved bool
+	// loopCtx ends when the runner stops taking work; next and nextAt are
+	// the item the commit ending this claim claimed for the same slot.
+	loopCtx context.Context
+	next    *store.Item
+	nextAt  time.Time
 }
 
 // errPaused ends a claim without a call while the backend's Retry-After holds.
 var errPaused = errors.New("backend asked to wait (Retry-After)")
 
-func (r *runner) reconcile(ctx context.Context, it *store.Item, claimedAt time.Time) {
+// reconcile works on one claimed item until its claim ends, and returns
+// the item claimed for this worker's slot in the commit that ended it (nil
+// when none was due, or the runner is stopping).
+func (r *runner) reconcile(loopCtx, ctx context.Context, it *store.Item, claimedAt time.Time) (*store.Item, time.Time) {
 	b, ok := r.e.res.Backend(r.ref)
-	j := &job{r: r, it: it, b: b, notes: map[string]bool{},
+	j := &job{r: r, it: it, b: b, notes: map[string]bool{}, loopCtx: loopCtx,
 		marked: it.Intent == store.IntentCreating && it.CreateAttemptAt.Equal(claimedAt)}
 	if !ok {
 		j.note(store.EventState, "backend is no longer configured; retrying later")
 		j.logErr(j.save(store.Progress{Retry: true, RetryAt: r.e.opt.Now().Add(r.e.opt.BackoffMax)}))
-		return
+		return j.next, j.nextAt
 	}
 	for range 16 {
 		finished, err := j.step(ctx)
 		if err != nil {
 			j.logErr(err)
-			return
+			return j.next, j.nextAt
 		}
 		if finished {
-			return
+			return j.next, j.nextAt
 		}
 	}
 	j.note(store.EventState, "reconcile took too many steps; retrying")
 	j.logErr(j.save(store.Progress{Retry: true, RetryAt: r.e.opt.Now()}))
+	return j.next, j.nextAt
 }
 
 func (j *job) logErr(err error) {
@@ -377,8 +391,11 @@ func (j *job) deadLetter(kind, reason string) error {
 	return j.save(store.Progress{DeadLetter: reason})
 }
 
-// save writes the item's local state with p's scheduling fields. It uses
-// its own context so a shutdown still records what the calls did.
+// save writes the item's local state with p's scheduling fields and waits
+// until it is durable. It is not cancelled by a shutdown, so a shutdown
+// still records what the calls did. The save that ends the claim also
+// claims the slot's next item (j.next), unless the runner is stopping or
+// the backend's Retry-After holds calls.
 func (j *job) save(p store.Progress) error {
 	it, now := j.it, j.r.e.opt.Now()
 	p.ItemID, p.Owner, p.Now = it.ID, j.r.e.opt.InstanceID, now
@@ -397,10 +414,16 @@ func (j *job) save(p store.Progress) error {
 		p.LeaseUntil = now.Add(j.r.e.opt.LeaseDuration)
 	}
 	p.Events, j.events = j.events, nil
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := j.r.e.st.Record(ctx, p); err != nil {
-		return fmt.Errorf("work item %d: %w", it.ID, err)
+	req := &recordReq{p: &p, r: j.r}
+	if ends := p.Done || p.Retry || p.DeadLetter != ""; ends && j.loopCtx.Err() == nil && j.r.bucket.paused(time.Now()) == 0 {
+		req.claim = 1 // the slot's next item, in the same commit
+	}
+	res := j.r.e.write(req)
+	if len(res.items) > 0 {
+		j.next, j.nextAt = res.items[0], res.claimedAt
+	}
+	if res.err != nil {
+		return fmt.Errorf("work item %d: %w", it.ID, res.err)
 	}
 	return nil
 }

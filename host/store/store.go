@@ -38,6 +38,14 @@ type Store interface {
 	// Record writes the outcome of one reconcile step on an item leased to
 	// p.Owner; ErrLeaseLost when it is not.
 	Record(ctx context.Context, p Progress) error
+	// RecordAll writes the outcomes of many reconcile steps (of different
+	// items) in one transaction, as Record writes each, and then makes
+	// claims, as Claim makes each, in the same transaction: one commit
+	// ends some claims and starts others. The lease is checked per item:
+	// Errs[i] wraps ErrLeaseLost when ps[i]'s item is not leased to its
+	// Owner, and nothing of ps[i] is written; the others are. An error
+	// means the transaction failed and nothing was written.
+	RecordAll(ctx context.Context, ps []Progress, claims []ClaimRequest) (RecordResult, error)
 	// ReleaseLeases frees every lease held by owner, so that a restarted
 	// instance resumes its items at once instead of waiting for expiry.
 	ReleaseLeases(ctx context.Context, owner string) error
@@ -186,6 +194,24 @@ type Item struct {
 	LeaseUntil time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// ClaimRequest is one claim made by [Store.RecordAll]: the arguments of
+// [Store.Claim].
+type ClaimRequest struct {
+	Backend, Owner string
+	Now            time.Time
+	Lease          time.Duration
+	Limit          int
+}
+
+// RecordResult is what [Store.RecordAll] did.
+type RecordResult struct {
+	// Errs has one entry per Progress: nil when it was written, or an
+	// error wrapping ErrLeaseLost.
+	Errs []error
+	// Claimed has the items leased by each ClaimRequest, in order.
+	Claimed [][]*Item
 }
 
 // Progress is the outcome of one reconcile step on a leased item.

@@ -25,6 +25,10 @@ import (
 
 func main() { sdk.Serve(&slow{}) }
 
+// createdAttr is the work item attribute where Create stamps the time it
+// returned (Unix nanoseconds); loadgen reads it back from the store.
+const createdAttr = "created_unix_nano"
+
 // slow implements every lifecycle call; each one sleeps for delay (or until
 // the host cancels the call) and then does the obvious thing in memory.
 type slow struct {
@@ -124,7 +128,11 @@ func (s *slow) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	defer s.mu.Unlock()
 	s.next++
 	id := "SLOW-" + strconv.Itoa(s.next)
-	s.items[id] = &sdk.WorkItem{ID: id, Key: id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey}
+	// When Create returns, for loadgen's time to ticket (the host keeps
+	// the returned item's attributes in the work item's ref).
+	created := strconv.FormatInt(time.Now().UnixNano(), 10)
+	s.items[id] = &sdk.WorkItem{ID: id, Key: id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey,
+		Attributes: map[string]string{createdAttr: created}}
 	s.byKey[req.CorrelationKey] = id
 	wi := *s.items[id]
 	return &wi, nil

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -27,11 +28,20 @@ type Store struct {
 	q     queries
 	close func() error
 
-	// ingest holds Ingest's statements, prepared once on w: preparing
-	// them per transaction cost as much as the statements' work when a
-	// transaction holds one or two alerts.
-	ingestMu sync.Mutex
-	ingest   []*sql.Stmt
+	// prep holds the statements of the write path (ingest, claim, record),
+	// prepared once on w: preparing them per transaction cost as much as
+	// the statements' work when a transaction holds one or two items.
+	prepMu sync.Mutex
+	prep   *prepared
+}
+
+// prepared are the write path's statements; database/sql re-prepares them
+// on any new connection by itself.
+type prepared struct {
+	all                                                 []*sql.Stmt
+	selectDesired, insertItem, updateDesired            *sql.Stmt
+	insertEvent, insertDead, claim, deadFromItem        *sql.Stmt
+	recordContinue, recordDone, recordRetry, recordDead *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -46,10 +56,12 @@ func New(w, r *sql.DB, d Dialect, closeFn func() error) *Store {
 
 // Close releases the connection pools.
 func (s *Store) Close() error {
-	s.ingestMu.Lock()
-	closeAll(s.ingest)
-	s.ingest = nil
-	s.ingestMu.Unlock()
+	s.prepMu.Lock()
+	if s.prep != nil {
+		closeAll(s.prep.all)
+	}
+	s.prep = nil
+	s.prepMu.Unlock()
 	if s.close != nil {
 		return s.close()
 	}
@@ -174,7 +186,7 @@ func fromNS(n int64) time.Time {
 func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.IngestResult, error) {
 	// Prepare before BEGIN: with SQLite's single writer connection the
 	// transaction holds the only connection a DB-level prepare could use.
-	prepared, err := s.ingestStatements(ctx)
+	p, err := s.statements(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +195,8 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 		return nil, fmt.Errorf("%s: beginning ingest transaction: %w", s.d.Name, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	st := make([]*sql.Stmt, len(prepared))
-	for i, p := range prepared {
-		st[i] = tx.StmtContext(ctx, p)
-	}
-	sel, ins, upd, ev, dead := st[0], st[1], st[2], st[3], st[4]
+	sel, ins, upd := tx.StmtContext(ctx, p.selectDesired), tx.StmtContext(ctx, p.insertItem), tx.StmtContext(ctx, p.updateDesired)
+	ev, dead := tx.StmtContext(ctx, p.insertEvent), tx.StmtContext(ctx, p.insertDead)
 
 	res := make([]store.IngestResult, len(nots))
 	for i, n := range nots {
@@ -300,19 +309,24 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied}, nil
 }
 
-// ingestStatements prepares Ingest's statements on the write pool the first
-// time; database/sql re-prepares them on any new connection by itself.
-func (s *Store) ingestStatements(ctx context.Context) ([]*sql.Stmt, error) {
-	s.ingestMu.Lock()
-	defer s.ingestMu.Unlock()
-	if s.ingest == nil {
-		st, err := prepareAll(ctx, s.w, s.q.selectDesired, s.q.insertItem, s.q.updateDesired, s.q.insertEvent, s.q.insertDead)
+// statements prepares the write path's statements on the write pool the
+// first time. Prepare before BEGIN: with SQLite's single writer connection
+// a transaction holds the only connection a DB-level prepare could use.
+func (s *Store) statements(ctx context.Context) (*prepared, error) {
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if s.prep == nil {
+		q := s.q
+		st, err := prepareAll(ctx, s.w, q.selectDesired, q.insertItem, q.updateDesired, q.insertEvent, q.insertDead,
+			q.claim, q.deadFromItem, q.recordContinue, q.recordDone, q.recordRetry, q.recordDead)
 		if err != nil {
-			return nil, fmt.Errorf("%s: preparing ingest: %w", s.d.Name, err)
+			return nil, fmt.Errorf("%s: preparing statements: %w", s.d.Name, err)
 		}
-		s.ingest = st
+		s.prep = &prepared{all: st, selectDesired: st[0], insertItem: st[1], updateDesired: st[2], insertEvent: st[3],
+			insertDead: st[4], claim: st[5], deadFromItem: st[6], recordContinue: st[7], recordDone: st[8],
+			recordRetry: st[9], recordDead: st[10]}
 	}
-	return s.ingest, nil
+	return s.prep, nil
 }
 
 func prepareAll(ctx context.Context, db *sql.DB, qs ...string) ([]*sql.Stmt, error) {
@@ -339,24 +353,36 @@ func (s *Store) Claim(ctx context.Context, backend, owner string, now time.Time,
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.w.QueryContext(ctx, s.q.claim, owner, ns(now.Add(lease)), ns(now), backend, ns(now), ns(now), limit)
+	res, err := s.RecordAll(ctx, nil, []store.ClaimRequest{{Backend: backend, Owner: owner, Now: now, Lease: lease, Limit: limit}})
 	if err != nil {
-		return nil, fmt.Errorf("%s: claiming work for backend %q: %w", s.d.Name, backend, err)
+		return nil, err
 	}
-	items, err := scanItems(rows)
-	if err != nil {
-		return nil, fmt.Errorf("%s: claiming work for backend %q: %w", s.d.Name, backend, err)
-	}
-	return items, nil
+	return res.Claimed[0], nil
 }
 
 // Record writes the outcome of one reconcile step.
 func (s *Store) Record(ctx context.Context, p store.Progress) error {
+	res, err := s.RecordAll(ctx, []store.Progress{p}, nil)
+	if err != nil {
+		return err
+	}
+	return res.Errs[0]
+}
+
+// recordArgs is one Progress as the statement that writes it and its
+// arguments.
+type recordArgs struct {
+	stmt func(*prepared) *sql.Stmt
+	args []any
+	now  time.Time
+}
+
+func progressArgs(p store.Progress) (recordArgs, error) {
 	ref := ""
 	if p.Ref != nil {
 		b, err := json.Marshal(p.Ref)
 		if err != nil {
-			return fmt.Errorf("encoding work item ref: %w", err)
+			return recordArgs{}, fmt.Errorf("work item %d: encoding work item ref: %w", p.ItemID, err)
 		}
 		ref = string(b)
 	}
@@ -372,55 +398,105 @@ func (s *Store) Record(ctx context.Context, p store.Progress) error {
 	if p.Intent == store.IntentNone {
 		attemptAt = time.Time{}
 	}
-	args := []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt), p.AppliedSeq, p.Attempts, p.LastError, ns(now)}
-	var q string
+	r := recordArgs{now: now, args: []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
+		p.AppliedSeq, p.Attempts, p.LastError, ns(now)}}
 	switch {
 	case p.DeadLetter != "":
-		q = s.q.recordDead
+		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDead }
 	case p.Done:
-		q = s.q.recordDone
-		args = append(args, p.AppliedSeq, ns(now), ns(now))
+		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDone }
+		r.args = append(r.args, p.AppliedSeq, ns(now), ns(now))
 	case p.Retry:
-		q = s.q.recordRetry
-		args = append(args, ns(p.RetryAt))
+		r.stmt = func(q *prepared) *sql.Stmt { return q.recordRetry }
+		r.args = append(r.args, ns(p.RetryAt))
 	default:
-		q = s.q.recordContinue
-		args = append(args, ns(p.LeaseUntil))
+		r.stmt = func(q *prepared) *sql.Stmt { return q.recordContinue }
+		r.args = append(r.args, ns(p.LeaseUntil))
 	}
-	args = append(args, p.ItemID, p.Owner)
+	r.args = append(r.args, p.ItemID, p.Owner)
+	return r, nil
+}
 
+// RecordAll writes the outcomes of many reconcile steps in one transaction,
+// checking each item's lease, then makes the claims. Items are written in
+// id order, so that two writers holding row locks on several items
+// (PostgreSQL) take them in the same order.
+func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []store.ClaimRequest) (store.RecordResult, error) {
+	var res store.RecordResult
+	if len(ps) == 0 && len(claims) == 0 {
+		return res, nil
+	}
+	args := make([]recordArgs, len(ps))
+	for i, p := range ps {
+		a, err := progressArgs(p)
+		if err != nil {
+			return store.RecordResult{}, err
+		}
+		args[i] = a
+	}
+	order := make([]int, len(ps))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return ps[order[a]].ItemID < ps[order[b]].ItemID })
+	prep, err := s.statements(ctx)
+	if err != nil {
+		return store.RecordResult{}, err
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("%s: beginning record transaction: %w", s.d.Name, err)
+		return store.RecordResult{}, fmt.Errorf("%s: beginning record or claim transaction: %w", s.d.Name, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	r, err := tx.ExecContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("%s: recording progress of work item %d: %w", s.d.Name, p.ItemID, err)
-	}
-	if n, err := r.RowsAffected(); err != nil {
-		return fmt.Errorf("%s: recording progress of work item %d: %w", s.d.Name, p.ItemID, err)
-	} else if n != 1 {
-		return fmt.Errorf("work item %d for %q: %w", p.ItemID, p.Owner, store.ErrLeaseLost)
-	}
-	if p.DeadLetter != "" {
-		if _, err := tx.ExecContext(ctx, s.q.deadFromItem, p.DeadLetter, ns(now), p.ItemID); err != nil {
-			return fmt.Errorf("%s: dead-lettering work item %d: %w", s.d.Name, p.ItemID, err)
+	ev, dead := tx.StmtContext(ctx, prep.insertEvent), tx.StmtContext(ctx, prep.deadFromItem)
+	res.Errs = make([]error, len(ps))
+	for _, i := range order {
+		p, a := ps[i], args[i]
+		r, err := tx.StmtContext(ctx, a.stmt(prep)).ExecContext(ctx, a.args...)
+		if err != nil {
+			return store.RecordResult{}, fmt.Errorf("%s: recording progress of work item %d: %w", s.d.Name, p.ItemID, err)
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return store.RecordResult{}, fmt.Errorf("%s: recording progress of work item %d: %w", s.d.Name, p.ItemID, err)
+		} else if n != 1 {
+			res.Errs[i] = fmt.Errorf("work item %d for %q: %w", p.ItemID, p.Owner, store.ErrLeaseLost)
+			continue
+		}
+		if p.DeadLetter != "" {
+			if _, err := dead.ExecContext(ctx, p.DeadLetter, ns(a.now), p.ItemID); err != nil {
+				return store.RecordResult{}, fmt.Errorf("%s: dead-lettering work item %d: %w", s.d.Name, p.ItemID, err)
+			}
+		}
+		for _, e := range p.Events {
+			at := e.At
+			if at.IsZero() {
+				at = a.now
+			}
+			if _, err := ev.ExecContext(ctx, p.ItemID, ns(at), e.Kind, e.Op, e.Outcome, e.Message, int64(e.Duration)); err != nil {
+				return store.RecordResult{}, fmt.Errorf("%s: recording audit event of work item %d: %w", s.d.Name, p.ItemID, err)
+			}
 		}
 	}
-	for _, e := range p.Events {
-		at := e.At
-		if at.IsZero() {
-			at = now
-		}
-		if _, err := tx.ExecContext(ctx, s.q.insertEvent, p.ItemID, ns(at), e.Kind, e.Op, e.Outcome, e.Message, int64(e.Duration)); err != nil {
-			return fmt.Errorf("%s: recording audit event of work item %d: %w", s.d.Name, p.ItemID, err)
+	if len(claims) > 0 {
+		claim := tx.StmtContext(ctx, prep.claim)
+		res.Claimed = make([][]*store.Item, len(claims))
+		for i, c := range claims {
+			if c.Limit <= 0 {
+				continue
+			}
+			rows, err := claim.QueryContext(ctx, c.Owner, ns(c.Now.Add(c.Lease)), ns(c.Now), c.Backend, ns(c.Now), ns(c.Now), c.Limit)
+			if err != nil {
+				return store.RecordResult{}, fmt.Errorf("%s: claiming work for backend %q: %w", s.d.Name, c.Backend, err)
+			}
+			if res.Claimed[i], err = scanItems(rows); err != nil {
+				return store.RecordResult{}, fmt.Errorf("%s: claiming work for backend %q: %w", s.d.Name, c.Backend, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: committing progress of work item %d: %w", s.d.Name, p.ItemID, err)
+		return store.RecordResult{}, fmt.Errorf("%s: committing progress of %d work items and %d claims: %w", s.d.Name, len(ps), len(claims), err)
 	}
-	return nil
+	return res, nil
 }
 
 // ReleaseLeases frees every lease owner holds.

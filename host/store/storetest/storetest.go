@@ -102,6 +102,7 @@ func Run(t *testing.T, o Opener) {
 		{"Unmatched", testUnmatched},
 		{"ClaimLeases", testClaimLeases},
 		{"RecordProgress", testRecordProgress},
+		{"RecordAllChecksEachLeaseAndClaims", testRecordAll},
 		{"RecordDoneWithNewerNotification", testDoneWithNewer},
 		{"RetrySchedules", testRetry},
 		{"DeadLetterReplayDrop", testDeadLetter},
@@ -593,6 +594,84 @@ func testRecordProgress(t *testing.T, s store.Store, _ func() store.Store) {
 	if err != nil || len(evs) != 3 || evs[2].Op != "create" || evs[2].Duration != time.Millisecond {
 		t.Errorf("events = %+v, %v", evs, err)
 	}
+}
+
+// testRecordAll: one RecordAll writes the steps of items leased to their
+// owners and skips, whole, the step of an item whose lease was lost (its
+// error wraps ErrLeaseLost, its events and dead letter are not written);
+// then, in the same transaction, it claims, and an item whose claim one
+// step ended is due again to those claims.
+func testRecordAll(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, ingest(t, s, notif(Alert(fmt.Sprint(i), sdk.ConditionFired, t0), Delivery("file.x", fmt.Sprint("k", i))))[0].Deliveries[0].ItemID)
+	}
+	now := t0.Add(2 * time.Hour)
+	if n := len(claim(t, s, "file.x", "A", now, 3)); n != 3 {
+		t.Fatalf("claimed %d, want 3", n)
+	}
+	// A gives ids[2] up (as a worker whose lease expired would lose it)
+	// and B takes it; ids[3] arrives unclaimed.
+	mine, lost := []int64{ids[0], ids[1]}, []int64{ids[2]}
+	if err := s.Record(ctx, store.Progress{ItemID: lost[0], Owner: "A", Now: now, Intent: store.IntentCreating, Retry: true, RetryAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, s, "file.x", "B", now, 10); len(got) != 1 || got[0].ID != lost[0] {
+		t.Fatalf("B claimed %s, want item %d", fmtIDs(got), lost[0])
+	}
+	ids = append(ids, ingest(t, s, notif(Alert("3", sdk.ConditionFired, t0), Delivery("file.x", "k3")))[0].Deliveries[0].ItemID)
+	later := now
+	ev := []store.Event{{Kind: store.EventCall, Op: "create", Outcome: "ok"}}
+	ps := []store.Progress{
+		{ItemID: mine[0], Owner: "A", Now: later, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "INC1"}, AppliedSeq: 1, Done: true, Events: ev},
+		{ItemID: lost[0], Owner: "A", Now: later, Attempts: 1, LastError: "HTTP 400", DeadLetter: "permanent", Events: ev},
+		{ItemID: mine[1], Owner: "A", Now: later, Intent: store.IntentCreating, CreateAttemptAt: later, Attempts: 1, Retry: true, RetryAt: later, Events: ev},
+	}
+	res, err := s.RecordAll(ctx, ps, []store.ClaimRequest{{Backend: "file.x", Owner: "A", Now: later, Lease: time.Minute, Limit: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errs) != 3 || res.Errs[0] != nil || !errors.Is(res.Errs[1], store.ErrLeaseLost) || res.Errs[2] != nil {
+		t.Fatalf("Errs = %v; want nil, ErrLeaseLost, nil", res.Errs)
+	}
+	if got := get(t, s, mine[0]); got.Dirty || got.Remote != store.RemoteOpen || got.LeaseOwner != "" {
+		t.Errorf("done item: dirty %v remote %q owner %q", got.Dirty, got.Remote, got.LeaseOwner)
+	}
+	if got := get(t, s, lost[0]); got.Dead || got.LeaseOwner != "B" || got.Attempts != 0 {
+		t.Errorf("item of the lost lease changed: dead %v owner %q attempts %d", got.Dead, got.LeaseOwner, got.Attempts)
+	}
+	if evs := events(t, s, lost[0]); len(evs) != 1 {
+		t.Errorf("item of the lost lease has %d events, want only its notification", len(evs))
+	}
+	if dl, err := s.ListDeadLetters(ctx, store.DeadLetterFilter{}); err != nil || len(dl) != 0 {
+		t.Errorf("dead letters %d, %v; want none", len(dl), err)
+	}
+	// The claim saw the retried item (due at once) and the free one, not B's.
+	if len(res.Claimed) != 1 {
+		t.Fatalf("Claimed has %d lists, want 1", len(res.Claimed))
+	}
+	got := map[int64]bool{}
+	for _, it := range res.Claimed[0] {
+		got[it.ID] = true
+		if it.LeaseOwner != "A" {
+			t.Errorf("claimed item %d owned by %q", it.ID, it.LeaseOwner)
+		}
+	}
+	if len(got) != 2 || !got[mine[1]] || !got[ids[3]] {
+		t.Errorf("claimed %v; want the retried item %d and the free one %d", got, mine[1], ids[3])
+	}
+	if it := get(t, s, mine[1]); !it.CreateAttemptAt.Equal(later) || it.Attempts != 1 {
+		t.Errorf("retried item: attempt %v attempts %d; want the mark kept, 1 attempt", it.CreateAttemptAt, it.Attempts)
+	}
+}
+
+func fmtIDs(items []*store.Item) string {
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	return fmt.Sprint(ids)
 }
 
 func testDoneWithNewer(t *testing.T, s store.Store, _ func() store.Store) {
