@@ -39,9 +39,9 @@ type State[B any] struct {
 	p atomic.Pointer[B]
 }
 
-// Load returns the backend in effect, or a permanent error naming the
-// plugin before Configure succeeded.
-func (s *State[B]) Load(plugin string) (*B, error) {
+// Configured returns the backend in effect, or a permanent error naming
+// the plugin before Configure succeeded.
+func (s *State[B]) Configured(plugin string) (*B, error) {
 	b := s.p.Load()
 	if b == nil {
 		return nil, sdk.Permanent(errors.New(plugin + ": plugin is not configured"))
@@ -49,8 +49,8 @@ func (s *State[B]) Load(plugin string) (*B, error) {
 	return b, nil
 }
 
-// Get returns the backend in effect, or nil before Configure.
-func (s *State[B]) Get() *B { return s.p.Load() }
+// Load returns the backend in effect, or nil before Configure.
+func (s *State[B]) Load() *B { return s.p.Load() }
 
 // Store makes b the backend in effect.
 func (s *State[B]) Store(b *B) { s.p.Store(b) }

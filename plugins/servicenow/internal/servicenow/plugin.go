@@ -96,7 +96,7 @@ func (p *Plugin) build(s *settings) *backend {
 }
 
 // backend is the configuration in effect; an error before Configure.
-func (p *Plugin) backend() (*backend, error) { return p.state.Load(Name) }
+func (p *Plugin) backend() (*backend, error) { return p.state.Configured(Name) }
 
 // Create opens an incident (or sends an event in event mode).
 func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
