@@ -3,9 +3,11 @@ package sdkhttp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -21,9 +23,14 @@ type Call struct {
 	// Method and URL are the request's; Path is what errors show of the
 	// URL (the path without the query, which may carry a key).
 	Method, URL, Path string
+	// Query is added to URL.
+	Query url.Values
 	// Body is sent as is, as application/json unless Header says
 	// otherwise; nil sends no body.
 	Body []byte
+	// JSON, when not nil, is encoded as the body instead of Body; a value
+	// that cannot be encoded is a permanent error.
+	JSON any
 	// Header is set on the request after Accept (application/json) and
 	// Content-Type, so it may override them.
 	Header http.Header
@@ -50,6 +57,15 @@ func Do(ctx context.Context, c Call, interpret func(resp *http.Response, body []
 	auth := c.Auth
 	if auth == nil {
 		auth = NoAuth{}
+	}
+	if c.JSON != nil {
+		var err error
+		if c.Body, err = json.Marshal(c.JSON); err != nil {
+			return sdk.Permanent(fmt.Errorf("%s: encode request: %w", c.Op, err))
+		}
+	}
+	if len(c.Query) > 0 {
+		c.URL += "?" + c.Query.Encode()
 	}
 	for attempt := 0; ; attempt++ {
 		var rdr io.Reader

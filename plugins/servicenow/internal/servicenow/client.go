@@ -67,23 +67,9 @@ type call struct {
 // 401) and decodes a JSON answer into out. Failures come back classified
 // for the host.
 func (c *client) do(ctx context.Context, cl call, out any) error {
-	var payload []byte
-	if cl.body != nil {
-		var err error
-		if payload, err = json.Marshal(cl.body); err != nil {
-			return sdk.Permanent(fmt.Errorf("servicenow: %s: encode request: %w", cl.op, err))
-		}
-	}
-	target := c.base + cl.path
-	if len(cl.query) > 0 {
-		target += "?" + cl.query.Encode()
-	}
-	return sdkhttp.Do(ctx, sdkhttp.Call{
-		Client: c.http, Auth: c.auth, Op: "servicenow: " + cl.op,
-		Method: cl.method, URL: target, Path: cl.path, Body: payload,
-	}, func(resp *http.Response, body []byte) error {
-		return c.interpret(cl, resp, body, out)
-	})
+	req := sdkhttp.Call{Client: c.http, Auth: c.auth, Op: "servicenow: " + cl.op, Method: cl.method,
+		URL: c.base + cl.path, Path: cl.path, Query: cl.query, JSON: cl.body}
+	return sdkhttp.Do(ctx, req, func(resp *http.Response, body []byte) error { return c.interpret(cl, resp, body, out) })
 }
 
 // interpret classifies an answer and decodes a successful one.
