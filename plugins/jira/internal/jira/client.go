@@ -58,32 +58,11 @@ func (e *APIError) Error() string {
 // RejectedFields returns the ids of the fields Jira rejected, sorted.
 func (e *APIError) RejectedFields() []string { return sdktext.SortedKeys(e.Fields) }
 
-// authenticator adds credentials to a request.
-type authenticator interface {
-	apply(r *http.Request)
-}
-
-// basicAuth sends HTTP basic credentials: e-mail + API token on Cloud,
-// user + password on Data Center.
-type basicAuth struct{ user, secret string }
-
-func (b basicAuth) apply(r *http.Request) { r.SetBasicAuth(b.user, b.secret) }
-
-// bearerAuth sends a Data Center personal access token.
-type bearerAuth struct{ token string }
-
-func (b bearerAuth) apply(r *http.Request) { r.Header.Set("Authorization", "Bearer "+b.token) }
-
-var (
-	_ authenticator = basicAuth{}
-	_ authenticator = bearerAuth{}
-)
-
 // client talks to one Jira site.
 type client struct {
 	base string
 	http *http.Client
-	auth authenticator
+	auth sdkhttp.Authenticator
 	now  func() time.Time
 	// fieldNames names field ids in error messages, from the metadata
 	// cache only (it never fetches).
@@ -101,38 +80,12 @@ type call struct {
 	issue bool
 }
 
-// do performs cl and decodes a JSON answer into out. Failures come back
-// classified for the host.
+// do performs cl (see sdkhttp.Do) and decodes a JSON answer into out.
+// Failures come back classified for the host.
 func (c *client) do(ctx context.Context, cl call, out any) error {
-	var payload []byte
-	if cl.body != nil {
-		var err error
-		if payload, err = json.Marshal(cl.body); err != nil {
-			return sdk.Permanent(fmt.Errorf("jira: %s: encode request: %w", cl.op, err))
-		}
-	}
-	target := c.base + cl.path
-	if len(cl.query) > 0 {
-		target += "?" + cl.query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, target, bytes.NewReader(payload))
-	if err != nil {
-		return sdk.Permanent(fmt.Errorf("jira: %s: build request: %w", cl.op, err))
-	}
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	c.auth.apply(req)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("jira: %s: %s %s: %w", cl.op, cl.method, cl.path, sdkhttp.TransportError(err))
-	}
-	body, err := sdkhttp.ReadBody(resp, 0)
-	if err != nil {
-		return sdk.Retryable(fmt.Errorf("jira: %s: %s %s: %w", cl.op, cl.method, cl.path, err))
-	}
-	return c.interpret(cl, resp, body, out)
+	req := sdkhttp.Call{Client: c.http, Auth: c.auth, Op: "jira: " + cl.op, Method: cl.method,
+		URL: c.base + cl.path, Path: cl.path, Query: cl.query, JSON: cl.body}
+	return sdkhttp.Do(ctx, req, func(resp *http.Response, body []byte) error { return c.interpret(cl, resp, body, out) })
 }
 
 // interpret classifies an answer and decodes a successful one.

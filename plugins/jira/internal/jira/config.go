@@ -70,21 +70,18 @@ type Config struct {
 	ServiceDesk            *ServiceDeskConfig `json:"service_desk"`
 }
 
-// AuthConfig is the `auth {}` block.
+// AuthConfig is the `auth {}` block: the HTTP plugins' shared one (the
+// schema declares the attributes Jira accepts) and Jira Cloud's e-mail and
+// API token.
 type AuthConfig struct {
-	Type     string `json:"type"`
+	sdkhttp.AuthBlock
 	Email    string `json:"email"`
 	APIToken string `json:"api_token"`
-	Username string `json:"username"`
-	Password string `json:"password"`
-	Token    string `json:"token"`
 }
 
-// TLSConfig is the `tls {}` block; the CA is PEM text loaded with file().
-type TLSConfig struct {
-	CACert             string `json:"ca_cert"`
-	InsecureSkipVerify bool   `json:"insecure_skip_verify"`
-}
+// TLSConfig is the `tls {}` block; the schema declares only ca_cert and
+// insecure_skip_verify.
+type TLSConfig = sdkhttp.TLSBlock
 
 // CorrelationConfig is the `correlation {}` block: how issues are stamped
 // with their correlation key so that Lookup finds them again.
@@ -338,33 +335,23 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 }
 
 func resolveTLS(s *settings, cfg *TLSConfig, diags *sdk.Diagnostics) {
-	var t TLSConfig
-	if cfg != nil {
-		t = *cfg
-	}
 	var tlsDiags sdk.Diagnostics
-	s.tls, tlsDiags = sdkhttp.TLSOptions{CACert: t.CACert, InsecureSkipVerify: t.InsecureSkipVerify, Exposes: "issues"}.Config("tls")
+	s.tls, tlsDiags = cfg.Config("issues")
 	*diags = append(*diags, tlsDiags...)
 	s.insecure = s.tls.InsecureSkipVerify
 }
 
 func resolveAuth(s *settings, diags *sdk.Diagnostics) {
 	a := &s.auth
-	errf := func(summary, detail string, path ...string) {
-		*diags = append(*diags, sdk.AttributeError(summary, detail, path...))
-	}
-	require := func(v, name, why string) {
-		if v == "" {
-			errf(name+" is required", why, "auth", name)
-		}
-	}
+	check := sdkhttp.AuthCheck{Diags: diags}
+	errf, require := check.Errorf, check.Require
 	switch a.Type {
 	case AuthBasic:
 		if s.flavor == FlavorCloud {
 			require(a.Email, "email", "Jira Cloud authenticates with the account's e-mail address and an API token.")
 			require(a.APIToken, "api_token", "Create one at https://id.atlassian.com/manage-profile/security/api-tokens.")
 			if a.Password != "" {
-				errf("password is not accepted by Jira Cloud", "Jira Cloud's REST API takes an API token, not the account password: set api_token.", "auth", "password")
+				errf("password is not accepted by Jira Cloud", "Jira Cloud's REST API takes an API token, not the account password: set api_token.", "password")
 			}
 			return
 		}
@@ -378,13 +365,13 @@ func resolveAuth(s *settings, diags *sdk.Diagnostics) {
 		require(a.Password, "password", "Basic authentication on Data Center needs the user's password.")
 	case AuthBearer:
 		if s.flavor == FlavorCloud {
-			errf("bearer authentication is for Data Center personal access tokens", `On Jira Cloud use type = "basic" with email and api_token.`, "auth", "type")
+			errf("bearer authentication is for Data Center personal access tokens", `On Jira Cloud use type = "basic" with email and api_token.`, "type")
 			return
 		}
 		require(a.Token, "token", "Create a personal access token in Jira: Profile > Personal Access Tokens.")
 	case "":
-		errf("type is required", `"basic" (Cloud: email + api_token; Data Center: username + password) or "bearer" (Data Center personal access token).`, "auth", "type")
+		errf("type is required", `"basic" (Cloud: email + api_token; Data Center: username + password) or "bearer" (Data Center personal access token).`, "type")
 	default:
-		errf("unknown auth type", fmt.Sprintf("Got %q; use \"basic\" or \"bearer\".", a.Type), "auth", "type")
+		errf("unknown auth type", fmt.Sprintf("Got %q; use \"basic\" or \"bearer\".", a.Type), "type")
 	}
 }

@@ -17,8 +17,6 @@ package jira
 
 import (
 	"context"
-	"errors"
-	"sync/atomic"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
@@ -36,7 +34,7 @@ type Options = sdkhttp.Options
 // configuration.
 type Plugin struct {
 	opts  Options
-	state atomic.Pointer[backend]
+	state sdkhttp.State[backend]
 }
 
 // backend is everything one configuration runs on.
@@ -65,20 +63,13 @@ func New(opts Options) *Plugin {
 // ReadAfterWriteDelay is search_consistency_delay once configured, the
 // default before.
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
-	caps := sdk.CapabilitiesOf(p)
-	caps.Comment = true
-	delay := DefaultSearchConsistencyDelay
+	info := p.opts.Info(Name, p, Schema())
+	info.Capabilities.Comment = true
+	info.ReadAfterWriteDelay = DefaultSearchConsistencyDelay
 	if b := p.state.Load(); b != nil {
-		delay = b.s.searchDelay
+		info.ReadAfterWriteDelay = b.s.searchDelay
 	}
-	return sdk.Info{
-		Name:                Name,
-		Version:             p.opts.Version,
-		APIVersions:         []int{sdk.APIVersion},
-		Capabilities:        caps,
-		Schema:              Schema(),
-		ReadAfterWriteDelay: delay,
-	}, nil
+	return info, nil
 }
 
 // Configure validates the configuration and prepares the client. Problems
@@ -86,38 +77,27 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 // http, verification off) are returned too, so the host can show them, but
 // the configuration is in effect. Configure makes no request to Jira.
 func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	var c Config
-	if err := cfg.Decode(&c); err != nil {
-		return sdk.Diagnostics{sdk.AttributeError("configuration does not match the schema", err.Error())}
-	}
-	s, diags := resolve(c)
-	if diags.HasErrors() {
-		return diags
-	}
-	sdkhttp.LogWarnings(p.opts.Log(), diags)
-	if s.insecure {
-		p.opts.Log().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this Jira backend (tls.insecure_skip_verify = true): credentials and issues can be intercepted", "url", s.base.String())
-	}
-	p.state.Store(p.build(s))
-	p.opts.Log().Info("configured", "url", s.base.String(), "flavor", s.flavor, "mode", s.mode, "auth", s.auth.Type)
-	if len(diags) > 0 {
-		return diags
-	}
-	return nil
+	return sdkhttp.Configure(p.opts.Log(), cfg, resolve, func(_ Config, s *settings) {
+		if s.insecure {
+			sdkhttp.LogInsecure(p.opts.Log(), "Jira", "issues", "url", s.base.String())
+		}
+		p.state.Store(p.build(s))
+		p.opts.Log().Info("configured", "url", s.base.String(), "flavor", s.flavor, "mode", s.mode, "auth", s.auth.Type)
+	})
 }
 
 func (p *Plugin) build(s *settings) *backend {
 	// Redirects are never followed: they would leak credentials to another
 	// host or hide a login page.
 	hc := sdkhttp.NewClient(sdkhttp.ClientOptions{Timeout: s.timeout, TLS: s.tls, Transport: p.opts.Transport})
-	var auth authenticator
+	var auth sdkhttp.Authenticator
 	switch {
 	case s.auth.Type == AuthBearer:
-		auth = bearerAuth{token: s.auth.Token}
+		auth = sdkhttp.Bearer(s.auth.Token) // a Data Center personal access token
 	case s.flavor == FlavorCloud:
-		auth = basicAuth{user: s.auth.Email, secret: s.auth.APIToken}
+		auth = sdkhttp.Basic{User: s.auth.Email, Password: s.auth.APIToken}
 	default:
-		auth = basicAuth{user: s.auth.Username, secret: s.auth.Password}
+		auth = sdkhttp.Basic{User: s.auth.Username, Password: s.auth.Password}
 	}
 	c := &client{base: s.base.String(), http: hc, auth: auth, now: p.opts.Now}
 	fc := &fieldCache{client: c, api: s.api, ttl: s.fieldTTL, now: p.opts.Now}
@@ -131,16 +111,8 @@ func (p *Plugin) build(s *settings) *backend {
 	}
 }
 
-// errNotConfigured is returned by lifecycle calls before Configure.
-var errNotConfigured = sdk.Permanent(errors.New("jira: plugin is not configured"))
-
-func (p *Plugin) backend() (*backend, error) {
-	b := p.state.Load()
-	if b == nil {
-		return nil, errNotConfigured
-	}
-	return b, nil
-}
+// backend is the configuration in effect; an error before Configure.
+func (p *Plugin) backend() (*backend, error) { return p.state.Configured(Name) }
 
 // Create opens an issue (or a service desk request) stamped with the
 // correlation key.

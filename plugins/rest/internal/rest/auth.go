@@ -1,12 +1,10 @@
 package rest
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -18,55 +16,13 @@ import (
 	"github.com/itsm-connector/itsm-connector/sdk/sdkredact"
 )
 
-// authenticator adds credentials to a request.
-type authenticator interface {
-	apply(ctx context.Context, r *http.Request) error
-	// invalidate drops a cached credential after a 401 and reports whether
-	// trying once more can help.
-	invalidate() bool
-}
-
-var (
-	_ authenticator = noAuth{}
-	_ authenticator = basicAuth{}
-	_ authenticator = headerAuth{}
-	_ authenticator = oauth2{}
-)
-
-// noAuth sends no credentials.
-type noAuth struct{}
-
-func (noAuth) apply(context.Context, *http.Request) error { return nil }
-func (noAuth) invalidate() bool                           { return false }
-
-// basicAuth sends HTTP basic credentials.
-type basicAuth struct{ user, pass string }
-
-func (b basicAuth) apply(_ context.Context, r *http.Request) error {
-	r.SetBasicAuth(b.user, b.pass)
-	return nil
-}
-func (basicAuth) invalidate() bool { return false }
-
-// headerAuth sends a static credential in a header: a bearer token or an
-// API key with its prefix.
-type headerAuth struct{ header, value string }
-
-func (h headerAuth) apply(_ context.Context, r *http.Request) error {
-	r.Header.Set(h.header, h.value)
-	return nil
-}
-func (headerAuth) invalidate() bool { return false }
-
-// oauth2 sends bearer tokens obtained with the client credentials grant
-// (see sdkhttp.TokenSource: cached until shortly before they expire).
-type oauth2 struct{ tokens *sdkhttp.TokenSource }
-
-// newOAuth2 returns the authenticator for an oauth2 auth block. Every token
-// it obtains is redacted from errors and logs.
-func newOAuth2(s *settings, hc *http.Client, now func() time.Time, log func() *slog.Logger, red *redactor) oauth2 {
+// newOAuth2 returns the authenticator for an oauth2 auth block: bearer
+// tokens obtained with the client credentials grant (see
+// sdkhttp.TokenSource: cached until shortly before they expire). Every
+// token it obtains is redacted from errors and logs.
+func newOAuth2(s *settings, hc *http.Client, now func() time.Time, log func() *slog.Logger, red *redactor) sdkhttp.OAuth {
 	a := s.auth
-	return oauth2{tokens: &sdkhttp.TokenSource{
+	return sdkhttp.OAuth{Plugin: Name, Tokens: &sdkhttp.TokenSource{
 		TokenURL: s.tokenURL.String(), Grant: sdkhttp.GrantClientCredentials,
 		ClientID: a.ClientID, ClientSecret: a.ClientSecret, ClientAuth: a.ClientAuth,
 		Scopes: a.Scopes, Params: a.TokenParams,
@@ -74,19 +30,6 @@ func newOAuth2(s *settings, hc *http.Client, now func() time.Time, log func() *s
 		HTTP: hc, Now: now, Log: log,
 		Redact: red.apply, OnToken: red.add,
 	}}
-}
-
-func (o oauth2) apply(ctx context.Context, r *http.Request) error {
-	if err := o.tokens.Authorize(ctx, r); err != nil {
-		return fmt.Errorf("rest: %w", err)
-	}
-	return nil
-}
-
-// invalidate forgets the access token after a 401.
-func (o oauth2) invalidate() bool {
-	o.tokens.Invalidate()
-	return true
 }
 
 // signer adds an HMAC-SHA256 signature of the body in a header.

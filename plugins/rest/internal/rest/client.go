@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -60,7 +59,7 @@ type client struct {
 	base      *url.URL
 	http      *http.Client
 	headers   http.Header
-	auth      authenticator
+	auth      sdkhttp.Authenticator
 	sign      *signer
 	secrets   []bodySecret
 	retryable statusSet
@@ -89,58 +88,50 @@ const (
 )
 
 // do performs one action: builds the request from its rendered values and
-// body (already final, or nil), sends it, retrying once after a 401 when
-// the authenticator can renew its credential, and classifies the answer.
+// body (already final, or nil), sends it (see sdkhttp.Do: renewing the
+// credential once after a 401), signs it, and classifies the answer.
 func (c *client) do(ctx context.Context, a *action, av *ActionValues, body []byte) (*response, outcome, error) {
 	u, err := target(c.base, av, a.name)
 	if err != nil {
 		return nil, 0, sdk.Permanent(fmt.Errorf("rest: %s: %w", a.name, err))
 	}
-	for attempt := 0; ; attempt++ {
-		var rdr io.Reader
-		if body != nil {
-			rdr = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, a.method, u.String(), rdr)
-		if err != nil {
-			return nil, 0, sdk.Permanent(fmt.Errorf("rest: %s: build request: %w", a.name, err))
-		}
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", c.userAgent)
-		if len(body) > 0 {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		for k, vs := range c.headers {
-			req.Header[k] = vs
-		}
-		for k, v := range av.Headers {
-			if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
-				return nil, 0, sdk.Permanent(fmt.Errorf("rest: %s: headers: %q is not a valid header (name, or a value with a line break)", a.name, k))
-			}
-			req.Header.Set(k, v)
-		}
-		if err := c.auth.apply(ctx, req); err != nil {
-			return nil, 0, err
-		}
-		if c.sign != nil {
-			c.sign.sign(req.Header, body)
-		}
-		start := c.now()
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return nil, 0, sdk.Retryable(fmt.Errorf("rest: %s: %s %s: %s", a.name, a.method, u.Path, c.redact.apply(sdkhttp.TransportError(err).Error())))
-		}
-		raw, readErr := sdkhttp.ReadBody(resp, maxResponse)
-		c.log().Debug("request", "action", a.name, "method", a.method, "path", u.Path,
-			"status", resp.StatusCode, "duration", c.now().Sub(start).String())
-		if readErr != nil {
-			return nil, 0, sdk.Retryable(fmt.Errorf("rest: %s: %s %s: %w", a.name, a.method, u.Path, readErr))
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.auth.invalidate() {
-			continue
-		}
-		return c.interpret(a, u, resp, raw)
+	header := http.Header{"User-Agent": {c.userAgent}}
+	for k, vs := range c.headers {
+		header[k] = vs
 	}
+	for k, v := range av.Headers {
+		if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
+			return nil, 0, sdk.Permanent(fmt.Errorf("rest: %s: headers: %q is not a valid header (name, or a value with a line break)", a.name, k))
+		}
+		header.Set(k, v)
+	}
+	var start time.Time
+	var r *response
+	var o outcome
+	err = sdkhttp.Do(ctx, sdkhttp.Call{
+		Client: c.http, Auth: c.auth, Op: "rest: " + a.name,
+		Method: a.method, URL: u.String(), Path: u.Path, Body: body, Header: header,
+		MaxBody: maxResponse, Redact: c.redact.apply,
+		Prepare: func(req *http.Request) error {
+			if c.sign != nil {
+				c.sign.sign(req.Header, body)
+			}
+			start = c.now()
+			return nil
+		},
+		Answered: func(resp *http.Response) {
+			c.log().Debug("request", "action", a.name, "method", a.method, "path", u.Path,
+				"status", resp.StatusCode, "duration", c.now().Sub(start).String())
+		},
+	}, func(resp *http.Response, raw []byte) error {
+		var err error
+		r, o, err = c.interpret(a, u, resp, raw)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return r, o, nil
 }
 
 // interpret classifies an answer by the action's status sets.

@@ -64,22 +64,9 @@ type Config struct {
 	FindCI            *ActionConfig     `json:"find_ci"`
 }
 
-// AuthConfig is the `auth {}` block.
-type AuthConfig struct {
-	Type         string            `json:"type"`
-	Username     string            `json:"username"`
-	Password     string            `json:"password"`
-	Token        string            `json:"token"`
-	APIKey       string            `json:"api_key"`
-	APIKeyHeader string            `json:"api_key_header"`
-	APIKeyPrefix string            `json:"api_key_prefix"`
-	TokenURL     string            `json:"token_url"`
-	ClientID     string            `json:"client_id"`
-	ClientSecret string            `json:"client_secret"`
-	Scopes       []string          `json:"scopes"`
-	TokenParams  map[string]string `json:"token_params"`
-	ClientAuth   string            `json:"client_auth"`
-}
+// AuthConfig is the `auth {}` block, the HTTP plugins' shared one; the
+// schema declares the attributes the REST plugin accepts.
+type AuthConfig = sdkhttp.AuthBlock
 
 // HMACConfig is the `hmac {}` block.
 type HMACConfig struct {
@@ -89,14 +76,8 @@ type HMACConfig struct {
 	Prefix   string `json:"prefix"`
 }
 
-// TLSConfig is the `tls {}` block. Certificates and keys are PEM text, so
-// operators load them with file().
-type TLSConfig struct {
-	CACert             string `json:"ca_cert"`
-	ClientCert         string `json:"client_cert"`
-	ClientKey          string `json:"client_key"`
-	InsecureSkipVerify bool   `json:"insecure_skip_verify"`
-}
+// TLSConfig is the `tls {}` block.
+type TLSConfig = sdkhttp.TLSBlock
 
 // ActionConfig is the load-time part of an action block.
 type ActionConfig struct {
@@ -466,15 +447,8 @@ func resolveSourceAt(src string, path []string, diags *sdk.Diagnostics) *source 
 
 // resolveTLS builds the TLS client configuration.
 func resolveTLS(s *settings, cfg *TLSConfig, diags *sdk.Diagnostics) {
-	var c TLSConfig
-	if cfg != nil {
-		c = *cfg
-	}
 	var tlsDiags sdk.Diagnostics
-	s.tls, tlsDiags = sdkhttp.TLSOptions{
-		CACert: c.CACert, ClientCert: c.ClientCert, ClientKey: c.ClientKey,
-		InsecureSkipVerify: c.InsecureSkipVerify, Exposes: "alert data",
-	}.Config("tls")
+	s.tls, tlsDiags = cfg.Config("alert data")
 	*diags = append(*diags, tlsDiags...)
 	s.insecure = s.tls.InsecureSkipVerify
 }
@@ -487,14 +461,8 @@ func resolveAuth(s *settings, cfg *AuthConfig, diags *sdk.Diagnostics) {
 	}
 	s.auth = *cfg
 	a := &s.auth
-	errf := func(summary, detail string, path ...string) {
-		*diags = append(*diags, sdk.AttributeError(summary, detail, path...))
-	}
-	require := func(v, name, why string) {
-		if v == "" {
-			errf(name+" is required", why, "auth", name)
-		}
-	}
+	check := sdkhttp.AuthCheck{Diags: diags}
+	errf, require := check.Errorf, check.Require
 	switch a.Type {
 	case AuthNone:
 	case AuthBasic:
@@ -508,38 +476,36 @@ func resolveAuth(s *settings, cfg *AuthConfig, diags *sdk.Diagnostics) {
 			a.APIKeyHeader = defaultAPIKeyHeader
 		}
 		if !validHeaderName(a.APIKeyHeader) {
-			errf("api_key_header must be a header name", fmt.Sprintf("Got %q.", a.APIKeyHeader), "auth", "api_key_header")
+			errf("api_key_header must be a header name", fmt.Sprintf("Got %q.", a.APIKeyHeader), "api_key_header")
 		}
 		if strings.ContainsAny(a.APIKeyPrefix, "\r\n") {
-			errf("api_key_prefix must not contain line breaks", "", "auth", "api_key_prefix")
+			errf("api_key_prefix must not contain line breaks", "", "api_key_prefix")
 		}
 	case AuthOAuth2:
 		require(a.ClientID, "client_id", "The client credentials grant needs a client id.")
 		require(a.ClientSecret, "client_secret", "The client credentials grant needs a client secret.")
 		if a.TokenURL == "" {
 			require(a.TokenURL, "token_url", "The OAuth 2.0 token endpoint, e.g. \"https://login.example.com/oauth2/token\".")
-		} else if u, err := url.Parse(a.TokenURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			errf("token_url is not a valid http(s) URL", fmt.Sprintf("Got %q.", a.TokenURL), "auth", "token_url")
 		} else {
-			s.tokenURL = u
+			s.tokenURL = check.TokenURL(a.TokenURL, fmt.Sprintf("Got %q.", a.TokenURL))
 		}
 		switch a.ClientAuth {
 		case "":
 			a.ClientAuth = clientAuthBasic
 		case clientAuthBasic, clientAuthBody:
 		default:
-			errf(`client_auth must be "basic" or "body"`, fmt.Sprintf("Got %q.", a.ClientAuth), "auth", "client_auth")
+			errf(`client_auth must be "basic" or "body"`, fmt.Sprintf("Got %q.", a.ClientAuth), "client_auth")
 		}
 		for k := range a.TokenParams {
 			switch k {
 			case "grant_type", "client_id", "client_secret", "scope":
-				errf("token_params must not set "+k, "The plugin sets it from the other auth attributes.", "auth", "token_params")
+				errf("token_params must not set "+k, "The plugin sets it from the other auth attributes.", "token_params")
 			}
 		}
 	case "":
-		errf("type is required", `One of "none", "basic", "bearer", "api_key", "oauth2".`, "auth", "type")
+		errf("type is required", `One of "none", "basic", "bearer", "api_key", "oauth2".`, "type")
 	default:
-		errf("unknown auth type", fmt.Sprintf("Got %q; use \"none\", \"basic\", \"bearer\", \"api_key\" or \"oauth2\".", a.Type), "auth", "type")
+		errf("unknown auth type", fmt.Sprintf("Got %q; use \"none\", \"basic\", \"bearer\", \"api_key\" or \"oauth2\".", a.Type), "type")
 	}
 }
 
@@ -560,7 +526,7 @@ func validHeaderName(name string) bool {
 func (c Config) secrets() []string {
 	var out []string
 	if c.Auth != nil {
-		out = append(out, c.Auth.Password, c.Auth.Token, c.Auth.APIKey, c.Auth.ClientSecret)
+		out = append(out, c.Auth.Secrets()...)
 	}
 	if c.HMAC != nil {
 		out = append(out, c.HMAC.Secret)

@@ -13,10 +13,8 @@ package rest
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
@@ -34,7 +32,7 @@ type Options = sdkhttp.Options
 // Configure may be called again to swap the configuration.
 type Plugin struct {
 	opts  Options
-	state atomic.Pointer[backend]
+	state sdkhttp.State[backend]
 }
 
 // backend is everything one configuration runs on.
@@ -61,17 +59,11 @@ func New(opts Options) *Plugin {
 // Info describes the plugin and its configuration schema, with the
 // capabilities of its configuration (see Capabilities).
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
-	caps := sdk.CapabilitiesOf(p)
+	info := p.opts.Info(Name, p, Schema())
 	b := p.state.Load()
-	caps.Comment = b == nil || b.s.actions[ActionUpdate] != nil
-	caps.CMDB = b == nil || b.s.actions[ActionFindCI] != nil
-	return sdk.Info{
-		Name:         Name,
-		Version:      p.opts.Version,
-		APIVersions:  []int{sdk.APIVersion},
-		Capabilities: caps,
-		Schema:       Schema(),
-	}, nil
+	info.Capabilities.Comment = b == nil || b.s.actions[ActionUpdate] != nil
+	info.Capabilities.CMDB = b == nil || b.s.actions[ActionFindCI] != nil
+	return info, nil
 }
 
 // Capabilities are the lifecycle steps the configuration has action blocks
@@ -93,30 +85,19 @@ func (p *Plugin) Capabilities() sdk.Capabilities {
 // alone (plain http, verification off) are returned too, with the
 // configuration in effect.
 func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	var c Config
-	if err := cfg.Decode(&c); err != nil {
-		return sdk.Diagnostics{sdk.AttributeError("configuration does not match the schema", err.Error())}
-	}
-	s, diags := resolveConfig(c)
-	if diags.HasErrors() {
-		return diags
-	}
-	sdkhttp.LogWarnings(p.opts.Log(), diags)
-	if s.insecure {
-		p.opts.Log().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this REST backend (tls.insecure_skip_verify = true): credentials and alert data can be intercepted", "base_url", s.base.String())
-	}
-	p.state.Store(p.build(s, c.secrets()))
-	actions := make([]string, 0, len(s.actions))
-	for _, name := range actionNames {
-		if s.actions[name] != nil {
-			actions = append(actions, name)
+	return sdkhttp.Configure(p.opts.Log(), cfg, resolveConfig, func(c Config, s *settings) {
+		if s.insecure {
+			sdkhttp.LogInsecure(p.opts.Log(), "REST", "alert data", "base_url", s.base.String())
 		}
-	}
-	p.opts.Log().Info("configured", "base_url", s.base.String(), "auth", s.auth.Type, "hmac", s.hmac != nil, "actions", strings.Join(actions, ","))
-	if len(diags) > 0 {
-		return diags
-	}
-	return nil
+		p.state.Store(p.build(s, c.secrets()))
+		actions := make([]string, 0, len(s.actions))
+		for _, name := range actionNames {
+			if s.actions[name] != nil {
+				actions = append(actions, name)
+			}
+		}
+		p.opts.Log().Info("configured", "base_url", s.base.String(), "auth", s.auth.Type, "hmac", s.hmac != nil, "actions", strings.Join(actions, ","))
+	})
 }
 
 func (p *Plugin) build(s *settings, secrets []string) *backend {
@@ -124,16 +105,16 @@ func (p *Plugin) build(s *settings, secrets []string) *backend {
 	// URL or hide a sign-in page.
 	hc := sdkhttp.NewClient(sdkhttp.ClientOptions{Timeout: s.timeout, TLS: s.tls, Transport: p.opts.Transport})
 	red := newRedactor(secrets...)
-	var auth authenticator = noAuth{}
+	var auth sdkhttp.Authenticator = sdkhttp.NoAuth{}
 	a := s.auth
 	switch a.Type {
 	case AuthBasic:
-		auth = basicAuth{user: a.Username, pass: a.Password}
+		auth = sdkhttp.Basic{User: a.Username, Password: a.Password}
 		red.add(base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password)))
 	case AuthBearer:
-		auth = headerAuth{header: "Authorization", value: "Bearer " + a.Token}
+		auth = sdkhttp.Bearer(a.Token)
 	case AuthAPIKey:
-		auth = headerAuth{header: a.APIKeyHeader, value: a.APIKeyPrefix + a.APIKey}
+		auth = sdkhttp.Header{Name: a.APIKeyHeader, Value: a.APIKeyPrefix + a.APIKey}
 	case AuthOAuth2:
 		auth = newOAuth2(s, hc, p.opts.Now, p.opts.Log, red)
 	}
@@ -149,16 +130,8 @@ func (p *Plugin) build(s *settings, secrets []string) *backend {
 	return &backend{s: s, client: c}
 }
 
-// errNotConfigured is returned by lifecycle calls before Configure.
-var errNotConfigured = sdk.Permanent(errors.New("rest: plugin is not configured"))
-
-func (p *Plugin) backend() (*backend, error) {
-	b := p.state.Load()
-	if b == nil {
-		return nil, errNotConfigured
-	}
-	return b, nil
-}
+// backend is the configuration in effect; an error before Configure.
+func (p *Plugin) backend() (*backend, error) { return p.state.Configured(Name) }
 
 // Create runs find_ci (when configured), then create. Without result.id the
 // work item's id is the correlation key: the API deduplicates by a key the

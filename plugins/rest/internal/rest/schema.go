@@ -1,9 +1,8 @@
 package rest
 
 import (
-	"encoding/json"
-
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // Action names: the config blocks that describe one HTTP request each.
@@ -47,46 +46,33 @@ var (
 // call into Request.Values; the rest arrive in Configure.
 func Schema() sdk.Schema {
 	blocks := []sdk.Block{
-		{Name: "auth", Nesting: sdk.NestingSingle,
-			Doc: "How requests authenticate. Without the block no credentials are sent.",
-			Schema: sdk.Schema{Attributes: []sdk.Attribute{
-				{Name: "type", Type: "string", Required: true,
-					Doc: `"none", "basic", "bearer", "api_key" (a header) or "oauth2" (client credentials grant).`},
-				{Name: "username", Type: "string", Doc: "User for basic auth."},
-				{Name: "password", Type: "string", Sensitive: true, Doc: "Password for basic auth; load it with file() or env()."},
-				{Name: "token", Type: "string", Sensitive: true, Doc: "Static bearer token for type \"bearer\"."},
-				{Name: "api_key", Type: "string", Sensitive: true, Doc: "API key for type \"api_key\"."},
-				{Name: "api_key_header", Type: "string", Default: jsonOf(defaultAPIKeyHeader),
-					Doc: "Header that carries the API key."},
-				{Name: "api_key_prefix", Type: "string",
-					Doc: `Text put before the key in the header, e.g. "GenieKey " (mind the space).`},
-				{Name: "token_url", Type: "string", Doc: "OAuth 2.0 token endpoint for type \"oauth2\"."},
-				{Name: "client_id", Type: "string", Doc: "OAuth 2.0 client id."},
-				{Name: "client_secret", Type: "string", Sensitive: true, Doc: "OAuth 2.0 client secret."},
-				{Name: "scopes", Type: "list(string)", Doc: "OAuth 2.0 scopes requested with the token."},
-				{Name: "token_params", Type: "map(string)",
-					Doc: "Extra form parameters of the token request, e.g. { audience = \"https://api.example.com\" }."},
-				{Name: "client_auth", Type: "string", Default: jsonOf(clientAuthBasic),
-					Doc: `How the client authenticates to the token endpoint: "basic" (HTTP basic, RFC 6749's default) or "body" (client_id and client_secret form parameters).`},
-			}}},
+		sdkhttp.AuthSchema("How requests authenticate. Without the block no credentials are sent.", false,
+			sdkhttp.AuthAttribute("type", `"none", "basic", "bearer", "api_key" (a header) or "oauth2" (client credentials grant).`),
+			sdkhttp.AuthAttribute("username", "User for basic auth."),
+			sdkhttp.AuthAttribute("password", "Password for basic auth; load it with file() or env()."),
+			sdkhttp.AuthAttribute("token", "Static bearer token for type \"bearer\"."),
+			sdkhttp.AuthAttribute("api_key", "API key for type \"api_key\"."),
+			sdkhttp.AuthAttribute("api_key_header", "Header that carries the API key.", defaultAPIKeyHeader),
+			sdkhttp.AuthAttribute("api_key_prefix", `Text put before the key in the header, e.g. "GenieKey " (mind the space).`),
+			sdkhttp.AuthAttribute("token_url", "OAuth 2.0 token endpoint for type \"oauth2\"."),
+			sdkhttp.AuthAttribute("client_id", "OAuth 2.0 client id."),
+			sdkhttp.AuthAttribute("client_secret", "OAuth 2.0 client secret."),
+			sdkhttp.AuthAttribute("scopes", "OAuth 2.0 scopes requested with the token."),
+			sdkhttp.AuthAttribute("token_params", "Extra form parameters of the token request, e.g. { audience = \"https://api.example.com\" }."),
+			sdkhttp.AuthAttribute("client_auth", `How the client authenticates to the token endpoint: "basic" (HTTP basic, RFC 6749's default) or "body" (client_id and client_secret form parameters).`),
+		),
 		{Name: "hmac", Nesting: sdk.NestingSingle,
 			Doc: "Signs every request body with HMAC-SHA256 in a header; combines with any auth type.",
 			Schema: sdk.Schema{Attributes: []sdk.Attribute{
 				{Name: "secret", Type: "string", Required: true, Sensitive: true, Doc: "Shared signing secret."},
 				{Name: "header", Type: "string", Required: true, Doc: `Header that carries the signature, e.g. "X-Signature-256".`},
-				{Name: "encoding", Type: "string", Default: jsonOf(encodingHex), Doc: `"hex" or "base64".`},
+				{Name: "encoding", Type: "string", Default: sdkhttp.JSONOf(encodingHex), Doc: `"hex" or "base64".`},
 				{Name: "prefix", Type: "string", Doc: `Text put before the signature, e.g. "sha256=".`},
 			}}},
-		{Name: "tls", Nesting: sdk.NestingSingle,
-			Doc: "TLS settings: a private CA, a client certificate for mutual TLS.",
-			Schema: sdk.Schema{Attributes: []sdk.Attribute{
-				{Name: "ca_cert", Type: "string",
-					Doc: "PEM CA bundle trusted in addition to the system roots, e.g. file(\"/etc/ssl/corp-ca.pem\")."},
-				{Name: "client_cert", Type: "string", Doc: "PEM client certificate presented for mutual TLS."},
-				{Name: "client_key", Type: "string", Sensitive: true, Doc: "PEM private key of client_cert."},
-				{Name: "insecure_skip_verify", Type: "bool", Default: jsonOf(false),
-					Doc: "Turns TLS certificate verification off. Never in production: an error is logged at every start."},
-			}}},
+		sdkhttp.TLSSchema(sdkhttp.TLSSchemaOptions{
+			Doc:       "TLS settings: a private CA, a client certificate for mutual TLS.",
+			CAExample: "/etc/ssl/corp-ca.pem", ClientCert: true,
+		}),
 	}
 	for _, name := range actionNames {
 		blocks = append(blocks, actionBlock(name))
@@ -95,10 +81,10 @@ func Schema() sdk.Schema {
 		Attributes: []sdk.Attribute{
 			{Name: "base_url", Type: "string", Required: true,
 				Doc: `Base URL of the API, e.g. "https://api.example.com". Action URLs are appended to it; an absolute action URL must have the same scheme and host, so credentials never go elsewhere.`},
-			{Name: "timeout", Type: "string", Default: jsonOf("30s"), Doc: "Timeout of one HTTP request, as a duration."},
+			{Name: "timeout", Type: "string", Default: sdkhttp.JSONOf("30s"), Doc: "Timeout of one HTTP request, as a duration."},
 			{Name: "headers", Type: "map(string)",
 				Doc: "Headers sent with every request, e.g. an API version. Put credentials in auth, not here."},
-			{Name: "retryable_statuses", Type: "list(string)", Default: jsonOf(defaultRetryable),
+			{Name: "retryable_statuses", Type: "list(string)", Default: sdkhttp.JSONOf(defaultRetryable),
 				Doc: `Statuses the host retries (honouring Retry-After): codes such as 429 or classes such as "5xx". Other failures are permanent.`},
 			{Name: "body_secrets", Type: "map(string)", Sensitive: true,
 				Doc: `Values written into every JSON object request body at a JSON path, after the template is rendered: secrets an API expects in the body (a routing key), which templates cannot read because env() and file() exist only at load time.`},
@@ -110,7 +96,7 @@ func Schema() sdk.Schema {
 // actionBlock declares one action's block.
 func actionBlock(name string) sdk.Block {
 	attrs := []sdk.Attribute{
-		{Name: "method", Type: "string", Default: jsonOf(defaultMethods[name]), Doc: "HTTP method."},
+		{Name: "method", Type: "string", Default: sdkhttp.JSONOf(defaultMethods[name]), Doc: "HTTP method."},
 		{Name: "url", Type: "string", Required: true, PerAlert: true,
 			Doc: "Template: the URL, appended to base_url (or absolute on the same host). May carry a query."},
 		{Name: "path", Type: "list(string)", PerAlert: true,
@@ -120,15 +106,15 @@ func actionBlock(name string) sdk.Block {
 		{Name: "headers", Type: "map(string)", PerAlert: true, Doc: "Template: headers of this request."},
 		{Name: "body", Type: "string", PerAlert: true,
 			Doc: "Template: the request body, typically jsonencode({ ... }). Sent as application/json unless headers say otherwise."},
-		{Name: "success_statuses", Type: "list(string)", Default: jsonOf(defaultSuccess),
+		{Name: "success_statuses", Type: "list(string)", Default: sdkhttp.JSONOf(defaultSuccess),
 			Doc: `Statuses that mean success: codes such as 201 or classes such as "2xx".`},
-		{Name: "not_found_statuses", Type: "list(string)", Default: jsonOf(defaultNotFound),
+		{Name: "not_found_statuses", Type: "list(string)", Default: sdkhttp.JSONOf(defaultNotFound),
 			Doc: "Statuses that mean the work item does not exist: lookup then finds nothing; update, resolve and reopen report it deleted so the host forgets it."},
 	}
 	if name == ActionFindCI {
 		attrs = append(attrs, sdk.Attribute{Name: "body_path", Type: "string", Required: true,
 			Doc: `JSON path in the create body where the found configuration item's id is written, e.g. "ticket.asset_id".`},
-			sdk.Attribute{Name: "body_value", Type: "string", Default: jsonOf("${find_ci.id}"),
+			sdk.Attribute{Name: "body_value", Type: "string", Default: sdkhttp.JSONOf("${find_ci.id}"),
 				Doc: `What is written at body_path: text in which the plugin replaces ${find_ci.id} with the found id, e.g. "asset:$${find_ci.id}" ($${ is HCL's escape for a literal "${").`})
 	}
 	return sdk.Block{
@@ -163,12 +149,4 @@ func resultBlock(action string) sdk.Block {
 			{Name: "url_template", Type: "string",
 				Doc: `Builds the work item's link when the API gives none: text in which the plugin replaces $${work_item.id}, $${work_item.key} and $${work_item.attributes.<name>} (each percent-encoded), e.g. "https://tracker.example.com/issues/$${work_item.id}". Excludes url.`},
 		}}}
-}
-
-func jsonOf(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // static values only
-	}
-	return b
 }

@@ -46,19 +46,11 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// authenticator adds credentials to a request.
-type authenticator interface {
-	apply(ctx context.Context, r *http.Request) error
-	// invalidate drops a cached credential after a 401 and reports whether
-	// trying once more can help.
-	invalidate() bool
-}
-
 // client talks to one instance.
 type client struct {
 	base string
 	http *http.Client
-	auth authenticator
+	auth sdkhttp.Authenticator
 	now  func() time.Time
 }
 
@@ -71,46 +63,13 @@ type call struct {
 	body   any
 }
 
-// do performs c, retrying once after a 401 when the authenticator can renew
-// its credential, and decodes a JSON answer into out. Failures come back
-// classified for the host.
+// do performs cl (see sdkhttp.Do: renewing the credential once after a
+// 401) and decodes a JSON answer into out. Failures come back classified
+// for the host.
 func (c *client) do(ctx context.Context, cl call, out any) error {
-	var payload []byte
-	if cl.body != nil {
-		var err error
-		if payload, err = json.Marshal(cl.body); err != nil {
-			return sdk.Permanent(fmt.Errorf("servicenow: %s: encode request: %w", cl.op, err))
-		}
-	}
-	target := c.base + cl.path
-	if len(cl.query) > 0 {
-		target += "?" + cl.query.Encode()
-	}
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, cl.method, target, bytes.NewReader(payload))
-		if err != nil {
-			return sdk.Permanent(fmt.Errorf("servicenow: %s: build request: %w", cl.op, err))
-		}
-		req.Header.Set("Accept", "application/json")
-		if payload != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if err := c.auth.apply(ctx, req); err != nil {
-			return err
-		}
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return fmt.Errorf("servicenow: %s: %s %s: %w", cl.op, cl.method, cl.path, sdkhttp.TransportError(err))
-		}
-		body, err := sdkhttp.ReadBody(resp, 0)
-		if err != nil {
-			return sdk.Retryable(fmt.Errorf("servicenow: %s: %s %s: %w", cl.op, cl.method, cl.path, err))
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.auth.invalidate() {
-			continue
-		}
-		return c.interpret(cl, resp, body, out)
-	}
+	req := sdkhttp.Call{Client: c.http, Auth: c.auth, Op: "servicenow: " + cl.op, Method: cl.method,
+		URL: c.base + cl.path, Path: cl.path, Query: cl.query, JSON: cl.body}
+	return sdkhttp.Do(ctx, req, func(resp *http.Response, body []byte) error { return c.interpret(cl, resp, body, out) })
 }
 
 // interpret classifies an answer and decodes a successful one.

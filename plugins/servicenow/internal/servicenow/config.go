@@ -62,27 +62,12 @@ type Impact struct {
 	Impact  int `json:"impact"`
 }
 
-// AuthConfig is the `auth {}` block.
-type AuthConfig struct {
-	Type         string `json:"type"`
-	Username     string `json:"username"`
-	Password     string `json:"password"`
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	GrantType    string `json:"grant_type"`
-	TokenURL     string `json:"token_url"`
-	APIKey       string `json:"api_key"`
-	APIKeyHeader string `json:"api_key_header"`
-}
+// AuthConfig is the `auth {}` block, the HTTP plugins' shared one; the
+// schema declares the attributes ServiceNow accepts.
+type AuthConfig = sdkhttp.AuthBlock
 
-// TLSConfig is the `tls {}` block. Certificates and keys are PEM text, so
-// operators load them with file().
-type TLSConfig struct {
-	CACert             string `json:"ca_cert"`
-	ClientCert         string `json:"client_cert"`
-	ClientKey          string `json:"client_key"`
-	InsecureSkipVerify bool   `json:"insecure_skip_verify"`
-}
+// TLSConfig is the `tls {}` block.
+type TLSConfig = sdkhttp.TLSBlock
 
 // IncidentConfig is the `incident {}` block: defaults for new incidents.
 type IncidentConfig struct {
@@ -223,15 +208,8 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 	}
 
 	// tls
-	var tlsCfg TLSConfig
-	if cfg.TLS != nil {
-		tlsCfg = *cfg.TLS
-	}
 	var tlsDiags sdk.Diagnostics
-	s.tls, tlsDiags = sdkhttp.TLSOptions{
-		CACert: tlsCfg.CACert, ClientCert: tlsCfg.ClientCert, ClientKey: tlsCfg.ClientKey,
-		InsecureSkipVerify: tlsCfg.InsecureSkipVerify, Exposes: "incidents",
-	}.Config("tls")
+	s.tls, tlsDiags = cfg.TLS.Config("incidents")
 	diags = append(diags, tlsDiags...)
 	s.insecure = s.tls.InsecureSkipVerify
 	s.hasClientCert = len(s.tls.Certificates) > 0
@@ -330,14 +308,8 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 
 func resolveAuth(s *settings, diags *sdk.Diagnostics) {
 	a := &s.auth
-	errf := func(summary, detail string, path ...string) {
-		*diags = append(*diags, sdk.AttributeError(summary, detail, path...))
-	}
-	require := func(v, name, why string) {
-		if v == "" {
-			errf(name+" is required", why, "auth", name)
-		}
-	}
+	check := sdkhttp.AuthCheck{Diags: diags}
+	errf, require := check.Errorf, check.Require
 	switch a.Type {
 	case AuthBasic:
 		require(a.Username, "username", "Basic authentication needs a user name.")
@@ -357,13 +329,10 @@ func resolveAuth(s *settings, diags *sdk.Diagnostics) {
 			require(a.Password, "password", "The password grant needs a password.")
 		case GrantClientCredentials:
 		default:
-			errf("grant_type must be \"password\" or \"client_credentials\"", fmt.Sprintf("Got %q.", a.GrantType), "auth", "grant_type")
+			errf("grant_type must be \"password\" or \"client_credentials\"", fmt.Sprintf("Got %q.", a.GrantType), "grant_type")
 		}
 		if a.TokenURL != "" {
-			u, err := url.Parse(a.TokenURL)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-				errf("token_url is not a valid http(s) URL", "Leave it out to use <instance_url>/oauth_token.do.", "auth", "token_url")
-			}
+			check.TokenURL(a.TokenURL, "Leave it out to use <instance_url>/oauth_token.do.")
 			s.tokenURL = a.TokenURL
 		} else if s.base != nil {
 			s.tokenURL = s.base.String() + "/oauth_token.do"
@@ -375,11 +344,11 @@ func resolveAuth(s *settings, diags *sdk.Diagnostics) {
 		}
 	case AuthCertificate:
 		if !s.hasClientCert {
-			errf("certificate authentication needs tls.client_cert and tls.client_key", "", "auth", "type")
+			errf("certificate authentication needs tls.client_cert and tls.client_key", "", "type")
 		}
 	case "":
-		errf("type is required", `One of "basic", "oauth", "api_key", "certificate".`, "auth", "type")
+		errf("type is required", `One of "basic", "oauth", "api_key", "certificate".`, "type")
 	default:
-		errf("unknown auth type", fmt.Sprintf("Got %q; use \"basic\", \"oauth\", \"api_key\" or \"certificate\".", a.Type), "auth", "type")
+		errf("unknown auth type", fmt.Sprintf("Got %q; use \"basic\", \"oauth\", \"api_key\" or \"certificate\".", a.Type), "type")
 	}
 }

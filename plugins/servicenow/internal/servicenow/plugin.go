@@ -9,8 +9,6 @@ package servicenow
 
 import (
 	"context"
-	"errors"
-	"sync/atomic"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
@@ -28,7 +26,7 @@ type Options = sdkhttp.Options
 // the configuration.
 type Plugin struct {
 	opts  Options
-	state atomic.Pointer[backend]
+	state sdkhttp.State[backend]
 }
 
 // backend is everything one configuration runs on.
@@ -53,15 +51,9 @@ func New(opts Options) *Plugin {
 
 // Info describes the plugin and its configuration schema.
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
-	caps := sdk.CapabilitiesOf(p)
-	caps.Comment, caps.CMDB = true, true
-	return sdk.Info{
-		Name:         Name,
-		Version:      p.opts.Version,
-		APIVersions:  []int{sdk.APIVersion},
-		Capabilities: caps,
-		Schema:       Schema(),
-	}, nil
+	info := p.opts.Info(Name, p, Schema())
+	info.Capabilities.Comment, info.Capabilities.CMDB = true, true
+	return info, nil
 }
 
 // Configure validates the configuration and prepares the client. Problems
@@ -69,40 +61,27 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 // http, verification off) are returned too, so the host can show them
 // against the operator's file, but the configuration is in effect.
 func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	var c Config
-	if err := cfg.Decode(&c); err != nil {
-		return sdk.Diagnostics{sdk.AttributeError("configuration does not match the schema", err.Error())}
-	}
-	s, diags := resolve(c)
-	if diags.HasErrors() {
-		return diags
-	}
-	sdkhttp.LogWarnings(p.opts.Log(), diags)
-	if s.insecure {
-		p.opts.Log().Error("TLS CERTIFICATE VERIFICATION IS DISABLED for this ServiceNow backend (tls.insecure_skip_verify = true): credentials and incidents can be intercepted", "instance_url", s.base.String())
-	}
-	p.state.Store(p.build(s))
-	p.opts.Log().Info("configured", "instance_url", s.base.String(), "mode", s.mode, "auth", s.auth.Type)
-	if len(diags) > 0 {
-		return diags
-	}
-	return nil
+	return sdkhttp.Configure(p.opts.Log(), cfg, resolve, func(_ Config, s *settings) {
+		if s.insecure {
+			sdkhttp.LogInsecure(p.opts.Log(), "ServiceNow", "incidents", "instance_url", s.base.String())
+		}
+		p.state.Store(p.build(s))
+		p.opts.Log().Info("configured", "instance_url", s.base.String(), "mode", s.mode, "auth", s.auth.Type)
+	})
 }
 
 func (p *Plugin) build(s *settings) *backend {
 	// Redirects are never followed: they would leak credentials to another
 	// host or hide a sign-in page.
 	hc := sdkhttp.NewClient(sdkhttp.ClientOptions{Timeout: s.timeout, TLS: s.tls, Transport: p.opts.Transport})
-	var auth authenticator
+	var auth sdkhttp.Authenticator = sdkhttp.NoAuth{} // certificate: mutual TLS alone
 	switch s.auth.Type {
 	case AuthBasic:
-		auth = basicAuth{user: s.auth.Username, pass: s.auth.Password}
+		auth = sdkhttp.Basic{User: s.auth.Username, Password: s.auth.Password}
 	case AuthAPIKey:
-		auth = apiKeyAuth{header: s.auth.APIKeyHeader, key: s.auth.APIKey}
+		auth = sdkhttp.Header{Name: s.auth.APIKeyHeader, Value: s.auth.APIKey}
 	case AuthOAuth:
 		auth = newOAuth(s, hc, p.opts.Now, p.opts.Log)
-	default:
-		auth = certAuth{}
 	}
 	c := &client{base: s.base.String(), http: hc, auth: auth, now: p.opts.Now}
 	return &backend{
@@ -116,16 +95,8 @@ func (p *Plugin) build(s *settings) *backend {
 	}
 }
 
-// errNotConfigured is returned by lifecycle calls before Configure.
-var errNotConfigured = sdk.Permanent(errors.New("servicenow: plugin is not configured"))
-
-func (p *Plugin) backend() (*backend, error) {
-	b := p.state.Load()
-	if b == nil {
-		return nil, errNotConfigured
-	}
-	return b, nil
-}
+// backend is the configuration in effect; an error before Configure.
+func (p *Plugin) backend() (*backend, error) { return p.state.Configured(Name) }
 
 // Create opens an incident (or sends an event in event mode).
 func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
