@@ -9,6 +9,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/host/app"
 	"github.com/itsm-connector/itsm-connector/host/devissuer"
+	"github.com/itsm-connector/itsm-connector/host/entra"
 )
 
 func init() {
@@ -34,6 +35,10 @@ func (f *devTokenFlags) register(fs interface {
 }
 
 func (f *devTokenFlags) mint() (string, error) {
+	if f.lifetime <= 0 || f.lifetime > entra.DefaultMaxTokenLifetime {
+		return "", fmt.Errorf("-lifetime %v: serve -dev accepts tokens that live more than 0s and at most %v (auth max_token_lifetime)",
+			f.lifetime, entra.DefaultMaxTokenLifetime)
+	}
 	m, err := devissuer.NewMinter(devissuer.Options{KeyFile: filepath.Join(f.dataDir, app.DevKeyFile)})
 	if err != nil {
 		return "", err
