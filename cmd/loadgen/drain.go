@@ -40,10 +40,12 @@ type drained struct {
 // polling at 20 Hz took half of the connector's CPU while it drained.
 const drainPoll = 250 * time.Millisecond
 
-// waitDrain polls the spawned connector's queue depth (itsm_queue_depth)
-// until no work item is queued or bound passes. out is the connector's run,
-// which ended just now.
-func waitDrain(ctx context.Context, conn *spawned, out outcome, bound time.Duration) (drained, error) {
+// waitDrain polls the spawned connector's queue depth (itsm_queue_depth,
+// read from the store, which replicas share) until no work item is queued
+// or bound passes. out is the connector's run, which ended just now. The
+// plugin calls are summed over the replicas.
+func waitDrain(ctx context.Context, fleet replicas, out outcome, bound time.Duration) (drained, error) {
+	conn := fleet[0]
 	ended := time.Now()
 	d := drained{Acked: out.Acked}
 	first := true
@@ -73,7 +75,7 @@ func waitDrain(ctx context.Context, conn *spawned, out outcome, bound time.Durat
 		}
 	}
 	d.Total = out.Elapsed + d.After
-	calls, err := conn.metric(ctx, "itsm_deliveries_total")
+	calls, err := fleet.metricSum(ctx, "itsm_deliveries_total")
 	if err != nil {
 		return d, err
 	}

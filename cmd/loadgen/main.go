@@ -60,6 +60,7 @@ type options struct {
 	Repo         string
 	Settle       time.Duration
 	Drain        time.Duration
+	Replicas     int
 	Keep         bool
 	CPUProfile   string
 }
@@ -89,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Repo, "repo", "", "with -spawn: repository `dir` to build from (default: found above the working directory)")
 	fs.DurationVar(&o.Settle, "settle", 0, "with -spawn: wait this long after the load before reading memory again")
 	fs.DurationVar(&o.Drain, "drain", 0, "with -spawn: after the load, wait up to this long for the connector's queue to empty, and report the delivery rate and the plugin calls per alert")
+	fs.IntVar(&o.Replicas, "replicas", 1, "with -spawn: start this many connectors with the same config (each on its own ports and scratch directory); the first takes the load, the others only deliver, so the config must use a shared store (PostgreSQL)")
 	fs.BoolVar(&o.Keep, "keep", false, "with -spawn: keep the scratch directory (store, logs)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write loadgen's own CPU profile to `file`")
 	if err := fs.Parse(args); err != nil {
@@ -127,8 +129,10 @@ func (o options) Validate() error {
 		return errors.New("nothing to measure: set -url, -spawn or -baseline")
 	case o.Drain < 0:
 		return fmt.Errorf("-drain must not be negative, got %v", o.Drain)
-	case o.Spawn == "" && (o.BinDir != "" || o.Repo != "" || o.Settle != 0 || o.Drain != 0 || o.Keep):
-		return errors.New("-bin, -repo, -settle, -drain and -keep only apply with -spawn")
+	case o.Replicas < 1:
+		return fmt.Errorf("-replicas must be at least 1, got %d", o.Replicas)
+	case o.Spawn == "" && (o.BinDir != "" || o.Repo != "" || o.Settle != 0 || o.Drain != 0 || o.Keep || o.Replicas != 1):
+		return errors.New("-bin, -repo, -settle, -drain, -replicas and -keep only apply with -spawn")
 	}
 	return nil
 }
@@ -175,6 +179,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	var targets []target
 	var conn *spawned
+	var fleet replicas
 	switch {
 	case o.Spawn != "":
 		conn, err = spawn(ctx, spawnOptions{Config: o.Spawn, BinDir: o.BinDir, Repo: o.Repo, Keep: o.Keep, Progress: stderr})
@@ -183,6 +188,21 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		defer conn.stop(10 * time.Second)
 		fmt.Fprintf(stderr, "connector pid %d at %s (scratch %s)\n", conn.Pid(), conn.URL, conn.Dir)
+		fleet = replicas{conn}
+		for range o.Replicas - 1 {
+			// Built binaries are reused; the key lets one token serve all.
+			bin := o.BinDir
+			if bin == "" {
+				bin = filepath.Join(conn.Dir, "bin")
+			}
+			r, err := spawn(ctx, spawnOptions{Config: o.Spawn, BinDir: bin, Keep: o.Keep, KeyFrom: conn.KeyFile})
+			if err != nil {
+				return err
+			}
+			defer r.stop(10 * time.Second)
+			fmt.Fprintf(stderr, "replica pid %d (scratch %s)\n", r.Pid(), r.Dir)
+			fleet = append(fleet, r)
+		}
 		toks, err := tokens(o, conn.KeyFile)
 		if err != nil {
 			return err
@@ -221,9 +241,9 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			run(ctx, w)
 		}
 		if conn != nil && i == 0 {
-			cpuBefore, _ = conn.cpu()
-			waitBefore, _ = conn.runQueueWait()
-			pluginBefore, _ = conn.pluginCPU()
+			cpuBefore, _ = fleet.cpu()
+			waitBefore, _ = fleet.runQueueWait()
+			pluginBefore, _ = fleet.pluginCPU()
 		}
 		s := base
 		s.Total, s.Duration, s.Seq = o.Total, o.Duration, newSequence(prefix, o.IDs, o.Resolved)
@@ -232,20 +252,20 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		row := row{name: t.name, out: out, loadBefore: before, loadAfter: loadAvg()}
 		if conn != nil && i == 0 && o.Drain > 0 {
 			// Before the baseline runs, so that nothing else takes the CPUs.
-			d, err := waitDrain(ctx, conn, out, o.Drain)
+			d, err := waitDrain(ctx, fleet, out, o.Drain)
 			if err != nil {
 				return fmt.Errorf("-drain: %w", err)
 			}
 			drain = &d
 		}
 		if conn != nil && i == 0 {
-			if c, err := conn.cpu(); err == nil {
+			if c, err := fleet.cpu(); err == nil {
 				row.serverCPU = c - cpuBefore
 			}
-			if wt, err := conn.runQueueWait(); err == nil {
+			if wt, err := fleet.runQueueWait(); err == nil {
 				row.serverWait = wt - waitBefore
 			}
-			if pc, err := conn.pluginCPU(); err == nil {
+			if pc, err := fleet.pluginCPU(); err == nil {
 				row.pluginCPU = pc - pluginBefore
 			}
 		}
@@ -256,7 +276,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		drain.write(stdout)
 	}
 	if conn != nil {
-		return reportSpawned(ctx, stdout, conn, o.Settle)
+		return reportSpawned(ctx, stdout, fleet, o.Settle)
 	}
 	return nil
 }
@@ -294,7 +314,8 @@ func tokens(o options, keyFile string) ([]string, error) {
 }
 
 // reportSpawned prints the spawned connector's memory, CPU and queue.
-func reportSpawned(ctx context.Context, w io.Writer, conn *spawned, settle time.Duration) error {
+func reportSpawned(ctx context.Context, w io.Writer, fleet replicas, settle time.Duration) error {
+	conn := fleet[0]
 	rss, peak, err := conn.memory()
 	if err != nil {
 		return err
@@ -311,12 +332,25 @@ func reportSpawned(ctx context.Context, w io.Writer, conn *spawned, settle time.
 		}
 		fmt.Fprintf(w, "connector pid %d: RSS %s after %v more, peak %s\n", conn.Pid(), mb(rss), settle, mb(peak))
 	}
-	samples, err := conn.metric(ctx, "itsm_deliveries_total")
+	samples, err := fleet.metricSum(ctx, "itsm_deliveries_total")
 	if err != nil {
 		fmt.Fprintf(w, "itsm_deliveries_total: %v\n", err)
 	}
 	for _, labels := range slices.Sorted(maps.Keys(samples)) {
 		fmt.Fprintf(w, "itsm_deliveries_total{%s} %v\n", labels, samples[labels])
+	}
+	if len(fleet) > 1 {
+		for i, r := range fleet {
+			m, err := r.metric(ctx, "itsm_deliveries_total")
+			if err != nil {
+				return err
+			}
+			var calls float64
+			for _, v := range m {
+				calls += v
+			}
+			fmt.Fprintf(w, "replica %d (pid %d): %.0f plugin calls\n", i, r.Pid(), calls)
+		}
 	}
 	stats, err := conn.storeStats(ctx)
 	if err != nil {

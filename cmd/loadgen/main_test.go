@@ -30,6 +30,9 @@ func TestParseFlags(t *testing.T) {
 		{"spawn flags alone", []string{"-settle", "5s"}, "only apply with -spawn"},
 		{"drain without spawn", []string{"-drain", "1m"}, "only apply with -spawn"},
 		{"negative drain", []string{"-spawn", "c.hcl", "-drain", "-1s"}, "-drain must not be negative"},
+		{"replicas without spawn", []string{"-replicas", "2"}, "only apply with -spawn"},
+		{"no replicas", []string{"-spawn", "c.hcl", "-replicas", "0"}, "-replicas must be at least 1"},
+		{"three replicas", []string{"-spawn", "c.hcl", "-replicas", "3"}, ""},
 		{"stray argument", []string{"extra"}, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {

@@ -41,6 +41,10 @@ type spawnOptions struct {
 	Repo string
 	// Keep leaves the scratch directory (store, logs) in place.
 	Keep bool
+	// KeyFrom, when set, is a dev signing key copied into the data
+	// directory before start, so that tokens minted for another spawned
+	// connector (a replica) are accepted by this one too.
+	KeyFrom string
 	// Progress hears what is being done.
 	Progress io.Writer
 }
@@ -98,6 +102,11 @@ func spawn(ctx context.Context, o spawnOptions) (s *spawned, err error) {
 		return nil, err
 	}
 	dataDir := filepath.Join(dir, "data")
+	if o.KeyFrom != "" {
+		if err := copyKey(o.KeyFrom, filepath.Join(dataDir, devKeyFile)); err != nil {
+			return nil, err
+		}
+	}
 	s = &spawned{
 		Dir:      dir,
 		URL:      "http://" + listen + "/api/v1/alerts",
@@ -125,6 +134,21 @@ func spawn(ctx context.Context, o spawnOptions) (s *spawned, err error) {
 		return nil, fmt.Errorf("%w\n%s", err, s.logTail(20))
 	}
 	return s, nil
+}
+
+// copyKey copies a dev signing key into a data directory it creates.
+func copyKey(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("-spawn: reading the dev signing key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+		return fmt.Errorf("-spawn: data directory: %w", err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		return fmt.Errorf("-spawn: writing the dev signing key: %w", err)
+	}
+	return nil
 }
 
 // build compiles the host and the plugins into dir.

@@ -1,0 +1,5 @@
+package sqlstore
+
+// ClaimQuery is the claim statement of dialect d, as Claim runs it, for
+// tests that check its query plan.
+func ClaimQuery(d Dialect) string { return buildQueries(d).claim }
