@@ -432,14 +432,14 @@ func drainQueue(t *testing.T, c *harness.Connector) {
 	}
 }
 
-// jsonLen is the length of a JSON array (null counts as empty).
+// jsonLen is the number of work items `workitems list -json` printed.
 func jsonLen(t *testing.T, b []byte) int {
 	t.Helper()
-	var list []json.RawMessage
+	var list adminapi.WorkItemList
 	if err := json.Unmarshal(b, &list); err != nil {
-		t.Fatalf("not a JSON array: %v\n%s", err, b)
+		t.Fatalf("not a work item list: %v\n%s", err, b)
 	}
-	return len(list)
+	return len(list.WorkItems)
 }
 
 func ids(items []harness.FileWorkItem) []string {

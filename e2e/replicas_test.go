@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/e2e/harness"
+	"github.com/itsm-connector/itsm-connector/host/adminapi"
 )
 
 // The replica test's shape.
@@ -222,7 +223,7 @@ func TestReplicas(t *testing.T) {
 				reported[o.ID] = true
 				t.Errorf("work item %d (%s): leased by %s until %s, but read between %s and %s it is held by %q, pending %v",
 					o.ID, o.CorrelationKey, victimID, o.LeaseUntil.Format(time.RFC3339Nano),
-					before.Format(time.RFC3339Nano), read.Format(time.RFC3339Nano), cur.LeaseOwner, cur.Dirty)
+					before.Format(time.RFC3339Nano), read.Format(time.RFC3339Nano), cur.LeaseOwner, cur.Pending)
 			}
 		}
 		return !before.Before(leaseEnd), fmt.Sprintf("%d reads so far", reads)
@@ -278,9 +279,9 @@ func TestReplicas(t *testing.T) {
 	problems := crashProblems(alerts, want, items)
 	all := itemsByID(t, operator)
 	for _, o := range orphans {
-		if cur := all[o.ID]; cur.Dirty || cur.Dead || cur.LeaseOwner != "" {
+		if cur := all[o.ID]; cur.Pending || cur.Dead || cur.LeaseOwner != "" {
 			problems = append(problems, fmt.Sprintf("work item %d (%s), left leased by %s: pending %v, dead %v, leased by %q; want in sync",
-				o.ID, o.CorrelationKey, victimID, cur.Dirty, cur.Dead, cur.LeaseOwner))
+				o.ID, o.CorrelationKey, victimID, cur.Pending, cur.Dead, cur.LeaseOwner))
 		}
 	}
 	for i, p := range problems {
@@ -376,38 +377,27 @@ func sendPair(ctx context.Context, lb, first, second *harness.Sender, p1, p2 []b
 	return out[1]
 }
 
-// storeItem is the part of `workitems list -json` the replica test reads.
-type storeItem struct {
-	ID             int64
-	CorrelationKey string
-	Remote         string
-	Intent         string
-	Dirty, Dead    bool
-	LeaseOwner     string
-	LeaseUntil     time.Time
-}
-
 // storeItems lists the work items in the store with the operator's
 // command, all of them or only the pending ones.
-func storeItems(t *testing.T, c *harness.Connector, pendingOnly bool) []storeItem {
+func storeItems(t *testing.T, c *harness.Connector, pendingOnly bool) []adminapi.WorkItem {
 	t.Helper()
 	args := []string{"workitems", "list", "-json", "-limit", fmt.Sprint(10 * replicaAlerts)}
 	if pendingOnly {
 		args = append(args, "-pending")
 	}
 	out := c.Command(t, args...)
-	var items []storeItem
-	if err := json.Unmarshal(out, &items); err != nil {
+	var list adminapi.WorkItemList
+	if err := json.Unmarshal(out, &list); err != nil {
 		t.Fatalf("workitems list: %v\n%s", err, out)
 	}
-	return items
+	return list.WorkItems
 }
 
 // leasedBy lists the pending work items owner holds a lease on beyond at,
 // by id.
-func leasedBy(t *testing.T, c *harness.Connector, owner string, at time.Time) []storeItem {
+func leasedBy(t *testing.T, c *harness.Connector, owner string, at time.Time) []adminapi.WorkItem {
 	t.Helper()
-	var out []storeItem
+	var out []adminapi.WorkItem
 	for _, it := range storeItems(t, c, true) {
 		if it.LeaseOwner == owner && it.LeaseUntil.After(at) {
 			out = append(out, it)
@@ -418,9 +408,9 @@ func leasedBy(t *testing.T, c *harness.Connector, owner string, at time.Time) []
 }
 
 // itemsByID is every work item in the store, by id.
-func itemsByID(t *testing.T, c *harness.Connector) map[int64]storeItem {
+func itemsByID(t *testing.T, c *harness.Connector) map[int64]adminapi.WorkItem {
 	t.Helper()
-	out := map[int64]storeItem{}
+	out := map[int64]adminapi.WorkItem{}
 	for _, it := range storeItems(t, c, false) {
 		out[it.ID] = it
 	}

@@ -179,3 +179,61 @@ func TestWorkItemShowUnknownSaysNotFoundOnce(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, want)
 	}
 }
+
+// TestWorkItemJSONIsSnakeCase: workitems list and show -json print the
+// admin API's work item shape, with snake_case names like deadletter show.
+// They used to print Go's field names (CorrelationKey, Kind).
+func TestWorkItemJSONIsSnakeCase(t *testing.T) {
+	cfg, db := storeConfig(t, "127.0.0.1:1", "")
+	item := seedHostile(t, db)
+	itemKeys := []string{"id", "route", "backend", "correlation_key", "condition", "alert_id", "alert", "remote", "ref", "pending", "dead", "attempts", "last_error", "created_at", "updated_at"}
+
+	code, out, errOut := runCLI(t, "workitems", "list", "-json", "-config", cfg)
+	if code != 0 {
+		t.Fatalf("list -json: exit %d, stderr %q", code, errOut)
+	}
+	var list struct {
+		WorkItems []map[string]any `json:"work_items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list.WorkItems) != 2 {
+		t.Fatalf("list -json: %v, %d items in %s", err, len(list.WorkItems), out)
+	}
+	for _, k := range itemKeys {
+		if _, ok := list.WorkItems[0][k]; !ok {
+			t.Errorf("list -json lacks %q: %s", k, out)
+		}
+	}
+	if strings.Contains(out, "CorrelationKey") || strings.Contains(out, "CreatedAt") {
+		t.Errorf("list -json prints Go field names: %s", out)
+	}
+
+	code, out, errOut = runCLI(t, "workitems", "show", "-json", "-config", cfg, fmt.Sprint(item))
+	if code != 0 {
+		t.Fatalf("show -json: exit %d, stderr %q", code, errOut)
+	}
+	var one map[string]any
+	if err := json.Unmarshal([]byte(out), &one); err != nil {
+		t.Fatalf("show -json: %v in %s", err, out)
+	}
+	for _, k := range append(itemKeys, "events") {
+		if _, ok := one[k]; !ok {
+			t.Errorf("show -json lacks %q: %s", k, out)
+		}
+	}
+	if got := one["id"]; got != float64(item) {
+		t.Errorf("show -json: id %v, want %d", got, item)
+	}
+	events, _ := one["events"].([]any)
+	if len(events) != 2 {
+		t.Fatalf("show -json: %d events, want 2 (notification, call): %s", len(events), out)
+	}
+	call, _ := events[1].(map[string]any)
+	for k, want := range map[string]any{"kind": "call", "op": "create", "outcome": "retryable"} {
+		if call[k] != want {
+			t.Errorf("show -json: event %s = %v, want %v", k, call[k], want)
+		}
+	}
+	if strings.Contains(out, "CorrelationKey") || strings.Contains(out, `"Kind"`) {
+		t.Errorf("show -json prints Go field names: %s", out)
+	}
+}

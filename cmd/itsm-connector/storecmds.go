@@ -306,7 +306,7 @@ func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := verbFlags("workitems", v, stderr)
 	var sf storeFlags
 	sf.register(fs)
-	sf.registerJSON(fs, "print JSON")
+	sf.registerJSON(fs, "print JSON (snake_case, as deadletter show)")
 	var f store.ItemFilter
 	if verb == "list" {
 		fs.StringVar(&f.Backend, "backend", "", "only this backend (type.name)")
@@ -340,7 +340,7 @@ func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		if sf.asJSON {
-			return printJSON(stdout, map[string]any{"item": it, "events": events})
+			return printJSON(stdout, adminapi.WorkItemFromStore(it, events))
 		}
 		printItem(stdout, it, events)
 		return nil
@@ -350,7 +350,7 @@ func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if sf.asJSON {
-		return printJSON(stdout, items)
+		return printJSON(stdout, adminapi.NewWorkItemList(items))
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(stdout, "no work items")

@@ -79,3 +79,30 @@ route "prod" {
 		})
 	}
 }
+
+// TestValidateDevUsesTheQuickstart: validate -dev without -config checks
+// the embedded quickstart that serve -dev runs, with dev mode's plugin
+// directory. It used to read ./connector.hcl, here a different file.
+func TestValidateDevUsesTheQuickstart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the file plugin")
+	}
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", "plugins", "itsm-connector-plugin-file"), "../../plugins/file")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build plugins/file: %v\n%s", err, out)
+	}
+	t.Chdir(dir)
+	if err := os.WriteFile("connector.hcl", []byte("not a configuration\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "validate", "-dev")
+	if want := "embedded quickstart is valid: 1 backend(s), 1 route(s)\n"; code != 0 || !strings.HasSuffix(out, want) {
+		t.Errorf("validate -dev: exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+	}
+	// -config still names the file, also with -dev.
+	code, _, errOut = runCLI(t, "validate", "-dev", "-config", "connector.hcl")
+	if code != 1 || !strings.Contains(errOut, "connector.hcl") {
+		t.Errorf("validate -dev -config connector.hcl: exit %d, stderr %q; want 1 and the file's error", code, errOut)
+	}
+}

@@ -14,6 +14,9 @@
 // not_found, 405 method_not_allowed, 409 unroutable, 500 failed. The admin
 // listener adds 401 and 403 (see package admin). Operations on many letters
 // will take the list's filter.
+//
+// WorkItem is a work item with its audit trail in the same snake_case
+// JSON; the command line's workitems -json prints it.
 package adminapi
 
 import (

@@ -1,0 +1,98 @@
+package adminapi
+
+import (
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/sdk"
+)
+
+// WorkItem is one work item slot as the command line (and a later API)
+// shows it: the desired state from the newest notification, the remote
+// state, and where its reconcile stands. Show adds its audit trail.
+type WorkItem struct {
+	ID             int64  `json:"id"`
+	Route          string `json:"route"`
+	Backend        string `json:"backend"`
+	CorrelationKey string `json:"correlation_key"`
+
+	// Desired state.
+	Condition             sdk.Condition           `json:"condition"`
+	AlertID               string                  `json:"alert_id"`
+	Alert                 *sdk.Alert              `json:"alert"`
+	Fields                map[string]any          `json:"fields"`
+	ConfigurationItems    []sdk.ConfigurationItem `json:"configuration_items"`
+	ReopenWindowSeconds   float64                 `json:"reopen_window_seconds"`
+	OnResolvedWithoutItem string                  `json:"on_resolved_without_item"`
+	EventAt               time.Time               `json:"event_at"`
+	Seq                   int64                   `json:"seq"`
+	AppliedSeq            int64                   `json:"applied_seq"`
+	FiredSeq              int64                   `json:"fired_seq"`
+
+	// Remote state.
+	Remote           store.RemoteState `json:"remote"`
+	Ref              *sdk.WorkItem     `json:"ref"`
+	RemoteResolvedAt time.Time         `json:"remote_resolved_at,omitzero"`
+	Intent           store.Intent      `json:"intent,omitempty"`
+	CreateAttemptAt  time.Time         `json:"create_attempt_at,omitzero"`
+
+	// Pending: the item waits for reconcile (due at DueAt). Dead: it was
+	// dead-lettered and waits for a replay.
+	Pending    bool      `json:"pending"`
+	Dead       bool      `json:"dead"`
+	DueAt      time.Time `json:"due_at,omitzero"`
+	DirtySince time.Time `json:"dirty_since,omitzero"`
+	Attempts   int       `json:"attempts"`
+	LastError  string    `json:"last_error"`
+	LeaseOwner string    `json:"lease_owner,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+
+	// Events is the audit trail, oldest first; only in one item's answer.
+	Events []Event `json:"events,omitempty"`
+}
+
+// Event is one entry of a work item's audit trail.
+type Event struct {
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+	// Kind: notification, call, state, dead_letter or replay.
+	Kind string `json:"kind"`
+	// Op is the plugin call or the notification's condition.
+	Op         string  `json:"op"`
+	Outcome    string  `json:"outcome"`
+	Message    string  `json:"message"`
+	DurationMS float64 `json:"duration_ms,omitempty"`
+}
+
+// WorkItemList is a list of work items, newest first.
+type WorkItemList struct {
+	WorkItems []WorkItem `json:"work_items"`
+}
+
+// NewWorkItemList is the WorkItemList of items.
+func NewWorkItemList(items []*store.Item) WorkItemList {
+	out := WorkItemList{WorkItems: make([]WorkItem, 0, len(items))}
+	for _, it := range items {
+		out.WorkItems = append(out.WorkItems, WorkItemFromStore(it, nil))
+	}
+	return out
+}
+
+// WorkItemFromStore is the WorkItem that shows it with its audit trail
+// events (none for a list).
+func WorkItemFromStore(it *store.Item, events []store.Event) WorkItem {
+	out := WorkItem{ID: it.ID, Route: it.Route, Backend: it.Backend, CorrelationKey: it.CorrelationKey,
+		Condition: it.Condition, AlertID: it.AlertID, Alert: it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems,
+		ReopenWindowSeconds: it.ReopenWindow.Seconds(), OnResolvedWithoutItem: string(it.OnResolvedWithoutItem),
+		EventAt: it.EventAt, Seq: it.Seq, AppliedSeq: it.AppliedSeq, FiredSeq: it.FiredSeq,
+		Remote: it.Remote, Ref: it.Ref, RemoteResolvedAt: it.RemoteResolvedAt, Intent: it.Intent, CreateAttemptAt: it.CreateAttemptAt,
+		Pending: it.Dirty, Dead: it.Dead, DueAt: it.DueAt, DirtySince: it.DirtySince, Attempts: it.Attempts, LastError: it.LastError,
+		LeaseOwner: it.LeaseOwner, LeaseUntil: it.LeaseUntil, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
+	for _, e := range events {
+		out.Events = append(out.Events, Event{ID: e.ID, At: e.At, Kind: e.Kind, Op: e.Op, Outcome: e.Outcome, Message: e.Message,
+			DurationMS: float64(e.Duration) / float64(time.Millisecond)})
+	}
+	return out
+}
