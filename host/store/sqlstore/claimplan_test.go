@@ -182,13 +182,34 @@ func TestClaimPlanSQLite(t *testing.T) {
 	if raceEnabled {
 		n /= 10
 	}
-	fillFinished(t, db, func(k int) string {
-		return "(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < " + strconv.Itoa(k) + ") SELECT g FROM s)"
-	}, n)
+	fillFinished(t, db, sqliteSeries, n)
 
 	now := time.Now().UnixNano()
-	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlstore.ClaimQuery(sqlite.Dialect),
-		"w", now+60e9, now, "b", now, now, 64)
+	details := sqlitePlan(t, db, sqlstore.ClaimQuery(sqlite.Dialect), "w", now+60e9, now, "b", now, now, 64)
+	t.Logf("plan: %q", details)
+	usesDue := false
+	for _, d := range details {
+		if strings.HasPrefix(d, "SCAN work_items") && !strings.Contains(d, "USING") {
+			t.Errorf("the claim scans work_items: %q", details)
+		}
+		usesDue = usesDue || strings.Contains(d, "INDEX work_items_due")
+	}
+	if !usesDue {
+		t.Errorf("the claim does not use work_items_due: %q", details)
+	}
+}
+
+// sqliteSeries is fillFinished's row source on SQLite: a recursive CTE
+// yielding g = 1..k.
+func sqliteSeries(k int) string {
+	return "(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < " + strconv.Itoa(k) + ") SELECT g FROM s)"
+}
+
+// sqlitePlan returns the details of EXPLAIN QUERY PLAN for query run with
+// args.
+func sqlitePlan(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,15 +226,5 @@ func TestClaimPlanSQLite(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("plan: %q", details)
-	usesDue := false
-	for _, d := range details {
-		if strings.HasPrefix(d, "SCAN work_items") && !strings.Contains(d, "USING") {
-			t.Errorf("the claim scans work_items: %q", details)
-		}
-		usesDue = usesDue || strings.Contains(d, "USING INDEX work_items_due")
-	}
-	if !usesDue {
-		t.Errorf("the claim does not use work_items_due: %q", details)
-	}
+	return details
 }

@@ -19,7 +19,7 @@ const PostgresDSNEnv = "ITSM_TEST_POSTGRES_DSN"
 // and random hex) and returns a DSN whose search_path points at it; the
 // schema is dropped when the test ends. It skips the test when
 // PostgresDSNEnv is not set.
-func PostgresSchema(t *testing.T, prefix string) string {
+func PostgresSchema(t testing.TB, prefix string) string {
 	t.Helper()
 	dsn := os.Getenv(PostgresDSNEnv)
 	if dsn == "" {
