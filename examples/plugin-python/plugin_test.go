@@ -10,15 +10,14 @@
 package pluginpython_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -146,7 +145,7 @@ route "all" {
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags.Error())
 	}
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -221,22 +220,4 @@ route "all" {
 			t.Errorf("the host logged %q:\n%s", bad, logs)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the host's logging goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,9 +1,9 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -42,24 +42,6 @@ func (c *countingStore) calls() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]int(nil), c.limits...)
-}
-
-// syncBuffer is a log sink safe to read while the pruner writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // manualTimer stands in for time.After: the loop's waits are reported on
@@ -107,7 +89,7 @@ const testRetention = 30 * 24 * time.Hour
 type retentionFixture struct {
 	st           *countingStore
 	clean, dirty int64
-	logs         *syncBuffer
+	logs         *fakehttp.LogBuffer
 	timer        *manualTimer
 	p            *pruner
 }
@@ -149,7 +131,7 @@ func newRetentionFixture(t *testing.T, oldEvents int) *retentionFixture {
 	// A dirty item whose only event is past the retention.
 	dirty := notify(storetest.Delivery("jira.y", "dirty"), old)
 
-	f := &retentionFixture{st: &countingStore{Store: raw}, clean: clean, dirty: dirty, logs: &syncBuffer{}, timer: newManualTimer()}
+	f := &retentionFixture{st: &countingStore{Store: raw}, clean: clean, dirty: dirty, logs: &fakehttp.LogBuffer{}, timer: newManualTimer()}
 	log := hclog.New(&hclog.LoggerOptions{Name: "retention", Output: f.logs, Level: hclog.Info})
 	f.p = newPruner(f.st, testRetention, log)
 	f.p.batch = 2

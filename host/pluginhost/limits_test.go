@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"strings"
 	"sync"
 	"testing"
@@ -188,7 +189,7 @@ func (c *fakeClock) Add(d time.Duration) {
 func TestPluginLogFlood(t *testing.T) {
 	dir, _ := testPluginDirs(t)
 	t.Setenv("PLUGINHOST_TEST_TOKEN", "tok")
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	h := New(Options{PluginDir: dir, Plugins: []*config.Plugin{checksumBlock(t, dir)},
 		Logger: hclog.New(&hclog.LoggerOptions{Name: "itsm-connector", Output: logs, Level: hclog.Info})})

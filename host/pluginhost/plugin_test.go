@@ -1,12 +1,12 @@
 package pluginhost
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,24 +92,6 @@ const goodConfig = `backend "test" "prod" {
 }
 `
 
-// syncBuffer is a log sink tests can read while plugins write to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startHost loads src with the plugin in dir and returns the host, closed
 // at the end of the test.
 func startHost(t testing.TB, dir, src string, opts Options) (*Host, hcl.Diagnostics, parsed) {
@@ -172,7 +154,7 @@ func TestLoadConfiguresAndRendersPerCall(t *testing.T) {
 	t.Setenv("PLUGINHOST_TEST_TOKEN", "tok-123")
 	t.Setenv("PLUGINHOST_HOST_ONLY", "must-not-leak")
 	t.Setenv("PLUGINHOST_PASSED", "passed-on")
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "itsm-connector", Output: logs, Level: hclog.Info})
 	t.Setenv("PLUGINHOST_PROXY", "http://proxy.example.test:3128")
 	block := checksumBlock(t, dir)

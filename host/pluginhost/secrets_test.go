@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"html"
 	"io"
 	"net/http/httptest"
@@ -106,7 +107,7 @@ func TestSecretsNeverLeaveTheHost(t *testing.T) {
 	dir, _ := testPluginDirs(t)
 	t.Setenv("PLUGINHOST_ECHO_TOKEN", echoToken)
 	t.Setenv("PLUGINHOST_ECHO_CLIENT_SECRET", echoClientSecret)
-	logs := &syncBuffer{}
+	logs := &fakehttp.LogBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "itsm-connector", Output: logs, Level: hclog.Debug, JSONFormat: true})
 	h, diags, p := startHost(t, dir, echoConfig, Options{Logger: logger})
 	if diags.HasErrors() {

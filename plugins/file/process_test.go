@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -35,7 +35,7 @@ func TestProcess(t *testing.T) {
 	}
 	sum := fileSHA256(t, bin)
 
-	var logs syncBuffer
+	var logs fakehttp.LogBuffer
 	cmd := exec.Command(bin)
 	cmd.Env = []string{hostside.LogLevelEnv + "=debug"} // nothing from the test's environment
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -145,22 +145,4 @@ func fileSHA256(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return h.Sum(nil)
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
