@@ -1,6 +1,7 @@
 package sdkhttp
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -47,6 +48,16 @@ func (s *State[B]) Configured(plugin string) (*B, error) {
 		return nil, sdk.Permanent(errors.New(plugin + ": plugin is not configured"))
 	}
 	return b, nil
+}
+
+// Run calls op with the backend in effect, or returns Configured's
+// permanent error before Configure: the start of each lifecycle method.
+func (s *State[B]) Run(ctx context.Context, plugin string, req *sdk.Request, op func(context.Context, *B, *sdk.Request) (*sdk.WorkItem, error)) (*sdk.WorkItem, error) {
+	b, err := s.Configured(plugin)
+	if err != nil {
+		return nil, err
+	}
+	return op(ctx, b, req)
 }
 
 // Load returns the backend in effect, or nil before Configure.

@@ -112,3 +112,19 @@ func TestStateBeforeConfigure(t *testing.T) {
 		t.Errorf("Configured = %v, %v", b, err)
 	}
 }
+
+func TestStateRun(t *testing.T) {
+	var s sdkhttp.State[string]
+	op := func(_ context.Context, b *string, req *sdk.Request) (*sdk.WorkItem, error) {
+		return &sdk.WorkItem{ID: *b + "/" + req.CorrelationKey}, nil
+	}
+	req := &sdk.Request{CorrelationKey: "k"}
+	if wi, err := s.Run(t.Context(), "acme", req, op); wi != nil || sdk.KindOf(err) != sdk.KindPermanent || err.Error() != "acme: plugin is not configured" {
+		t.Errorf("Run before Store = %v, %v; want a permanent not-configured error", wi, err)
+	}
+	b := "site"
+	s.Store(&b)
+	if wi, err := s.Run(t.Context(), "acme", req, op); err != nil || wi.ID != "site/k" {
+		t.Errorf("Run = %v, %v; want site/k", wi, err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -69,28 +68,28 @@ type client struct {
 	fieldNames func() map[string]string
 }
 
-// call is one REST request.
-type call struct {
-	op     string
-	method string
-	path   string // below the base URL, e.g. /rest/api/3/issue
-	query  url.Values
-	body   any
-	// issue marks calls on an existing issue: a 404 means it was deleted.
-	issue bool
+// do sends cl (see sdkhttp.Do: Op, Method, Path below the base URL, Query
+// and JSON are the caller's) and decodes a JSON answer into out. Failures
+// come back classified for the host.
+func (c *client) do(ctx context.Context, cl sdkhttp.Call, out any) error {
+	return c.send(ctx, cl, false, out)
 }
 
-// do performs cl (see sdkhttp.Do) and decodes a JSON answer into out.
-// Failures come back classified for the host.
-func (c *client) do(ctx context.Context, cl call, out any) error {
-	req := sdkhttp.Call{Client: c.http, Auth: c.auth, Op: "jira: " + cl.op, Method: cl.method,
-		URL: c.base + cl.path, Path: cl.path, Query: cl.query, JSON: cl.body}
-	return sdkhttp.Do(ctx, req, func(resp *http.Response, body []byte) error { return c.interpret(cl, resp, body, out) })
+// doIssue is do for a call on an existing issue: a 404 means it was
+// deleted.
+func (c *client) doIssue(ctx context.Context, cl sdkhttp.Call, out any) error {
+	return c.send(ctx, cl, true, out)
 }
 
-// interpret classifies an answer and decodes a successful one.
-func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) error {
-	apiErr := &APIError{Op: cl.op, Method: cl.method, Path: cl.path, Status: resp.StatusCode}
+func (c *client) send(ctx context.Context, cl sdkhttp.Call, issue bool, out any) error {
+	apiErr := &APIError{Op: cl.Op, Method: cl.Method, Path: cl.Path}
+	cl.Client, cl.Auth, cl.URL, cl.Op = c.http, c.auth, c.base+cl.Path, "jira: "+cl.Op
+	return sdkhttp.Do(ctx, cl, func(resp *http.Response, body []byte) error { return c.interpret(apiErr, issue, resp, body, out) })
+}
+
+// interpret classifies an answer into apiErr and decodes a successful one.
+func (c *client) interpret(apiErr *APIError, issue bool, resp *http.Response, body []byte, out any) error {
+	apiErr.Status = resp.StatusCode
 	html := sdkhttp.LooksLikeHTML(resp.Header, body)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if html {
@@ -133,7 +132,7 @@ func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) e
 	case http.StatusTooManyRequests:
 		apiErr.Hint = "rate limited by Jira"
 	case http.StatusNotFound:
-		if cl.issue {
+		if issue {
 			apiErr.Hint = "the issue was deleted or the account can no longer see it"
 			return sdk.NotFound(apiErr)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // Closing duplicates: the resolution and link type Jira ships with.
@@ -66,8 +67,8 @@ func (p *Plugin) closeDuplicate(ctx context.Context, b *backend, req *sdk.Reques
 		}
 		body["fields"] = map[string]any{"resolution": value}
 	}
-	if err := b.client.do(ctx, call{
-		op: op, method: http.MethodPost, path: b.s.api + "/issue/" + url.PathEscape(dup.ID) + "/transitions", body: body, issue: true,
+	if err := b.client.doIssue(ctx, sdkhttp.Call{
+		Op: op, Method: http.MethodPost, Path: b.s.api + "/issue/" + url.PathEscape(dup.ID) + "/transitions", JSON: body,
 	}, nil); err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func (p *Plugin) closeDuplicate(ctx context.Context, b *backend, req *sdk.Reques
 		"outwardIssue": map[string]any{"key": dup.Key},
 		"inwardIssue":  map[string]any{"key": keep.Key},
 	}
-	return b.client.do(ctx, call{op: "link duplicate issue", method: http.MethodPost, path: b.s.api + "/issueLink", body: link}, nil), nil
+	return b.client.do(ctx, sdkhttp.Call{Op: "link duplicate issue", Method: http.MethodPost, Path: b.s.api + "/issueLink", JSON: link}, nil), nil
 }
 
 // duplicateComment explains on the closed issue why it was closed.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
@@ -70,7 +71,7 @@ func (c *fieldCache) load(ctx context.Context, maxAge time.Duration) error {
 		return nil
 	}
 	var fields []fieldMeta
-	if err := c.client.do(ctx, call{op: "read field metadata", method: http.MethodGet, path: c.api + "/field"}, &fields); err != nil {
+	if err := c.client.do(ctx, sdkhttp.Call{Op: "read field metadata", Method: http.MethodGet, Path: c.api + "/field"}, &fields); err != nil {
 		return err
 	}
 	c.byID = make(map[string]fieldMeta, len(fields))

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
@@ -103,7 +104,7 @@ func (p *Plugin) createIssue(ctx context.Context, b *backend, req *sdk.Request) 
 		"properties": []any{map[string]any{"key": PropertyKey, "value": newStamp(p, req)}},
 	}
 	var created createdIssue
-	if err := b.client.do(ctx, call{op: "create issue", method: http.MethodPost, path: s.api + "/issue", body: body}, &created); err != nil {
+	if err := b.client.do(ctx, sdkhttp.Call{Op: "create issue", Method: http.MethodPost, Path: s.api + "/issue", JSON: body}, &created); err != nil {
 		return nil, err
 	}
 	if created.ID == "" || created.Key == "" {
@@ -179,7 +180,7 @@ func (b *backend) getIssue(ctx context.Context, op, id string) (*issueRecord, er
 		issueRecord
 		Fields json.RawMessage `json:"fields"`
 	}
-	err := b.client.do(ctx, call{op: op, method: http.MethodGet, path: b.s.api + "/issue/" + url.PathEscape(id), query: q, issue: true}, &raw)
+	err := b.client.doIssue(ctx, sdkhttp.Call{Op: op, Method: http.MethodGet, Path: b.s.api + "/issue/" + url.PathEscape(id), Query: q}, &raw)
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +212,9 @@ func (p *Plugin) update(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 		return p.refItem(b, req, CategoryNew), nil
 	}
 	body := map[string]any{"body": refireComment(&req.Alert, sk, b.s.commentInterval).render(b.s.flavor)}
-	err = b.client.do(ctx, call{
-		op: "comment on issue", method: http.MethodPost,
-		path: b.s.api + "/issue/" + url.PathEscape(id) + "/comment", body: body, issue: true,
+	err = b.client.doIssue(ctx, sdkhttp.Call{
+		Op: "comment on issue", Method: http.MethodPost,
+		Path: b.s.api + "/issue/" + url.PathEscape(id) + "/comment", JSON: body,
 	}, nil)
 	if err != nil {
 		return nil, err
@@ -277,9 +278,9 @@ func (b *backend) transitions(ctx context.Context, op, id string) ([]transitionI
 	var resp struct {
 		Transitions []transitionInfo `json:"transitions"`
 	}
-	err := b.client.do(ctx, call{
-		op: op, method: http.MethodGet, path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions",
-		query: url.Values{"expand": {"transitions.fields"}}, issue: true,
+	err := b.client.doIssue(ctx, sdkhttp.Call{
+		Op: op, Method: http.MethodGet, Path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions",
+		Query: url.Values{"expand": {"transitions.fields"}},
 	}, &resp)
 	return resp.Transitions, err
 }
@@ -357,8 +358,8 @@ func (p *Plugin) resolve(ctx context.Context, b *backend, req *sdk.Request) (*sd
 		}
 		body["fields"] = map[string]any{"resolution": value}
 	}
-	if err := b.client.do(ctx, call{
-		op: op, method: http.MethodPost, path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions", body: body, issue: true,
+	if err := b.client.doIssue(ctx, sdkhttp.Call{
+		Op: op, Method: http.MethodPost, Path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions", JSON: body,
 	}, nil); err != nil {
 		return nil, err
 	}
@@ -404,8 +405,8 @@ func (p *Plugin) reopen(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 			"body": reopenComment(&req.Alert).render(b.s.flavor),
 		}}}},
 	}
-	if err := b.client.do(ctx, call{
-		op: op, method: http.MethodPost, path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions", body: body, issue: true,
+	if err := b.client.doIssue(ctx, sdkhttp.Call{
+		Op: op, Method: http.MethodPost, Path: b.s.api + "/issue/" + url.PathEscape(id) + "/transitions", JSON: body,
 	}, nil); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // Search bounds: Lookup reads at most maxSearchPages pages of
@@ -191,10 +192,10 @@ func (b *backend) search(ctx context.Context, key string, recent []string) ([]st
 			if len(reconcile) > 0 {
 				body["reconcileIssues"] = reconcile
 			}
-			err = b.client.do(ctx, call{op: "search issues", method: http.MethodPost, path: "/rest/api/3/search/jql", body: body}, &pg)
+			err = b.client.do(ctx, sdkhttp.Call{Op: "search issues", Method: http.MethodPost, Path: "/rest/api/3/search/jql", JSON: body}, &pg)
 		} else {
 			body := map[string]any{"jql": jql, "startAt": len(ids), "maxResults": searchPageSize, "fields": []string{"created"}}
-			err = b.client.do(ctx, call{op: "search issues", method: http.MethodPost, path: "/rest/api/2/search", body: body}, &pg)
+			err = b.client.do(ctx, sdkhttp.Call{Op: "search issues", Method: http.MethodPost, Path: "/rest/api/2/search", JSON: body}, &pg)
 		}
 		if err != nil {
 			return nil, err

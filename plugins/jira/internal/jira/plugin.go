@@ -111,59 +111,40 @@ func (p *Plugin) build(s *settings) *backend {
 	}
 }
 
-// backend is the configuration in effect; an error before Configure.
-func (p *Plugin) backend() (*backend, error) { return p.state.Configured(Name) }
-
 // Create opens an issue (or a service desk request) stamped with the
 // correlation key.
 func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	if b.s.mode == ModeServiceDesk {
-		return p.createRequest(ctx, b, req)
-	}
-	return p.createIssue(ctx, b, req)
+	return p.state.Run(ctx, Name, req, p.create)
 }
 
 // Lookup finds the issue stamped with the correlation key: the oldest open
 // one, closing any newer open ones as its duplicates, else the newest.
 func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	return p.lookup(ctx, b, req)
+	return p.state.Run(ctx, Name, req, p.lookup)
 }
 
 // Update comments on the issue that the alert fired again, at most once
 // per comments.min_interval.
 func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	return p.update(ctx, b, req)
+	return p.state.Run(ctx, Name, req, p.update)
 }
 
 // Resolve takes the issue to a done status, with a resolution when the
 // transition asks for one.
 func (p *Plugin) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	return p.resolve(ctx, b, req)
+	return p.state.Run(ctx, Name, req, p.resolve)
 }
 
 // Reopen takes a resolved issue back to a to-do or in-progress status,
 // unless its resolution says a person decided not to act: then it answers
 // not found, and the host creates a new issue.
 func (p *Plugin) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
+	return p.state.Run(ctx, Name, req, p.reopen)
+}
+
+func (p *Plugin) create(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+	if b.s.mode == ModeServiceDesk {
+		return p.createRequest(ctx, b, req)
 	}
-	return p.reopen(ctx, b, req)
+	return p.createIssue(ctx, b, req)
 }

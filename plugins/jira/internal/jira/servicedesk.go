@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
@@ -55,7 +56,7 @@ func (p *Plugin) createRequest(ctx context.Context, b *backend, req *sdk.Request
 		body["raiseOnBehalfOf"] = s.desk.RaiseOnBehalfOf
 	}
 	var created createdRequest
-	if err := b.client.do(ctx, call{op: "create service desk request", method: http.MethodPost, path: "/rest/servicedeskapi/request", body: body}, &created); err != nil {
+	if err := b.client.do(ctx, sdkhttp.Call{Op: "create service desk request", Method: http.MethodPost, Path: "/rest/servicedeskapi/request", JSON: body}, &created); err != nil {
 		return nil, err
 	}
 	if created.IssueID == "" || created.IssueKey == "" {
@@ -64,16 +65,16 @@ func (p *Plugin) createRequest(ctx context.Context, b *backend, req *sdk.Request
 	b.recent.add(req.CorrelationKey, created.IssueID)
 	log := p.opts.Log().With("issue", created.IssueKey, "correlation_key", req.CorrelationKey)
 	path := s.api + "/issue/" + url.PathEscape(created.IssueID)
-	if err := b.client.do(ctx, call{op: "stamp request with its correlation property", method: http.MethodPut,
-		path: path + "/properties/" + PropertyKey, body: newStamp(p, req), issue: true}, nil); err != nil {
+	if err := b.client.doIssue(ctx, sdkhttp.Call{Op: "stamp request with its correlation property", Method: http.MethodPut,
+		Path: path + "/properties/" + PropertyKey, JSON: newStamp(p, req)}, nil); err != nil {
 		log.Warn("could not set the correlation property; Lookup will not find this request after a restart", "error", err.Error())
 	}
 	var ops []any
 	for _, l := range labelsFor(b, req) {
 		ops = append(ops, map[string]any{"add": l})
 	}
-	if err := b.client.do(ctx, call{op: "label request", method: http.MethodPut,
-		path: path, body: map[string]any{"update": map[string]any{"labels": ops}}, issue: true}, nil); err != nil {
+	if err := b.client.doIssue(ctx, sdkhttp.Call{Op: "label request", Method: http.MethodPut,
+		Path: path, JSON: map[string]any{"update": map[string]any{"labels": ops}}}, nil); err != nil {
 		log.Warn("could not add the correlation label; Lookup will not find this request after a restart", "error", err.Error())
 	}
 	item := p.workItem(b, created.IssueID, created.IssueKey, "", CategoryNew, req.CorrelationKey)

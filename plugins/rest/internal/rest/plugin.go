@@ -130,17 +130,14 @@ func (p *Plugin) build(s *settings, secrets []string) *backend {
 	return &backend{s: s, client: c}
 }
 
-// backend is the configuration in effect; an error before Configure.
-func (p *Plugin) backend() (*backend, error) { return p.state.Configured(Name) }
-
 // Create runs find_ci (when configured), then create. Without result.id the
 // work item's id is the correlation key: the API deduplicates by a key the
 // body carries (a dedup_key or alias).
 func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
+	return p.state.Run(ctx, Name, req, p.create)
+}
+
+func (p *Plugin) create(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
 	a := b.s.actions[ActionCreate]
 	av, err := decodeValues(req, ActionCreate)
 	if err != nil {
@@ -179,10 +176,10 @@ func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 // create it started and on the API deduplicating by the key the create body
 // sends.
 func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
+	return p.state.Run(ctx, Name, req, p.lookup)
+}
+
+func (p *Plugin) lookup(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
 	a, err := b.action(ActionLookup)
 	if err != nil {
 		return nil, err
@@ -239,7 +236,7 @@ func (b *backend) action(name string) (*action, error) {
 
 // change runs an action on the recorded item.
 func (p *Plugin) change(ctx context.Context, req *sdk.Request, name string) (*sdk.WorkItem, error) {
-	b, err := p.backend()
+	b, err := p.state.Configured(Name)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // taskCITable is the many-to-many table behind a task's Affected CIs
@@ -61,14 +62,14 @@ func recordAffected(ctx context.Context, c *client, taskID string, ids []string)
 		if have[strings.ToLower(id)] {
 			continue
 		}
-		err := c.do(ctx, call{
-			op: "record affected CI", method: http.MethodPost,
-			path: "/api/now/table/" + taskCITable,
-			query: url.Values{
+		err := c.do(ctx, sdkhttp.Call{
+			Op: "record affected CI", Method: http.MethodPost,
+			Path: "/api/now/table/" + taskCITable,
+			Query: url.Values{
 				"sysparm_fields":                 {"sys_id"},
 				"sysparm_exclude_reference_link": {"true"},
 			},
-			body: map[string]string{"task": taskID, "ci_item": id},
+			JSON: map[string]string{"task": taskID, "ci_item": id},
 		}, nil)
 		if err != nil {
 			for _, rest := range ids[i:] {
@@ -106,7 +107,7 @@ func affectedOf(ctx context.Context, c *client, taskID string) (map[string]bool,
 				CIItem string `json:"ci_item"`
 			} `json:"result"`
 		}
-		if err := c.do(ctx, call{op: "read affected CIs", method: http.MethodGet, path: "/api/now/table/" + taskCITable, query: q}, &resp); err != nil {
+		if err := c.do(ctx, sdkhttp.Call{Op: "read affected CIs", Method: http.MethodGet, Path: "/api/now/table/" + taskCITable, Query: q}, &resp); err != nil {
 			return nil, err
 		}
 		for _, r := range resp.Result {
@@ -163,10 +164,10 @@ func (p *Plugin) affectedAfterCreate(ctx context.Context, b *backend, item *sdk.
 		return fmt.Errorf("servicenow: incident %s was created but not all its affected CIs are recorded; the retry finds the incident and adds them: %w", item.Key, err)
 	}
 	note := affectedFailureNote(missing, bindings, err)
-	if nerr := b.client.do(ctx, call{
-		op: "add work note", method: http.MethodPatch,
-		path: "/api/now/table/" + b.s.incident.Table + "/" + url.PathEscape(item.ID), query: readParams(),
-		body: map[string]string{"work_notes": note},
+	if nerr := b.client.do(ctx, sdkhttp.Call{
+		Op: "add work note", Method: http.MethodPatch,
+		Path: "/api/now/table/" + b.s.incident.Table + "/" + url.PathEscape(item.ID), Query: readParams(),
+		JSON: map[string]string{"work_notes": note},
 	}, nil); nerr != nil {
 		p.opts.Log().Warn("could not add the affected CIs failure to the incident's work notes", "incident", item.Key, "error", nerr)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -54,27 +53,19 @@ type client struct {
 	now  func() time.Time
 }
 
-// call is one Table or EM API request.
-type call struct {
-	op     string
-	method string
-	path   string
-	query  url.Values
-	body   any
+// do sends cl (see sdkhttp.Do: Op, Method, Path below the base URL, Query
+// and JSON are the caller's; the credential is renewed once after a 401)
+// and decodes a JSON answer into out. Failures come back classified for
+// the host.
+func (c *client) do(ctx context.Context, cl sdkhttp.Call, out any) error {
+	apiErr := &APIError{Op: cl.Op, Method: cl.Method, Path: cl.Path}
+	cl.Client, cl.Auth, cl.URL, cl.Op = c.http, c.auth, c.base+cl.Path, "servicenow: "+cl.Op
+	return sdkhttp.Do(ctx, cl, func(resp *http.Response, body []byte) error { return c.interpret(apiErr, resp, body, out) })
 }
 
-// do performs cl (see sdkhttp.Do: renewing the credential once after a
-// 401) and decodes a JSON answer into out. Failures come back classified
-// for the host.
-func (c *client) do(ctx context.Context, cl call, out any) error {
-	req := sdkhttp.Call{Client: c.http, Auth: c.auth, Op: "servicenow: " + cl.op, Method: cl.method,
-		URL: c.base + cl.path, Path: cl.path, Query: cl.query, JSON: cl.body}
-	return sdkhttp.Do(ctx, req, func(resp *http.Response, body []byte) error { return c.interpret(cl, resp, body, out) })
-}
-
-// interpret classifies an answer and decodes a successful one.
-func (c *client) interpret(cl call, resp *http.Response, body []byte, out any) error {
-	apiErr := &APIError{Op: cl.op, Method: cl.method, Path: cl.path, Status: resp.StatusCode}
+// interpret classifies an answer into apiErr and decodes a successful one.
+func (c *client) interpret(apiErr *APIError, resp *http.Response, body []byte, out any) error {
+	apiErr.Status = resp.StatusCode
 	html := sdkhttp.LooksLikeHTML(resp.Header, body)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if html {

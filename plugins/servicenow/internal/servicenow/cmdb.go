@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 )
 
 // maxCacheEntries bounds the CMDB cache; expired entries are swept when it
@@ -101,11 +102,11 @@ func (b *binder) lookup(ctx context.Context, method, value string) (string, erro
 			SysID string `json:"sys_id"`
 		} `json:"result"`
 	}
-	err := b.client.do(ctx, call{
-		op:     "look up configuration item",
-		method: "GET",
-		path:   "/api/now/table/" + b.table,
-		query: url.Values{
+	err := b.client.do(ctx, sdkhttp.Call{
+		Op:     "look up configuration item",
+		Method: "GET",
+		Path:   "/api/now/table/" + b.table,
+		Query: url.Values{
 			"sysparm_query":                  {method + "=" + value + "^ORDERBYDESCsys_updated_on"},
 			"sysparm_limit":                  {"1"},
 			"sysparm_fields":                 {"sys_id,name"},

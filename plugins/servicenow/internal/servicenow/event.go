@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
@@ -87,9 +88,9 @@ func (p *Plugin) sendEvent(ctx context.Context, b *backend, req *sdk.Request, re
 	if !eventTime.IsZero() {
 		record["time_of_event"] = eventTime.UTC().Format("2006-01-02 15:04:05")
 	}
-	err = b.client.do(ctx, call{
-		op: "send event", method: http.MethodPost, path: eventPath,
-		body: map[string]any{"records": []map[string]string{record}},
+	err = b.client.do(ctx, sdkhttp.Call{
+		Op: "send event", Method: http.MethodPost, Path: eventPath,
+		JSON: map[string]any{"records": []map[string]string{record}},
 	}, nil)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
@@ -96,9 +97,9 @@ func (p *Plugin) createIncident(ctx context.Context, b *backend, req *sdk.Reques
 	body["short_description"] = sdktext.Truncate(body["short_description"], inc.ShortDescriptionMax)
 
 	var resp oneIncident
-	err := b.client.do(ctx, call{
-		op: "create incident", method: http.MethodPost,
-		path: "/api/now/table/" + inc.Table, query: readParams(), body: body,
+	err := b.client.do(ctx, sdkhttp.Call{
+		Op: "create incident", Method: http.MethodPost,
+		Path: "/api/now/table/" + inc.Table, Query: readParams(), JSON: body,
 	}, &resp)
 	if err != nil {
 		return nil, err
@@ -133,9 +134,9 @@ func (p *Plugin) lookupIncident(ctx context.Context, b *backend, req *sdk.Reques
 	var resp struct {
 		Result []incident `json:"result"`
 	}
-	err := b.client.do(ctx, call{
-		op: "look up incident", method: http.MethodGet,
-		path: "/api/now/table/" + b.s.incident.Table, query: q,
+	err := b.client.do(ctx, sdkhttp.Call{
+		Op: "look up incident", Method: http.MethodGet,
+		Path: "/api/now/table/" + b.s.incident.Table, Query: q,
 	}, &resp)
 	if err != nil {
 		return nil, err
@@ -217,9 +218,9 @@ func (p *Plugin) patch(ctx context.Context, b *backend, req *sdk.Request, op str
 		return nil, sdk.Permanent(fmt.Errorf("servicenow: %s: the request carries no work item reference", op))
 	}
 	var resp oneIncident
-	err := b.client.do(ctx, call{
-		op: op, method: http.MethodPatch,
-		path: "/api/now/table/" + b.s.incident.Table + "/" + url.PathEscape(req.Ref.ID), query: readParams(), body: fields,
+	err := b.client.do(ctx, sdkhttp.Call{
+		Op: op, Method: http.MethodPatch,
+		Path: "/api/now/table/" + b.s.incident.Table + "/" + url.PathEscape(req.Ref.ID), Query: readParams(), JSON: fields,
 	}, &resp)
 	if err != nil {
 		return nil, notFound(err)
@@ -233,9 +234,9 @@ func (p *Plugin) get(ctx context.Context, b *backend, req *sdk.Request) (*incide
 		return nil, sdk.Permanent(errors.New("servicenow: read incident: the request carries no work item reference"))
 	}
 	var resp oneIncident
-	err := b.client.do(ctx, call{
-		op: "read incident", method: http.MethodGet,
-		path: "/api/now/table/" + b.s.incident.Table + "/" + url.PathEscape(req.Ref.ID), query: readParams(),
+	err := b.client.do(ctx, sdkhttp.Call{
+		Op: "read incident", Method: http.MethodGet,
+		Path: "/api/now/table/" + b.s.incident.Table + "/" + url.PathEscape(req.Ref.ID), Query: readParams(),
 	}, &resp)
 	if err != nil {
 		return nil, notFound(err)

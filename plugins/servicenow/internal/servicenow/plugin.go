@@ -95,66 +95,44 @@ func (p *Plugin) build(s *settings) *backend {
 	}
 }
 
-// backend is the configuration in effect; an error before Configure.
-func (p *Plugin) backend() (*backend, error) { return p.state.Configured(Name) }
-
 // Create opens an incident (or sends an event in event mode).
 func (p *Plugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	if b.s.mode == ModeEvent {
-		return p.sendEvent(ctx, b, req, false)
-	}
-	return p.createIncident(ctx, b, req)
+	return p.run(ctx, req, p.createIncident, false)
 }
 
 // Lookup finds the newest incident stamped with the correlation key. In
 // event mode it finds nothing: sending the event again is idempotent.
 func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	if b.s.mode == ModeEvent {
-		return nil, nil
-	}
-	return p.lookupIncident(ctx, b, req)
+	return p.state.Run(ctx, Name, req, func(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+		if b.s.mode == ModeEvent {
+			return nil, nil
+		}
+		return p.lookupIncident(ctx, b, req)
+	})
 }
 
 // Update adds a work note saying the alert fired again.
 func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	if b.s.mode == ModeEvent {
-		return p.sendEvent(ctx, b, req, false)
-	}
-	return p.updateIncident(ctx, b, req)
+	return p.run(ctx, req, p.updateIncident, false)
 }
 
 // Resolve sets the incident to Resolved with close code and notes.
 func (p *Plugin) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	if b.s.mode == ModeEvent {
-		return p.sendEvent(ctx, b, req, true)
-	}
-	return p.resolveIncident(ctx, b, req)
+	return p.run(ctx, req, p.resolveIncident, true)
 }
 
 // Reopen sets a resolved incident back to In Progress with a work note.
 func (p *Plugin) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	b, err := p.backend()
-	if err != nil {
-		return nil, err
-	}
-	if b.s.mode == ModeEvent {
-		return p.sendEvent(ctx, b, req, false)
-	}
-	return p.reopenIncident(ctx, b, req)
+	return p.run(ctx, req, p.reopenIncident, false)
+}
+
+// run calls incident with the configuration in effect; in event mode it
+// sends an event instead, a resolving one when resolve is set.
+func (p *Plugin) run(ctx context.Context, req *sdk.Request, incident func(context.Context, *backend, *sdk.Request) (*sdk.WorkItem, error), resolve bool) (*sdk.WorkItem, error) {
+	return p.state.Run(ctx, Name, req, func(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+		if b.s.mode == ModeEvent {
+			return p.sendEvent(ctx, b, req, resolve)
+		}
+		return incident(ctx, b, req)
+	})
 }
