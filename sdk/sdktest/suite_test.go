@@ -220,3 +220,25 @@ func TestRunNeedsNewOrStart(t *testing.T) {
 		t.Fatalf("a suite with both New and Start ran (err %v):\n%s", err, out)
 	}
 }
+
+func TestRejected(t *testing.T) {
+	warning := sdk.Diagnostics{{Severity: sdk.SeverityWarning, Summary: "plain http", Path: []string{"url"}}}
+	rejection := sdk.Diagnostics{sdk.AttributeError("bad url", "", "url")}
+	plain := errors.New("boom")
+	for _, tt := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"accepted", nil, nil},
+		{"warnings only", warning, nil},
+		{"error diagnostic", rejection, rejection},
+		{"plain error", plain, plain},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sdktest.Rejected(tt.err); (got == nil) != (tt.want == nil) {
+				t.Errorf("Rejected(%v) = %v; want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -37,3 +37,13 @@ func ConfigureWarnings(tb testing.TB, p sdk.Plugin, cfg sdk.Config, want ...[]st
 	}
 	return diags
 }
+
+// Rejected is err when it rejects the configuration, nil when it holds
+// only warnings (the configuration is then in effect): for tests that call
+// a plugin's Configure directly and do not look at its warnings.
+func Rejected(err error) error {
+	if err != nil && !sdk.AsDiagnostics(err).HasErrors() {
+		return nil
+	}
+	return err
+}

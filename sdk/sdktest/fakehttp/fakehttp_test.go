@@ -275,3 +275,10 @@ func TestClockAndLogBuffer(t *testing.T) {
 		t.Errorf("LogBuffer = %q", got)
 	}
 }
+
+func TestRequestJSON(t *testing.T) {
+	r := fakehttp.Request{Method: http.MethodPost, Path: "/api", Body: []byte(`{"title": "x"}`)}
+	if got := r.JSON(t); got["title"] != "x" {
+		t.Errorf("JSON = %v; want title x", got)
+	}
+}

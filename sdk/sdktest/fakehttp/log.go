@@ -2,12 +2,14 @@ package fakehttp
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -25,6 +27,17 @@ type Request struct {
 	Body    []byte
 	// Status is the status code the fake answered with.
 	Status int
+}
+
+// JSON decodes the request's body as a JSON object; a body that is not
+// one fails the test.
+func (r Request) JSON(tb testing.TB) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		tb.Fatalf("%s %s body: %v", r.Method, r.Path, err)
+	}
+	return m
 }
 
 // Log records requests. The zero value is ready to use, with time.Now as

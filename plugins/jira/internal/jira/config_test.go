@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
 
 func TestConfigDiagnostics(t *testing.T) {
@@ -121,7 +122,7 @@ func TestServiceDeskMode(t *testing.T) {
 		if len(posts) != 1 {
 			t.Fatalf("%d service desk requests, want 1", len(posts))
 		}
-		sent := bodyOf(t, posts[0])
+		sent := posts[0].JSON(t)
 		values := sent["requestFieldValues"].(map[string]any)
 		if sent["serviceDeskId"] != "1" || sent["requestTypeId"] != "10" {
 			t.Errorf("sent %v", sent)
@@ -170,7 +171,7 @@ func TestInfoSearchConsistencyDelay(t *testing.T) {
 		if tt.set != nil {
 			cfg["search_consistency_delay"] = tt.set
 		}
-		if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+		if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
 			t.Fatal(err)
 		}
 		if d := delay(); d != tt.want {

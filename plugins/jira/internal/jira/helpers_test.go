@@ -100,7 +100,7 @@ func (e *env) newPlugin(cfg map[string]any) *Plugin {
 		cfg = baseConfig(e.flavor, e.fake.URL)
 	}
 	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: e.clock.Now})
-	if err := configErr(p.Configure(context.Background(), toConfig(e.t, cfg))); err != nil {
+	if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(e.t, cfg))); err != nil {
 		e.t.Fatalf("Configure: %v", err)
 	}
 	return p
@@ -142,23 +142,6 @@ func (e *env) noSecrets(err error) {
 }
 
 func alert() sdk.Alert { return sdktest.SampleAlert() }
-
-func bodyOf(t *testing.T, r jirafake.Request) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("%s %s body: %v", r.Method, r.Path, err)
-	}
-	return m
-}
-
-// configErr drops a Configure error that holds only warnings.
-func configErr(err error) error {
-	if err != nil && !sdk.AsDiagnostics(err).HasErrors() {
-		return nil
-	}
-	return err
-}
 
 // forFlavors runs f as a sub-test per flavor.
 func forFlavors(t *testing.T, f func(t *testing.T, flavor string)) {

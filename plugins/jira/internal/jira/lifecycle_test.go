@@ -75,7 +75,7 @@ func TestLifecycle(t *testing.T) {
 		if len(posts) != 1 {
 			t.Fatalf("%d POST %s/issue, want 1", len(posts), api)
 		}
-		sent := bodyOf(t, posts[0])
+		sent := posts[0].JSON(t)
 		fields := sent["fields"].(map[string]any)
 		for name, want := range map[string]string{
 			"project":           `{"key":"OPS"}`,

@@ -142,7 +142,7 @@ func TestCorrelationField(t *testing.T) {
 		var jql string
 		for _, r := range e.fake.Requests() {
 			if strings.Contains(r.Path, "/search") {
-				jql, _ = bodyOf(t, r)["jql"].(string)
+				jql, _ = r.JSON(t)["jql"].(string)
 			}
 		}
 		if want := `cf[10011] ~ "\"High CPU \\\"quoted\\\"|vm-web-01\"" ORDER BY created DESC`; jql != want {

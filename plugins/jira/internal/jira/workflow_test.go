@@ -110,7 +110,7 @@ func TestTransitionChoice(t *testing.T) {
 				t.Errorf("Resolve = %+v, issue status %q; want %q", got, is.Status, tt.wantStatus)
 			}
 			posts := e.fake.RequestsTo("POST", "/transitions")
-			_, sent := bodyOf(t, posts[len(posts)-1])["fields"]
+			_, sent := posts[len(posts)-1].JSON(t)["fields"]
 			if sent != tt.wantResSent {
 				t.Errorf("resolution sent = %v, want %v", sent, tt.wantResSent)
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/restfake"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
 
 // BenchmarkCreate measures one create against the fake ticket API on
@@ -14,7 +15,7 @@ func BenchmarkCreate(b *testing.B) {
 	fake := restfake.NewTickets(restfake.Options{})
 	defer fake.Close()
 	p := New(Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := configErr(p.Configure(context.Background(), toConfig(b, ticketConfig(fake.URL)))); err != nil {
+	if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(b, ticketConfig(fake.URL)))); err != nil {
 		b.Fatal(err)
 	}
 	e := &env{}

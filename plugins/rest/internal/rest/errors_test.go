@@ -15,6 +15,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/restfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
@@ -190,7 +191,7 @@ func TestResultReading(t *testing.T) {
 			url := serve(tc.status, tc.header, tc.body)
 			p := New(Options{Logger: slog.New(slog.DiscardHandler)})
 			cfg := map[string]any{"base_url": url, "create": map[string]any{"result": tc.result}}
-			if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+			if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
 				t.Fatal(err)
 			}
 			wi, err := p.Create(context.Background(), &sdk.Request{CorrelationKey: "the-key",

@@ -92,7 +92,7 @@ func newEnv(t *testing.T, opts restfake.Options, mutate func(cfg map[string]any)
 	}
 	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now})
-	if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+	if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
 	return &env{t: t, fake: fake, p: p, clock: c, logs: logs}
@@ -114,12 +114,4 @@ func (e *env) create(key string) *sdk.WorkItem {
 		e.t.Fatalf("Create: %v", err)
 	}
 	return wi
-}
-
-// configErr drops a Configure error that holds only warnings.
-func configErr(err error) error {
-	if err != nil && !sdk.AsDiagnostics(err).HasErrors() {
-		return nil
-	}
-	return err
 }

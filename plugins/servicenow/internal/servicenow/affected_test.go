@@ -89,7 +89,7 @@ func TestAffectedCIs(t *testing.T) {
 	}
 	posts := e.requests("POST", "/api/now/table/task_ci")
 	for _, p := range posts {
-		body := bodyOf(t, p)
+		body := p.JSON(t)
 		if body["task"] != item.ID || len(body) != 2 {
 			t.Errorf("task_ci POST body = %v; want task and ci_item only", body)
 		}

@@ -175,7 +175,7 @@ func TestMutualTLS(t *testing.T) {
 		cfg["auth"] = map[string]any{"type": "certificate"}
 		cfg["tls"] = tlsBlock
 		p := New(Options{Logger: slog.New(slog.DiscardHandler), Now: c.Now})
-		return p, configErr(p.Configure(context.Background(), toConfig(t, cfg)))
+		return p, sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg)))
 	}
 	p, err := configure(map[string]any{"ca_cert": string(fake.CertPEM()), "client_cert": clientCertPEM, "client_key": clientKeyPEM})
 	if err != nil {
@@ -282,7 +282,7 @@ func TestConfigureDiagnostics(t *testing.T) {
 		})
 	}
 	// A valid configuration with only warnings succeeds.
-	if err := configErr(New(Options{}).Configure(context.Background(), toConfig(t, baseConfig("http://127.0.0.1:1")))); err != nil {
+	if err := sdktest.Rejected(New(Options{}).Configure(context.Background(), toConfig(t, baseConfig("http://127.0.0.1:1")))); err != nil {
 		t.Errorf("plain http (a warning) failed Configure: %v", err)
 	}
 	if err := Schema().Validate(); err != nil {

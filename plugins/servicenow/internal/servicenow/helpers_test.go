@@ -79,7 +79,7 @@ func newEnv(t *testing.T, fakeOpts func(*snowfake.Options), mutate func(cfg map[
 	}
 	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now})
-	if err := configErr(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+	if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
 	return &env{t: t, fake: fake, p: p, clock: c, logs: logs}
@@ -110,20 +110,3 @@ func (e *env) requests(method, pathPrefix string) []snowfake.Request {
 }
 
 func alert() sdk.Alert { return sdktest.SampleAlert() }
-
-func bodyOf(t *testing.T, r snowfake.Request) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("%s %s body: %v", r.Method, r.Path, err)
-	}
-	return m
-}
-
-// configErr drops a Configure error that holds only warnings.
-func configErr(err error) error {
-	if err != nil && !sdk.AsDiagnostics(err).HasErrors() {
-		return nil
-	}
-	return err
-}

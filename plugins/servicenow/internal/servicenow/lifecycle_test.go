@@ -74,7 +74,7 @@ func TestLifecycle(t *testing.T) {
 	if q := posts[0].Query; q.Get("sysparm_exclude_reference_link") != "true" || q.Get("sysparm_fields") == "" {
 		t.Errorf("create query = %v", q)
 	}
-	sent := bodyOf(t, posts[0])
+	sent := posts[0].JSON(t)
 	if _, ok := sent["priority"]; ok {
 		t.Error("priority was sent; the instance computes it")
 	}
