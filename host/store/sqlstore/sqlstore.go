@@ -196,9 +196,10 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 	}
 	defer func() { _ = tx.Rollback() }()
 	sel, ins, upd := tx.StmtContext(ctx, p.selectDesired), tx.StmtContext(ctx, p.insertItem), tx.StmtContext(ctx, p.updateDesired)
-	ev, dead := tx.StmtContext(ctx, p.insertEvent), tx.StmtContext(ctx, p.insertDead)
+	dead := tx.StmtContext(ctx, p.insertDead)
 
 	res := make([]store.IngestResult, len(nots))
+	evs := make([]ingestEvent, 0, len(nots))
 	for i, n := range nots {
 		if n.Alert == nil {
 			return nil, fmt.Errorf("ingest: notification %d has no alert", i)
@@ -225,24 +226,31 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 			continue
 		}
 		at := store.EventTime(n.Alert, now)
+		atText := at.Format(time.RFC3339Nano)
+		alertStr := string(alertJSON)
 		cond := n.Alert.Condition
 		res[i].Deliveries = make([]store.DeliveryOutcome, len(n.Deliveries))
 		for j, d := range n.Deliveries {
-			out, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, string(alertJSON), d, cond, at, now)
+			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, cond, at, now)
 			if err != nil {
 				return nil, err
 			}
+			if revived {
+				evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventReplay, outcome: "revived",
+					msg: "a new notification revived the dead-lettered work item"})
+			}
 			out.Backend = d.Backend
 			res[i].Deliveries[j] = out
-			msg := fmt.Sprintf("%s notification for alert %s at %s: %s", cond, n.Alert.ID, at.Format(time.RFC3339Nano), out.Outcome)
+			msg := string(cond) + " notification for alert " + n.Alert.ID + " at " + atText + ": " + string(out.Outcome)
 			if d.Note != "" {
 				msg += "; " + d.Note
 			}
-			if _, err := ev.ExecContext(ctx, out.ItemID, ns(now), store.EventNotification, string(cond),
-				string(out.Outcome), msg, 0); err != nil {
-				return nil, fmt.Errorf("%s: recording notification event: %w", s.d.Name, err)
-			}
+			evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventNotification, op: string(cond),
+				outcome: string(out.Outcome), msg: msg})
 		}
+	}
+	if err := s.insertEvents(ctx, tx, p.insertEvent, evs); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("%s: committing ingest of %d alerts: %w", s.d.Name, len(nots), err)
@@ -250,15 +258,66 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 	return res, nil
 }
 
+// ingestEvent is an event row that Ingest writes with the others of its
+// transaction, in the order they were recorded.
+type ingestEvent struct {
+	item, at               int64
+	kind, op, outcome, msg string
+}
+
+// eventsPerInsert caps the rows of one multi-row event INSERT (7 values
+// each, well under SQLite's and PostgreSQL's limits on bound values).
+const eventsPerInsert = 256
+
+// insertEvents writes evs in order: one row with the prepared statement
+// one, more as multi-row INSERTs, one statement per eventsPerInsert rows
+// instead of one per row.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, one *sql.Stmt, evs []ingestEvent) error {
+	for len(evs) > 0 {
+		chunk := evs[:min(len(evs), eventsPerInsert)]
+		evs = evs[len(chunk):]
+		args := make([]any, 0, 7*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.item, e.at, e.kind, e.op, e.outcome, e.msg, 0)
+		}
+		var err error
+		if len(chunk) == 1 {
+			_, err = tx.StmtContext(ctx, one).ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, s.insertEventsQuery(len(chunk)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: recording notification events: %w", s.d.Name, err)
+		}
+	}
+	return nil
+}
+
+// insertEventsQuery is the event INSERT with n rows of values.
+func (s *Store) insertEventsQuery(n int) string {
+	var b strings.Builder
+	b.Grow(80 + 16*n)
+	b.WriteString(`INSERT INTO events (item_id, at, kind, op, outcome, message, duration_ns) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?, ?, ?, ?, ?, ?, ?)`)
+	}
+	return s.d.rebind(b.String())
+}
+
+// ingestOne merges one delivery into its work item; revived reports that
+// it brought a dead-lettered item back, which Ingest records as an event.
 func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.Tx, a *sdk.Alert, alertJSON string,
-	d route.Delivery, cond sdk.Condition, at, now time.Time) (store.DeliveryOutcome, error) {
+	d route.Delivery, cond sdk.Condition, at, now time.Time) (_ store.DeliveryOutcome, revived bool, _ error) {
 	fields, err := json.Marshal(d.Fields)
 	if err != nil {
-		return store.DeliveryOutcome{}, fmt.Errorf("ingest: encoding fields of route %q: %w", d.Route, err)
+		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding fields of route %q: %w", d.Route, err)
 	}
 	cis, err := json.Marshal(d.ConfigurationItems)
 	if err != nil {
-		return store.DeliveryOutcome{}, fmt.Errorf("ingest: encoding configuration items of route %q: %w", d.Route, err)
+		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding configuration items of route %q: %w", d.Route, err)
 	}
 	policy := d.OnResolvedWithoutItem.OrDefault()
 	firedSeq := 0 // the new item's fired_seq: its seq, 1, for a Fired
@@ -275,10 +334,10 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
 		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now)).Scan(&id)
 	if err == nil {
-		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, nil
+		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return store.DeliveryOutcome{}, fmt.Errorf("%s: inserting work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
+		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: inserting work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
 	}
 	var (
 		curCond, curID string
@@ -286,27 +345,23 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		curDead        int
 	)
 	if err := sel.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey).Scan(&id, &curCond, &curAt, &curID, &curDead); err != nil {
-		return store.DeliveryOutcome{}, fmt.Errorf("%s: reading work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
+		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: reading work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
 	}
 	out := store.Merge(store.Desired{Condition: sdk.Condition(curCond), EventAt: fromNS(curAt), AlertID: curID}, cond, at, a.ID)
 	if out != store.OutcomeApplied {
-		return store.DeliveryOutcome{ItemID: id, Outcome: out}, nil
+		return store.DeliveryOutcome{ItemID: id, Outcome: out}, false, nil
 	}
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
 		string(policy), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
-		return store.DeliveryOutcome{}, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
+		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
 		if _, err := tx.ExecContext(ctx, s.q.reviveDelete, id); err != nil {
-			return store.DeliveryOutcome{}, fmt.Errorf("%s: clearing dead letters of work item %d: %w", s.d.Name, id, err)
-		}
-		if _, err := tx.ExecContext(ctx, s.q.insertEvent, id, ns(now), store.EventReplay, "", "revived",
-			"a new notification revived the dead-lettered work item", 0); err != nil {
-			return store.DeliveryOutcome{}, fmt.Errorf("%s: recording revival: %w", s.d.Name, err)
+			return store.DeliveryOutcome{}, false, fmt.Errorf("%s: clearing dead letters of work item %d: %w", s.d.Name, id, err)
 		}
 	}
-	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied}, nil
+	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied}, curDead == 1, nil
 }
 
 // statements prepares the write path's statements on the write pool the

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -449,6 +450,18 @@ func testBatchSameKey(t *testing.T, s store.Store, _ func() store.Store) {
 	if it.Seq != 2 || it.Condition != sdk.ConditionResolved {
 		t.Errorf("seq %d condition %s, want 2 resolved", it.Seq, it.Condition)
 	}
+	// One notification event per notification, in the batch's order.
+	evs := events(t, s, it.ID)
+	wantOps := []string{"fired", "fired", "resolved"}
+	if len(evs) != len(want) {
+		t.Fatalf("events = %+v, want %d", evs, len(want))
+	}
+	for i, e := range evs {
+		if e.Kind != store.EventNotification || e.Op != wantOps[i] || e.Outcome != string(want[i]) ||
+			!e.At.Equal(t0.Add(time.Hour)) || !strings.HasPrefix(e.Message, wantOps[i]+" notification for alert a at ") {
+			t.Errorf("event %d = %+v, want %s %s", i, e, wantOps[i], want[i])
+		}
+	}
 }
 
 func testConcurrentSameKey(t *testing.T, s store.Store, _ func() store.Store) {
@@ -822,6 +835,12 @@ func testRevive(t *testing.T, s store.Store, _ func() store.Store) {
 	}
 	if _, err := s.GetDeadLetter(ctx, dl.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("superseded dead letter kept: %v", err)
+	}
+	// The revival is recorded before the notification that caused it.
+	evs := events(t, s, id)
+	if n := len(evs); n < 2 || evs[n-2].Kind != store.EventReplay || evs[n-2].Outcome != "revived" ||
+		evs[n-1].Kind != store.EventNotification || evs[n-1].Op != "resolved" || evs[n-1].Outcome != string(store.OutcomeApplied) {
+		t.Errorf("events = %+v, want a revival then the resolved notification last", evs)
 	}
 }
 
