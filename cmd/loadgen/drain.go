@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -83,13 +84,23 @@ func waitDrain(ctx context.Context, fleet replicas, out outcome, bound time.Dura
 	for labels, v := range calls {
 		d.Calls[labelValue(labels, "operation")] += v
 	}
-	st, err := conn.openStore(ctx)
+	d.ToTicket, err = conn.ticketTimes(ctx, out.FiredAckedAt)
+	return d, err
+}
+
+// ticketTimes reads the times to ticket from the connector's store; there
+// are none to report (nil) when the store is PostgreSQL, which loadgen
+// does not read.
+func (s *spawned) ticketTimes(ctx context.Context, firedAckedAt map[string]time.Time) ([]time.Duration, error) {
+	st, err := s.openStore(ctx)
+	if errors.Is(err, errNoSQLiteStore) {
+		return nil, nil
+	}
 	if err != nil {
-		return d, err
+		return nil, err
 	}
 	defer st.Close()
-	d.ToTicket, err = ticketTimes(ctx, st, out.FiredAckedAt)
-	return d, err
+	return ticketTimes(ctx, st, firedAckedAt)
 }
 
 // createdAttr is the work item attribute in which the slow test plugin

@@ -61,3 +61,13 @@ func TestTicketTimes(t *testing.T) {
 		t.Errorf("got %d times (%v…), want %d (%v…)", len(got), got[:min(3, len(got))], len(want), want[:3])
 	}
 }
+
+// A connector on PostgreSQL keeps no SQLite file: -drain then reports no
+// times to ticket instead of failing after the queue drained.
+func TestTicketTimesWithoutSQLiteStore(t *testing.T) {
+	conn := &spawned{Dir: t.TempDir()}
+	times, err := conn.ticketTimes(context.Background(), map[string]time.Time{"a": time.Now()})
+	if err != nil || times != nil {
+		t.Fatalf("got %v, %v; want no times and no error", times, err)
+	}
+}

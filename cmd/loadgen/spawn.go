@@ -433,7 +433,7 @@ func parseMetric(r io.Reader, name string) (map[string]float64, error) {
 func (s *spawned) openStore(ctx context.Context) (store.Store, error) {
 	dbs, _ := filepath.Glob(filepath.Join(s.Dir, "data", "*.db"))
 	if len(dbs) == 0 {
-		return nil, errors.New("no SQLite store under the data directory (a PostgreSQL store is not read)")
+		return nil, errNoSQLiteStore
 	}
 	st, err := sqlite.Open(ctx, dbs[0])
 	if err != nil {
@@ -441,6 +441,10 @@ func (s *spawned) openStore(ctx context.Context) (store.Store, error) {
 	}
 	return st, nil
 }
+
+// errNoSQLiteStore: the connector keeps no SQLite file; loadgen does not
+// read a PostgreSQL store.
+var errNoSQLiteStore = errors.New("no SQLite store under the data directory (a PostgreSQL store is not read)")
 
 // storeStats reads the queue of the connector's store, so the report can
 // show how much work is queued even when /metrics does not.
