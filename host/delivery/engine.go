@@ -222,6 +222,12 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.started {
 		return errors.New("delivery: engine already started")
 	}
+	select {
+	case <-e.closing:
+		// Its recorder has stopped: runners would wait on it forever.
+		return errors.New("delivery: engine already stopped")
+	default:
+	}
 	if err := e.st.ReleaseLeases(ctx, e.opt.InstanceID); err != nil {
 		return fmt.Errorf("delivery: resuming interrupted work: %w", err)
 	}

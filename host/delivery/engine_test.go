@@ -1071,3 +1071,23 @@ func TestDeadLetterObservations(t *testing.T) {
 		t.Errorf("observed dead letters %v, want %v", got, want)
 	}
 }
+
+// Starting an engine after Stop is refused: its recorder is gone, and the
+// runners would wait on it forever.
+func TestStartAfterStopIsRefused(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := New(st, StaticBackends{"fake.a": {Client: newFake(), Capabilities: allCaps()}}, testOptions(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "already stopped") {
+		t.Fatalf("Start after Stop: %v; want an error saying it is stopped", err)
+	}
+}
