@@ -59,6 +59,19 @@ func (c *countingStore) RecordAll(ctx context.Context, ps []store.Progress, clai
 	return res, err
 }
 
+// waitDrained waits until f has created n items and raw's queue is empty.
+func waitDrained(t *testing.T, raw store.Store, f *fake, n int) {
+	t.Helper()
+	var st store.Stats
+	var err error
+	waitWithin(t, 3*time.Minute, func() string {
+		return fmt.Sprintf("every work item: %d of %d created, stats %+v, %v", f.total(), n, st, err)
+	}, func() bool {
+		st, err = raw.Stats(context.Background(), time.Now())
+		return err == nil && st.Backends["fake.a"].Queued == 0 && f.total() == n
+	})
+}
+
 // TestNewAlertsCostOneCreateEach: 1,000 new alerts cost 1,000 Create calls
 // and no Lookup, and one Record each: the creating intent is recorded by
 // the ingest commit and the attempt marked by the claim, so nothing else
@@ -99,17 +112,7 @@ func TestNewAlertsCostOneCreateEach(t *testing.T) {
 	}
 	// 1,000 Records, each an fsync, on a shared machine (and under -race)
 	// take longer than waitFor's deadline.
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		st, err := raw.Stats(ctx, time.Now())
-		if err == nil && st.Backends["fake.a"].Queued == 0 && f.total() == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for every work item: %d created, stats %+v, %v", f.total(), st, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDrained(t, raw, f, n)
 	if got, want := f.counts(), (counts{"create": n}); !sameCounts(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
@@ -306,13 +309,8 @@ func TestMaxInFlightWithGroupedCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = e.Stop(ctx) }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for f.total() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %d of %d created", f.total(), n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitWithin(t, 3*time.Minute, func() string { return fmt.Sprintf("%d of %d created", f.total(), n) },
+		func() bool { return f.total() >= n })
 	f.mu.Lock()
 	calls := f.maxInFlight
 	f.mu.Unlock()
@@ -321,5 +319,56 @@ func TestMaxInFlightWithGroupedCommits(t *testing.T) {
 	st.mu.Unlock()
 	if calls > limit || leased > limit || leased < 1 {
 		t.Errorf("at most %d calls and %d items leased at once; max_in_flight is %d", calls, leased, limit)
+	}
+}
+
+// failGrouped fails every grouped RecordAll (more than one step), as a
+// PostgreSQL deadlock between a grouped record and an ingest batch does.
+type failGrouped struct {
+	store.Store
+	failed atomic.Int64
+}
+
+func (s *failGrouped) RecordAll(ctx context.Context, ps []store.Progress, claims []store.ClaimRequest) (store.RecordResult, error) {
+	if len(ps) > 1 {
+		s.failed.Add(1)
+		return store.RecordResult{}, errors.New("deadlock detected")
+	}
+	return s.Store.RecordAll(ctx, ps, claims)
+}
+
+// TestGroupedRecordFailureFallsBackToOneByOne: when a grouped record fails,
+// the recorder records each request on its own; every worker still gets
+// its result and its claims, so every alert gets exactly one work item and
+// nothing is left queued.
+func TestGroupedRecordFailureFallsBackToOneByOne(t *testing.T) {
+	const n = 200
+	ctx := context.Background()
+	raw, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	st := &failGrouped{Store: raw}
+	f := newFake()
+	e, err := New(st, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps(), Limits: Limits{MaxInFlight: 16}}}, testOptions(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := e.Ingest(ctx, alert(fmt.Sprint("a", i), sdk.ConditionFired, t0), decision("fake.a", fmt.Sprint("k", i), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.Stop(ctx) }()
+	waitDrained(t, raw, f, n)
+	if got, want := f.counts(), (counts{"create": n}); !sameCounts(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+	if st.failed.Load() == 0 {
+		t.Fatal("no grouped record was attempted, so the fallback was not exercised")
 	}
 }

@@ -148,12 +148,19 @@ func (en *env) item(backend, key string) *store.Item {
 	return items[0]
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	waitWithin(t, 20*time.Second, func() string { return what }, cond)
+}
+
+// waitWithin polls cond until it holds, failing after limit with what()
+// (called then, so it can report the state that was reached).
+func waitWithin(t testing.TB, limit time.Duration, what func() string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s", what())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
