@@ -19,8 +19,9 @@ const Realm = "itsm-connector admin"
 // credentials with any site's form post too; a mutating request of that
 // kind must also prove it comes from a page of this listener (see
 // sameOrigin). A bearer token is never added by a browser on its own, so
-// it needs no such proof; nor does a request without a token when none is
-// set (curl, the command line), unless its own headers say it is cross-site.
+// it needs no such proof, and neither does a request without a token when
+// none is set (curl, the command line); either is still refused when its
+// own Origin or Sec-Fetch-Site header says it comes from another site.
 // Answers under the JSON API's prefix are JSON.
 func (s *Server) protect(h http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.Token))

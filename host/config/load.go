@@ -167,9 +167,7 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 				l.cfg.Admin.MetricsAuth = *raw.MetricsAuth
 			}
 			l.cfg.Admin.AllowedHosts = raw.AllowedHosts
-			if raw.MaxConnections != nil {
-				l.cfg.Admin.MaxConnections = *raw.MaxConnections
-			}
+			setValue(&l.cfg.Admin.MaxConnections, raw.MaxConnections)
 		case "auth":
 			diags = append(diags, l.decodeAuth(b)...)
 		case "store":
@@ -223,9 +221,7 @@ func (l *loader) decodeServer(b *hcl.Block) hcl.Diagnostics {
 	if raw.MaxBodyBytes != nil {
 		s.MaxBodyBytes = *raw.MaxBodyBytes
 	}
-	if raw.MaxConnections != nil {
-		s.MaxConnections = *raw.MaxConnections
-	}
+	setValue(&s.MaxConnections, raw.MaxConnections)
 	if raw.TLS != nil {
 		s.TLS = &TLS{CertFile: raw.TLS.CertFile, KeyFile: raw.TLS.KeyFile}
 	}

@@ -151,7 +151,11 @@ func typeCheck(route, attr string, expr hcl.Expression, ctx *hcl.EvalContext, ok
 	if expr == nil {
 		return nil
 	}
-	if diags := alertvalue.CheckRefs(expr, map[string]cty.Type{"alert": alertvalue.Type()}); diags.HasErrors() {
+	vars := make(map[string]cty.Type, len(ctx.Variables))
+	for name, v := range ctx.Variables {
+		vars[name] = v.Type()
+	}
+	if diags := alertvalue.CheckRefs(expr, vars); diags.HasErrors() {
 		return diags
 	}
 	v, diags := expr.Value(ctx)
@@ -355,8 +359,8 @@ const PerCIRest = "OTHERS"
 // with a note saying so. The same list always gives the same split, so a
 // repeated or resolved notification reaches the same work items. route
 // names the route in the note.
-func perCISlots(route, key string, cis []sdk.ConfigurationItem, max int) []ciSlot {
-	seen := make(map[string]bool, min(len(cis), max+1))
+func perCISlots(route, key string, cis []sdk.ConfigurationItem, maxCIs int) []ciSlot {
+	seen := make(map[string]bool, min(len(cis), maxCIs+1))
 	var slots []ciSlot
 	var rest []sdk.ConfigurationItem
 	for _, ci := range cis {
@@ -365,7 +369,7 @@ func perCISlots(route, key string, cis []sdk.ConfigurationItem, max int) []ciSlo
 			continue
 		}
 		seen[k] = true
-		if len(slots) < max {
+		if len(slots) < maxCIs {
 			slots = append(slots, ciSlot{key: k, cis: []sdk.ConfigurationItem{ci}})
 			continue
 		}
@@ -374,7 +378,7 @@ func perCISlots(route, key string, cis []sdk.ConfigurationItem, max int) []ciSlo
 	if len(rest) > 0 {
 		slots = append(slots, ciSlot{key: key + "|" + PerCIRest, cis: rest,
 			note: fmt.Sprintf("the alert has %d configuration items, more than route %q's max_configuration_items (%d): this work item covers the %d after the first %d",
-				max+len(rest), route, max, len(rest), max)})
+				maxCIs+len(rest), route, maxCIs, len(rest), maxCIs)})
 	}
 	return slots
 }
