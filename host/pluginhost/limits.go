@@ -71,12 +71,14 @@ func checkWorkItem(wi *sdk.WorkItem) error {
 	return nil
 }
 
-// truncate cuts s to at most n bytes, at a rune boundary, marking the cut.
+// truncate cuts s to at most n bytes, mark included, at a rune boundary,
+// marking the cut. (Only an n shorter than the mark itself is exceeded.)
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
+	// The count in the mark is at most len(s): reserve that many digits.
+	cut := max(n-len(fmt.Sprintf("…[%d bytes cut]", len(s))), 0)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -154,6 +156,9 @@ func cutLogLine(msg string, args []any, max int) (string, []any) {
 		}
 		budget -= len(v)
 		out = append(out, args[i], args[i+1])
+	}
+	if len(args)%2 == 1 { // a key without a value
+		dropped += len(fmt.Sprint(args[len(args)-1]))
 	}
 	if dropped > 0 {
 		out = append(out, "truncated_bytes", dropped)

@@ -127,7 +127,11 @@ func (l relayLogger) Log(level hclog.Level, msg string, args ...any) {
 			"dropped", dropped, "limit_per_second", logLinesPerSecond, "burst", logLineBurst)
 	}
 	msg, args = cutLogLine(l.secrets.replace(msg), l.secrets.args(withoutRelayTime(args)), MaxLogLineBytes)
-	l.Logger.Log(level, msg, args...)
+	out := l.Logger
+	if r, ok := out.(redactLogger); ok {
+		out = r.Logger // redacted above, before the cut: not scanned twice
+	}
+	out.Log(level, msg, args...)
 }
 
 // Trace implements hclog.Logger.
