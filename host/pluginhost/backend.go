@@ -25,12 +25,11 @@ type Backend struct {
 	// Reconfigure swaps it.
 	conf atomic.Pointer[DecodedConfig]
 	sup  *supervisor
-	// readAfterWrite is the plugin's read-after-write delay as its Info
-	// reported it after the last successful Configure.
-	readAfterWrite atomic.Int64
-	// caps are the capabilities the plugin's Info reported after the last
-	// successful Configure (info's until then).
-	caps atomic.Pointer[sdk.Capabilities]
+	// configuredInfo is the plugin's Info as it answered after the last
+	// successful Configure: its capabilities and read-after-write delay
+	// follow the configuration. One pointer, so that a reader never mixes
+	// two answers.
+	configuredInfo atomic.Pointer[sdk.Info]
 	// logs limits the plugin's relayed log lines.
 	logs *logLimiter
 	// secrets redacts what the plugin returns (the host's set).
@@ -49,8 +48,8 @@ func (b *Backend) Info(context.Context) (sdk.Info, error) { return b.info, nil }
 // configuration, as its Info reported them after the last successful
 // Configure (sdk.CapabilityReporter); delivery calls nothing else.
 func (b *Backend) Capabilities() sdk.Capabilities {
-	if c := b.caps.Load(); c != nil {
-		return *c
+	if c := b.configuredInfo.Load(); c != nil {
+		return c.Capabilities
 	}
 	return b.info.Capabilities
 }
@@ -59,7 +58,10 @@ func (b *Backend) Capabilities() sdk.Capabilities {
 // visible to the plugin's Lookup (sdk.Info.ReadAfterWriteDelay), as the
 // plugin declared it for its current configuration.
 func (b *Backend) ReadAfterWriteDelay() time.Duration {
-	return time.Duration(b.readAfterWrite.Load())
+	if c := b.configuredInfo.Load(); c != nil {
+		return c.ReadAfterWriteDelay
+	}
+	return 0
 }
 
 // configured records what follows the configuration in the plugin's Info,
@@ -71,8 +73,7 @@ func (b *Backend) configured(ctx context.Context, c hostside.Client, log hclog.L
 		log.Warn("plugin Info failed after Configure; keeping its previous read-after-write delay and capabilities", "error", err)
 		return
 	}
-	b.readAfterWrite.Store(int64(info.ReadAfterWriteDelay))
-	b.caps.Store(&info.Capabilities)
+	b.configuredInfo.Store(&info)
 }
 
 // Restarts counts how often the plugin process was restarted.

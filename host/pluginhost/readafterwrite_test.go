@@ -2,10 +2,14 @@ package pluginhost
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // TestReadAfterWriteDelayFollowsConfigure: the plugin's declared
@@ -98,5 +102,41 @@ func TestCapabilitiesFollowConfigure(t *testing.T) {
 	}
 	if b.Capabilities().Lookup || b.Restarts() != 1 {
 		t.Errorf("after a restart (%d): Capabilities = %+v, want no Lookup", b.Restarts(), b.Capabilities())
+	}
+}
+
+// When the plugin's Info fails after a successful Configure, the backend
+// keeps the read-after-write delay and capabilities it had, and says so.
+func TestInfoFailingAfterConfigureKeepsThePreviousValues(t *testing.T) {
+	dir, _ := testPluginDirs(t)
+	src := func(retries string) string {
+		return `backend "test" "prod" {
+  config {
+    url     = "https://a.example.test"
+    retries = ` + retries + `
+  }
+}
+`
+	}
+	logs := &fakehttp.LogBuffer{}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "itsm-connector", Output: logs, Level: hclog.Info})
+	h, diags, _ := startHost(t, dir, src("3"), Options{Logger: logger})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	b := mustBackend(t, h, "test.prod")
+	caps := b.Capabilities()
+	p := parseBackends(t, "connector.hcl", src("99"))
+	if d := h.Reconfigure(context.Background(), p.backends, []*config.Plugin{checksumBlock(t, dir)}, loadContext(t.TempDir())); d.HasErrors() {
+		t.Fatal(d)
+	}
+	if got := b.ReadAfterWriteDelay(); got != 3*time.Second {
+		t.Errorf("read-after-write delay %v after a failed Info, want the previous 3s", got)
+	}
+	if got := b.Capabilities(); got != caps {
+		t.Errorf("capabilities %+v after a failed Info, want the previous %+v", got, caps)
+	}
+	if !strings.Contains(logs.String(), "plugin Info failed after Configure") {
+		t.Errorf("no warning about the failed Info in the log:\n%s", logs)
 	}
 }

@@ -68,6 +68,9 @@ func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
 		}
 	}
 	p.mu.Unlock()
+	if delay == 99*time.Second { // retries = 99: Info fails once configured
+		return sdk.Info{}, errors.New("info is broken with retries = 99")
+	}
 	return sdk.Info{
 		Name:                "test",
 		Version:             "0.1.0",
