@@ -279,8 +279,10 @@ func (a *adminFlags) run(ctx context.Context, cfg *config.Config, verb string, i
 	switch {
 	case errors.Is(err, adminapi.ErrUnreachable):
 		return fmt.Errorf("%w; nothing was done. Is the connector running? Set -admin (or ITSM_ADMIN_ADDR) to its admin listener, or use -offline to work on the store without it", err)
-	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && token == "":
 		return fmt.Errorf("the admin listener at %s wants its token: set ITSM_ADMIN_TOKEN to the connector's admin.token", base)
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+		return fmt.Errorf("the admin listener at %s refused the token sent (ITSM_ADMIN_TOKEN, else the configuration's admin.token): it is not the connector's admin.token", base)
 	case err != nil:
 		return err
 	}

@@ -211,10 +211,17 @@ func TestReplayThroughTheRunningConnector(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
+	// Without a token, the answer says to set one.
+	t.Setenv("ITSM_ADMIN_TOKEN", "")
+	noToken, _ := storeConfig(t, ln.Addr().String(), "")
+	code, _, errOut := runCLI(t, "deadletter", "replay", "-config", noToken, fmt.Sprint(unmatched))
+	if code != 1 || !strings.Contains(errOut, "set ITSM_ADMIN_TOKEN") {
+		t.Errorf("replay without a token: exit %d, stderr %q", code, errOut)
+	}
 	// $ITSM_ADMIN_TOKEN overrides admin.token.
 	t.Setenv("ITSM_ADMIN_TOKEN", tok+"-wrong")
-	code, _, errOut := runCLI(t, "deadletter", "replay", "-config", cfg, fmt.Sprint(unmatched))
-	if code != 1 || !strings.Contains(errOut, "set ITSM_ADMIN_TOKEN") {
+	code, _, errOut = runCLI(t, "deadletter", "replay", "-config", cfg, fmt.Sprint(unmatched))
+	if code != 1 || !strings.Contains(errOut, "refused the token sent") {
 		t.Errorf("replay with a wrong token: exit %d, stderr %q", code, errOut)
 	}
 	t.Setenv("ITSM_ADMIN_TOKEN", "")
