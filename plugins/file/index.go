@@ -84,7 +84,11 @@ func (x *index) rescan() error {
 	present := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		present[id] = true
-		if _, known := x.keyOf[id]; !known && !x.bad[id].current(x.store.path(id)) {
+		if _, known := x.keyOf[id]; known {
+			continue
+		}
+		// A file found invalid before is read again only once it changed.
+		if st, bad := x.bad[id]; !bad || !st.current(x.store.path(id)) {
 			x.load(id)
 		}
 	}
