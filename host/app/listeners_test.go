@@ -208,10 +208,13 @@ func TestListenersCapConnections(t *testing.T) {
 				}()
 			}()
 		}
-		// Every request is on the wire; release them one at a time.
+		// Every request is on the wire; release them one at a time, each
+		// time once the listener is full (as many in handlers as it
+		// allows), so the peak below is taken with every slot taken.
 		sent.Wait()
 		for i := range clients {
-			waitFor(t, fmt.Sprintf("request %d of %d in a handler", i+1, clients), func() bool { return inflight.Load() > 0 })
+			full := int32(min(limit, clients-i))
+			waitFor(t, fmt.Sprintf("%d requests in handlers before release %d", full, i+1), func() bool { return inflight.Load() >= full })
 			release <- struct{}{}
 		}
 		for range clients {
