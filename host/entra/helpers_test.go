@@ -83,11 +83,14 @@ type testIssuer struct {
 
 	down    atomic.Bool
 	fetches atomic.Int64
+	// stalled holds every answer until the test ends (a slow issuer).
+	stalled atomic.Bool
+	release chan struct{}
 }
 
 func newTestIssuer(t testing.TB, published ...*testKey) *testIssuer {
 	t.Helper()
-	ti := &testIssuer{tenant: testTenant, v1Keys: published, v2Keys: published}
+	ti := &testIssuer{tenant: testTenant, v1Keys: published, v2Keys: published, release: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		tid := r.PathValue("tenant")
@@ -121,6 +124,13 @@ func newTestIssuer(t testing.TB, published ...*testKey) *testIssuer {
 	})
 	ti.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ti.fetches.Add(1)
+		if ti.stalled.Load() {
+			select {
+			case <-ti.release:
+			case <-r.Context().Done():
+			}
+			return
+		}
 		if ti.down.Load() {
 			http.Error(w, "down for the test", http.StatusServiceUnavailable)
 			return
@@ -128,8 +138,12 @@ func newTestIssuer(t testing.TB, published ...*testKey) *testIssuer {
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ti.srv.Close)
+	t.Cleanup(func() { close(ti.release) }) // runs first: stalled answers end
 	return ti
 }
+
+// withKeyWait shortens how long a request waits for a key refresh.
+func withKeyWait(d time.Duration) Option { return func(v *Verifier) { v.keyWait = d } }
 
 // publish replaces both key sets.
 func (ti *testIssuer) publish(ks ...*testKey) {

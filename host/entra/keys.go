@@ -103,6 +103,9 @@ type keyManager struct {
 	log    hclog.Logger
 	now    func() time.Time
 	hooks  Hooks
+	// wait bounds a request's wait for a key refresh; unknownKidWait
+	// when zero.
+	wait time.Duration
 	// onSwap runs after a new snapshot is installed.
 	onSwap func(old, next *snapshot)
 

@@ -374,3 +374,23 @@ func asAuthError(t *testing.T, err error) *auth.Error {
 	}
 	return ae
 }
+
+// A request does not wait longer than the key wait for a refresh that
+// hangs: it gets 503 issuer_unavailable with Retry-After (Azure retries);
+// a request whose own context ends meanwhile gets that error.
+func TestUnknownKidIssuerTooSlow(t *testing.T) {
+	e := newEnv(t, nil, withKeyWait(50*time.Millisecond))
+	e.clock.advance(time.Minute)
+	e.iss.publish(e.keys[0], e.keys[1])
+	e.iss.stalled.Store(true)
+	raw := e.mint(t, tok{key: e.keys[1], claims: issuedNow(e)})
+	_, err := e.v.Verify(context.Background(), raw)
+	if u, ok := asUnavailable(err); !ok || u.Reason != "issuer_unavailable" || u.RetryAfter <= 0 {
+		t.Fatalf("unknown kid while the refresh hangs: %v, want 503 issuer_unavailable with Retry-After", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.v.Verify(ctx, raw); !errors.Is(err, context.Canceled) {
+		t.Fatalf("unknown kid with the request's context ended: %v, want context.Canceled", err)
+	}
+}

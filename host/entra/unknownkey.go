@@ -147,7 +147,11 @@ func (b *refreshBudget) take(now time.Time) {
 // earlier or absent). It returns the snapshot that has the key, or the
 // answer: an *auth.Error (401) or an *auth.Unavailable (503).
 func (m *keyManager) awaitKey(ctx context.Context, version string, h jwtHeader, issued time.Time) (*snapshot, error) {
-	wctx, cancel := context.WithTimeout(ctx, unknownKidWait)
+	wait := m.wait
+	if wait <= 0 {
+		wait = unknownKidWait
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	waitFailed := false
 	for {

@@ -83,6 +83,8 @@ type Verifier struct {
 	// retryMin and retryMax bound the backoff between failed loads before
 	// the keys are first loaded and after a failed periodic refresh.
 	retryMin, retryMax time.Duration
+	// keyWait bounds a request's wait for a key refresh (unknownKidWait).
+	keyWait time.Duration
 }
 
 var (
@@ -124,6 +126,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Verifier, error) {
 		log:    v.log,
 		now:    v.now,
 		hooks:  v.hooks,
+		wait:   v.keyWait,
 		onSwap: v.evictRotated,
 		ready:  make(chan struct{}),
 		bg:     bg,
