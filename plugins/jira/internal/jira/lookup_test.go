@@ -300,3 +300,24 @@ func TestLookupHealingFailureIsNoted(t *testing.T) {
 		t.Errorf("the next Lookup did not close the duplicate: %q", dup.Status)
 	}
 }
+
+// TestLookupHealingLinkFailureIsNoted: the duplicate is closed but the
+// link between the two fails; Lookup still answers the kept issue, and
+// the note says the link failed.
+func TestLookupHealingLinkFailureIsNoted(t *testing.T) {
+	e := newEnv(t, FlavorCloud, nil, nil)
+	first := e.create("k", alert())
+	second := e.create("k", alert())
+	p := e.newPlugin(nil)
+	e.fake.LoseNext("POST", "/rest/api/3/issueLink", 503)
+	found, err := p.Lookup(context.Background(), e.request("k", alert(), nil))
+	if err != nil || found == nil || found.ID != first.ID {
+		t.Fatalf("Lookup = %+v, %v; want %s", found, err, first.Key)
+	}
+	if !strings.Contains(found.Note, "closed "+second.Key) || !strings.Contains(found.Note, "linking them failed") {
+		t.Errorf("note %q does not report the failed link", found.Note)
+	}
+	if dup := e.issue(second.Key); dup.StatusCategory != CategoryDone {
+		t.Errorf("the duplicate was not closed: %q", dup.Status)
+	}
+}
