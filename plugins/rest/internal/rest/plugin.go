@@ -104,13 +104,15 @@ func (p *Plugin) build(s *settings, secrets []string) *backend {
 	// Redirects are never followed: they would carry credentials to another
 	// URL or hide a sign-in page.
 	hc := sdkhttp.NewClient(sdkhttp.ClientOptions{Timeout: s.timeout, TLS: s.tls, Transport: p.opts.Transport})
+	a := s.auth
+	if a.Type == AuthBasic { // the header as sent: a fixed secret, not a learned one
+		secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password)))
+	}
 	red := newRedactor(secrets...)
 	var auth sdkhttp.Authenticator = sdkhttp.NoAuth{}
-	a := s.auth
 	switch a.Type {
 	case AuthBasic:
 		auth = sdkhttp.Basic{User: a.Username, Password: a.Password}
-		red.add(base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password)))
 	case AuthBearer:
 		auth = sdkhttp.Bearer(a.Token)
 	case AuthAPIKey:
