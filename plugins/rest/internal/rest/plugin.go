@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -106,7 +107,7 @@ func (p *Plugin) build(s *settings, secrets []string) *backend {
 	hc := sdkhttp.NewClient(sdkhttp.ClientOptions{Timeout: s.timeout, TLS: s.tls, Transport: p.opts.Transport})
 	a := s.auth
 	if a.Type == AuthBasic { // the header as sent: a fixed secret, not a learned one
-		secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password)))
+		secrets = append(slices.Clip(secrets), base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password)))
 	}
 	red := newRedactor(secrets...)
 	var auth sdkhttp.Authenticator = sdkhttp.NoAuth{}
