@@ -99,17 +99,23 @@ func (e *Engine) commitLoop() {
 				}
 			}
 		}
-	fill:
-		for len(batch) < e.opt.MaxBatch {
-			select {
-			case r := <-e.ingestCh:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		e.commit(batch)
+		e.commit(fillBatch(batch, e.ingestCh, e.opt.MaxBatch))
 	}
+}
+
+// fillBatch appends to batch what is already queued on ch, without
+// waiting, up to limit requests: the group a committer writes in one
+// transaction.
+func fillBatch[T any](batch []T, ch <-chan T, limit int) []T {
+	for len(batch) < limit {
+		select {
+		case r := <-ch:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (e *Engine) commit(batch []*ingestReq) {

@@ -47,16 +47,7 @@ func (e *Engine) recordLoop() {
 		case <-e.recorderStop:
 			return
 		}
-	fill:
-		for len(batch) < e.opt.MaxBatch {
-			select {
-			case r := <-e.recordCh:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		e.recordBatch(batch)
+		e.recordBatch(fillBatch(batch, e.recordCh, e.opt.MaxBatch))
 	}
 }
 
