@@ -371,30 +371,27 @@ func (s *Store) statements(ctx context.Context) (*prepared, error) {
 	s.prepMu.Lock()
 	defer s.prepMu.Unlock()
 	if s.prep == nil {
-		q := s.q
-		st, err := prepareAll(ctx, s.w, q.selectDesired, q.insertItem, q.updateDesired, q.insertEvent, q.insertDead,
-			q.claim, q.deadFromItem, q.recordContinue, q.recordDone, q.recordRetry, q.recordDead)
-		if err != nil {
-			return nil, fmt.Errorf("%s: preparing statements: %w", s.d.Name, err)
+		q, p := s.q, &prepared{}
+		// Each statement into its field, by name.
+		for _, st := range []struct {
+			into **sql.Stmt
+			sql  string
+		}{
+			{&p.selectDesired, q.selectDesired}, {&p.insertItem, q.insertItem}, {&p.updateDesired, q.updateDesired},
+			{&p.insertEvent, q.insertEvent}, {&p.insertDead, q.insertDead}, {&p.claim, q.claim},
+			{&p.deadFromItem, q.deadFromItem}, {&p.recordContinue, q.recordContinue}, {&p.recordDone, q.recordDone},
+			{&p.recordRetry, q.recordRetry}, {&p.recordDead, q.recordDead},
+		} {
+			prep, err := s.w.PrepareContext(ctx, st.sql)
+			if err != nil {
+				closeAll(p.all)
+				return nil, fmt.Errorf("%s: preparing statements: %w", s.d.Name, err)
+			}
+			*st.into, p.all = prep, append(p.all, prep)
 		}
-		s.prep = &prepared{all: st, selectDesired: st[0], insertItem: st[1], updateDesired: st[2], insertEvent: st[3],
-			insertDead: st[4], claim: st[5], deadFromItem: st[6], recordContinue: st[7], recordDone: st[8],
-			recordRetry: st[9], recordDead: st[10]}
+		s.prep = p
 	}
 	return s.prep, nil
-}
-
-func prepareAll(ctx context.Context, db *sql.DB, qs ...string) ([]*sql.Stmt, error) {
-	out := make([]*sql.Stmt, 0, len(qs))
-	for _, q := range qs {
-		st, err := db.PrepareContext(ctx, q)
-		if err != nil {
-			closeAll(out)
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, nil
 }
 
 func closeAll(sts []*sql.Stmt) {
