@@ -31,6 +31,10 @@ type index struct {
 	store    *store
 	newWatch func(dir string) (watcher, error)
 	skipped  func(id string, err error) // logs a file that cannot be read
+	// unwatched logs why the directory is not watched (every sync then
+	// lists it), once for each new reason.
+	unwatched    func(err error)
+	unwatchedWhy string
 
 	watch     watcher              // nil: the next sync lists the directory
 	stale     bool                 // a read failed: list the directory at the next sync
@@ -66,8 +70,14 @@ func (x *index) sync() error {
 	// Watch first, then list: a file added while listing is then also
 	// reported by the new watcher, and read again, which is harmless.
 	x.close()
-	if w, err := x.newWatch(x.store.dir); err == nil {
-		x.watch = w
+	w, err := x.newWatch(x.store.dir)
+	if err == nil {
+		x.watch, x.unwatchedWhy = w, ""
+	} else if err.Error() != x.unwatchedWhy {
+		x.unwatchedWhy = err.Error()
+		if x.unwatched != nil {
+			x.unwatched(err)
+		}
 	}
 	return x.rescan()
 }

@@ -154,6 +154,9 @@ func (p *filePlugin) Configure(_ context.Context, raw sdk.Config) error {
 			p.index.close()
 		}
 		p.index = newIndex(s, p.newWatch, p.skipped)
+		p.index.unwatched = func(err error) {
+			p.log().Warn("not watching the work item directory: every lookup lists it", "directory", s.dir, "error", err)
+		}
 	}
 	p.store = s
 	p.log().Info("configured", "directory", dir, "work_items", len(ids))

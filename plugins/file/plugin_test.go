@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -663,5 +664,25 @@ func testLookupSeesFilesAddedByHand(t *testing.T, mode indexMode) {
 	}
 	if w := lookup("far"); w != nil {
 		t.Errorf("Lookup(far) after its directory was removed = %+v, want none", w)
+	}
+}
+
+// Without a watch, the plugin says once why it lists the directory at
+// every call, not at every call.
+func TestUnwatchedDirectoryIsLoggedOnce(t *testing.T) {
+	var logs fakehttp.LogBuffer
+	p := newPlugin(hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Warn}))
+	p.newWatch = noWatch
+	dir := t.TempDir()
+	if err := p.Configure(context.Background(), sdk.Config(fmt.Sprintf(`{"directory": %q}`, dir))); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := p.Lookup(context.Background(), &sdk.Request{CorrelationKey: fmt.Sprint("k", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "not watching the work item directory"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
 	}
 }
