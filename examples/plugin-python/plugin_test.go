@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,11 +22,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/itsm-connector/itsm-connector/e2e/harness"
 	"github.com/itsm-connector/itsm-connector/host/app"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // binName is the packaged plugin's file name: itsm-connector-plugin-<Info.Name>.
@@ -193,18 +194,14 @@ route "all" {
 	// The plugin's JSON log lines reach the host's log at their level,
 	// under the backend's name, with the per-alert note the host rendered.
 	line := ""
-	deadline := time.Now().Add(time.Minute)
-	for line == "" {
+	harness.Eventually(t, time.Minute, "the plugin's info line from resolve in the host's log", func() (bool, string) {
 		for _, l := range strings.Split(logs.String(), "\n") {
 			if strings.Contains(l, "[INFO]  backend.pyhello.demo: hi resolve:") {
 				line = l
 			}
 		}
-		if line == "" && time.Now().After(deadline) {
-			t.Fatalf("the host's log has no info line from the plugin's resolve:\n%s", logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return line != "", logs.String()
+	})
 	for _, want := range []string{"id=PYHELLO-1", "correlation_key=k1", `note="High CPU on web tier is resolved"`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("the plugin's log line lacks %s: %s", want, line)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 	"github.com/itsm-connector/itsm-connector/host/store/storetest"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // countingStore records PruneEvents calls and can fail the next one.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 func TestCheckWorkItem(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/hostside"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // Test plugin binaries are built once per test run, on first use, into a

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"html"
 	"io"
 	"net/http/httptest"
@@ -24,6 +23,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // The echo plugin's secrets: long enough to be redacted in every form, and

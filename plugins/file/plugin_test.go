@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")

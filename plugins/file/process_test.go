@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 	"io"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/hostside"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // TestProcess builds the real binary and drives it the way the host does:
