@@ -163,13 +163,16 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case "list":
 		sf.registerJSON(fs, "print JSON, as the admin API's GET /api/v1/deadletters")
 		fs.StringVar(&backend, "backend", "", "only this backend (type.name)")
-		fs.IntVar(&limit, "limit", adminapi.DefaultLimit, "how many to list")
+		limitFlag(fs, &limit)
 	case "show":
 		sf.registerJSON(fs, "print JSON (show always does)")
 	default:
 		af.register(fs)
 	}
 	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if err := checkLimit(verb, limit); err != nil {
 		return err
 	}
 	var id int64
@@ -315,9 +318,12 @@ func runWorkItems(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.StringVar(&f.Route, "route", "", "only this route")
 		fs.StringVar(&f.CorrelationKey, "key", "", "only this correlation key")
 		fs.BoolVar(&f.DirtyOnly, "pending", false, "only items waiting for reconcile")
-		fs.IntVar(&f.Limit, "limit", 50, "how many to list")
+		limitFlag(fs, &f.Limit)
 	}
 	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if err := checkLimit(verb, f.Limit); err != nil {
 		return err
 	}
 	var id int64
@@ -416,4 +422,18 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// limitFlag registers the list commands' -limit, with the admin API's
+// default.
+func limitFlag(fs *flag.FlagSet, limit *int) {
+	fs.IntVar(limit, "limit", adminapi.DefaultLimit, fmt.Sprintf("how many to list, 1 to %d", adminapi.MaxLimit))
+}
+
+// checkLimit applies the admin API's bounds to a list command's -limit.
+func checkLimit(verb string, limit int) error {
+	if verb == "list" && (limit < 1 || limit > adminapi.MaxLimit) {
+		return fmt.Errorf("-limit %d: list 1 to %d at a time", limit, adminapi.MaxLimit)
+	}
+	return nil
 }

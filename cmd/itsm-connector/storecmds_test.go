@@ -256,3 +256,22 @@ func TestReplayOfflineRevivesADeliverysLetter(t *testing.T) {
 		t.Errorf("letter %d kept after the replay: %v", deliveryLetter, letters)
 	}
 }
+
+// A -limit the admin API would refuse is refused by the list commands too,
+// instead of quietly listing another number.
+func TestListLimitIsChecked(t *testing.T) {
+	cfg, _ := storeConfig(t, "127.0.0.1:1", "")
+	for _, args := range [][]string{
+		{"workitems", "list", "-config", cfg, "-limit", "0"},
+		{"deadletter", "list", "-config", cfg, "-limit", "0"},
+		{"workitems", "list", "-config", cfg, "-limit", "1001"},
+	} {
+		code, _, errOut := runCLI(t, args...)
+		if code != 1 || !strings.Contains(errOut, "list 1 to 1000 at a time") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	if code, _, errOut := runCLI(t, "workitems", "list", "-config", cfg, "-limit", "1000"); code != 0 {
+		t.Errorf("-limit 1000: exit %d, stderr %q", code, errOut)
+	}
+}
