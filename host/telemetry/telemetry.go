@@ -321,14 +321,14 @@ func pluginSpan(sp hostside.Span, res *resource.Resource) (sdktrace.ReadOnlySpan
 		return nil, errors.New("invalid id")
 	}
 	stub := tracetest.SpanStub{
-		Name:        sp.Name,
-		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}),
-		Parent:      trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: pid, TraceFlags: trace.FlagsSampled, Remote: true}),
-		SpanKind:    spanKind(sp.Kind),
-		StartTime:   time.Unix(0, sp.Start),
-		EndTime:     time.Unix(0, sp.End),
-		Attributes:  attributes(sp.Attributes),
-		Resource:    res,
+		Name:                 sp.Name,
+		SpanContext:          trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}),
+		Parent:               trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: pid, TraceFlags: trace.FlagsSampled, Remote: true}),
+		SpanKind:             spanKind(sp.Kind),
+		StartTime:            time.Unix(0, sp.Start),
+		EndTime:              time.Unix(0, sp.End),
+		Attributes:           attributes(sp.Attributes),
+		Resource:             res,
 		InstrumentationScope: instrumentation.Scope{Name: sp.Scope},
 	}
 	for _, ev := range sp.Events {
