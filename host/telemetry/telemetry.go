@@ -98,9 +98,19 @@ const ServiceName = "itsm-connector"
 // Tracing is the tracer provider of a running connector. A nil *Tracing is
 // tracing turned off: its Tracer is nil.
 type Tracing struct {
-	tp    *sdktrace.TracerProvider
-	procs []sdktrace.SpanProcessor
-	svc   Service
+	tp       *sdktrace.TracerProvider
+	procs    []sdktrace.SpanProcessor
+	svc      Service
+	endpoint string
+}
+
+// Endpoint is the collector spans are exported to ("" for a Tracing made
+// by NewWithProcessor).
+func (t *Tracing) Endpoint() string {
+	if t == nil {
+		return ""
+	}
+	return t.endpoint
 }
 
 // New builds the tracer provider that exports with t's OTLP exporter in
@@ -131,7 +141,9 @@ func New(ctx context.Context, t Traces, svc Service) (*Tracing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: %s exporter: %w", t.Exporter, err)
 	}
-	return NewWithProcessor(sdktrace.NewBatchSpanProcessor(exp), svc, t.SampleRatio), nil
+	tr := NewWithProcessor(sdktrace.NewBatchSpanProcessor(exp), svc, t.SampleRatio)
+	tr.endpoint = t.endpoint()
+	return tr, nil
 }
 
 // NewWithProcessor builds the tracer provider around sp (tests pass a
