@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"go.opentelemetry.io/otel/trace"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
@@ -19,6 +18,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/store/engines"
 	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // OpenStore opens the configured store, creating a SQLite file's directory.
