@@ -96,7 +96,7 @@ func buildQueries(d Dialect) queries {
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
 			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
 			intent, dirty, due_at, dirty_since, created_at, updated_at, trace_parent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''))
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
@@ -111,11 +111,11 @@ func buildQueries(d Dialect) queries {
 			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
 			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
 			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
-			dirty = 1, dead = 0, updated_at = ?, trace_parent = ?
+			dirty = 1, dead = 0, updated_at = ?, trace_parent = COALESCE(?, '')
 			WHERE id = ? RETURNING seq`),
 		reviveDelete: r(`DELETE FROM dead_letters WHERE item_id = ?`),
 		insertEvent: r(`INSERT INTO events (item_id, at, kind, op, outcome, message, duration_ns, trace_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE(?, ''))`),
 		insertDead: r(`INSERT INTO dead_letters (item_id, route, backend, correlation_key, reason,
 			last_error, attempts, alert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		// claim marks the attempt of a creating intent that has none, in
@@ -167,6 +167,17 @@ func buildQueries(d Dialect) queries {
 			FROM work_items WHERE dirty = 1 AND dead = 0 GROUP BY backend`),
 		statsDead: `SELECT backend, item_id = 0, COUNT(*) FROM dead_letters GROUP BY backend, item_id = 0`,
 	}
+}
+
+// orNull is s as a statement argument, nil when empty: the trace columns
+// are written as COALESCE(?, ''), since an untraced row (every row with
+// tracing off) binding NULL costs the SQLite driver no allocation, and an
+// empty string one.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func ns(t time.Time) int64 {
@@ -280,7 +291,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, one *sql.Stmt, evs
 		evs = evs[len(chunk):]
 		args := make([]any, 0, 8*len(chunk))
 		for _, e := range chunk {
-			args = append(args, e.item, e.at, e.kind, e.op, e.outcome, e.msg, 0, e.traceID)
+			args = append(args, e.item, e.at, e.kind, e.op, e.outcome, e.msg, 0, orNull(e.traceID))
 		}
 		var err error
 		if len(chunk) == 1 {
@@ -304,7 +315,7 @@ func (s *Store) insertEventsQuery(n int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?)`)
+		b.WriteString(`(?, ?, ?, ?, ?, ?, ?, COALESCE(?, ''))`)
 	}
 	return s.d.rebind(b.String())
 }
@@ -334,7 +345,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	// costs one statement; an existing key falls through to read and merge.
 	var id int64
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now), traceParent).Scan(&id)
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now), orNull(traceParent)).Scan(&id)
 	if err == nil {
 		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, false, nil
 	}
@@ -355,7 +366,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	}
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
-		string(policy), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), traceParent, id).Scan(&seq); err != nil {
+		string(policy), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), orNull(traceParent), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -526,7 +537,7 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 			if at.IsZero() {
 				at = a.now
 			}
-			if _, err := ev.ExecContext(ctx, p.ItemID, ns(at), e.Kind, e.Op, e.Outcome, e.Message, int64(e.Duration), e.TraceID); err != nil {
+			if _, err := ev.ExecContext(ctx, p.ItemID, ns(at), e.Kind, e.Op, e.Outcome, e.Message, int64(e.Duration), orNull(e.TraceID)); err != nil {
 				return store.RecordResult{}, fmt.Errorf("%s: recording audit event of work item %d: %w", s.d.Name, p.ItemID, err)
 			}
 		}
@@ -730,7 +741,7 @@ func (s *Store) ReplayDeadLetter(ctx context.Context, id int64, now time.Time) (
 		return nil, fmt.Errorf("%s: reviving work item %d: %w", s.d.Name, dl.ItemID, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q.insertEvent, dl.ItemID, ns(now), store.EventReplay, "", "replayed",
-		fmt.Sprintf("dead letter %d replayed (was: %s)", id, dl.Reason), 0, ""); err != nil {
+		fmt.Sprintf("dead letter %d replayed (was: %s)", id, dl.Reason), 0, nil); err != nil {
 		return nil, fmt.Errorf("%s: recording replay: %w", s.d.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q.deleteDead, id); err != nil {
@@ -761,7 +772,7 @@ func (s *Store) DropDeadLetter(ctx context.Context, id int64) error {
 			return fmt.Errorf("%s: dropping dead letter %d: %w", s.d.Name, id, err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q.insertEvent, dl.ItemID, ns(time.Now()), store.EventDeadLetter, "", "dropped",
-			fmt.Sprintf("dead letter %d dropped by an operator", id), 0, ""); err != nil {
+			fmt.Sprintf("dead letter %d dropped by an operator", id), 0, nil); err != nil {
 			return fmt.Errorf("%s: recording drop: %w", s.d.Name, err)
 		}
 	}
