@@ -170,7 +170,7 @@ func buildQueries(d Dialect) queries {
 }
 
 // orNull is s as a statement argument, nil when empty: the trace columns
-// are written as COALESCE(?, ''), since an untraced row (every row with
+// are written as COALESCE(?, ”), since an untraced row (every row with
 // tracing off) binding NULL costs the SQLite driver no allocation, and an
 // empty string one.
 func orNull(s string) any {
