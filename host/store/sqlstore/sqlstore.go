@@ -169,10 +169,10 @@ func buildQueries(d Dialect) queries {
 	}
 }
 
-// orNull is s as a statement argument, nil when empty: the trace columns
-// are written as COALESCE(?, ”), since an untraced row (every row with
-// tracing off) binding NULL costs the SQLite driver no allocation, and an
-// empty string one.
+// orNull is s as a statement argument, nil when empty. The trace columns
+// are written with COALESCE, NULL becoming the empty string: an untraced
+// row (every row with tracing off) binding NULL costs the SQLite driver no
+// allocation, and binding an empty string one.
 func orNull(s string) any {
 	if s == "" {
 		return nil
