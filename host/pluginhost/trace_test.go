@@ -97,14 +97,14 @@ func TestPluginSpansJoinTheHostsTrace(t *testing.T) {
 		attrs[kv.Key] = kv.Value
 	}
 	if v := attrs["http.response.status_code"]; v.Type() != attribute.INT64 || v.AsInt64() != 200 {
-		t.Errorf("http.response.status_code = %v", v.Emit())
+		t.Errorf("http.response.status_code = %v", v.String())
 	}
 	if p := attrs["url.path"].AsString(); strings.Contains(p, token) || !strings.Contains(p, "[redacted]") {
 		t.Errorf("url.path = %q: the backend's token is not redacted", p)
 	}
 	res := map[attribute.Key]string{}
 	for _, kv := range httpSpan.Resource().Attributes() {
-		res[kv.Key] = kv.Value.Emit()
+		res[kv.Key] = kv.Value.String()
 	}
 	if res[semconv.ServiceNameKey] != "itsm-connector-plugin-test" || res[semconv.ServiceVersionKey] != "0.1.0" ||
 		res[semconv.ServiceInstanceIDKey] != "host-1" || res[telemetry.AttrBackend] != "test.prod" {

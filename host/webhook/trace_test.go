@@ -231,7 +231,7 @@ func TestAlertIsOneTrace(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, kv := range root.Attributes() {
-			attrs[string(kv.Key)] = kv.Value.Emit()
+			attrs[string(kv.Key)] = kv.Value.String()
 		}
 		if attrs["itsm.alert.id"] != "/subscriptions/s/alerts/trace-1" || attrs["http.response.status_code"] != "202" || attrs["itsm.deliveries"] != "1" {
 			t.Errorf("root attributes = %v", attrs)

@@ -355,7 +355,7 @@ func wireValue(v attribute.Value) any {
 	case attribute.FLOAT64:
 		return v.AsFloat64()
 	default:
-		return cut(v.Emit())
+		return cut(v.String())
 	}
 }
 
