@@ -25,5 +25,5 @@ require (
 
 // Build against the SDK in this repository. A plugin in its own repository
 // drops this line; `go get github.com/itsm-connector/itsm-connector/sdk@v1.1.0`
-// then resolves the release tag sdk/v1.0.0.
+// then resolves the release tag sdk/v1.1.0.
 replace github.com/itsm-connector/itsm-connector/sdk => ../../sdk
