@@ -153,7 +153,7 @@ func NewWithProcessor(sp sdktrace.SpanProcessor, svc Service, ratio float64) *Tr
 		sdktrace.WithResource(serviceResource(ServiceName, svc.Version, svc.InstanceID)),
 		sdktrace.WithSampler(Sampler(ratio)),
 		sdktrace.WithSpanProcessor(sp),
-		sdktrace.WithSpanLimits(spanLimits()))
+		sdktrace.WithRawSpanLimits(spanLimits()))
 	return &Tracing{tp: tp, procs: []sdktrace.SpanProcessor{sp}, svc: svc}
 }
 

@@ -63,6 +63,9 @@ func (c *ticketer) Reopen(_ context.Context, req *sdk.Request) (*sdk.WorkItem, e
 	c.record("reopen")
 	return req.Ref, nil
 }
+func (c *ticketer) ReadStatus(context.Context, *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	return nil, nil
+}
 
 // tracedConnector is a webhook and a delivery engine over st, both
 // tracing into rec when rec is set (nil: tracing off). start runs the
