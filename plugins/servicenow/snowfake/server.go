@@ -134,8 +134,8 @@ type Server struct {
 	denied      map[string]map[string]bool // table → denied ACL operations
 	tableFaults []tableFault
 	hibernating bool
-	push        Push         // where people's changes are pushed (human.go)
-	pushes      []PushResult // pushes sent
+	push        Push           // where people's changes are pushed (human.go)
+	pushes      fakehttp.Hooks // pushes sent
 }
 
 // tableFault is a fault for one method on one table (FailTable).
