@@ -3,6 +3,7 @@ package sdktest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +12,9 @@ import (
 )
 
 // Helpers for a plugin's own tests, beyond the conformance suite: they
-// call the plugin directly (Create) or over real gRPC as the host does
-// (ReadStatus), and fail the test with a message that says what went
-// wrong.
+// call the plugin directly (Create, RateLimited) or over real gRPC as the
+// host does (ReadStatus), and fail the test with a message that says what
+// went wrong.
 
 // ConfigOf encodes v, a map or struct shaped like the plugin's schema, as
 // the configuration the host sends to Configure.
@@ -103,34 +104,58 @@ func CheckError(tb testing.TB, err error, kind sdk.ErrorKind, retryAfter time.Du
 	}
 }
 
-// Retry plays the host retrying one delivery against a rate-limited
-// backend: it calls call until it succeeds, and after each failure, which
-// must be retryable and ask for a delay of at most maxWait, it waits that
-// delay with wait (a test clock's Advance; no test sleeps). It fails the
-// test on any other error, or when call still fails after tries calls,
-// and returns how many calls failed.
-//
-//	limited := sdktest.Retry(t, 5, 10*time.Second, clock.Advance, func() error {
-//		_, err := p.Create(ctx, req)
-//		return err
-//	})
-func Retry(tb testing.TB, tries int, maxWait time.Duration, wait func(time.Duration), call func() error) int {
-	tb.Helper()
-	for failed := 0; ; failed++ {
-		err := call()
-		if err == nil {
-			return failed
-		}
-		if failed+1 >= tries {
-			tb.Fatalf("still failing after %d calls: %v", tries, err)
-		}
-		if sdk.KindOf(err) != sdk.KindRetryable {
-			tb.Fatalf("call failed with a %s error, want retryable: %v", sdk.KindOf(err), err)
-		}
-		d := sdk.RetryAfterOf(err)
-		if d <= 0 || d > maxWait {
-			tb.Fatalf("call asked to wait %v, want the backend's delay (at most %v): %v", d, maxWait, err)
-		}
-		wait(d)
+// Requests returns n requests about alert a with the correlation keys
+// key-1 … key-n, for tests that deliver many alerts.
+func Requests(n int, a sdk.Alert) []*sdk.Request {
+	reqs := make([]*sdk.Request, n)
+	for i := range reqs {
+		reqs[i] = Request(fmt.Sprintf("key-%d", i+1), a, nil)
 	}
+	return reqs
+}
+
+// RateLimitedTries is how many times [RateLimited] calls with one request
+// before it gives up.
+const RateLimitedTries = 10
+
+// RateLimited plays the host delivering reqs one after another with call
+// (a lifecycle method, e.g. p.Create) to a backend that rate-limits them:
+// after a failure, which must be retryable and ask for a delay of at most
+// maxWait (the backend's Retry-After), it waits that delay with wait (a
+// test clock's Advance: no test sleeps) and calls again. It fails the test
+// on any other error, when a request still fails after RateLimitedTries
+// calls, and when no call failed at all (the backend never limited them,
+// so the test would prove nothing). It returns the work items in the
+// order of reqs.
+//
+//	items := sdktest.RateLimited(t, 10*time.Second, clock.Advance, p.Create, sdktest.Requests(7, alert)...)
+func RateLimited(tb testing.TB, maxWait time.Duration, wait func(time.Duration), call func(context.Context, *sdk.Request) (*sdk.WorkItem, error), reqs ...*sdk.Request) []*sdk.WorkItem {
+	tb.Helper()
+	items := make([]*sdk.WorkItem, len(reqs))
+	limited := 0
+	for i, req := range reqs {
+		for tries := 1; ; tries++ {
+			wi, err := call(context.Background(), req)
+			if err == nil {
+				items[i] = wi
+				break
+			}
+			if tries >= RateLimitedTries {
+				tb.Fatalf("request %d of %d (%s): still failing after %d calls: %v", i+1, len(reqs), req.CorrelationKey, tries, err)
+			}
+			if sdk.KindOf(err) != sdk.KindRetryable {
+				tb.Fatalf("request %d of %d (%s): a %s error, want retryable: %v", i+1, len(reqs), req.CorrelationKey, sdk.KindOf(err), err)
+			}
+			d := sdk.RetryAfterOf(err)
+			if d <= 0 || d > maxWait {
+				tb.Fatalf("request %d of %d (%s): the error asks to wait %v, want the backend's delay (at most %v): %v", i+1, len(reqs), req.CorrelationKey, d, maxWait, err)
+			}
+			limited++
+			wait(d)
+		}
+	}
+	if limited == 0 {
+		tb.Fatalf("none of %d requests was rate-limited: the test proves nothing", len(reqs))
+	}
+	return items
 }

@@ -1,9 +1,11 @@
 package sdktest_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,32 +133,45 @@ func TestCheckError(t *testing.T) {
 	}
 }
 
-func TestRetry(t *testing.T) {
+func TestRequests(t *testing.T) {
+	reqs := sdktest.Requests(3, sdktest.SampleAlert())
+	if len(reqs) != 3 || reqs[0].CorrelationKey != "key-1" || reqs[2].CorrelationKey != "key-3" || reqs[1].Alert.Rule != "High CPU on web tier" || reqs[1].Ref != nil {
+		t.Errorf("Requests = %+v", reqs)
+	}
+}
+
+func TestRateLimited(t *testing.T) {
 	limited := sdk.RetryableAfter(errors.New("HTTP 429"), 5*time.Second)
 	for _, tt := range []struct {
 		name   string
 		errs   []error // what the calls return, in order; nil is success
+		reqs   int
 		want   string
-		failed int
+		waited time.Duration
 	}{
-		{"at once", []error{nil}, "", 0},
-		{"after two waits", []error{limited, limited, nil}, "", 2},
-		{"permanent", []error{sdk.Permanent(errors.New("HTTP 400"))}, "failed with a permanent error, want retryable", 0},
-		{"no delay", []error{sdk.Retryable(errors.New("HTTP 503"))}, "asked to wait 0s, want the backend's delay (at most 10s)", 0},
-		{"too long a delay", []error{sdk.RetryableAfter(errors.New("HTTP 429"), time.Minute)}, "asked to wait 1m0s", 0},
-		{"never succeeds", []error{limited, limited, limited}, "still failing after 3 calls", 0},
+		{"after two waits", []error{limited, nil, limited, nil}, 2, "", 10 * time.Second},
+		{"never limited", []error{nil, nil}, 2, "none of 2 requests was rate-limited", 0},
+		{"permanent", []error{sdk.Permanent(errors.New("HTTP 400"))}, 1, "request 1 of 1 (key-1): a permanent error, want retryable", 0},
+		{"no delay", []error{nil, sdk.Retryable(errors.New("HTTP 503"))}, 2, "request 2 of 2 (key-2): the error asks to wait 0s, want the backend's delay (at most 10s)", 0},
+		{"too long a delay", []error{sdk.RetryableAfter(errors.New("HTTP 429"), time.Minute)}, 1, "asks to wait 1m0s", 0},
+		{"never succeeds", slices.Repeat([]error{limited}, sdktest.RateLimitedTries), 1, "request 1 of 1 (key-1): still failing after 10 calls", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			calls, failed := 0, -1
+			calls := 0
 			var waited time.Duration
+			var items []*sdk.WorkItem
 			check(t, func(tb testing.TB) {
-				failed = sdktest.Retry(tb, 3, 10*time.Second, func(d time.Duration) { waited += d }, func() error {
-					calls++
-					return tt.errs[calls-1]
-				})
+				items = sdktest.RateLimited(tb, 10*time.Second, func(d time.Duration) { waited += d },
+					func(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+						calls++
+						if err := tt.errs[calls-1]; err != nil {
+							return nil, err
+						}
+						return &sdk.WorkItem{ID: req.CorrelationKey}, nil
+					}, sdktest.Requests(tt.reqs, sdktest.SampleAlert())...)
 			}).says(t, tt.want)
-			if tt.want == "" && (failed != tt.failed || waited != time.Duration(tt.failed)*5*time.Second) {
-				t.Errorf("Retry = %d after waiting %v; want %d", failed, waited, tt.failed)
+			if tt.want == "" && (waited != tt.waited || len(items) != tt.reqs || items[0].ID != "key-1" || items[1].ID != "key-2") {
+				t.Errorf("RateLimited = %+v after waiting %v; want %d items after %v", items, waited, tt.reqs, tt.waited)
 			}
 		})
 	}

@@ -287,49 +287,22 @@ type Push struct {
 	// Secret signs each webhook in X-Hub-Signature; empty sends it
 	// unsigned, as a webhook registered without a secret.
 	Secret string
-	// Client sends the webhooks; default a client with a 10 second timeout.
-	Client *http.Client
 }
 
 // SignatureHeader is the header of a signed webhook.
 const SignatureHeader = "X-Hub-Signature"
 
-// PushResult is one webhook the fake sent.
-type PushResult struct {
-	// Event is the webhookEvent, e.g. "jira:issue_updated".
-	Event  string
-	Body   []byte
-	Header http.Header
-	// Status is the receiver's answer, 0 when the request failed (Err).
-	Status int
-	Err    error
-}
-
 // PushTo registers a webhook to url with secret (see Push); an empty url
 // removes it.
-func (s *Server) PushTo(url, secret string) { s.PushWith(Push{URL: url, Secret: secret}) }
-
-// PushWith registers a webhook (see PushTo).
-func (s *Server) PushWith(p Push) {
+func (s *Server) PushTo(url, secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.push = p
+	s.push = Push{URL: url, Secret: secret}
 }
 
 // Pushes returns the webhooks sent so far, oldest first. A webhook of a
 // REST call is sent after the call is answered; WaitPushes waits for it.
-func (s *Server) Pushes() []PushResult {
-	sent := s.hooks.Sent()
-	out := make([]PushResult, 0, len(sent))
-	for _, h := range sent {
-		var head struct {
-			Event string `json:"webhookEvent"`
-		}
-		_ = json.Unmarshal(h.Body, &head)
-		out = append(out, PushResult{Event: head.Event, Body: h.Body, Header: h.Header, Status: h.Status, Err: h.Err})
-	}
-	return out
-}
+func (s *Server) Pushes() []fakehttp.Hook { return s.hooks.Sent() }
 
 // WaitPushes waits until every webhook started so far has been sent.
 func (s *Server) WaitPushes() { s.hooks.Wait() }
@@ -346,7 +319,7 @@ func Sign(secret string, body []byte) string { return fakehttp.SignSHA256(secret
 // pushNow sends ev, if any, before returning (a person's change).
 func (s *Server) pushNow(ev *webhookEvent) {
 	if ev != nil {
-		s.hooks.Send(ev.hook.Client, ev.hook.URL, ev.header(), ev.body)
+		s.hooks.Send(nil, ev.hook.URL, ev.header(), ev.body)
 	}
 }
 
@@ -354,7 +327,7 @@ func (s *Server) pushNow(ev *webhookEvent) {
 // whose answer must not wait for the webhook).
 func (s *Server) pushLater(ev *webhookEvent) {
 	if ev != nil {
-		s.hooks.SendLater(ev.hook.Client, ev.hook.URL, ev.header(), ev.body)
+		s.hooks.SendLater(nil, ev.hook.URL, ev.header(), ev.body)
 	}
 }
 

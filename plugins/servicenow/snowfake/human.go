@@ -167,17 +167,6 @@ type PushMessage struct {
 	Operation string `json:"operation"`
 }
 
-// PushResult is one push the fake sent.
-type PushResult struct {
-	Message PushMessage
-	// Body is the body as sent; Header the request's headers.
-	Body   []byte
-	Header http.Header
-	// Status is the receiver's answer, 0 when the request failed (Err).
-	Status int
-	Err    error
-}
-
 // PushTo makes every change made through the people methods (ResolveAs,
 // CloseAs, CancelAs, ReopenAs, EditAs, DeleteAs) POST a PushMessage to url,
 // signed with secret (see Push); an empty url stops pushing.
@@ -191,16 +180,7 @@ func (s *Server) PushWith(p Push) {
 }
 
 // Pushes returns the pushes sent so far, oldest first.
-func (s *Server) Pushes() []PushResult {
-	sent := s.pushes.Sent()
-	out := make([]PushResult, 0, len(sent))
-	for _, h := range sent {
-		res := PushResult{Body: h.Body, Header: h.Header, Status: h.Status, Err: h.Err}
-		_ = json.Unmarshal(h.Body, &res.Message)
-		out = append(out, res)
-	}
-	return out
-}
+func (s *Server) Pushes() []fakehttp.Hook { return s.pushes.Sent() }
 
 // Sign is the X-ITSM-Signature value of body under secret.
 func Sign(secret string, body []byte) string { return fakehttp.SignSHA256(secret, body) }
