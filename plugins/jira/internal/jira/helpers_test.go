@@ -1,7 +1,6 @@
 package jira
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -89,9 +88,7 @@ func (e *env) newPlugin(cfg map[string]any) *Plugin {
 		cfg = baseConfig(e.flavor, e.fake.URL)
 	}
 	p := New(Options{Version: "test", Logger: e.logs.Logger(), Now: e.clock.Now})
-	if err := sdktest.Rejected(p.Configure(context.Background(), sdktest.ConfigOf(e.t, cfg))); err != nil {
-		e.t.Fatalf("Configure: %v", err)
-	}
+	sdktest.ConfigureWarnings(e.t, p, sdktest.ConfigOf(e.t, cfg))
 	return p
 }
 

@@ -1,7 +1,6 @@
 package servicenow
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -68,9 +67,7 @@ func newEnv(t *testing.T, fakeOpts func(*snowfake.Options), mutate func(cfg map[
 	}
 	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Version: "test", Logger: logs.Logger(), Now: c.Now})
-	if err := sdktest.Rejected(p.Configure(context.Background(), sdktest.ConfigOf(t, cfg))); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
+	sdktest.ConfigureWarnings(t, p, sdktest.ConfigOf(t, cfg))
 	return &env{t: t, fake: fake, p: p, clock: c, logs: logs}
 }
 
