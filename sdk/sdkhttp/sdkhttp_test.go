@@ -388,3 +388,13 @@ func TestExchange(t *testing.T) {
 		t.Errorf("Status through the embedded Exchange = %d", e.Status)
 	}
 }
+
+func TestTimeoutAttribute(t *testing.T) {
+	a := sdkhttp.TimeoutAttribute("Jira")
+	if a.Name != "timeout" || a.Type != "string" || string(a.Default) != `"30s"` || a.Doc != "Timeout of one HTTP request to Jira, as a duration." {
+		t.Errorf("TimeoutAttribute = %+v", a)
+	}
+	if err := (sdk.Schema{Attributes: []sdk.Attribute{a}}).Validate(); err != nil {
+		t.Errorf("schema with the attribute: %v", err)
+	}
+}
