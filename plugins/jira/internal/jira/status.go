@@ -37,17 +37,8 @@ type statusIssue struct {
 	ID     string `json:"id"`
 	Key    string `json:"key"`
 	Fields struct {
-		Status struct {
-			Name           string `json:"name"`
-			StatusCategory struct {
-				Key string `json:"key"`
-			} `json:"statusCategory"`
-		} `json:"status"`
-		Resolution *struct {
-			Name string `json:"name"`
-		} `json:"resolution"`
+		issueFields
 		ResolutionDate string `json:"resolutiondate"`
-		Summary        string `json:"summary"`
 		Priority       *struct {
 			Name string `json:"name"`
 		} `json:"priority"`
