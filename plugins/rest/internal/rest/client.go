@@ -39,16 +39,14 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("rest: " + e.Exchange.String())
+	msg := "rest: " + e.Exchange.String()
 	if e.Failure != "" {
-		fmt.Fprintf(&b, " reports a failure at result.error %s", e.Failure)
+		msg += " reports a failure at result.error " + e.Failure
 	}
 	if e.Body != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Body)
+		msg += ": " + e.Body
 	}
-	return b.String()
+	return msg
 }
 
 // client sends the requests of one configuration.
