@@ -411,6 +411,12 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 		Continue              *bool `hcl:"continue,optional"`
 		// OnResolvedWithoutItem is checked by Validate.
 		OnResolvedWithoutItem *string `hcl:"on_resolved_without_item,optional"`
+		// Flap's values are checked by Validate.
+		Flap *struct {
+			Window         string  `hcl:"window"`
+			MaxTransitions int     `hcl:"max_transitions"`
+			QuietPeriod    *string `hcl:"quiet_period,optional"`
+		} `hcl:"flap,block"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	if present["when"] {
@@ -433,6 +439,13 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	}
 	setValue(&r.OnResolvedWithoutItem, raw.OnResolvedWithoutItem)
 	diags = append(diags, l.duration(key+".reopen_window", raw.ReopenWindow, &r.ReopenWindow)...)
+	if f := raw.Flap; f != nil {
+		l.recordNested(key, b, "flap")
+		r.Flap = &Flap{MaxTransitions: f.MaxTransitions}
+		diags = append(diags, l.duration(key+".flap.window", &f.Window, &r.Flap.Window)...)
+		r.Flap.QuietPeriod = r.Flap.Window
+		diags = append(diags, l.duration(key+".flap.quiet_period", f.QuietPeriod, &r.Flap.QuietPeriod)...)
+	}
 	if present["send_to"] {
 		refs, d := parseSendTo(raw.SendTo)
 		r.SendTo = refs
@@ -498,6 +511,23 @@ func (l *loader) record(key string, b *hcl.Block) map[string]bool {
 		l.ranges[key+"."+nb.Type] = nb.DefRange()
 	}
 	return present
+}
+
+// recordNested notes the ranges of the attributes of b's nested block
+// typ under key.typ ("route.web.flap.window").
+func (l *loader) recordNested(key string, b *hcl.Block, typ string) {
+	sb, ok := b.Body.(*hclsyntax.Body)
+	if !ok {
+		return
+	}
+	for _, nb := range sb.Blocks {
+		if nb.Type != typ {
+			continue
+		}
+		for name, a := range nb.Body.Attributes {
+			l.ranges[key+"."+typ+"."+name] = a.Expr.Range()
+		}
+	}
 }
 
 // duration parses a duration attribute written as a string ("90s", "24h",

@@ -204,7 +204,21 @@ type Route struct {
 	// Route built in code means the default.
 	MaxConfigurationItems int
 	Continue              bool
-	Range                 hcl.Range
+	// Flap is the route's flap block; nil when absent (no alert is ever
+	// marked flapping).
+	Flap  *Flap
+	Range hcl.Range
+}
+
+// Flap is a route's `flap {}` block: an alert whose fire and resolve
+// transitions exceed MaxTransitions inside Window is flapping; it stops
+// once it has stayed steady for QuietPeriod, and a flapping alert's work
+// item is resolved once the alert has stayed resolved that long.
+type Flap struct {
+	Window         time.Duration
+	MaxTransitions int
+	// QuietPeriod defaults to Window.
+	QuietPeriod time.Duration
 }
 
 // BackendRef is one resolved entry of send_to.

@@ -411,6 +411,9 @@ func (v *validator) routes() {
 			v.add(hcl.DiagWarning, v.at(key+".max_configuration_items"), "max_configuration_items without per_ci",
 				"max_configuration_items of route %q has no effect: the route sets no per_ci = true, so each alert is one work item covering all its configuration items.", r.Name)
 		}
+		if f := r.Flap; f != nil {
+			v.flap(key, r.Name, f)
+		}
 		switch r.OnResolvedWithoutItem {
 		case "", OnResolvedRecord, OnResolvedCreateAndResolve:
 		default:
@@ -418,5 +421,22 @@ func (v *validator) routes() {
 				"on_resolved_without_item %q of route %q is not known; use %q (the default: note the resolution in the audit trail, call nothing) or %q (create the work item, then resolve it at once).",
 				r.OnResolvedWithoutItem, r.Name, OnResolvedRecord, OnResolvedCreateAndResolve)
 		}
+	}
+}
+
+// flap checks a route's flap block.
+func (v *validator) flap(key, route string, f *Flap) {
+	key += ".flap"
+	if f.Window <= 0 {
+		v.errorf(v.at(key+".window", key), "Invalid flap.window",
+			"flap.window of route %q must be positive, e.g. \"30m\": transitions are counted inside it.", route)
+	}
+	if f.MaxTransitions < 1 {
+		v.errorf(v.at(key+".max_transitions", key), "Invalid flap.max_transitions",
+			"flap.max_transitions of route %q must be at least 1, e.g. 4: an alert with more fire and resolve transitions inside flap.window is flapping.", route)
+	}
+	if f.QuietPeriod <= 0 {
+		v.errorf(v.at(key+".quiet_period", key), "Invalid flap.quiet_period",
+			"flap.quiet_period of route %q must be positive (the default is flap.window): a flapping alert's work item is resolved once the alert has stayed resolved that long.", route)
 	}
 }

@@ -79,9 +79,21 @@ const (
 	// moveSkipResolve: a resolution the plugin cannot resolve; only
 	// recorded, and the claim ends.
 	moveSkipResolve
+	// moveFlapNote: the alert flaps; Update with the note that says so
+	// (choice.Comment), once per flapping.
+	moveFlapNote
+	// moveFlapNoted: the alert flaps and the plugin has no Update: the
+	// note is recorded as impossible, no call.
+	moveFlapNoted
+	// moveSuppress: a flapping alert fired again; recorded, not sent.
+	moveSuppress
+	// moveHold: a flapping alert resolved; its work item stays open until
+	// choice.At, when the resolution is the quiet period old.
+	moveHold
 )
 
-var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve"}
+var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve",
+	"flap-note", "flap-noted", "suppress", "hold"}
 
 func (m move) String() string { return moveNames[m] }
 
@@ -110,11 +122,13 @@ func (s situation) unknownCreate() bool {
 }
 
 // choice is one step: the move, an audit note explaining it (may be
-// empty), and for moveWait when the item is due again.
+// empty), for moveWait and moveHold when the item is due again, and for a
+// call a lifecycle policy makes, what the call says (sdk.Request.Note).
 type choice struct {
-	Move move
-	Note string
-	At   time.Time
+	Move    move
+	Note    string
+	At      time.Time
+	Comment string
 }
 
 // decide is the reconcile table (see the package documentation): the one
@@ -132,6 +146,9 @@ func decide(s situation) choice {
 				"an earlier Create may have reached the backend; looking it up once the plugin's read-after-write delay (%v) has passed", s.ReadAfterWrite)}
 		}
 		return choice{Move: moveLookup}
+	}
+	if it.Remote == store.RemoteOpen && it.Flap != nil && it.FlapState.Flapping() {
+		return flapping(s)
 	}
 	if it.Condition == sdk.ConditionFired {
 		switch {
@@ -162,6 +179,39 @@ func decide(s situation) choice {
 		return choice{Move: moveDone, Note: "alert resolved with no work item open; recorded only"}
 	}
 	return choice{Move: moveDone}
+}
+
+// flapping is the step for a flapping alert whose work item is open (see
+// store.ObserveFlap for when an alert flaps): one Update says so, re-fires
+// are recorded and not sent, and a resolution waits until the alert has
+// stayed resolved for the quiet period. A flapping alert without an open
+// work item gets one as any firing alert does (Create or Reopen), and the
+// note follows.
+func flapping(s situation) choice {
+	it, caps, f := s.Item, s.Caps, s.Item.Flap
+	if !it.FlapNoted.Equal(it.FlapState.Since) {
+		if !caps.Update {
+			return choice{Move: moveFlapNoted, Note: "alert is flapping; the plugin has no Update, so no note says so"}
+		}
+		return choice{Move: moveFlapNote, Note: "alert is flapping: adding a note that says so; further transitions are recorded, not sent",
+			Comment: fmt.Sprintf("Alert is flapping: more than %d fire/resolve transitions within %v. Further changes are recorded by the connector but not sent, "+
+				"and this work item stays open until the alert has stayed resolved for %v.", f.MaxTransitions, f.Window, f.QuietPeriod)}
+	}
+	if it.Condition == sdk.ConditionFired {
+		if it.AppliedSeq >= it.Seq {
+			return choice{Move: moveDone}
+		}
+		return choice{Move: moveSuppress, Note: "alert is flapping: fired again; recorded, not sent"}
+	}
+	if quiet := it.EventAt.Add(f.QuietPeriod); s.Now.Before(quiet) {
+		return choice{Move: moveHold, At: quiet, Note: fmt.Sprintf(
+			"alert is flapping: resolved; the work item stays open until the alert has stayed resolved for %v (%s)", f.QuietPeriod, quiet.UTC().Format(time.RFC3339))}
+	}
+	note := fmt.Sprintf("the flapping alert has stayed resolved for %v: resolving", f.QuietPeriod)
+	if !caps.Resolve {
+		return choice{Move: moveSkipResolve, Note: note + "; the plugin cannot resolve, so only recorded"}
+	}
+	return choice{Move: moveResolve, Note: note}
 }
 
 // newItem brings a Fired to a slot whose work item is resolved or absent:

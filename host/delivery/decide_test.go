@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,86 @@ func TestDecide(t *testing.T) {
 				ReadAfterWrite: raw, Now: now})
 			if got.Move != tt.want || !got.At.Equal(tt.at) {
 				t.Errorf("decide = %v at %v (note %q), want %v at %v", got.Move, got.At, got.Note, tt.want, tt.at)
+			}
+		})
+	}
+}
+
+func TestDecideFlapping(t *testing.T) {
+	now := t0.Add(time.Hour)
+	fired, resolved := sdk.ConditionFired, sdk.ConditionResolved
+	caps := allCaps()
+	noUpdate, noResolve := allCaps(), allCaps()
+	noUpdate.Update, noResolve.Resolve = false, false
+	const quiet = 10 * time.Minute
+	policy := &route.FlapPolicy{Window: 30 * time.Minute, MaxTransitions: 4, QuietPeriod: quiet}
+	since := now.Add(-5 * time.Minute)
+	ref := &sdk.WorkItem{ID: "W1"}
+	// item is an open work item whose alert flaps since `since`, its note
+	// delivered and the newest notification, a re-fire, not yet.
+	item := func(mod func(it *store.Item)) *store.Item {
+		it := &store.Item{Condition: fired, Remote: store.RemoteOpen, Ref: ref, Seq: 7, AppliedSeq: 6, FiredSeq: 7, EventAt: now.Add(-time.Minute),
+			ReopenWindow: time.Hour, OnResolvedWithoutItem: route.ResolvedRecord,
+			Flap: policy, FlapState: store.FlapState{Transitions: []time.Time{since}, Since: since}, FlapNoted: since}
+		mod(it)
+		return it
+	}
+	noteOwed := func(it *store.Item) { it.FlapNoted = time.Time{} }
+	resolution := func(at time.Time) func(*store.Item) {
+		return func(it *store.Item) {
+			it.Condition, it.EventAt, it.Alert = resolved, at, &sdk.Alert{FiredAt: at.Add(-time.Minute)}
+		}
+	}
+	tests := []struct {
+		name string
+		it   *store.Item
+		caps sdk.Capabilities
+		want move
+		at   time.Time
+	}{
+		{name: "flapping starts on a re-fire: the note", it: item(noteOwed), caps: caps, want: moveFlapNote},
+		{name: "flapping starts on a resolution: the note first", it: item(func(it *store.Item) { noteOwed(it); resolution(now.Add(-time.Minute))(it) }),
+			caps: caps, want: moveFlapNote},
+		{name: "a new flapping after an earlier one: its own note", it: item(func(it *store.Item) { it.FlapNoted = since.Add(-time.Hour) }),
+			caps: caps, want: moveFlapNote},
+		{name: "note owed, plugin without Update: recorded", it: item(noteOwed), caps: noUpdate, want: moveFlapNoted},
+		{name: "noted, fired again: suppressed", it: item(func(*store.Item) {}), caps: caps, want: moveSuppress},
+		{name: "noted, re-fire applied: done", it: item(func(it *store.Item) { it.AppliedSeq = it.Seq }), caps: caps, want: moveDone},
+		{name: "noted, resolved inside the quiet period: held open", it: item(resolution(now.Add(-time.Minute))), caps: caps,
+			want: moveHold, at: now.Add(-time.Minute).Add(quiet)},
+		{name: "noted, held resolution comes due again early: held", it: item(func(it *store.Item) {
+			resolution(now.Add(-time.Minute))(it)
+			it.AppliedSeq = it.Seq
+		}), caps: caps, want: moveHold, at: now.Add(-time.Minute).Add(quiet)},
+		{name: "noted, resolved for the quiet period: resolve", it: item(resolution(now.Add(-quiet))), caps: caps, want: moveResolve},
+		{name: "resolved for the quiet period, plugin cannot resolve: recorded", it: item(resolution(now.Add(-quiet))), caps: noResolve,
+			want: moveSkipResolve},
+		// Without an open work item a flapping alert is delivered as any
+		// other: the item is reopened (or created) first, the note follows.
+		{name: "flapping, item resolved, fires: reopen", it: item(func(it *store.Item) {
+			noteOwed(it)
+			it.Remote, it.RemoteResolvedAt = store.RemoteResolved, now.Add(-2*time.Minute)
+		}), caps: caps, want: moveReopen},
+		{name: "flapping, item resolved, resolution: done", it: item(func(it *store.Item) {
+			resolution(now.Add(-time.Minute))(it)
+			it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.FiredSeq = store.RemoteResolved, now.Add(-2*time.Minute), 6, 6
+		}), caps: caps, want: moveDone},
+		// Not flapping (or no policy): today's table.
+		{name: "not flapping: update", it: item(func(it *store.Item) { it.FlapState = store.FlapState{} }), caps: caps, want: moveUpdate},
+		{name: "not flapping, resolved: resolve at once", it: item(func(it *store.Item) {
+			it.FlapState = store.FlapState{}
+			resolution(now.Add(-time.Minute))(it)
+		}), caps: caps, want: moveResolve},
+		{name: "no policy: update", it: item(func(it *store.Item) { it.Flap = nil }), caps: caps, want: moveUpdate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decide(situation{Item: tt.it, Caps: tt.caps, Now: now})
+			if got.Move != tt.want || !got.At.Equal(tt.at) {
+				t.Errorf("decide = %v at %v (note %q), want %v at %v", got.Move, got.At, got.Note, tt.want, tt.at)
+			}
+			if got.Move == moveFlapNote && !strings.Contains(got.Comment, "flapping") {
+				t.Errorf("the note sent with the Update is %q; want it to say the alert is flapping", got.Comment)
 			}
 		})
 	}

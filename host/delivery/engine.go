@@ -93,16 +93,30 @@ const (
 	DeadLetterUnmatched   = "unmatched"    // no route took the alert
 )
 
+// OutcomeSuppressed is the Observation.Outcome of a call a lifecycle
+// policy (Observation.Policy) kept from the backend.
+const OutcomeSuppressed = "suppressed"
+
+// Lifecycle policies that suppress calls: Observation.Policy.
+const (
+	PolicyFlapping    = "flapping"
+	PolicyMaintenance = "maintenance"
+)
+
 // Observation is one event for metrics.
 type Observation struct {
 	Backend string
 	// Op is the plugin call (lookup, create, update, resolve, reopen), or
 	// "dead_letter".
 	Op string
-	// Outcome is ok, retryable, permanent or not_found for calls, and one
-	// of the DeadLetter reasons for dead letters.
+	// Outcome is ok, retryable, permanent or not_found for calls, one of
+	// the DeadLetter reasons for dead letters, and OutcomeSuppressed for a
+	// call a lifecycle policy kept from the backend.
 	Outcome  string
 	Duration time.Duration
+	// Policy is the lifecycle policy that suppressed the call (Outcome
+	// OutcomeSuppressed): PolicyFlapping or PolicyMaintenance.
+	Policy string
 }
 
 func (o Options) withDefaults() Options {

@@ -29,6 +29,9 @@ type fake struct {
 	latency time.Duration
 
 	inFlight, maxInFlight int
+	// notes are the sdk.Request.Note of the calls that carried one, as
+	// "op: note".
+	notes []string
 }
 
 var _ hostside.Client = (*fake)(nil)
@@ -182,6 +185,9 @@ func (f *fake) change(ctx context.Context, op string, req *sdk.Request, state sd
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if req.Note != "" {
+		f.notes = append(f.notes, op+": "+req.Note)
+	}
 	if req.Ref == nil {
 		return nil, sdk.Permanent(fmt.Errorf("%s without a ref", op))
 	}
@@ -210,4 +216,10 @@ func (f *fake) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 
 func allCaps() sdk.Capabilities {
 	return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}
+}
+
+func (f *fake) callNotes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.notes...)
 }

@@ -168,6 +168,7 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		op      string
 		fn      func(context.Context, *sdk.Request) (*sdk.WorkItem, error)
 		withRef = true
+		comment string
 	)
 	switch d.Move {
 	case moveDone:
@@ -184,6 +185,21 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		return false, nil
 	case moveWait:
 		return true, j.save(store.Progress{Retry: true, RetryAt: d.At})
+	case moveFlapNoted:
+		it.FlapNoted, j.unsaved = it.FlapState.Since, true
+		return false, nil
+	case moveSuppress:
+		j.suppressed("update", PolicyFlapping)
+		it.AppliedSeq, j.unsaved = it.Seq, true
+		return false, nil
+	case moveHold:
+		// The resolution is held once: AppliedSeq marks it, while the
+		// item stays due (at d.At) until it is sent.
+		if it.AppliedSeq < it.Seq {
+			j.suppressed("resolve", PolicyFlapping)
+			it.AppliedSeq = it.Seq
+		}
+		return true, j.save(store.Progress{Retry: true, RetryAt: d.At})
 	case moveMarkCreate:
 		it.Intent, it.CreateAttemptAt, j.marked = store.IntentCreating, j.r.e.opt.Now(), true
 		j.note(store.EventState, "intent recorded: creating a work item")
@@ -195,6 +211,8 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		op, fn, withRef = "create", c.Create, false
 	case moveUpdate:
 		op, fn = "update", c.Update
+	case moveFlapNote:
+		op, fn, comment = "update", c.Update, d.Comment
 	case moveResolve:
 		op, fn = "resolve", c.Resolve
 	case moveReopen:
@@ -205,7 +223,7 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			return true, err
 		}
 	}
-	wi, err := j.call(ctx, op, fn, withRef)
+	wi, err := j.call(ctx, op, fn, withRef, comment)
 	switch op {
 	case "lookup":
 		if err != nil && sdk.KindOf(err) != sdk.KindNotFound {
@@ -240,12 +258,18 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		return j.failOrForget(ctx, op, err)
 	}
 	j.setRef(wi)
-	switch op {
-	case "update":
+	switch {
+	case d.Move == moveFlapNote:
+		// The note applies a Fired; a resolution is still held.
+		it.FlapNoted = it.FlapState.Since
+		if it.Condition == sdk.ConditionFired {
+			it.AppliedSeq = it.Seq
+		}
+	case op == "update":
 		it.AppliedSeq = it.Seq
-	case "resolve":
+	case op == "resolve":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteResolved, it.EventAt, it.Seq
-	case "reopen":
+	case op == "reopen":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.Intent = store.RemoteOpen, time.Time{}, it.Seq, store.IntentNone
 	}
 	j.unsaved = true
@@ -302,8 +326,16 @@ func (j *job) note(kind, msg string) {
 	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: kind, Message: msg})
 }
 
+// suppressed reports a call a lifecycle policy kept from the backend.
+func (j *job) suppressed(op, policy string) {
+	if obs := j.r.e.opt.Observer; obs != nil {
+		obs(Observation{Backend: j.r.ref, Op: op, Outcome: OutcomeSuppressed, Policy: policy})
+	}
+}
+
 // call runs one plugin call under the backend's limits and audits it.
-func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk.Request) (*sdk.WorkItem, error), withRef bool) (*sdk.WorkItem, error) {
+// comment, when set, is the call's sdk.Request.Note.
+func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk.Request) (*sdk.WorkItem, error), withRef bool, comment string) (*sdk.WorkItem, error) {
 	if j.r.bucket.paused(time.Now()) > 0 {
 		return nil, errPaused
 	}
@@ -311,7 +343,7 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 		return nil, err
 	}
 	it := j.it
-	req := &sdk.Request{CorrelationKey: it.CorrelationKey, Alert: *it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems}
+	req := &sdk.Request{CorrelationKey: it.CorrelationKey, Alert: *it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems, Note: comment}
 	if withRef {
 		req.Ref = it.Ref
 	}
@@ -405,7 +437,7 @@ func (j *job) save(p store.Progress) error {
 		// known: the next claim starts afresh, without a Lookup.
 		p.CreateAttemptAt = time.Time{}
 	}
-	p.AppliedSeq, p.Attempts, p.LastError = it.AppliedSeq, it.Attempts, it.LastError
+	p.AppliedSeq, p.Attempts, p.LastError, p.FlapNoted = it.AppliedSeq, it.Attempts, it.LastError, it.FlapNoted
 	if p.Done {
 		p.Attempts, p.LastError = 0, ""
 	}

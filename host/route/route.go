@@ -52,6 +52,7 @@ type compiled struct {
 	cont     bool
 	reopen   time.Duration
 	resolved ResolvedPolicy
+	flap     *FlapPolicy // nil: none
 }
 
 // Compile checks routes against the declared backends and the shape of the
@@ -82,6 +83,12 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 			resolved: ResolvedPolicy(rt.OnResolvedWithoutItem).OrDefault()}
 		if c.maxCIs <= 0 {
 			c.maxCIs = config.DefaultMaxConfigurationItems
+		}
+		if f := rt.Flap; f != nil {
+			c.flap = &FlapPolicy{Window: f.Window, MaxTransitions: f.MaxTransitions, QuietPeriod: f.QuietPeriod}
+			if c.flap.QuietPeriod <= 0 {
+				c.flap.QuietPeriod = c.flap.Window
+			}
 		}
 		for _, ref := range rt.SendTo {
 			if !backends[ref.Ref()] {
@@ -330,7 +337,7 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 	for _, b := range c.backends {
 		for _, s := range slots {
 			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: s.key, Fields: fields,
-				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note})
+				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note, Flap: c.flap})
 		}
 	}
 	return out, true, nil

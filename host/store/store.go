@@ -98,6 +98,10 @@ type Notification struct {
 	// encode it. Callers that batch encode it beforehand, in parallel, to
 	// keep that work out of the single write transaction.
 	AlertJSON []byte
+	// Hold, when set, is the maintenance window the alert fell in: ingest
+	// records it on every delivery's item (Item.Hold), and its item is due
+	// at the window's end.
+	Hold *route.MaintenanceHold
 }
 
 // IngestResult reports what ingest did with one notification.
@@ -113,6 +117,11 @@ type DeliveryOutcome struct {
 	ItemID  int64
 	Outcome Outcome
 	Backend string
+	// Flapping: the item's alert flaps after this notification (see
+	// ObserveFlap); FlapStarted: this notification made it flap.
+	Flapping, FlapStarted bool
+	// Held: a maintenance window holds the notification (Notification.Hold).
+	Held bool
 }
 
 // RemoteState is what the host knows of the remote work item.
@@ -170,6 +179,21 @@ type Item struct {
 	// acknowledged has not reached the backend yet.
 	FiredSeq int64
 
+	// Flap is the route's flap policy (nil: none), replaced by every
+	// applied notification like ReopenWindow.
+	Flap *route.FlapPolicy
+	// FlapState is the alert's recent transitions and whether it flaps,
+	// kept by ingest (ObserveFlap).
+	FlapState FlapState
+	// FlapNoted is the FlapState.Since whose flapping note a worker
+	// delivered (or recorded that the plugin cannot take one); the note of
+	// the current flapping is owed while it differs from FlapState.Since.
+	FlapNoted time.Time
+
+	// Hold is the maintenance window that holds the item's newest
+	// notifications back; its Seq is 0 when none does.
+	Hold Hold
+
 	// Remote state.
 	Remote RemoteState
 	// Ref is the current remote work item; after a reopen window passed it
@@ -194,6 +218,19 @@ type Item struct {
 	LeaseUntil time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// Hold is a maintenance window's hold on a work item: the newest
+// notification it held and the window. While the window lasts, the item
+// gets no new work item (an open one is updated and resolved as usual); at
+// its end the worker settles the hold (see delivery's decide).
+type Hold struct {
+	// Seq is the Seq of the newest notification the window held; 0 when
+	// the item has no hold.
+	Seq int64
+	// Condition is that notification's condition.
+	Condition sdk.Condition
+	route.MaintenanceHold
 }
 
 // ClaimRequest is one claim made by [Store.RecordAll]: the arguments of
@@ -232,6 +269,12 @@ type Progress struct {
 	AppliedSeq int64
 	Attempts   int
 	LastError  string
+	// FlapNoted is written as given (see Item.FlapNoted).
+	FlapNoted time.Time
+	// HoldSettled is the Hold.Seq whose end the worker settled: the hold is
+	// cleared, unless ingest held a newer notification meanwhile. Zero
+	// leaves the hold as it is.
+	HoldSettled int64
 
 	// Done ends the claim successfully: the item stays dirty (due now) only
 	// when a newer notification arrived meanwhile.

@@ -70,12 +70,21 @@ func (s *Store) Close() error {
 
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
 	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq, remote, ref, remote_resolved_at,
-	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at`
+	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
+	flap_window, flap_max, flap_quiet, flap_transitions, flapping_since, flap_noted,
+	maint_seq, maint_cond, maint_window, maint_until, maint_on_end`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
+// progressSet clears the maintenance hold the worker settled (Progress.HoldSettled),
+// unless ingest held a newer notification meanwhile.
 const progressSet = `remote = ?, ref = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
-	attempts = ?, last_error = ?, updated_at = ?`
+	attempts = ?, last_error = ?, updated_at = ?, flap_noted = ?,
+	maint_seq = CASE WHEN maint_seq = ? THEN 0 ELSE maint_seq END,
+	maint_cond = CASE WHEN maint_seq = ? THEN '' ELSE maint_cond END,
+	maint_window = CASE WHEN maint_seq = ? THEN '' ELSE maint_window END,
+	maint_until = CASE WHEN maint_seq = ? THEN 0 ELSE maint_until END,
+	maint_on_end = CASE WHEN maint_seq = ? THEN '' ELSE maint_on_end END`
 
 type queries struct {
 	selectDesired, insertItem, updateDesired, reviveDelete string
@@ -90,24 +99,43 @@ type queries struct {
 func buildQueries(d Dialect) queries {
 	r := d.rebind
 	return queries{
-		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead FROM work_items
+		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead, flap_transitions, flapping_since FROM work_items
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
+		// insertItem makes a held notification's new item due at the end of
+		// its maintenance window.
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
 			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
-			intent, dirty, due_at, dirty_since, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?)
+			intent, dirty, due_at, dirty_since, created_at, updated_at,
+			flap_window, flap_max, flap_quiet, flap_transitions, flapping_since,
+			maint_seq, maint_cond, maint_window, maint_until, maint_on_end)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
 		// It records the creating intent (see createIntent) for a
 		// notification that may need a new work item, and keeps an intent
-		// already there with its attempt mark.
+		// already there with its attempt mark. A notification a
+		// maintenance window holds (its window named) becomes the item's
+		// hold; one that is not held leaves the hold for the worker to
+		// settle. A dirty item keeps its due time (a retry's backoff),
+		// unless a policy holds it (a maintenance window, or a flapping
+		// alert's resolution held open): then it is due now, or at the
+		// window's end for a held notification on an item without an open
+		// work item.
 		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
 			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
 			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
 			intent = CASE WHEN remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
 				THEN 'creating' ELSE intent END,
-			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
+			flap_window = ?, flap_max = ?, flap_quiet = ?, flap_transitions = ?, flapping_since = ?,
+			maint_seq = CASE WHEN ? <> '' THEN seq + 1 ELSE maint_seq END,
+			maint_cond = CASE WHEN ? <> '' THEN ? ELSE maint_cond END,
+			maint_window = CASE WHEN ? <> '' THEN ? ELSE maint_window END,
+			maint_until = CASE WHEN ? <> '' THEN ? ELSE maint_until END,
+			maint_on_end = CASE WHEN ? <> '' THEN ? ELSE maint_on_end END,
+			due_at = CASE WHEN dirty = 1 AND dead = 0 AND maint_seq = 0
+					AND NOT (flapping_since > 0 AND remote = 'open' AND condition = 'resolved') THEN due_at
+				WHEN ? <> '' AND remote <> 'open' THEN ? ELSE ? END,
 			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
 			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
 			dirty = 1, dead = 0, updated_at = ?
@@ -231,7 +259,7 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 		cond := n.Alert.Condition
 		res[i].Deliveries = make([]store.DeliveryOutcome, len(n.Deliveries))
 		for j, d := range n.Deliveries {
-			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, cond, at, now)
+			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, n.Hold, cond, at, now)
 			if err != nil {
 				return nil, err
 			}
@@ -244,6 +272,9 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 			msg := string(cond) + " notification for alert " + n.Alert.ID + " at " + atText + ": " + string(out.Outcome)
 			if d.Note != "" {
 				msg += "; " + d.Note
+			}
+			if note := store.PolicyNote(out, d, n.Hold); note != "" {
+				msg += "; " + note
 			}
 			evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventNotification, op: string(cond),
 				outcome: string(out.Outcome), msg: msg})
@@ -309,8 +340,10 @@ func (s *Store) insertEventsQuery(n int) string {
 
 // ingestOne merges one delivery into its work item; revived reports that
 // it brought a dead-lettered item back, which Ingest records as an event.
+// The outcome says whether the item flaps and whether a maintenance window
+// holds it, for the notification's audit event.
 func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.Tx, a *sdk.Alert, alertJSON string,
-	d route.Delivery, cond sdk.Condition, at, now time.Time) (_ store.DeliveryOutcome, revived bool, _ error) {
+	d route.Delivery, hold *route.MaintenanceHold, cond sdk.Condition, at, now time.Time) (_ store.DeliveryOutcome, revived bool, _ error) {
 	fields, err := json.Marshal(d.Fields)
 	if err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding fields of route %q: %w", d.Route, err)
@@ -328,32 +361,59 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	if cond == sdk.ConditionFired || policy == route.ResolvedCreateAndResolve {
 		intent = store.IntentCreating // a new slot: nothing exists yet
 	}
+	var flapWindow, flapQuiet, flapMax int64
+	if f := d.Flap; f != nil {
+		flapWindow, flapMax, flapQuiet = int64(f.Window), int64(f.MaxTransitions), int64(f.QuietPeriod)
+	}
+	var h route.MaintenanceHold // Window "" when not held
+	if hold != nil {
+		h = *hold
+	}
 	// Insert first: most notifications are a new alert's Fired, which then
 	// costs one statement; an existing key falls through to read and merge.
+	flap := store.ObserveFlap(d.Flap, store.FlapState{}, "", cond, at)
+	due, maintSeq := now, 0
+	if h.Window != "" {
+		due, maintSeq = h.Until, 1
+	}
 	var id int64
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now)).Scan(&id)
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(due), ns(now), ns(now), ns(now),
+		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
+		maintSeq, maintCond(h, cond), h.Window, ns(h.Until), h.OnEnd).Scan(&id)
 	if err == nil {
-		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, false, nil
+		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew, Flapping: flap.Flapping(), FlapStarted: flap.Flapping(),
+			Held: h.Window != ""}, false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: inserting work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
 	}
 	var (
-		curCond, curID string
-		curAt          int64
-		curDead        int
+		curCond, curID, curTransitions string
+		curAt, curSince                int64
+		curDead                        int
 	)
-	if err := sel.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey).Scan(&id, &curCond, &curAt, &curID, &curDead); err != nil {
+	if err := sel.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey).Scan(&id, &curCond, &curAt, &curID, &curDead,
+		&curTransitions, &curSince); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: reading work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
 	}
 	out := store.Merge(store.Desired{Condition: sdk.Condition(curCond), EventAt: fromNS(curAt), AlertID: curID}, cond, at, a.ID)
 	if out != store.OutcomeApplied {
 		return store.DeliveryOutcome{ItemID: id, Outcome: out}, false, nil
 	}
+	transitions, err := decodeTimes(curTransitions)
+	if err != nil {
+		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: work item %d: decoding stored flap transitions: %w", s.d.Name, id, err)
+	}
+	was := store.FlapState{Transitions: transitions, Since: fromNS(curSince)}
+	flap = store.ObserveFlap(d.Flap, was, sdk.Condition(curCond), cond, at)
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
-		string(policy), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
+		string(policy), ns(at), string(cond), string(cond), string(policy),
+		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
+		h.Window, h.Window, maintCond(h, cond), h.Window, h.Window, h.Window, ns(h.Until), h.Window, h.OnEnd,
+		h.Window, ns(h.Until), ns(now),
+		ns(now), ns(now), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -361,7 +421,46 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 			return store.DeliveryOutcome{}, false, fmt.Errorf("%s: clearing dead letters of work item %d: %w", s.d.Name, id, err)
 		}
 	}
-	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied}, curDead == 1, nil
+	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied, Flapping: flap.Flapping(),
+		FlapStarted: flap.Flapping() && !was.Flapping(), Held: h.Window != ""}, curDead == 1, nil
+}
+
+// maintCond is the maint_cond a notification of cond writes: its condition
+// when a window holds it, else nothing (the column is left as it is).
+func maintCond(h route.MaintenanceHold, cond sdk.Condition) string {
+	if h.Window == "" {
+		return ""
+	}
+	return string(cond)
+}
+
+// encodeTimes is the flap_transitions text of ts: a JSON array of Unix
+// nanoseconds, or "" for none.
+func encodeTimes(ts []time.Time) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	n := make([]int64, len(ts))
+	for i, t := range ts {
+		n[i] = t.UnixNano()
+	}
+	b, _ := json.Marshal(n) // int64s always encode
+	return string(b)
+}
+
+func decodeTimes(s string) ([]time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var n []int64
+	if err := json.Unmarshal([]byte(s), &n); err != nil {
+		return nil, err
+	}
+	out := make([]time.Time, len(n))
+	for i, v := range n {
+		out[i] = time.Unix(0, v).UTC()
+	}
+	return out, nil
 }
 
 // statements prepares the write path's statements on the write pool the
@@ -451,7 +550,8 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 		attemptAt = time.Time{}
 	}
 	r := recordArgs{now: now, args: []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
-		p.AppliedSeq, p.Attempts, p.LastError, ns(now)}}
+		p.AppliedSeq, p.Attempts, p.LastError, ns(now), ns(p.FlapNoted),
+		p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled}}
 	switch {
 	case p.DeadLetter != "":
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDead }
@@ -824,14 +924,19 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			it                                            store.Item
 			cond, alert, fields, cis, remote, ref, intent string
 			policy                                        string
-			reopen, eventAt, resolvedAt, due, since       int64
+			reopen, eventAt, resolvedAt, due, dirtySince  int64
 			attemptAt                                     int64
 			leaseUntil, created, updated                  int64
 			dirty, dead                                   int
+			flapWindow, flapMax, flapQuiet, since, noted  int64
+			transitions, maintCond                        string
+			maintUntil                                    int64
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
 			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &attemptAt, &dirty, &dead,
-			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
+			&due, &dirtySince, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated,
+			&flapWindow, &flapMax, &flapQuiet, &transitions, &since, &noted,
+			&it.Hold.Seq, &maintCond, &it.Hold.Window, &maintUntil, &it.Hold.OnEnd); err != nil {
 			return nil, err
 		}
 		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)
@@ -839,7 +944,16 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		it.ReopenWindow, it.EventAt, it.RemoteResolvedAt = time.Duration(reopen), fromNS(eventAt), fromNS(resolvedAt)
 		it.CreateAttemptAt = fromNS(attemptAt)
 		it.Dirty, it.Dead = dirty == 1, dead == 1
-		it.DueAt, it.DirtySince, it.LeaseUntil = fromNS(due), fromNS(since), fromNS(leaseUntil)
+		it.DueAt, it.DirtySince, it.LeaseUntil = fromNS(due), fromNS(dirtySince), fromNS(leaseUntil)
+		if flapWindow > 0 {
+			it.Flap = &route.FlapPolicy{Window: time.Duration(flapWindow), MaxTransitions: int(flapMax), QuietPeriod: time.Duration(flapQuiet)}
+		}
+		ts, err := decodeTimes(transitions)
+		if err != nil {
+			return nil, fmt.Errorf("work item %d: decoding stored flap transitions: %w", it.ID, err)
+		}
+		it.FlapState, it.FlapNoted = store.FlapState{Transitions: ts, Since: fromNS(since)}, fromNS(noted)
+		it.Hold.Condition, it.Hold.Until = sdk.Condition(maintCond), fromNS(maintUntil)
 		it.CreatedAt, it.UpdatedAt = fromNS(created), fromNS(updated)
 		it.Alert = new(sdk.Alert)
 		if err := json.Unmarshal([]byte(alert), it.Alert); err != nil {
