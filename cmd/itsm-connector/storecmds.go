@@ -379,6 +379,16 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 	if it.Ref != nil && it.Ref.URL != "" {
 		fmt.Fprintf(w, "  %s\n", termText(it.Ref.URL))
 	}
+	if f := it.Flap; f != nil {
+		state := "not flapping"
+		if it.FlapState.Flapping() {
+			state = "flapping since " + it.FlapState.Since.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "  flap: window %v, max_transitions %d, quiet_period %v; %s\n", f.Window, f.MaxTransitions, f.QuietPeriod, state)
+	}
+	if h := it.Hold; h.Seq > 0 {
+		fmt.Fprintf(w, "  held by maintenance window %s until %s (on_end = %s)\n", termText(h.Window), h.Until.Format(time.RFC3339), termText(h.OnEnd))
+	}
 	fmt.Fprintf(w, "  %s", pendingState(it))
 	if it.LastError != "" {
 		fmt.Fprintf(w, ", last error after %d attempt(s): %s", it.Attempts, termText(it.LastError))

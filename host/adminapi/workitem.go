@@ -36,6 +36,15 @@ type WorkItem struct {
 	Intent           store.Intent      `json:"intent,omitempty"`
 	CreateAttemptAt  time.Time         `json:"create_attempt_at,omitzero"`
 
+	// Lifecycle policy: the route's flap block, the alert's recent
+	// transitions and since when it flaps; the maintenance window that
+	// holds the item back.
+	Flap            *Flap       `json:"flap,omitempty"`
+	FlapTransitions []time.Time `json:"flap_transitions,omitempty"`
+	FlappingSince   time.Time   `json:"flapping_since,omitzero"`
+	FlapNotedAt     time.Time   `json:"flap_noted_at,omitzero"`
+	Maintenance     *Hold       `json:"maintenance,omitempty"`
+
 	// Pending: the item waits for reconcile (due at DueAt). Dead: it was
 	// dead-lettered and waits for a replay.
 	Pending    bool      `json:"pending"`
@@ -51,6 +60,24 @@ type WorkItem struct {
 
 	// Events is the audit trail, oldest first; only in one item's answer.
 	Events []Event `json:"events,omitempty"`
+}
+
+// Flap is a route's flap block as a work item keeps it.
+type Flap struct {
+	WindowSeconds      float64 `json:"window_seconds"`
+	MaxTransitions     int     `json:"max_transitions"`
+	QuietPeriodSeconds float64 `json:"quiet_period_seconds"`
+}
+
+// Hold is the maintenance window that holds a work item's newest
+// notifications back until Until: Seq is the newest one it holds, and
+// Condition that notification's condition.
+type Hold struct {
+	Window    string        `json:"window"`
+	Until     time.Time     `json:"until"`
+	OnEnd     string        `json:"on_end"`
+	Seq       int64         `json:"seq"`
+	Condition sdk.Condition `json:"condition"`
 }
 
 // Event is one entry of a work item's audit trail.
@@ -89,7 +116,14 @@ func WorkItemFromStore(it *store.Item, events []store.Event) WorkItem {
 		EventAt: it.EventAt, Seq: it.Seq, AppliedSeq: it.AppliedSeq, FiredSeq: it.FiredSeq,
 		Remote: it.Remote, Ref: it.Ref, RemoteResolvedAt: it.RemoteResolvedAt, Intent: it.Intent, CreateAttemptAt: it.CreateAttemptAt,
 		Pending: it.Dirty, Dead: it.Dead, DueAt: it.DueAt, DirtySince: it.DirtySince, Attempts: it.Attempts, LastError: it.LastError,
-		LeaseOwner: it.LeaseOwner, LeaseUntil: it.LeaseUntil, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
+		LeaseOwner: it.LeaseOwner, LeaseUntil: it.LeaseUntil, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+		FlapTransitions: it.FlapState.Transitions, FlappingSince: it.FlapState.Since, FlapNotedAt: it.FlapNoted}
+	if f := it.Flap; f != nil {
+		out.Flap = &Flap{WindowSeconds: f.Window.Seconds(), MaxTransitions: f.MaxTransitions, QuietPeriodSeconds: f.QuietPeriod.Seconds()}
+	}
+	if h := it.Hold; h.Seq > 0 {
+		out.Maintenance = &Hold{Window: h.Window, Until: h.Until, OnEnd: h.OnEnd, Seq: h.Seq, Condition: h.Condition}
+	}
 	for _, e := range events {
 		out.Events = append(out.Events, Event{ID: e.ID, At: e.At, Kind: e.Kind, Op: e.Op, Outcome: e.Outcome, Message: e.Message,
 			DurationMS: float64(e.Duration) / float64(time.Millisecond)})

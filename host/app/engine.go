@@ -114,6 +114,10 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host
 				m.DeadLetters.WithLabelValues(o.Outcome).Inc()
 				return
 			}
+			if o.Outcome == delivery.OutcomeSuppressed {
+				m.PolicySuppressed.WithLabelValues(o.Backend, o.Policy, o.Op).Inc()
+				return
+			}
 			m.Deliveries.WithLabelValues(o.Backend, o.Op, o.Outcome).Inc()
 			m.DeliveryDuration.WithLabelValues(o.Backend, o.Op).Observe(o.Duration.Seconds())
 		},

@@ -74,3 +74,18 @@ const (
 	// the setting existed.
 	DefaultOnResolvedWithoutItem = OnResolvedRecord
 )
+
+// Values of a maintenance block's on_end: what happens to an alert still
+// firing when the window ends.
+const (
+	// OnEndCreate gives it its work item, as if it had just fired.
+	OnEndCreate = "create"
+	// OnEndDrop gives it none, unless it fires again after the window.
+	OnEndDrop = "drop"
+
+	// DefaultOnEnd makes no alert that outlasts maintenance go unseen.
+	DefaultOnEnd = OnEndCreate
+	// DefaultMaintenanceTimeZone is a weekly window's time zone when it
+	// names none.
+	DefaultMaintenanceTimeZone = "UTC"
+)

@@ -101,6 +101,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "backend", LabelNames: []string{"type", "name"}},
 		{Type: "route", LabelNames: []string{"name"}},
+		{Type: "maintenance", LabelNames: []string{"name"}},
 	},
 }
 
@@ -199,6 +200,8 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 			diags = append(diags, l.decodeBackend(b)...)
 		case "route":
 			diags = append(diags, l.decodeRoute(b)...)
+		case "maintenance":
+			diags = append(diags, l.decodeMaintenance(b)...)
 		}
 	}
 	return diags
@@ -453,6 +456,90 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	}
 	l.cfg.Routes = append(l.cfg.Routes, r)
 	return diags
+}
+
+// decodeMaintenance decodes a maintenance block. Values (times, days, the
+// time zone) are parsed here, each error at its attribute; Validate checks
+// how they go together.
+func (l *loader) decodeMaintenance(b *hcl.Block) hcl.Diagnostics {
+	m := &Maintenance{Name: b.Labels[0], Range: b.DefRange, OnEnd: DefaultOnEnd}
+	key := "maintenance." + m.Name
+	present := l.record(key, b)
+	l.ranges[key+".name"] = b.LabelRanges[0]
+	var raw struct {
+		Start  *string        `hcl:"start,optional"`
+		End    *string        `hcl:"end,optional"`
+		When   hcl.Expression `hcl:"when,optional"`
+		OnEnd  *string        `hcl:"on_end,optional"`
+		Weekly *struct {
+			Days     []string `hcl:"days"`
+			Start    string   `hcl:"start"`
+			Duration string   `hcl:"duration"`
+			TimeZone *string  `hcl:"time_zone,optional"`
+		} `hcl:"weekly,block"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	if present["when"] {
+		m.When = raw.When
+	}
+	setValue(&m.OnEnd, raw.OnEnd)
+	diags = append(diags, l.timestamp(key+".start", raw.Start, &m.Start)...)
+	diags = append(diags, l.timestamp(key+".end", raw.End, &m.End)...)
+	if w := raw.Weekly; w != nil {
+		l.recordNested(key, b, "weekly")
+		m.Weekly = &MaintenanceWeekly{}
+		for _, d := range w.Days {
+			day, ok := parseWeekday(d)
+			if !ok {
+				diags = append(diags, l.attrError(key+".weekly.days", "Invalid weekly.days",
+					fmt.Sprintf("days = [%q, …]: %q is not a day; write \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\" or \"sun\" (or the full name).", d, d)))
+				continue
+			}
+			m.Weekly.Days = append(m.Weekly.Days, day)
+		}
+		if min, ok := parseClock(w.Start); ok {
+			m.Weekly.StartMinute = min
+		} else {
+			diags = append(diags, l.attrError(key+".weekly.start", "Invalid weekly.start",
+				fmt.Sprintf("start = %q is not a time of day; write 24-hour \"HH:MM\", e.g. \"22:00\", local to time_zone.", w.Start)))
+		}
+		diags = append(diags, l.duration(key+".weekly.duration", &w.Duration, &m.Weekly.Duration)...)
+		tz := DefaultMaintenanceTimeZone
+		setValue(&tz, w.TimeZone)
+		loc, err := time.LoadLocation(tz)
+		if err != nil || tz == "" || strings.EqualFold(tz, "Local") {
+			diags = append(diags, l.attrError(key+".weekly.time_zone", "Invalid weekly.time_zone",
+				fmt.Sprintf("time_zone = %q is not a time zone of the IANA database; write e.g. \"Europe/Berlin\", \"America/New_York\" or \"UTC\" (the default).", tz)))
+		} else {
+			m.Weekly.Location = loc
+		}
+	}
+	l.cfg.Maintenance = append(l.cfg.Maintenance, m)
+	return diags
+}
+
+// timestamp parses an RFC 3339 time attribute; s nil leaves dst zero.
+func (l *loader) timestamp(key string, s *string, dst *time.Time) hcl.Diagnostics {
+	if s == nil {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err == nil {
+		*dst = t
+		return nil
+	}
+	attr := key[strings.LastIndexByte(key, '.')+1:]
+	return hcl.Diagnostics{l.attrError(key, "Invalid time for "+attr,
+		fmt.Sprintf("%s = %q is not an RFC 3339 time; write it with its offset, e.g. \"2026-03-01T22:00:00Z\" or \"2026-03-01T23:00:00+01:00\".", attr, *s))}
+}
+
+// attrError is an error diagnostic at the attribute recorded under key.
+func (l *loader) attrError(key, summary, detail string) *hcl.Diagnostic {
+	var subject *hcl.Range
+	if r, ok := l.ranges[key]; ok {
+		subject = r.Ptr()
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: subject}
 }
 
 // parseSendTo reads send_to = [backend.<type>.<name>, ...] as references,

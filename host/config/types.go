@@ -32,6 +32,8 @@ type Config struct {
 	Plugins   []*Plugin
 	Backends  []*Backend
 	Routes    []*Route
+	// Maintenance are the `maintenance "<name>" {}` blocks.
+	Maintenance []*Maintenance
 	// Files holds the parsed sources, for printing diagnostics with snippets.
 	Files map[string]*hcl.File
 
@@ -229,3 +231,27 @@ type BackendRef struct {
 
 // Ref is "type.name".
 func (r BackendRef) Ref() string { return r.Type + "." + r.Name }
+
+// Maintenance is a `maintenance "<name>" {}` block: while its schedule is
+// on, alerts its `when` matches get no work item; at its end, those still
+// firing get theirs (OnEnd "create") or none (OnEnd "drop"). The schedule
+// is one-off (Start, End) or weekly (Weekly).
+type Maintenance struct {
+	Name       string
+	Start, End time.Time
+	Weekly     *MaintenanceWeekly
+	// When is nil when absent (every alert); checked by maintenance.Compile.
+	When hcl.Expression
+	// OnEnd is OnEndCreate (default) or OnEndDrop.
+	OnEnd string
+	Range hcl.Range
+}
+
+// MaintenanceWeekly is a maintenance block's `weekly {}` schedule.
+type MaintenanceWeekly struct {
+	Days []time.Weekday
+	// StartMinute is the local start time, minutes after midnight.
+	StartMinute int
+	Duration    time.Duration
+	Location    *time.Location
+}

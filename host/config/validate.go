@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -30,6 +32,7 @@ func (c *Config) Validate() hcl.Diagnostics {
 	v.plugins()
 	v.backends()
 	v.routes()
+	v.maintenance()
 	return v.diags
 }
 
@@ -438,5 +441,78 @@ func (v *validator) flap(key, route string, f *Flap) {
 	if f.QuietPeriod <= 0 {
 		v.errorf(v.at(key+".quiet_period", key), "Invalid flap.quiet_period",
 			"flap.quiet_period of route %q must be positive (the default is flap.window): a flapping alert's work item is resolved once the alert has stayed resolved that long.", route)
+	}
+}
+
+// maxMaintenanceName bounds a maintenance window's name.
+const maxMaintenanceName = 64
+
+// CheckMaintenanceName reports why s cannot name a maintenance window: it
+// appears in API paths, command lines and audit trails, so it is 1 to 64
+// letters, digits, '-', '_' and '.', starting with a letter or digit. The
+// admin API applies it to ad-hoc windows.
+func CheckMaintenanceName(s string) error {
+	switch {
+	case s == "":
+		return errors.New("the name is empty")
+	case len(s) > maxMaintenanceName:
+		return fmt.Errorf("%q is longer than %d characters", s, maxMaintenanceName)
+	case !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z' || s[0] >= '0' && s[0] <= '9'):
+		return fmt.Errorf("%q must start with a letter or digit", s)
+	case strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	}):
+		return fmt.Errorf("%q may contain only letters, digits, '-', '_' and '.'", s)
+	}
+	return nil
+}
+
+func (v *validator) maintenance() {
+	seen := map[string]*Maintenance{}
+	for _, m := range v.c.Maintenance {
+		key := "maintenance." + m.Name
+		if err := CheckMaintenanceName(m.Name); err != nil {
+			v.errorf(v.at(key+".name", key), "Invalid maintenance name", "maintenance %s: %s.", strconv.Quote(m.Name), err)
+		}
+		if prev, dup := seen[m.Name]; dup {
+			v.errorf(m.Range.Ptr(), "Duplicate maintenance block", "maintenance %q is already defined at %s.", m.Name, prev.Range)
+		}
+		seen[m.Name] = m
+		oneOff := !m.Start.IsZero() || !m.End.IsZero()
+		switch {
+		case m.Weekly == nil && !oneOff:
+			v.errorf(m.Range.Ptr(), "Missing maintenance schedule",
+				"maintenance %q needs a schedule: start and end (RFC 3339 times) for one window, or a weekly { days, start, duration, time_zone } block.", m.Name)
+		case m.Weekly != nil && oneOff:
+			v.errorf(v.at(key+".start", key+".end", key), "Two maintenance schedules",
+				"maintenance %q sets start or end and a weekly block; give one window start and end, or a weekly block, not both.", m.Name)
+		case m.Weekly == nil && (m.Start.IsZero() || m.End.IsZero()):
+			missing := "end"
+			if m.Start.IsZero() {
+				missing = "start"
+			}
+			v.errorf(v.at(key+".start", key+".end", key), "Incomplete maintenance schedule",
+				"maintenance %q needs both start and end; %s is missing.", m.Name, missing)
+		case m.Weekly == nil && !m.End.After(m.Start):
+			v.errorf(v.at(key+".end", key), "Invalid maintenance end",
+				"maintenance %q ends (%s) before it starts (%s).", m.Name, m.End.Format(time.RFC3339), m.Start.Format(time.RFC3339))
+		case m.Weekly != nil:
+			w := m.Weekly
+			if len(w.Days) == 0 {
+				v.errorf(v.at(key+".weekly.days", key+".weekly", key), "Invalid weekly.days",
+					"weekly.days of maintenance %q lists no day; e.g. days = [\"sat\", \"sun\"].", m.Name)
+			}
+			if w.Duration <= 0 || w.Duration > 7*24*time.Hour {
+				v.errorf(v.at(key+".weekly.duration", key+".weekly", key), "Invalid weekly.duration",
+					"weekly.duration of maintenance %q is %v; it must be positive and at most a week (\"168h\"), e.g. \"4h\".", m.Name, w.Duration)
+			}
+		}
+		switch m.OnEnd {
+		case OnEndCreate, OnEndDrop:
+		default:
+			v.errorf(v.at(key+".on_end", key), "Invalid on_end",
+				"on_end %q of maintenance %q is not known; use %q (the default: alerts still firing when the window ends get their work item) or %q (they get none, unless they fire again).",
+				m.OnEnd, m.Name, OnEndCreate, OnEndDrop)
+		}
 	}
 }

@@ -90,10 +90,14 @@ const (
 	// moveHold: a flapping alert resolved; its work item stays open until
 	// choice.At, when the resolution is the quiet period old.
 	moveHold
+	// moveSettle: a maintenance window's hold ends (the window is over, or
+	// a newer notification is not held); choice.Settle says what becomes
+	// of the notifications it held back. No call.
+	moveSettle
 )
 
 var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve",
-	"flap-note", "flap-noted", "suppress", "hold"}
+	"flap-note", "flap-noted", "suppress", "hold", "settle"}
 
 func (m move) String() string { return moveNames[m] }
 
@@ -129,7 +133,24 @@ type choice struct {
 	Note    string
 	At      time.Time
 	Comment string
+	// Settle is what moveSettle does with the held notifications.
+	Settle settlement
 }
+
+// settlement is what becomes of the notifications a maintenance window
+// held back, once the hold ends.
+type settlement int
+
+const (
+	// settleDeliver: they are delivered as any notification is (the
+	// window ended with the alert firing and on_end = "create", or the
+	// work item is open and nothing was held back).
+	settleDeliver settlement = iota
+	// settleGiveUp: they get no work item: the alert resolved inside the
+	// window, or it was still firing at the end and on_end = "drop". A
+	// Fired among them is no longer owed its work item.
+	settleGiveUp
+)
 
 // decide is the reconcile table (see the package documentation): the one
 // step that brings the backend closer to the desired state. Lookup is
@@ -147,11 +168,17 @@ func decide(s situation) choice {
 		}
 		return choice{Move: moveLookup}
 	}
+	if it.Hold.Seq > 0 {
+		return maintenance(s)
+	}
 	if it.Remote == store.RemoteOpen && it.Flap != nil && it.FlapState.Flapping() {
 		return flapping(s)
 	}
 	if it.Condition == sdk.ConditionFired {
 		switch {
+		case it.Remote != store.RemoteOpen && it.AppliedSeq >= it.Seq:
+			// Given up: a maintenance window dropped the alert at its end.
+			return choice{Move: moveDone}
 		case it.Remote != store.RemoteOpen:
 			return newItem(s, "")
 		case it.AppliedSeq >= it.Seq:
@@ -179,6 +206,37 @@ func decide(s situation) choice {
 		return choice{Move: moveDone, Note: "alert resolved with no work item open; recorded only"}
 	}
 	return choice{Move: moveDone}
+}
+
+// maintenance is the step for an item a maintenance window holds (see
+// store.Hold): while the window lasts and holds the newest notification,
+// an item without an open work item waits for its end; an open work item
+// is updated and resolved as usual. When the hold ends (the window is
+// over, or a newer notification is not held), it is settled: an alert
+// that was still firing at the end gets its work item (on_end = "create")
+// or none (on_end = "drop"); one that resolved inside the window gets none.
+func maintenance(s situation) choice {
+	it, h := s.Item, s.Item.Hold
+	if it.Remote == store.RemoteOpen {
+		return choice{Move: moveSettle, Settle: settleDeliver, Note: fmt.Sprintf(
+			"maintenance window %q: the work item is open, so the notification is delivered as usual", h.Window)}
+	}
+	if it.Seq == h.Seq && s.Now.Before(h.Until) {
+		return choice{Move: moveWait, At: h.Until, Note: fmt.Sprintf(
+			"in maintenance window %q until %s: no work item is created or reopened before it ends", h.Window, h.Until.UTC().Format(time.RFC3339))}
+	}
+	why := fmt.Sprintf("maintenance window %q ended", h.Window)
+	if it.Seq > h.Seq && s.Now.Before(h.Until) {
+		why = fmt.Sprintf("a newer notification is outside maintenance window %q", h.Window)
+	}
+	switch {
+	case h.Condition != sdk.ConditionFired:
+		return choice{Move: moveSettle, Settle: settleGiveUp, Note: fmt.Sprintf(
+			"the alert resolved inside maintenance window %q: no work item for it", h.Window)}
+	case h.OnEnd == route.OnEndDrop:
+		return choice{Move: moveSettle, Settle: settleGiveUp, Note: why + " with the alert still firing: dropped (on_end = \"drop\"), no work item unless it fires again"}
+	}
+	return choice{Move: moveSettle, Settle: settleDeliver, Note: why + " with the alert still firing: delivering it (on_end = \"create\")"}
 }
 
 // flapping is the step for a flapping alert whose work item is open (see

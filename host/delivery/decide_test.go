@@ -225,3 +225,58 @@ func TestDecideFlapping(t *testing.T) {
 		})
 	}
 }
+
+func TestDecideMaintenance(t *testing.T) {
+	now := t0.Add(time.Hour)
+	fired, resolved := sdk.ConditionFired, sdk.ConditionResolved
+	caps := allCaps()
+	end := now.Add(time.Hour)
+	ref := &sdk.WorkItem{ID: "W1"}
+	// item is a new alert's slot whose Fired a window holds until end.
+	item := func(mod func(it *store.Item)) *store.Item {
+		it := &store.Item{Condition: fired, Remote: store.RemoteNone, Seq: 1, FiredSeq: 1, EventAt: t0, ReopenWindow: time.Hour,
+			OnResolvedWithoutItem: route.ResolvedRecord, Intent: store.IntentCreating,
+			Hold: store.Hold{Seq: 1, Condition: fired, MaintenanceHold: route.MaintenanceHold{Window: "w", Until: end, OnEnd: route.OnEndCreate}}}
+		mod(it)
+		return it
+	}
+	ended := func(it *store.Item) { it.Hold.Until = now }
+	drop := func(it *store.Item) { it.Hold.OnEnd = route.OnEndDrop }
+	resolvedInside := func(it *store.Item) {
+		it.Condition, it.Seq, it.Hold.Seq, it.Hold.Condition = resolved, 2, 2, resolved
+		it.Alert = &sdk.Alert{FiredAt: t0}
+	}
+	tests := []struct {
+		name   string
+		it     *store.Item
+		want   move
+		at     time.Time
+		settle settlement
+	}{
+		{name: "held, window on: wait for its end", it: item(func(*store.Item) {}), want: moveWait, at: end},
+		{name: "held resolution, window on: wait", it: item(resolvedInside), want: moveWait, at: end},
+		{name: "ended, still firing, on_end create: deliver", it: item(ended), want: moveSettle, settle: settleDeliver},
+		{name: "ended, still firing, on_end drop: give up", it: item(func(it *store.Item) { ended(it); drop(it) }), want: moveSettle, settle: settleGiveUp},
+		{name: "ended, resolved inside: give up", it: item(func(it *store.Item) { ended(it); resolvedInside(it) }), want: moveSettle, settle: settleGiveUp},
+		{name: "resolved inside, on_end create: still give up", it: item(func(it *store.Item) { ended(it); resolvedInside(it) }), want: moveSettle, settle: settleGiveUp},
+		{name: "window on, a newer notification not held: settle now", it: item(func(it *store.Item) { it.Seq, it.FiredSeq = 2, 2 }),
+			want: moveSettle, settle: settleDeliver},
+		{name: "window on, the work item is open: delivered as usual", it: item(func(it *store.Item) {
+			it.Remote, it.Ref, it.AppliedSeq, it.Intent = store.RemoteOpen, ref, 0, store.IntentNone
+		}), want: moveSettle, settle: settleDeliver},
+		// After the settle (no hold), the table as usual.
+		{name: "settled and given up, fired: done", it: item(func(it *store.Item) { it.Hold, it.AppliedSeq = store.Hold{}, 1 }), want: moveDone},
+		{name: "settled to deliver, fired: mark, then create", it: item(func(it *store.Item) { it.Hold = store.Hold{} }), want: moveMarkCreate},
+		{name: "given up, then fired again after the window: create", it: item(func(it *store.Item) {
+			it.Hold, it.AppliedSeq, it.Seq, it.FiredSeq = store.Hold{}, 1, 2, 2
+		}), want: moveMarkCreate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decide(situation{Item: tt.it, Caps: caps, Now: now})
+			if got.Move != tt.want || !got.At.Equal(tt.at) || got.Settle != tt.settle {
+				t.Errorf("decide = %v at %v settle %d (note %q), want %v at %v settle %d", got.Move, got.At, got.Settle, got.Note, tt.want, tt.at, tt.settle)
+			}
+		})
+	}
+}

@@ -34,7 +34,7 @@ func (e *Engine) Ingest(ctx context.Context, alert *sdk.Alert, d route.Decision)
 	}
 	req := &ingestReq{
 		n: store.Notification{Alert: alert, AlertJSON: raw, Deliveries: d.Deliveries, Unmatched: d.Unmatched,
-			ReceivedAt: e.opt.Now()},
+			ReceivedAt: e.opt.Now(), Hold: d.Hold},
 		done: make(chan error, 1),
 	}
 	select {

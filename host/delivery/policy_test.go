@@ -146,3 +146,78 @@ func TestFlapping(t *testing.T) {
 		t.Errorf("%d notification events say the alert flaps, want 6 (the fifth transition and the five after it)", flapping)
 	}
 }
+
+// TestMaintenanceWindow: alerts a maintenance window holds create nothing
+// while it lasts; at its end (a due time in the store, which a restart
+// keeps), one still firing gets its work item with on_end = "create" and
+// none with "drop", and one that resolved inside the window gets none. An
+// open work item is resolved as usual during the window.
+func TestMaintenanceWindow(t *testing.T) {
+	f := newFake()
+	start := t0.Add(time.Hour)
+	clk := newClock(start)
+	var obs observations
+	opts := testOptions()
+	opts.Now, opts.Observer = clk.Now, obs.add
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, opts, true)
+	end := start.Add(time.Hour)
+	held := func(key, onEnd string) route.Decision {
+		d := decision("fake.a", key, time.Hour)
+		d.Hold = &route.MaintenanceHold{Window: "patching", Until: end, OnEnd: onEnd}
+		return d
+	}
+	// An alert with an open work item from before the window.
+	en.ingest(alert("open", sdk.ConditionFired, t0), decision("fake.a", "open", time.Hour))
+	en.settled()
+
+	en.ingest(alert("create", sdk.ConditionFired, t0.Add(time.Minute)), held("create", route.OnEndCreate))
+	en.ingest(alert("drop", sdk.ConditionFired, t0.Add(time.Minute)), held("drop", route.OnEndDrop))
+	en.ingest(alert("brief", sdk.ConditionFired, t0.Add(time.Minute)), held("brief", route.OnEndCreate))
+	en.ingest(alert("brief", sdk.ConditionResolved, t0.Add(2*time.Minute)), held("brief", route.OnEndCreate))
+	en.ingest(alert("open", sdk.ConditionResolved, t0.Add(2*time.Minute)), held("open", route.OnEndCreate))
+	waitFor(t, "the open work item resolved during the window", func() bool { return en.item("fake.a", "open").Remote == store.RemoteResolved })
+	for _, key := range []string{"create", "drop", "brief"} {
+		if it := en.item("fake.a", key); !it.Dirty || !it.DueAt.Equal(end) || it.Hold.Window != "patching" {
+			t.Fatalf("%s: dirty %v due %v hold %+v; want held until %v", key, it.Dirty, it.DueAt, it.Hold, end)
+		}
+	}
+	if c := f.counts(); c["create"] != 1 {
+		t.Fatalf("calls %v during the window; want only the create from before it", c)
+	}
+	// A restart inside the window loses nothing: the end is the items'
+	// due time.
+	en.stop()
+	en.open(true)
+	clk.Set(end)
+	waitFor(t, "the window's end settled", func() bool {
+		items, err := en.st.ListItems(context.Background(), store.ItemFilter{DirtyOnly: true})
+		return err == nil && len(items) == 0
+	})
+	if got := len(f.byKey("create")); got != 1 {
+		t.Errorf("on_end create: %d work items, want 1", got)
+	}
+	for _, key := range []string{"drop", "brief"} {
+		if got := len(f.byKey(key)); got != 0 {
+			t.Errorf("%s: %d work items, want none", key, got)
+		}
+	}
+	if c := f.counts(); !sameCounts(c, counts{"create": 2, "resolve": 1}) {
+		t.Errorf("calls %v; want the create from before, the resolve during and one create at the end", c)
+	}
+	if got, want := obs.suppressed(), map[string]int{"maintenance/create": 2}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("suppressed calls %v, want %v", got, want)
+	}
+	for key, want := range map[string]string{
+		"create": `ended with the alert still firing: delivering it (on_end = "create")`,
+		"drop":   `ended with the alert still firing: dropped (on_end = "drop")`,
+		"brief":  `the alert resolved inside maintenance window "patching"`,
+		"open":   `the work item is open, so the notification is delivered as usual`,
+	} {
+		if it := en.item("fake.a", key); !hasNote(en.stateNotes(it.ID), want) {
+			t.Errorf("%s: audit trail lacks %q: %q", key, want, en.stateNotes(it.ID))
+		}
+	}
+	// The dropped alert fires again after the window: a work item now.
+	en.ingest(alert("drop", sdk.ConditionFired, t0.Add(2*time.Hour)), decision("fake.a", "drop", time.Hour))
+	waitFor(t, "a work item for the re-fire after the window", func() bool { return len(f.byKey("drop")) == 1 })
+}

@@ -104,6 +104,9 @@ type job struct {
 	createUnknown bool
 	// unsaved: the item changed locally since the last save.
 	unsaved bool
+	// holdSettled is the maintenance hold (its seq) this claim settled,
+	// until a save records it.
+	holdSettled int64
 	// loopCtx ends when the runner stops taking work; next and nextAt are
 	// the item the commit ending this claim claimed for the same slot.
 	loopCtx context.Context
@@ -185,6 +188,15 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		return false, nil
 	case moveWait:
 		return true, j.save(store.Progress{Retry: true, RetryAt: d.At})
+	case moveSettle:
+		if d.Settle == settleGiveUp {
+			if it.FiredSeq > it.AppliedSeq && it.FiredSeq <= it.Hold.Seq {
+				j.suppressed("create", PolicyMaintenance)
+			}
+			it.AppliedSeq = max(it.AppliedSeq, it.Hold.Seq)
+		}
+		j.holdSettled, it.Hold, j.unsaved = it.Hold.Seq, store.Hold{}, true
+		return false, nil
 	case moveFlapNoted:
 		it.FlapNoted, j.unsaved = it.FlapState.Since, true
 		return false, nil
@@ -438,6 +450,7 @@ func (j *job) save(p store.Progress) error {
 		p.CreateAttemptAt = time.Time{}
 	}
 	p.AppliedSeq, p.Attempts, p.LastError, p.FlapNoted = it.AppliedSeq, it.Attempts, it.LastError, it.FlapNoted
+	p.HoldSettled, j.holdSettled = j.holdSettled, 0
 	if p.Done {
 		p.Attempts, p.LastError = 0, ""
 	}

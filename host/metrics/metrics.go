@@ -37,6 +37,10 @@ type Metrics struct {
 	IngestDuration prometheus.Histogram
 	// DeadLetters counts dead letters recorded, by reason kind.
 	DeadLetters *prometheus.CounterVec
+	// PolicySuppressed counts plugin calls a lifecycle policy kept from a
+	// backend, by backend, policy (flapping, maintenance) and the
+	// operation not called (create, update, resolve).
+	PolicySuppressed *prometheus.CounterVec
 }
 
 // New registers every collector on a fresh registry, with Go and process
@@ -77,12 +81,15 @@ func New() *Metrics {
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_dead_letters_total", Help: "Dead letters recorded by reason.",
 		}, []string{"reason"}),
+		PolicySuppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_policy_suppressed_total", Help: "Plugin calls a lifecycle policy (flapping, maintenance) kept from the backend.",
+		}, []string{"backend", "policy", "operation"}),
 	}
 	r.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.AuthKeyRefreshes, m.AuthUnknownKeys, m.RouteMatches,
-		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters,
+		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters, m.PolicySuppressed,
 	)
 	return m
 }

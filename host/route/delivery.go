@@ -27,10 +27,10 @@ type Decision struct {
 const (
 	// OnEndCreate delivers it as if it had just fired: its work item is
 	// created (or reopened). The default.
-	OnEndCreate = "create"
+	OnEndCreate = config.OnEndCreate
 	// OnEndDrop gives it up: it gets no work item, unless it fires again
 	// after the window.
-	OnEndDrop = "drop"
+	OnEndDrop = config.OnEndDrop
 )
 
 // MaintenanceHold is the maintenance window an alert falls in: until its

@@ -16,6 +16,9 @@ var (
 	// ErrLeaseLost: the item is no longer leased to the caller (its lease
 	// expired and another worker took it); the caller must stop working on it.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrConflict: the write would replace something that must stay, such
+	// as a maintenance window that has not ended.
+	ErrConflict = errors.New("conflict")
 )
 
 // Store is the durable state of delivery: each work item's desired state
@@ -76,6 +79,20 @@ type Store interface {
 	// DropDeadLetter deletes a dead letter; its item (if any) stays dead
 	// until a new notification or a replay revives it.
 	DropDeadLetter(ctx context.Context, id int64) error
+
+	// PutMaintenance stores an ad-hoc maintenance window. A window of the
+	// same name that has not ended by now is kept, and the error wraps
+	// ErrConflict; one that has ended is replaced.
+	PutMaintenance(ctx context.Context, w MaintenanceWindow, now time.Time) error
+	// ListMaintenance returns the ad-hoc maintenance windows that have not
+	// ended by now (on, or still to come), by start.
+	ListMaintenance(ctx context.Context, now time.Time) ([]MaintenanceWindow, error)
+	// EndMaintenance ends ad-hoc maintenance window name at at, in one
+	// transaction with the work items it holds: their hold ends at at too
+	// (Item.Hold.Until), and a held item due later is due then. It returns
+	// the window as ended and how many work items it released; the error
+	// wraps ErrNotFound when no window of that name is on or to come at at.
+	EndMaintenance(ctx context.Context, name string, at time.Time) (MaintenanceWindow, int64, error)
 
 	// Stats counts queued work and dead letters per backend.
 	Stats(ctx context.Context, now time.Time) (Stats, error)
@@ -375,4 +392,19 @@ type BackendStats struct {
 	// OldestPending is when the longest-waiting queued item became dirty;
 	// zero when nothing is queued. Its age is how far behind the backend is.
 	OldestPending time.Time
+}
+
+// MaintenanceWindow is an ad-hoc maintenance window, started through the
+// admin API: from Start to End, alerts When matches get no work item.
+type MaintenanceWindow struct {
+	Name string
+	// When is the HCL expression over `alert`, as written; empty matches
+	// every alert.
+	When       string
+	Start, End time.Time
+	// OnEnd is route.OnEndCreate or route.OnEndDrop.
+	OnEnd string
+	// Reason is the operator's note, e.g. a change ticket.
+	Reason    string
+	CreatedAt time.Time
 }

@@ -74,6 +74,8 @@ const itemCols = `id, route, backend, correlation_key, condition, alert_id, aler
 	flap_window, flap_max, flap_quiet, flap_transitions, flapping_since, flap_noted,
 	maint_seq, maint_cond, maint_window, maint_until, maint_on_end`
 
+const maintCols = `name, when_expr, start_at, end_at, on_end, reason, created_at`
+
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
 // progressSet clears the maintenance hold the worker settled (Progress.HoldSettled),
@@ -94,6 +96,7 @@ type queries struct {
 	getDead, deleteDead, replayItem, pruneEvents           string
 	giveUpFired                                            string
 	statsQueued, statsDead                                 string
+	putMaint, listMaint, getMaint, endMaint, releaseMaint  string
 }
 
 func buildQueries(d Dialect) queries {
@@ -193,6 +196,21 @@ func buildQueries(d Dialect) queries {
 			COUNT(CASE WHEN lease_until >= ? THEN 1 END)
 			FROM work_items WHERE dirty = 1 AND dead = 0 GROUP BY backend`),
 		statsDead: `SELECT backend, item_id = 0, COUNT(*) FROM dead_letters GROUP BY backend, item_id = 0`,
+		// putMaint replaces a window of the same name only once it has
+		// ended: RETURNING gives no row otherwise.
+		putMaint: r(`INSERT INTO maintenance_windows (name, when_expr, start_at, end_at, on_end, reason, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET when_expr = excluded.when_expr, start_at = excluded.start_at,
+			end_at = excluded.end_at, on_end = excluded.on_end, reason = excluded.reason, created_at = excluded.created_at
+			WHERE maintenance_windows.end_at <= ? RETURNING name`),
+		listMaint: r(`SELECT ` + maintCols + ` FROM maintenance_windows WHERE end_at > ? ORDER BY start_at, name`),
+		getMaint:  r(`SELECT ` + maintCols + ` FROM maintenance_windows WHERE name = ? AND end_at > ?` + d.LockRow),
+		// endMaint also cancels a window that has not started yet.
+		endMaint: r(`UPDATE maintenance_windows SET end_at = ?, start_at = CASE WHEN start_at > ? THEN ? ELSE start_at END
+			WHERE name = ?`),
+		releaseMaint: r(`UPDATE work_items SET maint_until = ?,
+			due_at = CASE WHEN dirty = 1 AND dead = 0 AND due_at > ? THEN ? ELSE due_at END
+			WHERE maint_seq > 0 AND maint_window = ? AND maint_until > ?`),
 	}
 }
 
@@ -993,6 +1011,91 @@ func scanDead(rows *sql.Rows) ([]*store.DeadLetter, error) {
 			return nil, fmt.Errorf("dead letter %d: decoding stored alert: %w", dl.ID, err)
 		}
 		out = append(out, &dl)
+	}
+	return out, rows.Err()
+}
+
+// PutMaintenance stores an ad-hoc maintenance window, unless one of the
+// same name has not ended by now.
+func (s *Store) PutMaintenance(ctx context.Context, w store.MaintenanceWindow, now time.Time) error {
+	var name string
+	err := s.w.QueryRowContext(ctx, s.q.putMaint, w.Name, w.When, ns(w.Start), ns(w.End), w.OnEnd, w.Reason, ns(w.CreatedAt), ns(now)).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("maintenance window %q has not ended: %w", w.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: storing maintenance window %q: %w", s.d.Name, w.Name, err)
+	}
+	return nil
+}
+
+// ListMaintenance returns the ad-hoc windows that have not ended by now.
+func (s *Store) ListMaintenance(ctx context.Context, now time.Time) ([]store.MaintenanceWindow, error) {
+	rows, err := s.r.QueryContext(ctx, s.q.listMaint, ns(now))
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing maintenance windows: %w", s.d.Name, err)
+	}
+	out, err := scanMaint(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing maintenance windows: %w", s.d.Name, err)
+	}
+	return out, nil
+}
+
+// EndMaintenance ends ad-hoc window name at at and releases the work items
+// it holds.
+func (s *Store) EndMaintenance(ctx context.Context, name string, at time.Time) (store.MaintenanceWindow, int64, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: beginning the end of maintenance window %q: %w", s.d.Name, name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := tx.QueryContext(ctx, s.q.getMaint, name, ns(at))
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: reading maintenance window %q: %w", s.d.Name, name, err)
+	}
+	ws, err := scanMaint(rows)
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: reading maintenance window %q: %w", s.d.Name, name, err)
+	}
+	if len(ws) == 0 {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("no ad-hoc maintenance window %q is on or to come: %w", name, store.ErrNotFound)
+	}
+	w := ws[0]
+	if _, err := tx.ExecContext(ctx, s.q.endMaint, ns(at), ns(at), ns(at), name); err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: ending maintenance window %q: %w", s.d.Name, name, err)
+	}
+	r, err := tx.ExecContext(ctx, s.q.releaseMaint, ns(at), ns(at), ns(at), name, ns(at))
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: releasing the work items of maintenance window %q: %w", s.d.Name, name, err)
+	}
+	released, err := r.RowsAffected()
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: releasing the work items of maintenance window %q: %w", s.d.Name, name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: committing the end of maintenance window %q: %w", s.d.Name, name, err)
+	}
+	if w.Start.After(at) {
+		w.Start = at
+	}
+	w.End = at
+	return w, released, nil
+}
+
+func scanMaint(rows *sql.Rows) ([]store.MaintenanceWindow, error) {
+	defer rows.Close()
+	var out []store.MaintenanceWindow
+	for rows.Next() {
+		var (
+			w                   store.MaintenanceWindow
+			start, end, created int64
+		)
+		if err := rows.Scan(&w.Name, &w.When, &start, &end, &w.OnEnd, &w.Reason, &created); err != nil {
+			return nil, err
+		}
+		w.Start, w.End, w.CreatedAt = fromNS(start), fromNS(end), fromNS(created)
+		out = append(out, w)
 	}
 	return out, rows.Err()
 }

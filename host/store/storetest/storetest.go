@@ -113,6 +113,9 @@ func Run(t *testing.T, o Opener) {
 		{"ListAndFilter", testList},
 		{"PruneEvents", testPruneEvents},
 		{"Durable", testDurable},
+		{"FlapState", testFlapState},
+		{"MaintenanceHold", testMaintenanceHold},
+		{"MaintenanceWindows", testMaintenanceWindows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -994,5 +997,253 @@ func testDurable(t *testing.T, s store.Store, reopen func() store.Store) {
 	it := get(t, s2, id)
 	if !it.Dirty || it.AlertID != "a" {
 		t.Errorf("after reopen: %+v", it)
+	}
+}
+
+// testFlapState: a delivery's flap policy is kept on its item; ingest
+// records the alert's transitions (store.ObserveFlap) and marks it
+// flapping, says so in the notification's event, and a stale notification
+// or a re-fire changes nothing. The worker's FlapNoted is written as
+// given. A new notification makes a flapping item whose resolution is held
+// open due at once. Without a policy nothing is kept. All of it survives a
+// reopen.
+func testFlapState(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	policy := &route.FlapPolicy{Window: 30 * time.Minute, MaxTransitions: 2, QuietPeriod: 10 * time.Minute}
+	d := Delivery("file.x", "k")
+	d.Flap = policy
+	m := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
+	steps := []struct {
+		name        string
+		alert       *sdk.Alert
+		outcome     store.Outcome
+		transitions []time.Time
+		since       time.Time
+	}{
+		{"first Fired", Alert("a", sdk.ConditionFired, m(0)), store.OutcomeNew, []time.Time{m(0)}, time.Time{}},
+		{"re-fire", Alert("a", sdk.ConditionFired, m(1)), store.OutcomeApplied, []time.Time{m(0)}, time.Time{}},
+		{"resolved", Alert("a", sdk.ConditionResolved, m(2)), store.OutcomeApplied, []time.Time{m(0), m(2)}, time.Time{}},
+		{"stale Fired", Alert("a", sdk.ConditionFired, m(1)), store.OutcomeStale, []time.Time{m(0), m(2)}, time.Time{}},
+		{"third transition flaps", Alert("a", sdk.ConditionFired, m(3)), store.OutcomeApplied, []time.Time{m(0), m(2), m(3)}, m(3)},
+	}
+	var id int64
+	for _, st := range steps {
+		out := ingest(t, s, notif(st.alert, d))[0].Deliveries[0]
+		id = out.ItemID
+		it := get(t, s, id)
+		if out.Outcome != st.outcome || out.Flapping != !st.since.IsZero() {
+			t.Errorf("%s: outcome %s flapping %v, want %s %v", st.name, out.Outcome, out.Flapping, st.outcome, !st.since.IsZero())
+		}
+		if it.Flap == nil || *it.Flap != *policy {
+			t.Errorf("%s: policy %+v, want %+v", st.name, it.Flap, policy)
+		}
+		if !reflect.DeepEqual(it.FlapState.Transitions, st.transitions) || !it.FlapState.Since.Equal(st.since) {
+			t.Errorf("%s: transitions %v since %v, want %v since %v", st.name, it.FlapState.Transitions, it.FlapState.Since, st.transitions, st.since)
+		}
+	}
+	evs := events(t, s, id)
+	if last := evs[len(evs)-1]; !strings.Contains(last.Message, "flapping: more than 2 fire/resolve transitions within 30m0s") {
+		t.Errorf("the notification that made the alert flap is audited as %q", last.Message)
+	}
+
+	// The worker notes the flapping; a held resolution is due at once
+	// when a new notification arrives.
+	now := t0.Add(2 * time.Hour)
+	claim(t, s, "file.x", "A", now, 1)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "W1"},
+		AppliedSeq: 5, FlapNoted: m(3), Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id); !it.FlapNoted.Equal(m(3)) || it.Dirty {
+		t.Fatalf("after the note: noted %v dirty %v, want %v and clean", it.FlapNoted, it.Dirty, m(3))
+	}
+	ingest(t, s, notif(Alert("a", sdk.ConditionResolved, m(4)), d))
+	claim(t, s, "file.x", "A", now, 1)
+	hold := now.Add(time.Hour)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "W1"},
+		AppliedSeq: 6, FlapNoted: m(3), Retry: true, RetryAt: hold}); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id); !it.DueAt.Equal(hold) {
+		t.Fatalf("held resolution due %v, want %v", it.DueAt, hold)
+	}
+	n := notif(Alert("a", sdk.ConditionFired, m(5)), d)
+	ingest(t, s, n)
+	if it := get(t, s, id); !it.DueAt.Equal(n.ReceivedAt) || !it.FlapState.Since.Equal(m(3)) {
+		t.Errorf("after a re-fire: due %v (want %v, now), flapping since %v (want %v)", it.DueAt, n.ReceivedAt, it.FlapState.Since, m(3))
+	}
+
+	// Durable, then cleared by a notification without a policy.
+	if reopen != nil {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		defer s.Close()
+		if it := get(t, s, id); it.Flap == nil || len(it.FlapState.Transitions) != 3 || !it.FlapState.Since.Equal(m(3)) || !it.FlapNoted.Equal(m(3)) {
+			t.Errorf("after reopen: policy %+v transitions %v since %v noted %v", it.Flap, it.FlapState.Transitions, it.FlapState.Since, it.FlapNoted)
+		}
+	}
+	ingest(t, s, notif(Alert("a", sdk.ConditionResolved, m(6)), Delivery("file.x", "k")))
+	if it := get(t, s, id); it.Flap != nil || len(it.FlapState.Transitions) != 0 || it.FlapState.Flapping() {
+		t.Errorf("without a policy: policy %+v transitions %v since %v; want none", it.Flap, it.FlapState.Transitions, it.FlapState.Since)
+	}
+}
+
+// testMaintenanceHold: a notification a maintenance window holds is
+// recorded on each of its items (Item.Hold) with its seq and condition; a
+// new item is due at the window's end, and so is an updated one without an
+// open work item; one that is not held leaves the hold, and makes a held
+// item due at once. The worker's HoldSettled clears the hold it settled,
+// and not a newer one. The hold survives a reopen.
+func testMaintenanceHold(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	end := t0.Add(3 * time.Hour)
+	hold := &route.MaintenanceHold{Window: "patching", Until: end, OnEnd: route.OnEndDrop}
+	held := func(a *sdk.Alert, d route.Delivery) store.Notification {
+		n := notif(a, d)
+		n.Hold = hold
+		return n
+	}
+	d := Delivery("file.x", "k")
+	out := ingest(t, s, held(Alert("a", sdk.ConditionFired, t0), d))[0].Deliveries[0]
+	id := out.ItemID
+	it := get(t, s, id)
+	want := store.Hold{Seq: 1, Condition: sdk.ConditionFired, MaintenanceHold: *hold}
+	if !out.Held || !reflect.DeepEqual(it.Hold, want) || !it.DueAt.Equal(end) || it.Intent != store.IntentCreating {
+		t.Fatalf("new held item: held %v hold %+v due %v intent %q; want %+v, due %v, creating", out.Held, it.Hold, it.DueAt, it.Intent, want, end)
+	}
+	if evs := events(t, s, id); !strings.Contains(evs[0].Message, `in maintenance window "patching" until `+end.Format(time.RFC3339)) {
+		t.Errorf("the held notification is audited as %q", evs[0].Message)
+	}
+	if c := claim(t, s, "file.x", "A", end.Add(-time.Second), 1); len(c) != 0 {
+		t.Errorf("a held item was claimed before the window's end")
+	}
+
+	// A held resolution: the hold's seq and condition follow it.
+	ingest(t, s, held(Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), d))
+	it = get(t, s, id)
+	if it.Hold.Seq != 2 || it.Hold.Condition != sdk.ConditionResolved || !it.DueAt.Equal(end) {
+		t.Errorf("after a held resolution: hold %+v due %v; want seq 2, resolved, due %v", it.Hold, it.DueAt, end)
+	}
+	// Not held (the window is over for it): the hold stays for the worker
+	// to settle, and the item is due now.
+	n := notif(Alert("a", sdk.ConditionFired, t0.Add(2*time.Minute)), d)
+	ingest(t, s, n)
+	it = get(t, s, id)
+	if it.Hold.Seq != 2 || it.Hold.Window != "patching" || !it.DueAt.Equal(n.ReceivedAt) {
+		t.Errorf("after a notification no window holds: hold %+v due %v; want the hold kept (seq 2), due %v", it.Hold, it.DueAt, n.ReceivedAt)
+	}
+
+	// The worker settles the hold of seq 2; a hold ingest renewed
+	// meanwhile (seq 4) is not cleared.
+	now := n.ReceivedAt
+	claim(t, s, "file.x", "A", now, 1)
+	ingest(t, s, held(Alert("a", sdk.ConditionFired, t0.Add(3*time.Minute)), d))
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Intent: store.IntentCreating, AppliedSeq: 2, HoldSettled: 2, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it = get(t, s, id); it.Hold.Seq != 4 || it.Hold.Window != "patching" || !it.Dirty {
+		t.Errorf("a settle of an older hold: hold %+v dirty %v; want seq 4 kept, dirty", it.Hold, it.Dirty)
+	}
+	claim(t, s, "file.x", "A", end, 1)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: end, AppliedSeq: 4, HoldSettled: 4, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it = get(t, s, id); it.Hold != (store.Hold{}) {
+		t.Errorf("after the settle: hold %+v, want none", it.Hold)
+	}
+
+	// An item with an open work item: held notifications are due now.
+	open := Delivery("file.x", "open")
+	oid := ingest(t, s, notif(Alert("b", sdk.ConditionFired, t0), open))[0].Deliveries[0].ItemID
+	claim(t, s, "file.x", "A", now, 5)
+	if err := s.Record(ctx, store.Progress{ItemID: oid, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "W1"}, AppliedSeq: 1, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	hn := held(Alert("b", sdk.ConditionResolved, t0.Add(time.Minute)), open)
+	ingest(t, s, hn)
+	if it := get(t, s, oid); it.Hold.Seq != 2 || !it.DueAt.Equal(hn.ReceivedAt) {
+		t.Errorf("held resolution of an open item: hold %+v due %v; want seq 2, due now (%v)", it.Hold, it.DueAt, hn.ReceivedAt)
+	}
+	if reopen != nil {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		defer s.Close()
+		if it := get(t, s, oid); it.Hold.Seq != 2 || it.Hold.Window != "patching" || !it.Hold.Until.Equal(end) || it.Hold.OnEnd != route.OnEndDrop {
+			t.Errorf("after reopen: hold %+v", it.Hold)
+		}
+	}
+}
+
+// testMaintenanceWindows: ad-hoc maintenance windows are stored, listed
+// while they have not ended, not replaced while they have not ended (an
+// ended one is), and ended: the end releases the work items the window
+// holds, in the same transaction.
+func testMaintenanceWindows(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	now := t0.Add(time.Hour)
+	w := store.MaintenanceWindow{Name: "db-patch", When: `alert.resource_group == "rg-db"`, Start: now, End: now.Add(2 * time.Hour),
+		OnEnd: route.OnEndCreate, Reason: "CHG0001", CreatedAt: now}
+	later := store.MaintenanceWindow{Name: "later", Start: now.Add(24 * time.Hour), End: now.Add(25 * time.Hour), OnEnd: route.OnEndDrop, CreatedAt: now}
+	for _, x := range []store.MaintenanceWindow{later, w} {
+		if err := s.PutMaintenance(ctx, x, now); err != nil {
+			t.Fatalf("PutMaintenance(%s): %v", x.Name, err)
+		}
+	}
+	if err := s.PutMaintenance(ctx, w, now.Add(time.Hour)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("PutMaintenance over a window that has not ended = %v, want ErrConflict", err)
+	}
+	list, err := s.ListMaintenance(ctx, now)
+	if err != nil || !reflect.DeepEqual(list, []store.MaintenanceWindow{w, later}) {
+		t.Fatalf("ListMaintenance = %+v, %v; want db-patch, then later", list, err)
+	}
+
+	// A held item is released by the end: due then, held until then.
+	hold := &route.MaintenanceHold{Window: "db-patch", Until: w.End, OnEnd: route.OnEndCreate}
+	n := notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k"))
+	n.Hold = hold
+	id := ingest(t, s, n)[0].Deliveries[0].ItemID
+	other := notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "other"))
+	other.Hold = &route.MaintenanceHold{Window: "elsewhere", Until: w.End, OnEnd: route.OnEndCreate}
+	otherID := ingest(t, s, other)[0].Deliveries[0].ItemID
+	at := now.Add(30 * time.Minute)
+	ended, released, err := s.EndMaintenance(ctx, "db-patch", at)
+	if err != nil || released != 1 || !ended.End.Equal(at) || !ended.Start.Equal(w.Start) {
+		t.Fatalf("EndMaintenance = %+v, %d released, %v; want it ended at %v, one item released", ended, released, err, at)
+	}
+	if it := get(t, s, id); !it.DueAt.Equal(at) || !it.Hold.Until.Equal(at) || it.Hold.Seq != 1 {
+		t.Errorf("released item: due %v hold %+v; want due and held until %v", it.DueAt, it.Hold, at)
+	}
+	if it := get(t, s, otherID); !it.DueAt.Equal(w.End) {
+		t.Errorf("another window's item: due %v, want %v", it.DueAt, w.End)
+	}
+	if _, _, err := s.EndMaintenance(ctx, "db-patch", at.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ending an ended window = %v, want ErrNotFound", err)
+	}
+	// An upcoming window ended before it starts is cancelled.
+	if ended, _, err := s.EndMaintenance(ctx, "later", at); err != nil || !ended.Start.Equal(at) || !ended.End.Equal(at) {
+		t.Errorf("cancelling an upcoming window = %+v, %v; want start and end %v", ended, err, at)
+	}
+	if list, err := s.ListMaintenance(ctx, at); err != nil || len(list) != 0 {
+		t.Errorf("ListMaintenance after both ended = %+v, %v; want none", list, err)
+	}
+	// An ended window's name is free again.
+	again := w
+	again.Start, again.End = at, at.Add(time.Hour)
+	if err := s.PutMaintenance(ctx, again, at); err != nil {
+		t.Fatalf("PutMaintenance over an ended window: %v", err)
+	}
+	if reopen != nil {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		defer s.Close()
+	}
+	if list, err := s.ListMaintenance(ctx, at); err != nil || !reflect.DeepEqual(list, []store.MaintenanceWindow{again}) {
+		t.Errorf("ListMaintenance after reopen = %+v, %v; want %+v", list, err, again)
 	}
 }
