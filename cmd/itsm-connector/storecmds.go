@@ -259,42 +259,59 @@ func (a *adminFlags) register(fs *flag.FlagSet) {
 // connector that cfg describes: its routes, not this process's, route an
 // unmatched alert again. The token is $ITSM_ADMIN_TOKEN, else admin.token.
 func (a *adminFlags) run(ctx context.Context, cfg *config.Config, verb string, id int64, stdout io.Writer) error {
-	addr := a.addr
-	if addr == "" {
-		addr = cfg.Admin.Listen
-	}
-	base, err := adminapi.BaseURL(addr)
+	c, err := a.client(cfg)
 	if err != nil {
 		return err
 	}
-	token := os.Getenv("ITSM_ADMIN_TOKEN")
-	if token == "" {
-		token = cfg.Admin.Token
-	}
-	c := &adminapi.Client{BaseURL: base, Token: token}
 	var act adminapi.Action
 	if verb == "replay" {
 		act, err = c.ReplayDeadLetter(ctx, id)
 	} else {
 		act, err = c.DropDeadLetter(ctx, id)
 	}
+	if err != nil {
+		return adminError(c, err, "nothing was done. Is the connector running? Set -admin (or ITSM_ADMIN_ADDR) to its admin listener, or use -offline to work on the store without it")
+	}
+	if verb == "replay" {
+		fmt.Fprintf(stdout, "dead letter %d replayed by the connector at %s: queued for %s\n", id, c.BaseURL, termText(fmt.Sprint(act.Backends)))
+	} else {
+		fmt.Fprintf(stdout, "dead letter %d dropped by the connector at %s\n", id, c.BaseURL)
+	}
+	return nil
+}
+
+// client is the admin API client of the connector cfg describes: -admin,
+// else $ITSM_ADMIN_ADDR, else admin.listen; the token is
+// $ITSM_ADMIN_TOKEN, else admin.token.
+func (a *adminFlags) client(cfg *config.Config) (*adminapi.Client, error) {
+	addr := a.addr
+	if addr == "" {
+		addr = cfg.Admin.Listen
+	}
+	base, err := adminapi.BaseURL(addr)
+	if err != nil {
+		return nil, err
+	}
+	token := os.Getenv("ITSM_ADMIN_TOKEN")
+	if token == "" {
+		token = cfg.Admin.Token
+	}
+	return &adminapi.Client{BaseURL: base, Token: token}, nil
+}
+
+// adminError explains an admin API failure: unreachable (with hint), or a
+// token the listener wants or refused.
+func adminError(c *adminapi.Client, err error, hint string) error {
 	var apiErr *adminapi.APIError
 	switch {
 	case errors.Is(err, adminapi.ErrUnreachable):
-		return fmt.Errorf("%w; nothing was done. Is the connector running? Set -admin (or ITSM_ADMIN_ADDR) to its admin listener, or use -offline to work on the store without it", err)
-	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && token == "":
-		return fmt.Errorf("the admin listener at %s wants its token: set ITSM_ADMIN_TOKEN to the connector's admin.token", base)
+		return fmt.Errorf("%w; %s", err, hint)
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && c.Token == "":
+		return fmt.Errorf("the admin listener at %s wants its token: set ITSM_ADMIN_TOKEN to the connector's admin.token", c.BaseURL)
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
-		return fmt.Errorf("the admin listener at %s refused the token sent (ITSM_ADMIN_TOKEN, else the configuration's admin.token): it is not the connector's admin.token", base)
-	case err != nil:
-		return err
+		return fmt.Errorf("the admin listener at %s refused the token sent (ITSM_ADMIN_TOKEN, else the configuration's admin.token): it is not the connector's admin.token", c.BaseURL)
 	}
-	if verb == "replay" {
-		fmt.Fprintf(stdout, "dead letter %d replayed by the connector at %s: queued for %s\n", id, base, termText(fmt.Sprint(act.Backends)))
-	} else {
-		fmt.Fprintf(stdout, "dead letter %d dropped by the connector at %s\n", id, base)
-	}
-	return nil
+	return err
 }
 
 var workItemVerbs = []verb{

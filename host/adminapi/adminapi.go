@@ -1,7 +1,8 @@
 // Package adminapi is the admin listener's JSON API under /api/v1/ and its
 // client. It works on the running connector's dead letters: list, show,
 // replay (with the routes the connector runs, not those of whoever asks)
-// and drop. The status page's replay button and the command line go
+// and drop; and on its maintenance windows: list them, start and end
+// ad-hoc ones. The status page's replay button and the command line go
 // through the same operations, so a result means the same everywhere.
 //
 //	GET    /api/v1/deadletters[?backend=&before_id=&limit=]  200 {"dead_letters":[…]}
@@ -9,11 +10,15 @@
 //	POST   /api/v1/deadletters/{id}/replay                   200 {"id","result":"replayed","backends"}
 //	POST   /api/v1/deadletters/{id}/drop                     200 {"id","result":"dropped"}
 //	DELETE /api/v1/deadletters/{id}                          the same as …/drop
+//	GET    /api/v1/maintenance                               200 {"now","windows":[…]}
+//	GET    /api/v1/maintenance/{name}                        200 the window
+//	POST   /api/v1/maintenance                               201 the ad-hoc window started (MaintenanceStart)
+//	DELETE /api/v1/maintenance/{name}                        200 {"result":"ended","window","released"}
 //
 // Errors are {"error": code, "message": text}: 400 bad_request, 404
-// not_found, 405 method_not_allowed, 409 unroutable, 500 failed. The admin
-// listener adds 401 and 403 (see package admin). Operations on many letters
-// will take the list's filter.
+// not_found, 405 method_not_allowed, 409 unroutable or conflict, 500
+// failed. The admin listener adds 401 and 403 (see package admin).
+// Operations on many letters will take the list's filter.
 //
 // WorkItem is a work item with its audit trail in the same snake_case
 // JSON; the command line's workitems -json prints it.
@@ -48,6 +53,7 @@ const (
 	Dropped          Result = "dropped"
 	NotFound         Result = "not_found"          // no dead letter has the id (replayed or dropped already)
 	Unroutable       Result = "unroutable"         // the alert still matches no route; the letter is kept
+	Conflict         Result = "conflict"           // a maintenance window of that name is on, to come, or configured
 	Failed           Result = "failed"             // the store failed; the connector logs why
 	BadRequest       Result = "bad_request"        // a malformed id or filter
 	MethodNotAllowed Result = "method_not_allowed" // the path exists, not with this method
@@ -80,7 +86,7 @@ func (r Result) Status() int {
 		return http.StatusOK
 	case NotFound:
 		return http.StatusNotFound
-	case Unroutable:
+	case Unroutable, Conflict:
 		return http.StatusConflict
 	case BadRequest:
 		return http.StatusBadRequest
@@ -186,9 +192,34 @@ func (d *DeadLetters) log(op string, id int64, err error) {
 	d.Logger.Info("dead letter "+op, "id", id)
 }
 
-// Handler serves the API under [Prefix]; mount it behind the admin token.
-func (d *DeadLetters) Handler() http.Handler {
+// Handler serves the dead-letter API under [Prefix]; mount it behind the
+// admin token. See [Handler] for the whole API.
+func (d *DeadLetters) Handler() http.Handler { return Handler(d, nil) }
+
+// Handler serves the API under [Prefix] over the dead letters d and, when
+// m is set, the maintenance windows m; mount it behind the admin token.
+func Handler(d *DeadLetters, m *Maintenance) http.Handler {
 	mux := http.NewServeMux()
+	allow := map[string]string{}
+	d.register(mux, allow)
+	if m != nil {
+		m.register(mux, allow)
+	}
+	// Known paths with another method: 405 in JSON, with Allow.
+	for path, methods := range allow {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", methods)
+			WriteError(w, MethodNotAllowed, fmt.Sprintf("%s %s: allowed methods are %s", r.Method, r.URL.Path, methods))
+		})
+	}
+	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, NotFound, fmt.Sprintf("no API path %s", r.URL.Path))
+	})
+	return mux
+}
+
+// register mounts the dead-letter paths on mux; allow gets their methods.
+func (d *DeadLetters) register(mux *http.ServeMux, allow map[string]string) {
 	const list, one = "/api/v1/deadletters", "/api/v1/deadletters/{id}"
 	mux.HandleFunc("GET "+list, d.list)
 	mux.HandleFunc("GET "+one, d.withID(func(ctx context.Context, id int64) (any, error) {
@@ -202,17 +233,9 @@ func (d *DeadLetters) Handler() http.Handler {
 	drop := d.withID(func(ctx context.Context, id int64) (any, error) { return d.DropLetter(ctx, id) })
 	mux.HandleFunc("POST "+one+"/drop", drop)
 	mux.HandleFunc("DELETE "+one, drop)
-	// Known paths with another method: 405 in JSON, with Allow.
-	for path, allow := range map[string]string{list: "GET, HEAD", one: "GET, HEAD, DELETE", one + "/replay": "POST", one + "/drop": "POST"} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			WriteError(w, MethodNotAllowed, fmt.Sprintf("%s %s: allowed methods are %s", r.Method, r.URL.Path, allow))
-		})
+	for path, methods := range map[string]string{list: "GET, HEAD", one: "GET, HEAD, DELETE", one + "/replay": "POST", one + "/drop": "POST"} {
+		allow[path] = methods
 	}
-	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, NotFound, fmt.Sprintf("no API path %s", r.URL.Path))
-	})
-	return mux
 }
 
 func (d *DeadLetters) withID(op func(ctx context.Context, id int64) (any, error)) http.HandlerFunc {

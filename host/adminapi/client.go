@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,10 +74,47 @@ func (c *Client) DropDeadLetter(ctx context.Context, id int64) (Action, error) {
 	return a, err
 }
 
+// ListMaintenance lists the connector's maintenance windows.
+func (c *Client) ListMaintenance(ctx context.Context) (MaintenanceList, error) {
+	var l MaintenanceList
+	err := c.do(ctx, http.MethodGet, "/api/v1/maintenance", &l)
+	return l, err
+}
+
+// StartMaintenance starts an ad-hoc maintenance window.
+func (c *Client) StartMaintenance(ctx context.Context, req MaintenanceStart) (MaintenanceWindow, error) {
+	var w MaintenanceWindow
+	err := c.doBody(ctx, http.MethodPost, "/api/v1/maintenance", req, &w)
+	return w, err
+}
+
+// EndMaintenance ends ad-hoc maintenance window name now.
+func (c *Client) EndMaintenance(ctx context.Context, name string) (MaintenanceEnded, error) {
+	var e MaintenanceEnded
+	err := c.do(ctx, http.MethodDelete, "/api/v1/maintenance/"+url.PathEscape(name), &e)
+	return e, err
+}
+
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, nil)
+	return c.doBody(ctx, method, path, nil, out)
+}
+
+// doBody calls the API with in, when set, as the JSON body.
+func (c *Client) doBody(ctx context.Context, method, path string, in, out any) error {
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encoding the body of %s %s: %w", method, path, err)
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, reqBody)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.Token != "" {

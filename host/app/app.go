@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/maintenance"
 	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 	"github.com/itsm-connector/itsm-connector/host/route"
 )
@@ -160,7 +161,7 @@ func StartPlugins(ctx context.Context, cfg *config.Config, dev bool, log hclog.L
 // Validate checks a configuration end to end, as `serve` would load it:
 // host blocks, every backend's config against its plugin's schema and its
 // delivery settings against the plugin's capabilities (plugins are started
-// and configured, then stopped), and routes.
+// and configured, then stopped), routes and maintenance windows.
 func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostics) {
 	cfg, diags := LoadConfig(opts)
 	if diags.HasErrors() {
@@ -175,6 +176,8 @@ func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostic
 	diags = append(diags, checkBackends(cfg, newPluginBackends(ph, cfg))...)
 	ph.Close()
 	_, d = CompileRoutes(cfg)
+	diags = append(diags, d...)
+	_, d = maintenance.Compile(cfg)
 	diags = append(diags, d...)
 	return cfg, diags
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/itsm-connector/itsm-connector/host/adminapi"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
+	"github.com/itsm-connector/itsm-connector/host/maintenance"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
 	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 	"github.com/itsm-connector/itsm-connector/host/status"
@@ -28,8 +29,8 @@ func statusBackends(plugins *pluginhost.Host) func() []status.Backend {
 }
 
 // adminHandlers are the admin listener's status page and JSON API, both
-// over the same dead-letter operations.
-func adminHandlers(eng *delivery.Engine, st store.Store, plugins *pluginhost.Host, log hclog.Logger) map[string]http.Handler {
+// over the same dead-letter operations, and the API's maintenance windows.
+func adminHandlers(eng *delivery.Engine, st store.Store, plugins *pluginhost.Host, windows *maintenance.Windows, log hclog.Logger) map[string]http.Handler {
 	dl := &adminapi.DeadLetters{Store: st, Replay: eng.Replay, Logger: log.Named("deadletters")}
 	page := status.Handler(status.Sources{
 		Backends: statusBackends(plugins),
@@ -38,7 +39,8 @@ func adminHandlers(eng *delivery.Engine, st store.Store, plugins *pluginhost.Hos
 		Replay:   dl.ReplayLetter,
 		Logger:   log.Named("status"),
 	})
-	return map[string]http.Handler{"/": page, adminapi.Prefix: dl.Handler()}
+	mw := &adminapi.Maintenance{Windows: windows, Logger: log.Named("maintenance")}
+	return map[string]http.Handler{"/": page, adminapi.Prefix: adminapi.Handler(dl, mw)}
 }
 
 // registerRuntimeMetrics exposes queue depths, plugin restarts and dropped

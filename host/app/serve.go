@@ -17,6 +17,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/auth"
 	"github.com/itsm-connector/itsm-connector/host/commonschema"
 	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/maintenance"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
 	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/webhook"
@@ -25,6 +26,12 @@ import (
 
 // ShutdownTimeout bounds the drain on SIGTERM.
 const ShutdownTimeout = 30 * time.Second
+
+// MaintenanceRefresh is how often a connector reads the ad-hoc maintenance
+// windows from the store again, so that one another replica started or
+// ended takes effect here. A window started or ended through this
+// connector's own API takes effect at once.
+const MaintenanceRefresh = 5 * time.Second
 
 // Diagnostics is the error Serve returns when the configuration does not
 // load; the caller prints it against Files.
@@ -81,18 +88,35 @@ func Serve(ctx context.Context, opts Options) error {
 	plugins, d := StartPlugins(ctx, cfg, opts.Dev, log)
 	defer plugins.Close()
 	router, d2 := CompileRoutes(cfg)
-	if d = append(d, d2...); d.HasErrors() {
+	windowsCfg, d3 := maintenance.Compile(cfg)
+	if d = append(append(d, d2...), d3...); d.HasErrors() {
 		return &Diagnostics{Diags: d, Files: cfg.Files}
 	}
 	var routes atomic.Pointer[route.Router]
 	routes.Store(router)
 
-	routeFn := func(a *sdk.Alert) (route.Decision, error) { return routes.Load().Route(a) }
+	// windows is set before anything routes: the webhook and replays start
+	// after it.
+	var windows *maintenance.Windows
+	routeFn := func(a *sdk.Alert) (route.Decision, error) {
+		d, err := routes.Load().Route(a)
+		if err == nil && len(d.Deliveries) > 0 {
+			d.Hold = windows.Hold(a, time.Now())
+		}
+		return d, err
+	}
 	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, log, m)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	windows = maintenance.New(st, windowsCfg, log.Named("maintenance"))
+	if err := windows.Refresh(ctx, time.Now()); err != nil {
+		return fmt.Errorf("reading ad-hoc maintenance windows: %w", err)
+	}
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	defer stopRefresh()
+	go windows.Run(refreshCtx, MaintenanceRefresh)
 	if err := eng.Start(ctx); err != nil {
 		return fmt.Errorf("starting delivery: %w", err)
 	}
@@ -119,7 +143,7 @@ func Serve(ctx context.Context, opts Options) error {
 	hostname, _ := os.Hostname()
 	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
 		AllowedHosts: admin.HostNames(cfg.Admin.Listen, hostname, cfg.Admin.AllowedHosts),
-		Extra:        adminHandlers(eng, st, plugins, log.Named("admin"))}
+		Extra:        adminHandlers(eng, st, plugins, windows, log.Named("admin"))}
 
 	var cert *certStore
 	if cfg.Server.TLS != nil {
@@ -139,7 +163,7 @@ func Serve(ctx context.Context, opts Options) error {
 		"admin", "http://"+lns.adminLn.Addr().String(), "backends", len(cfg.Backends), "routes", len(cfg.Routes),
 		"max_connections", cfg.Server.MaxConnections, "admin_max_connections", cfg.Admin.MaxConnections, "memory_limit", debug.SetMemoryLimit(-1))
 
-	reload := &reloader{opts: opts, running: cfg, routes: &routes, plugins: plugins, cert: cert, log: log.Named("reload")}
+	reload := &reloader{opts: opts, running: cfg, routes: &routes, windows: windows, plugins: plugins, cert: cert, log: log.Named("reload")}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -19,7 +19,7 @@ type Decision struct {
 	// nil outside every window. The router leaves it nil: the caller adds
 	// it (maintenance.Windows.Hold), since windows depend on the time and
 	// on the ad-hoc windows the store holds.
-	Hold *MaintenanceHold
+	Hold *MaintenanceHold `json:"hold,omitempty"`
 }
 
 // Values of a maintenance window's on_end: what happens to an alert still
