@@ -35,6 +35,12 @@
 // crash after the claim, a timeout, a retryable failure) is settled by
 // Lookup first, so a work item is never created twice for a plugin that
 // supports Lookup. decide (decide.go) is the table as one pure function.
+//
+// The lifecycle policy changes rows of the table: a flapping alert
+// (store.ObserveFlap) gets one Update with a note, no call for its re-fires,
+// and its resolution waits for the route's quiet period; an item a
+// maintenance window holds (store.Hold) without an open work item waits for
+// the window's end, when the hold is settled as its on_end says.
 package delivery
 
 import (
