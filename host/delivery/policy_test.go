@@ -221,3 +221,30 @@ func TestMaintenanceWindow(t *testing.T) {
 	en.ingest(alert("drop", sdk.ConditionFired, t0.Add(2*time.Hour)), decision("fake.a", "drop", time.Hour))
 	waitFor(t, "a work item for the re-fire after the window", func() bool { return len(f.byKey("drop")) == 1 })
 }
+
+// TestMaintenanceWaitIsNotAge: an alert held through a window longer than
+// the backend's max_age is pending from the window's end, so a retryable
+// failure of its Create at the end is retried, not dead-lettered for age.
+func TestMaintenanceWaitIsNotAge(t *testing.T) {
+	f := newFake()
+	start := t0.Add(time.Hour)
+	clk := newClock(start)
+	opts := testOptions()
+	opts.Now = clk.Now
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps(), Limits: Limits{MaxAge: time.Hour}}}, opts, true)
+	end := start.Add(48 * time.Hour)
+	d := decision("fake.a", "k", time.Hour)
+	d.Hold = &route.MaintenanceHold{Window: "long", Until: end, OnEnd: route.OnEndCreate}
+	en.ingest(alert("a", sdk.ConditionFired, t0), d)
+	if it := en.item("fake.a", "k"); !it.DirtySince.Equal(end) {
+		t.Fatalf("held item pending since %v, want the window's end %v", it.DirtySince, end)
+	}
+	f.fail("create", sdk.Retryable(fmt.Errorf("HTTP 503")))
+	clk.Set(end)
+	waitFor(t, "the Create retried after its failure", func() bool { return f.count("create") == 1 })
+	clk.Set(end.Add(time.Minute))
+	waitFor(t, "the work item created", func() bool { return len(f.byKey("k")) >= 1 && !en.item("fake.a", "k").Dirty })
+	if it := en.item("fake.a", "k"); it.Dead || it.Remote != store.RemoteOpen {
+		t.Errorf("after the window: dead %v remote %s; want created, not dead-lettered", it.Dead, it.Remote)
+	}
+}

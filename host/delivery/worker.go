@@ -187,7 +187,11 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		it.AppliedSeq, j.unsaved = it.Seq, true
 		return false, nil
 	case moveWait:
-		return true, j.save(store.Progress{Retry: true, RetryAt: d.At})
+		p := store.Progress{Retry: true, RetryAt: d.At}
+		if it.Hold.Seq > 0 {
+			p.DirtySince = d.At // waiting for a window is not falling behind
+		}
+		return true, j.save(p)
 	case moveSettle:
 		if d.Settle == settleGiveUp {
 			if it.FiredSeq > it.AppliedSeq && it.FiredSeq <= it.Hold.Seq {
@@ -211,7 +215,7 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			j.suppressed("resolve", PolicyFlapping)
 			it.AppliedSeq = it.Seq
 		}
-		return true, j.save(store.Progress{Retry: true, RetryAt: d.At})
+		return true, j.save(store.Progress{Retry: true, RetryAt: d.At, DirtySince: d.At})
 	case moveMarkCreate:
 		it.Intent, it.CreateAttemptAt, j.marked = store.IntentCreating, j.r.e.opt.Now(), true
 		j.note(store.EventState, "intent recorded: creating a work item")

@@ -116,8 +116,9 @@ type Notification struct {
 	// keep that work out of the single write transaction.
 	AlertJSON []byte
 	// Hold, when set, is the maintenance window the alert fell in: ingest
-	// records it on every delivery's item (Item.Hold), and its item is due
-	// at the window's end.
+	// records it on every delivery's item (Item.Hold), and an item without
+	// an open work item is due, and counts as pending, from the window's
+	// end.
 	Hold *route.MaintenanceHold
 }
 
@@ -299,6 +300,11 @@ type Progress struct {
 	// Retry ends the claim for a later attempt at RetryAt.
 	Retry   bool
 	RetryAt time.Time
+	// DirtySince, when set with Retry, is when the item counts as pending
+	// from (Item.DirtySince, which max_age and the oldest-pending gauge
+	// measure from): the end of a policy's hold, so that waiting for it is
+	// not counted as falling behind.
+	DirtySince time.Time
 	// DeadLetter, when set, ends the claim and dead-letters the item with
 	// this reason.
 	DeadLetter string

@@ -139,7 +139,8 @@ func buildQueries(d Dialect) queries {
 			due_at = CASE WHEN dirty = 1 AND dead = 0 AND maint_seq = 0
 					AND NOT (flapping_since > 0 AND remote = 'open' AND condition = 'resolved') THEN due_at
 				WHEN ? <> '' AND remote <> 'open' THEN ? ELSE ? END,
-			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
+			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since
+				WHEN ? <> '' AND remote <> 'open' THEN ? ELSE ? END,
 			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
 			dirty = 1, dead = 0, updated_at = ?
 			WHERE id = ? RETURNING seq`),
@@ -162,8 +163,10 @@ func buildQueries(d Dialect) queries {
 			dirty = CASE WHEN seq > ? THEN 1 ELSE 0 END,
 			due_at = ?, dirty_since = ?, lease_owner = '', lease_until = 0
 			WHERE id = ? AND lease_owner = ?`),
+		// recordRetry: a policy's hold (Progress.DirtySince) makes the item
+		// pending from the hold's end, not from its notification.
 		recordRetry: r(`UPDATE work_items SET ` + progressSet + `,
-			dirty = 1, due_at = ?, lease_owner = '', lease_until = 0
+			dirty = 1, due_at = ?, dirty_since = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE dirty_since END, lease_owner = '', lease_until = 0
 			WHERE id = ? AND lease_owner = ?`),
 		recordDead: r(`UPDATE work_items SET ` + progressSet + `,
 			dirty = 0, dead = 1, lease_owner = '', lease_until = 0
@@ -396,7 +399,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	}
 	var id int64
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(due), ns(now), ns(now), ns(now),
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(due), ns(due), ns(now), ns(now),
 		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
 		maintSeq, maintCond(h, cond), h.Window, ns(h.Until), h.OnEnd).Scan(&id)
 	if err == nil {
@@ -431,7 +434,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
 		h.Window, h.Window, maintCond(h, cond), h.Window, h.Window, h.Window, ns(h.Until), h.Window, h.OnEnd,
 		h.Window, ns(h.Until), ns(now),
-		ns(now), ns(now), id).Scan(&seq); err != nil {
+		h.Window, ns(h.Until), ns(now), ns(now), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -578,7 +581,7 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 		r.args = append(r.args, p.AppliedSeq, ns(now), ns(now))
 	case p.Retry:
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordRetry }
-		r.args = append(r.args, ns(p.RetryAt))
+		r.args = append(r.args, ns(p.RetryAt), ns(p.DirtySince), ns(p.DirtySince))
 	default:
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordContinue }
 		r.args = append(r.args, ns(p.LeaseUntil))

@@ -1061,11 +1061,11 @@ func testFlapState(t *testing.T, s store.Store, reopen func() store.Store) {
 	claim(t, s, "file.x", "A", now, 1)
 	hold := now.Add(time.Hour)
 	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "W1"},
-		AppliedSeq: 6, FlapNoted: m(3), Retry: true, RetryAt: hold}); err != nil {
+		AppliedSeq: 6, FlapNoted: m(3), Retry: true, RetryAt: hold, DirtySince: hold}); err != nil {
 		t.Fatal(err)
 	}
-	if it := get(t, s, id); !it.DueAt.Equal(hold) {
-		t.Fatalf("held resolution due %v, want %v", it.DueAt, hold)
+	if it := get(t, s, id); !it.DueAt.Equal(hold) || !it.DirtySince.Equal(hold) {
+		t.Fatalf("held resolution due %v, pending since %v; want both %v", it.DueAt, it.DirtySince, hold)
 	}
 	n := notif(Alert("a", sdk.ConditionFired, m(5)), d)
 	ingest(t, s, n)
@@ -1110,8 +1110,9 @@ func testMaintenanceHold(t *testing.T, s store.Store, reopen func() store.Store)
 	id := out.ItemID
 	it := get(t, s, id)
 	want := store.Hold{Seq: 1, Condition: sdk.ConditionFired, MaintenanceHold: *hold}
-	if !out.Held || !reflect.DeepEqual(it.Hold, want) || !it.DueAt.Equal(end) || it.Intent != store.IntentCreating {
-		t.Fatalf("new held item: held %v hold %+v due %v intent %q; want %+v, due %v, creating", out.Held, it.Hold, it.DueAt, it.Intent, want, end)
+	if !out.Held || !reflect.DeepEqual(it.Hold, want) || !it.DueAt.Equal(end) || !it.DirtySince.Equal(end) || it.Intent != store.IntentCreating {
+		t.Fatalf("new held item: held %v hold %+v due %v pending since %v intent %q; want %+v, due and pending from %v, creating",
+			out.Held, it.Hold, it.DueAt, it.DirtySince, it.Intent, want, end)
 	}
 	if evs := events(t, s, id); !strings.Contains(evs[0].Message, `in maintenance window "patching" until `+end.Format(time.RFC3339)) {
 		t.Errorf("the held notification is audited as %q", evs[0].Message)
