@@ -159,7 +159,7 @@ func buildQueries(d Dialect) queries {
 		deleteDead: r(`DELETE FROM dead_letters WHERE id = ?`),
 		// giveUpFired: a dropped letter's Fired is no longer owed a work
 		// item (the operator gave it up).
-		giveUpFired: r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
+		giveUpFired:   r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
 		statusChecked: r(`UPDATE work_items SET status_checked_at = ? WHERE id = ?`),
 		statusSelect:  r(`SELECT ref, lease_until FROM work_items WHERE id = ? AND remote = 'open' AND dead = 0` + d.LockRow),
 		// statusResolved records a resolution found in the tool; the
