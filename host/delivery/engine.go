@@ -80,6 +80,11 @@ type Options struct {
 	// Observer, when set, hears about every plugin call and dead letter
 	// (for metrics). It must not block.
 	Observer func(Observation)
+	// Feedback returns a route's azure_feedback (nil when it has none): a
+	// work item created, found or reopened then asks the Azure side
+	// (route.FeedbackBackend) to acknowledge the alert, and a work item a
+	// person resolved in the tool to close it. Nil: no route has any.
+	Feedback func(route string) *route.Feedback
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 }
