@@ -67,7 +67,7 @@ type Feedback struct {
 	Acknowledge bool
 	// CloseOnHumanResolved: a work item a human resolved closes the alert
 	// (on_human_resolved = "close_alert"); otherwise it is only recorded.
-	CloseOnHumanResolved bool
+	CloseOnHumanResolved  bool
 	comment, closeComment hcl.Expression
 	funcs                 map[string]function.Function
 }
