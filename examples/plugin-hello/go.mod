@@ -4,7 +4,7 @@ go 1.26.8
 
 require (
 	github.com/hashicorp/go-hclog v1.6.3
-	github.com/itsm-connector/itsm-connector/sdk v1.0.0
+	github.com/itsm-connector/itsm-connector/sdk v1.1.0
 )
 
 require (
@@ -24,6 +24,6 @@ require (
 )
 
 // Build against the SDK in this repository. A plugin in its own repository
-// drops this line; `go get github.com/itsm-connector/itsm-connector/sdk@v1.0.0`
-// then resolves the release tag sdk/v1.0.0.
+// drops this line; `go get github.com/itsm-connector/itsm-connector/sdk@v1.1.0`
+// then resolves the release tag sdk/v1.1.0.
 replace github.com/itsm-connector/itsm-connector/sdk => ../../sdk
