@@ -52,6 +52,11 @@ func (f *Feedback) Lookup(context.Context, *sdk.Request) (*sdk.WorkItem, error) 
 	return nil, sdk.Permanent(errors.New("the Azure side has no Lookup"))
 }
 
+// ReadStatus is not offered (Capabilities.ReadStatus is false).
+func (f *Feedback) ReadStatus(context.Context, *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	return nil, sdk.Permanent(errors.New("the Azure side has no status read"))
+}
+
 // Create acknowledges the alert.
 func (f *Feedback) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return f.change(ctx, req, nil, StateAcknowledged)
