@@ -108,6 +108,8 @@ type Observation struct {
 	// of the DeadLetter reasons for dead letters.
 	Outcome  string
 	Duration time.Duration
+	// Err is a failed call's error, for metrics that tell reasons apart.
+	Err error
 }
 
 func (o Options) withDefaults() Options {
@@ -246,6 +248,13 @@ func (e *Engine) Start(ctx context.Context) error {
 			defer e.wg.Done()
 			r.loop(loopCtx, callCtx)
 		}()
+		if b, ok := e.res.Backend(r.ref); ok && b.Capabilities.ReadStatus && b.StatusPollInterval > 0 {
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				r.pollStatus(loopCtx, b.StatusPollInterval)
+			}()
+		}
 	}
 	e.log.Info("delivery started", "backends", len(e.runners), "instance", e.opt.InstanceID)
 	return nil

@@ -154,3 +154,108 @@ func TestFeedbackRetriesAndDeadLetters(t *testing.T) {
 type errFake string
 
 func (e errFake) Error() string { return string(e) }
+
+// TestHumanResolutionClosesTheAlert: the status poll finds a work item a
+// person resolved in the tool, records who and when with an audit event,
+// and (close_alert) the Azure side closes the alert with a comment naming
+// them; a stale Fired (Azure retrying the old notification) does not
+// reopen the work item; a later genuine re-fire reopens it, and the Azure
+// side never acknowledges the alert it closed. The inbound path
+// (CheckStatus) reads at once.
+func TestHumanResolutionClosesTheAlert(t *testing.T) {
+	for _, tc := range []struct {
+		name, block string
+		closes      bool
+		poll        time.Duration
+	}{
+		{"close_alert by the poll", "azure_feedback {}", true, 20 * time.Millisecond},
+		{"leave by the poll", "azure_feedback {\n    on_human_resolved = \"leave\"\n  }", false, 20 * time.Millisecond},
+		{"close_alert by a push", "azure_feedback {}", true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			itsm, arm := newFake(), &armRecorder{}
+			opts := testOptions()
+			opts.Feedback = feedbackRouter(t, tc.block).Feedback
+			var human atomicCount
+			opts.Observer = func(o Observation) {
+				if o.Op == OpHumanResolved {
+					human.add()
+				}
+			}
+			caps := allCaps()
+			caps.ReadStatus = true
+			en := newEnv(t, StaticBackends{
+				"file.x":              {Client: itsm, Capabilities: caps, StatusPollInterval: tc.poll},
+				route.FeedbackBackend: {Client: &azure.Feedback{ARM: arm}, Capabilities: sdk.Capabilities{Update: true, Resolve: true, Reopen: true}},
+			}, opts, true)
+			const id = "/subscriptions/11111111-1111-1111-1111-111111111111/providers/Microsoft.AlertsManagement/alerts/22222222-2222-2222-2222-222222222222"
+			fired := alert(id, sdk.ConditionFired, t0)
+			en.ingest(fired, decision("file.x", "k", 24*time.Hour))
+			en.settled()
+			waitFor(t, "the acknowledgement", func() bool { return len(arm.list()) == 1 })
+			ref := en.item("file.x", "k").Ref.ID
+			resolvedAt := t0.Add(5 * time.Minute)
+			itsm.resolveAsHuman(ref, "alice", resolvedAt)
+			if tc.poll == 0 {
+				n, err := en.e.CheckStatus(context.Background(), "file.x", []string{ref})
+				if err != nil || n != 1 {
+					t.Fatalf("CheckStatus = %d, %v", n, err)
+				}
+			}
+			waitFor(t, "the resolution recorded", func() bool { return en.item("file.x", "k").Remote == store.RemoteResolved })
+			it := en.item("file.x", "k")
+			if !it.HumanResolved || it.ResolvedBy != "alice" || !it.RemoteResolvedAt.Equal(resolvedAt) || it.Resolution != "Solved" {
+				t.Errorf("after the resolution: %s by %q at %v", fmtItems([]*store.Item{it}), it.ResolvedBy, it.RemoteResolvedAt)
+			}
+			if notes := en.stateNotes(it.ID); !hasNote(notes, "resolved in file.x by alice") {
+				t.Errorf("notes %v", notes)
+			}
+			if tc.closes {
+				waitFor(t, "the close", func() bool { return len(arm.list()) == 2 })
+				if got := arm.list()[1]; !strings.HasPrefix(got, id+" Closed ") || !strings.Contains(got, "by alice") {
+					t.Errorf("close %q", got)
+				}
+			}
+			en.settled()
+			if human.get() != 1 {
+				t.Errorf("%d human resolutions observed", human.get())
+			}
+
+			// Azure retries the old Fired (same time) and sends one from
+			// before the resolution: neither reopens.
+			en.ingest(fired, decision("file.x", "k", 24*time.Hour))
+			en.ingest(alert(id, sdk.ConditionFired, t0.Add(time.Minute)), decision("file.x", "k", 24*time.Hour))
+			en.settled()
+			if it := en.item("file.x", "k"); it.Remote != store.RemoteResolved || itsm.count("reopen") != 0 {
+				t.Fatalf("a stale Fired reopened the work item: %s", fmtItems([]*store.Item{it}))
+			}
+			// A genuine re-fire after the resolution reopens (inside the
+			// reopen window); the alert the connector closed is not
+			// acknowledged again.
+			en.ingest(alert(id, sdk.ConditionFired, resolvedAt.Add(time.Minute)), decision("file.x", "k", 24*time.Hour))
+			en.settled()
+			if itsm.count("reopen") != 1 {
+				t.Errorf("the re-fire did not reopen: %d reopens", itsm.count("reopen"))
+			}
+			want := 1
+			if tc.closes {
+				want = 2
+			}
+			if got := arm.list(); len(got) != want {
+				t.Errorf("changes %v: the closed alert must not be acknowledged again", got)
+			}
+		})
+	}
+}
+
+type atomicCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *atomicCount) add() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *atomicCount) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}

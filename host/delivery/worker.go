@@ -23,6 +23,8 @@ type runner struct {
 	bucket *bucket
 	wakeCh chan struct{}
 	active atomic.Int32
+	// resolvedCount counts work items found resolved in the tool.
+	resolvedCount atomic.Int64
 }
 
 func newRunner(e *Engine, ref string, l Limits) *runner {
@@ -396,7 +398,7 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	}
 	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: outcome, Message: msg, Duration: d})
 	if obs := j.r.e.opt.Observer; obs != nil {
-		obs(Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d})
+		obs(Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d, Err: err})
 	}
 	j.r.e.log.Debug("plugin call", "backend", j.r.ref, "op", op, "correlation_key", it.CorrelationKey, "outcome", outcome, "duration", d)
 	return wi, err
