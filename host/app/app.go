@@ -192,6 +192,11 @@ func checkBackends(cfg *config.Config, pb *pluginBackends) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend setting",
 				Detail: fmt.Sprintf("backend %s: %v.", b.Ref(), err), Subject: b.Range.Ptr()})
 		}
+		if b.Inbound != nil && !db.Capabilities.ReadStatus {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend setting",
+				Detail: fmt.Sprintf("backend %s: an inbound block needs a plugin that reads work items' status (a pushed notification is read through it), and this plugin has no status read.", b.Ref()),
+				Subject: b.Range.Ptr()})
+		}
 	}
 	return diags
 }

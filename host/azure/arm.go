@@ -98,7 +98,7 @@ type Comments struct {
 func (a *ARM) ChangeState(ctx context.Context, alertID string, state State, comment string) error {
 	u, err := ChangeStateURL(a.endpoint, alertID, state)
 	if err != nil {
-		return sdk.Permanent(err)
+		return sdk.Permanent(tagged(ReasonInvalidAlertID, err))
 	}
 	tok, err := a.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{a.scope}})
 	if err != nil {
@@ -114,7 +114,7 @@ func (a *ARM) ChangeState(ctx context.Context, alertID string, state State, comm
 	req.Header.Set("Accept", "application/json")
 	resp, err := a.http.Do(req)
 	if err != nil {
-		return sdk.Retryable(fmt.Errorf("changestate %s of alert %s: %w", state, alertID, err))
+		return sdk.Retryable(tagged(ReasonNetwork, fmt.Errorf("changestate %s of alert %s: %w", state, alertID, err)))
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -129,6 +129,63 @@ func cut(s string, n int) string {
 		n-- // do not split a UTF-8 sequence
 	}
 	return s[:n]
+}
+
+// Failure reasons of ReasonOf (the reason label of itsm_azure_changes_total).
+const (
+	ReasonThrottled      = "throttled"
+	ReasonUnavailable    = "unavailable"
+	ReasonForbidden      = "forbidden"
+	ReasonNotFound       = "not_found"
+	ReasonBadRequest     = "bad_request"
+	ReasonUnauthorized   = "unauthorized"
+	ReasonCredential     = "credential"
+	ReasonNetwork        = "network"
+	ReasonInvalidAlertID = "invalid_alert_id"
+	ReasonOther          = "other"
+)
+
+// reasonError tags a failed change with its reason.
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func (e *reasonError) Error() string { return e.err.Error() }
+func (e *reasonError) Unwrap() error { return e.err }
+
+func tagged(reason string, err error) error { return &reasonError{reason: reason, err: err} }
+
+// ReasonOf is the failure reason of a ChangeState error: one of the
+// Reason constants, "" for nil.
+func ReasonOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	var re *reasonError
+	if errors.As(err, &re) {
+		return re.reason
+	}
+	return ReasonOther
+}
+
+// reasonOfStatus names a failed status.
+func reasonOfStatus(status int) string {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return ReasonThrottled
+	case status >= 500 || status == http.StatusRequestTimeout:
+		return ReasonUnavailable
+	case status == http.StatusForbidden:
+		return ReasonForbidden
+	case status == http.StatusNotFound:
+		return ReasonNotFound
+	case status == http.StatusUnauthorized:
+		return ReasonUnauthorized
+	case status == http.StatusBadRequest:
+		return ReasonBadRequest
+	}
+	return ReasonOther
 }
 
 // armError is ARM's error envelope.
@@ -152,6 +209,7 @@ func Classify(status int, header http.Header, body []byte, now time.Time) error 
 	if status >= 200 && status < 300 {
 		return nil
 	}
+	reason := reasonOfStatus(status)
 	var e armError
 	_ = json.Unmarshal(body, &e)
 	detail := strings.TrimSpace(e.Error.Code + ": " + e.Error.Message)
@@ -163,15 +221,15 @@ func Classify(status int, header http.Header, body []byte, now time.Time) error 
 	}
 	switch {
 	case sdk.HTTPStatusKind(status) == sdk.KindRetryable:
-		return sdk.RetryableAfter(fmt.Errorf("ARM answered %d (%s)", status, detail), sdk.ParseRetryAfter(header, now))
+		return sdk.RetryableAfter(tagged(reason, fmt.Errorf("ARM answered %d (%s)", status, detail)), sdk.ParseRetryAfter(header, now))
 	case status == http.StatusForbidden:
-		return sdk.Permanent(fmt.Errorf("ARM refused the change with 403 (%s): %s", detail, RoleAdvice))
+		return sdk.Permanent(tagged(reason, fmt.Errorf("ARM refused the change with 403 (%s): %s", detail, RoleAdvice)))
 	case status == http.StatusNotFound:
-		return sdk.Permanent(fmt.Errorf("alert not found (ARM answered 404: %s); Azure keeps alerts 30 days, or the id belongs to another cloud than arm_endpoint", detail))
+		return sdk.Permanent(tagged(reason, fmt.Errorf("alert not found (ARM answered 404: %s); Azure keeps alerts 30 days, or the id belongs to another cloud than arm_endpoint", detail)))
 	case status == http.StatusUnauthorized:
-		return sdk.Permanent(fmt.Errorf("ARM refused the token with 401 (%s): check that the credential's tenant is the alerts' tenant and arm_endpoint is the cloud's Resource Manager", detail))
+		return sdk.Permanent(tagged(reason, fmt.Errorf("ARM refused the token with 401 (%s): check that the credential's tenant is the alerts' tenant and arm_endpoint is the cloud's Resource Manager", detail)))
 	}
-	return sdk.Permanent(fmt.Errorf("ARM refused the change with %d (%s)", status, detail))
+	return sdk.Permanent(tagged(reason, fmt.Errorf("ARM refused the change with %d (%s)", status, detail)))
 }
 
 // classifyToken classifies a failure to get a token: Entra ID answering
@@ -182,9 +240,9 @@ func classifyToken(err error) error {
 	var af *azidentity.AuthenticationFailedError
 	if errors.As(err, &af) && af.RawResponse != nil {
 		if sdk.HTTPStatusKind(af.RawResponse.StatusCode) == sdk.KindRetryable {
-			return sdk.RetryableAfter(fmt.Errorf("getting a token for Azure Resource Manager: %w", err), sdk.ParseRetryAfter(af.RawResponse.Header, time.Now()))
+			return sdk.RetryableAfter(tagged(ReasonCredential, fmt.Errorf("getting a token for Azure Resource Manager: %w", err)), sdk.ParseRetryAfter(af.RawResponse.Header, time.Now()))
 		}
-		return sdk.Permanent(fmt.Errorf("the azure credential was refused by Entra ID: %w", err))
+		return sdk.Permanent(tagged(ReasonCredential, fmt.Errorf("the azure credential was refused by Entra ID: %w", err)))
 	}
-	return sdk.Retryable(fmt.Errorf("getting a token for Azure Resource Manager: %w", err))
+	return sdk.Retryable(tagged(ReasonCredential, fmt.Errorf("getting a token for Azure Resource Manager: %w", err)))
 }

@@ -48,6 +48,9 @@ func TestClassify(t *testing.T) {
 			if k := sdk.KindOf(err); k != tc.kind {
 				t.Fatalf("kind %s, want %s (%v)", k, tc.kind, err)
 			}
+			if ReasonOf(err) == "" || ReasonOf(err) == ReasonOther && tc.status != 409 {
+				t.Errorf("reason %q", ReasonOf(err))
+			}
 			if got := sdk.RetryAfterOf(err); got != tc.after {
 				t.Errorf("retry after %v, want %v", got, tc.after)
 			}

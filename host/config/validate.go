@@ -371,6 +371,10 @@ func (v *validator) backends() {
 				"backend %q %q is already defined at %s.", b.Type, b.Name, prev.Range)
 		}
 		seen[b.Ref()] = b
+		if b.Ref() == azure.FeedbackBackend {
+			v.errorf(b.Range.Ptr(), "Reserved backend name",
+				"backend %q %q is reserved for the Azure side's work items (the azure block); name the backend otherwise.", b.Type, b.Name)
+		}
 		if b.MaxInFlight < 1 {
 			v.errorf(v.at(key+".max_in_flight", key), "Invalid max_in_flight",
 				"max_in_flight of backend %s must be at least 1 (default %d).", b.Ref(), DefaultMaxInFlight)
