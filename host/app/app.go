@@ -194,7 +194,7 @@ func checkBackends(cfg *config.Config, pb *pluginBackends) hcl.Diagnostics {
 		}
 		if b.Inbound != nil && !db.Capabilities.ReadStatus {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend setting",
-				Detail: fmt.Sprintf("backend %s: an inbound block needs a plugin that reads work items' status (a pushed notification is read through it), and this plugin has no status read.", b.Ref()),
+				Detail:  fmt.Sprintf("backend %s: an inbound block needs a plugin that reads work items' status (a pushed notification is read through it), and this plugin has no status read.", b.Ref()),
 				Subject: b.Range.Ptr()})
 		}
 	}
