@@ -207,11 +207,12 @@ const (
 	// InboundJiraHMAC: Jira's webhook secret, X-Hub-Signature:
 	// sha256=<hex HMAC-SHA256 of the body>.
 	InboundJiraHMAC = "jira_hmac"
-	// InboundServiceNowHMAC: a ServiceNow outbound REST message signed
-	// with X-Signature: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<body>">
-	// and X-Timestamp (Unix seconds), so an old message cannot be replayed.
+	// InboundServiceNowHMAC: a ServiceNow business rule's outbound REST
+	// message signed with X-ITSM-Signature: sha256=<hex HMAC-SHA256 of the
+	// body>.
 	InboundServiceNowHMAC = "servicenow_hmac"
-	// InboundSharedSecret: the secret itself in the X-Secret header.
+	// InboundSharedSecret: the secret itself in the X-ITSM-Secret header,
+	// for a tool that cannot sign.
 	InboundSharedSecret = "shared_secret"
 )
 

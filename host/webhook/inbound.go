@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,20 +31,18 @@ const (
 	HeaderHubSignature = "X-Hub-Signature"
 	// HeaderWebhookID is Jira's unique id of one delivery.
 	HeaderWebhookID = "X-Atlassian-Webhook-Identifier"
-	// HeaderSignature and HeaderTimestamp sign a ServiceNow outbound REST
-	// message: "sha256=<hex>" of the HMAC-SHA256 of "<timestamp>.<body>",
-	// the timestamp in Unix seconds.
-	HeaderSignature = "X-Signature"
-	HeaderTimestamp = "X-Timestamp"
+	// HeaderSignature signs a ServiceNow business rule's outbound REST
+	// message: "sha256=<hex>" of the HMAC-SHA256 of the body.
+	HeaderSignature = "X-ITSM-Signature"
 	// HeaderSecret carries the shared secret of scheme shared_secret.
-	HeaderSecret = "X-Secret"
+	HeaderSecret = "X-ITSM-Secret"
 )
 
 // DefaultInboundMaxBody caps a pushed notification's body.
 const DefaultInboundMaxBody = 256 << 10
 
-// inboundSkew bounds how far a signed timestamp may be from now, and how
-// long a signature or delivery id is remembered against replays.
+// inboundSkew is how long a signature or delivery id is remembered
+// against replays.
 const inboundSkew = 5 * time.Minute
 
 // InboundBackend is one backend's `inbound {}` block.
@@ -112,7 +109,7 @@ func (h *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now()
 	}
-	replayKey, why := Authenticate(cfg, r.Header, body, now)
+	replayKey, why := Authenticate(cfg, r.Header, body)
 	if why != "" {
 		h.Logger.Info("inbound notification refused", "backend", backend, "reason", why)
 		w.Header().Set("WWW-Authenticate", `HMAC realm="itsm-connector"`)
@@ -173,9 +170,10 @@ func (h *Inbound) replayed(key string, now time.Time) bool {
 // Authenticate checks a pushed notification against its backend's scheme,
 // in constant time. It returns why it is refused ("" when it is not) and,
 // when the scheme allows, a key that identifies the delivery against
-// replays: Jira's delivery id, a ServiceNow message's signature (which
-// covers its timestamp, itself accepted only within five minutes of now).
-func Authenticate(cfg InboundBackend, h http.Header, body []byte, now time.Time) (replayKey, why string) {
+// replays: Jira's delivery id, a ServiceNow message's signature (its body
+// holds the change's sys_updated_on). A replay could only make the
+// connector read a work item's state once more: the body is never data.
+func Authenticate(cfg InboundBackend, h http.Header, body []byte) (replayKey, why string) {
 	switch cfg.Scheme {
 	case config.InboundJiraHMAC:
 		sig, ok := strings.CutPrefix(h.Get(HeaderHubSignature), "sha256=")
@@ -190,17 +188,15 @@ func Authenticate(cfg InboundBackend, h http.Header, body []byte, now time.Time)
 		}
 		return "", ""
 	case config.InboundServiceNowHMAC:
-		ts, sig := h.Get(HeaderTimestamp), strings.TrimPrefix(h.Get(HeaderSignature), "sha256=")
-		secs, err := strconv.ParseInt(ts, 10, 64)
-		if err != nil || sig == "" {
-			return "", "missing " + HeaderSignature + " (sha256=<hex HMAC-SHA256 of \"<timestamp>.<body>\">) or " + HeaderTimestamp + " (Unix seconds)"
+		sig, ok := strings.CutPrefix(h.Get(HeaderSignature), "sha256=")
+		if !ok {
+			return "", "missing " + HeaderSignature + ": sha256=<hex HMAC-SHA256 of the body>"
 		}
-		if d := now.Sub(time.Unix(secs, 0)); d > inboundSkew || d < -inboundSkew {
-			return "", HeaderTimestamp + " is more than 5 minutes from the connector's clock"
+		if !validMAC(cfg.Secret, body, sig) {
+			return "", HeaderSignature + " does not match the body and the secret"
 		}
-		if !validMAC(cfg.Secret, append([]byte(ts+"."), body...), sig) {
-			return "", HeaderSignature + " does not match the timestamp, the body and the secret"
-		}
+		// The message carries sys_updated_on, so the same signature again
+		// is the same change sent again.
 		return "snow:" + sig, ""
 	case config.InboundSharedSecret:
 		got := h.Get(HeaderSecret)
@@ -222,9 +218,9 @@ func validMAC(secret string, msg []byte, sigHex string) bool {
 	return hmac.Equal(got, m.Sum(nil))
 }
 
-// Sign is the "sha256=<hex>" signature of msg with secret, as Jira sends
-// it (msg the body) and a ServiceNow business rule computes it (msg
-// "<timestamp>.<body>").
+// Sign is the "sha256=<hex>" signature of body with secret, as Jira sends
+// it in X-Hub-Signature and a ServiceNow business rule in
+// X-ITSM-Signature.
 func Sign(secret string, msg []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(msg)
