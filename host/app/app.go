@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 	"github.com/itsm-connector/itsm-connector/host/route"
@@ -176,6 +177,12 @@ func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostic
 	ph.Close()
 	_, d = CompileRoutes(cfg)
 	diags = append(diags, d...)
+	if cfg.Azure != nil {
+		// What serve checks before its first change: the certificate file.
+		if _, err := azure.NewCredential(*cfg.Azure, nil); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid azure credential", Detail: err.Error() + "."})
+		}
+	}
 	return cfg, diags
 }
 
