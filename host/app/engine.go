@@ -19,6 +19,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/store/engines"
 	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // OpenStore opens the configured store, creating a SQLite file's directory.
@@ -130,7 +131,7 @@ func ownStore(s config.Store) (release func(), err error) {
 
 // newEngine opens the store and builds the delivery engine over the plugins.
 func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host, router func(*sdk.Alert) (route.Decision, error),
-	feedback func(string) *route.Feedback, log hclog.Logger, m *metrics.Metrics) (*delivery.Engine, store.Store, error) {
+	feedback func(string) *route.Feedback, log hclog.Logger, m *metrics.Metrics, tracer trace.Tracer) (*delivery.Engine, store.Store, error) {
 	pb := newPluginBackends(plugins, cfg)
 	fb, err := feedbackBackend(cfg)
 	if err != nil {
@@ -147,6 +148,7 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host
 		LeaseDuration: cfg.Delivery.Lease,
 		Router:        router,
 		Feedback:      feedback,
+		Tracer:        tracer,
 		Observer:      observer(m),
 	}, log.Named("delivery"))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/entra"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
 
 // Config is a loaded connector.hcl. Host-owned blocks are fully decoded;
@@ -29,6 +30,10 @@ type Config struct {
 	// Azure is the `azure {}` block, declared and validated by host/azure;
 	// nil when absent (no state flows back to Azure Monitor).
 	Azure *azure.Config
+	// Telemetry is the `telemetry {}` block, declared and validated by
+	// host/telemetry; its Traces is nil (tracing off) without a `traces {}`
+	// block.
+	Telemetry telemetry.Config
 	// PluginDir is where plugin binaries are found (top-level `plugin_dir`).
 	PluginDir string
 	LogLevel  string

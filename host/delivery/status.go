@@ -217,7 +217,8 @@ func (r *runner) closeFollowUp(it *store.Item, st sdk.WorkItemStatus, at time.Ti
 	}
 	return &store.FollowUp{Route: it.Route, Backend: route.FeedbackBackend, CorrelationKey: FeedbackKey(r.ref, it.CorrelationKey),
 		Condition: sdk.ConditionResolved, EventAt: at, Alert: it.Alert, Fields: map[string]any{azureCommentField: comment},
-		ReopenWindow: feedbackReopenWindow, Note: fmt.Sprintf("work item %s resolved in %s%s", refName(it.Ref), r.ref, byWhom(st.ResolvedBy))}, note
+		ReopenWindow: feedbackReopenWindow, Note: fmt.Sprintf("work item %s resolved in %s%s", refName(it.Ref), r.ref, byWhom(st.ResolvedBy)),
+		TraceParent: it.TraceParent}, note
 }
 
 func (e *Engine) observe(o Observation) {
