@@ -12,4 +12,6 @@ func StatsQuery(d Dialect) string { return buildQueries(d).statsQueued }
 
 // ListItemsQuery is ListItems' statement for f, for tests that check its
 // query plan.
-func ListItemsQuery(d Dialect, f store.ItemFilter) (string, []any, error) { return listItemsQuery(d, f) }
+func ListItemsQuery(d Dialect, f store.ItemFilter) (string, []any, error) {
+	return listItemsQuery(d, f)
+}
