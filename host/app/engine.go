@@ -116,6 +116,7 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host
 			}
 			m.Deliveries.WithLabelValues(o.Backend, o.Op, o.Outcome).Inc()
 			m.DeliveryDuration.WithLabelValues(o.Backend, o.Op).Observe(o.Duration.Seconds())
+			m.ObserveBindings(o.Backend, o.Bindings)
 		},
 	}, log.Named("delivery"))
 	if err != nil {

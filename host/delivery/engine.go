@@ -103,6 +103,9 @@ type Observation struct {
 	// of the DeadLetter reasons for dead letters.
 	Outcome  string
 	Duration time.Duration
+	// Bindings are the configuration item bindings the call's work item
+	// reports (see sdk.WorkItem.Bindings); none for a failed call.
+	Bindings []sdk.CIBinding
 }
 
 func (o Options) withDefaults() Options {

@@ -37,6 +37,9 @@ type Metrics struct {
 	IngestDuration prometheus.Histogram
 	// DeadLetters counts dead letters recorded, by reason kind.
 	DeadLetters *prometheus.CounterVec
+	// UnboundCIs counts configuration items that plugin calls reported
+	// unbound (no CMDB record), by backend and reason ([UnboundReason]).
+	UnboundCIs *prometheus.CounterVec
 }
 
 // New registers every collector on a fresh registry, with Go and process
@@ -77,12 +80,15 @@ func New() *Metrics {
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_dead_letters_total", Help: "Dead letters recorded by reason.",
 		}, []string{"reason"}),
+		UnboundCIs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_ci_unbound_total", Help: "Configuration items plugin calls reported unbound to the CMDB, by backend and reason.",
+		}, []string{"backend", "reason"}),
 	}
 	r.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.AuthKeyRefreshes, m.AuthUnknownKeys, m.RouteMatches,
-		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters,
+		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters, m.UnboundCIs,
 	)
 	return m
 }
