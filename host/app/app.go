@@ -40,6 +40,8 @@ type Options struct {
 	Logger hclog.Logger
 	// LogOutput is where the built logger writes (default stderr).
 	LogOutput io.Writer
+	// Version is the connector's version, shown on the console.
+	Version string
 	// NotServing is set by the commands that do not serve (route, plugins,
 	// workitems, deadletter). They take a configuration whose auth is
 	// "dev", which only "serve -dev" runs, in dev mode without -dev, so
