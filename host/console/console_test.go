@@ -305,6 +305,9 @@ func TestReplay(t *testing.T) {
 	if loc := a.header.Get("Location"); a.status != 303 || loc != fmt.Sprintf("/deadletters?id=%d&result=replayed", f.unmatchedID) {
 		t.Errorf("replay of a now routable letter = %d, Location %q", a.status, loc)
 	}
+	if strings.Contains(f.get("/deadletters").body, `name="item"`) {
+		t.Error("the list's replay buttons lead to the work item instead of back to the list")
+	}
 	if a := f.post("/deadletters/0/replay", url.Values{}); a.status != 400 {
 		t.Errorf("replay of id 0 = %d, want 400", a.status)
 	}
