@@ -83,8 +83,8 @@ type tab struct {
 	// base is ctx without its deadline, to read the page after a step
 	// timed out.
 	base context.Context
-	mu  sync.Mutex
-	log []chromedp.ConsoleMessage
+	mu   sync.Mutex
+	log  []chromedp.ConsoleMessage
 }
 
 func newTab(t *testing.T, bctx context.Context) *tab {
