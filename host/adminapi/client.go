@@ -76,6 +76,13 @@ func (c *Client) DropDeadLetter(ctx context.Context, id int64) (Action, error) {
 	return a, err
 }
 
+// ListDeadLetters lists the dead letters f matches, newest first.
+func (c *Client) ListDeadLetters(ctx context.Context, f store.DeadLetterFilter) (List, error) {
+	var l List
+	err := c.do(ctx, http.MethodGet, "/api/v1/deadletters"+bulkQuery(f), &l)
+	return l, err
+}
+
 // ReplayMatching replays every dead letter that f matches (at most
 // [MaxBulk]; the answer's More says when more match), with the
 // connector's routes. On an [APIError] the BulkAction still says what was
@@ -93,7 +100,7 @@ func (c *Client) DropMatching(ctx context.Context, f store.DeadLetterFilter) (Bu
 	return b, err
 }
 
-// bulkQuery is f as a bulk operation's query string.
+// bulkQuery is f as a list's or bulk operation's query string.
 func bulkQuery(f store.DeadLetterFilter) string {
 	q := url.Values{}
 	if f.Backend != "" {
