@@ -120,6 +120,15 @@ func TestAuth(t *testing.T) {
 		{name: "replay with basic, same-origin fetch metadata", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Sec-Fetch-Site": "same-origin"}, wantStatus: 303, wantReplays: 1},
 		{name: "replay with basic, cross-site fetch metadata", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Sec-Fetch-Site": "same-site", "Referer": "self/"}, wantStatus: 403},
 		{name: "replay with basic and no proof of origin", token: token, method: "POST", path: replay, creds: basic, wantStatus: 403},
+		// The console's other actions are guarded alike (they then ask
+		// for their confirmation field: 400).
+		{name: "drop with basic cross-origin", token: token, method: "POST", path: "/deadletters/1/drop", creds: basic, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "drop with basic same-origin", token: token, method: "POST", path: "/deadletters/1/drop", creds: basic, headers: map[string]string{"Origin": "self"}, wantStatus: 400},
+		{name: "bulk with basic cross-site fetch metadata", token: token, method: "POST", path: "/deadletters/bulk", creds: basic, headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: 403},
+		{name: "bulk without credentials", token: token, method: "POST", path: "/deadletters/bulk", creds: none, headers: map[string]string{"Origin": "self"}, wantStatus: 401},
+		{name: "no token: bulk cross-origin", method: "POST", path: "/deadletters/bulk", creds: none, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "api bulk replay with basic cross-origin", token: token, method: "POST", path: "/api/v1/deadletters/bulk/replay", creds: basic, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "console page with bearer", token: token, method: "GET", path: "/workitems", creds: bearer, wantStatus: 200},
 
 		// The JSON API follows the same rules, and answers JSON.
 		{name: "api list without credentials", token: token, method: "GET", path: apiList, creds: none, wantStatus: 401},
