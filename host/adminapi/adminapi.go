@@ -48,7 +48,7 @@ import (
 const Prefix = "/api/"
 
 // Result is the fixed code of an operation's outcome. The API answers it
-// with its [Result.Status]; the status page shows a fixed text for it.
+// with its [Result.Status]; the console shows a fixed text for it.
 type Result string
 
 // Results.
@@ -159,7 +159,7 @@ func FromStore(d *store.DeadLetter) DeadLetter {
 	return out
 }
 
-// DeadLetters are the operations behind the API and the status page.
+// DeadLetters are the operations behind the API and the console.
 type DeadLetters struct {
 	Store store.Store
 	// Replay replays one letter with the running routes and wakes the

@@ -278,7 +278,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// Stats is the delivery state for metrics and the status page.
+// Stats is the delivery state for metrics and the console.
 type Stats struct {
 	Backends map[string]BackendStats
 	// Unmatched counts dead letters of alerts no route took.

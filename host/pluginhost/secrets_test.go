@@ -101,7 +101,7 @@ const echoConfig = `backend "test" "echo" {
 
 // TestSecretsNeverLeaveTheHost runs a plugin that echoes its sensitive
 // values in every form through the host, the delivery engine with a real
-// SQLite store and the status page, and looks for them in everything the
+// SQLite store and the console, and looks for them in everything the
 // host logs, returns, stores and shows.
 func TestSecretsNeverLeaveTheHost(t *testing.T) {
 	dir, _ := testPluginDirs(t)
@@ -147,7 +147,7 @@ func TestSecretsNeverLeaveTheHost(t *testing.T) {
 		assertNoLeak(t, "the work item", string(raw))
 	})
 
-	t.Run("stored dead letters, audit trail and the status page", func(t *testing.T) {
+	t.Run("stored dead letters, audit trail and the console", func(t *testing.T) {
 		ctx := context.Background()
 		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "connector.db"))
 		if err != nil {
