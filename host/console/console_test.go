@@ -240,7 +240,8 @@ func TestWorkItemPage(t *testing.T) {
 		`<section id="bindings">`, "<td>ci-1</td><td>name</td>", // a bound CI
 		`<tr class="warn"><td>db</td>`, // the unbound one
 		`<th>urgency</th><td><pre>2</pre></td>`,
-		`<td class="outcome-ok">ok</td><td class="num">1.5 ms</td>`, // the call with its duration
+		`<td class="outcome-ok">ok</td><td class="num">1.5 ms</td>`,   // the call with its duration
+		`<code class="trace">4bf92f3577b34da6a3ce929d0e0e4736</code>`, // and its trace
 		`<td>notification</td><td>fired</td><td class="outcome-new">new</td>`,
 		`<pre class="json" id="alert-json">{`, `&#34;rule&#34;: &#34;cpu &lt;script&gt;`, // the alert, pretty and escaped
 		"Configuration items of the alert: 2.",
