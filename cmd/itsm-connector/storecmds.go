@@ -479,6 +479,13 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 	if it.Ref != nil && it.Ref.URL != "" {
 		fmt.Fprintf(w, "  %s\n", termText(it.Ref.URL))
 	}
+	if it.HumanResolved {
+		fmt.Fprintf(w, "  resolved in the tool by %s at %s", termText(orUnknown(it.ResolvedBy)), it.RemoteResolvedAt.Format(time.RFC3339))
+		if it.Resolution != "" {
+			fmt.Fprintf(w, " (%s)", termText(it.Resolution))
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "  %s", pendingState(it))
 	if it.LastError != "" {
 		fmt.Fprintf(w, ", last error after %d attempt(s): %s", it.Attempts, termText(it.LastError))
@@ -505,6 +512,13 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s%s\t%s\n", e.At.Format(time.RFC3339), termText(e.Kind), termText(e.Op), termText(e.Outcome), d, trace, termText(e.Message))
 	}
 	_ = tw.Flush()
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(not named)"
+	}
+	return s
 }
 
 func refKey(it *store.Item) string {

@@ -39,8 +39,13 @@ type WorkItem struct {
 	Remote           store.RemoteState `json:"remote"`
 	Ref              *sdk.WorkItem     `json:"ref"`
 	RemoteResolvedAt time.Time         `json:"remote_resolved_at,omitzero"`
-	Intent           store.Intent      `json:"intent,omitempty"`
-	CreateAttemptAt  time.Time         `json:"create_attempt_at,omitzero"`
+	// HumanResolved: a person resolved the work item in the tool (a status
+	// read found it); ResolvedBy and Resolution are what the tool says.
+	HumanResolved   bool         `json:"human_resolved,omitempty"`
+	ResolvedBy      string       `json:"resolved_by,omitempty"`
+	Resolution      string       `json:"resolution,omitempty"`
+	Intent          store.Intent `json:"intent,omitempty"`
+	CreateAttemptAt time.Time    `json:"create_attempt_at,omitzero"`
 
 	// Pending: the item waits for reconcile (due at DueAt). Dead: it was
 	// dead-lettered and waits for a replay.
@@ -97,6 +102,7 @@ func WorkItemFromStore(it *store.Item, events []store.Event) WorkItem {
 		ReopenWindowSeconds: it.ReopenWindow.Seconds(), OnResolvedWithoutItem: string(it.OnResolvedWithoutItem),
 		EventAt: it.EventAt, Seq: it.Seq, AppliedSeq: it.AppliedSeq, FiredSeq: it.FiredSeq, TraceID: store.TraceIDOf(it.TraceParent),
 		Remote: it.Remote, Ref: it.Ref, RemoteResolvedAt: it.RemoteResolvedAt, Intent: it.Intent, CreateAttemptAt: it.CreateAttemptAt,
+		HumanResolved: it.HumanResolved, ResolvedBy: it.ResolvedBy, Resolution: it.Resolution,
 		Pending: it.Dirty, Dead: it.Dead, DueAt: it.DueAt, DirtySince: it.DirtySince, Attempts: it.Attempts, LastError: it.LastError,
 		LeaseOwner: it.LeaseOwner, LeaseUntil: it.LeaseUntil, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 	for _, e := range events {

@@ -77,7 +77,8 @@ func adminHandlers(eng *delivery.Engine, st store.Store, plugins *pluginhost.Hos
 
 // registerRuntimeMetrics exposes queue depths, plugin restarts and dropped
 // plugin log lines.
-func registerRuntimeMetrics(m *metrics.Metrics, eng *delivery.Engine, plugins *pluginhost.Host) {
+// extra are backends without a plugin (the Azure side).
+func registerRuntimeMetrics(m *metrics.Metrics, eng *delivery.Engine, plugins *pluginhost.Host, extra ...string) {
 	m.RegisterRuntime(func(ctx context.Context) ([]metrics.BackendRuntime, int64, error) {
 		stats, err := eng.Stats(ctx)
 		if err != nil {
@@ -92,6 +93,15 @@ func registerRuntimeMetrics(m *metrics.Metrics, eng *delivery.Engine, plugins *p
 			}
 			out = append(out, metrics.BackendRuntime{Backend: b.Ref(), Queued: s.Queued, Due: s.Due,
 				InFlight: int64(s.InFlight), DeadLetters: s.DeadLetters, Restarts: b.Restarts(), LogLinesDropped: b.LogLinesDropped(), OldestPending: oldest})
+		}
+		for _, ref := range extra {
+			s := stats.Backends[ref]
+			var oldest time.Duration
+			if !s.OldestPending.IsZero() {
+				oldest = max(time.Since(s.OldestPending), 0)
+			}
+			out = append(out, metrics.BackendRuntime{Backend: ref, Queued: s.Queued, Due: s.Due, InFlight: int64(s.InFlight),
+				DeadLetters: s.DeadLetters, OldestPending: oldest})
 		}
 		return out, stats.Unmatched, nil
 	})

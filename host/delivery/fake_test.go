@@ -31,6 +31,25 @@ type fake struct {
 	inFlight, maxInFlight int
 	// bindings are what Create reports on the item it creates.
 	bindings []sdk.CIBinding
+
+	// humans holds the resolutions made "by a person" (resolveAsHuman).
+	humans map[string]humanFix
+}
+
+type humanFix struct {
+	by string
+	at time.Time
+}
+
+// resolveAsHuman resolves item id as a person would in the tool.
+func (f *fake) resolveAsHuman(id, by string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items[id].State = sdk.StateResolved
+	if f.humans == nil {
+		f.humans = map[string]humanFix{}
+	}
+	f.humans[id] = humanFix{by: by, at: at}
 }
 
 var _ hostside.Client = (*fake)(nil)
@@ -224,6 +243,9 @@ func (f *fake) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.Wo
 		st := sdk.WorkItemStatus{ID: ref.ID}
 		if it, ok := f.items[ref.ID]; ok {
 			st.Found, st.State = true, it.State
+			if h, ok := f.humans[ref.ID]; ok {
+				st.ResolvedBy, st.ResolvedAt, st.Resolution = h.by, h.at, "Solved"
+			}
 		}
 		out = append(out, st)
 	}

@@ -71,12 +71,12 @@ func (s *Store) Close() error {
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
 	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq, remote, ref, remote_resolved_at,
 	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
-	trace_parent`
+	human_resolved, remote_resolved_by, resolution, status_checked_at, trace_parent`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
 const progressSet = `remote = ?, ref = ?, ref_key = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
-	attempts = ?, last_error = ?, updated_at = ?`
+	attempts = ?, last_error = ?, updated_at = ?, human_resolved = ?, remote_resolved_by = ?, resolution = ?`
 
 type queries struct {
 	selectDesired, insertItem, updateDesired, reviveDelete string
@@ -85,6 +85,7 @@ type queries struct {
 	deadFromItem, releaseLeases, getItem, events           string
 	getDead, deleteDead, replayItem, pruneEvents           string
 	giveUpFired                                            string
+	statusChecked, statusSelect, statusResolved            string
 	statsQueued, statsDead                                 string
 }
 
@@ -158,7 +159,14 @@ func buildQueries(d Dialect) queries {
 		deleteDead: r(`DELETE FROM dead_letters WHERE id = ?`),
 		// giveUpFired: a dropped letter's Fired is no longer owed a work
 		// item (the operator gave it up).
-		giveUpFired: r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
+		giveUpFired:   r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
+		statusChecked: r(`UPDATE work_items SET status_checked_at = ? WHERE id = ?`),
+		statusSelect:  r(`SELECT ref, lease_until FROM work_items WHERE id = ? AND remote = 'open' AND dead = 0` + d.LockRow),
+		// statusResolved records a resolution found in the tool; the
+		// applied desired state stays applied, so nothing is called until
+		// a newer notification arrives.
+		statusResolved: r(`UPDATE work_items SET remote = 'resolved', ref = ?, remote_resolved_at = ?, human_resolved = 1,
+			remote_resolved_by = ?, resolution = ?, status_checked_at = ?, updated_at = ? WHERE id = ?`),
 		replayItem: r(`UPDATE work_items SET dead = 0, dirty = 1, due_at = ?, dirty_since = ?, attempts = 0,
 			last_error = '', updated_at = ? WHERE id = ?`),
 		statsQueued: r(`SELECT backend, COUNT(*), MIN(dirty_since),
@@ -167,6 +175,13 @@ func buildQueries(d Dialect) queries {
 			FROM work_items WHERE dirty = 1 AND dead = 0 GROUP BY backend`),
 		statsDead: `SELECT backend, item_id = 0, COUNT(*) FROM dead_letters GROUP BY backend, item_id = 0`,
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // orNull is s as a statement argument, nil when empty. The trace columns
@@ -464,7 +479,7 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 		attemptAt = time.Time{}
 	}
 	r := recordArgs{now: now, args: []any{string(remote), ref, refKey, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
-		p.AppliedSeq, p.Attempts, p.LastError, ns(now)}}
+		p.AppliedSeq, p.Attempts, p.LastError, ns(now), boolInt(p.HumanResolved), p.ResolvedBy, p.Resolution}}
 	switch {
 	case p.DeadLetter != "":
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDead }
@@ -514,6 +529,7 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 	}
 	defer func() { _ = tx.Rollback() }()
 	ev, dead := tx.StmtContext(ctx, prep.insertEvent), tx.StmtContext(ctx, prep.deadFromItem)
+	var follow []ingestEvent
 	res.Errs = make([]error, len(ps))
 	for _, i := range order {
 		p, a := ps[i], args[i]
@@ -541,6 +557,14 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 				return store.RecordResult{}, fmt.Errorf("%s: recording audit event of work item %d: %w", s.d.Name, p.ItemID, err)
 			}
 		}
+		evs, err := s.followUps(ctx, tx, prep, p.ItemID, p.FollowUps, a.now)
+		if err != nil {
+			return store.RecordResult{}, err
+		}
+		follow = append(follow, evs...)
+	}
+	if err := s.insertEvents(ctx, tx, prep.insertEvent, follow); err != nil {
+		return store.RecordResult{}, err
 	}
 	if len(claims) > 0 {
 		claim := tx.StmtContext(ctx, prep.claim)
@@ -562,6 +586,169 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 		return store.RecordResult{}, fmt.Errorf("%s: committing progress of %d work items and %d claims: %w", s.d.Name, len(ps), len(claims), err)
 	}
 	return res, nil
+}
+
+// followUps merges the follow-up notifications of work item from into
+// their slots, as ingest merges an alert, and returns their audit events.
+func (s *Store) followUps(ctx context.Context, tx *sql.Tx, p *prepared, from int64, fus []store.FollowUp, now time.Time) ([]ingestEvent, error) {
+	if len(fus) == 0 {
+		return nil, nil
+	}
+	sel, ins, upd := tx.StmtContext(ctx, p.selectDesired), tx.StmtContext(ctx, p.insertItem), tx.StmtContext(ctx, p.updateDesired)
+	var evs []ingestEvent
+	for _, f := range fus {
+		if f.Alert == nil {
+			return nil, fmt.Errorf("follow-up of work item %d for %s/%q has no alert", from, f.Backend, f.CorrelationKey)
+		}
+		raw, err := json.Marshal(f.Alert)
+		if err != nil {
+			return nil, fmt.Errorf("follow-up of work item %d: encoding alert %q: %w", from, f.Alert.ID, err)
+		}
+		d := route.Delivery{Route: f.Route, Backend: f.Backend, CorrelationKey: f.CorrelationKey, Fields: f.Fields,
+			ReopenWindow: f.ReopenWindow, OnResolvedWithoutItem: route.ResolvedRecord}
+		out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, f.Alert, string(raw), d, f.Condition, f.EventAt.UTC(), now, f.TraceParent)
+		if err != nil {
+			return nil, err
+		}
+		if revived {
+			evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventReplay, outcome: "revived",
+				msg: "a new notification revived the dead-lettered work item"})
+		}
+		msg := fmt.Sprintf("%s requested by work item %d for alert %s at %s: %s", f.Condition, from, f.Alert.ID,
+			f.EventAt.UTC().Format(time.RFC3339Nano), out.Outcome)
+		if f.Note != "" {
+			msg += "; " + f.Note
+		}
+		evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventNotification, op: string(f.Condition),
+			outcome: string(out.Outcome), msg: msg, traceID: store.TraceIDOf(f.TraceParent)})
+	}
+	return evs, nil
+}
+
+// OpenItems returns open, unleased items of backend, least recently
+// status-checked first.
+func (s *Store) OpenItems(ctx context.Context, backend string, now time.Time, limit int) ([]*store.Item, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT `+itemCols+` FROM work_items
+		WHERE backend = ? AND remote = 'open' AND dead = 0 AND lease_until < ?
+		ORDER BY status_checked_at, id LIMIT ?`), backend, ns(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing open work items of %q: %w", s.d.Name, backend, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing open work items of %q: %w", s.d.Name, backend, err)
+	}
+	return items, nil
+}
+
+// OpenItemsByRef returns backend's open items whose Ref.ID is in refIDs.
+func (s *Store) OpenItemsByRef(ctx context.Context, backend string, refIDs []string) ([]*store.Item, error) {
+	if len(refIDs) == 0 {
+		return nil, nil
+	}
+	want := map[string]bool{}
+	for _, id := range refIDs {
+		want[id] = true
+	}
+	// The ref is JSON text; read the backend's open items and match in
+	// Go, on the same index the poll reads.
+	var out []*store.Item
+	var after int64
+	for {
+		rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT `+itemCols+` FROM work_items
+			WHERE backend = ? AND remote = 'open' AND dead = 0 AND id > ? ORDER BY id LIMIT 500`), backend, after)
+		if err != nil {
+			return nil, fmt.Errorf("%s: finding work items of %q by ref: %w", s.d.Name, backend, err)
+		}
+		items, err := scanItems(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: finding work items of %q by ref: %w", s.d.Name, backend, err)
+		}
+		for _, it := range items {
+			if it.Ref != nil && (want[it.Ref.ID] || (it.Ref.Key != "" && want[it.Ref.Key])) {
+				out = append(out, it)
+			}
+		}
+		if len(items) < 500 {
+			return out, nil
+		}
+		after = items[len(items)-1].ID
+	}
+}
+
+// RecordStatus writes status reads in one transaction.
+func (s *Store) RecordStatus(ctx context.Context, us []store.StatusUpdate) ([]bool, error) {
+	if len(us) == 0 {
+		return nil, nil
+	}
+	prep, err := s.statements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: beginning status transaction: %w", s.d.Name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	applied := make([]bool, len(us))
+	var evs []ingestEvent
+	for i, u := range us {
+		now := u.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if !u.Resolved {
+			if _, err := tx.ExecContext(ctx, s.q.statusChecked, ns(now), u.ItemID); err != nil {
+				return nil, fmt.Errorf("%s: recording the status read of work item %d: %w", s.d.Name, u.ItemID, err)
+			}
+			continue
+		}
+		var ref string
+		var leaseUntil int64
+		err := tx.QueryRowContext(ctx, s.q.statusSelect, u.ItemID).Scan(&ref, &leaseUntil)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading work item %d: %w", s.d.Name, u.ItemID, err)
+		}
+		var wi sdk.WorkItem
+		if ref == "" || json.Unmarshal([]byte(ref), &wi) != nil || wi.ID != u.RefID || leaseUntil >= ns(now) {
+			// Another work item by now, or a worker holds it: the next read decides.
+			if _, err := tx.ExecContext(ctx, s.q.statusChecked, ns(now), u.ItemID); err != nil {
+				return nil, fmt.Errorf("%s: recording the status read of work item %d: %w", s.d.Name, u.ItemID, err)
+			}
+			continue
+		}
+		wi.State = sdk.StateResolved
+		b, _ := json.Marshal(wi)
+		if _, err := tx.ExecContext(ctx, s.q.statusResolved, string(b), ns(u.ResolvedAt), u.ResolvedBy, u.Resolution, ns(now), ns(now), u.ItemID); err != nil {
+			return nil, fmt.Errorf("%s: recording the resolution of work item %d: %w", s.d.Name, u.ItemID, err)
+		}
+		applied[i] = true
+		for _, e := range u.Events {
+			at := e.At
+			if at.IsZero() {
+				at = now
+			}
+			evs = append(evs, ingestEvent{item: u.ItemID, at: ns(at), kind: e.Kind, op: e.Op, outcome: e.Outcome, msg: e.Message, traceID: e.TraceID})
+		}
+		fe, err := s.followUps(ctx, tx, prep, u.ItemID, u.FollowUps, now)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, fe...)
+	}
+	if err := s.insertEvents(ctx, tx, prep.insertEvent, evs); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: committing %d status reads: %w", s.d.Name, len(us), err)
+	}
+	return applied, nil
 }
 
 // ReleaseLeases frees every lease owner holds.
@@ -905,14 +1092,16 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			policy                                        string
 			reopen, eventAt, resolvedAt, due, since       int64
 			attemptAt                                     int64
-			leaseUntil, created, updated                  int64
-			dirty, dead                                   int
+			leaseUntil, created, updated, checked         int64
+			dirty, dead, human                            int
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
 			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &attemptAt, &dirty, &dead,
-			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated, &it.TraceParent); err != nil {
+			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated,
+			&human, &it.ResolvedBy, &it.Resolution, &checked, &it.TraceParent); err != nil {
 			return nil, err
 		}
+		it.HumanResolved, it.StatusCheckedAt = human == 1, fromNS(checked)
 		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)
 		it.OnResolvedWithoutItem = route.ResolvedPolicy(policy)
 		it.ReopenWindow, it.EventAt, it.RemoteResolvedAt = time.Duration(reopen), fromNS(eventAt), fromNS(resolvedAt)

@@ -115,6 +115,7 @@ func Run(t *testing.T, o Opener) {
 		{"DeadLetterFilters", testDeadLetterFilters},
 		{"ListEventsPages", testListEvents},
 		{"PruneEvents", testPruneEvents},
+		{"FollowUpsAndStatusReads", testFollowUpsAndStatus},
 		{"TraceContext", testTraceContext},
 		{"Durable", testDurable},
 	}
@@ -1161,6 +1162,107 @@ func testDurable(t *testing.T, s store.Store, reopen func() store.Store) {
 	it := get(t, s2, id)
 	if !it.Dirty || it.AlertID != "a" {
 		t.Errorf("after reopen: %+v", it)
+	}
+}
+
+// testFollowUpsAndStatus: a step's follow-up notification is merged into
+// its slot in the same transaction (the Azure side's desired state, dirty
+// for its workers); a status read that finds the work item resolved in
+// the tool records who resolved it and its follow-up, only for the work
+// item the read was about and only while no worker holds the item; every
+// read moves the item to the back of the poll order.
+func testFollowUpsAndStatus(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	a := Alert("a", sdk.ConditionFired, t0)
+	res := ingest(t, s, notif(a, Delivery("file.x", "k")), notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "k2")))
+	id, id2 := res[0].Deliveries[0].ItemID, res[1].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	items := claim(t, s, "file.x", "A", now, 2)
+	ack := store.FollowUp{Route: "r", Backend: "azure.feedback", CorrelationKey: "file.x|k", Condition: sdk.ConditionFired,
+		EventAt: t0, Alert: a, Fields: map[string]any{"comment": "INC0001"}, ReopenWindow: 24 * time.Hour, Note: "created INC0001"}
+	for _, it := range items {
+		p := store.Progress{ItemID: it.ID, Owner: "A", Now: now, Remote: store.RemoteOpen, AppliedSeq: it.Seq, Done: true,
+			Ref: &sdk.WorkItem{ID: fmt.Sprintf("sys-%d", it.ID), Key: "INC0001", State: sdk.StateOpen}}
+		if it.ID == id {
+			p.FollowUps = []store.FollowUp{ack}
+		}
+		if err := s.Record(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fb, err := s.ListItems(ctx, store.ItemFilter{Backend: "azure.feedback"})
+	if err != nil || len(fb) != 1 {
+		t.Fatalf("azure slots %v, %v", fb, err)
+	}
+	slot := fb[0]
+	if !slot.Dirty || slot.Condition != sdk.ConditionFired || slot.CorrelationKey != "file.x|k" || slot.Fields["comment"] != "INC0001" ||
+		!slot.EventAt.Equal(t0) || slot.Intent != store.IntentCreating || slot.ReopenWindow != 24*time.Hour {
+		t.Errorf("azure slot %+v", slot)
+	}
+	if evs := events(t, s, slot.ID); len(evs) != 1 || evs[0].Kind != store.EventNotification || !strings.Contains(evs[0].Message, "created INC0001") {
+		t.Errorf("azure slot events %+v", evs)
+	}
+
+	// Poll order: never checked first, by id.
+	open, err := s.OpenItems(ctx, "file.x", now, 10)
+	if err != nil || len(open) != 2 || open[0].ID != id || open[1].ID != id2 {
+		t.Fatalf("OpenItems = %s, %v", fmtIDs(open), err)
+	}
+	if byRef, err := s.OpenItemsByRef(ctx, "file.x", []string{fmt.Sprintf("sys-%d", id2)}); err != nil || len(byRef) != 1 || byRef[0].ID != id2 {
+		t.Errorf("OpenItemsByRef = %s, %v", fmtIDs(byRef), err)
+	}
+	// A read about another work item, and a read of an item a worker
+	// holds, change only the poll order.
+	later := now.Add(time.Minute)
+	claim(t, s, "file.x", "B", later, 0)
+	resolvedAt := now.Add(30 * time.Second)
+	close := ack
+	close.Condition, close.EventAt, close.Fields = sdk.ConditionResolved, resolvedAt, map[string]any{"comment": "resolved by alice"}
+	applied, err := s.RecordStatus(ctx, []store.StatusUpdate{
+		{ItemID: id, RefID: "someone-else", Now: later, Resolved: true, ResolvedAt: resolvedAt},
+		{ItemID: id2, RefID: fmt.Sprintf("sys-%d", id2), Now: later},
+	})
+	if err != nil || applied[0] || applied[1] {
+		t.Fatalf("RecordStatus = %v, %v", applied, err)
+	}
+	if open, _ := s.OpenItems(ctx, "file.x", later, 10); len(open) != 2 || open[0].ID != id || !open[1].StatusCheckedAt.Equal(later) {
+		t.Errorf("after the reads the poll order is %s", fmtIDs(open))
+	}
+	applied, err = s.RecordStatus(ctx, []store.StatusUpdate{{ItemID: id, RefID: fmt.Sprintf("sys-%d", id), Now: later, Resolved: true,
+		ResolvedAt: resolvedAt, ResolvedBy: "alice", Resolution: "Solved (Permanently)",
+		Events: []store.Event{{Kind: store.EventState, Op: "status", Message: "resolved in the tool by alice"}}, FollowUps: []store.FollowUp{close}}})
+	if err != nil || !applied[0] {
+		t.Fatalf("RecordStatus = %v, %v", applied, err)
+	}
+	got := get(t, s, id)
+	if got.Remote != store.RemoteResolved || !got.HumanResolved || got.ResolvedBy != "alice" || got.Resolution != "Solved (Permanently)" ||
+		!got.RemoteResolvedAt.Equal(resolvedAt) || got.Dirty || got.Ref == nil || got.Ref.State != sdk.StateResolved {
+		t.Errorf("after the resolution: %+v", got)
+	}
+	if slot := get(t, s, slot.ID); slot.Condition != sdk.ConditionResolved || slot.Fields["comment"] != "resolved by alice" || !slot.Dirty {
+		t.Errorf("azure slot after the close: %+v", slot)
+	}
+	if open, _ := s.OpenItems(ctx, "file.x", later, 10); len(open) != 1 || open[0].ID != id2 {
+		t.Errorf("open items after the resolution: %s", fmtIDs(open))
+	}
+	// A worker's step carries the resolution fields as given.
+	it := claim(t, s, "file.x", "C", later, 0)
+	_ = it
+	leased := ingest(t, s, notif(Alert("b", sdk.ConditionResolved, now.Add(time.Hour)), Delivery("file.x", "k2")))
+	_ = leased
+	w := claim(t, s, "file.x", "C", later.Add(time.Hour), 1)
+	if len(w) != 1 || w[0].ID != id2 {
+		t.Fatalf("claimed %s", fmtIDs(w))
+	}
+	if ap, err := s.RecordStatus(ctx, []store.StatusUpdate{{ItemID: id2, RefID: fmt.Sprintf("sys-%d", id2), Now: later.Add(time.Hour), Resolved: true, ResolvedAt: later}}); err != nil || ap[0] {
+		t.Errorf("a resolution recorded on a leased item: %v, %v", ap, err)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id2, Owner: "C", Now: later.Add(time.Hour), Remote: store.RemoteResolved, Ref: w[0].Ref,
+		AppliedSeq: w[0].Seq, Done: true, ResolvedBy: "connector"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, id2); got.HumanResolved || got.ResolvedBy != "connector" {
+		t.Errorf("after the worker's resolve: human %v by %q", got.HumanResolved, got.ResolvedBy)
 	}
 }
 
