@@ -42,7 +42,8 @@ type Options struct {
 	Logger hclog.Logger
 	// LogOutput is where the built logger writes (default stderr).
 	LogOutput io.Writer
-	// Version is the connector's version, in its traces' resource.
+	// Version is the connector's version, in its traces' resource and on
+	// the console.
 	Version string
 	// NotServing is set by the commands that do not serve (route, plugins,
 	// workitems, deadletter). They take a configuration whose auth is

@@ -181,6 +181,7 @@ func observer(m *metrics.Metrics) func(delivery.Observation) {
 		}
 		m.Deliveries.WithLabelValues(o.Backend, o.Op, o.Outcome).Inc()
 		m.DeliveryDuration.WithLabelValues(o.Backend, o.Op).Observe(o.Duration.Seconds())
+		m.ObserveBindings(o.Backend, o.Bindings)
 	}
 }
 

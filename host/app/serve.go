@@ -64,6 +64,7 @@ func Serve(ctx context.Context, opts Options) error {
 		}
 		log.Warn("DEV MODE: plain HTTP, local token issuer, plugins without a sha256 allowed; never use it in production")
 	}
+	started := time.Now()
 	m := metrics.New()
 
 	// Before anything starts: a second connector on this SQLite store
@@ -113,6 +114,9 @@ func Serve(ctx context.Context, opts Options) error {
 	// Deferred after st.Close, so it stops first: no pass outlives the store.
 	stopPruning := newPruner(st, cfg.Store.AuditRetention, log.Named("retention")).start(ctx)
 	defer stopPruning()
+	sampler := newSampler(eng, m, log.Named("console"))
+	stopSampling := sampler.Start(ctx) // stops before the store closes, as the pruner
+	defer stopSampling()
 
 	hook := &webhook.Handler{
 		Auth:         authn,
@@ -142,7 +146,8 @@ func Serve(ctx context.Context, opts Options) error {
 	hostname, _ := os.Hostname()
 	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
 		AllowedHosts: admin.HostNames(cfg.Admin.Listen, hostname, cfg.Admin.AllowedHosts),
-		Extra:        adminHandlers(eng, st, plugins, log.Named("admin"))}
+		Extra: adminHandlers(eng, st, plugins, m, sampler, consoleInfo{version: opts.Version, instanceID: instanceID(cfg), started: started},
+			log.Named("admin"))}
 
 	var cert *certStore
 	if cfg.Server.TLS != nil {

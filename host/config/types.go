@@ -73,7 +73,7 @@ type TLS struct {
 type Admin struct {
 	Listen string
 	// Token, when set, is required (as a bearer token, or as the password
-	// of HTTP Basic) by the status page, the dead-letter replay and every
+	// of HTTP Basic) by the console, the dead-letter replay and every
 	// other path but /healthz and /readyz; empty leaves the listener open,
 	// as before the setting existed.
 	Token string

@@ -168,7 +168,7 @@ func validHostName(s string) bool {
 const SummaryAdminUnprotected = "Admin listener without authentication"
 
 // adminWarning returns the warning that the admin listener serves its
-// status page and replay to other hosts without a token, or nil.
+// console and replay to other hosts without a token, or nil.
 func (c *Config) adminWarning(subject *hcl.Range) *hcl.Diagnostic {
 	if c.Admin.Token != "" {
 		return nil
@@ -183,7 +183,7 @@ func (c *Config) adminWarning(subject *hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagWarning,
 		Summary:  SummaryAdminUnprotected,
-		Detail: fmt.Sprintf("admin.listen = %q is not a loopback address and admin.token is not set: anyone who can reach it reads alert data on the status page and can replay dead letters. "+
+		Detail: fmt.Sprintf("admin.listen = %q is not a loopback address and admin.token is not set: anyone who can reach it reads alert data on the console and can replay dead letters. "+
 			"Set token = env(\"ITSM_ADMIN_TOKEN\") in the admin block (at least %d characters), or listen on 127.0.0.1.", c.Admin.Listen, MinAdminTokenLength),
 		Subject: subject,
 	}

@@ -112,6 +112,9 @@ type Observation struct {
 	// of the DeadLetter reasons for dead letters.
 	Outcome  string
 	Duration time.Duration
+	// Bindings are the configuration item bindings the call's work item
+	// reports (see sdk.WorkItem.Bindings); none for a failed call.
+	Bindings []sdk.CIBinding
 	// Err is a failed call's error, for metrics that tell reasons apart.
 	Err error
 }
@@ -293,7 +296,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// Stats is the delivery state for metrics and the status page.
+// Stats is the delivery state for metrics and the console.
 type Stats struct {
 	Backends map[string]BackendStats
 	// Unmatched counts dead letters of alerts no route took.

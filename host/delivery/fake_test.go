@@ -29,6 +29,8 @@ type fake struct {
 	latency time.Duration
 
 	inFlight, maxInFlight int
+	// bindings are what Create reports on the item it creates.
+	bindings []sdk.CIBinding
 
 	// humans holds the resolutions made "by a person" (resolveAsHuman).
 	humans map[string]humanFix
@@ -171,13 +173,14 @@ func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	id := fmt.Sprintf("W%d", f.nextID)
 	wi := &sdk.WorkItem{ID: id, Key: "INC" + id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey}
 	f.items[id] = wi
+	bound := *wi
+	bound.Bindings = f.bindings
 	f.order = append(f.order, id)
 	if err := f.createThenFail; err != nil {
 		f.createThenFail = nil
 		return nil, err
 	}
-	c := *wi
-	return &c, nil
+	return &bound, nil
 }
 
 func (f *fake) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {

@@ -372,6 +372,11 @@ func (j *job) setRef(wi *sdk.WorkItem) {
 	if n.ID == "" && j.it.Ref != nil {
 		n.ID = j.it.Ref.ID
 	}
+	if n.Bindings == nil && j.it.Ref != nil && j.it.Ref.ID == n.ID {
+		// A call that reports no bindings (a resolve) leaves those of
+		// the same item as they were, for the console to show.
+		n.Bindings = j.it.Ref.Bindings
+	}
 	j.it.Ref = &n
 	j.it.Attempts, j.it.LastError = 0, ""
 }
@@ -431,7 +436,11 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: outcome, Message: msg, Duration: d,
 		TraceID: j.traceID})
 	if obs := j.r.e.opt.Observer; obs != nil {
-		obs(Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d, Err: err})
+		o := Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d, Err: err}
+		if err == nil && wi != nil {
+			o.Bindings = wi.Bindings
+		}
+		obs(o)
 	}
 	j.r.e.log.Debug("plugin call", "backend", j.r.ref, "op", op, "correlation_key", it.CorrelationKey, "outcome", outcome, "duration", d)
 	return wi, err

@@ -37,6 +37,9 @@ type Metrics struct {
 	IngestDuration prometheus.Histogram
 	// DeadLetters counts dead letters recorded, by reason kind.
 	DeadLetters *prometheus.CounterVec
+	// UnboundCIs counts configuration items that plugin calls reported
+	// unbound (no CMDB record), by backend and reason ([UnboundReason]).
+	UnboundCIs *prometheus.CounterVec
 	// AzureChanges counts changestate calls to Azure Resource Manager by
 	// the state asked for (Acknowledged, Closed), outcome (ok, retryable,
 	// permanent) and reason of a failure (throttled, unavailable,
@@ -92,6 +95,9 @@ func New() *Metrics {
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_dead_letters_total", Help: "Dead letters recorded by reason.",
 		}, []string{"reason"}),
+		UnboundCIs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_ci_unbound_total", Help: "Configuration items plugin calls reported unbound to the CMDB, by backend and reason.",
+		}, []string{"backend", "reason"}),
 		AzureChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_azure_changes_total", Help: "Azure Monitor alert state changes by state, outcome and failure reason.",
 		}, []string{"state", "outcome", "reason"}),
@@ -109,7 +115,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.AuthKeyRefreshes, m.AuthUnknownKeys, m.RouteMatches,
-		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters,
+		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters, m.UnboundCIs,
 		m.AzureChanges, m.StatusReads, m.HumanResolutions, m.InboundEvents,
 	)
 	return m

@@ -56,6 +56,8 @@ type Store interface {
 	GetItem(ctx context.Context, id int64) (*Item, error)
 	// Events returns an item's audit trail, oldest first.
 	Events(ctx context.Context, itemID int64) ([]Event, error)
+	// ListEvents returns a page of an item's audit trail, newest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 	// PruneEvents deletes up to limit audit events older than before (by
 	// their At), first written first, and returns how many it deleted. Events of
 	// items that are dirty or dead are kept whatever their age: those are
@@ -382,17 +384,57 @@ type ItemFilter struct {
 	CorrelationKey string
 	// DirtyOnly keeps items waiting for reconcile.
 	DirtyOnly bool
+	// State keeps the items in one reconcile state.
+	State ItemState
+	// Severity matches the alert's severity label exactly ("Sev0" …
+	// "Sev4").
+	Severity string
+	// Search matches exactly one of the correlation key, the alert rule's
+	// name or the ticket's key (its id when the plugin gave no key).
+	Search string
 	// BeforeID pages: only items with a smaller id.
 	BeforeID int64
 	// Limit caps the result; zero means 100.
 	Limit int
 }
 
+// ItemState is a work item's reconcile state, as an [ItemFilter] selects it.
+type ItemState string
+
+// Item states.
+const (
+	ItemStateAll ItemState = ""
+	// ItemStatePending: waiting for reconcile (dirty, not dead).
+	ItemStatePending ItemState = "pending"
+	// ItemStateFailing: pending after at least one failed attempt.
+	ItemStateFailing ItemState = "failing"
+	// ItemStateDead: dead-lettered, waiting for an operator.
+	ItemStateDead ItemState = "dead"
+	// ItemStateInSync: the backend holds what the newest notification asks.
+	ItemStateInSync ItemState = "in_sync"
+)
+
+// ItemStates are the states an [ItemFilter] takes, ItemStateAll aside.
+var ItemStates = []ItemState{ItemStatePending, ItemStateFailing, ItemStateDead, ItemStateInSync}
+
 // DeadLetterFilter selects dead letters; zero values match everything.
 type DeadLetterFilter struct {
-	Backend  string
+	Backend string
+	// Unmatched keeps the letters of alerts no route took.
+	Unmatched bool
+	// ItemID keeps the letters of one work item.
+	ItemID   int64
 	BeforeID int64
 	Limit    int
+}
+
+// EventFilter selects a page of one work item's audit trail.
+type EventFilter struct {
+	ItemID int64
+	// BeforeID pages: only events with a smaller id.
+	BeforeID int64
+	// Limit caps the result; zero means 100.
+	Limit int
 }
 
 // Stats counts work per backend.
@@ -415,6 +457,18 @@ type BackendStats struct {
 	// OldestPending is when the longest-waiting queued item became dirty;
 	// zero when nothing is queued. Its age is how far behind the backend is.
 	OldestPending time.Time
+}
+
+// TicketKey is what names the ticket ref stands for: its key, or its id
+// when the plugin gave no key. The console shows it and searches by it.
+func TicketKey(ref *sdk.WorkItem) string {
+	if ref == nil {
+		return ""
+	}
+	if ref.Key != "" {
+		return ref.Key
+	}
+	return ref.ID
 }
 
 // TraceIDOf is the trace id of a W3C traceparent

@@ -75,7 +75,7 @@ const itemCols = `id, route, backend, correlation_key, condition, alert_id, aler
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
-const progressSet = `remote = ?, ref = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
+const progressSet = `remote = ?, ref = ?, ref_key = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
 	attempts = ?, last_error = ?, updated_at = ?, human_resolved = ?, remote_resolved_by = ?, resolution = ?`
 
 type queries struct {
@@ -95,16 +95,16 @@ func buildQueries(d Dialect) queries {
 		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead FROM work_items
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
-			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
+			rule, severity, fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
 			intent, dirty, due_at, dirty_since, created_at, updated_at, trace_parent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''))
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
 		// It records the creating intent (see createIntent) for a
 		// notification that may need a new work item, and keeps an intent
 		// already there with its attempt mark.
-		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
+		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, rule = ?, severity = ?, fields = ?,
 			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
 			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
 			intent = CASE WHEN remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
@@ -359,7 +359,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	// Insert first: most notifications are a new alert's Fired, which then
 	// costs one statement; an existing key falls through to read and merge.
 	var id int64
-	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
+	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel,
 		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now), orNull(traceParent)).Scan(&id)
 	if err == nil {
 		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, false, nil
@@ -380,7 +380,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		return store.DeliveryOutcome{ItemID: id, Outcome: out}, false, nil
 	}
 	var seq int64
-	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
+	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel, string(fields), string(cis), int64(d.ReopenWindow),
 		string(policy), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), orNull(traceParent), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
@@ -458,13 +458,13 @@ type recordArgs struct {
 }
 
 func progressArgs(p store.Progress) (recordArgs, error) {
-	ref := ""
+	ref, refKey := "", ""
 	if p.Ref != nil {
 		b, err := json.Marshal(p.Ref)
 		if err != nil {
 			return recordArgs{}, fmt.Errorf("work item %d: encoding work item ref: %w", p.ItemID, err)
 		}
-		ref = string(b)
+		ref, refKey = string(b), store.TicketKey(p.Ref)
 	}
 	remote := p.Remote
 	if remote == "" {
@@ -478,7 +478,7 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 	if p.Intent == store.IntentNone {
 		attemptAt = time.Time{}
 	}
-	r := recordArgs{now: now, args: []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
+	r := recordArgs{now: now, args: []any{string(remote), ref, refKey, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
 		p.AppliedSeq, p.Attempts, p.LastError, ns(now), boolInt(p.HumanResolved), p.ResolvedBy, p.Resolution}}
 	switch {
 	case p.DeadLetter != "":
@@ -761,6 +761,27 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 
 // ListItems returns matching work items, newest first.
 func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Item, error) {
+	q, args, err := listItemsQuery(s.d, f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
+	}
+	return items, nil
+}
+
+// listItemsQuery is ListItems' statement for f. Every filter is an
+// equality, and a search is one on an indexed column each (rule,
+// correlation_key, ref_key), so that no listing reads every stored alert;
+// the dead and pending states read their partial indexes. The rest walk
+// the primary key newest first and stop at the limit.
+func listItemsQuery(d Dialect, f store.ItemFilter) (string, []any, error) {
 	var where []string
 	var args []any
 	if f.Backend != "" {
@@ -775,6 +796,31 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Ite
 	if f.DirtyOnly {
 		where = append(where, "dirty = 1")
 	}
+	switch f.State {
+	case store.ItemStateAll:
+	case store.ItemStatePending:
+		where = append(where, "dirty = 1 AND dead = 0")
+	case store.ItemStateFailing:
+		where = append(where, "dirty = 1 AND dead = 0 AND attempts > 0")
+	case store.ItemStateDead:
+		where = append(where, "dead = 1")
+	case store.ItemStateInSync:
+		where = append(where, "dirty = 0 AND dead = 0")
+	default:
+		return "", nil, fmt.Errorf("listing work items: unknown state %q", f.State)
+	}
+	if f.Severity != "" {
+		where, args = append(where, "severity = ?"), append(args, f.Severity)
+	}
+	if f.Search != "" {
+		// The matches come from the three indexes, and the other filters
+		// apply to them alone (planners took the backend's index instead
+		// and read all its items).
+		where = append(where, `id IN (SELECT id FROM work_items WHERE correlation_key = ?
+			UNION SELECT id FROM work_items WHERE rule = ?
+			UNION SELECT id FROM work_items WHERE ref_key = ? AND ref_key <> '')`)
+		args = append(args, f.Search, f.Search, f.Search)
+	}
 	if f.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, f.BeforeID)
 	}
@@ -784,15 +830,7 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Ite
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limitOr(f.Limit))
-	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
-	}
-	items, err := scanItems(rows)
-	if err != nil {
-		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
-	}
-	return items, nil
+	return d.rebind(q), args, nil
 }
 
 func limitOr(n int) int {
@@ -824,19 +862,41 @@ func (s *Store) Events(ctx context.Context, itemID int64) ([]store.Event, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
 	}
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+	}
+	return out, nil
+}
+
+func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 	defer rows.Close()
 	var out []store.Event
 	for rows.Next() {
 		var e store.Event
 		var at, dur int64
 		if err := rows.Scan(&e.ID, &e.ItemID, &at, &e.Kind, &e.Op, &e.Outcome, &e.Message, &dur, &e.TraceID); err != nil {
-			return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+			return nil, err
 		}
 		e.At, e.Duration = fromNS(at), time.Duration(dur)
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+	return out, rows.Err()
+}
+
+// ListEvents returns a page of an item's audit trail, newest first.
+func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+	q, args := `SELECT id, item_id, at, kind, op, outcome, message, duration_ns, trace_id FROM events WHERE item_id = ?`, []any{f.ItemID}
+	if f.BeforeID > 0 {
+		q, args = q+" AND id < ?", append(args, f.BeforeID)
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q+" ORDER BY id DESC LIMIT ?"), append(args, limitOr(f.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, f.ItemID, err)
+	}
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, f.ItemID, err)
 	}
 	return out, nil
 }
@@ -864,6 +924,12 @@ func (s *Store) ListDeadLetters(ctx context.Context, f store.DeadLetterFilter) (
 	var args []any
 	if f.Backend != "" {
 		where, args = append(where, "backend = ?"), append(args, f.Backend)
+	}
+	if f.Unmatched {
+		where = append(where, "item_id = 0")
+	}
+	if f.ItemID > 0 {
+		where, args = append(where, "item_id = ?"), append(args, f.ItemID)
 	}
 	if f.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, f.BeforeID)

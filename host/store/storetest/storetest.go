@@ -111,6 +111,9 @@ func Run(t *testing.T, o Opener) {
 		{"NewNotificationRevivesDead", testRevive},
 		{"ReleaseLeases", testReleaseLeases},
 		{"ListAndFilter", testList},
+		{"ConsoleFiltersAndSearch", testConsoleFilters},
+		{"DeadLetterFilters", testDeadLetterFilters},
+		{"ListEventsPages", testListEvents},
 		{"PruneEvents", testPruneEvents},
 		{"FollowUpsAndStatusReads", testFollowUpsAndStatus},
 		{"TraceContext", testTraceContext},
@@ -887,6 +890,169 @@ func testList(t *testing.T, s store.Store, _ func() store.Store) {
 	}
 	if _, err := s.GetItem(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetItem(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+// testConsoleFilters: the console's filters (state, severity) and its
+// search (correlation key, rule or ticket key, exactly), alone and
+// together, and a ticket key follows the ref a step records.
+func testConsoleFilters(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	sev := func(n int) *int { return &n }
+	alert := func(id, rule string, severity *int) *sdk.Alert {
+		a := Alert(id, sdk.ConditionFired, t0)
+		a.Rule, a.Severity = rule, severity
+		if severity != nil {
+			a.SeverityLabel = fmt.Sprintf("Sev%d", *severity)
+		}
+		return a
+	}
+	ids := map[string]int64{}
+	for _, n := range []struct {
+		key, rule string
+		severity  *int
+	}{{"k1", "cpu high", sev(1)}, {"k2", "disk full", sev(3)}, {"k3", "disk full", sev(3)}, {"k4", "disk full", sev(3)}, {"k5", "budget", nil}} {
+		res := ingest(t, s, notif(alert("a-"+n.key, n.rule, n.severity), Delivery("file.x", n.key)))
+		ids[n.key] = res[0].Deliveries[0].ItemID
+	}
+	now := t0.Add(2 * time.Hour)
+	if got := claim(t, s, "file.x", "A", now, 10); len(got) != 5 {
+		t.Fatalf("claimed %d items, want 5", len(got))
+	}
+	for key, p := range map[string]store.Progress{
+		"k1": {Done: true, AppliedSeq: 1, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "sys-1", Key: "INC0001"}},
+		"k2": {Retry: true, RetryAt: now},
+		"k3": {Retry: true, RetryAt: now, Attempts: 1, LastError: "create: 503"},
+		"k4": {DeadLetter: "create failed permanently", Attempts: 1, LastError: "create: 400"},
+		"k5": {Done: true, AppliedSeq: 1, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "file-5.json"}},
+	} {
+		p.ItemID, p.Owner, p.Now = ids[key], "A", now
+		if err := s.Record(ctx, p); err != nil {
+			t.Fatalf("Record(%s): %v", key, err)
+		}
+	}
+	keys := func(f store.ItemFilter) string {
+		t.Helper()
+		items, err := s.ListItems(ctx, f)
+		if err != nil {
+			t.Fatalf("ListItems(%+v): %v", f, err)
+		}
+		var out []string
+		for _, it := range items {
+			out = append(out, it.CorrelationKey)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		f    store.ItemFilter
+		want string
+	}{
+		{store.ItemFilter{}, "k5,k4,k3,k2,k1"},
+		{store.ItemFilter{State: store.ItemStatePending}, "k3,k2"},
+		{store.ItemFilter{State: store.ItemStateFailing}, "k3"},
+		{store.ItemFilter{State: store.ItemStateDead}, "k4"},
+		{store.ItemFilter{State: store.ItemStateInSync}, "k5,k1"},
+		{store.ItemFilter{Severity: "Sev3"}, "k4,k3,k2"},
+		{store.ItemFilter{Severity: "Sev0"}, ""},
+		{store.ItemFilter{Search: "INC0001"}, "k1"},
+		{store.ItemFilter{Search: "file-5.json"}, "k5"},
+		{store.ItemFilter{Search: "sys-1"}, ""},
+		{store.ItemFilter{Search: "disk full"}, "k4,k3,k2"},
+		{store.ItemFilter{Search: "disk"}, ""},
+		{store.ItemFilter{Search: "k2"}, "k2"},
+		{store.ItemFilter{Search: "disk full", State: store.ItemStateFailing}, "k3"},
+		{store.ItemFilter{Search: "disk full", Limit: 1, BeforeID: ids["k4"]}, "k3"},
+		{store.ItemFilter{Backend: "jira.y", Search: "k2"}, ""},
+	} {
+		if got := keys(c.f); got != c.want {
+			t.Errorf("ListItems(%+v) = %q, want %q", c.f, got, c.want)
+		}
+	}
+	if _, err := s.ListItems(ctx, store.ItemFilter{State: "sleeping"}); err == nil || !strings.Contains(err.Error(), `"sleeping"`) {
+		t.Errorf("ListItems with an unknown state = %v, want an error naming it", err)
+	}
+	// A later step's ref replaces the ticket key searched by.
+	res := ingest(t, s, notif(alert("a-k1b", "cpu high", sev(1)), Delivery("file.x", "k1")))
+	if res[0].Deliveries[0].Outcome != store.OutcomeApplied {
+		t.Fatalf("re-fire of k1: %v", res[0].Deliveries[0].Outcome)
+	}
+	later := now.Add(time.Hour)
+	if c := claim(t, s, "file.x", "A", later, 10); len(c) == 0 {
+		t.Fatal("re-fired item not claimed")
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: ids["k1"], Owner: "A", Now: later, Done: true, AppliedSeq: 2,
+		Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "sys-2", Key: "INC0002"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, old := keys(store.ItemFilter{Search: "INC0002"}), keys(store.ItemFilter{Search: "INC0001"}); got != "k1" || old != "" {
+		t.Errorf("after a new ref: INC0002 finds %q, INC0001 %q; want k1 and nothing", got, old)
+	}
+}
+
+// testDeadLetterFilters: dead letters of one work item, and those of
+// alerts no route took.
+func testDeadLetterFilters(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	itemID, dl := deadLetterItem(t, s, Delivery("file.x", "k"))
+	res := ingest(t, s, store.Notification{Alert: Alert("u", sdk.ConditionFired, t0), Unmatched: "no route", ReceivedAt: t0})
+	unmatched := res[0].DeadLetterID
+	list := func(f store.DeadLetterFilter) []int64 {
+		t.Helper()
+		dls, err := s.ListDeadLetters(ctx, f)
+		if err != nil {
+			t.Fatalf("ListDeadLetters(%+v): %v", f, err)
+		}
+		var out []int64
+		for _, d := range dls {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		f    store.DeadLetterFilter
+		want []int64
+	}{
+		{store.DeadLetterFilter{}, []int64{unmatched, dl.ID}},
+		{store.DeadLetterFilter{ItemID: itemID}, []int64{dl.ID}},
+		{store.DeadLetterFilter{ItemID: itemID + 100}, nil},
+		{store.DeadLetterFilter{Unmatched: true}, []int64{unmatched}},
+		{store.DeadLetterFilter{Backend: "file.x", Unmatched: true}, nil},
+		{store.DeadLetterFilter{Backend: "file.x"}, []int64{dl.ID}},
+	} {
+		if got := list(c.f); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ListDeadLetters(%+v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+}
+
+// testListEvents: an item's trail in pages, newest first, with durations.
+func testListEvents(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	res := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k")))
+	id := res[0].Deliveries[0].ItemID
+	other := ingest(t, s, notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "other")))[0].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	claim(t, s, "file.x", "A", now, 10)
+	var evs []store.Event
+	for i := range 4 {
+		evs = append(evs, store.Event{Kind: store.EventCall, Op: "create", Outcome: "retryable", Message: fmt.Sprint("try ", i), Duration: time.Duration(i+1) * time.Millisecond})
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Retry: true, RetryAt: now, Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: other, Owner: "A", Now: now, Retry: true, RetryAt: now, Events: evs[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.ListEvents(ctx, store.EventFilter{ItemID: id, Limit: 2})
+	if err != nil || len(page) != 2 || page[0].Message != "try 3" || page[1].Message != "try 2" || page[0].Duration != 4*time.Millisecond {
+		t.Fatalf("first page = %+v, %v; want try 3 (4ms), try 2", page, err)
+	}
+	rest, err := s.ListEvents(ctx, store.EventFilter{ItemID: id, BeforeID: page[1].ID, Limit: 10})
+	if err != nil || len(rest) != 3 || rest[0].Message != "try 1" || rest[2].Kind != store.EventNotification {
+		t.Fatalf("next page = %+v, %v; want try 1, try 0 and the notification", rest, err)
+	}
+	if all := events(t, s, id); len(all) != 5 || all[0].ID != rest[2].ID {
+		t.Errorf("Events = %d events, first %d; want the same 5, oldest first", len(all), all[0].ID)
 	}
 }
 
