@@ -22,9 +22,9 @@ import (
 // policyTimeout bounds each wait of the lifecycle policy tests.
 const policyTimeout = 60 * time.Second
 
-// workItems lists the connector's work items with the store command, as an
+// policyItems lists the connector's work items with the store command, as an
 // operator would.
-func workItems(t *testing.T, c *harness.Connector, args ...string) []adminapi.WorkItem {
+func policyItems(t *testing.T, c *harness.Connector, args ...string) []adminapi.WorkItem {
 	t.Helper()
 	var l adminapi.WorkItemList
 	out := c.Command(t, append([]string{"workitems", "list", "-json"}, args...)...)
@@ -34,8 +34,8 @@ func workItems(t *testing.T, c *harness.Connector, args ...string) []adminapi.Wo
 	return l.WorkItems
 }
 
-// workItem shows one work item with its audit trail.
-func workItem(t *testing.T, c *harness.Connector, id int64) adminapi.WorkItem {
+// policyItem shows one work item with its audit trail.
+func policyItem(t *testing.T, c *harness.Connector, id int64) adminapi.WorkItem {
 	t.Helper()
 	var wi adminapi.WorkItem
 	out := c.Command(t, "workitems", "show", "-json", fmt.Sprint(id))
@@ -91,7 +91,7 @@ func TestFlappingEndToEnd(t *testing.T) {
 		t.Helper()
 		var wi adminapi.WorkItem
 		harness.Eventually(t, policyTimeout, what, func() (bool, string) {
-			items := workItems(t, c)
+			items := policyItems(t, c)
 			if len(items) != 1 {
 				return false, fmt.Sprintf("%d work items", len(items))
 			}
@@ -171,7 +171,7 @@ func TestFlappingEndToEnd(t *testing.T) {
 	if f, r := flapNotes(); f != 1 || r != 0 {
 		t.Errorf("%d flapping notes and %d re-fire notes, want one and none", f, r)
 	}
-	wi := workItem(t, c, id)
+	wi := policyItem(t, c, id)
 	var resolves []time.Time
 	for _, e := range wi.Events {
 		if e.Kind == "call" && e.Op == "resolve" && e.Outcome == "ok" {
@@ -272,7 +272,7 @@ func TestMaintenanceAdHocEndToEnd(t *testing.T) {
 	sender.Send(t, brief.Resolved)
 	held := func(when string) {
 		t.Helper()
-		items := workItems(t, c)
+		items := policyItems(t, c)
 		if len(items) != 3 {
 			t.Fatalf("%s: %d work items, want 3", when, len(items))
 		}
@@ -287,8 +287,8 @@ func TestMaintenanceAdHocEndToEnd(t *testing.T) {
 		}
 	}
 	held("during the windows")
-	for _, it := range workItems(t, c) {
-		if wi := workItem(t, c, it.ID); !trailHas(wi, "in maintenance window") {
+	for _, it := range policyItems(t, c) {
+		if wi := policyItem(t, c, it.ID); !trailHas(wi, "in maintenance window") {
 			t.Errorf("work item %d: the audit trail does not say a window holds it", it.ID)
 		}
 	}
@@ -318,15 +318,15 @@ func TestMaintenanceAdHocEndToEnd(t *testing.T) {
 	}
 	c.Command(t, "maintenance", "end", "-admin", c.AdminURL(), "drop")
 	harness.Eventually(t, policyTimeout, "every hold settled", func() (bool, string) {
-		pending := workItems(t, c, "-pending")
+		pending := policyItems(t, c, "-pending")
 		return len(pending) == 0, fmt.Sprintf("%d work items pending", len(pending))
 	})
 	files := fileItems(t, c)
 	if len(files) != 1 || files[0].CorrelationKey != keep.ID || files[0].State != harness.FileOpen {
 		t.Fatalf("file work items %+v; want one, open, for %s (on_end create)", files, keep.ID)
 	}
-	for _, it := range workItems(t, c) {
-		wi := workItem(t, c, it.ID)
+	for _, it := range policyItems(t, c) {
+		wi := policyItem(t, c, it.ID)
 		var want string
 		switch it.CorrelationKey {
 		case keep.ID:
@@ -365,7 +365,7 @@ maintenance "now" {
 		t.Errorf("route dry run lacks %q:\n%s", want, out)
 	}
 	c.SendFile(t, "testdata/metric-fired.json")
-	items := workItems(t, c)
+	items := policyItems(t, c)
 	if len(items) != 1 || items[0].Maintenance == nil || !items[0].Maintenance.Until.Equal(end) {
 		t.Fatalf("work items %+v; want one held until %v", items, end)
 	}
@@ -375,11 +375,11 @@ maintenance "now" {
 	files := waitFileItems(t, c, "the work item created once the window ended", func(items []harness.FileWorkItem) bool {
 		return len(items) == 1 && items[0].State == harness.FileOpen
 	})
-	if wi := workItem(t, c, items[0].ID); !trailHas(wi, `maintenance window "now" ended with the alert still firing: delivering it`) {
+	if wi := policyItem(t, c, items[0].ID); !trailHas(wi, `maintenance window "now" ended with the alert still firing: delivering it`) {
 		t.Errorf("the audit trail of %s does not say the window's end delivered it", files[0].ID)
 	}
 	var created time.Time
-	for _, e := range workItem(t, c, items[0].ID).Events {
+	for _, e := range policyItem(t, c, items[0].ID).Events {
 		if e.Op == "create" && e.Outcome == "ok" {
 			created = e.At
 		}

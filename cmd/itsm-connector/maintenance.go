@@ -94,12 +94,11 @@ func runMaintenance(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	const hint = "nothing was done. Is the connector running? Set -admin (or ITSM_ADMIN_ADDR) to its admin listener"
 	switch v.name {
 	case "start":
 		w, err := c.StartMaintenance(ctx, req)
 		if err != nil {
-			return adminError(c, err, hint)
+			return maintenanceError(c, err)
 		}
 		if sf.asJSON {
 			return printJSON(stdout, w)
@@ -110,7 +109,7 @@ func runMaintenance(ctx context.Context, args []string, stdout, stderr io.Writer
 	case "end":
 		e, err := c.EndMaintenance(ctx, name)
 		if err != nil {
-			return adminError(c, err, hint)
+			return maintenanceError(c, err)
 		}
 		if sf.asJSON {
 			return printJSON(stdout, e)
@@ -121,7 +120,7 @@ func runMaintenance(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	l, err := c.ListMaintenance(ctx)
 	if err != nil {
-		return adminError(c, err, hint)
+		return maintenanceError(c, err)
 	}
 	if sf.asJSON {
 		return printJSON(stdout, l)
@@ -150,4 +149,12 @@ func runMaintenance(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termText(w.Name), w.Source, state, start, end, termText(w.OnEnd), termText(when))
 	}
 	return tw.Flush()
+}
+
+// maintenanceError explains an admin API failure of a maintenance command.
+func maintenanceError(c *adminapi.Client, err error) error {
+	if errors.Is(err, adminapi.ErrUnreachable) {
+		return fmt.Errorf("%w; nothing was done. Is the connector running? Set -admin (or ITSM_ADMIN_ADDR) to its admin listener", err)
+	}
+	return explain(c, err)
 }

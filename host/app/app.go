@@ -13,10 +13,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/maintenance"
 	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
 
 // Options are the command line's overrides and dev mode.
@@ -41,6 +43,9 @@ type Options struct {
 	Logger hclog.Logger
 	// LogOutput is where the built logger writes (default stderr).
 	LogOutput io.Writer
+	// Version is the connector's version, in its traces' resource and on
+	// the console.
+	Version string
 	// NotServing is set by the commands that do not serve (route, plugins,
 	// workitems, deadletter). They take a configuration whose auth is
 	// "dev", which only "serve -dev" runs, in dev mode without -dev, so
@@ -148,11 +153,17 @@ func CompileRoutes(cfg *config.Config) (*route.Router, hcl.Diagnostics) {
 
 // StartPlugins starts one plugin process per backend and configures it.
 func StartPlugins(ctx context.Context, cfg *config.Config, dev bool, log hclog.Logger) (*pluginhost.Host, hcl.Diagnostics) {
+	return startPlugins(ctx, cfg, dev, log, nil)
+}
+
+// startPlugins is StartPlugins with the connector's tracing (nil: off).
+func startPlugins(ctx context.Context, cfg *config.Config, dev bool, log hclog.Logger, tr *telemetry.Tracing) (*pluginhost.Host, hcl.Diagnostics) {
 	ph := pluginhost.New(pluginhost.Options{
 		PluginDir: cfg.PluginDir,
 		Dev:       dev,
 		Logger:    log,
 		Plugins:   cfg.Plugins,
+		Tracing:   tr,
 	})
 	diags := ph.Load(ctx, cfg.Backends, config.LoadContext(cfg.Dir))
 	return ph, diags
@@ -179,6 +190,12 @@ func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostic
 	diags = append(diags, d...)
 	_, d = maintenance.Compile(cfg)
 	diags = append(diags, d...)
+	if cfg.Azure != nil {
+		// What serve checks before its first change: the certificate file.
+		if _, err := azure.NewCredential(*cfg.Azure, nil); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid azure credential", Detail: err.Error() + "."})
+		}
+	}
 	return cfg, diags
 }
 
@@ -194,6 +211,11 @@ func checkBackends(cfg *config.Config, pb *pluginBackends) hcl.Diagnostics {
 		if err := db.Validate(); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend setting",
 				Detail: fmt.Sprintf("backend %s: %v.", b.Ref(), err), Subject: b.Range.Ptr()})
+		}
+		if b.Inbound != nil && !db.Capabilities.ReadStatus {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend setting",
+				Detail:  fmt.Sprintf("backend %s: an inbound block needs a plugin that reads work items' status (a pushed notification is read through it), and this plugin has no status read.", b.Ref()),
+				Subject: b.Range.Ptr()})
 		}
 	}
 	return diags

@@ -20,6 +20,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/maintenance"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
 	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/itsm-connector/itsm-connector/host/webhook"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -70,6 +71,7 @@ func Serve(ctx context.Context, opts Options) error {
 		}
 		log.Warn("DEV MODE: plain HTTP, local token issuer, plugins without a sha256 allowed; never use it in production")
 	}
+	started := time.Now()
 	m := metrics.New()
 
 	// Before anything starts: a second connector on this SQLite store
@@ -85,7 +87,19 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	defer authn.close()
 
-	plugins, d := StartPlugins(ctx, cfg, opts.Dev, log)
+	tracing, err := newTracing(ctx, cfg, opts.Version, log)
+	if err != nil {
+		return err
+	}
+	// Deferred first, so it runs last: the spans of the drain are flushed.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("spans not exported at shutdown", "error", err)
+		}
+	}()
+	plugins, d := startPlugins(ctx, cfg, opts.Dev, log, tracing)
 	defer plugins.Close()
 	router, d2 := CompileRoutes(cfg)
 	windowsCfg, d3 := maintenance.Compile(cfg)
@@ -105,7 +119,8 @@ func Serve(ctx context.Context, opts Options) error {
 		}
 		return d, err
 	}
-	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, log, m)
+	feedbackFn := func(name string) *route.Feedback { return routes.Load().Feedback(name) }
+	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, feedbackFn, log, m, tracing.Tracer())
 	if err != nil {
 		return err
 	}
@@ -123,6 +138,9 @@ func Serve(ctx context.Context, opts Options) error {
 	// Deferred after st.Close, so it stops first: no pass outlives the store.
 	stopPruning := newPruner(st, cfg.Store.AuditRetention, log.Named("retention")).start(ctx)
 	defer stopPruning()
+	sampler := newSampler(eng, m, log.Named("console"))
+	stopSampling := sampler.Start(ctx) // stops before the store closes, as the pruner
+	defer stopSampling()
 
 	hook := &webhook.Handler{
 		Auth:         authn,
@@ -132,18 +150,28 @@ func Serve(ctx context.Context, opts Options) error {
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Logger:       log.Named("webhook"),
 		Metrics:      m,
+		Tracer:       tracing.Tracer(),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(webhook.AlertsPath, hook)
+	if in := inboundBackends(cfg); len(in) > 0 {
+		mux.Handle(webhook.InboundPrefix, &webhook.Inbound{Backends: in, Check: eng.CheckStatus,
+			Logger: log.Named("inbound"), Metrics: m})
+	}
 	ready := map[string]admin.Check{"store": storeReady(st)}
 	if r, ok := authn.Authenticator.(auth.Readier); ok {
 		ready["auth"] = r.Ready
 	}
-	registerRuntimeMetrics(m, eng, plugins)
+	var extra []string
+	if cfg.Azure != nil {
+		extra = append(extra, route.FeedbackBackend)
+	}
+	registerRuntimeMetrics(m, eng, plugins, extra...)
 	hostname, _ := os.Hostname()
 	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
 		AllowedHosts: admin.HostNames(cfg.Admin.Listen, hostname, cfg.Admin.AllowedHosts),
-		Extra:        adminHandlers(eng, st, plugins, windows, log.Named("admin"))}
+		Extra: adminHandlers(eng, st, plugins, m, sampler, consoleInfo{version: opts.Version, instanceID: instanceID(cfg), started: started},
+			windows, log.Named("admin"))}
 
 	var cert *certStore
 	if cfg.Server.TLS != nil {
@@ -191,6 +219,32 @@ loop:
 	_ = admSrv.Shutdown(sctx)
 	log.Info("stopped")
 	return runErr
+}
+
+// inboundBackends are the backends with an inbound block, by reference.
+func inboundBackends(cfg *config.Config) map[string]webhook.InboundBackend {
+	out := map[string]webhook.InboundBackend{}
+	for _, b := range cfg.Backends {
+		if b.Inbound != nil {
+			out[b.Ref()] = webhook.InboundBackend{Scheme: b.Inbound.Scheme, Secret: b.Inbound.Secret}
+		}
+	}
+	return out
+}
+
+// newTracing sets up tracing as the telemetry block says; nil (off)
+// without a traces block.
+func newTracing(ctx context.Context, cfg *config.Config, version string, log hclog.Logger) (*telemetry.Tracing, error) {
+	t := cfg.Telemetry.Traces
+	if t == nil {
+		return nil, nil
+	}
+	tr, err := telemetry.New(ctx, *t, telemetry.Service{Version: version, InstanceID: instanceID(cfg)})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	log.Info("tracing alerts", "exporter", t.Exporter, "endpoint", tr.Endpoint(), "sample_ratio", t.SampleRatio)
+	return tr, nil
 }
 
 // routerFunc adapts a function to webhook.Router.

@@ -32,6 +32,27 @@ type fake struct {
 	// notes are the sdk.Request.Note of the calls that carried one, as
 	// "op: note".
 	notes []string
+	// bindings are what Create reports on the item it creates.
+	bindings []sdk.CIBinding
+
+	// humans holds the resolutions made "by a person" (resolveAsHuman).
+	humans map[string]humanFix
+}
+
+type humanFix struct {
+	by string
+	at time.Time
+}
+
+// resolveAsHuman resolves item id as a person would in the tool.
+func (f *fake) resolveAsHuman(id, by string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items[id].State = sdk.StateResolved
+	if f.humans == nil {
+		f.humans = map[string]humanFix{}
+	}
+	f.humans[id] = humanFix{by: by, at: at}
 }
 
 var _ hostside.Client = (*fake)(nil)
@@ -155,13 +176,14 @@ func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	id := fmt.Sprintf("W%d", f.nextID)
 	wi := &sdk.WorkItem{ID: id, Key: "INC" + id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey}
 	f.items[id] = wi
+	bound := *wi
+	bound.Bindings = f.bindings
 	f.order = append(f.order, id)
 	if err := f.createThenFail; err != nil {
 		f.createThenFail = nil
 		return nil, err
 	}
-	c := *wi
-	return &c, nil
+	return &bound, nil
 }
 
 func (f *fake) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
@@ -212,6 +234,28 @@ func (f *fake) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, er
 
 func (f *fake) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return f.change(ctx, "reopen", req, sdk.StateOpen)
+}
+
+// ReadStatus answers the state of each item asked for that the fake holds,
+// and Found false for the others.
+func (f *fake) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	if err := f.enter(ctx, "read_status"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]sdk.WorkItemStatus, 0, len(req.Items))
+	for _, ref := range req.Items {
+		st := sdk.WorkItemStatus{ID: ref.ID}
+		if it, ok := f.items[ref.ID]; ok {
+			st.Found, st.State = true, it.State
+			if h, ok := f.humans[ref.ID]; ok {
+				st.ResolvedBy, st.ResolvedAt, st.Resolution = h.by, h.at, "Solved"
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 func allCaps() sdk.Capabilities {

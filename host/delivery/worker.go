@@ -8,7 +8,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
@@ -22,6 +27,8 @@ type runner struct {
 	bucket *bucket
 	wakeCh chan struct{}
 	active atomic.Int32
+	// resolvedCount counts work items found resolved in the tool.
+	resolvedCount atomic.Int64
 }
 
 func newRunner(e *Engine, ref string, l Limits) *runner {
@@ -94,6 +101,9 @@ type job struct {
 	b      Backend
 	events []store.Event
 	notes  map[string]bool
+	// followUps are written with the next save: the Azure side's
+	// desired state this claim's outcomes cause.
+	followUps []store.FollowUp
 	// lookedUp: this claim called Lookup.
 	lookedUp bool
 	// marked: this claim's Create attempt is durable: the claim marked it
@@ -112,6 +122,11 @@ type job struct {
 	loopCtx context.Context
 	next    *store.Item
 	nextAt  time.Time
+	// span is the claim's reconcile span and traceCtx its context; traceID
+	// is its trace on the audit events. Nil and empty when tracing is off.
+	span     trace.Span
+	traceCtx context.Context
+	traceID  string
 }
 
 // errPaused ends a claim without a call while the backend's Retry-After holds.
@@ -124,6 +139,16 @@ func (r *runner) reconcile(loopCtx, ctx context.Context, it *store.Item, claimed
 	b, ok := r.e.res.Backend(r.ref)
 	j := &job{r: r, it: it, b: b, notes: map[string]bool{}, loopCtx: loopCtx,
 		marked: it.Intent == store.IntentCreating && it.CreateAttemptAt.Equal(claimedAt)}
+	if tr := r.e.opt.Tracer; tr != nil {
+		// A child of the request that set the desired state, kept with it
+		// in the store: the alert's trace, also after a restart.
+		parent := trace.ContextWithRemoteSpanContext(ctx, telemetry.ParseTraceParent(it.TraceParent))
+		ctx, j.span = tr.Start(parent, telemetry.SpanReconcile, trace.WithAttributes(
+			telemetry.AttrWorkItemID.Int64(it.ID), telemetry.AttrBackend.String(r.ref),
+			telemetry.AttrRoute.String(it.Route), telemetry.AttrCorrelationKey.String(it.CorrelationKey)))
+		j.traceCtx, j.traceID = ctx, telemetry.TraceID(j.span.SpanContext())
+		defer j.span.End()
+	}
 	if !ok {
 		j.note(store.EventState, "backend is no longer configured; retrying later")
 		j.logErr(j.save(store.Progress{Retry: true, RetryAt: r.e.opt.Now().Add(r.e.opt.BackoffMax)}))
@@ -248,11 +273,13 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		if err == nil && wi != nil && wi.State != sdk.StateResolved && (it.Ref == nil || wi.ID != it.Ref.ID) {
 			j.setRef(wi)
 			it.Remote, it.Intent, it.RemoteResolvedAt = store.RemoteOpen, store.IntentNone, time.Time{}
+			j.clearResolution()
 			if it.Condition == sdk.ConditionFired {
 				it.AppliedSeq = it.Seq
 			}
 			j.unsaved = true
 			j.note(store.EventState, fmt.Sprintf("found work item %s by correlation key; not creating another", refName(wi)))
+			j.acknowledge("found")
 		}
 		return false, nil
 	case "create":
@@ -267,7 +294,9 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		}
 		j.setRef(wi)
 		it.Remote, it.Intent, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, store.IntentNone, time.Time{}, it.Seq
+		j.clearResolution()
 		j.unsaved = true
+		j.acknowledge("created")
 		return false, nil
 	}
 	if err != nil {
@@ -285,8 +314,11 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		it.AppliedSeq = it.Seq
 	case op == "resolve":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteResolved, it.EventAt, it.Seq
+		j.clearResolution()
 	case op == "reopen":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.Intent = store.RemoteOpen, time.Time{}, it.Seq, store.IntentNone
+		j.clearResolution()
+		j.acknowledge("reopened")
 	}
 	j.unsaved = true
 	return false, nil
@@ -314,6 +346,52 @@ func (j *job) failOrForget(ctx context.Context, op string, err error) (bool, err
 	return false, nil
 }
 
+// clearResolution forgets a resolution made in the tool: the connector's
+// own step made the work item's state.
+func (j *job) clearResolution() {
+	j.it.HumanResolved, j.it.ResolvedBy, j.it.Resolution = false, "", ""
+}
+
+// feedbackReopenWindow is the reopen window of the Azure side's slots: an
+// alert is acknowledged again only by Reopen, which sees the alert the
+// connector last changed and never re-acknowledges one it closed
+// (azure.NextChange).
+const feedbackReopenWindow = 100 * 365 * 24 * time.Hour
+
+// acknowledge asks, with the next save, for the Azure side to acknowledge
+// the alert whose work item this claim created, found or reopened (how),
+// when the route has azure_feedback with on_created = "Acknowledged". The
+// desired state is written in the transaction that records the outcome,
+// so a crash loses neither or both.
+func (j *job) acknowledge(how string) {
+	it := j.it
+	if j.r.ref == route.FeedbackBackend || j.r.e.opt.Feedback == nil || it.Condition != sdk.ConditionFired || it.Alert == nil || it.Ref == nil {
+		return
+	}
+	fb := j.r.e.opt.Feedback(it.Route)
+	if fb == nil || !fb.Acknowledge {
+		return
+	}
+	wi := route.WorkItemView{ID: it.Ref.ID, Key: it.Ref.Key, URL: it.Ref.URL, State: string(it.Ref.State), Backend: j.r.ref}
+	comment, err := fb.Comment(it.Alert, wi)
+	if err != nil {
+		j.note(store.EventState, fmt.Sprintf("the azure_feedback comment failed for this alert (%v); acknowledging with the default comment", err))
+		comment, _ = (&route.Feedback{}).Comment(it.Alert, wi)
+	}
+	j.followUps = append(j.followUps, store.FollowUp{Route: it.Route, Backend: route.FeedbackBackend,
+		CorrelationKey: FeedbackKey(j.r.ref, it.CorrelationKey), Condition: sdk.ConditionFired, EventAt: firedAt(it),
+		Alert: it.Alert, Fields: map[string]any{azureCommentField: comment}, ReopenWindow: feedbackReopenWindow,
+		Note: fmt.Sprintf("work item %s %s in %s", refName(it.Ref), how, j.r.ref), TraceParent: it.TraceParent})
+	j.note(store.EventState, "Azure alert to be acknowledged: "+comment)
+}
+
+// FeedbackKey is the correlation key of the Azure side's slot of an ITSM
+// work item: its backend and correlation key.
+func FeedbackKey(backend, key string) string { return backend + "|" + key }
+
+// azureCommentField is azure.CommentField.
+const azureCommentField = "comment"
+
 func refName(wi *sdk.WorkItem) string {
 	switch {
 	case wi == nil:
@@ -334,12 +412,20 @@ func (j *job) setRef(wi *sdk.WorkItem) {
 	if n.ID == "" && j.it.Ref != nil {
 		n.ID = j.it.Ref.ID
 	}
+	if n.Bindings == nil && j.it.Ref != nil && j.it.Ref.ID == n.ID {
+		// A call that reports no bindings (a resolve) leaves those of
+		// the same item as they were, for the console to show.
+		n.Bindings = j.it.Ref.Bindings
+	}
 	j.it.Ref = &n
 	j.it.Attempts, j.it.LastError = 0, ""
 }
 
 func (j *job) note(kind, msg string) {
-	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: kind, Message: msg})
+	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: kind, Message: msg, TraceID: j.traceID})
+	if j.span != nil {
+		j.span.AddEvent(msg, trace.WithAttributes(attribute.String("itsm.event.kind", kind)))
+	}
 }
 
 // suppressed reports a call a lifecycle policy kept from the backend.
@@ -364,6 +450,11 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 		req.Ref = it.Ref
 	}
 	cctx, cancel := context.WithTimeout(ctx, j.r.e.opt.CallTimeout)
+	var span trace.Span
+	if tr := j.r.e.opt.Tracer; tr != nil {
+		cctx, span = tr.Start(cctx, telemetry.SpanPluginCall+" "+op, trace.WithAttributes(
+			telemetry.AttrOperation.String(op), telemetry.AttrBackend.String(j.r.ref)))
+	}
 	start := time.Now()
 	wi, err := fn(cctx, req)
 	d := time.Since(start)
@@ -385,9 +476,19 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	} else if op == "lookup" {
 		msg = "lookup found no work item"
 	}
-	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: outcome, Message: msg, Duration: d})
+	if span != nil {
+		span.SetAttributes(telemetry.AttrOutcome.String(outcome))
+		telemetry.Fail(span, err)
+		span.End()
+	}
+	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: outcome, Message: msg, Duration: d,
+		TraceID: j.traceID})
 	if obs := j.r.e.opt.Observer; obs != nil {
-		obs(Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d})
+		o := Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d, Err: err}
+		if err == nil && wi != nil {
+			o.Bindings = wi.Bindings
+		}
+		obs(o)
 	}
 	j.r.e.log.Debug("plugin call", "backend", j.r.ref, "op", op, "correlation_key", it.CorrelationKey, "outcome", outcome, "duration", d)
 	return wi, err
@@ -455,6 +556,8 @@ func (j *job) save(p store.Progress) error {
 	}
 	p.AppliedSeq, p.Attempts, p.LastError, p.FlapNoted = it.AppliedSeq, it.Attempts, it.LastError, it.FlapNoted
 	p.HoldSettled, j.holdSettled = j.holdSettled, 0
+	p.HumanResolved, p.ResolvedBy, p.Resolution = it.HumanResolved, it.ResolvedBy, it.Resolution
+	p.FollowUps, j.followUps = j.followUps, nil
 	if p.Done {
 		p.Attempts, p.LastError = 0, ""
 	}
@@ -467,7 +570,22 @@ func (j *job) save(p store.Progress) error {
 	if ends := p.Done || p.Retry || p.DeadLetter != ""; ends && j.loopCtx.Err() == nil && j.r.bucket.paused(time.Now()) == 0 {
 		req.claim = 1 // the slot's next item, in the same commit
 	}
+	var span trace.Span
+	if j.span != nil {
+		_, span = j.r.e.opt.Tracer.Start(j.traceCtx, telemetry.SpanRecord)
+		if req.p.DeadLetter != "" {
+			j.span.SetAttributes(telemetry.AttrOutcome.String("dead_letter"))
+		} else if req.p.Retry {
+			j.span.SetAttributes(telemetry.AttrOutcome.String("retry"))
+		} else if req.p.Done {
+			j.span.SetAttributes(telemetry.AttrOutcome.String("done"))
+		}
+	}
 	res := j.r.e.write(req)
+	if span != nil {
+		telemetry.Fail(span, res.err)
+		span.End()
+	}
 	if len(res.items) > 0 {
 		j.next, j.nextAt = res.items[0], res.claimedAt
 	}

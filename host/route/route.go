@@ -53,6 +53,7 @@ type compiled struct {
 	reopen   time.Duration
 	resolved ResolvedPolicy
 	flap     *FlapPolicy // nil: none
+	feedback *Feedback // nil without azure_feedback
 }
 
 // Compile checks routes against the declared backends and the shape of the
@@ -108,6 +109,8 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 			"correlation_key must be a string, e.g. correlation_key = \"${alert.rule}|${alert.resource_name}\"")...)
 		diags = append(diags, typeCheck(owner, "fields", rt.Fields, check, func(t cty.Type) bool { return t.IsObjectType() || t.IsMapType() },
 			"fields must be an object of field names to values, e.g. fields = { short_description = alert.rule }")...)
+		fb, d := compileFeedback(rt, r.funcs)
+		c.feedback, diags = fb, append(diags, d...)
 		r.routes = append(r.routes, c)
 	}
 	r.alert = alertvalue.ProjectionFor(refs)

@@ -12,6 +12,12 @@
 // "echo" says "error" or "item", in a permanent error or in every field of
 // the work item it returns. The host must redact them all.
 //
+// Its ReadStatus (reported like Lookup, in batches of statusBatch) answers
+// by the prefix of each item's ID: "gone-" is not found, "open-" open,
+// "echo-" resolved with the secrets in every string, "big-" resolved by a
+// name of 100 KB, "stray-" answered under another ID; any other item is
+// resolved by "ops@example.test".
+//
 // Built with -ldflags "-X main.apiVersion=99" it offers only API version 99,
 // for the version-mismatch test.
 package main
@@ -25,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -35,6 +42,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/hostside"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 	"google.golang.org/grpc"
 )
 
@@ -75,6 +83,7 @@ func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
 		Name:                "test",
 		Version:             "0.1.0",
 		ReadAfterWriteDelay: delay,
+		MaxStatusBatch:      statusBatch,
 		Schema: sdk.Schema{
 			Attributes: []sdk.Attribute{
 				{Name: "url", Type: "string", Required: true, Doc: "Where the backend lives; must be https."},
@@ -92,7 +101,8 @@ func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
-// Capabilities reports Lookup unless configured with retries = 0.
+// Capabilities reports Lookup and ReadStatus unless configured with
+// retries = 0.
 func (p *testPlugin) Capabilities() sdk.Capabilities {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -100,7 +110,43 @@ func (p *testPlugin) Capabilities() sdk.Capabilities {
 	if p.raw != nil && p.raw.Decode(&c) == nil && c.Retries == 0 {
 		return sdk.Capabilities{}
 	}
-	return sdk.Capabilities{Lookup: true}
+	return sdk.Capabilities{Lookup: true, ReadStatus: true}
+}
+
+// statusBatch is the plugin's Info.MaxStatusBatch.
+const statusBatch = 4
+
+// ReadStatus answers by the prefix of each item's ID (see the package doc).
+func (p *testPlugin) ReadStatus(_ context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	p.mu.Lock()
+	var c config
+	_ = p.raw.Decode(&c)
+	p.mu.Unlock()
+	resolvedAt := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
+	var out []sdk.WorkItemStatus
+	for _, wi := range req.Items {
+		st := sdk.WorkItemStatus{ID: wi.ID, Found: true, State: sdk.StateResolved, ResolvedBy: "ops@example.test",
+			ResolvedAt: resolvedAt, Resolution: "Solved (Permanently)"}
+		switch {
+		case strings.HasPrefix(wi.ID, "gone-"):
+			st = sdk.WorkItemStatus{ID: wi.ID}
+		case strings.HasPrefix(wi.ID, "open-"):
+			st = sdk.WorkItemStatus{ID: wi.ID, Found: true, State: sdk.StateOpen}
+		case strings.HasPrefix(wi.ID, "echo-"):
+			text := ""
+			for _, s := range c.secrets() {
+				text += echoes(s) + " ; "
+			}
+			st.ResolvedBy, st.Resolution = "user "+text, "closed with "+text
+			st.Fields = map[string]string{"note": text, "secret:" + c.secrets()[0]: "key holds it"}
+		case strings.HasPrefix(wi.ID, "big-"):
+			st.ResolvedBy = strings.Repeat("b", 100<<10)
+		case strings.HasPrefix(wi.ID, "stray-"):
+			st.ID = "other-" + wi.ID
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 func (p *testPlugin) Configure(_ context.Context, raw sdk.Config) error {
@@ -221,6 +267,9 @@ func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 	if msg, ok := req.Fields["fail"].(string); ok {
 		return nil, sdk.Permanent(errors.New(msg))
 	}
+	if u, ok := req.Fields["http_get"].(string); ok {
+		return httpGet(ctx, req.CorrelationKey, u)
+	}
 	if echo, ok := req.Fields["echo"].(string); ok {
 		p.mu.Lock()
 		var c config
@@ -339,4 +388,22 @@ func main() {
 		return
 	}
 	sdk.Serve(&testPlugin{})
+}
+
+// httpGet is a Create that asks the ITSM tool at u, through the SDK's HTTP
+// client, and reports the answer's status: when the host traces the call,
+// the request is a span the plugin sends back.
+func httpGet(ctx context.Context, key, u string) (*sdk.WorkItem, error) {
+	c := sdkhttp.NewClient(sdkhttp.ClientOptions{})
+	var status int
+	err := sdkhttp.Do(ctx, sdkhttp.Call{Client: c, Op: "test: get", Method: "GET", URL: u, Path: "/"},
+		func(resp *http.Response, _ []byte) error {
+			status = resp.StatusCode
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &sdk.WorkItem{ID: "http-" + key, State: sdk.StateOpen, CorrelationKey: key,
+		Attributes: map[string]string{"status": strconv.Itoa(status)}}, nil
 }

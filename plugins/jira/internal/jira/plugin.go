@@ -65,6 +65,7 @@ func New(opts Options) *Plugin {
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	info := p.opts.Info(Name, p, Schema())
 	info.Capabilities.Comment = true
+	info.MaxStatusBatch = StatusBatch
 	info.ReadAfterWriteDelay = DefaultSearchConsistencyDelay
 	if b := p.state.Load(); b != nil {
 		info.ReadAfterWriteDelay = b.s.searchDelay

@@ -64,6 +64,9 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	b := p.state.Load()
 	info.Capabilities.Comment = b == nil || b.s.actions[ActionUpdate] != nil
 	info.Capabilities.CMDB = b == nil || b.s.actions[ActionFindCI] != nil
+	if b != nil && b.s.readStatus != nil {
+		info.MaxStatusBatch = b.s.readStatus.size
+	}
 	return info, nil
 }
 
@@ -74,10 +77,11 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 func (p *Plugin) Capabilities() sdk.Capabilities {
 	b := p.state.Load()
 	if b == nil {
-		return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}
+		return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true, ReadStatus: true}
 	}
 	has := func(name string) bool { return b.s.actions[name] != nil }
-	return sdk.Capabilities{Lookup: has(ActionLookup), Update: has(ActionUpdate), Resolve: has(ActionResolve), Reopen: has(ActionReopen)}
+	return sdk.Capabilities{Lookup: has(ActionLookup), Update: has(ActionUpdate), Resolve: has(ActionResolve), Reopen: has(ActionReopen),
+		ReadStatus: b.s.readStatus != nil}
 }
 
 // Configure validates the configuration and prepares the client. Problems

@@ -53,6 +53,7 @@ func New(opts Options) *Plugin {
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	info := p.opts.Info(Name, p, Schema())
 	info.Capabilities.Comment, info.Capabilities.CMDB = true, true
+	info.MaxStatusBatch = StatusBatch
 	return info, nil
 }
 
