@@ -53,7 +53,7 @@ type compiled struct {
 	reopen   time.Duration
 	resolved ResolvedPolicy
 	flap     *FlapPolicy // nil: none
-	feedback *Feedback // nil without azure_feedback
+	feedback *Feedback   // nil without azure_feedback
 }
 
 // Compile checks routes against the declared backends and the shape of the
