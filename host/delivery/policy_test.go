@@ -248,3 +248,29 @@ func TestMaintenanceWaitIsNotAge(t *testing.T) {
 		t.Errorf("after the window: dead %v remote %s; want created, not dead-lettered", it.Dead, it.Remote)
 	}
 }
+
+// TestMaintenanceEndWhileDown: a window that ends while the connector is
+// down is settled when it starts again: the held alert gets its work item,
+// once.
+func TestMaintenanceEndWhileDown(t *testing.T) {
+	f := newFake()
+	start := t0.Add(time.Hour)
+	clk := newClock(start)
+	opts := testOptions()
+	opts.Now = clk.Now
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, opts, true)
+	end := start.Add(time.Hour)
+	d := decision("fake.a", "k", time.Hour)
+	d.Hold = &route.MaintenanceHold{Window: "w", Until: end, OnEnd: route.OnEndCreate}
+	en.ingest(alert("a", sdk.ConditionFired, t0), d)
+	en.stop()
+	clk.Set(end.Add(10 * time.Minute))
+	en.open(true)
+	waitFor(t, "the held alert's work item created after the restart", func() bool {
+		it := en.item("fake.a", "k")
+		return it.Remote == store.RemoteOpen && !it.Dirty
+	})
+	if c := f.counts(); !sameCounts(c, counts{"create": 1}) || len(f.byKey("k")) != 1 {
+		t.Errorf("calls %v, %d work items; want one create", c, len(f.byKey("k")))
+	}
+}
