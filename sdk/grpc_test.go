@@ -298,6 +298,7 @@ func TestRequestArrivesIntact(t *testing.T) {
 		Fields:             map[string]any{"urgency": float64(1), "title": "CPU"},
 		Values:             sdk.Values(`{"assignee":"ops"}`),
 		ConfigurationItems: alert.ConfigurationItems,
+		Note:               "Alert is flapping.",
 	}
 	if _, err := c.Create(t.Context(), want); err != nil {
 		t.Fatal(err)

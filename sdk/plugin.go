@@ -68,6 +68,11 @@ type Request struct {
 	ConfigurationItems []ConfigurationItem `json:"configuration_items,omitempty"`
 	// Ref is the work item the host recorded; nil for Lookup and Create.
 	Ref *WorkItem `json:"ref,omitempty"`
+	// Note is what the host's lifecycle policy says with this call, e.g.
+	// that the alert is flapping and further changes are not sent. A
+	// plugin whose Update adds a comment or note puts it there (in place
+	// of its usual text); empty for an ordinary call.
+	Note string `json:"note,omitempty"`
 }
 
 // Info describes a plugin to the host.

@@ -111,6 +111,7 @@ func callToWire(r *Request) (*itsmv1.Call, error) {
 		AlertJson:      alert,
 		ValuesJson:     r.Values,
 		Ref:            workItemToWire(r.Ref),
+		Note:           r.Note,
 	}
 	if r.Fields != nil {
 		if c.FieldsJson, err = json.Marshal(r.Fields); err != nil {
@@ -128,6 +129,7 @@ func callFromWire(c *itsmv1.Call) (*Request, error) {
 		CorrelationKey: c.GetCorrelationKey(),
 		Values:         Values(c.GetValuesJson()),
 		Ref:            workItemFromWire(c.GetRef()),
+		Note:           c.GetNote(),
 	}
 	if len(c.GetAlertJson()) > 0 {
 		if err := json.Unmarshal(c.GetAlertJson(), &r.Alert); err != nil {

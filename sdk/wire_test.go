@@ -70,6 +70,7 @@ func TestRequestRoundTrip(t *testing.T) {
 			Attributes: map[string]string{"project": "OPS"},
 			Note:       "closed OPS-8 as a duplicate of OPS-7",
 		},
+		Note: "Alert is flapping: more than 4 fire/resolve transitions within 30m0s.",
 	}
 	w, err := callToWire(in)
 	if err != nil {

@@ -4,10 +4,18 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
+	"github.com/itsm-connector/itsm-connector/host/store/storetest"
+	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -21,7 +29,8 @@ func TestRouteEverySample(t *testing.T) {
 		t.Fatalf("found %d samples: %v", len(samples), err)
 	}
 	var out, errOut bytes.Buffer
-	args := append([]string{"route", "-config", "../../connector.hcl.example"}, samples...)
+	// A Wednesday: the example's maintenance windows are off.
+	args := append([]string{"route", "-config", "../../connector.hcl.example", "-at", "2026-03-04T12:00:00Z"}, samples...)
 	if code := run(context.Background(), args, &out, &errOut); code != 0 {
 		t.Fatalf("route exited %d:\n%s%s", code, errOut.String(), out.String())
 	}
@@ -76,5 +85,78 @@ route "per-vm" {
 `
 	if !strings.Contains(out.String(), want) || strings.Count(out.String(), "delivery file.x") != 3 {
 		t.Errorf("route output:\n%s\nwant three deliveries, the last:\n%s", out.String(), want)
+	}
+}
+
+// TestRouteShowsPolicy: the dry run shows the maintenance window an alert
+// falls in at -at (or that it is in none), the route's flap block, and from
+// the store whether the alert's work item flaps.
+func TestRouteShowsPolicy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "connector.hcl")
+	db := filepath.Join(dir, "c.db")
+	alert := filepath.Join(dir, "alert.json")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`auth "none" {}
+store { path = %q }
+backend "file" "x" {}
+route "flappy" {
+  send_to = [backend.file.x]
+  flap {
+    window          = "30m"
+    max_transitions = 2
+  }
+}
+maintenance "db-patch" {
+  start  = "2026-03-01T22:00:00Z"
+  end    = "2026-03-02T02:00:00Z"
+  when   = alert.resource_group == "rg-db"
+  on_end = "drop"
+}
+maintenance "web" {
+  start = "2026-03-01T22:00:00Z"
+  end   = "2026-03-02T02:00:00Z"
+  when  = alert.custom_properties["team"] == "web"
+}
+`, db)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alert, []byte(`{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"alertId":"a1","monitorCondition":"Fired",
+"alertTargetIDs":["/subscriptions/s/resourceGroups/rg-db/providers/Microsoft.Compute/virtualMachines/vm1"]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The alert's work item flaps: three transitions, more than two.
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := route.Delivery{Route: "flappy", Backend: "file.x", CorrelationKey: "a1",
+		Flap: &route.FlapPolicy{Window: 30 * time.Minute, MaxTransitions: 2, QuietPeriod: 30 * time.Minute}}
+	t0 := time.Date(2026, 3, 1, 21, 0, 0, 0, time.UTC)
+	for i, cond := range []sdk.Condition{sdk.ConditionFired, sdk.ConditionResolved, sdk.ConditionFired} {
+		a := storetest.Alert("a1", cond, t0.Add(time.Duration(i)*time.Minute))
+		if _, err := st.Ingest(context.Background(), []store.Notification{{Alert: a, Deliveries: []route.Delivery{d}, ReceivedAt: t0}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	code, out, errOut := runCLI(t, "route", "-config", cfg, "-at", "2026-03-01T23:00:00+01:00", alert)
+	if code != 0 {
+		t.Fatalf("route exited %d:\n%s%s", code, errOut, out)
+	}
+	for _, want := range []string{
+		`maintenance window web is on but does not take the alert: when:`,
+		`policy: in maintenance window db-patch until 2026-03-02T02:00:00Z: acknowledged and recorded, no work item is created or reopened before it ends (on_end = drop)`,
+		`flap: more than 2 fire/resolve transitions within 30m0s is flapping; quiet_period 30m0s`,
+		`policy: flapping since 2026-03-01T21:02:00Z: transitions are recorded, not sent (suppressed)`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("route output lacks %q:\n%s", want, out)
+		}
+	}
+	// Before the window.
+	_, out, _ = runCLI(t, "route", "-config", cfg, "-at", "2026-03-01T21:00:00Z", "-store=false", alert)
+	if !strings.Contains(out, "policy: in no maintenance window at 2026-03-01T21:00:00Z") || strings.Contains(out, "flapping since") {
+		t.Errorf("route output before the window, without the store:\n%s", out)
 	}
 }

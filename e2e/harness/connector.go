@@ -415,10 +415,15 @@ func (c *Connector) PluginPID(t testing.TB, name string) int {
 // configuration and store (the store commands: workitems, deadletter), as
 // an operator would next to the running host, and returns its standard
 // output; a failure fails the test. args start with the subcommand and its
-// verb, e.g. "deadletter", "list", "-json".
+// verb, e.g. "deadletter", "list", "-json", or "workitems", "show", "7";
+// the configuration's flags go right after them, before any argument.
 func (c *Connector) Command(t testing.TB, args ...string) []byte {
 	t.Helper()
-	args = append(args, "-dev", "-config", c.configPath, "-data-dir", c.dataDir)
+	at := 1 // after the subcommand, and its verb when it has one
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+		at = 2
+	}
+	args = slices.Concat(args[:min(at, len(args))], []string{"-dev", "-config", c.configPath, "-data-dir", c.dataDir}, args[min(at, len(args)):])
 	cmd := exec.Command(c.bins.Host, args...)
 	cmd.Dir = c.dir
 	cmd.Env = c.environ()

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/maintenance"
 	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 	"github.com/itsm-connector/itsm-connector/host/route"
 )
@@ -21,6 +22,7 @@ type reloader struct {
 	opts    Options
 	running *config.Config // as loaded at start
 	routes  *atomic.Pointer[route.Router]
+	windows *maintenance.Windows
 	plugins *pluginhost.Host
 	cert    *certStore // nil without server TLS
 	log     hclog.Logger
@@ -29,7 +31,8 @@ type reloader struct {
 // reload re-reads the configuration. It applies, in one go or not at all:
 // every running backend's `config {}` (env() and file() are read again, so
 // rotated secrets take effect, and per-alert templates change), the routes,
-// and the webhook's TLS certificate. Listeners, auth, the store, delivery
+// the maintenance blocks (work items already held keep the end they were
+// given), and the webhook's TLS certificate. Listeners, auth, the store, delivery
 // limits and which backends and plugins exist are read at start only; a
 // change to them is logged as a warning.
 func (r *reloader) reload(ctx context.Context) {
@@ -40,12 +43,15 @@ func (r *reloader) reload(ctx context.Context) {
 		compile.Backends = r.running.Backends
 		router, d := CompileRoutes(&compile)
 		diags = append(diags, d...)
+		windows, d := maintenance.Compile(cfg)
+		diags = append(diags, d...)
 		diags = append(diags, restartOnly(r.running, cfg)...)
 		if !diags.HasErrors() {
 			diags = append(diags, r.plugins.Reconfigure(ctx, cfg.Backends, cfg.Plugins, config.LoadContext(cfg.Dir))...)
 		}
 		if !diags.HasErrors() {
 			r.routes.Store(router)
+			r.windows.SetConfigured(windows)
 			if r.cert != nil && cfg.Server.TLS != nil {
 				if err := r.cert.load(*cfg.Server.TLS); err != nil {
 					r.log.Error("configuration reloaded, but the TLS certificate was not: the old one is still served", "error", err)
@@ -93,6 +99,9 @@ func restartOnly(old, cur *config.Config) hcl.Diagnostics {
 	if old.Store != cur.Store {
 		warn("The store block")
 	}
+	if !reflect.DeepEqual(old.Azure, cur.Azure) {
+		warn("The azure block")
+	}
 	if old.Delivery != cur.Delivery || old.PluginDir != cur.PluginDir || old.LogLevel != cur.LogLevel || old.LogFormat != cur.LogFormat {
 		warn("delivery, plugin_dir, log_level or log_format")
 	}
@@ -101,8 +110,9 @@ func restartOnly(old, cur *config.Config) hcl.Diagnostics {
 		limits[b.Ref()] = b
 	}
 	for _, b := range cur.Backends {
-		if o, ok := limits[b.Ref()]; ok && (o.MaxInFlight != b.MaxInFlight || o.RateLimit != b.RateLimit || o.MaxAttempts != b.MaxAttempts || o.MaxAge != b.MaxAge || o.AdoptExisting != b.AdoptExisting) {
-			warn(fmt.Sprintf("The delivery settings of backend %s (max_in_flight, rate_limit, max_attempts, max_age, adopt_existing)", b.Ref()))
+		if o, ok := limits[b.Ref()]; ok && (o.MaxInFlight != b.MaxInFlight || o.RateLimit != b.RateLimit || o.MaxAttempts != b.MaxAttempts || o.MaxAge != b.MaxAge || o.AdoptExisting != b.AdoptExisting ||
+			o.StatusPollInterval != b.StatusPollInterval || !reflect.DeepEqual(o.Inbound, b.Inbound)) {
+			warn(fmt.Sprintf("The delivery settings of backend %s (max_in_flight, rate_limit, max_attempts, max_age, adopt_existing, status_poll_interval, inbound)", b.Ref()))
 		}
 	}
 	return diags

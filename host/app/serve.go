@@ -17,6 +17,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/auth"
 	"github.com/itsm-connector/itsm-connector/host/commonschema"
 	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/maintenance"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
 	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/telemetry"
@@ -26,6 +27,12 @@ import (
 
 // ShutdownTimeout bounds the drain on SIGTERM.
 const ShutdownTimeout = 30 * time.Second
+
+// MaintenanceRefresh is how often a connector reads the ad-hoc maintenance
+// windows from the store again, so that one another replica started or
+// ended takes effect here. A window started or ended through this
+// connector's own API takes effect at once.
+const MaintenanceRefresh = 5 * time.Second
 
 // Diagnostics is the error Serve returns when the configuration does not
 // load; the caller prints it against Files.
@@ -64,6 +71,7 @@ func Serve(ctx context.Context, opts Options) error {
 		}
 		log.Warn("DEV MODE: plain HTTP, local token issuer, plugins without a sha256 allowed; never use it in production")
 	}
+	started := time.Now()
 	m := metrics.New()
 
 	// Before anything starts: a second connector on this SQLite store
@@ -94,24 +102,45 @@ func Serve(ctx context.Context, opts Options) error {
 	plugins, d := startPlugins(ctx, cfg, opts.Dev, log, tracing)
 	defer plugins.Close()
 	router, d2 := CompileRoutes(cfg)
-	if d = append(d, d2...); d.HasErrors() {
+	windowsCfg, d3 := maintenance.Compile(cfg)
+	if d = append(append(d, d2...), d3...); d.HasErrors() {
 		return &Diagnostics{Diags: d, Files: cfg.Files}
 	}
 	var routes atomic.Pointer[route.Router]
 	routes.Store(router)
 
-	routeFn := func(a *sdk.Alert) (route.Decision, error) { return routes.Load().Route(a) }
-	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, log, m, tracing.Tracer())
+	// windows is set before anything routes: the webhook and replays start
+	// after it.
+	var windows *maintenance.Windows
+	routeFn := func(a *sdk.Alert) (route.Decision, error) {
+		d, err := routes.Load().Route(a)
+		if err == nil && len(d.Deliveries) > 0 {
+			d.Hold = windows.Hold(a, time.Now())
+		}
+		return d, err
+	}
+	feedbackFn := func(name string) *route.Feedback { return routes.Load().Feedback(name) }
+	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, feedbackFn, log, m, tracing.Tracer())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	windows = maintenance.New(st, windowsCfg, log.Named("maintenance"))
+	if err := windows.Refresh(ctx, time.Now()); err != nil {
+		return fmt.Errorf("reading ad-hoc maintenance windows: %w", err)
+	}
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	defer stopRefresh()
+	go windows.Run(refreshCtx, MaintenanceRefresh)
 	if err := eng.Start(ctx); err != nil {
 		return fmt.Errorf("starting delivery: %w", err)
 	}
 	// Deferred after st.Close, so it stops first: no pass outlives the store.
 	stopPruning := newPruner(st, cfg.Store.AuditRetention, log.Named("retention")).start(ctx)
 	defer stopPruning()
+	sampler := newSampler(eng, m, log.Named("console"))
+	stopSampling := sampler.Start(ctx) // stops before the store closes, as the pruner
+	defer stopSampling()
 
 	hook := &webhook.Handler{
 		Auth:         authn,
@@ -125,15 +154,24 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(webhook.AlertsPath, hook)
+	if in := inboundBackends(cfg); len(in) > 0 {
+		mux.Handle(webhook.InboundPrefix, &webhook.Inbound{Backends: in, Check: eng.CheckStatus,
+			Logger: log.Named("inbound"), Metrics: m})
+	}
 	ready := map[string]admin.Check{"store": storeReady(st)}
 	if r, ok := authn.Authenticator.(auth.Readier); ok {
 		ready["auth"] = r.Ready
 	}
-	registerRuntimeMetrics(m, eng, plugins)
+	var extra []string
+	if cfg.Azure != nil {
+		extra = append(extra, route.FeedbackBackend)
+	}
+	registerRuntimeMetrics(m, eng, plugins, extra...)
 	hostname, _ := os.Hostname()
 	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
 		AllowedHosts: admin.HostNames(cfg.Admin.Listen, hostname, cfg.Admin.AllowedHosts),
-		Extra:        adminHandlers(eng, st, plugins, log.Named("admin"))}
+		Extra: adminHandlers(eng, st, plugins, m, sampler, consoleInfo{version: opts.Version, instanceID: instanceID(cfg), started: started},
+			windows, log.Named("admin"))}
 
 	var cert *certStore
 	if cfg.Server.TLS != nil {
@@ -153,7 +191,7 @@ func Serve(ctx context.Context, opts Options) error {
 		"admin", "http://"+lns.adminLn.Addr().String(), "backends", len(cfg.Backends), "routes", len(cfg.Routes),
 		"max_connections", cfg.Server.MaxConnections, "admin_max_connections", cfg.Admin.MaxConnections, "memory_limit", debug.SetMemoryLimit(-1))
 
-	reload := &reloader{opts: opts, running: cfg, routes: &routes, plugins: plugins, cert: cert, log: log.Named("reload")}
+	reload := &reloader{opts: opts, running: cfg, routes: &routes, windows: windows, plugins: plugins, cert: cert, log: log.Named("reload")}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -181,6 +219,17 @@ loop:
 	_ = admSrv.Shutdown(sctx)
 	log.Info("stopped")
 	return runErr
+}
+
+// inboundBackends are the backends with an inbound block, by reference.
+func inboundBackends(cfg *config.Config) map[string]webhook.InboundBackend {
+	out := map[string]webhook.InboundBackend{}
+	for _, b := range cfg.Backends {
+		if b.Inbound != nil {
+			out[b.Ref()] = webhook.InboundBackend{Scheme: b.Inbound.Scheme, Secret: b.Inbound.Secret}
+		}
+	}
+	return out
 }
 
 // newTracing sets up tracing as the telemetry block says; nil (off)

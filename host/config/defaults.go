@@ -36,6 +36,12 @@ const (
 	// item covers the rest.
 	DefaultMaxConfigurationItems = 100
 
+	// DefaultStatusPollInterval is how often a backend's open work items
+	// are read to find the ones resolved in the tool.
+	DefaultStatusPollInterval = time.Minute
+	// MinInboundSecretLength is the shortest inbound secret accepted.
+	MinInboundSecretLength = 16
+
 	// DefaultAuditRetention keeps 30 days of audit events.
 	DefaultAuditRetention = 30 * 24 * time.Hour
 	// DefaultCallTimeout bounds one plugin call.
@@ -73,4 +79,33 @@ const (
 	// DefaultOnResolvedWithoutItem keeps a route's behaviour from before
 	// the setting existed.
 	DefaultOnResolvedWithoutItem = OnResolvedRecord
+)
+
+// Values of a maintenance block's on_end: what happens to an alert still
+// firing when the window ends.
+const (
+	// OnEndCreate gives it its work item, as if it had just fired.
+	OnEndCreate = "create"
+	// OnEndDrop gives it none, unless it fires again after the window.
+	OnEndDrop = "drop"
+
+	// DefaultOnEnd makes no alert that outlasts maintenance go unseen.
+	DefaultOnEnd = OnEndCreate
+	// DefaultMaintenanceTimeZone is a weekly window's time zone when it
+	// names none.
+	DefaultMaintenanceTimeZone = "UTC"
+)
+
+// Values of a route's azure_feedback block.
+const (
+	// FeedbackAcknowledged (on_created): a new or found work item moves
+	// the alert to Acknowledged with a comment naming it.
+	FeedbackAcknowledged = "Acknowledged"
+	// FeedbackNone (on_created): the alert's state is left alone.
+	FeedbackNone = "none"
+	// FeedbackCloseAlert (on_human_resolved): a work item a human
+	// resolved in the tool closes the alert.
+	FeedbackCloseAlert = "close_alert"
+	// FeedbackLeave (on_human_resolved): only recorded.
+	FeedbackLeave = "leave"
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/entra"
 	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
 	"github.com/itsm-connector/itsm-connector/host/telemetry"
@@ -99,10 +100,12 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "auth", LabelNames: []string{"type"}},
 		{Type: "store"},
 		{Type: "delivery"},
+		{Type: "azure"},
 		{Type: "telemetry"},
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "backend", LabelNames: []string{"type", "name"}},
 		{Type: "route", LabelNames: []string{"name"}},
+		{Type: "maintenance", LabelNames: []string{"name"}},
 	},
 }
 
@@ -137,7 +140,7 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 	seen := map[string]*hcl.Block{}
 	for _, b := range content.Blocks {
 		switch b.Type {
-		case "server", "admin", "auth", "store", "delivery", "telemetry":
+		case "server", "admin", "auth", "store", "delivery", "azure", "telemetry":
 			if prev, dup := seen[b.Type]; dup {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
@@ -195,6 +198,8 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 					Subject:  &rng,
 				})
 			}
+		case "azure":
+			diags = append(diags, l.decodeAzure(b)...)
 		case "telemetry":
 			diags = append(diags, l.decodeTelemetry(b)...)
 		case "plugin":
@@ -203,6 +208,8 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 			diags = append(diags, l.decodeBackend(b)...)
 		case "route":
 			diags = append(diags, l.decodeRoute(b)...)
+		case "maintenance":
+			diags = append(diags, l.decodeMaintenance(b)...)
 		}
 	}
 	return diags
@@ -368,6 +375,62 @@ func (l *loader) decodeEntraID(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
+// decodeAzure overwrites azure.DefaultConfig() with what the block sets;
+// workload_identity's attributes left out come from the AZURE_* variables.
+// The values are checked by Validate, with azure.Config.Validate, the
+// check serve runs too.
+func (l *loader) decodeAzure(b *hcl.Block) hcl.Diagnostics {
+	l.record("azure", b)
+	var raw struct {
+		Credential *struct {
+			Type            string  `hcl:"type,label"`
+			TenantID        *string `hcl:"tenant_id,optional"`
+			ClientID        *string `hcl:"client_id,optional"`
+			Secret          *string `hcl:"secret,optional"`
+			CertificateFile *string `hcl:"certificate_file,optional"`
+			Password        *string `hcl:"password,optional"`
+			TokenFile       *string `hcl:"token_file,optional"`
+		} `hcl:"credential,block"`
+		Authority         *string  `hcl:"authority,optional"`
+		ARMEndpoint       *string  `hcl:"arm_endpoint,optional"`
+		ARMAudience       *string  `hcl:"arm_audience,optional"`
+		InstanceDiscovery *bool    `hcl:"instance_discovery,optional"`
+		RateLimit         *float64 `hcl:"rate_limit,optional"`
+		MaxInFlight       *int     `hcl:"max_in_flight,optional"`
+		MaxAttempts       *int     `hcl:"max_attempts,optional"`
+		MaxAge            *string  `hcl:"max_age,optional"`
+	}
+	if sb, ok := b.Body.(*hclsyntax.Body); ok {
+		for _, nb := range sb.Blocks {
+			if nb.Type == "credential" {
+				l.record("azure.credential", nb.AsHCLBlock())
+			}
+		}
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	c := azure.DefaultConfig()
+	l.cfg.Azure = &c
+	if cr := raw.Credential; cr != nil {
+		c.Credential.Type = cr.Type
+		setValue(&c.Credential.TenantID, cr.TenantID)
+		setValue(&c.Credential.ClientID, cr.ClientID)
+		setValue(&c.Credential.Secret, cr.Secret)
+		setValue(&c.Credential.CertificateFile, cr.CertificateFile)
+		setValue(&c.Credential.Password, cr.Password)
+		setValue(&c.Credential.TokenFile, cr.TokenFile)
+	}
+	setValue(&c.Authority, raw.Authority)
+	setValue(&c.ARMEndpoint, raw.ARMEndpoint)
+	setValue(&c.ARMAudience, raw.ARMAudience)
+	setValue(&c.InstanceDiscovery, raw.InstanceDiscovery)
+	setValue(&c.RateLimit, raw.RateLimit)
+	setValue(&c.MaxInFlight, raw.MaxInFlight)
+	setValue(&c.MaxAttempts, raw.MaxAttempts)
+	diags = append(diags, l.duration("azure.max_age", raw.MaxAge, &c.MaxAge)...)
+	c.ApplyEnv(os.Getenv)
+	return diags
+}
+
 func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
 	key := "plugin." + b.Labels[0]
 	l.record(key, b)
@@ -391,7 +454,7 @@ func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
 
 func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 	be := &Backend{Type: b.Labels[0], Name: b.Labels[1], Range: b.DefRange,
-		MaxInFlight: DefaultMaxInFlight, MaxAttempts: DefaultMaxAttempts, MaxAge: DefaultMaxAge}
+		MaxInFlight: DefaultMaxInFlight, MaxAttempts: DefaultMaxAttempts, MaxAge: DefaultMaxAge, StatusPollInterval: DefaultStatusPollInterval}
 	key := "backend." + be.Ref()
 	l.record(key, b)
 	l.ranges[key+".type"] = b.LabelRanges[0]
@@ -405,7 +468,12 @@ func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 		MaxAttempts *int     `hcl:"max_attempts,optional"`
 		MaxAge      *string  `hcl:"max_age,optional"`
 		// AdoptExisting needs the plugin's Lookup, which delivery checks.
-		AdoptExisting *bool `hcl:"adopt_existing,optional"`
+		AdoptExisting      *bool   `hcl:"adopt_existing,optional"`
+		StatusPollInterval *string `hcl:"status_poll_interval,optional"`
+		Inbound            *struct {
+			Scheme string `hcl:"scheme"`
+			Secret string `hcl:"secret"`
+		} `hcl:"inbound,block"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	if raw.Config != nil {
@@ -428,6 +496,17 @@ func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 		be.AdoptExisting = *raw.AdoptExisting
 	}
 	diags = append(diags, l.duration(key+".max_age", raw.MaxAge, &be.MaxAge)...)
+	diags = append(diags, l.duration(key+".status_poll_interval", raw.StatusPollInterval, &be.StatusPollInterval)...)
+	if raw.Inbound != nil {
+		be.Inbound = &Inbound{Scheme: raw.Inbound.Scheme, Secret: raw.Inbound.Secret}
+		if sb, ok := b.Body.(*hclsyntax.Body); ok {
+			for _, nb := range sb.Blocks {
+				if nb.Type == "inbound" {
+					l.record(key+".inbound", nb.AsHCLBlock())
+				}
+			}
+		}
+	}
 	l.cfg.Backends = append(l.cfg.Backends, be)
 	return diags
 }
@@ -450,6 +529,18 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 		Continue              *bool `hcl:"continue,optional"`
 		// OnResolvedWithoutItem is checked by Validate.
 		OnResolvedWithoutItem *string `hcl:"on_resolved_without_item,optional"`
+		// Flap's values are checked by Validate.
+		Flap *struct {
+			Window         string  `hcl:"window"`
+			MaxTransitions int     `hcl:"max_transitions"`
+			QuietPeriod    *string `hcl:"quiet_period,optional"`
+		} `hcl:"flap,block"`
+		AzureFeedback *struct {
+			OnCreated       *string        `hcl:"on_created,optional"`
+			OnHumanResolved *string        `hcl:"on_human_resolved,optional"`
+			Comment         hcl.Expression `hcl:"comment,optional"`
+			CloseComment    hcl.Expression `hcl:"close_comment,optional"`
+		} `hcl:"azure_feedback,block"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	if present["when"] {
@@ -472,6 +563,34 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	}
 	setValue(&r.OnResolvedWithoutItem, raw.OnResolvedWithoutItem)
 	diags = append(diags, l.duration(key+".reopen_window", raw.ReopenWindow, &r.ReopenWindow)...)
+	if f := raw.Flap; f != nil {
+		l.recordNested(key, b, "flap")
+		r.Flap = &Flap{MaxTransitions: f.MaxTransitions}
+		diags = append(diags, l.duration(key+".flap.window", &f.Window, &r.Flap.Window)...)
+		r.Flap.QuietPeriod = r.Flap.Window
+		diags = append(diags, l.duration(key+".flap.quiet_period", f.QuietPeriod, &r.Flap.QuietPeriod)...)
+	}
+	if fb := raw.AzureFeedback; fb != nil {
+		af := &AzureFeedback{OnCreated: FeedbackAcknowledged, OnHumanResolved: FeedbackCloseAlert}
+		setValue(&af.OnCreated, fb.OnCreated)
+		setValue(&af.OnHumanResolved, fb.OnHumanResolved)
+		if sb, ok := b.Body.(*hclsyntax.Body); ok {
+			for _, nb := range sb.Blocks {
+				if nb.Type != "azure_feedback" {
+					continue
+				}
+				af.Range = nb.DefRange()
+				in := l.record(key+".azure_feedback", nb.AsHCLBlock())
+				if in["comment"] {
+					af.Comment = fb.Comment
+				}
+				if in["close_comment"] {
+					af.CloseComment = fb.CloseComment
+				}
+			}
+		}
+		r.AzureFeedback = af
+	}
 	if present["send_to"] {
 		refs, d := parseSendTo(raw.SendTo)
 		r.SendTo = refs
@@ -479,6 +598,90 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	}
 	l.cfg.Routes = append(l.cfg.Routes, r)
 	return diags
+}
+
+// decodeMaintenance decodes a maintenance block. Values (times, days, the
+// time zone) are parsed here, each error at its attribute; Validate checks
+// how they go together.
+func (l *loader) decodeMaintenance(b *hcl.Block) hcl.Diagnostics {
+	m := &Maintenance{Name: b.Labels[0], Range: b.DefRange, OnEnd: DefaultOnEnd}
+	key := "maintenance." + m.Name
+	present := l.record(key, b)
+	l.ranges[key+".name"] = b.LabelRanges[0]
+	var raw struct {
+		Start  *string        `hcl:"start,optional"`
+		End    *string        `hcl:"end,optional"`
+		When   hcl.Expression `hcl:"when,optional"`
+		OnEnd  *string        `hcl:"on_end,optional"`
+		Weekly *struct {
+			Days     []string `hcl:"days"`
+			Start    string   `hcl:"start"`
+			Duration string   `hcl:"duration"`
+			TimeZone *string  `hcl:"time_zone,optional"`
+		} `hcl:"weekly,block"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	if present["when"] {
+		m.When = raw.When
+	}
+	setValue(&m.OnEnd, raw.OnEnd)
+	diags = append(diags, l.timestamp(key+".start", raw.Start, &m.Start)...)
+	diags = append(diags, l.timestamp(key+".end", raw.End, &m.End)...)
+	if w := raw.Weekly; w != nil {
+		l.recordNested(key, b, "weekly")
+		m.Weekly = &MaintenanceWeekly{}
+		for _, d := range w.Days {
+			day, ok := parseWeekday(d)
+			if !ok {
+				diags = append(diags, l.attrError(key+".weekly.days", "Invalid weekly.days",
+					fmt.Sprintf("days = [%q, …]: %q is not a day; write \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\" or \"sun\" (or the full name).", d, d)))
+				continue
+			}
+			m.Weekly.Days = append(m.Weekly.Days, day)
+		}
+		if min, ok := parseClock(w.Start); ok {
+			m.Weekly.StartMinute = min
+		} else {
+			diags = append(diags, l.attrError(key+".weekly.start", "Invalid weekly.start",
+				fmt.Sprintf("start = %q is not a time of day; write 24-hour \"HH:MM\", e.g. \"22:00\", local to time_zone.", w.Start)))
+		}
+		diags = append(diags, l.duration(key+".weekly.duration", &w.Duration, &m.Weekly.Duration)...)
+		tz := DefaultMaintenanceTimeZone
+		setValue(&tz, w.TimeZone)
+		loc, err := time.LoadLocation(tz)
+		if err != nil || tz == "" || strings.EqualFold(tz, "Local") {
+			diags = append(diags, l.attrError(key+".weekly.time_zone", "Invalid weekly.time_zone",
+				fmt.Sprintf("time_zone = %q is not a time zone of the IANA database; write e.g. \"Europe/Berlin\", \"America/New_York\" or \"UTC\" (the default).", tz)))
+		} else {
+			m.Weekly.Location = loc
+		}
+	}
+	l.cfg.Maintenance = append(l.cfg.Maintenance, m)
+	return diags
+}
+
+// timestamp parses an RFC 3339 time attribute; s nil leaves dst zero.
+func (l *loader) timestamp(key string, s *string, dst *time.Time) hcl.Diagnostics {
+	if s == nil {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err == nil {
+		*dst = t
+		return nil
+	}
+	attr := key[strings.LastIndexByte(key, '.')+1:]
+	return hcl.Diagnostics{l.attrError(key, "Invalid time for "+attr,
+		fmt.Sprintf("%s = %q is not an RFC 3339 time; write it with its offset, e.g. \"2026-03-01T22:00:00Z\" or \"2026-03-01T23:00:00+01:00\".", attr, *s))}
+}
+
+// attrError is an error diagnostic at the attribute recorded under key.
+func (l *loader) attrError(key, summary, detail string) *hcl.Diagnostic {
+	var subject *hcl.Range
+	if r, ok := l.ranges[key]; ok {
+		subject = r.Ptr()
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: subject}
 }
 
 // parseSendTo reads send_to = [backend.<type>.<name>, ...] as references,
@@ -537,6 +740,23 @@ func (l *loader) record(key string, b *hcl.Block) map[string]bool {
 		l.ranges[key+"."+nb.Type] = nb.DefRange()
 	}
 	return present
+}
+
+// recordNested notes the ranges of the attributes of b's nested block
+// typ under key.typ ("route.web.flap.window").
+func (l *loader) recordNested(key string, b *hcl.Block, typ string) {
+	sb, ok := b.Body.(*hclsyntax.Body)
+	if !ok {
+		return
+	}
+	for _, nb := range sb.Blocks {
+		if nb.Type != typ {
+			continue
+		}
+		for name, a := range nb.Body.Attributes {
+			l.ranges[key+"."+typ+"."+name] = a.Expr.Range()
+		}
+	}
 }
 
 // duration parses a duration attribute written as a string ("90s", "24h",

@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/entra"
 	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
@@ -26,6 +27,9 @@ type Config struct {
 	Auth     Auth
 	Store    Store
 	Delivery Delivery
+	// Azure is the `azure {}` block, declared and validated by host/azure;
+	// nil when absent (no state flows back to Azure Monitor).
+	Azure *azure.Config
 	// Telemetry is the `telemetry {}` block, declared and validated by
 	// host/telemetry; its Traces is nil (tracing off) without a `traces {}`
 	// block.
@@ -37,6 +41,8 @@ type Config struct {
 	Plugins   []*Plugin
 	Backends  []*Backend
 	Routes    []*Route
+	// Maintenance are the `maintenance "<name>" {}` blocks.
+	Maintenance []*Maintenance
 	// Files holds the parsed sources, for printing diagnostics with snippets.
 	Files map[string]*hcl.File
 
@@ -69,7 +75,7 @@ type TLS struct {
 type Admin struct {
 	Listen string
 	// Token, when set, is required (as a bearer token, or as the password
-	// of HTTP Basic) by the status page, the dead-letter replay and every
+	// of HTTP Basic) by the console, the dead-letter replay and every
 	// other path but /healthz and /readyz; empty leaves the listener open,
 	// as before the setting existed.
 	Token string
@@ -181,8 +187,44 @@ type Backend struct {
 	// work item costs one Create. It needs a plugin with Lookup, which is
 	// checked once the plugin runs (delivery.Backend.Validate).
 	AdoptExisting bool
-	Range         hcl.Range
+	// StatusPollInterval is how often the backend's open work items are
+	// read in the tool to find the ones a human resolved there
+	// (status_poll_interval); default DefaultStatusPollInterval, zero
+	// ("0s") polls never. Only a plugin with a status read is polled.
+	StatusPollInterval time.Duration
+	// Inbound is the `inbound {}` block: the tool pushes change
+	// notifications to the webhook listener; nil when absent.
+	Inbound *Inbound
+	Range   hcl.Range
 }
+
+// Inbound is a backend's `inbound {}` block: how a change notification
+// the tool pushes to /api/v1/itsm/<type>/<name>/events is authenticated.
+// A notification is only a hint: the host then reads the item's state
+// through the plugin.
+type Inbound struct {
+	// Scheme is one of InboundSchemes.
+	Scheme string
+	// Secret is the shared secret or HMAC key; read it with env() or file().
+	Secret string
+}
+
+// Inbound schemes.
+const (
+	// InboundJiraHMAC: Jira's webhook secret, X-Hub-Signature:
+	// sha256=<hex HMAC-SHA256 of the body>.
+	InboundJiraHMAC = "jira_hmac"
+	// InboundServiceNowHMAC: a ServiceNow business rule's outbound REST
+	// message signed with X-ITSM-Signature: sha256=<hex HMAC-SHA256 of the
+	// body>.
+	InboundServiceNowHMAC = "servicenow_hmac"
+	// InboundSharedSecret: the secret itself in the X-ITSM-Secret header,
+	// for a tool that cannot sign.
+	InboundSharedSecret = "shared_secret"
+)
+
+// InboundSchemes lists the schemes of `inbound {}`.
+var InboundSchemes = []string{InboundJiraHMAC, InboundServiceNowHMAC, InboundSharedSecret}
 
 // Ref is "type.name", how routes and logs name the backend.
 func (b *Backend) Ref() string { return b.Type + "." + b.Name }
@@ -209,7 +251,38 @@ type Route struct {
 	// Route built in code means the default.
 	MaxConfigurationItems int
 	Continue              bool
-	Range                 hcl.Range
+	// Flap is the route's flap block; nil when absent (no alert is ever
+	// marked flapping).
+	Flap *Flap
+	// AzureFeedback is the route's `azure_feedback {}` block; nil when
+	// absent.
+	AzureFeedback *AzureFeedback
+	Range         hcl.Range
+}
+
+// Flap is a route's `flap {}` block: an alert whose fire and resolve
+// transitions exceed MaxTransitions inside Window is flapping; it stops
+// once it has stayed steady for QuietPeriod, and a flapping alert's work
+// item is resolved once the alert has stayed resolved that long.
+type Flap struct {
+	Window         time.Duration
+	MaxTransitions int
+	// QuietPeriod defaults to Window.
+	QuietPeriod time.Duration
+}
+
+// AzureFeedback is a route's `azure_feedback {}` block: what its work
+// items' outcomes do to the Azure Monitor alert.
+type AzureFeedback struct {
+	// OnCreated is FeedbackAcknowledged (default) or FeedbackNone.
+	OnCreated string
+	// OnHumanResolved is FeedbackCloseAlert (default) or FeedbackLeave.
+	OnHumanResolved string
+	// Comment and CloseComment are templates over `alert` and
+	// `work_item`; nil for the default text.
+	Comment      hcl.Expression
+	CloseComment hcl.Expression
+	Range        hcl.Range
 }
 
 // BackendRef is one resolved entry of send_to.
@@ -220,3 +293,27 @@ type BackendRef struct {
 
 // Ref is "type.name".
 func (r BackendRef) Ref() string { return r.Type + "." + r.Name }
+
+// Maintenance is a `maintenance "<name>" {}` block: while its schedule is
+// on, alerts its `when` matches get no work item; at its end, those still
+// firing get theirs (OnEnd "create") or none (OnEnd "drop"). The schedule
+// is one-off (Start, End) or weekly (Weekly).
+type Maintenance struct {
+	Name       string
+	Start, End time.Time
+	Weekly     *MaintenanceWeekly
+	// When is nil when absent (every alert); checked by maintenance.Compile.
+	When hcl.Expression
+	// OnEnd is OnEndCreate (default) or OnEndDrop.
+	OnEnd string
+	Range hcl.Range
+}
+
+// MaintenanceWeekly is a maintenance block's `weekly {}` schedule.
+type MaintenanceWeekly struct {
+	Days []time.Weekday
+	// StartMinute is the local start time, minutes after midnight.
+	StartMinute int
+	Duration    time.Duration
+	Location    *time.Location
+}

@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/entra"
 	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
@@ -27,11 +31,13 @@ func (c *Config) Validate() hcl.Diagnostics {
 	v.admin()
 	v.auth()
 	v.store()
+	v.azure()
 	v.telemetry()
 	v.top()
 	v.plugins()
 	v.backends()
 	v.routes()
+	v.maintenance()
 	return v.diags
 }
 
@@ -164,7 +170,7 @@ func validHostName(s string) bool {
 const SummaryAdminUnprotected = "Admin listener without authentication"
 
 // adminWarning returns the warning that the admin listener serves its
-// status page and replay to other hosts without a token, or nil.
+// console and replay to other hosts without a token, or nil.
 func (c *Config) adminWarning(subject *hcl.Range) *hcl.Diagnostic {
 	if c.Admin.Token != "" {
 		return nil
@@ -179,7 +185,7 @@ func (c *Config) adminWarning(subject *hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagWarning,
 		Summary:  SummaryAdminUnprotected,
-		Detail: fmt.Sprintf("admin.listen = %q is not a loopback address and admin.token is not set: anyone who can reach it reads alert data on the status page and can replay dead letters. "+
+		Detail: fmt.Sprintf("admin.listen = %q is not a loopback address and admin.token is not set: anyone who can reach it reads alert data on the console and can replay dead letters. "+
 			"Set token = env(\"ITSM_ADMIN_TOKEN\") in the admin block (at least %d characters), or listen on 127.0.0.1.", c.Admin.Listen, MinAdminTokenLength),
 		Subject: subject,
 	}
@@ -235,6 +241,23 @@ func (v *validator) entraID() {
 			continue
 		}
 		v.errorf(v.at("auth."+fe.Attr, "auth"), "Invalid auth."+fe.Attr, "%s", fe.Msg)
+	}
+}
+
+// azure reports the problems azure.Config.Validate finds, the check serve
+// runs, each at the attribute it names.
+func (v *validator) azure() {
+	a := v.c.Azure
+	if a == nil {
+		return
+	}
+	for _, err := range unjoin(a.Validate()) {
+		var fe *azure.FieldError
+		if !errors.As(err, &fe) {
+			v.errorf(v.at("azure"), "Invalid azure block", "%s", err)
+			continue
+		}
+		v.errorf(v.at("azure."+fe.Attr, "azure.credential", "azure"), "Invalid azure."+fe.Attr, "%s", fe.Msg)
 	}
 }
 
@@ -369,6 +392,10 @@ func (v *validator) backends() {
 				"backend %q %q is already defined at %s.", b.Type, b.Name, prev.Range)
 		}
 		seen[b.Ref()] = b
+		if b.Ref() == azure.FeedbackBackend {
+			v.errorf(b.Range.Ptr(), "Reserved backend name",
+				"backend %q %q is reserved for the Azure side's work items (the azure block); name the backend otherwise.", b.Type, b.Name)
+		}
 		if b.MaxInFlight < 1 {
 			v.errorf(v.at(key+".max_in_flight", key), "Invalid max_in_flight",
 				"max_in_flight of backend %s must be at least 1 (default %d).", b.Ref(), DefaultMaxInFlight)
@@ -384,6 +411,20 @@ func (v *validator) backends() {
 		if b.MaxAge <= 0 {
 			v.errorf(v.at(key+".max_age", key), "Invalid max_age",
 				"max_age of backend %s must be positive (default %s): it bounds how long a delivery is retried.", b.Ref(), DefaultMaxAge)
+		}
+		if b.StatusPollInterval != 0 && b.StatusPollInterval < time.Second {
+			v.errorf(v.at(key+".status_poll_interval", key), "Invalid status_poll_interval",
+				"status_poll_interval of backend %s must be at least 1s, or \"0s\" to read no status; the default is %s.", b.Ref(), DefaultStatusPollInterval)
+		}
+		if in := b.Inbound; in != nil {
+			if !slices.Contains(InboundSchemes, in.Scheme) {
+				v.errorf(v.at(key+".inbound.scheme", key+".inbound"), "Invalid inbound.scheme",
+					"inbound.scheme %q of backend %s is not known; use %s.", in.Scheme, b.Ref(), strings.Join(InboundSchemes, ", "))
+			}
+			if n := utf8.RuneCountInString(in.Secret); n < MinInboundSecretLength {
+				v.errorf(v.at(key+".inbound.secret", key+".inbound"), "Invalid inbound.secret",
+					"inbound.secret of backend %s must be at least %d characters; it has %d. Generate one with `openssl rand -hex 32` and read it with env() or file().", b.Ref(), MinInboundSecretLength, n)
+			}
 		}
 	}
 }
@@ -430,12 +471,120 @@ func (v *validator) routes() {
 			v.add(hcl.DiagWarning, v.at(key+".max_configuration_items"), "max_configuration_items without per_ci",
 				"max_configuration_items of route %q has no effect: the route sets no per_ci = true, so each alert is one work item covering all its configuration items.", r.Name)
 		}
+		if f := r.Flap; f != nil {
+			v.flap(key, r.Name, f)
+		}
+		if fb := r.AzureFeedback; fb != nil {
+			at := v.at(key+".azure_feedback", key)
+			if v.c.Azure == nil {
+				v.errorf(at, "azure_feedback needs an azure block",
+					"route %q has an azure_feedback block, but the configuration has no azure {} block saying how the connector authenticates to Azure Resource Manager: add azure { credential \"managed_identity\" {} } (or another credential), or remove azure_feedback.", r.Name)
+			}
+			if fb.OnCreated != FeedbackAcknowledged && fb.OnCreated != FeedbackNone {
+				v.errorf(v.at(key+".azure_feedback.on_created", key+".azure_feedback"), "Invalid azure_feedback.on_created",
+					"on_created %q of route %q is not known; use %q (the default: the alert is acknowledged with a comment naming the work item) or %q.", fb.OnCreated, r.Name, FeedbackAcknowledged, FeedbackNone)
+			}
+			if fb.OnHumanResolved != FeedbackCloseAlert && fb.OnHumanResolved != FeedbackLeave {
+				v.errorf(v.at(key+".azure_feedback.on_human_resolved", key+".azure_feedback"), "Invalid azure_feedback.on_human_resolved",
+					"on_human_resolved %q of route %q is not known; use %q (the default: the alert is closed) or %q (only recorded).", fb.OnHumanResolved, r.Name, FeedbackCloseAlert, FeedbackLeave)
+			}
+		}
 		switch r.OnResolvedWithoutItem {
 		case "", OnResolvedRecord, OnResolvedCreateAndResolve:
 		default:
 			v.errorf(v.at(key+".on_resolved_without_item", key), "Invalid on_resolved_without_item",
 				"on_resolved_without_item %q of route %q is not known; use %q (the default: note the resolution in the audit trail, call nothing) or %q (create the work item, then resolve it at once).",
 				r.OnResolvedWithoutItem, r.Name, OnResolvedRecord, OnResolvedCreateAndResolve)
+		}
+	}
+}
+
+// flap checks a route's flap block.
+func (v *validator) flap(key, route string, f *Flap) {
+	key += ".flap"
+	if f.Window <= 0 {
+		v.errorf(v.at(key+".window", key), "Invalid flap.window",
+			"flap.window of route %q must be positive, e.g. \"30m\": transitions are counted inside it.", route)
+	}
+	if f.MaxTransitions < 1 {
+		v.errorf(v.at(key+".max_transitions", key), "Invalid flap.max_transitions",
+			"flap.max_transitions of route %q must be at least 1, e.g. 4: an alert with more fire and resolve transitions inside flap.window is flapping.", route)
+	}
+	if f.QuietPeriod <= 0 {
+		v.errorf(v.at(key+".quiet_period", key), "Invalid flap.quiet_period",
+			"flap.quiet_period of route %q must be positive (the default is flap.window): a flapping alert's work item is resolved once the alert has stayed resolved that long.", route)
+	}
+}
+
+// maxMaintenanceName bounds a maintenance window's name.
+const maxMaintenanceName = 64
+
+// CheckMaintenanceName reports why s cannot name a maintenance window: it
+// appears in API paths, command lines and audit trails, so it is 1 to 64
+// letters, digits, '-', '_' and '.', starting with a letter or digit. The
+// admin API applies it to ad-hoc windows.
+func CheckMaintenanceName(s string) error {
+	switch {
+	case s == "":
+		return errors.New("the name is empty")
+	case len(s) > maxMaintenanceName:
+		return fmt.Errorf("%q is longer than %d characters", s, maxMaintenanceName)
+	case !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z' || s[0] >= '0' && s[0] <= '9'):
+		return fmt.Errorf("%q must start with a letter or digit", s)
+	case strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	}):
+		return fmt.Errorf("%q may contain only letters, digits, '-', '_' and '.'", s)
+	}
+	return nil
+}
+
+func (v *validator) maintenance() {
+	seen := map[string]*Maintenance{}
+	for _, m := range v.c.Maintenance {
+		key := "maintenance." + m.Name
+		if err := CheckMaintenanceName(m.Name); err != nil {
+			v.errorf(v.at(key+".name", key), "Invalid maintenance name", "maintenance %s: %s.", strconv.Quote(m.Name), err)
+		}
+		if prev, dup := seen[m.Name]; dup {
+			v.errorf(m.Range.Ptr(), "Duplicate maintenance block", "maintenance %q is already defined at %s.", m.Name, prev.Range)
+		}
+		seen[m.Name] = m
+		oneOff := !m.Start.IsZero() || !m.End.IsZero()
+		switch {
+		case m.Weekly == nil && !oneOff:
+			v.errorf(m.Range.Ptr(), "Missing maintenance schedule",
+				"maintenance %q needs a schedule: start and end (RFC 3339 times) for one window, or a weekly { days, start, duration, time_zone } block.", m.Name)
+		case m.Weekly != nil && oneOff:
+			v.errorf(v.at(key+".start", key+".end", key), "Two maintenance schedules",
+				"maintenance %q sets start or end and a weekly block; give one window start and end, or a weekly block, not both.", m.Name)
+		case m.Weekly == nil && (m.Start.IsZero() || m.End.IsZero()):
+			missing := "end"
+			if m.Start.IsZero() {
+				missing = "start"
+			}
+			v.errorf(v.at(key+".start", key+".end", key), "Incomplete maintenance schedule",
+				"maintenance %q needs both start and end; %s is missing.", m.Name, missing)
+		case m.Weekly == nil && !m.End.After(m.Start):
+			v.errorf(v.at(key+".end", key), "Invalid maintenance end",
+				"maintenance %q ends (%s) before it starts (%s).", m.Name, m.End.Format(time.RFC3339), m.Start.Format(time.RFC3339))
+		case m.Weekly != nil:
+			w := m.Weekly
+			if len(w.Days) == 0 {
+				v.errorf(v.at(key+".weekly.days", key+".weekly", key), "Invalid weekly.days",
+					"weekly.days of maintenance %q lists no day; e.g. days = [\"sat\", \"sun\"].", m.Name)
+			}
+			if w.Duration <= 0 || w.Duration > 7*24*time.Hour {
+				v.errorf(v.at(key+".weekly.duration", key+".weekly", key), "Invalid weekly.duration",
+					"weekly.duration of maintenance %q is %v; it must be positive and at most a week (\"168h\"), e.g. \"4h\".", m.Name, w.Duration)
+			}
+		}
+		switch m.OnEnd {
+		case OnEndCreate, OnEndDrop:
+		default:
+			v.errorf(v.at(key+".on_end", key), "Invalid on_end",
+				"on_end %q of maintenance %q is not known; use %q (the default: alerts still firing when the window ends get their work item) or %q (they get none, unless they fire again).",
+				m.OnEnd, m.Name, OnEndCreate, OnEndDrop)
 		}
 	}
 }

@@ -113,6 +113,12 @@ func TestNewAlertsCostOneCreateEach(t *testing.T) {
 	// 1,000 Records, each an fsync, on a shared machine (and under -race)
 	// take longer than waitFor's deadline.
 	waitDrained(t, raw, f, n)
+	// The queue is empty once the last result is committed, which is before
+	// countingStore.RecordAll returns and counts it: stop the engine, which
+	// waits for the recorder, before reading the counters.
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if got, want := f.counts(), (counts{"create": n}); !sameCounts(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}

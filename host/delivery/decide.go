@@ -54,6 +54,23 @@ func firedAt(it *store.Item) time.Time {
 	return it.EventAt
 }
 
+// staleAfterHumanResolution reports whether the item's Fired predates a
+// resolution a person made in the tool: Azure retrying or re-sending an
+// old notification (the same or an earlier fired time) must never reopen
+// a work item someone resolved. A Fired that fired after the resolution
+// is a genuine re-fire and follows the reopen rules.
+func staleAfterHumanResolution(it *store.Item) bool {
+	return it.Remote == store.RemoteResolved && it.HumanResolved && !it.RemoteResolvedAt.IsZero() &&
+		!firedAt(it).After(it.RemoteResolvedAt)
+}
+
+func byWhom(by string) string {
+	if by == "" {
+		return ""
+	}
+	return " by " + by
+}
+
 // move is what one reconcile step does: at most one plugin call.
 type move int
 
@@ -79,9 +96,25 @@ const (
 	// moveSkipResolve: a resolution the plugin cannot resolve; only
 	// recorded, and the claim ends.
 	moveSkipResolve
+	// moveFlapNote: the alert flaps; Update with the note that says so
+	// (choice.Comment), once per flapping.
+	moveFlapNote
+	// moveFlapNoted: the alert flaps and the plugin has no Update: the
+	// note is recorded as impossible, no call.
+	moveFlapNoted
+	// moveSuppress: a flapping alert fired again; recorded, not sent.
+	moveSuppress
+	// moveHold: a flapping alert resolved; its work item stays open until
+	// choice.At, when the resolution is the quiet period old.
+	moveHold
+	// moveSettle: a maintenance window's hold ends (the window is over, or
+	// a newer notification is not held); choice.Settle says what becomes
+	// of the notifications it held back. No call.
+	moveSettle
 )
 
-var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve"}
+var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve",
+	"flap-note", "flap-noted", "suppress", "hold", "settle"}
 
 func (m move) String() string { return moveNames[m] }
 
@@ -110,12 +143,31 @@ func (s situation) unknownCreate() bool {
 }
 
 // choice is one step: the move, an audit note explaining it (may be
-// empty), and for moveWait when the item is due again.
+// empty), for moveWait and moveHold when the item is due again, and for a
+// call a lifecycle policy makes, what the call says (sdk.Request.Note).
 type choice struct {
-	Move move
-	Note string
-	At   time.Time
+	Move    move
+	Note    string
+	At      time.Time
+	Comment string
+	// Settle is what moveSettle does with the held notifications.
+	Settle settlement
 }
+
+// settlement is what becomes of the notifications a maintenance window
+// held back, once the hold ends.
+type settlement int
+
+const (
+	// settleDeliver: they are delivered as any notification is (the
+	// window ended with the alert firing and on_end = "create", or the
+	// work item is open and nothing was held back).
+	settleDeliver settlement = iota
+	// settleGiveUp: they get no work item: the alert resolved inside the
+	// window, or it was still firing at the end and on_end = "drop". A
+	// Fired among them is no longer owed its work item.
+	settleGiveUp
+)
 
 // decide is the reconcile table (see the package documentation): the one
 // step that brings the backend closer to the desired state. Lookup is
@@ -133,8 +185,21 @@ func decide(s situation) choice {
 		}
 		return choice{Move: moveLookup}
 	}
+	if it.Hold.Seq > 0 {
+		return maintenance(s)
+	}
+	if it.Remote == store.RemoteOpen && it.Flap != nil && it.FlapState.Flapping() {
+		return flapping(s)
+	}
 	if it.Condition == sdk.ConditionFired {
 		switch {
+		case staleAfterHumanResolution(it):
+			return choice{Move: moveDone, Note: fmt.Sprintf(
+				"alert fired at %s, before its work item was resolved in the tool%s at %s; a Fired from before a person's resolution does not reopen it",
+				firedAt(it).UTC().Format(time.RFC3339), byWhom(it.ResolvedBy), it.RemoteResolvedAt.UTC().Format(time.RFC3339))}
+		case it.Remote != store.RemoteOpen && it.Seq > 0 && it.AppliedSeq >= it.Seq:
+			// Given up: a maintenance window dropped the alert at its end.
+			return choice{Move: moveDone}
 		case it.Remote != store.RemoteOpen:
 			return newItem(s, "")
 		case it.AppliedSeq >= it.Seq:
@@ -162,6 +227,70 @@ func decide(s situation) choice {
 		return choice{Move: moveDone, Note: "alert resolved with no work item open; recorded only"}
 	}
 	return choice{Move: moveDone}
+}
+
+// maintenance is the step for an item a maintenance window holds (see
+// store.Hold): while the window lasts and holds the newest notification,
+// an item without an open work item waits for its end; an open work item
+// is updated and resolved as usual. When the hold ends (the window is
+// over, or a newer notification is not held), it is settled: an alert
+// that was still firing at the end gets its work item (on_end = "create")
+// or none (on_end = "drop"); one that resolved inside the window gets none.
+func maintenance(s situation) choice {
+	it, h := s.Item, s.Item.Hold
+	if it.Remote == store.RemoteOpen {
+		return choice{Move: moveSettle, Settle: settleDeliver, Note: fmt.Sprintf(
+			"maintenance window %q: the work item is open, so the notification is delivered as usual", h.Window)}
+	}
+	if it.Seq == h.Seq && s.Now.Before(h.Until) {
+		return choice{Move: moveWait, At: h.Until, Note: fmt.Sprintf(
+			"in maintenance window %q until %s: no work item is created or reopened before it ends", h.Window, h.Until.UTC().Format(time.RFC3339))}
+	}
+	why := fmt.Sprintf("maintenance window %q ended", h.Window)
+	if it.Seq > h.Seq && s.Now.Before(h.Until) {
+		why = fmt.Sprintf("a newer notification is outside maintenance window %q", h.Window)
+	}
+	switch {
+	case h.Condition != sdk.ConditionFired:
+		return choice{Move: moveSettle, Settle: settleGiveUp, Note: fmt.Sprintf(
+			"the alert resolved inside maintenance window %q: no work item for it", h.Window)}
+	case h.OnEnd == route.OnEndDrop:
+		return choice{Move: moveSettle, Settle: settleGiveUp, Note: why + " with the alert still firing: dropped (on_end = \"drop\"), no work item unless it fires again"}
+	}
+	return choice{Move: moveSettle, Settle: settleDeliver, Note: why + " with the alert still firing: delivering it (on_end = \"create\")"}
+}
+
+// flapping is the step for a flapping alert whose work item is open (see
+// store.ObserveFlap for when an alert flaps): one Update says so, re-fires
+// are recorded and not sent, and a resolution waits until the alert has
+// stayed resolved for the quiet period. A flapping alert without an open
+// work item gets one as any firing alert does (Create or Reopen), and the
+// note follows.
+func flapping(s situation) choice {
+	it, caps, f := s.Item, s.Caps, s.Item.Flap
+	if !it.FlapNoted.Equal(it.FlapState.Since) {
+		if !caps.Update {
+			return choice{Move: moveFlapNoted, Note: "alert is flapping; the plugin has no Update, so no note says so"}
+		}
+		return choice{Move: moveFlapNote, Note: "alert is flapping: adding a note that says so; further transitions are recorded, not sent",
+			Comment: fmt.Sprintf("Alert is flapping: more than %d fire/resolve transitions within %v. Further changes are recorded by the connector but not sent, "+
+				"and this work item stays open until the alert has stayed resolved for %v.", f.MaxTransitions, f.Window, f.QuietPeriod)}
+	}
+	if it.Condition == sdk.ConditionFired {
+		if it.AppliedSeq >= it.Seq {
+			return choice{Move: moveDone}
+		}
+		return choice{Move: moveSuppress, Note: "alert is flapping: fired again; recorded, not sent"}
+	}
+	if quiet := it.EventAt.Add(f.QuietPeriod); s.Now.Before(quiet) {
+		return choice{Move: moveHold, At: quiet, Note: fmt.Sprintf(
+			"alert is flapping: resolved; the work item stays open until the alert has stayed resolved for %v (%s)", f.QuietPeriod, quiet.UTC().Format(time.RFC3339))}
+	}
+	note := fmt.Sprintf("the flapping alert has stayed resolved for %v: resolving", f.QuietPeriod)
+	if !caps.Resolve {
+		return choice{Move: moveSkipResolve, Note: note + "; the plugin cannot resolve, so only recorded"}
+	}
+	return choice{Move: moveResolve, Note: note}
 }
 
 // newItem brings a Fired to a slot whose work item is resolved or absent:

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,174 @@ func TestDecide(t *testing.T) {
 				ReadAfterWrite: raw, Now: now})
 			if got.Move != tt.want || !got.At.Equal(tt.at) {
 				t.Errorf("decide = %v at %v (note %q), want %v at %v", got.Move, got.At, got.Note, tt.want, tt.at)
+			}
+		})
+	}
+}
+
+func TestDecideFlapping(t *testing.T) {
+	now := t0.Add(time.Hour)
+	fired, resolved := sdk.ConditionFired, sdk.ConditionResolved
+	caps := allCaps()
+	noUpdate, noResolve := allCaps(), allCaps()
+	noUpdate.Update, noResolve.Resolve = false, false
+	const quiet = 10 * time.Minute
+	policy := &route.FlapPolicy{Window: 30 * time.Minute, MaxTransitions: 4, QuietPeriod: quiet}
+	since := now.Add(-5 * time.Minute)
+	ref := &sdk.WorkItem{ID: "W1"}
+	// item is an open work item whose alert flaps since `since`, its note
+	// delivered and the newest notification, a re-fire, not yet.
+	item := func(mod func(it *store.Item)) *store.Item {
+		it := &store.Item{Condition: fired, Remote: store.RemoteOpen, Ref: ref, Seq: 7, AppliedSeq: 6, FiredSeq: 7, EventAt: now.Add(-time.Minute),
+			ReopenWindow: time.Hour, OnResolvedWithoutItem: route.ResolvedRecord,
+			Flap: policy, FlapState: store.FlapState{Transitions: []time.Time{since}, Since: since}, FlapNoted: since}
+		mod(it)
+		return it
+	}
+	noteOwed := func(it *store.Item) { it.FlapNoted = time.Time{} }
+	resolution := func(at time.Time) func(*store.Item) {
+		return func(it *store.Item) {
+			it.Condition, it.EventAt, it.Alert = resolved, at, &sdk.Alert{FiredAt: at.Add(-time.Minute)}
+		}
+	}
+	tests := []struct {
+		name string
+		it   *store.Item
+		caps sdk.Capabilities
+		want move
+		at   time.Time
+	}{
+		{name: "flapping starts on a re-fire: the note", it: item(noteOwed), caps: caps, want: moveFlapNote},
+		{name: "flapping starts on a resolution: the note first", it: item(func(it *store.Item) { noteOwed(it); resolution(now.Add(-time.Minute))(it) }),
+			caps: caps, want: moveFlapNote},
+		{name: "a new flapping after an earlier one: its own note", it: item(func(it *store.Item) { it.FlapNoted = since.Add(-time.Hour) }),
+			caps: caps, want: moveFlapNote},
+		{name: "note owed, plugin without Update: recorded", it: item(noteOwed), caps: noUpdate, want: moveFlapNoted},
+		{name: "noted, fired again: suppressed", it: item(func(*store.Item) {}), caps: caps, want: moveSuppress},
+		{name: "noted, re-fire applied: done", it: item(func(it *store.Item) { it.AppliedSeq = it.Seq }), caps: caps, want: moveDone},
+		{name: "noted, resolved inside the quiet period: held open", it: item(resolution(now.Add(-time.Minute))), caps: caps,
+			want: moveHold, at: now.Add(-time.Minute).Add(quiet)},
+		{name: "noted, held resolution comes due again early: held", it: item(func(it *store.Item) {
+			resolution(now.Add(-time.Minute))(it)
+			it.AppliedSeq = it.Seq
+		}), caps: caps, want: moveHold, at: now.Add(-time.Minute).Add(quiet)},
+		{name: "noted, resolved for the quiet period: resolve", it: item(resolution(now.Add(-quiet))), caps: caps, want: moveResolve},
+		{name: "resolved for the quiet period, plugin cannot resolve: recorded", it: item(resolution(now.Add(-quiet))), caps: noResolve,
+			want: moveSkipResolve},
+		// Without an open work item a flapping alert is delivered as any
+		// other: the item is reopened (or created) first, the note follows.
+		{name: "flapping, item resolved, fires: reopen", it: item(func(it *store.Item) {
+			noteOwed(it)
+			it.Remote, it.RemoteResolvedAt = store.RemoteResolved, now.Add(-2*time.Minute)
+		}), caps: caps, want: moveReopen},
+		{name: "flapping, item resolved, resolution: done", it: item(func(it *store.Item) {
+			resolution(now.Add(-time.Minute))(it)
+			it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.FiredSeq = store.RemoteResolved, now.Add(-2*time.Minute), 6, 6
+		}), caps: caps, want: moveDone},
+		// Not flapping (or no policy): today's table.
+		{name: "not flapping: update", it: item(func(it *store.Item) { it.FlapState = store.FlapState{} }), caps: caps, want: moveUpdate},
+		{name: "not flapping, resolved: resolve at once", it: item(func(it *store.Item) {
+			it.FlapState = store.FlapState{}
+			resolution(now.Add(-time.Minute))(it)
+		}), caps: caps, want: moveResolve},
+		{name: "no policy: update", it: item(func(it *store.Item) { it.Flap = nil }), caps: caps, want: moveUpdate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decide(situation{Item: tt.it, Caps: tt.caps, Now: now})
+			if got.Move != tt.want || !got.At.Equal(tt.at) {
+				t.Errorf("decide = %v at %v (note %q), want %v at %v", got.Move, got.At, got.Note, tt.want, tt.at)
+			}
+			if got.Move == moveFlapNote && !strings.Contains(got.Comment, "flapping") {
+				t.Errorf("the note sent with the Update is %q; want it to say the alert is flapping", got.Comment)
+			}
+		})
+	}
+}
+
+func TestDecideMaintenance(t *testing.T) {
+	now := t0.Add(time.Hour)
+	fired, resolved := sdk.ConditionFired, sdk.ConditionResolved
+	caps := allCaps()
+	end := now.Add(time.Hour)
+	ref := &sdk.WorkItem{ID: "W1"}
+	// item is a new alert's slot whose Fired a window holds until end.
+	item := func(mod func(it *store.Item)) *store.Item {
+		it := &store.Item{Condition: fired, Remote: store.RemoteNone, Seq: 1, FiredSeq: 1, EventAt: t0, ReopenWindow: time.Hour,
+			OnResolvedWithoutItem: route.ResolvedRecord, Intent: store.IntentCreating,
+			Hold: store.Hold{Seq: 1, Condition: fired, MaintenanceHold: route.MaintenanceHold{Window: "w", Until: end, OnEnd: route.OnEndCreate}}}
+		mod(it)
+		return it
+	}
+	ended := func(it *store.Item) { it.Hold.Until = now }
+	drop := func(it *store.Item) { it.Hold.OnEnd = route.OnEndDrop }
+	resolvedInside := func(it *store.Item) {
+		it.Condition, it.Seq, it.Hold.Seq, it.Hold.Condition = resolved, 2, 2, resolved
+		it.Alert = &sdk.Alert{FiredAt: t0}
+	}
+	tests := []struct {
+		name   string
+		it     *store.Item
+		want   move
+		at     time.Time
+		settle settlement
+	}{
+		{name: "held, window on: wait for its end", it: item(func(*store.Item) {}), want: moveWait, at: end},
+		{name: "held resolution, window on: wait", it: item(resolvedInside), want: moveWait, at: end},
+		{name: "ended, still firing, on_end create: deliver", it: item(ended), want: moveSettle, settle: settleDeliver},
+		{name: "ended, still firing, on_end drop: give up", it: item(func(it *store.Item) { ended(it); drop(it) }), want: moveSettle, settle: settleGiveUp},
+		{name: "ended, resolved inside: give up", it: item(func(it *store.Item) { ended(it); resolvedInside(it) }), want: moveSettle, settle: settleGiveUp},
+		{name: "resolved inside, on_end create: still give up", it: item(func(it *store.Item) { ended(it); resolvedInside(it) }), want: moveSettle, settle: settleGiveUp},
+		{name: "window on, a newer notification not held: settle now", it: item(func(it *store.Item) { it.Seq, it.FiredSeq = 2, 2 }),
+			want: moveSettle, settle: settleDeliver},
+		{name: "window on, the work item is open: delivered as usual", it: item(func(it *store.Item) {
+			it.Remote, it.Ref, it.AppliedSeq, it.Intent = store.RemoteOpen, ref, 0, store.IntentNone
+		}), want: moveSettle, settle: settleDeliver},
+		// After the settle (no hold), the table as usual.
+		{name: "settled and given up, fired: done", it: item(func(it *store.Item) { it.Hold, it.AppliedSeq = store.Hold{}, 1 }), want: moveDone},
+		{name: "settled to deliver, fired: mark, then create", it: item(func(it *store.Item) { it.Hold = store.Hold{} }), want: moveMarkCreate},
+		{name: "given up, then fired again after the window: create", it: item(func(it *store.Item) {
+			it.Hold, it.AppliedSeq, it.Seq, it.FiredSeq = store.Hold{}, 1, 2, 2
+		}), want: moveMarkCreate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decide(situation{Item: tt.it, Caps: caps, Now: now})
+			if got.Move != tt.want || !got.At.Equal(tt.at) || got.Settle != tt.settle {
+				t.Errorf("decide = %v at %v settle %d (note %q), want %v at %v settle %d", got.Move, got.At, got.Settle, got.Note, tt.want, tt.at, tt.settle)
+			}
+		})
+	}
+}
+
+func TestStaleAfterHumanResolution(t *testing.T) {
+	resolvedAt := t0.Add(10 * time.Minute)
+	tests := []struct {
+		name    string
+		remote  store.RemoteState
+		human   bool
+		firedAt time.Time
+		want    bool
+	}{
+		{"Azure retries the old Fired", store.RemoteResolved, true, t0, true},
+		{"a Fired stamped just as the person resolved", store.RemoteResolved, true, resolvedAt, true},
+		{"a Fired from before the resolution", store.RemoteResolved, true, resolvedAt.Add(-time.Second), true},
+		{"a genuine re-fire after the resolution", store.RemoteResolved, true, resolvedAt.Add(time.Second), false},
+		{"resolved by the connector: reopen rules apply", store.RemoteResolved, false, t0, false},
+		{"open item", store.RemoteOpen, true, t0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it := &store.Item{Condition: sdk.ConditionFired, Remote: tt.remote, HumanResolved: tt.human, RemoteResolvedAt: resolvedAt, EventAt: tt.firedAt, ReopenWindow: time.Hour, Ref: &sdk.WorkItem{ID: "W1"}}
+			if got := staleAfterHumanResolution(it); got != tt.want {
+				t.Errorf("staleAfterHumanResolution = %v, want %v", got, tt.want)
+			}
+			d := decide(situation{Item: it, Caps: allCaps(), Marked: true, Now: t0.Add(time.Hour)})
+			if tt.want && (d.Move != moveDone || d.Note == "") {
+				t.Errorf("decide = %v %q, want done with a note", d.Move, d.Note)
+			}
+			if !tt.want && tt.remote == store.RemoteResolved && d.Move != moveReopen {
+				t.Errorf("decide = %v, want reopen", d.Move)
 			}
 		})
 	}

@@ -35,6 +35,12 @@
 // crash after the claim, a timeout, a retryable failure) is settled by
 // Lookup first, so a work item is never created twice for a plugin that
 // supports Lookup. decide (decide.go) is the table as one pure function.
+//
+// The lifecycle policy changes rows of the table: a flapping alert
+// (store.ObserveFlap) gets one Update with a note, no call for its re-fires,
+// and its resolution waits for the route's quiet period; an item a
+// maintenance window holds (store.Hold) without an open work item waits for
+// the window's end, when the hold is settled as its on_end says.
 package delivery
 
 import (
@@ -81,6 +87,11 @@ type Options struct {
 	// Observer, when set, hears about every plugin call and dead letter
 	// (for metrics). It must not block.
 	Observer func(Observation)
+	// Feedback returns a route's azure_feedback (nil when it has none): a
+	// work item created, found or reopened then asks the Azure side
+	// (route.FeedbackBackend) to acknowledge the alert, and a work item a
+	// person resolved in the tool to close it. Nil: no route has any.
+	Feedback func(route string) *route.Feedback
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 	// Tracer records the commit of each alert, group commits and
@@ -97,16 +108,35 @@ const (
 	DeadLetterUnmatched   = "unmatched"    // no route took the alert
 )
 
+// OutcomeSuppressed is the Observation.Outcome of a call a lifecycle
+// policy (Observation.Policy) kept from the backend.
+const OutcomeSuppressed = "suppressed"
+
+// Lifecycle policies that suppress calls: Observation.Policy.
+const (
+	PolicyFlapping    = "flapping"
+	PolicyMaintenance = "maintenance"
+)
+
 // Observation is one event for metrics.
 type Observation struct {
 	Backend string
 	// Op is the plugin call (lookup, create, update, resolve, reopen), or
 	// "dead_letter".
 	Op string
-	// Outcome is ok, retryable, permanent or not_found for calls, and one
-	// of the DeadLetter reasons for dead letters.
+	// Outcome is ok, retryable, permanent or not_found for calls, one of
+	// the DeadLetter reasons for dead letters, and OutcomeSuppressed for a
+	// call a lifecycle policy kept from the backend.
 	Outcome  string
 	Duration time.Duration
+	// Policy is the lifecycle policy that suppressed the call (Outcome
+	// OutcomeSuppressed): PolicyFlapping or PolicyMaintenance.
+	Policy string
+	// Bindings are the configuration item bindings the call's work item
+	// reports (see sdk.WorkItem.Bindings); none for a failed call.
+	Bindings []sdk.CIBinding
+	// Err is a failed call's error, for metrics that tell reasons apart.
+	Err error
 }
 
 func (o Options) withDefaults() Options {
@@ -245,6 +275,13 @@ func (e *Engine) Start(ctx context.Context) error {
 			defer e.wg.Done()
 			r.loop(loopCtx, callCtx)
 		}()
+		if b, ok := e.res.Backend(r.ref); ok && b.Capabilities.ReadStatus && b.StatusPollInterval > 0 {
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				r.pollStatus(loopCtx, b.StatusPollInterval)
+			}()
+		}
 	}
 	e.log.Info("delivery started", "backends", len(e.runners), "instance", e.opt.InstanceID)
 	return nil
@@ -279,7 +316,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// Stats is the delivery state for metrics and the status page.
+// Stats is the delivery state for metrics and the console.
 type Stats struct {
 	Backends map[string]BackendStats
 	// Unmatched counts dead letters of alerts no route took.

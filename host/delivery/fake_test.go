@@ -29,6 +29,30 @@ type fake struct {
 	latency time.Duration
 
 	inFlight, maxInFlight int
+	// notes are the sdk.Request.Note of the calls that carried one, as
+	// "op: note".
+	notes []string
+	// bindings are what Create reports on the item it creates.
+	bindings []sdk.CIBinding
+
+	// humans holds the resolutions made "by a person" (resolveAsHuman).
+	humans map[string]humanFix
+}
+
+type humanFix struct {
+	by string
+	at time.Time
+}
+
+// resolveAsHuman resolves item id as a person would in the tool.
+func (f *fake) resolveAsHuman(id, by string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items[id].State = sdk.StateResolved
+	if f.humans == nil {
+		f.humans = map[string]humanFix{}
+	}
+	f.humans[id] = humanFix{by: by, at: at}
 }
 
 var _ hostside.Client = (*fake)(nil)
@@ -152,13 +176,14 @@ func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	id := fmt.Sprintf("W%d", f.nextID)
 	wi := &sdk.WorkItem{ID: id, Key: "INC" + id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey}
 	f.items[id] = wi
+	bound := *wi
+	bound.Bindings = f.bindings
 	f.order = append(f.order, id)
 	if err := f.createThenFail; err != nil {
 		f.createThenFail = nil
 		return nil, err
 	}
-	c := *wi
-	return &c, nil
+	return &bound, nil
 }
 
 func (f *fake) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
@@ -182,6 +207,9 @@ func (f *fake) change(ctx context.Context, op string, req *sdk.Request, state sd
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if req.Note != "" {
+		f.notes = append(f.notes, op+": "+req.Note)
+	}
 	if req.Ref == nil {
 		return nil, sdk.Permanent(fmt.Errorf("%s without a ref", op))
 	}
@@ -221,6 +249,9 @@ func (f *fake) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.Wo
 		st := sdk.WorkItemStatus{ID: ref.ID}
 		if it, ok := f.items[ref.ID]; ok {
 			st.Found, st.State = true, it.State
+			if h, ok := f.humans[ref.ID]; ok {
+				st.ResolvedBy, st.ResolvedAt, st.Resolution = h.by, h.at, "Solved"
+			}
 		}
 		out = append(out, st)
 	}
@@ -229,4 +260,10 @@ func (f *fake) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.Wo
 
 func allCaps() sdk.Capabilities {
 	return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}
+}
+
+func (f *fake) callNotes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.notes...)
 }

@@ -55,7 +55,7 @@ func (e *Engine) ingest(ctx context.Context, alert *sdk.Alert, d route.Decision,
 	}
 	req := &ingestReq{
 		n: store.Notification{Alert: alert, AlertJSON: raw, Deliveries: d.Deliveries, Unmatched: d.Unmatched,
-			ReceivedAt: e.opt.Now(), TraceParent: traceParent},
+			ReceivedAt: e.opt.Now(), TraceParent: traceParent, Hold: d.Hold},
 		done: make(chan error, 1),
 		span: span,
 	}

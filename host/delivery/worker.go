@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/route"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -26,6 +27,8 @@ type runner struct {
 	bucket *bucket
 	wakeCh chan struct{}
 	active atomic.Int32
+	// resolvedCount counts work items found resolved in the tool.
+	resolvedCount atomic.Int64
 }
 
 func newRunner(e *Engine, ref string, l Limits) *runner {
@@ -98,6 +101,9 @@ type job struct {
 	b      Backend
 	events []store.Event
 	notes  map[string]bool
+	// followUps are written with the next save: the Azure side's
+	// desired state this claim's outcomes cause.
+	followUps []store.FollowUp
 	// lookedUp: this claim called Lookup.
 	lookedUp bool
 	// marked: this claim's Create attempt is durable: the claim marked it
@@ -108,6 +114,9 @@ type job struct {
 	createUnknown bool
 	// unsaved: the item changed locally since the last save.
 	unsaved bool
+	// holdSettled is the maintenance hold (its seq) this claim settled,
+	// until a save records it.
+	holdSettled int64
 	// loopCtx ends when the runner stops taking work; next and nextAt are
 	// the item the commit ending this claim claimed for the same slot.
 	loopCtx context.Context
@@ -187,6 +196,7 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		op      string
 		fn      func(context.Context, *sdk.Request) (*sdk.WorkItem, error)
 		withRef = true
+		comment string
 	)
 	switch d.Move {
 	case moveDone:
@@ -202,7 +212,35 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		it.AppliedSeq, j.unsaved = it.Seq, true
 		return false, nil
 	case moveWait:
-		return true, j.save(store.Progress{Retry: true, RetryAt: d.At})
+		p := store.Progress{Retry: true, RetryAt: d.At}
+		if it.Hold.Seq > 0 {
+			p.DirtySince = d.At // waiting for a window is not falling behind
+		}
+		return true, j.save(p)
+	case moveSettle:
+		if d.Settle == settleGiveUp {
+			if it.FiredSeq > it.AppliedSeq && it.FiredSeq <= it.Hold.Seq {
+				j.suppressed("create", PolicyMaintenance)
+			}
+			it.AppliedSeq = max(it.AppliedSeq, it.Hold.Seq)
+		}
+		j.holdSettled, it.Hold, j.unsaved = it.Hold.Seq, store.Hold{}, true
+		return false, nil
+	case moveFlapNoted:
+		it.FlapNoted, j.unsaved = it.FlapState.Since, true
+		return false, nil
+	case moveSuppress:
+		j.suppressed("update", PolicyFlapping)
+		it.AppliedSeq, j.unsaved = it.Seq, true
+		return false, nil
+	case moveHold:
+		// The resolution is held once: AppliedSeq marks it, while the
+		// item stays due (at d.At) until it is sent.
+		if it.AppliedSeq < it.Seq {
+			j.suppressed("resolve", PolicyFlapping)
+			it.AppliedSeq = it.Seq
+		}
+		return true, j.save(store.Progress{Retry: true, RetryAt: d.At, DirtySince: d.At})
 	case moveMarkCreate:
 		it.Intent, it.CreateAttemptAt, j.marked = store.IntentCreating, j.r.e.opt.Now(), true
 		j.note(store.EventState, "intent recorded: creating a work item")
@@ -214,6 +252,8 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		op, fn, withRef = "create", c.Create, false
 	case moveUpdate:
 		op, fn = "update", c.Update
+	case moveFlapNote:
+		op, fn, comment = "update", c.Update, d.Comment
 	case moveResolve:
 		op, fn = "resolve", c.Resolve
 	case moveReopen:
@@ -224,7 +264,7 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			return true, err
 		}
 	}
-	wi, err := j.call(ctx, op, fn, withRef)
+	wi, err := j.call(ctx, op, fn, withRef, comment)
 	switch op {
 	case "lookup":
 		if err != nil && sdk.KindOf(err) != sdk.KindNotFound {
@@ -233,11 +273,13 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		if err == nil && wi != nil && wi.State != sdk.StateResolved && (it.Ref == nil || wi.ID != it.Ref.ID) {
 			j.setRef(wi)
 			it.Remote, it.Intent, it.RemoteResolvedAt = store.RemoteOpen, store.IntentNone, time.Time{}
+			j.clearResolution()
 			if it.Condition == sdk.ConditionFired {
 				it.AppliedSeq = it.Seq
 			}
 			j.unsaved = true
 			j.note(store.EventState, fmt.Sprintf("found work item %s by correlation key; not creating another", refName(wi)))
+			j.acknowledge("found")
 		}
 		return false, nil
 	case "create":
@@ -252,20 +294,31 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		}
 		j.setRef(wi)
 		it.Remote, it.Intent, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, store.IntentNone, time.Time{}, it.Seq
+		j.clearResolution()
 		j.unsaved = true
+		j.acknowledge("created")
 		return false, nil
 	}
 	if err != nil {
 		return j.failOrForget(ctx, op, err)
 	}
 	j.setRef(wi)
-	switch op {
-	case "update":
+	switch {
+	case d.Move == moveFlapNote:
+		// The note applies a Fired; a resolution is still held.
+		it.FlapNoted = it.FlapState.Since
+		if it.Condition == sdk.ConditionFired {
+			it.AppliedSeq = it.Seq
+		}
+	case op == "update":
 		it.AppliedSeq = it.Seq
-	case "resolve":
+	case op == "resolve":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteResolved, it.EventAt, it.Seq
-	case "reopen":
+		j.clearResolution()
+	case op == "reopen":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.Intent = store.RemoteOpen, time.Time{}, it.Seq, store.IntentNone
+		j.clearResolution()
+		j.acknowledge("reopened")
 	}
 	j.unsaved = true
 	return false, nil
@@ -293,6 +346,52 @@ func (j *job) failOrForget(ctx context.Context, op string, err error) (bool, err
 	return false, nil
 }
 
+// clearResolution forgets a resolution made in the tool: the connector's
+// own step made the work item's state.
+func (j *job) clearResolution() {
+	j.it.HumanResolved, j.it.ResolvedBy, j.it.Resolution = false, "", ""
+}
+
+// feedbackReopenWindow is the reopen window of the Azure side's slots: an
+// alert is acknowledged again only by Reopen, which sees the alert the
+// connector last changed and never re-acknowledges one it closed
+// (azure.NextChange).
+const feedbackReopenWindow = 100 * 365 * 24 * time.Hour
+
+// acknowledge asks, with the next save, for the Azure side to acknowledge
+// the alert whose work item this claim created, found or reopened (how),
+// when the route has azure_feedback with on_created = "Acknowledged". The
+// desired state is written in the transaction that records the outcome,
+// so a crash loses neither or both.
+func (j *job) acknowledge(how string) {
+	it := j.it
+	if j.r.ref == route.FeedbackBackend || j.r.e.opt.Feedback == nil || it.Condition != sdk.ConditionFired || it.Alert == nil || it.Ref == nil {
+		return
+	}
+	fb := j.r.e.opt.Feedback(it.Route)
+	if fb == nil || !fb.Acknowledge {
+		return
+	}
+	wi := route.WorkItemView{ID: it.Ref.ID, Key: it.Ref.Key, URL: it.Ref.URL, State: string(it.Ref.State), Backend: j.r.ref}
+	comment, err := fb.Comment(it.Alert, wi)
+	if err != nil {
+		j.note(store.EventState, fmt.Sprintf("the azure_feedback comment failed for this alert (%v); acknowledging with the default comment", err))
+		comment, _ = (&route.Feedback{}).Comment(it.Alert, wi)
+	}
+	j.followUps = append(j.followUps, store.FollowUp{Route: it.Route, Backend: route.FeedbackBackend,
+		CorrelationKey: FeedbackKey(j.r.ref, it.CorrelationKey), Condition: sdk.ConditionFired, EventAt: firedAt(it),
+		Alert: it.Alert, Fields: map[string]any{azureCommentField: comment}, ReopenWindow: feedbackReopenWindow,
+		Note: fmt.Sprintf("work item %s %s in %s", refName(it.Ref), how, j.r.ref), TraceParent: it.TraceParent})
+	j.note(store.EventState, "Azure alert to be acknowledged: "+comment)
+}
+
+// FeedbackKey is the correlation key of the Azure side's slot of an ITSM
+// work item: its backend and correlation key.
+func FeedbackKey(backend, key string) string { return backend + "|" + key }
+
+// azureCommentField is azure.CommentField.
+const azureCommentField = "comment"
+
 func refName(wi *sdk.WorkItem) string {
 	switch {
 	case wi == nil:
@@ -313,6 +412,11 @@ func (j *job) setRef(wi *sdk.WorkItem) {
 	if n.ID == "" && j.it.Ref != nil {
 		n.ID = j.it.Ref.ID
 	}
+	if n.Bindings == nil && j.it.Ref != nil && j.it.Ref.ID == n.ID {
+		// A call that reports no bindings (a resolve) leaves those of
+		// the same item as they were, for the console to show.
+		n.Bindings = j.it.Ref.Bindings
+	}
 	j.it.Ref = &n
 	j.it.Attempts, j.it.LastError = 0, ""
 }
@@ -324,8 +428,16 @@ func (j *job) note(kind, msg string) {
 	}
 }
 
+// suppressed reports a call a lifecycle policy kept from the backend.
+func (j *job) suppressed(op, policy string) {
+	if obs := j.r.e.opt.Observer; obs != nil {
+		obs(Observation{Backend: j.r.ref, Op: op, Outcome: OutcomeSuppressed, Policy: policy})
+	}
+}
+
 // call runs one plugin call under the backend's limits and audits it.
-func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk.Request) (*sdk.WorkItem, error), withRef bool) (*sdk.WorkItem, error) {
+// comment, when set, is the call's sdk.Request.Note.
+func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk.Request) (*sdk.WorkItem, error), withRef bool, comment string) (*sdk.WorkItem, error) {
 	if j.r.bucket.paused(time.Now()) > 0 {
 		return nil, errPaused
 	}
@@ -333,7 +445,7 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 		return nil, err
 	}
 	it := j.it
-	req := &sdk.Request{CorrelationKey: it.CorrelationKey, Alert: *it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems}
+	req := &sdk.Request{CorrelationKey: it.CorrelationKey, Alert: *it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems, Note: comment}
 	if withRef {
 		req.Ref = it.Ref
 	}
@@ -372,7 +484,11 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: outcome, Message: msg, Duration: d,
 		TraceID: j.traceID})
 	if obs := j.r.e.opt.Observer; obs != nil {
-		obs(Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d})
+		o := Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d, Err: err}
+		if err == nil && wi != nil {
+			o.Bindings = wi.Bindings
+		}
+		obs(o)
 	}
 	j.r.e.log.Debug("plugin call", "backend", j.r.ref, "op", op, "correlation_key", it.CorrelationKey, "outcome", outcome, "duration", d)
 	return wi, err
@@ -438,7 +554,10 @@ func (j *job) save(p store.Progress) error {
 		// known: the next claim starts afresh, without a Lookup.
 		p.CreateAttemptAt = time.Time{}
 	}
-	p.AppliedSeq, p.Attempts, p.LastError = it.AppliedSeq, it.Attempts, it.LastError
+	p.AppliedSeq, p.Attempts, p.LastError, p.FlapNoted = it.AppliedSeq, it.Attempts, it.LastError, it.FlapNoted
+	p.HoldSettled, j.holdSettled = j.holdSettled, 0
+	p.HumanResolved, p.ResolvedBy, p.Resolution = it.HumanResolved, it.ResolvedBy, it.Resolution
+	p.FollowUps, j.followUps = j.followUps, nil
 	if p.Done {
 		p.Attempts, p.LastError = 0, ""
 	}

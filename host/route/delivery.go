@@ -15,6 +15,31 @@ type Decision struct {
 	// Unmatched explains why no route took the alert; empty when one did.
 	// An unmatched alert is kept as a dead letter with this reason.
 	Unmatched string
+	// Hold is the maintenance window the alert falls in when it arrives;
+	// nil outside every window. The router leaves it nil: the caller adds
+	// it (maintenance.Windows.Hold), since windows depend on the time and
+	// on the ad-hoc windows the store holds.
+	Hold *MaintenanceHold `json:"hold,omitempty"`
+}
+
+// Values of a maintenance window's on_end: what happens to an alert still
+// firing when its window ends.
+const (
+	// OnEndCreate delivers it as if it had just fired: its work item is
+	// created (or reopened). The default.
+	OnEndCreate = config.OnEndCreate
+	// OnEndDrop gives it up: it gets no work item, unless it fires again
+	// after the window.
+	OnEndDrop = config.OnEndDrop
+)
+
+// MaintenanceHold is the maintenance window an alert falls in: until its
+// end no work item is created or reopened for the alert; at the end, an
+// alert still firing is delivered or given up as OnEnd says.
+type MaintenanceHold struct {
+	Window string    `json:"window"`
+	Until  time.Time `json:"until"`
+	OnEnd  string    `json:"on_end"`
 }
 
 // Delivery is one work item's desired state as decided for one alert.
@@ -40,6 +65,21 @@ type Delivery struct {
 	// trail and the route dry run: set on the work item that covers the
 	// configuration items beyond a per_ci route's max_configuration_items.
 	Note string `json:"note,omitempty"`
+	// Flap is the route's flap block; nil when it has none (no alert is
+	// ever marked flapping).
+	Flap *FlapPolicy `json:"flap,omitempty"`
+}
+
+// FlapPolicy is a route's flap block: an alert whose fire and resolve
+// transitions exceed MaxTransitions inside Window is flapping. One note
+// says so, further transitions are recorded but not sent, the work item is
+// held open, and it is resolved once the alert has stayed resolved for
+// QuietPeriod. The rule is store.ObserveFlap (ingest) and the worker's
+// decide (delivery).
+type FlapPolicy struct {
+	Window         time.Duration `json:"window"`
+	MaxTransitions int           `json:"max_transitions"`
+	QuietPeriod    time.Duration `json:"quiet_period"`
 }
 
 // ResolvedPolicy is a route's on_resolved_without_item: what a Resolved

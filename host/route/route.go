@@ -52,6 +52,8 @@ type compiled struct {
 	cont     bool
 	reopen   time.Duration
 	resolved ResolvedPolicy
+	flap     *FlapPolicy // nil: none
+	feedback *Feedback   // nil without azure_feedback
 }
 
 // Compile checks routes against the declared backends and the shape of the
@@ -83,6 +85,12 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 		if c.maxCIs <= 0 {
 			c.maxCIs = config.DefaultMaxConfigurationItems
 		}
+		if f := rt.Flap; f != nil {
+			c.flap = &FlapPolicy{Window: f.Window, MaxTransitions: f.MaxTransitions, QuietPeriod: f.QuietPeriod}
+			if c.flap.QuietPeriod <= 0 {
+				c.flap.QuietPeriod = c.flap.Window
+			}
+		}
 		for _, ref := range rt.SendTo {
 			if !backends[ref.Ref()] {
 				diags = append(diags, &hcl.Diagnostic{
@@ -95,12 +103,14 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 			}
 			c.backends = append(c.backends, ref.Ref())
 		}
-		diags = append(diags, typeCheck(rt.Name, "when", rt.When, check, func(t cty.Type) bool { return t == cty.Bool },
-			"when must be a condition (true or false), e.g. when = alert.severity <= 1")...)
-		diags = append(diags, typeCheck(rt.Name, "correlation_key", rt.CorrelationKey, check, func(t cty.Type) bool { return t.IsPrimitiveType() },
+		owner := fmt.Sprintf("route %q", rt.Name)
+		diags = append(diags, typeCheck(owner, "when", rt.When, check, isCondition, whenWant)...)
+		diags = append(diags, typeCheck(owner, "correlation_key", rt.CorrelationKey, check, func(t cty.Type) bool { return t.IsPrimitiveType() },
 			"correlation_key must be a string, e.g. correlation_key = \"${alert.rule}|${alert.resource_name}\"")...)
-		diags = append(diags, typeCheck(rt.Name, "fields", rt.Fields, check, func(t cty.Type) bool { return t.IsObjectType() || t.IsMapType() },
+		diags = append(diags, typeCheck(owner, "fields", rt.Fields, check, func(t cty.Type) bool { return t.IsObjectType() || t.IsMapType() },
 			"fields must be an object of field names to values, e.g. fields = { short_description = alert.rule }")...)
+		fb, d := compileFeedback(rt, r.funcs)
+		c.feedback, diags = fb, append(diags, d...)
 		r.routes = append(r.routes, c)
 	}
 	r.alert = alertvalue.ProjectionFor(refs)
@@ -147,7 +157,7 @@ func sharedKeyWarnings(routes []*config.Route) hcl.Diagnostics {
 // checked with ok. A dynamic (not yet known) type passes. Evaluation alone
 // would miss references: && and || skip their right side and ?: its
 // branches when the alert is unknown.
-func typeCheck(route, attr string, expr hcl.Expression, ctx *hcl.EvalContext, ok func(cty.Type) bool, want string) hcl.Diagnostics {
+func typeCheck(owner, attr string, expr hcl.Expression, ctx *hcl.EvalContext, ok func(cty.Type) bool, want string) hcl.Diagnostics {
 	if expr == nil {
 		return nil
 	}
@@ -165,7 +175,7 @@ func typeCheck(route, attr string, expr hcl.Expression, ctx *hcl.EvalContext, ok
 	if t := v.Type(); t != cty.DynamicPseudoType && !ok(t) {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity:    hcl.DiagError,
-			Summary:     fmt.Sprintf("Invalid %s in route %q", attr, route),
+			Summary:     fmt.Sprintf("Invalid %s in %s", attr, owner),
 			Detail:      fmt.Sprintf("This expression is of type %s; %s.", t.FriendlyName(), want),
 			Subject:     expr.Range().Ptr(),
 			Expression:  expr,
@@ -174,6 +184,48 @@ func typeCheck(route, attr string, expr hcl.Expression, ctx *hcl.EvalContext, ok
 	}
 	return diags
 }
+
+func isCondition(t cty.Type) bool { return t == cty.Bool }
+
+const whenWant = "when must be a condition (true or false), e.g. when = alert.severity <= 1"
+
+// CheckCondition checks a per-alert condition other than a route's `when`
+// at load, as Compile checks a route's: every reference to `alert`, the
+// functions it calls (the per-alert ones: no env()), and that it is a
+// bool. owner names what holds it in the diagnostics, e.g.
+// `maintenance window "db-patch"`.
+func CheckCondition(owner string, expr hcl.Expression) hcl.Diagnostics {
+	return typeCheck(owner, "when", expr, &hcl.EvalContext{
+		Variables: map[string]cty.Value{"alert": alertvalue.Unknown()},
+		Functions: hclfuncs.PerAlert(),
+	}, isCondition, whenWant)
+}
+
+// EvalCondition evaluates a condition CheckCondition accepted for one
+// alert, in ctx (its `alert` and the per-alert functions; see
+// ConditionContext). A condition that fails for the alert, or is not a
+// known bool, is false, with the error saying why, as a route's `when`.
+func EvalCondition(expr hcl.Expression, ctx *hcl.EvalContext) (bool, error) {
+	v, diags := expr.Value(ctx)
+	switch {
+	case diags.HasErrors():
+		return false, evalError("when", diags)
+	case v.IsNull() || !v.IsKnown():
+		return false, errors.New("when: the condition is null")
+	case v.Type() != cty.Bool:
+		return false, fmt.Errorf("when: the condition is a %s, not a bool", v.Type().FriendlyName())
+	}
+	return v.True(), nil
+}
+
+// ConditionContext is the evaluation context of per-alert conditions over
+// alert value a (alertvalue.Value or a Projection of it).
+func ConditionContext(a cty.Value) *hcl.EvalContext {
+	return &hcl.EvalContext{Variables: map[string]cty.Value{"alert": a}, Functions: perAlertFuncs}
+}
+
+// perAlertFuncs is built once: the function table does not change.
+var perAlertFuncs = hclfuncs.PerAlert()
 
 func suggest(ref string, backends map[string]bool) string {
 	var known []string
@@ -330,7 +382,7 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 	for _, b := range c.backends {
 		for _, s := range slots {
 			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: s.key, Fields: fields,
-				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note})
+				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note, Flap: c.flap})
 		}
 	}
 	return out, true, nil

@@ -16,6 +16,9 @@ var (
 	// ErrLeaseLost: the item is no longer leased to the caller (its lease
 	// expired and another worker took it); the caller must stop working on it.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrConflict: the write would replace something that must stay, such
+	// as a maintenance window that has not ended.
+	ErrConflict = errors.New("conflict")
 )
 
 // Store is the durable state of delivery: each work item's desired state
@@ -56,6 +59,8 @@ type Store interface {
 	GetItem(ctx context.Context, id int64) (*Item, error)
 	// Events returns an item's audit trail, oldest first.
 	Events(ctx context.Context, itemID int64) ([]Event, error)
+	// ListEvents returns a page of an item's audit trail, newest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 	// PruneEvents deletes up to limit audit events older than before (by
 	// their At), first written first, and returns how many it deleted. Events of
 	// items that are dirty or dead are kept whatever their age: those are
@@ -76,6 +81,37 @@ type Store interface {
 	// DropDeadLetter deletes a dead letter; its item (if any) stays dead
 	// until a new notification or a replay revives it.
 	DropDeadLetter(ctx context.Context, id int64) error
+
+	// OpenItems returns up to limit items of backend whose work item is
+	// open in the tool (Remote open, not dead, not leased at now), the ones
+	// whose status was read longest ago first: what a status poll reads.
+	OpenItems(ctx context.Context, backend string, now time.Time, limit int) ([]*Item, error)
+	// OpenItemsByRef returns the items of backend whose open work item has
+	// one of refIDs as its Ref.ID (an inbound change notification names
+	// the tool's id).
+	OpenItemsByRef(ctx context.Context, backend string, refIDs []string) ([]*Item, error)
+	// RecordStatus writes the outcome of status reads in one transaction:
+	// each item's StatusCheckedAt, and for a resolution found in the tool
+	// the remote state (resolved, by whom, when, how) with its events and
+	// follow-up notifications. A resolution is applied only while the
+	// item's work item is still the open Ref.ID the read was about and the
+	// item is not leased at u.Now (a worker's own step would overwrite
+	// it); Applied[i] reports it.
+	RecordStatus(ctx context.Context, us []StatusUpdate) (applied []bool, err error)
+
+	// PutMaintenance stores an ad-hoc maintenance window. A window of the
+	// same name that has not ended by now is kept, and the error wraps
+	// ErrConflict; one that has ended is replaced.
+	PutMaintenance(ctx context.Context, w MaintenanceWindow, now time.Time) error
+	// ListMaintenance returns the ad-hoc maintenance windows that have not
+	// ended by now (on, or still to come), by start.
+	ListMaintenance(ctx context.Context, now time.Time) ([]MaintenanceWindow, error)
+	// EndMaintenance ends ad-hoc maintenance window name at at, in one
+	// transaction with the work items it holds: their hold ends at at too
+	// (Item.Hold.Until), and a held item due later is due then. It returns
+	// the window as ended and how many work items it released; the error
+	// wraps ErrNotFound when no window of that name is on or to come at at.
+	EndMaintenance(ctx context.Context, name string, at time.Time) (MaintenanceWindow, int64, error)
 
 	// Stats counts queued work and dead letters per backend.
 	Stats(ctx context.Context, now time.Time) (Stats, error)
@@ -102,6 +138,11 @@ type Notification struct {
 	// brought the alert ("" when it is not traced): kept with the desired
 	// state it sets, and its trace id on the notification's audit events.
 	TraceParent string
+	// Hold, when set, is the maintenance window the alert fell in: ingest
+	// records it on every delivery's item (Item.Hold), and an item without
+	// an open work item is due, and counts as pending, from the window's
+	// end.
+	Hold *route.MaintenanceHold
 }
 
 // IngestResult reports what ingest did with one notification.
@@ -117,6 +158,11 @@ type DeliveryOutcome struct {
 	ItemID  int64
 	Outcome Outcome
 	Backend string
+	// Flapping: the item's alert flaps after this notification (see
+	// ObserveFlap); FlapStarted: this notification made it flap.
+	Flapping, FlapStarted bool
+	// Held: a maintenance window holds the notification (Notification.Hold).
+	Held bool
 }
 
 // RemoteState is what the host knows of the remote work item.
@@ -178,14 +224,38 @@ type Item struct {
 	// alert's trace.
 	TraceParent string
 
+	// Flap is the route's flap policy (nil: none), replaced by every
+	// applied notification like ReopenWindow.
+	Flap *route.FlapPolicy
+	// FlapState is the alert's recent transitions and whether it flaps,
+	// kept by ingest (ObserveFlap).
+	FlapState FlapState
+	// FlapNoted is the FlapState.Since whose flapping note a worker
+	// delivered (or recorded that the plugin cannot take one); the note of
+	// the current flapping is owed while it differs from FlapState.Since.
+	FlapNoted time.Time
+
+	// Hold is the maintenance window that holds the item's newest
+	// notifications back; its Seq is 0 when none does.
+	Hold Hold
+
 	// Remote state.
 	Remote RemoteState
 	// Ref is the current remote work item; after a reopen window passed it
 	// still names the previous item until the new one is created.
 	Ref *sdk.WorkItem
-	// RemoteResolvedAt is when the alert that resolved Ref resolved.
+	// RemoteResolvedAt is when the alert that resolved Ref resolved, or,
+	// when HumanResolved, when it was resolved in the tool.
 	RemoteResolvedAt time.Time
-	Intent           Intent
+	// HumanResolved: Ref was resolved in the tool (a status read found
+	// it), not by the connector's Resolve. ResolvedBy and Resolution are
+	// what the tool says about it.
+	HumanResolved bool
+	ResolvedBy    string
+	Resolution    string
+	// StatusCheckedAt is when Ref's status was last read in the tool.
+	StatusCheckedAt time.Time
+	Intent          Intent
 	// CreateAttemptAt is when a claim that may have called Create for the
 	// creating intent began (see Store.Claim); zero while no Create was
 	// attempted since the intent was recorded, and whenever Intent is none.
@@ -202,6 +272,19 @@ type Item struct {
 	LeaseUntil time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// Hold is a maintenance window's hold on a work item: the newest
+// notification it held and the window. While the window lasts, the item
+// gets no new work item (an open one is updated and resolved as usual); at
+// its end the worker settles the hold (see delivery's decide).
+type Hold struct {
+	// Seq is the Seq of the newest notification the window held; 0 when
+	// the item has no hold.
+	Seq int64
+	// Condition is that notification's condition.
+	Condition sdk.Condition
+	route.MaintenanceHold
 }
 
 // ClaimRequest is one claim made by [Store.RecordAll]: the arguments of
@@ -231,7 +314,11 @@ type Progress struct {
 	Remote           RemoteState
 	Ref              *sdk.WorkItem
 	RemoteResolvedAt time.Time
-	Intent           Intent
+	// HumanResolved, ResolvedBy and Resolution are written as given.
+	HumanResolved bool
+	ResolvedBy    string
+	Resolution    string
+	Intent        Intent
 	// CreateAttemptAt is written as given (zero when Intent is none): the
 	// worker keeps the mark of a Create whose outcome is unknown and clears
 	// its own claim's mark when no Create went out.
@@ -240,6 +327,12 @@ type Progress struct {
 	AppliedSeq int64
 	Attempts   int
 	LastError  string
+	// FlapNoted is written as given (see Item.FlapNoted).
+	FlapNoted time.Time
+	// HoldSettled is the Hold.Seq whose end the worker settled: the hold is
+	// cleared, unless ingest held a newer notification meanwhile. Zero
+	// leaves the hold as it is.
+	HoldSettled int64
 
 	// Done ends the claim successfully: the item stays dirty (due now) only
 	// when a newer notification arrived meanwhile.
@@ -247,6 +340,11 @@ type Progress struct {
 	// Retry ends the claim for a later attempt at RetryAt.
 	Retry   bool
 	RetryAt time.Time
+	// DirtySince, when set with Retry, is when the item counts as pending
+	// from (Item.DirtySince, which max_age and the oldest-pending gauge
+	// measure from): the end of a policy's hold, so that waiting for it is
+	// not counted as falling behind.
+	DirtySince time.Time
 	// DeadLetter, when set, ends the claim and dead-letters the item with
 	// this reason.
 	DeadLetter string
@@ -255,6 +353,47 @@ type Progress struct {
 
 	// Events are appended to the item's audit trail.
 	Events []Event
+	// FollowUps are notifications this step causes on other work items
+	// (the Azure side's desired state), ingested in the same transaction
+	// when the step is written.
+	FollowUps []FollowUp
+}
+
+// FollowUp is a notification one work item's outcome causes on another
+// slot, merged into that slot's desired state as ingest merges an alert
+// (see [Merge]), with EventAt as its time: the Azure side's "acknowledge"
+// (Condition fired) when the ITSM side created or found a work item, and
+// "close" (Condition resolved) when a human resolved it.
+type FollowUp struct {
+	Route          string
+	Backend        string
+	CorrelationKey string
+	Condition      sdk.Condition
+	EventAt        time.Time
+	Alert          *sdk.Alert
+	Fields         map[string]any
+	ReopenWindow   time.Duration
+	// Note is recorded with the notification in the slot's audit trail.
+	Note string
+	// TraceParent is the trace context of the work item whose outcome
+	// causes the follow-up; empty when untraced.
+	TraceParent string
+}
+
+// StatusUpdate is the outcome of reading one open item's status in the tool.
+type StatusUpdate struct {
+	ItemID int64
+	// RefID is the work item the read was about.
+	RefID string
+	Now   time.Time
+	// Resolved: the tool says the work item is resolved (by a human).
+	Resolved   bool
+	ResolvedAt time.Time
+	ResolvedBy string
+	Resolution string
+	// Events and FollowUps are written with a resolution.
+	Events    []Event
+	FollowUps []FollowUp
 }
 
 // Event kinds in the audit trail.
@@ -311,17 +450,57 @@ type ItemFilter struct {
 	CorrelationKey string
 	// DirtyOnly keeps items waiting for reconcile.
 	DirtyOnly bool
+	// State keeps the items in one reconcile state.
+	State ItemState
+	// Severity matches the alert's severity label exactly ("Sev0" …
+	// "Sev4").
+	Severity string
+	// Search matches exactly one of the correlation key, the alert rule's
+	// name or the ticket's key (its id when the plugin gave no key).
+	Search string
 	// BeforeID pages: only items with a smaller id.
 	BeforeID int64
 	// Limit caps the result; zero means 100.
 	Limit int
 }
 
+// ItemState is a work item's reconcile state, as an [ItemFilter] selects it.
+type ItemState string
+
+// Item states.
+const (
+	ItemStateAll ItemState = ""
+	// ItemStatePending: waiting for reconcile (dirty, not dead).
+	ItemStatePending ItemState = "pending"
+	// ItemStateFailing: pending after at least one failed attempt.
+	ItemStateFailing ItemState = "failing"
+	// ItemStateDead: dead-lettered, waiting for an operator.
+	ItemStateDead ItemState = "dead"
+	// ItemStateInSync: the backend holds what the newest notification asks.
+	ItemStateInSync ItemState = "in_sync"
+)
+
+// ItemStates are the states an [ItemFilter] takes, ItemStateAll aside.
+var ItemStates = []ItemState{ItemStatePending, ItemStateFailing, ItemStateDead, ItemStateInSync}
+
 // DeadLetterFilter selects dead letters; zero values match everything.
 type DeadLetterFilter struct {
-	Backend  string
+	Backend string
+	// Unmatched keeps the letters of alerts no route took.
+	Unmatched bool
+	// ItemID keeps the letters of one work item.
+	ItemID   int64
 	BeforeID int64
 	Limit    int
+}
+
+// EventFilter selects a page of one work item's audit trail.
+type EventFilter struct {
+	ItemID int64
+	// BeforeID pages: only events with a smaller id.
+	BeforeID int64
+	// Limit caps the result; zero means 100.
+	Limit int
 }
 
 // Stats counts work per backend.
@@ -346,6 +525,18 @@ type BackendStats struct {
 	OldestPending time.Time
 }
 
+// TicketKey is what names the ticket ref stands for: its key, or its id
+// when the plugin gave no key. The console shows it and searches by it.
+func TicketKey(ref *sdk.WorkItem) string {
+	if ref == nil {
+		return ""
+	}
+	if ref.Key != "" {
+		return ref.Key
+	}
+	return ref.ID
+}
+
 // TraceIDOf is the trace id of a W3C traceparent
 // ("00-<trace id>-<span id>-<flags>"), or "" when it is not one: what
 // ingest records on a notification's audit events.
@@ -354,4 +545,19 @@ func TraceIDOf(traceParent string) string {
 		return ""
 	}
 	return traceParent[3:35]
+}
+
+// MaintenanceWindow is an ad-hoc maintenance window, started through the
+// admin API: from Start to End, alerts When matches get no work item.
+type MaintenanceWindow struct {
+	Name string
+	// When is the HCL expression over `alert`, as written; empty matches
+	// every alert.
+	When       string
+	Start, End time.Time
+	// OnEnd is route.OnEndCreate or route.OnEndDrop.
+	OnEnd string
+	// Reason is the operator's note, e.g. a change ticket.
+	Reason    string
+	CreatedAt time.Time
 }

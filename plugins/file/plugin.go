@@ -286,7 +286,10 @@ func newer(d, other *document) bool {
 // configuration items are refreshed from the request.
 func (p *filePlugin) Update(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	reason := "alert fired again"
-	if !req.Alert.IsFired() {
+	switch {
+	case req.Note != "":
+		reason = req.Note // the connector's lifecycle policy speaks
+	case !req.Alert.IsFired():
 		reason = "alert changed, condition " + string(req.Alert.Condition)
 	}
 	return p.modify("update", req, func(d *document, now time.Time) bool {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -684,5 +685,36 @@ func TestUnwatchedDirectoryIsLoggedOnce(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "not watching the work item directory"); n != 1 {
 		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestUpdateWithNote: an Update carrying the connector's note (a flapping
+// alert) records the note as its history event's reason.
+func TestUpdateWithNote(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := newConfigured(t, dir, "")
+	const key = "k"
+	created, err := p.Create(ctx, request(key, sdk.ConditionFired, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request(key, sdk.ConditionResolved, created)
+	req.Note = "Alert is flapping: more than 4 fire/resolve transitions within 30m0s."
+	if _, err := p.Update(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, created.ID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		History []event `json:"history"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(doc.History); n != 2 || doc.History[1].Type != eventUpdated || doc.History[1].Reason != req.Note {
+		t.Errorf("history = %+v; want created, then updated with the note as its reason", doc.History)
 	}
 }

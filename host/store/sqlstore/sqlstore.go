@@ -71,12 +71,23 @@ func (s *Store) Close() error {
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
 	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq, remote, ref, remote_resolved_at,
 	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
-	trace_parent`
+	human_resolved, remote_resolved_by, resolution, status_checked_at, trace_parent,
+	flap_window, flap_max, flap_quiet, flap_transitions, flapping_since, flap_noted,
+	maint_seq, maint_cond, maint_window, maint_until, maint_on_end`
+
+const maintCols = `name, when_expr, start_at, end_at, on_end, reason, created_at`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
-const progressSet = `remote = ?, ref = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
-	attempts = ?, last_error = ?, updated_at = ?`
+// progressSet clears the maintenance hold the worker settled (Progress.HoldSettled),
+// unless ingest held a newer notification meanwhile.
+const progressSet = `remote = ?, ref = ?, ref_key = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
+	attempts = ?, last_error = ?, updated_at = ?, human_resolved = ?, remote_resolved_by = ?, resolution = ?, flap_noted = ?,
+	maint_seq = CASE WHEN maint_seq = ? THEN 0 ELSE maint_seq END,
+	maint_cond = CASE WHEN maint_seq = ? THEN '' ELSE maint_cond END,
+	maint_window = CASE WHEN maint_seq = ? THEN '' ELSE maint_window END,
+	maint_until = CASE WHEN maint_seq = ? THEN 0 ELSE maint_until END,
+	maint_on_end = CASE WHEN maint_seq = ? THEN '' ELSE maint_on_end END`
 
 type queries struct {
 	selectDesired, insertItem, updateDesired, reviveDelete string
@@ -85,31 +96,53 @@ type queries struct {
 	deadFromItem, releaseLeases, getItem, events           string
 	getDead, deleteDead, replayItem, pruneEvents           string
 	giveUpFired                                            string
+	statusChecked, statusSelect, statusResolved            string
 	statsQueued, statsDead                                 string
+	putMaint, listMaint, getMaint, endMaint, releaseMaint  string
 }
 
 func buildQueries(d Dialect) queries {
 	r := d.rebind
 	return queries{
-		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead FROM work_items
+		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead, flap_transitions, flapping_since FROM work_items
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
+		// insertItem makes a held notification's new item due, and
+		// pending, from the end of its maintenance window.
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
-			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
-			intent, dirty, due_at, dirty_since, created_at, updated_at, trace_parent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''))
+			rule, severity, fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
+			intent, dirty, due_at, dirty_since, created_at, updated_at, trace_parent,
+			flap_window, flap_max, flap_quiet, flap_transitions, flapping_since,
+			maint_seq, maint_cond, maint_window, maint_until, maint_on_end)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
 		// It records the creating intent (see createIntent) for a
 		// notification that may need a new work item, and keeps an intent
-		// already there with its attempt mark.
-		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
+		// already there with its attempt mark. A notification a
+		// maintenance window holds (its window named) becomes the item's
+		// hold; one that is not held leaves the hold for the worker to
+		// settle. A dirty item keeps its due time (a retry's backoff),
+		// unless a policy holds it (a maintenance window, or a flapping
+		// alert's resolution held open): then it is due now, or at the
+		// window's end for a held notification on an item without an open
+		// work item (and pending from then).
+		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, rule = ?, severity = ?, fields = ?,
 			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
 			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
 			intent = CASE WHEN remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
 				THEN 'creating' ELSE intent END,
-			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
-			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
+			flap_window = ?, flap_max = ?, flap_quiet = ?, flap_transitions = ?, flapping_since = ?,
+			maint_seq = CASE WHEN ? <> '' THEN seq + 1 ELSE maint_seq END,
+			maint_cond = CASE WHEN ? <> '' THEN ? ELSE maint_cond END,
+			maint_window = CASE WHEN ? <> '' THEN ? ELSE maint_window END,
+			maint_until = CASE WHEN ? <> '' THEN ? ELSE maint_until END,
+			maint_on_end = CASE WHEN ? <> '' THEN ? ELSE maint_on_end END,
+			due_at = CASE WHEN dirty = 1 AND dead = 0 AND maint_seq = 0
+					AND NOT (flapping_since > 0 AND remote = 'open' AND condition = 'resolved') THEN due_at
+				WHEN ? <> '' AND remote <> 'open' THEN ? ELSE ? END,
+			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since
+				WHEN ? <> '' AND remote <> 'open' THEN ? ELSE ? END,
 			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
 			dirty = 1, dead = 0, updated_at = ?, trace_parent = COALESCE(?, '')
 			WHERE id = ? RETURNING seq`),
@@ -132,8 +165,10 @@ func buildQueries(d Dialect) queries {
 			dirty = CASE WHEN seq > ? THEN 1 ELSE 0 END,
 			due_at = ?, dirty_since = ?, lease_owner = '', lease_until = 0
 			WHERE id = ? AND lease_owner = ?`),
+		// recordRetry: a policy's hold (Progress.DirtySince) makes the item
+		// pending from the hold's end, not from its notification.
 		recordRetry: r(`UPDATE work_items SET ` + progressSet + `,
-			dirty = 1, due_at = ?, lease_owner = '', lease_until = 0
+			dirty = 1, due_at = ?, dirty_since = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE dirty_since END, lease_owner = '', lease_until = 0
 			WHERE id = ? AND lease_owner = ?`),
 		recordDead: r(`UPDATE work_items SET ` + progressSet + `,
 			dirty = 0, dead = 1, lease_owner = '', lease_until = 0
@@ -158,7 +193,14 @@ func buildQueries(d Dialect) queries {
 		deleteDead: r(`DELETE FROM dead_letters WHERE id = ?`),
 		// giveUpFired: a dropped letter's Fired is no longer owed a work
 		// item (the operator gave it up).
-		giveUpFired: r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
+		giveUpFired:   r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
+		statusChecked: r(`UPDATE work_items SET status_checked_at = ? WHERE id = ?`),
+		statusSelect:  r(`SELECT ref, lease_until FROM work_items WHERE id = ? AND remote = 'open' AND dead = 0` + d.LockRow),
+		// statusResolved records a resolution found in the tool; the
+		// applied desired state stays applied, so nothing is called until
+		// a newer notification arrives.
+		statusResolved: r(`UPDATE work_items SET remote = 'resolved', ref = ?, remote_resolved_at = ?, human_resolved = 1,
+			remote_resolved_by = ?, resolution = ?, status_checked_at = ?, updated_at = ? WHERE id = ?`),
 		replayItem: r(`UPDATE work_items SET dead = 0, dirty = 1, due_at = ?, dirty_since = ?, attempts = 0,
 			last_error = '', updated_at = ? WHERE id = ?`),
 		statsQueued: r(`SELECT backend, COUNT(*), MIN(dirty_since),
@@ -166,7 +208,29 @@ func buildQueries(d Dialect) queries {
 			COUNT(CASE WHEN lease_until >= ? THEN 1 END)
 			FROM work_items WHERE dirty = 1 AND dead = 0 GROUP BY backend`),
 		statsDead: `SELECT backend, item_id = 0, COUNT(*) FROM dead_letters GROUP BY backend, item_id = 0`,
+		// putMaint replaces a window of the same name only once it has
+		// ended: RETURNING gives no row otherwise.
+		putMaint: r(`INSERT INTO maintenance_windows (name, when_expr, start_at, end_at, on_end, reason, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET when_expr = excluded.when_expr, start_at = excluded.start_at,
+			end_at = excluded.end_at, on_end = excluded.on_end, reason = excluded.reason, created_at = excluded.created_at
+			WHERE maintenance_windows.end_at <= ? RETURNING name`),
+		listMaint: r(`SELECT ` + maintCols + ` FROM maintenance_windows WHERE end_at > ? ORDER BY start_at, name`),
+		getMaint:  r(`SELECT ` + maintCols + ` FROM maintenance_windows WHERE name = ? AND end_at > ?` + d.LockRow),
+		// endMaint also cancels a window that has not started yet.
+		endMaint: r(`UPDATE maintenance_windows SET end_at = ?, start_at = CASE WHEN start_at > ? THEN ? ELSE start_at END
+			WHERE name = ?`),
+		releaseMaint: r(`UPDATE work_items SET maint_until = ?,
+			due_at = CASE WHEN dirty = 1 AND dead = 0 AND due_at > ? THEN ? ELSE due_at END
+			WHERE maint_seq > 0 AND maint_window = ? AND maint_until > ?`),
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // orNull is s as a statement argument, nil when empty. The trace columns
@@ -244,7 +308,7 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 		cond := n.Alert.Condition
 		res[i].Deliveries = make([]store.DeliveryOutcome, len(n.Deliveries))
 		for j, d := range n.Deliveries {
-			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, cond, at, now, n.TraceParent)
+			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, n.Hold, cond, at, now, n.TraceParent)
 			if err != nil {
 				return nil, err
 			}
@@ -257,6 +321,9 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 			msg := string(cond) + " notification for alert " + n.Alert.ID + " at " + atText + ": " + string(out.Outcome)
 			if d.Note != "" {
 				msg += "; " + d.Note
+			}
+			if note := store.PolicyNote(out, d, n.Hold); note != "" {
+				msg += "; " + note
 			}
 			evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventNotification, op: string(cond),
 				outcome: string(out.Outcome), msg: msg, traceID: traceID})
@@ -322,8 +389,10 @@ func (s *Store) insertEventsQuery(n int) string {
 
 // ingestOne merges one delivery into its work item; revived reports that
 // it brought a dead-lettered item back, which Ingest records as an event.
+// The outcome says whether the item flaps and whether a maintenance window
+// holds it, for the notification's audit event.
 func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.Tx, a *sdk.Alert, alertJSON string,
-	d route.Delivery, cond sdk.Condition, at, now time.Time, traceParent string) (_ store.DeliveryOutcome, revived bool, _ error) {
+	d route.Delivery, hold *route.MaintenanceHold, cond sdk.Condition, at, now time.Time, traceParent string) (_ store.DeliveryOutcome, revived bool, _ error) {
 	fields, err := json.Marshal(d.Fields)
 	if err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding fields of route %q: %w", d.Route, err)
@@ -341,32 +410,59 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	if cond == sdk.ConditionFired || policy == route.ResolvedCreateAndResolve {
 		intent = store.IntentCreating // a new slot: nothing exists yet
 	}
+	var flapWindow, flapQuiet, flapMax int64
+	if f := d.Flap; f != nil {
+		flapWindow, flapMax, flapQuiet = int64(f.Window), int64(f.MaxTransitions), int64(f.QuietPeriod)
+	}
+	var h route.MaintenanceHold // Window "" when not held
+	if hold != nil {
+		h = *hold
+	}
 	// Insert first: most notifications are a new alert's Fired, which then
 	// costs one statement; an existing key falls through to read and merge.
+	flap := store.ObserveFlap(d.Flap, store.FlapState{}, "", cond, at)
+	due, maintSeq := now, 0
+	if h.Window != "" {
+		due, maintSeq = h.Until, 1
+	}
 	var id int64
-	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now), orNull(traceParent)).Scan(&id)
+	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel,
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(due), ns(due), ns(now), ns(now), orNull(traceParent),
+		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
+		maintSeq, maintCond(h, cond), h.Window, ns(h.Until), h.OnEnd).Scan(&id)
 	if err == nil {
-		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, false, nil
+		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew, Flapping: flap.Flapping(), FlapStarted: flap.Flapping(),
+			Held: h.Window != ""}, false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: inserting work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
 	}
 	var (
-		curCond, curID string
-		curAt          int64
-		curDead        int
+		curCond, curID, curTransitions string
+		curAt, curSince                int64
+		curDead                        int
 	)
-	if err := sel.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey).Scan(&id, &curCond, &curAt, &curID, &curDead); err != nil {
+	if err := sel.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey).Scan(&id, &curCond, &curAt, &curID, &curDead,
+		&curTransitions, &curSince); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: reading work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
 	}
 	out := store.Merge(store.Desired{Condition: sdk.Condition(curCond), EventAt: fromNS(curAt), AlertID: curID}, cond, at, a.ID)
 	if out != store.OutcomeApplied {
 		return store.DeliveryOutcome{ItemID: id, Outcome: out}, false, nil
 	}
+	transitions, err := decodeTimes(curTransitions)
+	if err != nil {
+		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: work item %d: decoding stored flap transitions: %w", s.d.Name, id, err)
+	}
+	was := store.FlapState{Transitions: transitions, Since: fromNS(curSince)}
+	flap = store.ObserveFlap(d.Flap, was, sdk.Condition(curCond), cond, at)
 	var seq int64
-	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
-		string(policy), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), orNull(traceParent), id).Scan(&seq); err != nil {
+	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel, string(fields), string(cis), int64(d.ReopenWindow),
+		string(policy), ns(at), string(cond), string(cond), string(policy),
+		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
+		h.Window, h.Window, maintCond(h, cond), h.Window, h.Window, h.Window, ns(h.Until), h.Window, h.OnEnd,
+		h.Window, ns(h.Until), ns(now),
+		h.Window, ns(h.Until), ns(now), ns(now), orNull(traceParent), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -374,7 +470,46 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 			return store.DeliveryOutcome{}, false, fmt.Errorf("%s: clearing dead letters of work item %d: %w", s.d.Name, id, err)
 		}
 	}
-	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied}, curDead == 1, nil
+	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied, Flapping: flap.Flapping(),
+		FlapStarted: flap.Flapping() && !was.Flapping(), Held: h.Window != ""}, curDead == 1, nil
+}
+
+// maintCond is the maint_cond a notification of cond writes: its condition
+// when a window holds it, else nothing (the column is left as it is).
+func maintCond(h route.MaintenanceHold, cond sdk.Condition) string {
+	if h.Window == "" {
+		return ""
+	}
+	return string(cond)
+}
+
+// encodeTimes is the flap_transitions text of ts: a JSON array of Unix
+// nanoseconds, or "" for none.
+func encodeTimes(ts []time.Time) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	n := make([]int64, len(ts))
+	for i, t := range ts {
+		n[i] = t.UnixNano()
+	}
+	b, _ := json.Marshal(n) // int64s always encode
+	return string(b)
+}
+
+func decodeTimes(s string) ([]time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var n []int64
+	if err := json.Unmarshal([]byte(s), &n); err != nil {
+		return nil, err
+	}
+	out := make([]time.Time, len(n))
+	for i, v := range n {
+		out[i] = time.Unix(0, v).UTC()
+	}
+	return out, nil
 }
 
 // statements prepares the write path's statements on the write pool the
@@ -443,13 +578,13 @@ type recordArgs struct {
 }
 
 func progressArgs(p store.Progress) (recordArgs, error) {
-	ref := ""
+	ref, refKey := "", ""
 	if p.Ref != nil {
 		b, err := json.Marshal(p.Ref)
 		if err != nil {
 			return recordArgs{}, fmt.Errorf("work item %d: encoding work item ref: %w", p.ItemID, err)
 		}
-		ref = string(b)
+		ref, refKey = string(b), store.TicketKey(p.Ref)
 	}
 	remote := p.Remote
 	if remote == "" {
@@ -463,8 +598,9 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 	if p.Intent == store.IntentNone {
 		attemptAt = time.Time{}
 	}
-	r := recordArgs{now: now, args: []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
-		p.AppliedSeq, p.Attempts, p.LastError, ns(now)}}
+	r := recordArgs{now: now, args: []any{string(remote), ref, refKey, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
+		p.AppliedSeq, p.Attempts, p.LastError, ns(now), boolInt(p.HumanResolved), p.ResolvedBy, p.Resolution, ns(p.FlapNoted),
+		p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled}}
 	switch {
 	case p.DeadLetter != "":
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDead }
@@ -473,7 +609,7 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 		r.args = append(r.args, p.AppliedSeq, ns(now), ns(now))
 	case p.Retry:
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordRetry }
-		r.args = append(r.args, ns(p.RetryAt))
+		r.args = append(r.args, ns(p.RetryAt), ns(p.DirtySince), ns(p.DirtySince))
 	default:
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordContinue }
 		r.args = append(r.args, ns(p.LeaseUntil))
@@ -514,6 +650,7 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 	}
 	defer func() { _ = tx.Rollback() }()
 	ev, dead := tx.StmtContext(ctx, prep.insertEvent), tx.StmtContext(ctx, prep.deadFromItem)
+	var follow []ingestEvent
 	res.Errs = make([]error, len(ps))
 	for _, i := range order {
 		p, a := ps[i], args[i]
@@ -541,6 +678,14 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 				return store.RecordResult{}, fmt.Errorf("%s: recording audit event of work item %d: %w", s.d.Name, p.ItemID, err)
 			}
 		}
+		evs, err := s.followUps(ctx, tx, prep, p.ItemID, p.FollowUps, a.now)
+		if err != nil {
+			return store.RecordResult{}, err
+		}
+		follow = append(follow, evs...)
+	}
+	if err := s.insertEvents(ctx, tx, prep.insertEvent, follow); err != nil {
+		return store.RecordResult{}, err
 	}
 	if len(claims) > 0 {
 		claim := tx.StmtContext(ctx, prep.claim)
@@ -564,6 +709,169 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 	return res, nil
 }
 
+// followUps merges the follow-up notifications of work item from into
+// their slots, as ingest merges an alert, and returns their audit events.
+func (s *Store) followUps(ctx context.Context, tx *sql.Tx, p *prepared, from int64, fus []store.FollowUp, now time.Time) ([]ingestEvent, error) {
+	if len(fus) == 0 {
+		return nil, nil
+	}
+	sel, ins, upd := tx.StmtContext(ctx, p.selectDesired), tx.StmtContext(ctx, p.insertItem), tx.StmtContext(ctx, p.updateDesired)
+	var evs []ingestEvent
+	for _, f := range fus {
+		if f.Alert == nil {
+			return nil, fmt.Errorf("follow-up of work item %d for %s/%q has no alert", from, f.Backend, f.CorrelationKey)
+		}
+		raw, err := json.Marshal(f.Alert)
+		if err != nil {
+			return nil, fmt.Errorf("follow-up of work item %d: encoding alert %q: %w", from, f.Alert.ID, err)
+		}
+		d := route.Delivery{Route: f.Route, Backend: f.Backend, CorrelationKey: f.CorrelationKey, Fields: f.Fields,
+			ReopenWindow: f.ReopenWindow, OnResolvedWithoutItem: route.ResolvedRecord}
+		out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, f.Alert, string(raw), d, nil, f.Condition, f.EventAt.UTC(), now, f.TraceParent)
+		if err != nil {
+			return nil, err
+		}
+		if revived {
+			evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventReplay, outcome: "revived",
+				msg: "a new notification revived the dead-lettered work item"})
+		}
+		msg := fmt.Sprintf("%s requested by work item %d for alert %s at %s: %s", f.Condition, from, f.Alert.ID,
+			f.EventAt.UTC().Format(time.RFC3339Nano), out.Outcome)
+		if f.Note != "" {
+			msg += "; " + f.Note
+		}
+		evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventNotification, op: string(f.Condition),
+			outcome: string(out.Outcome), msg: msg, traceID: store.TraceIDOf(f.TraceParent)})
+	}
+	return evs, nil
+}
+
+// OpenItems returns open, unleased items of backend, least recently
+// status-checked first.
+func (s *Store) OpenItems(ctx context.Context, backend string, now time.Time, limit int) ([]*store.Item, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT `+itemCols+` FROM work_items
+		WHERE backend = ? AND remote = 'open' AND dead = 0 AND lease_until < ?
+		ORDER BY status_checked_at, id LIMIT ?`), backend, ns(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing open work items of %q: %w", s.d.Name, backend, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing open work items of %q: %w", s.d.Name, backend, err)
+	}
+	return items, nil
+}
+
+// OpenItemsByRef returns backend's open items whose Ref.ID is in refIDs.
+func (s *Store) OpenItemsByRef(ctx context.Context, backend string, refIDs []string) ([]*store.Item, error) {
+	if len(refIDs) == 0 {
+		return nil, nil
+	}
+	want := map[string]bool{}
+	for _, id := range refIDs {
+		want[id] = true
+	}
+	// The ref is JSON text; read the backend's open items and match in
+	// Go, on the same index the poll reads.
+	var out []*store.Item
+	var after int64
+	for {
+		rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT `+itemCols+` FROM work_items
+			WHERE backend = ? AND remote = 'open' AND dead = 0 AND id > ? ORDER BY id LIMIT 500`), backend, after)
+		if err != nil {
+			return nil, fmt.Errorf("%s: finding work items of %q by ref: %w", s.d.Name, backend, err)
+		}
+		items, err := scanItems(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: finding work items of %q by ref: %w", s.d.Name, backend, err)
+		}
+		for _, it := range items {
+			if it.Ref != nil && (want[it.Ref.ID] || (it.Ref.Key != "" && want[it.Ref.Key])) {
+				out = append(out, it)
+			}
+		}
+		if len(items) < 500 {
+			return out, nil
+		}
+		after = items[len(items)-1].ID
+	}
+}
+
+// RecordStatus writes status reads in one transaction.
+func (s *Store) RecordStatus(ctx context.Context, us []store.StatusUpdate) ([]bool, error) {
+	if len(us) == 0 {
+		return nil, nil
+	}
+	prep, err := s.statements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: beginning status transaction: %w", s.d.Name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	applied := make([]bool, len(us))
+	var evs []ingestEvent
+	for i, u := range us {
+		now := u.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if !u.Resolved {
+			if _, err := tx.ExecContext(ctx, s.q.statusChecked, ns(now), u.ItemID); err != nil {
+				return nil, fmt.Errorf("%s: recording the status read of work item %d: %w", s.d.Name, u.ItemID, err)
+			}
+			continue
+		}
+		var ref string
+		var leaseUntil int64
+		err := tx.QueryRowContext(ctx, s.q.statusSelect, u.ItemID).Scan(&ref, &leaseUntil)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading work item %d: %w", s.d.Name, u.ItemID, err)
+		}
+		var wi sdk.WorkItem
+		if ref == "" || json.Unmarshal([]byte(ref), &wi) != nil || wi.ID != u.RefID || leaseUntil >= ns(now) {
+			// Another work item by now, or a worker holds it: the next read decides.
+			if _, err := tx.ExecContext(ctx, s.q.statusChecked, ns(now), u.ItemID); err != nil {
+				return nil, fmt.Errorf("%s: recording the status read of work item %d: %w", s.d.Name, u.ItemID, err)
+			}
+			continue
+		}
+		wi.State = sdk.StateResolved
+		b, _ := json.Marshal(wi)
+		if _, err := tx.ExecContext(ctx, s.q.statusResolved, string(b), ns(u.ResolvedAt), u.ResolvedBy, u.Resolution, ns(now), ns(now), u.ItemID); err != nil {
+			return nil, fmt.Errorf("%s: recording the resolution of work item %d: %w", s.d.Name, u.ItemID, err)
+		}
+		applied[i] = true
+		for _, e := range u.Events {
+			at := e.At
+			if at.IsZero() {
+				at = now
+			}
+			evs = append(evs, ingestEvent{item: u.ItemID, at: ns(at), kind: e.Kind, op: e.Op, outcome: e.Outcome, msg: e.Message, traceID: e.TraceID})
+		}
+		fe, err := s.followUps(ctx, tx, prep, u.ItemID, u.FollowUps, now)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, fe...)
+	}
+	if err := s.insertEvents(ctx, tx, prep.insertEvent, evs); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: committing %d status reads: %w", s.d.Name, len(us), err)
+	}
+	return applied, nil
+}
+
 // ReleaseLeases frees every lease owner holds.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 	if _, err := s.w.ExecContext(ctx, s.q.releaseLeases, owner); err != nil {
@@ -574,6 +882,27 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 
 // ListItems returns matching work items, newest first.
 func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Item, error) {
+	q, args, err := listItemsQuery(s.d, f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
+	}
+	return items, nil
+}
+
+// listItemsQuery is ListItems' statement for f. Every filter is an
+// equality, and a search is one on an indexed column each (rule,
+// correlation_key, ref_key), so that no listing reads every stored alert;
+// the dead and pending states read their partial indexes. The rest walk
+// the primary key newest first and stop at the limit.
+func listItemsQuery(d Dialect, f store.ItemFilter) (string, []any, error) {
 	var where []string
 	var args []any
 	if f.Backend != "" {
@@ -588,6 +917,31 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Ite
 	if f.DirtyOnly {
 		where = append(where, "dirty = 1")
 	}
+	switch f.State {
+	case store.ItemStateAll:
+	case store.ItemStatePending:
+		where = append(where, "dirty = 1 AND dead = 0")
+	case store.ItemStateFailing:
+		where = append(where, "dirty = 1 AND dead = 0 AND attempts > 0")
+	case store.ItemStateDead:
+		where = append(where, "dead = 1")
+	case store.ItemStateInSync:
+		where = append(where, "dirty = 0 AND dead = 0")
+	default:
+		return "", nil, fmt.Errorf("listing work items: unknown state %q", f.State)
+	}
+	if f.Severity != "" {
+		where, args = append(where, "severity = ?"), append(args, f.Severity)
+	}
+	if f.Search != "" {
+		// The matches come from the three indexes, and the other filters
+		// apply to them alone (planners took the backend's index instead
+		// and read all its items).
+		where = append(where, `id IN (SELECT id FROM work_items WHERE correlation_key = ?
+			UNION SELECT id FROM work_items WHERE rule = ?
+			UNION SELECT id FROM work_items WHERE ref_key = ? AND ref_key <> '')`)
+		args = append(args, f.Search, f.Search, f.Search)
+	}
 	if f.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, f.BeforeID)
 	}
@@ -597,15 +951,7 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Ite
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limitOr(f.Limit))
-	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
-	}
-	items, err := scanItems(rows)
-	if err != nil {
-		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
-	}
-	return items, nil
+	return d.rebind(q), args, nil
 }
 
 func limitOr(n int) int {
@@ -637,19 +983,41 @@ func (s *Store) Events(ctx context.Context, itemID int64) ([]store.Event, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
 	}
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+	}
+	return out, nil
+}
+
+func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 	defer rows.Close()
 	var out []store.Event
 	for rows.Next() {
 		var e store.Event
 		var at, dur int64
 		if err := rows.Scan(&e.ID, &e.ItemID, &at, &e.Kind, &e.Op, &e.Outcome, &e.Message, &dur, &e.TraceID); err != nil {
-			return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+			return nil, err
 		}
 		e.At, e.Duration = fromNS(at), time.Duration(dur)
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+	return out, rows.Err()
+}
+
+// ListEvents returns a page of an item's audit trail, newest first.
+func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+	q, args := `SELECT id, item_id, at, kind, op, outcome, message, duration_ns, trace_id FROM events WHERE item_id = ?`, []any{f.ItemID}
+	if f.BeforeID > 0 {
+		q, args = q+" AND id < ?", append(args, f.BeforeID)
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q+" ORDER BY id DESC LIMIT ?"), append(args, limitOr(f.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, f.ItemID, err)
+	}
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, f.ItemID, err)
 	}
 	return out, nil
 }
@@ -677,6 +1045,12 @@ func (s *Store) ListDeadLetters(ctx context.Context, f store.DeadLetterFilter) (
 	var args []any
 	if f.Backend != "" {
 		where, args = append(where, "backend = ?"), append(args, f.Backend)
+	}
+	if f.Unmatched {
+		where = append(where, "item_id = 0")
+	}
+	if f.ItemID > 0 {
+		where, args = append(where, "item_id = ?"), append(args, f.ItemID)
 	}
 	if f.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, f.BeforeID)
@@ -839,20 +1213,36 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			policy                                        string
 			reopen, eventAt, resolvedAt, due, since       int64
 			attemptAt                                     int64
-			leaseUntil, created, updated                  int64
-			dirty, dead                                   int
+			leaseUntil, created, updated, checked         int64
+			dirty, dead, human                            int
+			flapWindow, flapMax, flapQuiet, flapSince     int64
+			noted, maintUntil                             int64
+			transitions, maintCond                        string
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
 			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &attemptAt, &dirty, &dead,
-			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated, &it.TraceParent); err != nil {
+			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated,
+			&human, &it.ResolvedBy, &it.Resolution, &checked, &it.TraceParent,
+			&flapWindow, &flapMax, &flapQuiet, &transitions, &flapSince, &noted,
+			&it.Hold.Seq, &maintCond, &it.Hold.Window, &maintUntil, &it.Hold.OnEnd); err != nil {
 			return nil, err
 		}
+		it.HumanResolved, it.StatusCheckedAt = human == 1, fromNS(checked)
 		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)
 		it.OnResolvedWithoutItem = route.ResolvedPolicy(policy)
 		it.ReopenWindow, it.EventAt, it.RemoteResolvedAt = time.Duration(reopen), fromNS(eventAt), fromNS(resolvedAt)
 		it.CreateAttemptAt = fromNS(attemptAt)
 		it.Dirty, it.Dead = dirty == 1, dead == 1
 		it.DueAt, it.DirtySince, it.LeaseUntil = fromNS(due), fromNS(since), fromNS(leaseUntil)
+		if flapWindow > 0 {
+			it.Flap = &route.FlapPolicy{Window: time.Duration(flapWindow), MaxTransitions: int(flapMax), QuietPeriod: time.Duration(flapQuiet)}
+		}
+		ts, err := decodeTimes(transitions)
+		if err != nil {
+			return nil, fmt.Errorf("work item %d: decoding stored flap transitions: %w", it.ID, err)
+		}
+		it.FlapState, it.FlapNoted = store.FlapState{Transitions: ts, Since: fromNS(flapSince)}, fromNS(noted)
+		it.Hold.Condition, it.Hold.Until = sdk.Condition(maintCond), fromNS(maintUntil)
 		it.CreatedAt, it.UpdatedAt = fromNS(created), fromNS(updated)
 		it.Alert = new(sdk.Alert)
 		if err := json.Unmarshal([]byte(alert), it.Alert); err != nil {
@@ -892,6 +1282,91 @@ func scanDead(rows *sql.Rows) ([]*store.DeadLetter, error) {
 			return nil, fmt.Errorf("dead letter %d: decoding stored alert: %w", dl.ID, err)
 		}
 		out = append(out, &dl)
+	}
+	return out, rows.Err()
+}
+
+// PutMaintenance stores an ad-hoc maintenance window, unless one of the
+// same name has not ended by now.
+func (s *Store) PutMaintenance(ctx context.Context, w store.MaintenanceWindow, now time.Time) error {
+	var name string
+	err := s.w.QueryRowContext(ctx, s.q.putMaint, w.Name, w.When, ns(w.Start), ns(w.End), w.OnEnd, w.Reason, ns(w.CreatedAt), ns(now)).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("maintenance window %q has not ended: %w", w.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: storing maintenance window %q: %w", s.d.Name, w.Name, err)
+	}
+	return nil
+}
+
+// ListMaintenance returns the ad-hoc windows that have not ended by now.
+func (s *Store) ListMaintenance(ctx context.Context, now time.Time) ([]store.MaintenanceWindow, error) {
+	rows, err := s.r.QueryContext(ctx, s.q.listMaint, ns(now))
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing maintenance windows: %w", s.d.Name, err)
+	}
+	out, err := scanMaint(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing maintenance windows: %w", s.d.Name, err)
+	}
+	return out, nil
+}
+
+// EndMaintenance ends ad-hoc window name at at and releases the work items
+// it holds.
+func (s *Store) EndMaintenance(ctx context.Context, name string, at time.Time) (store.MaintenanceWindow, int64, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: beginning the end of maintenance window %q: %w", s.d.Name, name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := tx.QueryContext(ctx, s.q.getMaint, name, ns(at))
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: reading maintenance window %q: %w", s.d.Name, name, err)
+	}
+	ws, err := scanMaint(rows)
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: reading maintenance window %q: %w", s.d.Name, name, err)
+	}
+	if len(ws) == 0 {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("no ad-hoc maintenance window %q is on or to come: %w", name, store.ErrNotFound)
+	}
+	w := ws[0]
+	if _, err := tx.ExecContext(ctx, s.q.endMaint, ns(at), ns(at), ns(at), name); err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: ending maintenance window %q: %w", s.d.Name, name, err)
+	}
+	r, err := tx.ExecContext(ctx, s.q.releaseMaint, ns(at), ns(at), ns(at), name, ns(at))
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: releasing the work items of maintenance window %q: %w", s.d.Name, name, err)
+	}
+	released, err := r.RowsAffected()
+	if err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: releasing the work items of maintenance window %q: %w", s.d.Name, name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.MaintenanceWindow{}, 0, fmt.Errorf("%s: committing the end of maintenance window %q: %w", s.d.Name, name, err)
+	}
+	if w.Start.After(at) {
+		w.Start = at
+	}
+	w.End = at
+	return w, released, nil
+}
+
+func scanMaint(rows *sql.Rows) ([]store.MaintenanceWindow, error) {
+	defer rows.Close()
+	var out []store.MaintenanceWindow
+	for rows.Next() {
+		var (
+			w                   store.MaintenanceWindow
+			start, end, created int64
+		)
+		if err := rows.Scan(&w.Name, &w.When, &start, &end, &w.OnEnd, &w.Reason, &created); err != nil {
+			return nil, err
+		}
+		w.Start, w.End, w.CreatedAt = fromNS(start), fromNS(end), fromNS(created)
+		out = append(out, w)
 	}
 	return out, rows.Err()
 }

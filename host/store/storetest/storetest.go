@@ -111,9 +111,16 @@ func Run(t *testing.T, o Opener) {
 		{"NewNotificationRevivesDead", testRevive},
 		{"ReleaseLeases", testReleaseLeases},
 		{"ListAndFilter", testList},
+		{"ConsoleFiltersAndSearch", testConsoleFilters},
+		{"DeadLetterFilters", testDeadLetterFilters},
+		{"ListEventsPages", testListEvents},
 		{"PruneEvents", testPruneEvents},
+		{"FollowUpsAndStatusReads", testFollowUpsAndStatus},
 		{"TraceContext", testTraceContext},
 		{"Durable", testDurable},
+		{"FlapState", testFlapState},
+		{"MaintenanceHold", testMaintenanceHold},
+		{"MaintenanceWindows", testMaintenanceWindows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -889,6 +896,169 @@ func testList(t *testing.T, s store.Store, _ func() store.Store) {
 	}
 }
 
+// testConsoleFilters: the console's filters (state, severity) and its
+// search (correlation key, rule or ticket key, exactly), alone and
+// together, and a ticket key follows the ref a step records.
+func testConsoleFilters(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	sev := func(n int) *int { return &n }
+	alert := func(id, rule string, severity *int) *sdk.Alert {
+		a := Alert(id, sdk.ConditionFired, t0)
+		a.Rule, a.Severity = rule, severity
+		if severity != nil {
+			a.SeverityLabel = fmt.Sprintf("Sev%d", *severity)
+		}
+		return a
+	}
+	ids := map[string]int64{}
+	for _, n := range []struct {
+		key, rule string
+		severity  *int
+	}{{"k1", "cpu high", sev(1)}, {"k2", "disk full", sev(3)}, {"k3", "disk full", sev(3)}, {"k4", "disk full", sev(3)}, {"k5", "budget", nil}} {
+		res := ingest(t, s, notif(alert("a-"+n.key, n.rule, n.severity), Delivery("file.x", n.key)))
+		ids[n.key] = res[0].Deliveries[0].ItemID
+	}
+	now := t0.Add(2 * time.Hour)
+	if got := claim(t, s, "file.x", "A", now, 10); len(got) != 5 {
+		t.Fatalf("claimed %d items, want 5", len(got))
+	}
+	for key, p := range map[string]store.Progress{
+		"k1": {Done: true, AppliedSeq: 1, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "sys-1", Key: "INC0001"}},
+		"k2": {Retry: true, RetryAt: now},
+		"k3": {Retry: true, RetryAt: now, Attempts: 1, LastError: "create: 503"},
+		"k4": {DeadLetter: "create failed permanently", Attempts: 1, LastError: "create: 400"},
+		"k5": {Done: true, AppliedSeq: 1, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "file-5.json"}},
+	} {
+		p.ItemID, p.Owner, p.Now = ids[key], "A", now
+		if err := s.Record(ctx, p); err != nil {
+			t.Fatalf("Record(%s): %v", key, err)
+		}
+	}
+	keys := func(f store.ItemFilter) string {
+		t.Helper()
+		items, err := s.ListItems(ctx, f)
+		if err != nil {
+			t.Fatalf("ListItems(%+v): %v", f, err)
+		}
+		var out []string
+		for _, it := range items {
+			out = append(out, it.CorrelationKey)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		f    store.ItemFilter
+		want string
+	}{
+		{store.ItemFilter{}, "k5,k4,k3,k2,k1"},
+		{store.ItemFilter{State: store.ItemStatePending}, "k3,k2"},
+		{store.ItemFilter{State: store.ItemStateFailing}, "k3"},
+		{store.ItemFilter{State: store.ItemStateDead}, "k4"},
+		{store.ItemFilter{State: store.ItemStateInSync}, "k5,k1"},
+		{store.ItemFilter{Severity: "Sev3"}, "k4,k3,k2"},
+		{store.ItemFilter{Severity: "Sev0"}, ""},
+		{store.ItemFilter{Search: "INC0001"}, "k1"},
+		{store.ItemFilter{Search: "file-5.json"}, "k5"},
+		{store.ItemFilter{Search: "sys-1"}, ""},
+		{store.ItemFilter{Search: "disk full"}, "k4,k3,k2"},
+		{store.ItemFilter{Search: "disk"}, ""},
+		{store.ItemFilter{Search: "k2"}, "k2"},
+		{store.ItemFilter{Search: "disk full", State: store.ItemStateFailing}, "k3"},
+		{store.ItemFilter{Search: "disk full", Limit: 1, BeforeID: ids["k4"]}, "k3"},
+		{store.ItemFilter{Backend: "jira.y", Search: "k2"}, ""},
+	} {
+		if got := keys(c.f); got != c.want {
+			t.Errorf("ListItems(%+v) = %q, want %q", c.f, got, c.want)
+		}
+	}
+	if _, err := s.ListItems(ctx, store.ItemFilter{State: "sleeping"}); err == nil || !strings.Contains(err.Error(), `"sleeping"`) {
+		t.Errorf("ListItems with an unknown state = %v, want an error naming it", err)
+	}
+	// A later step's ref replaces the ticket key searched by.
+	res := ingest(t, s, notif(alert("a-k1b", "cpu high", sev(1)), Delivery("file.x", "k1")))
+	if res[0].Deliveries[0].Outcome != store.OutcomeApplied {
+		t.Fatalf("re-fire of k1: %v", res[0].Deliveries[0].Outcome)
+	}
+	later := now.Add(time.Hour)
+	if c := claim(t, s, "file.x", "A", later, 10); len(c) == 0 {
+		t.Fatal("re-fired item not claimed")
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: ids["k1"], Owner: "A", Now: later, Done: true, AppliedSeq: 2,
+		Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "sys-2", Key: "INC0002"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, old := keys(store.ItemFilter{Search: "INC0002"}), keys(store.ItemFilter{Search: "INC0001"}); got != "k1" || old != "" {
+		t.Errorf("after a new ref: INC0002 finds %q, INC0001 %q; want k1 and nothing", got, old)
+	}
+}
+
+// testDeadLetterFilters: dead letters of one work item, and those of
+// alerts no route took.
+func testDeadLetterFilters(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	itemID, dl := deadLetterItem(t, s, Delivery("file.x", "k"))
+	res := ingest(t, s, store.Notification{Alert: Alert("u", sdk.ConditionFired, t0), Unmatched: "no route", ReceivedAt: t0})
+	unmatched := res[0].DeadLetterID
+	list := func(f store.DeadLetterFilter) []int64 {
+		t.Helper()
+		dls, err := s.ListDeadLetters(ctx, f)
+		if err != nil {
+			t.Fatalf("ListDeadLetters(%+v): %v", f, err)
+		}
+		var out []int64
+		for _, d := range dls {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		f    store.DeadLetterFilter
+		want []int64
+	}{
+		{store.DeadLetterFilter{}, []int64{unmatched, dl.ID}},
+		{store.DeadLetterFilter{ItemID: itemID}, []int64{dl.ID}},
+		{store.DeadLetterFilter{ItemID: itemID + 100}, nil},
+		{store.DeadLetterFilter{Unmatched: true}, []int64{unmatched}},
+		{store.DeadLetterFilter{Backend: "file.x", Unmatched: true}, nil},
+		{store.DeadLetterFilter{Backend: "file.x"}, []int64{dl.ID}},
+	} {
+		if got := list(c.f); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ListDeadLetters(%+v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+}
+
+// testListEvents: an item's trail in pages, newest first, with durations.
+func testListEvents(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	res := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k")))
+	id := res[0].Deliveries[0].ItemID
+	other := ingest(t, s, notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "other")))[0].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	claim(t, s, "file.x", "A", now, 10)
+	var evs []store.Event
+	for i := range 4 {
+		evs = append(evs, store.Event{Kind: store.EventCall, Op: "create", Outcome: "retryable", Message: fmt.Sprint("try ", i), Duration: time.Duration(i+1) * time.Millisecond})
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Retry: true, RetryAt: now, Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: other, Owner: "A", Now: now, Retry: true, RetryAt: now, Events: evs[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.ListEvents(ctx, store.EventFilter{ItemID: id, Limit: 2})
+	if err != nil || len(page) != 2 || page[0].Message != "try 3" || page[1].Message != "try 2" || page[0].Duration != 4*time.Millisecond {
+		t.Fatalf("first page = %+v, %v; want try 3 (4ms), try 2", page, err)
+	}
+	rest, err := s.ListEvents(ctx, store.EventFilter{ItemID: id, BeforeID: page[1].ID, Limit: 10})
+	if err != nil || len(rest) != 3 || rest[0].Message != "try 1" || rest[2].Kind != store.EventNotification {
+		t.Fatalf("next page = %+v, %v; want try 1, try 0 and the notification", rest, err)
+	}
+	if all := events(t, s, id); len(all) != 5 || all[0].ID != rest[2].ID {
+		t.Errorf("Events = %d events, first %d; want the same 5, oldest first", len(all), all[0].ID)
+	}
+}
+
 func events(t *testing.T, s store.Store, id int64) []store.Event {
 	t.Helper()
 	evs, err := s.Events(context.Background(), id)
@@ -995,6 +1165,356 @@ func testDurable(t *testing.T, s store.Store, reopen func() store.Store) {
 	it := get(t, s2, id)
 	if !it.Dirty || it.AlertID != "a" {
 		t.Errorf("after reopen: %+v", it)
+	}
+}
+
+// testFlapState: a delivery's flap policy is kept on its item; ingest
+// records the alert's transitions (store.ObserveFlap) and marks it
+// flapping, says so in the notification's event, and a stale notification
+// or a re-fire changes nothing. The worker's FlapNoted is written as
+// given. A new notification makes a flapping item whose resolution is held
+// open due at once. Without a policy nothing is kept. All of it survives a
+// reopen.
+func testFlapState(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	policy := &route.FlapPolicy{Window: 30 * time.Minute, MaxTransitions: 2, QuietPeriod: 10 * time.Minute}
+	d := Delivery("file.x", "k")
+	d.Flap = policy
+	m := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
+	steps := []struct {
+		name        string
+		alert       *sdk.Alert
+		outcome     store.Outcome
+		transitions []time.Time
+		since       time.Time
+	}{
+		{"first Fired", Alert("a", sdk.ConditionFired, m(0)), store.OutcomeNew, []time.Time{m(0)}, time.Time{}},
+		{"re-fire", Alert("a", sdk.ConditionFired, m(1)), store.OutcomeApplied, []time.Time{m(0)}, time.Time{}},
+		{"resolved", Alert("a", sdk.ConditionResolved, m(2)), store.OutcomeApplied, []time.Time{m(0), m(2)}, time.Time{}},
+		{"stale Fired", Alert("a", sdk.ConditionFired, m(1)), store.OutcomeStale, []time.Time{m(0), m(2)}, time.Time{}},
+		{"third transition flaps", Alert("a", sdk.ConditionFired, m(3)), store.OutcomeApplied, []time.Time{m(0), m(2), m(3)}, m(3)},
+	}
+	var id int64
+	for _, st := range steps {
+		out := ingest(t, s, notif(st.alert, d))[0].Deliveries[0]
+		id = out.ItemID
+		it := get(t, s, id)
+		if out.Outcome != st.outcome || out.Flapping != !st.since.IsZero() {
+			t.Errorf("%s: outcome %s flapping %v, want %s %v", st.name, out.Outcome, out.Flapping, st.outcome, !st.since.IsZero())
+		}
+		if it.Flap == nil || *it.Flap != *policy {
+			t.Errorf("%s: policy %+v, want %+v", st.name, it.Flap, policy)
+		}
+		if !reflect.DeepEqual(it.FlapState.Transitions, st.transitions) || !it.FlapState.Since.Equal(st.since) {
+			t.Errorf("%s: transitions %v since %v, want %v since %v", st.name, it.FlapState.Transitions, it.FlapState.Since, st.transitions, st.since)
+		}
+	}
+	evs := events(t, s, id)
+	if last := evs[len(evs)-1]; !strings.Contains(last.Message, "flapping: more than 2 fire/resolve transitions within 30m0s") {
+		t.Errorf("the notification that made the alert flap is audited as %q", last.Message)
+	}
+
+	// The worker notes the flapping; a held resolution is due at once
+	// when a new notification arrives.
+	now := t0.Add(2 * time.Hour)
+	claim(t, s, "file.x", "A", now, 1)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "W1"},
+		AppliedSeq: 5, FlapNoted: m(3), Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id); !it.FlapNoted.Equal(m(3)) || it.Dirty {
+		t.Fatalf("after the note: noted %v dirty %v, want %v and clean", it.FlapNoted, it.Dirty, m(3))
+	}
+	ingest(t, s, notif(Alert("a", sdk.ConditionResolved, m(4)), d))
+	claim(t, s, "file.x", "A", now, 1)
+	hold := now.Add(time.Hour)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "W1"},
+		AppliedSeq: 6, FlapNoted: m(3), Retry: true, RetryAt: hold, DirtySince: hold}); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id); !it.DueAt.Equal(hold) || !it.DirtySince.Equal(hold) {
+		t.Fatalf("held resolution due %v, pending since %v; want both %v", it.DueAt, it.DirtySince, hold)
+	}
+	n := notif(Alert("a", sdk.ConditionFired, m(5)), d)
+	ingest(t, s, n)
+	if it := get(t, s, id); !it.DueAt.Equal(n.ReceivedAt) || !it.FlapState.Since.Equal(m(3)) {
+		t.Errorf("after a re-fire: due %v (want %v, now), flapping since %v (want %v)", it.DueAt, n.ReceivedAt, it.FlapState.Since, m(3))
+	}
+
+	// Durable, then cleared by a notification without a policy.
+	if reopen != nil {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		defer s.Close()
+		if it := get(t, s, id); it.Flap == nil || len(it.FlapState.Transitions) != 3 || !it.FlapState.Since.Equal(m(3)) || !it.FlapNoted.Equal(m(3)) {
+			t.Errorf("after reopen: policy %+v transitions %v since %v noted %v", it.Flap, it.FlapState.Transitions, it.FlapState.Since, it.FlapNoted)
+		}
+	}
+	ingest(t, s, notif(Alert("a", sdk.ConditionResolved, m(6)), Delivery("file.x", "k")))
+	if it := get(t, s, id); it.Flap != nil || len(it.FlapState.Transitions) != 0 || it.FlapState.Flapping() {
+		t.Errorf("without a policy: policy %+v transitions %v since %v; want none", it.Flap, it.FlapState.Transitions, it.FlapState.Since)
+	}
+}
+
+// testMaintenanceHold: a notification a maintenance window holds is
+// recorded on each of its items (Item.Hold) with its seq and condition; a
+// new item is due at the window's end, and so is an updated one without an
+// open work item; one that is not held leaves the hold, and makes a held
+// item due at once. The worker's HoldSettled clears the hold it settled,
+// and not a newer one. The hold survives a reopen.
+func testMaintenanceHold(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	end := t0.Add(3 * time.Hour)
+	hold := &route.MaintenanceHold{Window: "patching", Until: end, OnEnd: route.OnEndDrop}
+	held := func(a *sdk.Alert, d route.Delivery) store.Notification {
+		n := notif(a, d)
+		n.Hold = hold
+		return n
+	}
+	d := Delivery("file.x", "k")
+	out := ingest(t, s, held(Alert("a", sdk.ConditionFired, t0), d))[0].Deliveries[0]
+	id := out.ItemID
+	it := get(t, s, id)
+	want := store.Hold{Seq: 1, Condition: sdk.ConditionFired, MaintenanceHold: *hold}
+	if !out.Held || !reflect.DeepEqual(it.Hold, want) || !it.DueAt.Equal(end) || !it.DirtySince.Equal(end) || it.Intent != store.IntentCreating {
+		t.Fatalf("new held item: held %v hold %+v due %v pending since %v intent %q; want %+v, due and pending from %v, creating",
+			out.Held, it.Hold, it.DueAt, it.DirtySince, it.Intent, want, end)
+	}
+	if evs := events(t, s, id); !strings.Contains(evs[0].Message, `in maintenance window "patching" until `+end.Format(time.RFC3339)) {
+		t.Errorf("the held notification is audited as %q", evs[0].Message)
+	}
+	if c := claim(t, s, "file.x", "A", end.Add(-time.Second), 1); len(c) != 0 {
+		t.Errorf("a held item was claimed before the window's end")
+	}
+
+	// A held resolution: the hold's seq and condition follow it.
+	ingest(t, s, held(Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), d))
+	it = get(t, s, id)
+	if it.Hold.Seq != 2 || it.Hold.Condition != sdk.ConditionResolved || !it.DueAt.Equal(end) {
+		t.Errorf("after a held resolution: hold %+v due %v; want seq 2, resolved, due %v", it.Hold, it.DueAt, end)
+	}
+	// Not held (the window is over for it): the hold stays for the worker
+	// to settle, and the item is due now.
+	n := notif(Alert("a", sdk.ConditionFired, t0.Add(2*time.Minute)), d)
+	ingest(t, s, n)
+	it = get(t, s, id)
+	if it.Hold.Seq != 2 || it.Hold.Window != "patching" || !it.DueAt.Equal(n.ReceivedAt) {
+		t.Errorf("after a notification no window holds: hold %+v due %v; want the hold kept (seq 2), due %v", it.Hold, it.DueAt, n.ReceivedAt)
+	}
+
+	// The worker settles the hold of seq 2; a hold ingest renewed
+	// meanwhile (seq 4) is not cleared.
+	now := n.ReceivedAt
+	claim(t, s, "file.x", "A", now, 1)
+	ingest(t, s, held(Alert("a", sdk.ConditionFired, t0.Add(3*time.Minute)), d))
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Intent: store.IntentCreating, AppliedSeq: 2, HoldSettled: 2, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it = get(t, s, id); it.Hold.Seq != 4 || it.Hold.Window != "patching" || !it.Dirty {
+		t.Errorf("a settle of an older hold: hold %+v dirty %v; want seq 4 kept, dirty", it.Hold, it.Dirty)
+	}
+	claim(t, s, "file.x", "A", end, 1)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: end, AppliedSeq: 4, HoldSettled: 4, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it = get(t, s, id); it.Hold != (store.Hold{}) {
+		t.Errorf("after the settle: hold %+v, want none", it.Hold)
+	}
+
+	// An item with an open work item: held notifications are due now.
+	open := Delivery("file.x", "open")
+	oid := ingest(t, s, notif(Alert("b", sdk.ConditionFired, t0), open))[0].Deliveries[0].ItemID
+	claim(t, s, "file.x", "A", now, 5)
+	if err := s.Record(ctx, store.Progress{ItemID: oid, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "W1"}, AppliedSeq: 1, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	hn := held(Alert("b", sdk.ConditionResolved, t0.Add(time.Minute)), open)
+	ingest(t, s, hn)
+	if it := get(t, s, oid); it.Hold.Seq != 2 || !it.DueAt.Equal(hn.ReceivedAt) {
+		t.Errorf("held resolution of an open item: hold %+v due %v; want seq 2, due now (%v)", it.Hold, it.DueAt, hn.ReceivedAt)
+	}
+	if reopen != nil {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		defer s.Close()
+		if it := get(t, s, oid); it.Hold.Seq != 2 || it.Hold.Window != "patching" || !it.Hold.Until.Equal(end) || it.Hold.OnEnd != route.OnEndDrop {
+			t.Errorf("after reopen: hold %+v", it.Hold)
+		}
+	}
+}
+
+// testMaintenanceWindows: ad-hoc maintenance windows are stored, listed
+// while they have not ended, not replaced while they have not ended (an
+// ended one is), and ended: the end releases the work items the window
+// holds, in the same transaction.
+func testMaintenanceWindows(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	now := t0.Add(time.Hour)
+	w := store.MaintenanceWindow{Name: "db-patch", When: `alert.resource_group == "rg-db"`, Start: now, End: now.Add(2 * time.Hour),
+		OnEnd: route.OnEndCreate, Reason: "CHG0001", CreatedAt: now}
+	later := store.MaintenanceWindow{Name: "later", Start: now.Add(24 * time.Hour), End: now.Add(25 * time.Hour), OnEnd: route.OnEndDrop, CreatedAt: now}
+	for _, x := range []store.MaintenanceWindow{later, w} {
+		if err := s.PutMaintenance(ctx, x, now); err != nil {
+			t.Fatalf("PutMaintenance(%s): %v", x.Name, err)
+		}
+	}
+	if err := s.PutMaintenance(ctx, w, now.Add(time.Hour)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("PutMaintenance over a window that has not ended = %v, want ErrConflict", err)
+	}
+	list, err := s.ListMaintenance(ctx, now)
+	if err != nil || !reflect.DeepEqual(list, []store.MaintenanceWindow{w, later}) {
+		t.Fatalf("ListMaintenance = %+v, %v; want db-patch, then later", list, err)
+	}
+
+	// A held item is released by the end: due then, held until then.
+	hold := &route.MaintenanceHold{Window: "db-patch", Until: w.End, OnEnd: route.OnEndCreate}
+	n := notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k"))
+	n.Hold = hold
+	id := ingest(t, s, n)[0].Deliveries[0].ItemID
+	other := notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "other"))
+	other.Hold = &route.MaintenanceHold{Window: "elsewhere", Until: w.End, OnEnd: route.OnEndCreate}
+	otherID := ingest(t, s, other)[0].Deliveries[0].ItemID
+	at := now.Add(30 * time.Minute)
+	ended, released, err := s.EndMaintenance(ctx, "db-patch", at)
+	if err != nil || released != 1 || !ended.End.Equal(at) || !ended.Start.Equal(w.Start) {
+		t.Fatalf("EndMaintenance = %+v, %d released, %v; want it ended at %v, one item released", ended, released, err, at)
+	}
+	if it := get(t, s, id); !it.DueAt.Equal(at) || !it.Hold.Until.Equal(at) || it.Hold.Seq != 1 {
+		t.Errorf("released item: due %v hold %+v; want due and held until %v", it.DueAt, it.Hold, at)
+	}
+	if it := get(t, s, otherID); !it.DueAt.Equal(w.End) {
+		t.Errorf("another window's item: due %v, want %v", it.DueAt, w.End)
+	}
+	if _, _, err := s.EndMaintenance(ctx, "db-patch", at.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ending an ended window = %v, want ErrNotFound", err)
+	}
+	// An upcoming window ended before it starts is cancelled.
+	if ended, _, err := s.EndMaintenance(ctx, "later", at); err != nil || !ended.Start.Equal(at) || !ended.End.Equal(at) {
+		t.Errorf("cancelling an upcoming window = %+v, %v; want start and end %v", ended, err, at)
+	}
+	if list, err := s.ListMaintenance(ctx, at); err != nil || len(list) != 0 {
+		t.Errorf("ListMaintenance after both ended = %+v, %v; want none", list, err)
+	}
+	// An ended window's name is free again.
+	again := w
+	again.Start, again.End = at, at.Add(time.Hour)
+	if err := s.PutMaintenance(ctx, again, at); err != nil {
+		t.Fatalf("PutMaintenance over an ended window: %v", err)
+	}
+	if reopen != nil {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		defer s.Close()
+	}
+	if list, err := s.ListMaintenance(ctx, at); err != nil || !reflect.DeepEqual(list, []store.MaintenanceWindow{again}) {
+		t.Errorf("ListMaintenance after reopen = %+v, %v; want %+v", list, err, again)
+	}
+}
+
+// testFollowUpsAndStatus: a step's follow-up notification is merged into
+// its slot in the same transaction (the Azure side's desired state, dirty
+// for its workers); a status read that finds the work item resolved in
+// the tool records who resolved it and its follow-up, only for the work
+// item the read was about and only while no worker holds the item; every
+// read moves the item to the back of the poll order.
+func testFollowUpsAndStatus(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	a := Alert("a", sdk.ConditionFired, t0)
+	res := ingest(t, s, notif(a, Delivery("file.x", "k")), notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "k2")))
+	id, id2 := res[0].Deliveries[0].ItemID, res[1].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	items := claim(t, s, "file.x", "A", now, 2)
+	ack := store.FollowUp{Route: "r", Backend: "azure.feedback", CorrelationKey: "file.x|k", Condition: sdk.ConditionFired,
+		EventAt: t0, Alert: a, Fields: map[string]any{"comment": "INC0001"}, ReopenWindow: 24 * time.Hour, Note: "created INC0001"}
+	for _, it := range items {
+		p := store.Progress{ItemID: it.ID, Owner: "A", Now: now, Remote: store.RemoteOpen, AppliedSeq: it.Seq, Done: true,
+			Ref: &sdk.WorkItem{ID: fmt.Sprintf("sys-%d", it.ID), Key: "INC0001", State: sdk.StateOpen}}
+		if it.ID == id {
+			p.FollowUps = []store.FollowUp{ack}
+		}
+		if err := s.Record(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fb, err := s.ListItems(ctx, store.ItemFilter{Backend: "azure.feedback"})
+	if err != nil || len(fb) != 1 {
+		t.Fatalf("azure slots %v, %v", fb, err)
+	}
+	slot := fb[0]
+	if !slot.Dirty || slot.Condition != sdk.ConditionFired || slot.CorrelationKey != "file.x|k" || slot.Fields["comment"] != "INC0001" ||
+		!slot.EventAt.Equal(t0) || slot.Intent != store.IntentCreating || slot.ReopenWindow != 24*time.Hour {
+		t.Errorf("azure slot %+v", slot)
+	}
+	if evs := events(t, s, slot.ID); len(evs) != 1 || evs[0].Kind != store.EventNotification || !strings.Contains(evs[0].Message, "created INC0001") {
+		t.Errorf("azure slot events %+v", evs)
+	}
+
+	// Poll order: never checked first, by id.
+	open, err := s.OpenItems(ctx, "file.x", now, 10)
+	if err != nil || len(open) != 2 || open[0].ID != id || open[1].ID != id2 {
+		t.Fatalf("OpenItems = %s, %v", fmtIDs(open), err)
+	}
+	if byRef, err := s.OpenItemsByRef(ctx, "file.x", []string{fmt.Sprintf("sys-%d", id2)}); err != nil || len(byRef) != 1 || byRef[0].ID != id2 {
+		t.Errorf("OpenItemsByRef = %s, %v", fmtIDs(byRef), err)
+	}
+	// A read about another work item, and a read of an item a worker
+	// holds, change only the poll order.
+	later := now.Add(time.Minute)
+	claim(t, s, "file.x", "B", later, 0)
+	resolvedAt := now.Add(30 * time.Second)
+	close := ack
+	close.Condition, close.EventAt, close.Fields = sdk.ConditionResolved, resolvedAt, map[string]any{"comment": "resolved by alice"}
+	applied, err := s.RecordStatus(ctx, []store.StatusUpdate{
+		{ItemID: id, RefID: "someone-else", Now: later, Resolved: true, ResolvedAt: resolvedAt},
+		{ItemID: id2, RefID: fmt.Sprintf("sys-%d", id2), Now: later},
+	})
+	if err != nil || applied[0] || applied[1] {
+		t.Fatalf("RecordStatus = %v, %v", applied, err)
+	}
+	if open, _ := s.OpenItems(ctx, "file.x", later, 10); len(open) != 2 || open[0].ID != id || !open[1].StatusCheckedAt.Equal(later) {
+		t.Errorf("after the reads the poll order is %s", fmtIDs(open))
+	}
+	applied, err = s.RecordStatus(ctx, []store.StatusUpdate{{ItemID: id, RefID: fmt.Sprintf("sys-%d", id), Now: later, Resolved: true,
+		ResolvedAt: resolvedAt, ResolvedBy: "alice", Resolution: "Solved (Permanently)",
+		Events: []store.Event{{Kind: store.EventState, Op: "status", Message: "resolved in the tool by alice"}}, FollowUps: []store.FollowUp{close}}})
+	if err != nil || !applied[0] {
+		t.Fatalf("RecordStatus = %v, %v", applied, err)
+	}
+	got := get(t, s, id)
+	if got.Remote != store.RemoteResolved || !got.HumanResolved || got.ResolvedBy != "alice" || got.Resolution != "Solved (Permanently)" ||
+		!got.RemoteResolvedAt.Equal(resolvedAt) || got.Dirty || got.Ref == nil || got.Ref.State != sdk.StateResolved {
+		t.Errorf("after the resolution: %+v", got)
+	}
+	if slot := get(t, s, slot.ID); slot.Condition != sdk.ConditionResolved || slot.Fields["comment"] != "resolved by alice" || !slot.Dirty {
+		t.Errorf("azure slot after the close: %+v", slot)
+	}
+	if open, _ := s.OpenItems(ctx, "file.x", later, 10); len(open) != 1 || open[0].ID != id2 {
+		t.Errorf("open items after the resolution: %s", fmtIDs(open))
+	}
+	// A worker's step carries the resolution fields as given.
+	it := claim(t, s, "file.x", "C", later, 0)
+	_ = it
+	leased := ingest(t, s, notif(Alert("b", sdk.ConditionResolved, now.Add(time.Hour)), Delivery("file.x", "k2")))
+	_ = leased
+	w := claim(t, s, "file.x", "C", later.Add(time.Hour), 1)
+	if len(w) != 1 || w[0].ID != id2 {
+		t.Fatalf("claimed %s", fmtIDs(w))
+	}
+	if ap, err := s.RecordStatus(ctx, []store.StatusUpdate{{ItemID: id2, RefID: fmt.Sprintf("sys-%d", id2), Now: later.Add(time.Hour), Resolved: true, ResolvedAt: later}}); err != nil || ap[0] {
+		t.Errorf("a resolution recorded on a leased item: %v, %v", ap, err)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id2, Owner: "C", Now: later.Add(time.Hour), Remote: store.RemoteResolved, Ref: w[0].Ref,
+		AppliedSeq: w[0].Seq, Done: true, ResolvedBy: "connector"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, id2); got.HumanResolved || got.ResolvedBy != "connector" {
+		t.Errorf("after the worker's resolve: human %v by %q", got.HumanResolved, got.ResolvedBy)
 	}
 }
 

@@ -743,7 +743,11 @@ type Call struct {
 	ValuesJson         []byte               `protobuf:"bytes,4,opt,name=values_json,json=valuesJson,proto3" json:"values_json,omitempty"`
 	ConfigurationItems []*ConfigurationItem `protobuf:"bytes,5,rep,name=configuration_items,json=configurationItems,proto3" json:"configuration_items,omitempty"`
 	// Unset for Lookup and Create.
-	Ref           *WorkItem `protobuf:"bytes,6,opt,name=ref,proto3" json:"ref,omitempty"`
+	Ref *WorkItem `protobuf:"bytes,6,opt,name=ref,proto3" json:"ref,omitempty"`
+	// What the host's lifecycle policy says with this call, for the plugin
+	// to put into its comment or note (e.g. that the alert is flapping);
+	// empty for an ordinary call.
+	Note          string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -818,6 +822,13 @@ func (x *Call) GetRef() *WorkItem {
 		return x.Ref
 	}
 	return nil
+}
+
+func (x *Call) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
 }
 
 // LookupRequest asks for the work item stamped with call.correlation_key.
@@ -1880,7 +1891,7 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\"\x13\n" +
-	"\x11ConfigureResponse\"\x82\x02\n" +
+	"\x11ConfigureResponse\"\x96\x02\n" +
 	"\x04Call\x12'\n" +
 	"\x0fcorrelation_key\x18\x01 \x01(\tR\x0ecorrelationKey\x12\x1d\n" +
 	"\n" +
@@ -1890,7 +1901,8 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\vvalues_json\x18\x04 \x01(\fR\n" +
 	"valuesJson\x12K\n" +
 	"\x13configuration_items\x18\x05 \x03(\v2\x1a.itsm.v1.ConfigurationItemR\x12configurationItems\x12#\n" +
-	"\x03ref\x18\x06 \x01(\v2\x11.itsm.v1.WorkItemR\x03ref\"2\n" +
+	"\x03ref\x18\x06 \x01(\v2\x11.itsm.v1.WorkItemR\x03ref\x12\x12\n" +
+	"\x04note\x18\a \x01(\tR\x04note\"2\n" +
 	"\rLookupRequest\x12!\n" +
 	"\x04call\x18\x01 \x01(\v2\r.itsm.v1.CallR\x04call\"@\n" +
 	"\x0eLookupResponse\x12.\n" +

@@ -206,12 +206,19 @@ func (p *Plugin) update(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 	if err != nil {
 		return nil, err
 	}
-	ok, sk := b.comments.admit(id, req.Alert.FiredAt)
-	if !ok {
-		p.opts.Log().Debug("re-fire comment skipped: inside comments.min_interval", "issue", req.Ref.Key, "correlation_key", req.CorrelationKey)
-		return p.refItem(b, req, CategoryNew), nil
+	var body map[string]any
+	if req.Note != "" {
+		// The connector's note (a flapping alert) is said once; it does
+		// not wait for comments.min_interval.
+		body = map[string]any{"body": policyComment(req.Note, &req.Alert).render(b.s.flavor)}
+	} else {
+		ok, sk := b.comments.admit(id, req.Alert.FiredAt)
+		if !ok {
+			p.opts.Log().Debug("re-fire comment skipped: inside comments.min_interval", "issue", req.Ref.Key, "correlation_key", req.CorrelationKey)
+			return p.refItem(b, req, CategoryNew), nil
+		}
+		body = map[string]any{"body": refireComment(&req.Alert, sk, b.s.commentInterval).render(b.s.flavor)}
 	}
-	body := map[string]any{"body": refireComment(&req.Alert, sk, b.s.commentInterval).render(b.s.flavor)}
 	err = b.client.doIssue(ctx, sdkhttp.Call{
 		Op: "comment on issue", Method: http.MethodPost,
 		Path: b.s.api + "/issue/" + url.PathEscape(id) + "/comment", JSON: body,
@@ -219,7 +226,9 @@ func (p *Plugin) update(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 	if err != nil {
 		return nil, err
 	}
-	b.comments.posted(id)
+	if req.Note == "" {
+		b.comments.posted(id)
+	}
 	return p.refItem(b, req, CategoryNew), nil
 }
 

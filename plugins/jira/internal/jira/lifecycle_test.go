@@ -261,3 +261,31 @@ func TestSummaryCut(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdateWithNote: an Update carrying the connector's note (a flapping
+// alert) comments that note, instead of the re-fire text, also inside
+// comments.min_interval, which holds back re-fire comments only.
+func TestUpdateWithNote(t *testing.T) {
+	forFlavors(t, func(t *testing.T, flavor string) {
+		e := newEnv(t, flavor, nil, func(cfg map[string]any) { cfg["comments"] = map[string]any{"min_interval": "1h"} })
+		ctx := context.Background()
+		key := "High CPU on web tier|vm-web-01"
+		fired := alert()
+		item, err := e.p.Create(ctx, e.request(key, fired, nil))
+		if err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		if _, err := e.p.Update(ctx, e.request(key, fired, item)); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		req := e.request(key, fired, item)
+		req.Note = "Alert is flapping: more than 4 fire/resolve transitions within 30m0s."
+		if _, err := e.p.Update(ctx, req); err != nil {
+			t.Fatalf("Update with a note: %v", err)
+		}
+		c := e.fake.Comments(item.Key)
+		if len(c) != 2 || !strings.Contains(c[0].Body, "fired again") || !strings.Contains(c[1].Body, req.Note) || strings.Contains(c[1].Body, "fired again") {
+			t.Errorf("comments = %+v; want the re-fire's, then the note inside min_interval", c)
+		}
+	})
+}

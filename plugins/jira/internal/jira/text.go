@@ -208,6 +208,16 @@ func refireComment(a *sdk.Alert, sk skipped, interval time.Duration) document {
 	return doc
 }
 
+// policyComment is the comment of an Update that carries the connector's
+// note (sdk.Request.Note), e.g. that the alert is flapping.
+func policyComment(note string, a *sdk.Alert) document {
+	doc := document{paragraph(strong("itsm-connector: " + note))}
+	if u := sdktext.PortalLink(a.ID); u != "" {
+		doc = append(doc, paragraph(link("Open the alert in the Azure portal", u)))
+	}
+	return doc
+}
+
 // resolveComment says what resolved the issue and when.
 func resolveComment(a *sdk.Alert, now time.Time, sk skipped, interval time.Duration) document {
 	doc := document{paragraph(text(sdktext.ResolvedNote(a, now)))}

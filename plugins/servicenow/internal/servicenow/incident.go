@@ -162,7 +162,11 @@ func (p *Plugin) lookupIncident(ctx context.Context, b *backend, req *sdk.Reques
 func (p *Plugin) updateIncident(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
 	// The PATCH comes first: it finds a deleted incident (NotFound) before
 	// any task_ci record could point at it.
-	item, err := p.patch(ctx, b, req, "add work note", map[string]string{"work_notes": refireNote(&req.Alert)})
+	note := refireNote(&req.Alert)
+	if req.Note != "" {
+		note = policyNote(req.Note, &req.Alert)
+	}
+	item, err := p.patch(ctx, b, req, "add work note", map[string]string{"work_notes": note})
 	if err != nil {
 		return nil, err
 	}

@@ -385,3 +385,27 @@ func TestRateLimitNothingLost(t *testing.T) {
 		t.Errorf("%d incidents for %d alerts", n, len(incidents))
 	}
 }
+
+// TestUpdateWithNote: an Update carrying the connector's note (a flapping
+// alert) adds that note as the work note, instead of the re-fire text.
+func TestUpdateWithNote(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.fake.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-web-01", "object_id": vmID})
+	ctx := context.Background()
+	key := "High CPU|vm-web-01"
+	fired := alert()
+	item, err := e.p.Create(ctx, e.request(key, fired, nil))
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	req := e.request(key, fired, item)
+	req.Note = "Alert is flapping: more than 4 fire/resolve transitions within 30m0s."
+	if _, err := e.p.Update(ctx, req); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	notes := e.fake.Journal("incident", item.ID, "work_notes")
+	if len(notes) != 1 || !strings.HasPrefix(notes[0].Value, "itsm-connector: "+req.Note) || strings.Contains(notes[0].Value, "fired again") ||
+		!strings.Contains(notes[0].Value, "High CPU on web tier") {
+		t.Errorf("work notes after an Update with a note = %+v; want the note, then the alert", notes)
+	}
+}

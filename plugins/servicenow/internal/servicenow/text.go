@@ -145,6 +145,18 @@ func refireNote(a *sdk.Alert) string {
 	return sdktext.Truncate(strings.TrimRight(b.String(), "\n"), maxDescription)
 }
 
+// policyNote is the work note of an Update that carries the connector's
+// note (sdk.Request.Note), e.g. that the alert is flapping: the note, then
+// the alert it is about.
+func policyNote(note string, a *sdk.Alert) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "itsm-connector: %s\nAlert: %s\n", note, sdktext.Summary(a))
+	if link := sdktext.PortalLink(a.ID); link != "" {
+		fmt.Fprintf(&b, "Alert in the Azure portal: %s\n", link)
+	}
+	return sdktext.Truncate(strings.TrimRight(b.String(), "\n"), maxDescription)
+}
+
 // reopenNote is the work note added when the incident is reopened.
 func reopenNote(a *sdk.Alert) string {
 	return "Reopened by itsm-connector: the alert fired again inside the route's reopen window.\n" + refireNote(a)
