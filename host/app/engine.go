@@ -171,6 +171,12 @@ func observer(m *metrics.Metrics) func(delivery.Observation) {
 		case delivery.OpHumanResolved:
 			m.HumanResolutions.WithLabelValues(o.Backend).Inc()
 			return
+		case delivery.OpStorm:
+			if o.Outcome == delivery.StormStarted {
+				m.StormsStarted.WithLabelValues(o.Backend, o.Route).Inc()
+			}
+			m.StormMembers.WithLabelValues(o.Backend, o.Route).Inc()
+			return
 		}
 		if o.Outcome == delivery.OutcomeSuppressed {
 			m.PolicySuppressed.WithLabelValues(o.Backend, o.Policy, o.Op).Inc()

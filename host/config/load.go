@@ -535,6 +535,12 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 			MaxTransitions int     `hcl:"max_transitions"`
 			QuietPeriod    *string `hcl:"quiet_period,optional"`
 		} `hcl:"flap,block"`
+		// Storm's values are checked by Validate.
+		Storm *struct {
+			Window  string         `hcl:"window"`
+			MaxNew  int            `hcl:"max_new"`
+			GroupBy hcl.Expression `hcl:"group_by,optional"`
+		} `hcl:"storm,block"`
 		AzureFeedback *struct {
 			OnCreated       *string        `hcl:"on_created,optional"`
 			OnHumanResolved *string        `hcl:"on_human_resolved,optional"`
@@ -569,6 +575,21 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 		diags = append(diags, l.duration(key+".flap.window", &f.Window, &r.Flap.Window)...)
 		r.Flap.QuietPeriod = r.Flap.Window
 		diags = append(diags, l.duration(key+".flap.quiet_period", f.QuietPeriod, &r.Flap.QuietPeriod)...)
+	}
+	if st := raw.Storm; st != nil {
+		r.Storm = &Storm{MaxNew: st.MaxNew}
+		diags = append(diags, l.duration(key+".storm.window", &st.Window, &r.Storm.Window)...)
+		if sb, ok := b.Body.(*hclsyntax.Body); ok {
+			for _, nb := range sb.Blocks {
+				if nb.Type != "storm" {
+					continue
+				}
+				r.Storm.Range = nb.DefRange()
+				if in := l.record(key+".storm", nb.AsHCLBlock()); in["group_by"] {
+					r.Storm.GroupBy = st.GroupBy
+				}
+			}
+		}
 	}
 	if fb := raw.AzureFeedback; fb != nil {
 		af := &AzureFeedback{OnCreated: FeedbackAcknowledged, OnHumanResolved: FeedbackCloseAlert}

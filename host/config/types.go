@@ -254,6 +254,9 @@ type Route struct {
 	// Flap is the route's flap block; nil when absent (no alert is ever
 	// marked flapping).
 	Flap *Flap
+	// Storm is the route's storm block; nil when absent (every alert gets
+	// its own work item).
+	Storm *Storm
 	// AzureFeedback is the route's `azure_feedback {}` block; nil when
 	// absent.
 	AzureFeedback *AzureFeedback
@@ -269,6 +272,19 @@ type Flap struct {
 	MaxTransitions int
 	// QuietPeriod defaults to Window.
 	QuietPeriod time.Duration
+}
+
+// Storm is a route's `storm {}` block: once more than MaxNew new work
+// items would open inside Window for one group (GroupBy rendered for the
+// alert), further alerts of the group are attached to one parent work item
+// instead of opening their own.
+type Storm struct {
+	Window time.Duration
+	MaxNew int
+	// GroupBy is a string template over `alert`; nil groups every alert
+	// of the route together.
+	GroupBy hcl.Expression
+	Range   hcl.Range
 }
 
 // AzureFeedback is a route's `azure_feedback {}` block: what its work

@@ -474,6 +474,9 @@ func (v *validator) routes() {
 		if f := r.Flap; f != nil {
 			v.flap(key, r.Name, f)
 		}
+		if st := r.Storm; st != nil {
+			v.storm(key, r.Name, st)
+		}
 		if fb := r.AzureFeedback; fb != nil {
 			at := v.at(key+".azure_feedback", key)
 			if v.c.Azure == nil {
@@ -513,6 +516,20 @@ func (v *validator) flap(key, route string, f *Flap) {
 	if f.QuietPeriod <= 0 {
 		v.errorf(v.at(key+".quiet_period", key), "Invalid flap.quiet_period",
 			"flap.quiet_period of route %q must be positive (the default is flap.window): a flapping alert's work item is resolved once the alert has stayed resolved that long.", route)
+	}
+}
+
+// storm checks a route's storm block; group_by's references are checked
+// with the route's other templates (route.Compile).
+func (v *validator) storm(key, route string, st *Storm) {
+	key += ".storm"
+	if st.Window <= 0 {
+		v.errorf(v.at(key+".window", key), "Invalid storm.window",
+			"storm.window of route %q must be positive, e.g. \"5m\": new work items of a group are counted inside it.", route)
+	}
+	if st.MaxNew < 1 {
+		v.errorf(v.at(key+".max_new", key), "Invalid storm.max_new",
+			"storm.max_new of route %q must be at least 1, e.g. 20: once more new work items of one group would open inside storm.window, further alerts of the group join one parent work item.", route)
 	}
 }
 

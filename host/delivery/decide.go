@@ -177,6 +177,54 @@ const (
 // slot has no work item of its own yet. Every other new work item costs
 // exactly one call, Create.
 func decide(s situation) choice {
+	if s.Item.StormParent != 0 {
+		return stormMember(s)
+	}
+	c := decideItem(s)
+	if s.Item.Storm.Members > 0 {
+		return stormParent(s, c)
+	}
+	return c
+}
+
+// stormMember is the step for a storm's member (see store.ObserveStorm):
+// no call of its own, whatever its alert does; the parent work item
+// carries it, and its audit trail says which.
+func stormMember(s situation) choice {
+	it := s.Item
+	if it.AppliedSeq >= it.Seq && it.Intent == store.IntentNone {
+		return choice{Move: moveDone}
+	}
+	return choice{Move: moveDone, Note: fmt.Sprintf(
+		"storm member: work item %d, the storm's parent, carries this alert and lists its configuration items; no call of its own", it.StormParent)}
+}
+
+// stormParent completes the step c of a storm's parent work item, whose
+// desired state follows its members (store.JoinStorm): its Create, Update
+// (one per claim, carrying every member that joined since the last) and
+// Reopen say what the storm is, and its Resolve that every member has
+// resolved.
+func stormParent(s situation, c choice) choice {
+	it := s.Item
+	title := store.StormTitle(it.Storm.Members, it.Alert.Rule)
+	switch c.Move {
+	case moveCreate, moveReopen:
+		c.Comment = title
+	case moveUpdate:
+		c.Comment = title
+		c.Note = joinNotes(c.Note, fmt.Sprintf("storm: one update carries the %d members' configuration items", it.Storm.Members))
+	case moveSkipUpdate:
+		c.Note = fmt.Sprintf("storm: %d members; the plugin has no Update, so the new members are only recorded", it.Storm.Members)
+	case moveResolve:
+		c.Comment = fmt.Sprintf("storm over: all %d members resolved", it.Storm.Members)
+		c.Note = joinNotes(c.Note, c.Comment)
+	}
+	return c
+}
+
+// decideItem is decide for a work item of its own (a storm's parent
+// included).
+func decideItem(s situation) choice {
 	it, caps := s.Item, s.Caps
 	if s.unknownCreate() && caps.Lookup && !s.LookedUp {
 		if at := it.CreateAttemptAt.Add(s.ReadAfterWrite); s.Now.Before(at) {

@@ -313,3 +313,75 @@ func TestStaleAfterHumanResolution(t *testing.T) {
 		})
 	}
 }
+
+func TestDecideStorm(t *testing.T) {
+	now := t0.Add(time.Hour)
+	fired, resolved := sdk.ConditionFired, sdk.ConditionResolved
+	caps := allCaps()
+	noUpdate := allCaps()
+	noUpdate.Update = false
+	ref := &sdk.WorkItem{ID: "W1"}
+	member := func(mod func(it *store.Item)) *store.Item {
+		it := &store.Item{Condition: fired, Remote: store.RemoteNone, Seq: 1, FiredSeq: 1, EventAt: t0, StormParent: 7,
+			Alert: &sdk.Alert{Rule: "cpu high"}}
+		mod(it)
+		return it
+	}
+	parent := func(mod func(it *store.Item)) *store.Item {
+		it := &store.Item{Condition: fired, Remote: store.RemoteNone, Seq: 2, FiredSeq: 2, EventAt: t0,
+			Intent: store.IntentCreating, CreateAttemptAt: now, Storm: store.StormParent{Members: 3, Firing: 3},
+			Alert: &sdk.Alert{Rule: "cpu high"}}
+		mod(it)
+		return it
+	}
+	tests := []struct {
+		name        string
+		it          *store.Item
+		caps        sdk.Capabilities
+		marked      bool
+		want        move
+		wantComment string
+		wantNote    string
+	}{
+		// Members make no calls, whatever their alert does; the audit
+		// trail names the parent.
+		{name: "member fires: no call", it: member(func(*store.Item) {}), caps: caps, want: moveDone, wantNote: "work item 7"},
+		{name: "member with a creating intent and an earlier attempt: no lookup, no call", it: member(func(it *store.Item) {
+			it.Intent, it.CreateAttemptAt = store.IntentCreating, now.Add(-time.Hour)
+		}), caps: caps, want: moveDone, wantNote: "work item 7"},
+		{name: "member resolves: no call", it: member(func(it *store.Item) { it.Condition, it.Seq = resolved, 2 }), caps: caps,
+			want: moveDone, wantNote: "no call of its own"},
+		{name: "member applied: done, nothing to say", it: member(func(it *store.Item) { it.AppliedSeq = 1 }), caps: caps, want: moveDone},
+		// The parent: Create when the storm starts, one Update as members
+		// join, Resolve once the last has resolved.
+		{name: "storm starts: the parent is created with its title", it: parent(func(*store.Item) {}), caps: caps, marked: true,
+			want: moveCreate, wantComment: "storm: 3 resources affected by cpu high"},
+		{name: "storm starts, intent not marked: mark first", it: parent(func(it *store.Item) { it.Intent, it.CreateAttemptAt = "", time.Time{} }),
+			caps: caps, want: moveMarkCreate},
+		{name: "members joined: one update", it: parent(func(it *store.Item) {
+			it.Remote, it.Ref, it.AppliedSeq, it.Seq, it.Intent, it.CreateAttemptAt = store.RemoteOpen, ref, 2, 9, "", time.Time{}
+			it.Storm.Members = 10
+		}), caps: caps, want: moveUpdate, wantComment: "storm: 10 resources affected by cpu high", wantNote: "one update carries the 10 members"},
+		{name: "members joined, plugin without Update: recorded", it: parent(func(it *store.Item) {
+			it.Remote, it.Ref, it.AppliedSeq, it.Seq, it.Intent, it.CreateAttemptAt = store.RemoteOpen, ref, 2, 9, "", time.Time{}
+		}), caps: noUpdate, want: moveSkipUpdate, wantNote: "no Update"},
+		{name: "nothing new: done", it: parent(func(it *store.Item) {
+			it.Remote, it.Ref, it.AppliedSeq, it.Intent, it.CreateAttemptAt = store.RemoteOpen, ref, 2, "", time.Time{}
+		}), caps: caps, want: moveDone},
+		{name: "all members resolved: resolve", it: parent(func(it *store.Item) {
+			it.Remote, it.Ref, it.AppliedSeq, it.Seq, it.Intent, it.CreateAttemptAt = store.RemoteOpen, ref, 2, 3, "", time.Time{}
+			it.Condition, it.Storm.Firing = resolved, 0
+		}), caps: caps, want: moveResolve, wantComment: "storm over: all 3 members resolved"},
+		{name: "an earlier claim's Create may have acted: the parent is looked up", it: parent(func(it *store.Item) {
+			it.CreateAttemptAt = now.Add(-time.Hour)
+		}), caps: caps, want: moveLookup},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decide(situation{Item: tt.it, Caps: tt.caps, Marked: tt.marked, Now: now})
+			if got.Move != tt.want || got.Comment != tt.wantComment || !strings.Contains(got.Note, tt.wantNote) {
+				t.Errorf("decide = %v, comment %q, note %q; want %v, %q, a note with %q", got.Move, got.Comment, got.Note, tt.want, tt.wantComment, tt.wantNote)
+			}
+		})
+	}
+}

@@ -108,6 +108,17 @@ const (
 	DeadLetterUnmatched   = "unmatched"    // no route took the alert
 )
 
+// OpStorm is the Observation.Op of an alert attached to a storm's parent
+// work item (Observation.Route is its route); its Outcome is StormStarted
+// when the alert started the storm, StormJoined otherwise.
+const OpStorm = "storm"
+
+// Outcomes of OpStorm.
+const (
+	StormStarted = "started"
+	StormJoined  = "joined"
+)
+
 // OutcomeSuppressed is the Observation.Outcome of a call a lifecycle
 // policy (Observation.Policy) kept from the backend.
 const OutcomeSuppressed = "suppressed"
@@ -121,8 +132,10 @@ const (
 // Observation is one event for metrics.
 type Observation struct {
 	Backend string
-	// Op is the plugin call (lookup, create, update, resolve, reopen), or
-	// "dead_letter".
+	// Route is the route of an OpStorm observation; empty otherwise.
+	Route string
+	// Op is the plugin call (lookup, create, update, resolve, reopen),
+	// "dead_letter", or OpStorm.
 	Op string
 	// Outcome is ok, retryable, permanent or not_found for calls, one of
 	// the DeadLetter reasons for dead letters, and OutcomeSuppressed for a

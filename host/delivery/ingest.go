@@ -175,10 +175,17 @@ func (e *Engine) commit(batch []*ingestReq) {
 	}
 	kicked := map[string]bool{}
 	for i, r := range batch {
-		for _, d := range res[i].Deliveries {
+		for j, d := range res[i].Deliveries {
 			if (d.Outcome == store.OutcomeNew || d.Outcome == store.OutcomeApplied) && !kicked[d.Backend] {
 				kicked[d.Backend] = true
 				e.kick(d.Backend)
+			}
+			if obs := e.opt.Observer; obs != nil && d.StormJoined {
+				o := Observation{Backend: d.Backend, Route: r.n.Deliveries[j].Route, Op: OpStorm, Outcome: StormJoined}
+				if d.StormStarted {
+					o.Outcome = StormStarted
+				}
+				obs(o)
 			}
 		}
 		if res[i].DeadLetterID != 0 {

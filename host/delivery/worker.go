@@ -249,15 +249,15 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		j.lookedUp = true
 		op, fn, withRef = "lookup", c.Lookup, false
 	case moveCreate:
-		op, fn, withRef = "create", c.Create, false
+		op, fn, withRef, comment = "create", c.Create, false, d.Comment
 	case moveUpdate:
-		op, fn = "update", c.Update
+		op, fn, comment = "update", c.Update, d.Comment
 	case moveFlapNote:
 		op, fn, comment = "update", c.Update, d.Comment
 	case moveResolve:
-		op, fn = "resolve", c.Resolve
+		op, fn, comment = "resolve", c.Resolve, d.Comment
 	case moveReopen:
-		op, fn = "reopen", c.Reopen
+		op, fn, comment = "reopen", c.Reopen, d.Comment
 	}
 	if j.unsaved {
 		if err := j.save(store.Progress{}); err != nil {

@@ -41,6 +41,12 @@ type Metrics struct {
 	// backend, by backend, policy (flapping, maintenance) and the
 	// operation not called (create, update, resolve).
 	PolicySuppressed *prometheus.CounterVec
+	// StormsStarted counts storms started (a parent work item opened for
+	// a route's storm group), by backend and route.
+	StormsStarted *prometheus.CounterVec
+	// StormMembers counts alerts attached to a storm's parent work item
+	// instead of opening their own, by backend and route.
+	StormMembers *prometheus.CounterVec
 	// UnboundCIs counts configuration items that plugin calls reported
 	// unbound (no CMDB record), by backend and reason ([UnboundReason]).
 	UnboundCIs *prometheus.CounterVec
@@ -102,6 +108,12 @@ func New() *Metrics {
 		PolicySuppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_policy_suppressed_total", Help: "Plugin calls a lifecycle policy (flapping, maintenance) kept from the backend.",
 		}, []string{"backend", "policy", "operation"}),
+		StormsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_storms_started_total", Help: "Alert storms started (a parent work item opened for a route's storm group), by backend and route.",
+		}, []string{"backend", "route"}),
+		StormMembers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_storm_members_total", Help: "Alerts attached to a storm's parent work item instead of opening their own, by backend and route.",
+		}, []string{"backend", "route"}),
 		UnboundCIs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_ci_unbound_total", Help: "Configuration items plugin calls reported unbound to the CMDB, by backend and reason.",
 		}, []string{"backend", "reason"}),
@@ -124,6 +136,7 @@ func New() *Metrics {
 		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.AuthKeyRefreshes, m.AuthUnknownKeys, m.RouteMatches,
 		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters, m.UnboundCIs,
 		m.AzureChanges, m.StatusReads, m.HumanResolutions, m.InboundEvents, m.PolicySuppressed,
+		m.StormsStarted, m.StormMembers,
 	)
 	return m
 }

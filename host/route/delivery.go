@@ -68,7 +68,26 @@ type Delivery struct {
 	// Flap is the route's flap block; nil when it has none (no alert is
 	// ever marked flapping).
 	Flap *FlapPolicy `json:"flap,omitempty"`
+	// Storm is the route's storm block with its group for this alert; nil
+	// when it has none (every alert gets its own work item).
+	Storm *StormPolicy `json:"storm,omitempty"`
 }
+
+// StormPolicy is a route's storm block as it applies to one alert: once
+// more than MaxNew new work items would open for Group inside Window,
+// further alerts of the group are attached to one parent work item
+// instead of opening their own. The rule is store.ObserveStorm (ingest);
+// the parent's desired state follows its members (store.JoinStorm).
+type StormPolicy struct {
+	Window time.Duration `json:"window"`
+	MaxNew int           `json:"max_new"`
+	// Group is the route's group_by rendered for the alert.
+	Group string `json:"group"`
+}
+
+// StormKeyPrefix begins the correlation key of a storm's parent work
+// item: "storm|<group>|<start>", the group and when the storm started.
+const StormKeyPrefix = "storm|"
 
 // FlapPolicy is a route's flap block: an alert whose fire and resolve
 // transitions exceed MaxTransitions inside Window is flapping. One note

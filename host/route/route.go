@@ -52,8 +52,9 @@ type compiled struct {
 	cont     bool
 	reopen   time.Duration
 	resolved ResolvedPolicy
-	flap     *FlapPolicy // nil: none
-	feedback *Feedback   // nil without azure_feedback
+	flap     *FlapPolicy   // nil: none
+	storm    *config.Storm // nil: none
+	feedback *Feedback     // nil without azure_feedback
 }
 
 // Compile checks routes against the declared backends and the shape of the
@@ -74,7 +75,11 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 		refs  []hcl.Traversal
 	)
 	for _, rt := range routes {
-		for _, expr := range []hcl.Expression{rt.When, rt.CorrelationKey, rt.Fields} {
+		exprs := []hcl.Expression{rt.When, rt.CorrelationKey, rt.Fields}
+		if rt.Storm != nil {
+			exprs = append(exprs, rt.Storm.GroupBy)
+		}
+		for _, expr := range exprs {
 			if expr != nil {
 				refs = append(refs, expr.Variables()...)
 			}
@@ -91,6 +96,7 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 				c.flap.QuietPeriod = c.flap.Window
 			}
 		}
+		c.storm = rt.Storm
 		for _, ref := range rt.SendTo {
 			if !backends[ref.Ref()] {
 				diags = append(diags, &hcl.Diagnostic{
@@ -109,6 +115,10 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 			"correlation_key must be a string, e.g. correlation_key = \"${alert.rule}|${alert.resource_name}\"")...)
 		diags = append(diags, typeCheck(owner, "fields", rt.Fields, check, func(t cty.Type) bool { return t.IsObjectType() || t.IsMapType() },
 			"fields must be an object of field names to values, e.g. fields = { short_description = alert.rule }")...)
+		if rt.Storm != nil {
+			diags = append(diags, typeCheck(owner, "storm.group_by", rt.Storm.GroupBy, check, func(t cty.Type) bool { return t.IsPrimitiveType() },
+				"storm.group_by must be a string, e.g. group_by = \"${alert.rule}\"")...)
+		}
 		fb, d := compileFeedback(rt, r.funcs)
 		c.feedback, diags = fb, append(diags, d...)
 		r.routes = append(r.routes, c)
@@ -374,6 +384,10 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 		}
 		fields = f
 	}
+	storm, err := c.stormPolicy(a, ctx)
+	if err != nil {
+		return nil, false, err
+	}
 	slots := []ciSlot{{key: key, cis: a.ConfigurationItems}}
 	if c.perCI && len(a.ConfigurationItems) > 0 {
 		slots = perCISlots(c.name, key, a.ConfigurationItems, c.maxCIs)
@@ -382,10 +396,37 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 	for _, b := range c.backends {
 		for _, s := range slots {
 			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: s.key, Fields: fields,
-				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note, Flap: c.flap})
+				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note, Flap: c.flap,
+				Storm: storm})
 		}
 	}
 	return out, true, nil
+}
+
+// stormPolicy is the route's storm block for alert a, its group_by
+// rendered (every alert of the route is one group without group_by); nil
+// when the route has none.
+func (c *compiled) stormPolicy(a *sdk.Alert, ctx *hcl.EvalContext) (*StormPolicy, error) {
+	st := c.storm
+	if st == nil {
+		return nil, nil
+	}
+	group := ""
+	if st.GroupBy != nil {
+		v, diags := st.GroupBy.Value(ctx)
+		if diags.HasErrors() {
+			return nil, evalError("storm.group_by", diags)
+		}
+		s, err := toString(v)
+		if err != nil {
+			return nil, fmt.Errorf("storm.group_by: %w", err)
+		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return nil, errors.New(`storm.group_by: the group contains a NUL character (\u0000), which cannot be stored`)
+		}
+		group = s
+	}
+	return &StormPolicy{Window: st.Window, MaxNew: st.MaxNew, Group: group}, nil
 }
 
 // ciSlot is one work item a route makes of an alert: its correlation key,

@@ -80,8 +80,8 @@ func ObserveFlap(p *route.FlapPolicy, st FlapState, prev, cond sdk.Condition, at
 }
 
 // PolicyNote explains, for a notification's audit event, what the
-// lifecycle policy made of delivery d: whether its alert flaps and whether
-// the maintenance window hold holds it. Empty when neither applies or the
+// lifecycle policy made of delivery d: whether its alert flaps, whether it
+// is a storm's member and whether the maintenance window hold holds it. Empty when neither applies or the
 // notification changed nothing.
 func PolicyNote(out DeliveryOutcome, d route.Delivery, hold *route.MaintenanceHold) string {
 	if out.Outcome != OutcomeNew && out.Outcome != OutcomeApplied {
@@ -97,6 +97,15 @@ func PolicyNote(out DeliveryOutcome, d route.Delivery, hold *route.MaintenanceHo
 		case out.Flapping:
 			notes = append(notes, "flapping: recorded, not sent")
 		}
+	}
+	switch {
+	case out.StormStarted:
+		notes = append(notes, fmt.Sprintf("storm: more than %d new work items of group %q within %v (storm.max_new); the storm's parent work item %d holds this alert and lists its configuration items, no work item of its own",
+			d.Storm.MaxNew, d.Storm.Group, d.Storm.Window, out.StormParent))
+	case out.StormJoined:
+		notes = append(notes, fmt.Sprintf("storm: attached to the storm's parent work item %d, no work item of its own", out.StormParent))
+	case out.StormParent != 0:
+		notes = append(notes, fmt.Sprintf("storm member: the storm's parent work item %d carries it", out.StormParent))
 	}
 	if out.Held && hold != nil {
 		notes = append(notes, fmt.Sprintf("in maintenance window %q until %s: no work item is created or reopened before it ends (on_end = %q)",

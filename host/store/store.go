@@ -163,6 +163,11 @@ type DeliveryOutcome struct {
 	Flapping, FlapStarted bool
 	// Held: a maintenance window holds the notification (Notification.Hold).
 	Held bool
+	// StormParent is the parent work item the item is a storm member of
+	// (0: none); StormJoined: this notification attached it, and
+	// StormStarted: it also started the storm (see ObserveStorm).
+	StormParent               int64
+	StormJoined, StormStarted bool
 }
 
 // RemoteState is what the host knows of the remote work item.
@@ -238,6 +243,13 @@ type Item struct {
 	// Hold is the maintenance window that holds the item's newest
 	// notifications back; its Seq is 0 when none does.
 	Hold Hold
+
+	// StormParent is the work item of the storm this item is a member of
+	// (0: none): a member makes no calls of its own, its parent carries
+	// it. Storm is set on a parent (Storm.Members > 0): its desired state
+	// follows its members (JoinStorm).
+	StormParent int64
+	Storm       StormParent
 
 	// Remote state.
 	Remote RemoteState

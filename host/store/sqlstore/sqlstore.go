@@ -73,7 +73,8 @@ const itemCols = `id, route, backend, correlation_key, condition, alert_id, aler
 	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
 	human_resolved, remote_resolved_by, resolution, status_checked_at, trace_parent,
 	flap_window, flap_max, flap_quiet, flap_transitions, flapping_since, flap_noted,
-	maint_seq, maint_cond, maint_window, maint_until, maint_on_end`
+	maint_seq, maint_cond, maint_window, maint_until, maint_on_end,
+	storm_parent, storm_members, storm_firing`
 
 const maintCols = `name, when_expr, start_at, end_at, on_end, reason, created_at`
 
@@ -99,12 +100,15 @@ type queries struct {
 	statusChecked, statusSelect, statusResolved            string
 	statsQueued, statsDead                                 string
 	putMaint, listMaint, getMaint, endMaint, releaseMaint  string
+	stormLockInsert, stormLockSelect, stormWrite           string
+	stormExists, stormMember, stormParentSelect            string
+	stormParentUpdate, stormParentCount, stormParentID     string
 }
 
 func buildQueries(d Dialect) queries {
 	r := d.rebind
 	return queries{
-		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead, flap_transitions, flapping_since FROM work_items
+		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead, flap_transitions, flapping_since, storm_parent FROM work_items
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
 		// insertItem makes a held notification's new item due, and
 		// pending, from the end of its maintenance window.
@@ -130,7 +134,7 @@ func buildQueries(d Dialect) queries {
 		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, rule = ?, severity = ?, fields = ?,
 			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
 			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
-			intent = CASE WHEN remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
+			intent = CASE WHEN storm_parent = 0 AND remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
 				THEN 'creating' ELSE intent END,
 			flap_window = ?, flap_max = ?, flap_quiet = ?, flap_transitions = ?, flapping_since = ?,
 			maint_seq = CASE WHEN ? <> '' THEN seq + 1 ELSE maint_seq END,
@@ -147,6 +151,32 @@ func buildQueries(d Dialect) queries {
 			dirty = 1, dead = 0, updated_at = ?, trace_parent = COALESCE(?, '')
 			WHERE id = ? RETURNING seq`),
 		reviveDelete: r(`DELETE FROM dead_letters WHERE item_id = ?`),
+		// The storm statements (see stormAdmit and stormJoin): the group
+		// row is locked before the member's work item is looked for, so
+		// that concurrent transactions count each new work item once.
+		stormLockInsert: r(`INSERT INTO storm_groups (route, backend, group_key) VALUES (?, ?, ?)
+			ON CONFLICT (route, backend, group_key) DO NOTHING`),
+		stormLockSelect: r(`SELECT window_start, opened, storm_until, started, parent_id FROM storm_groups
+			WHERE route = ? AND backend = ? AND group_key = ?` + d.LockRow),
+		stormWrite: r(`UPDATE storm_groups SET window_start = ?, opened = ?, storm_until = ?, started = ?, parent_id = ?
+			WHERE route = ? AND backend = ? AND group_key = ?`),
+		stormExists: r(`SELECT COUNT(*) FROM work_items WHERE route = ? AND backend = ? AND correlation_key = ?`),
+		stormMember: r(`UPDATE work_items SET storm_parent = ?, intent = '', create_attempt_at = 0 WHERE id = ?`),
+		stormParentID: r(`SELECT id FROM work_items WHERE route = ? AND backend = ? AND correlation_key = ?`),
+		stormParentSelect: r(`SELECT alert, config_items, storm_members, storm_firing, event_at, dead FROM work_items
+			WHERE id = ?` + d.LockRow),
+		// stormParentUpdate moves a parent's desired state as
+		// updateDesired moves an item's (a new seq, the creating intent
+		// when it fires without an open work item, dirty, revived).
+		stormParentUpdate: r(`UPDATE work_items SET condition = ?, alert = ?, config_items = ?, event_at = ?, seq = seq + 1,
+			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
+			intent = CASE WHEN remote <> 'open' AND ? = 'fired' THEN 'creating' ELSE intent END,
+			storm_members = ?, storm_firing = ?,
+			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
+			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
+			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
+			dirty = 1, dead = 0, updated_at = ? WHERE id = ?`),
+		stormParentCount: r(`UPDATE work_items SET storm_firing = ? WHERE id = ?`),
 		insertEvent: r(`INSERT INTO events (item_id, at, kind, op, outcome, message, duration_ns, trace_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE(?, ''))`),
 		insertDead: r(`INSERT INTO dead_letters (item_id, route, backend, correlation_key, reason,
@@ -308,7 +338,7 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 		cond := n.Alert.Condition
 		res[i].Deliveries = make([]store.DeliveryOutcome, len(n.Deliveries))
 		for j, d := range n.Deliveries {
-			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, n.Hold, cond, at, now, n.TraceParent)
+			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, n.Hold, cond, at, now, n.TraceParent, &evs)
 			if err != nil {
 				return nil, err
 			}
@@ -392,7 +422,16 @@ func (s *Store) insertEventsQuery(n int) string {
 // The outcome says whether the item flaps and whether a maintenance window
 // holds it, for the notification's audit event.
 func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.Tx, a *sdk.Alert, alertJSON string,
-	d route.Delivery, hold *route.MaintenanceHold, cond sdk.Condition, at, now time.Time, traceParent string) (_ store.DeliveryOutcome, revived bool, _ error) {
+	d route.Delivery, hold *route.MaintenanceHold, cond sdk.Condition, at, now time.Time, traceParent string, evs *[]ingestEvent) (_ store.DeliveryOutcome, revived bool, _ error) {
+	// A storm's member is admitted before its work item is written: the
+	// decision is made under the group's lock, in this transaction.
+	var join, started int64
+	if d.Storm != nil && cond == sdk.ConditionFired {
+		var err error
+		if join, started, err = s.stormAdmit(ctx, tx, a, d, at, now, traceParent); err != nil {
+			return store.DeliveryOutcome{}, false, err
+		}
+	}
 	fields, err := json.Marshal(d.Fields)
 	if err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding fields of route %q: %w", d.Route, err)
@@ -407,7 +446,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		firedSeq = 1
 	}
 	intent := store.IntentNone
-	if cond == sdk.ConditionFired || policy == route.ResolvedCreateAndResolve {
+	if join == 0 && (cond == sdk.ConditionFired || policy == route.ResolvedCreateAndResolve) {
 		intent = store.IntentCreating // a new slot: nothing exists yet
 	}
 	var flapWindow, flapQuiet, flapMax int64
@@ -431,24 +470,35 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
 		maintSeq, maintCond(h, cond), h.Window, ns(h.Until), h.OnEnd).Scan(&id)
 	if err == nil {
-		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew, Flapping: flap.Flapping(), FlapStarted: flap.Flapping(),
-			Held: h.Window != ""}, false, nil
+		out := store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew, Flapping: flap.Flapping(), FlapStarted: flap.Flapping(),
+			Held: h.Window != ""}
+		if join != 0 {
+			if _, err := tx.ExecContext(ctx, s.q.stormMember, join, id); err != nil {
+				return store.DeliveryOutcome{}, false, fmt.Errorf("%s: attaching work item %d to storm parent %d: %w", s.d.Name, id, join, err)
+			}
+			out.StormParent, out.StormJoined, out.StormStarted = join, true, started != 0
+			m := store.StormMember{Joined: true, Now: cond, Items: d.ConfigurationItems, At: at}
+			if err := s.stormJoin(ctx, tx, join, a, id, m, now, evs); err != nil {
+				return store.DeliveryOutcome{}, false, err
+			}
+		}
+		return out, false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: inserting work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
 	}
 	var (
 		curCond, curID, curTransitions string
-		curAt, curSince                int64
+		curAt, curSince, curParent     int64
 		curDead                        int
 	)
 	if err := sel.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey).Scan(&id, &curCond, &curAt, &curID, &curDead,
-		&curTransitions, &curSince); err != nil {
+		&curTransitions, &curSince, &curParent); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: reading work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
 	}
 	out := store.Merge(store.Desired{Condition: sdk.Condition(curCond), EventAt: fromNS(curAt), AlertID: curID}, cond, at, a.ID)
 	if out != store.OutcomeApplied {
-		return store.DeliveryOutcome{ItemID: id, Outcome: out}, false, nil
+		return store.DeliveryOutcome{ItemID: id, Outcome: out, StormParent: curParent}, false, nil
 	}
 	transitions, err := decodeTimes(curTransitions)
 	if err != nil {
@@ -470,8 +520,149 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 			return store.DeliveryOutcome{}, false, fmt.Errorf("%s: clearing dead letters of work item %d: %w", s.d.Name, id, err)
 		}
 	}
+	if curParent != 0 {
+		m := store.StormMember{Was: sdk.Condition(curCond), Now: cond, Items: d.ConfigurationItems, At: at}
+		if err := s.stormJoin(ctx, tx, curParent, a, id, m, now, evs); err != nil {
+			return store.DeliveryOutcome{}, false, err
+		}
+	}
 	return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeApplied, Flapping: flap.Flapping(),
-		FlapStarted: flap.Flapping() && !was.Flapping(), Held: h.Window != ""}, curDead == 1, nil
+		FlapStarted: flap.Flapping() && !was.Flapping(), Held: h.Window != "", StormParent: curParent}, curDead == 1, nil
+}
+
+// stormAdmit applies the storm rule (store.ObserveStorm) to a Fired of
+// delivery d, under the lock of its group's row: when the slot has no work
+// item yet, the notification would open a new one, and it either counts
+// against storm.max_new or joins the storm. It returns the parent work
+// item the alert joins (0: it opens its own) and, when the alert starts
+// the storm, that parent again as started. A storm's parent is created
+// here, in the same transaction, with the storm's first member's alert.
+func (s *Store) stormAdmit(ctx context.Context, tx *sql.Tx, a *sdk.Alert, d route.Delivery, at, now time.Time,
+	traceParent string) (join, started int64, _ error) {
+	group := d.Storm.Group
+	if _, err := tx.ExecContext(ctx, s.q.stormLockInsert, d.Route, d.Backend, group); err != nil {
+		return 0, 0, fmt.Errorf("%s: storm group %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, group, err)
+	}
+	var ws, until, start int64
+	var g store.StormGroup
+	if err := tx.QueryRowContext(ctx, s.q.stormLockSelect, d.Route, d.Backend, group).Scan(&ws, &g.Opened, &until, &start, &g.ParentID); err != nil {
+		return 0, 0, fmt.Errorf("%s: reading storm group %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, group, err)
+	}
+	g.WindowStart, g.Until, g.Started = fromNS(ws), fromNS(until), fromNS(start)
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q.stormExists, d.Route, d.Backend, d.CorrelationKey).Scan(&n); err != nil {
+		return 0, 0, fmt.Errorf("%s: reading work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)
+	}
+	if n > 0 {
+		return 0, 0, nil // not a new work item: an existing member or not
+	}
+	g, joins, starts := store.ObserveStorm(d.Storm, g, now)
+	if starts {
+		key := store.StormKey(group, g.Started)
+		p := store.StormParent{EventAt: at}
+		pa := store.StormAlert(a, key, p)
+		raw, err := json.Marshal(pa)
+		if err != nil {
+			return 0, 0, fmt.Errorf("ingest: encoding the storm alert of %q: %w", key, err)
+		}
+		fields, err := json.Marshal(d.Fields)
+		if err != nil {
+			return 0, 0, fmt.Errorf("ingest: encoding fields of route %q: %w", d.Route, err)
+		}
+		id, err := s.insertStormParent(ctx, tx, d, key, pa, string(raw), string(fields), at, now, traceParent)
+		if err != nil {
+			return 0, 0, err
+		}
+		g.ParentID, started = id, id
+	}
+	if _, err := tx.ExecContext(ctx, s.q.stormWrite, ns(g.WindowStart), g.Opened, ns(g.Until), ns(g.Started), g.ParentID,
+		d.Route, d.Backend, group); err != nil {
+		return 0, 0, fmt.Errorf("%s: writing storm group %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, group, err)
+	}
+	if joins {
+		join = g.ParentID
+	}
+	return join, started, nil
+}
+
+// insertStormParent writes a new storm's parent work item, with no
+// member yet: stormJoin adds the first in the same transaction, which
+// makes the parent fire.
+func (s *Store) insertStormParent(ctx context.Context, tx *sql.Tx, d route.Delivery, key string, pa *sdk.Alert, alertJSON, fields string,
+	at, now time.Time, traceParent string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, s.q.insertItem, d.Route, d.Backend, key, string(sdk.ConditionResolved), pa.ID, alertJSON, pa.Rule, pa.SeverityLabel,
+		fields, "[]", int64(d.ReopenWindow), string(route.ResolvedRecord), ns(at), 0, string(store.IntentNone), ns(now), ns(now), ns(now), ns(now),
+		orNull(traceParent), 0, 0, 0, "", 0, 0, "", "", 0, "").Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, s.q.stormParentID, d.Route, d.Backend, key).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: inserting storm parent %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, key, err)
+	}
+	return id, nil
+}
+
+// stormJoin applies a member's notification to its parent's desired state
+// (store.JoinStorm), under the parent row's lock, and records it in the
+// parent's audit trail when the parent moves.
+func (s *Store) stormJoin(ctx context.Context, tx *sql.Tx, parent int64, a *sdk.Alert, member int64, m store.StormMember, now time.Time,
+	evs *[]ingestEvent) error {
+	var (
+		alertJSON, cisJSON string
+		p                  store.StormParent
+		eventAt            int64
+		dead               int
+	)
+	if err := tx.QueryRowContext(ctx, s.q.stormParentSelect, parent).Scan(&alertJSON, &cisJSON, &p.Members, &p.Firing, &eventAt, &dead); err != nil {
+		return fmt.Errorf("%s: reading storm parent %d: %w", s.d.Name, parent, err)
+	}
+	p.EventAt = fromNS(eventAt)
+	if err := json.Unmarshal([]byte(cisJSON), &p.ConfigurationItems); err != nil {
+		return fmt.Errorf("%s: storm parent %d: decoding stored configuration items: %w", s.d.Name, parent, err)
+	}
+	next, changed := store.JoinStorm(p, m)
+	if !changed {
+		if _, err := tx.ExecContext(ctx, s.q.stormParentCount, next.Firing, parent); err != nil {
+			return fmt.Errorf("%s: updating storm parent %d: %w", s.d.Name, parent, err)
+		}
+		return nil
+	}
+	var first sdk.Alert
+	if err := json.Unmarshal([]byte(alertJSON), &first); err != nil {
+		return fmt.Errorf("%s: storm parent %d: decoding stored alert: %w", s.d.Name, parent, err)
+	}
+	pa := store.StormAlert(&first, first.ID, next)
+	raw, err := json.Marshal(pa)
+	if err != nil {
+		return fmt.Errorf("ingest: encoding the storm alert of %q: %w", first.ID, err)
+	}
+	cis, err := json.Marshal(next.ConfigurationItems)
+	if err != nil {
+		return fmt.Errorf("ingest: encoding configuration items of storm parent %d: %w", parent, err)
+	}
+	cond := string(next.Condition())
+	if _, err := tx.ExecContext(ctx, s.q.stormParentUpdate, cond, string(raw), string(cis), ns(next.EventAt), cond, cond,
+		next.Members, next.Firing, ns(now), ns(now), ns(now), parent); err != nil {
+		return fmt.Errorf("%s: updating storm parent %d: %w", s.d.Name, parent, err)
+	}
+	if dead == 1 {
+		if _, err := tx.ExecContext(ctx, s.q.reviveDelete, parent); err != nil {
+			return fmt.Errorf("%s: clearing dead letters of work item %d: %w", s.d.Name, parent, err)
+		}
+	}
+	var msg string
+	switch {
+	case m.Joined:
+		msg = fmt.Sprintf("storm: alert %s (work item %d) joined; %s, %d firing", a.ID, member, pa.Description, next.Firing)
+	case next.Firing > 0:
+		msg = fmt.Sprintf("storm: alert %s (work item %d) fired again; %d firing", a.ID, member, next.Firing)
+	default:
+		msg = fmt.Sprintf("storm: alert %s (work item %d) resolved, the last of %d members to resolve: resolving", a.ID, member, next.Members)
+	}
+	*evs = append(*evs, ingestEvent{item: parent, at: ns(now), kind: store.EventNotification, op: cond, outcome: string(store.OutcomeApplied),
+		msg: msg})
+	return nil
 }
 
 // maintCond is the maint_cond a notification of cond writes: its condition
@@ -727,7 +918,7 @@ func (s *Store) followUps(ctx context.Context, tx *sql.Tx, p *prepared, from int
 		}
 		d := route.Delivery{Route: f.Route, Backend: f.Backend, CorrelationKey: f.CorrelationKey, Fields: f.Fields,
 			ReopenWindow: f.ReopenWindow, OnResolvedWithoutItem: route.ResolvedRecord}
-		out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, f.Alert, string(raw), d, nil, f.Condition, f.EventAt.UTC(), now, f.TraceParent)
+		out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, f.Alert, string(raw), d, nil, f.Condition, f.EventAt.UTC(), now, f.TraceParent, &evs)
 		if err != nil {
 			return nil, err
 		}
@@ -1224,7 +1415,8 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated,
 			&human, &it.ResolvedBy, &it.Resolution, &checked, &it.TraceParent,
 			&flapWindow, &flapMax, &flapQuiet, &transitions, &flapSince, &noted,
-			&it.Hold.Seq, &maintCond, &it.Hold.Window, &maintUntil, &it.Hold.OnEnd); err != nil {
+			&it.Hold.Seq, &maintCond, &it.Hold.Window, &maintUntil, &it.Hold.OnEnd,
+			&it.StormParent, &it.Storm.Members, &it.Storm.Firing); err != nil {
 			return nil, err
 		}
 		it.HumanResolved, it.StatusCheckedAt = human == 1, fromNS(checked)
@@ -1244,6 +1436,9 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		it.FlapState, it.FlapNoted = store.FlapState{Transitions: ts, Since: fromNS(flapSince)}, fromNS(noted)
 		it.Hold.Condition, it.Hold.Until = sdk.Condition(maintCond), fromNS(maintUntil)
 		it.CreatedAt, it.UpdatedAt = fromNS(created), fromNS(updated)
+		if it.Storm.Members > 0 {
+			it.Storm.EventAt = it.EventAt
+		}
 		it.Alert = new(sdk.Alert)
 		if err := json.Unmarshal([]byte(alert), it.Alert); err != nil {
 			return nil, fmt.Errorf("work item %d: decoding stored alert: %w", it.ID, err)
