@@ -160,8 +160,8 @@ func buildQueries(d Dialect) queries {
 			WHERE route = ? AND backend = ? AND group_key = ?` + d.LockRow),
 		stormWrite: r(`UPDATE storm_groups SET window_start = ?, opened = ?, storm_until = ?, started = ?, parent_id = ?
 			WHERE route = ? AND backend = ? AND group_key = ?`),
-		stormExists: r(`SELECT COUNT(*) FROM work_items WHERE route = ? AND backend = ? AND correlation_key = ?`),
-		stormMember: r(`UPDATE work_items SET storm_parent = ?, intent = '', create_attempt_at = 0 WHERE id = ?`),
+		stormExists:   r(`SELECT COUNT(*) FROM work_items WHERE route = ? AND backend = ? AND correlation_key = ?`),
+		stormMember:   r(`UPDATE work_items SET storm_parent = ?, intent = '', create_attempt_at = 0 WHERE id = ?`),
 		stormParentID: r(`SELECT id FROM work_items WHERE route = ? AND backend = ? AND correlation_key = ?`),
 		stormParentSelect: r(`SELECT alert, config_items, storm_members, storm_firing, event_at, dead FROM work_items
 			WHERE id = ?` + d.LockRow),
