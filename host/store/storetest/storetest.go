@@ -121,6 +121,8 @@ func Run(t *testing.T, o Opener) {
 		{"FlapState", testFlapState},
 		{"MaintenanceHold", testMaintenanceHold},
 		{"MaintenanceWindows", testMaintenanceWindows},
+		{"Storm", testStorm},
+		{"StormConcurrent", testStormConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1579,5 +1581,139 @@ func testTraceContext(t *testing.T, s store.Store, reopen func() store.Store) {
 		s2 := reopen()
 		defer s2.Close()
 		check(s2)
+	}
+}
+
+// stormDelivery is a delivery of route "r" under a storm block of group
+// "cpu high" (max_new new work items in 5 minutes), for key, covering one
+// virtual machine named key.
+func stormDelivery(key string, maxNew int) route.Delivery {
+	d := Delivery("file.x", key)
+	d.ConfigurationItems = []sdk.ConfigurationItem{{Name: key, ResourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/" + key}}
+	d.Storm = &route.StormPolicy{Window: 5 * time.Minute, MaxNew: maxNew, Group: "cpu high"}
+	return d
+}
+
+// stormItems returns the route's items: those with a work item of their
+// own, the members and the parents.
+func stormItems(t *testing.T, s store.Store) (own, members, parents []*store.Item) {
+	t.Helper()
+	items, err := s.ListItems(context.Background(), store.ItemFilter{Route: "r", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		switch {
+		case it.Storm.Members > 0:
+			parents = append(parents, it)
+		case it.StormParent != 0:
+			members = append(members, it)
+		default:
+			own = append(own, it)
+		}
+	}
+	return own, members, parents
+}
+
+func testStorm(t *testing.T, s store.Store, reopen func() store.Store) {
+	var res []store.IngestResult
+	for i := range 5 {
+		key := fmt.Sprintf("vm%d", i)
+		res = append(res, ingest(t, s, notif(Alert(key, sdk.ConditionFired, t0.Add(time.Duration(i)*time.Second)), stormDelivery(key, 2)))...)
+	}
+	for i, r := range res {
+		d := r.Deliveries[0]
+		if joined := i >= 2; d.StormJoined != joined || d.StormStarted != (i == 2) || (d.StormParent != 0) != joined {
+			t.Errorf("alert %d: %+v; want joined %v, started %v", i, d, joined, i == 2)
+		}
+	}
+	own, members, parents := stormItems(t, s)
+	if len(own) != 2 || len(members) != 3 || len(parents) != 1 {
+		t.Fatalf("%d own, %d members, %d parents; want 2, 3, 1", len(own), len(members), len(parents))
+	}
+	p := parents[0]
+	for _, it := range own {
+		if it.Intent != store.IntentCreating || !it.Dirty {
+			t.Errorf("own item %q: intent %q dirty %v; want its creating intent, dirty", it.CorrelationKey, it.Intent, it.Dirty)
+		}
+	}
+	for _, m := range members {
+		if m.StormParent != p.ID || m.Intent != store.IntentNone {
+			t.Errorf("member %q: parent %d intent %q; want parent %d, no intent", m.CorrelationKey, m.StormParent, m.Intent, p.ID)
+		}
+	}
+	if p.Storm.Members != 3 || p.Storm.Firing != 3 || p.Condition != sdk.ConditionFired || len(p.ConfigurationItems) != 3 ||
+		p.Intent != store.IntentCreating || !p.Dirty || p.FiredSeq != p.Seq {
+		t.Fatalf("parent: %+v; want 3 members firing, fired, 3 configuration items, creating, dirty", p)
+	}
+	if !strings.HasPrefix(p.CorrelationKey, route.StormKeyPrefix+"cpu high|") || p.Alert.Description != "storm: 3 resources affected by cpu high" {
+		t.Errorf("parent key %q, description %q", p.CorrelationKey, p.Alert.Description)
+	}
+	// A webhook retry of a member changes nothing.
+	r := ingest(t, s, notif(Alert("vm4", sdk.ConditionFired, t0.Add(4*time.Second)), stormDelivery("vm4", 2)))
+	if r[0].Deliveries[0].Outcome != store.OutcomeDuplicate {
+		t.Errorf("retried member: %s, want duplicate", r[0].Deliveries[0].Outcome)
+	}
+	seq := get(t, s, p.ID).Seq
+	// Members resolve: the parent resolves with the last, once.
+	for i := 2; i < 5; i++ {
+		key := fmt.Sprintf("vm%d", i)
+		ingest(t, s, notif(Alert(key, sdk.ConditionResolved, t0.Add(time.Minute+time.Duration(i)*time.Second)), stormDelivery(key, 2)))
+		got := get(t, s, p.ID)
+		last := i == 4
+		if got.Storm.Firing != 4-i || (got.Condition == sdk.ConditionResolved) != last || (got.Seq > seq) != last {
+			t.Errorf("after member %d resolved: parent firing %d, %s, seq %d (was %d)", i, got.Storm.Firing, got.Condition, got.Seq, seq)
+		}
+	}
+	s = reopen()
+	got := get(t, s, p.ID)
+	if got.Condition != sdk.ConditionResolved || got.Storm.Members != 3 || got.Seq != seq+1 || !got.EventAt.Equal(t0.Add(time.Minute+4*time.Second)) {
+		t.Errorf("parent after reopening: %s, %d members, seq %d, at %v", got.Condition, got.Storm.Members, got.Seq, got.EventAt)
+	}
+	evs := events(t, s, p.ID)
+	var joins int
+	for _, e := range evs {
+		if strings.Contains(e.Message, "joined") {
+			joins++
+		}
+	}
+	if joins != 3 {
+		t.Errorf("the parent's trail records %d joins, want 3", joins)
+	}
+	mevs := events(t, s, members[0].ID)
+	if len(mevs) == 0 || !strings.Contains(mevs[0].Message, fmt.Sprintf("parent work item %d", p.ID)) {
+		t.Errorf("a member's trail does not name its parent: %+v", mevs)
+	}
+}
+
+// testStormConcurrent: alerts of one group committed concurrently (on
+// PostgreSQL, in concurrent transactions) count each new work item once.
+func testStormConcurrent(t *testing.T, s store.Store, _ func() store.Store) {
+	const n, maxNew = 20, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("vm%d", i)
+			a := Alert(key, sdk.ConditionFired, t0.Add(time.Duration(i)*time.Second))
+			_, err := s.Ingest(context.Background(), []store.Notification{notif(a, stormDelivery(key, maxNew))})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Ingest: %v", err)
+		}
+	}
+	own, members, parents := stormItems(t, s)
+	if len(own) != maxNew || len(members) != n-maxNew || len(parents) != 1 {
+		t.Fatalf("%d own, %d members, %d parents; want %d, %d, 1", len(own), len(members), len(parents), maxNew, n-maxNew)
+	}
+	if p := parents[0]; p.Storm.Members != n-maxNew || p.Storm.Firing != n-maxNew || len(p.ConfigurationItems) != n-maxNew {
+		t.Errorf("parent: %d members, %d firing, %d configuration items; want %d each", p.Storm.Members, p.Storm.Firing, len(p.ConfigurationItems), n-maxNew)
 	}
 }
