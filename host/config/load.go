@@ -578,7 +578,6 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 	}
 	if st := raw.Storm; st != nil {
 		r.Storm = &Storm{MaxNew: st.MaxNew}
-		diags = append(diags, l.duration(key+".storm.window", &st.Window, &r.Storm.Window)...)
 		if sb, ok := b.Body.(*hclsyntax.Body); ok {
 			for _, nb := range sb.Blocks {
 				if nb.Type != "storm" {
@@ -590,6 +589,7 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 				}
 			}
 		}
+		diags = append(diags, l.duration(key+".storm.window", &st.Window, &r.Storm.Window)...)
 	}
 	if fb := raw.AzureFeedback; fb != nil {
 		af := &AzureFeedback{OnCreated: FeedbackAcknowledged, OnHumanResolved: FeedbackCloseAlert}

@@ -228,3 +228,85 @@ route "r" {
 		})
 	}
 }
+
+func TestRouteStorm(t *testing.T) {
+	const rest = `
+auth "none" {}
+backend "file" "a" {}
+`
+	tests := []struct {
+		name  string
+		block string // the storm block, or "" for none
+		want  *Storm // Range and GroupBy not compared
+		group bool   // group_by is set
+		err   string // part of the error; "" for none
+		line  int    // the line the error points at (0: not checked)
+	}{
+		{name: "none", want: nil},
+		{name: "all attributes", block: `storm {
+    window   = "5m"
+    max_new  = 20
+    group_by = "${alert.rule}"
+  }`, want: &Storm{Window: 5 * time.Minute, MaxNew: 20}, group: true},
+		{name: "without group_by", block: `storm {
+    window  = "10m"
+    max_new = 50
+  }`, want: &Storm{Window: 10 * time.Minute, MaxNew: 50}},
+		{name: "window missing", block: `storm {
+    max_new = 20
+  }`, err: `The argument "window" is required`},
+		{name: "window not a duration", block: `storm {
+    window  = "soon"
+    max_new = 20
+  }`, err: `window = "soon": not a duration`, line: 7},
+		{name: "window zero", block: `storm {
+    window  = "0s"
+    max_new = 20
+  }`, err: `storm.window of route "r" must be positive`, line: 7},
+		{name: "max_new zero", block: `storm {
+    window  = "5m"
+    max_new = 0
+  }`, err: `storm.max_new of route "r" must be at least 1`, line: 8},
+		{name: "unknown attribute", block: `storm {
+    window  = "5m"
+    max_new = 20
+    group   = "x"
+  }`, err: `An argument named "group" is not expected here`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := rest + "route \"r\" {\n  send_to = [backend.file.a]\n  " + tc.block + "\n}\n"
+			c, diags := Load([]byte(src), "inline.hcl")
+			if tc.err != "" {
+				text := diagText(c, diags)
+				if !diags.HasErrors() || !strings.Contains(text, tc.err) {
+					t.Fatalf("want an error containing %q, got:\n%s", tc.err, text)
+				}
+				if tc.line > 0 {
+					for _, d := range diags {
+						if !strings.Contains(d.Detail, tc.err) {
+							continue
+						}
+						if s := d.Subject; s == nil || s.Start.Line != tc.line {
+							t.Errorf("the error points at %v, want line %d", s, tc.line)
+						}
+					}
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
+			}
+			got := c.Routes[0].Storm
+			if (got == nil) != (tc.want == nil) {
+				t.Fatalf("storm = %+v, want %+v", got, tc.want)
+			}
+			if got == nil {
+				return
+			}
+			if got.Window != tc.want.Window || got.MaxNew != tc.want.MaxNew || (got.GroupBy != nil) != tc.group {
+				t.Errorf("storm = %+v, want %+v (group_by set: %v)", got, tc.want, tc.group)
+			}
+		})
+	}
+}
