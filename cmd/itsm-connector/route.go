@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,6 +122,8 @@ type itemState struct {
 	Remote        store.RemoteState      `json:"remote"`
 	FlappingSince time.Time              `json:"flapping_since,omitzero"`
 	Maintenance   *route.MaintenanceHold `json:"maintenance,omitempty"`
+	// StormParent is the storm's parent work item the item is a member of.
+	StormParent int64 `json:"storm_parent,omitempty"`
 }
 
 // item is d's work item in the store; nil when there is none (or no store).
@@ -133,7 +136,8 @@ func (p *policyView) item(ctx context.Context, d route.Delivery) *itemState {
 		return nil
 	}
 	it := items[0]
-	out := &itemState{ID: it.ID, Backend: it.Backend, Route: it.Route, Remote: it.Remote, FlappingSince: it.FlapState.Since}
+	out := &itemState{ID: it.ID, Backend: it.Backend, Route: it.Route, Remote: it.Remote, FlappingSince: it.FlapState.Since,
+		StormParent: it.StormParent}
 	if it.Hold.Seq > 0 {
 		h := it.Hold.MaintenanceHold
 		out.Maintenance = &h
@@ -255,7 +259,7 @@ func printExplanation(w io.Writer, file, rule, condition string, ex route.Explan
 
 // printPolicy prints what the lifecycle policy makes of the alert: the
 // maintenance windows on at the time asked, and for each delivery its
-// route's flap block and its work item's state in the store.
+// route's flap and storm blocks and its work item's state in the store.
 func printPolicy(w io.Writer, p *policyView, ex route.Explanation, matches []maintenance.Match, items []*itemState) {
 	if len(ex.Decision.Deliveries) == 0 {
 		return
@@ -279,17 +283,24 @@ func printPolicy(w io.Writer, p *policyView, ex route.Explanation, matches []mai
 		if i < len(items) {
 			it = items[i]
 		}
-		if d.Flap == nil && it == nil {
+		if d.Flap == nil && d.Storm == nil && it == nil {
 			continue
 		}
 		fmt.Fprintf(w, "  delivery %s via route %s\n", termText(d.Backend), termText(d.Route))
 		if f := d.Flap; f != nil {
 			fmt.Fprintf(w, "    flap: more than %d fire/resolve transitions within %v is flapping; quiet_period %v\n", f.MaxTransitions, f.Window, f.QuietPeriod)
 		}
+		if st := d.Storm; st != nil {
+			fmt.Fprintf(w, "    storm: group %s; more than %d new work items of the group within %v join one parent work item instead of opening their own\n",
+				termText(strconv.Quote(st.Group)), st.MaxNew, st.Window)
+		}
 		if it == nil {
 			continue
 		}
 		fmt.Fprintf(w, "    work item %d, remote %s\n", it.ID, termText(string(it.Remote)))
+		if it.StormParent != 0 {
+			fmt.Fprintf(w, "    policy: storm member: work item %d, the storm's parent, carries this alert; no calls of its own\n", it.StormParent)
+		}
 		if !it.FlappingSince.IsZero() {
 			fmt.Fprintf(w, "    policy: flapping since %s: transitions are recorded, not sent (suppressed); the work item stays open until the alert has stayed resolved for the quiet period\n",
 				it.FlappingSince.UTC().Format(time.RFC3339))

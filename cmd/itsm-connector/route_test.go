@@ -105,6 +105,11 @@ route "flappy" {
     window          = "30m"
     max_transitions = 2
   }
+  storm {
+    window   = "5m"
+    max_new  = 20
+    group_by = "${alert.rule}"
+  }
 }
 maintenance "db-patch" {
   start  = "2026-03-01T22:00:00Z"
@@ -149,6 +154,7 @@ maintenance "web" {
 		`policy: in maintenance window db-patch until 2026-03-02T02:00:00Z: acknowledged and recorded, no work item is created or reopened before it ends (on_end = drop)`,
 		`flap: more than 2 fire/resolve transitions within 30m0s is flapping; quiet_period 30m0s`,
 		`policy: flapping since 2026-03-01T21:02:00Z: transitions are recorded, not sent (suppressed)`,
+		`storm: group ""; more than 20 new work items of the group within 5m0s join one parent work item instead of opening their own`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("route output lacks %q:\n%s", want, out)

@@ -486,6 +486,12 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 		}
 		fmt.Fprintf(w, "  flap: window %v, max_transitions %d, quiet_period %v; %s\n", f.Window, f.MaxTransitions, f.QuietPeriod, state)
 	}
+	if it.StormParent != 0 {
+		fmt.Fprintf(w, "  storm member: work item %d, the storm's parent, carries this alert\n", it.StormParent)
+	}
+	if m := it.Storm.Members; m > 0 {
+		fmt.Fprintf(w, "  storm parent: %d members, %d firing, %d configuration items\n", m, it.Storm.Firing, len(it.ConfigurationItems))
+	}
 	if h := it.Hold; h.Seq > 0 {
 		fmt.Fprintf(w, "  held by maintenance window %s until %s (on_end = %s)\n", termText(h.Window), h.Until.Format(time.RFC3339), termText(h.OnEnd))
 	}

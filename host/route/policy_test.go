@@ -90,7 +90,7 @@ route "calm" {
 		t.Fatal(config.DiagnosticsText(diags))
 	}
 	d, err := r.Route(&sdk.Alert{ID: "a1", Rule: "cpu high", SignalType: "Metric", Condition: sdk.ConditionFired,
-		Targets: []string{"/subscriptions/s/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/vm1"},
+		Targets:  []string{"/subscriptions/s/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/vm1"},
 		Resource: sdk.Resource{ResourceGroup: "rg-web", Name: "vm1"}})
 	if err != nil {
 		t.Fatal(err)
