@@ -12,9 +12,15 @@ type FileWorkItem struct {
 	ID             string `json:"id"`
 	CorrelationKey string `json:"correlation_key"`
 	// State is "open" or "resolved".
-	State   string `json:"state"`
+	State string `json:"state"`
+	// ConfigurationItems are the resources the work item lists.
+	ConfigurationItems []struct {
+		Name       string `json:"name"`
+		ResourceID string `json:"resource_id"`
+	} `json:"configuration_items"`
 	History []struct {
-		Type string `json:"type"`
+		Type   string `json:"type"`
+		Reason string `json:"reason"`
 	} `json:"history"`
 }
 
