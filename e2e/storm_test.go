@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -204,6 +205,7 @@ func TestStormCrashRecovery(t *testing.T) {
 func stormCrashTest(t *testing.T, store string) {
 	const n, maxNew, kills = 60, 20, 4
 	seed := testSeed(t)
+	rng := rand.New(rand.NewPCG(seed, seed>>1^0x5eed))
 	alerts := stormAlerts(t, n)
 	c := harness.Start(t, harness.Options{Config: stormConfig(store, maxNew)})
 	sender := c.Sender(t)
@@ -229,13 +231,25 @@ func stormCrashTest(t *testing.T, store string) {
 			jobs <- notice{alert: i}
 		}
 	}()
-	// The kills while the storm arrives, and the first Creates and
-	// Updates of the parent go out.
+	// The kills while the storm arrives and the parent's Create and
+	// Updates go out: at seeded random moments, half of them the instant
+	// the backend wrote a work item, before the host recorded it.
+	watch, err := harness.WatchDir(itemDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
 	gap := time.Duration(n) * crashPace / kills
 	for k := 1; k <= kills; k++ {
-		time.Sleep(gap) // the fault schedule, not a wait for an event
+		time.Sleep(gap/2 + time.Duration(rng.Int64N(int64(gap)))) // the fault schedule, not a wait for an event
+		how := "at a random moment"
+		if rng.IntN(2) == 0 {
+			if w, err := watch.Next("WI-*.json", 2*time.Second); err == nil {
+				how = "right after the backend wrote " + w.Name
+			}
+		}
 		c.Kill(t)
-		t.Logf("kill %d/%d", k, kills)
+		t.Logf("kill %d/%d %s", k, kills, how)
 		c.Restart(t)
 	}
 	// Every fired notification is sent (or given up) before the
