@@ -172,6 +172,9 @@ func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if req.Note != "" {
+		f.notes = append(f.notes, "create: "+req.Note)
+	}
 	f.nextID++
 	id := fmt.Sprintf("W%d", f.nextID)
 	wi := &sdk.WorkItem{ID: id, Key: "INC" + id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey}

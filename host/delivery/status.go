@@ -207,6 +207,9 @@ func (r *runner) closeFollowUp(it *store.Item, st sdk.WorkItemStatus, at time.Ti
 	if !fb.CloseOnHumanResolved {
 		return nil, "azure_feedback on_human_resolved = \"leave\": the Azure alert is left as it is"
 	}
+	if it.Storm.Members > 0 {
+		return nil, "a storm's parent stands for no Azure alert of its own: azure_feedback closes nothing for it"
+	}
 	wi := route.WorkItemView{ID: it.Ref.ID, Key: it.Ref.Key, URL: it.Ref.URL, State: string(sdk.StateResolved),
 		ResolvedBy: st.ResolvedBy, ResolvedAt: at, Resolution: st.Resolution, Backend: r.ref}
 	comment, err := fb.CloseComment(it.Alert, wi)

@@ -372,6 +372,10 @@ func (j *job) acknowledge(how string) {
 	if fb == nil || !fb.Acknowledge {
 		return
 	}
+	if it.Storm.Members > 0 {
+		j.note(store.EventState, "a storm's parent stands for no Azure alert of its own: azure_feedback does not acknowledge anything for it")
+		return
+	}
 	wi := route.WorkItemView{ID: it.Ref.ID, Key: it.Ref.Key, URL: it.Ref.URL, State: string(it.Ref.State), Backend: j.r.ref}
 	comment, err := fb.Comment(it.Alert, wi)
 	if err != nil {
