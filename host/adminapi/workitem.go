@@ -55,6 +55,12 @@ type WorkItem struct {
 	FlappingSince   time.Time   `json:"flapping_since,omitzero"`
 	FlapNotedAt     time.Time   `json:"flap_noted_at,omitzero"`
 	Maintenance     *Hold       `json:"maintenance,omitempty"`
+	// StormParent is the storm's parent work item a member belongs to;
+	// StormMembers and StormFiring count a parent's members and those of
+	// them firing (absent for others).
+	StormParent  int64 `json:"storm_parent,omitempty"`
+	StormMembers int   `json:"storm_members,omitempty"`
+	StormFiring  int   `json:"storm_firing,omitempty"`
 
 	// Pending: the item waits for reconcile (due at DueAt). Dead: it was
 	// dead-lettered and waits for a replay.
@@ -132,7 +138,8 @@ func WorkItemFromStore(it *store.Item, events []store.Event) WorkItem {
 		HumanResolved: it.HumanResolved, ResolvedBy: it.ResolvedBy, Resolution: it.Resolution,
 		Pending: it.Dirty, Dead: it.Dead, DueAt: it.DueAt, DirtySince: it.DirtySince, Attempts: it.Attempts, LastError: it.LastError,
 		LeaseOwner: it.LeaseOwner, LeaseUntil: it.LeaseUntil, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
-		FlapTransitions: it.FlapState.Transitions, FlappingSince: it.FlapState.Since, FlapNotedAt: it.FlapNoted}
+		FlapTransitions: it.FlapState.Transitions, FlappingSince: it.FlapState.Since, FlapNotedAt: it.FlapNoted,
+		StormParent: it.StormParent, StormMembers: it.Storm.Members, StormFiring: it.Storm.Firing}
 	if f := it.Flap; f != nil {
 		out.Flap = &Flap{WindowSeconds: f.Window.Seconds(), MaxTransitions: f.MaxTransitions, QuietPeriodSeconds: f.QuietPeriod.Seconds()}
 	}

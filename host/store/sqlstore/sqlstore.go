@@ -426,9 +426,9 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	// A storm's member is admitted before its work item is written: the
 	// decision is made under the group's lock, in this transaction.
 	var join, started int64
-	if d.Storm != nil && cond == sdk.ConditionFired {
+	if d.Storm != nil {
 		var err error
-		if join, started, err = s.stormAdmit(ctx, tx, a, d, at, now, traceParent); err != nil {
+		if join, started, err = s.stormAdmit(ctx, tx, a, d, cond, at, now, traceParent); err != nil {
 			return store.DeliveryOutcome{}, false, err
 		}
 	}
@@ -531,13 +531,17 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 }
 
 // stormAdmit applies the storm rule (store.ObserveStorm) to a Fired of
-// delivery d, under the lock of its group's row: when the slot has no work
+// delivery d (cond), under the lock of its group's row: when the slot has no work
 // item yet, the notification would open a new one, and it either counts
 // against storm.max_new or joins the storm. It returns the parent work
 // item the alert joins (0: it opens its own) and, when the alert starts
 // the storm, that parent again as started. A storm's parent is created
 // here, in the same transaction, with the storm's first member's alert.
-func (s *Store) stormAdmit(ctx context.Context, tx *sql.Tx, a *sdk.Alert, d route.Delivery, at, now time.Time,
+//
+// Every notification of a storm route takes the group's lock first, a
+// resolution too (which may then lock its parent): one order, group before
+// parent, so that two transactions of one group never wait on each other.
+func (s *Store) stormAdmit(ctx context.Context, tx *sql.Tx, a *sdk.Alert, d route.Delivery, cond sdk.Condition, at, now time.Time,
 	traceParent string) (join, started int64, _ error) {
 	group := d.Storm.Group
 	if _, err := tx.ExecContext(ctx, s.q.stormLockInsert, d.Route, d.Backend, group); err != nil {
@@ -549,6 +553,9 @@ func (s *Store) stormAdmit(ctx context.Context, tx *sql.Tx, a *sdk.Alert, d rout
 		return 0, 0, fmt.Errorf("%s: reading storm group %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, group, err)
 	}
 	g.WindowStart, g.Until, g.Started = fromNS(ws), fromNS(until), fromNS(start)
+	if cond != sdk.ConditionFired {
+		return 0, 0, nil // a resolution opens no work item
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, s.q.stormExists, d.Route, d.Backend, d.CorrelationKey).Scan(&n); err != nil {
 		return 0, 0, fmt.Errorf("%s: reading work item %s/%s/%q: %w", s.d.Name, d.Route, d.Backend, d.CorrelationKey, err)

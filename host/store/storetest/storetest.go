@@ -1716,4 +1716,35 @@ func testStormConcurrent(t *testing.T, s store.Store, _ func() store.Store) {
 	if p := parents[0]; p.Storm.Members != n-maxNew || p.Storm.Firing != n-maxNew || len(p.ConfigurationItems) != n-maxNew {
 		t.Errorf("parent: %d members, %d firing, %d configuration items; want %d each", p.Storm.Members, p.Storm.Firing, len(p.ConfigurationItems), n-maxNew)
 	}
+	// The members resolve while as many new alerts join, concurrently:
+	// every change of the parent counted once, without a deadlock.
+	errs = make(chan error, 2*len(members))
+	for i, m := range members {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			a := Alert(m.AlertID, sdk.ConditionResolved, t0.Add(time.Hour))
+			_, err := s.Ingest(context.Background(), []store.Notification{notif(a, stormDelivery(m.CorrelationKey, maxNew))})
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("vm%d", n+i)
+			a := Alert(key, sdk.ConditionFired, t0.Add(time.Minute))
+			_, err := s.Ingest(context.Background(), []store.Notification{notif(a, stormDelivery(key, maxNew))})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Ingest: %v", err)
+		}
+	}
+	_, members, parents = stormItems(t, s)
+	if p := parents[0]; len(parents) != 1 || p.Storm.Members != 2*(n-maxNew) || p.Storm.Firing != n-maxNew || len(members) != 2*(n-maxNew) {
+		t.Errorf("%d parents, the first with %d members (%d firing), %d members; want 1, %d (%d), %d",
+			len(parents), p.Storm.Members, p.Storm.Firing, len(members), 2*(n-maxNew), n-maxNew, 2*(n-maxNew))
+	}
 }
