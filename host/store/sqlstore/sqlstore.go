@@ -424,9 +424,11 @@ func (s *Store) insertEventsQuery(n int) string {
 func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.Tx, a *sdk.Alert, alertJSON string,
 	d route.Delivery, hold *route.MaintenanceHold, cond sdk.Condition, at, now time.Time, traceParent string, evs *[]ingestEvent) (_ store.DeliveryOutcome, revived bool, _ error) {
 	// A storm's member is admitted before its work item is written: the
-	// decision is made under the group's lock, in this transaction.
+	// decision is made under the group's lock, in this transaction. A
+	// notification a maintenance window holds opens no work item now, so
+	// it is not counted (at the window's end it gets its own).
 	var join, started int64
-	if d.Storm != nil {
+	if d.Storm != nil && (hold == nil || hold.Window == "") {
 		var err error
 		if join, started, err = s.stormAdmit(ctx, tx, a, d, cond, at, now, traceParent); err != nil {
 			return store.DeliveryOutcome{}, false, err

@@ -123,6 +123,7 @@ func Run(t *testing.T, o Opener) {
 		{"MaintenanceWindows", testMaintenanceWindows},
 		{"Storm", testStorm},
 		{"StormConcurrent", testStormConcurrent},
+		{"StormHeld", testStormHeld},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1746,5 +1747,27 @@ func testStormConcurrent(t *testing.T, s store.Store, _ func() store.Store) {
 	if p := parents[0]; len(parents) != 1 || p.Storm.Members != 2*(n-maxNew) || p.Storm.Firing != n-maxNew || len(members) != 2*(n-maxNew) {
 		t.Errorf("%d parents, the first with %d members (%d firing), %d members; want 1, %d (%d), %d",
 			len(parents), p.Storm.Members, p.Storm.Firing, len(members), 2*(n-maxNew), n-maxNew, 2*(n-maxNew))
+	}
+}
+
+// testStormHeld: an alert a maintenance window holds is not counted
+// against storm.max_new and joins no storm.
+func testStormHeld(t *testing.T, s store.Store, _ func() store.Store) {
+	hold := &route.MaintenanceHold{Window: "patch", Until: t0.Add(2 * time.Hour), OnEnd: route.OnEndCreate}
+	for i := range 3 {
+		key := fmt.Sprintf("vm%d", i)
+		n := notif(Alert(key, sdk.ConditionFired, t0), stormDelivery(key, 1))
+		n.Hold = hold
+		if r := ingest(t, s, n); r[0].Deliveries[0].StormParent != 0 || !r[0].Deliveries[0].Held {
+			t.Errorf("held alert %d: %+v; want held, no storm", i, r[0].Deliveries[0])
+		}
+	}
+	// The first alert outside the window is the first new work item.
+	r := ingest(t, s, notif(Alert("vm3", sdk.ConditionFired, t0), stormDelivery("vm3", 1)))
+	if r[0].Deliveries[0].StormParent != 0 {
+		t.Errorf("the first new work item after held alerts joined a storm: %+v", r[0].Deliveries[0])
+	}
+	if own, members, parents := stormItems(t, s); len(own) != 4 || len(members) != 0 || len(parents) != 0 {
+		t.Errorf("%d own, %d members, %d parents; want 4, 0, 0", len(own), len(members), len(parents))
 	}
 }
