@@ -18,6 +18,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/e2e/harness"
 	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/plugins/servicenow/snowfake"
 )
 
 // stormConfig is a file backend behind a route with a storm block: more
@@ -355,4 +356,79 @@ func stormProblems(alerts []harness.Alert, led *ledger, items []harness.FileWork
 		problems = append(problems[:5], fmt.Sprintf("and %d more", len(problems)-5))
 	}
 	return problems
+}
+
+// TestStormServiceNow: a storm through the ServiceNow plugin against its
+// fake: under max_new = 2 the first two alerts get incidents of their own,
+// the rest one parent incident whose Affected CIs (task_ci) list their
+// virtual machines, bound to the CMDB by ARM id; a member joining later
+// is added by an Update; when all have resolved, the parent is resolved.
+func TestStormServiceNow(t *testing.T) {
+	snow := snowfake.New(snowfake.Options{BasicUsers: map[string]string{snowUser: snowPassword}, RequireCloseCode: true})
+	t.Cleanup(snow.Close)
+	alerts := stormAlerts(t, 5)
+	ciIDs := map[string]string{} // sys_id → vm
+	for i := range alerts {
+		target := "/subscriptions/aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/" + stormVM(i)
+		ciIDs[snow.Seed("cmdb_ci_vm_instance", map[string]string{"name": stormVM(i), "object_id": target})] = stormVM(i)
+	}
+	cfg := strings.Replace(snowLifecycleConfig(snow.URL), `route "everything" {`, `route "everything" {
+  storm {
+    window   = "1h"
+    max_new  = 2
+    group_by = "${alert.rule}"
+  }`, 1)
+	c := harness.Start(t, harness.Options{Config: cfg, Plugins: []string{"servicenow"}})
+	sender := c.Sender(t)
+	// parentCIs reads the parent incident (by the correlation id of the
+	// store's storm parent) and the virtual machines it lists as affected.
+	parentCIs := func() (sysID string, vms []string) {
+		corr := ""
+		for _, it := range policyItems(t, c) {
+			if strings.HasPrefix(it.CorrelationKey, route.StormKeyPrefix) {
+				corr = snowCorrelationID(it.CorrelationKey)
+			}
+		}
+		for _, inc := range snow.Records("incident") {
+			if corr != "" && inc["correlation_id"] == corr {
+				sysID = inc["sys_id"]
+			}
+		}
+		if sysID == "" {
+			return "", nil
+		}
+		for _, rec := range snow.Records("task_ci") {
+			if rec["task"] == sysID {
+				vms = append(vms, ciIDs[rec["ci_item"]])
+			}
+		}
+		sort.Strings(vms)
+		return sysID, vms
+	}
+	for _, a := range alerts[:4] {
+		sender.Send(t, a.Fired)
+	}
+	harness.Eventually(t, policyTimeout, "two incidents and a parent listing vm-002 and vm-003", func() (bool, string) {
+		_, vms := parentCIs()
+		n := len(snow.Records("incident"))
+		return n == 3 && strings.Join(vms, ",") == "vm-002,vm-003", fmt.Sprintf("%d incidents, the parent lists %v", n, vms)
+	})
+	sender.Send(t, alerts[4].Fired)
+	harness.Eventually(t, policyTimeout, "the parent lists vm-004 too", func() (bool, string) {
+		_, vms := parentCIs()
+		return strings.Join(vms, ",") == "vm-002,vm-003,vm-004" && len(snow.Records("incident")) == 3, fmt.Sprintf("the parent lists %v", vms)
+	})
+	for _, a := range alerts {
+		sender.Send(t, a.Resolved)
+	}
+	harness.Eventually(t, policyTimeout, "every incident resolved", func() (bool, string) {
+		open := 0
+		for _, inc := range snow.Records("incident") {
+			if inc["state"] != snowStateResolved {
+				open++
+			}
+		}
+		return open == 0, fmt.Sprintf("%d incidents not resolved", open)
+	})
+	drainQueue(t, c)
 }
