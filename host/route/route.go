@@ -384,7 +384,7 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 		}
 		fields = f
 	}
-	storm, err := c.stormPolicy(a, ctx)
+	storm, err := c.stormPolicy(ctx)
 	if err != nil {
 		return nil, false, err
 	}
@@ -403,10 +403,10 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 	return out, true, nil
 }
 
-// stormPolicy is the route's storm block for alert a, its group_by
+// stormPolicy is the route's storm block for the alert in ctx, its group_by
 // rendered (every alert of the route is one group without group_by); nil
 // when the route has none.
-func (c *compiled) stormPolicy(a *sdk.Alert, ctx *hcl.EvalContext) (*StormPolicy, error) {
+func (c *compiled) stormPolicy(ctx *hcl.EvalContext) (*StormPolicy, error) {
 	st := c.storm
 	if st == nil {
 		return nil, nil
