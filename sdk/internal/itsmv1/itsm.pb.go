@@ -35,6 +35,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// FieldPolicy mirrors sdk.FieldPolicy. An unknown value is read as
+// unspecified: the field is written as the plugin always did.
+type FieldPolicy int32
+
+const (
+	FieldPolicy_FIELD_POLICY_UNSPECIFIED FieldPolicy = 0
+	// Written when the work item is created only.
+	FieldPolicy_FIELD_POLICY_CREATE FieldPolicy = 1
+	// Written on create and on every Update and Reopen.
+	FieldPolicy_FIELD_POLICY_ALWAYS FieldPolicy = 2
+	// Written on create; on this call its new value goes into the comment or
+	// work note instead of the field.
+	FieldPolicy_FIELD_POLICY_COMMENT FieldPolicy = 3
+)
+
+// Enum value maps for FieldPolicy.
+var (
+	FieldPolicy_name = map[int32]string{
+		0: "FIELD_POLICY_UNSPECIFIED",
+		1: "FIELD_POLICY_CREATE",
+		2: "FIELD_POLICY_ALWAYS",
+		3: "FIELD_POLICY_COMMENT",
+	}
+	FieldPolicy_value = map[string]int32{
+		"FIELD_POLICY_UNSPECIFIED": 0,
+		"FIELD_POLICY_CREATE":      1,
+		"FIELD_POLICY_ALWAYS":      2,
+		"FIELD_POLICY_COMMENT":     3,
+	}
+)
+
+func (x FieldPolicy) Enum() *FieldPolicy {
+	p := new(FieldPolicy)
+	*p = x
+	return p
+}
+
+func (x FieldPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FieldPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_itsm_v1_itsm_proto_enumTypes[0].Descriptor()
+}
+
+func (FieldPolicy) Type() protoreflect.EnumType {
+	return &file_itsm_v1_itsm_proto_enumTypes[0]
+}
+
+func (x FieldPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FieldPolicy.Descriptor instead.
+func (FieldPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{0}
+}
+
 // WorkItemState mirrors sdk.WorkItemState.
 type WorkItemState int32
 
@@ -69,11 +127,11 @@ func (x WorkItemState) String() string {
 }
 
 func (WorkItemState) Descriptor() protoreflect.EnumDescriptor {
-	return file_itsm_v1_itsm_proto_enumTypes[0].Descriptor()
+	return file_itsm_v1_itsm_proto_enumTypes[1].Descriptor()
 }
 
 func (WorkItemState) Type() protoreflect.EnumType {
-	return &file_itsm_v1_itsm_proto_enumTypes[0]
+	return &file_itsm_v1_itsm_proto_enumTypes[1]
 }
 
 func (x WorkItemState) Number() protoreflect.EnumNumber {
@@ -82,7 +140,7 @@ func (x WorkItemState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WorkItemState.Descriptor instead.
 func (WorkItemState) EnumDescriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{0}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{1}
 }
 
 // ErrorKind mirrors sdk.ErrorKind.
@@ -123,11 +181,11 @@ func (x ErrorKind) String() string {
 }
 
 func (ErrorKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_itsm_v1_itsm_proto_enumTypes[1].Descriptor()
+	return file_itsm_v1_itsm_proto_enumTypes[2].Descriptor()
 }
 
 func (ErrorKind) Type() protoreflect.EnumType {
-	return &file_itsm_v1_itsm_proto_enumTypes[1]
+	return &file_itsm_v1_itsm_proto_enumTypes[2]
 }
 
 func (x ErrorKind) Number() protoreflect.EnumNumber {
@@ -136,7 +194,7 @@ func (x ErrorKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErrorKind.Descriptor instead.
 func (ErrorKind) EnumDescriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{1}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{2}
 }
 
 // Severity mirrors sdk.Severity.
@@ -173,11 +231,11 @@ func (x Severity) String() string {
 }
 
 func (Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_itsm_v1_itsm_proto_enumTypes[2].Descriptor()
+	return file_itsm_v1_itsm_proto_enumTypes[3].Descriptor()
 }
 
 func (Severity) Type() protoreflect.EnumType {
-	return &file_itsm_v1_itsm_proto_enumTypes[2]
+	return &file_itsm_v1_itsm_proto_enumTypes[3]
 }
 
 func (x Severity) Number() protoreflect.EnumNumber {
@@ -186,7 +244,7 @@ func (x Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Severity.Descriptor instead.
 func (Severity) EnumDescriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{2}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{3}
 }
 
 // InfoRequest has no fields.
@@ -318,13 +376,16 @@ func (x *InfoResponse) GetReadAfterWriteDelay() *durationpb.Duration {
 
 // Capabilities mirrors sdk.Capabilities.
 type Capabilities struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Lookup        bool                   `protobuf:"varint,1,opt,name=lookup,proto3" json:"lookup,omitempty"`
-	Update        bool                   `protobuf:"varint,2,opt,name=update,proto3" json:"update,omitempty"`
-	Resolve       bool                   `protobuf:"varint,3,opt,name=resolve,proto3" json:"resolve,omitempty"`
-	Reopen        bool                   `protobuf:"varint,4,opt,name=reopen,proto3" json:"reopen,omitempty"`
-	Comment       bool                   `protobuf:"varint,5,opt,name=comment,proto3" json:"comment,omitempty"`
-	Cmdb          bool                   `protobuf:"varint,6,opt,name=cmdb,proto3" json:"cmdb,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Lookup  bool                   `protobuf:"varint,1,opt,name=lookup,proto3" json:"lookup,omitempty"`
+	Update  bool                   `protobuf:"varint,2,opt,name=update,proto3" json:"update,omitempty"`
+	Resolve bool                   `protobuf:"varint,3,opt,name=resolve,proto3" json:"resolve,omitempty"`
+	Reopen  bool                   `protobuf:"varint,4,opt,name=reopen,proto3" json:"reopen,omitempty"`
+	Comment bool                   `protobuf:"varint,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	Cmdb    bool                   `protobuf:"varint,6,opt,name=cmdb,proto3" json:"cmdb,omitempty"`
+	// The plugin applies Call.field_policy: it writes a field on Update and
+	// Reopen only when the policy allows it.
+	FieldPolicy   bool `protobuf:"varint,7,opt,name=field_policy,json=fieldPolicy,proto3" json:"field_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -397,6 +458,13 @@ func (x *Capabilities) GetComment() bool {
 func (x *Capabilities) GetCmdb() bool {
 	if x != nil {
 		return x.Cmdb
+	}
+	return false
+}
+
+func (x *Capabilities) GetFieldPolicy() bool {
+	if x != nil {
+		return x.FieldPolicy
 	}
 	return false
 }
@@ -722,7 +790,11 @@ type Call struct {
 	ValuesJson         []byte               `protobuf:"bytes,4,opt,name=values_json,json=valuesJson,proto3" json:"values_json,omitempty"`
 	ConfigurationItems []*ConfigurationItem `protobuf:"bytes,5,rep,name=configuration_items,json=configurationItems,proto3" json:"configuration_items,omitempty"`
 	// Unset for Lookup and Create.
-	Ref           *WorkItem `protobuf:"bytes,6,opt,name=ref,proto3" json:"ref,omitempty"`
+	Ref *WorkItem `protobuf:"bytes,6,opt,name=ref,proto3" json:"ref,omitempty"`
+	// When each field named here (a route field or a per-alert attribute)
+	// is written, as the host resolved it for this call; a field not named
+	// here is written as the plugin always did.
+	FieldPolicy   map[string]FieldPolicy `protobuf:"bytes,7,rep,name=field_policy,json=fieldPolicy,proto3" json:"field_policy,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=itsm.v1.FieldPolicy"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -795,6 +867,13 @@ func (x *Call) GetConfigurationItems() []*ConfigurationItem {
 func (x *Call) GetRef() *WorkItem {
 	if x != nil {
 		return x.Ref
+	}
+	return nil
+}
+
+func (x *Call) GetFieldPolicy() map[string]FieldPolicy {
+	if x != nil {
+		return x.FieldPolicy
 	}
 	return nil
 }
@@ -1628,14 +1707,15 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\fapi_versions\x18\x03 \x03(\x05R\vapiVersions\x129\n" +
 	"\fcapabilities\x18\x04 \x01(\v2\x15.itsm.v1.CapabilitiesR\fcapabilities\x12'\n" +
 	"\x06schema\x18\x05 \x01(\v2\x0f.itsm.v1.SchemaR\x06schema\x12N\n" +
-	"\x16read_after_write_delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x13readAfterWriteDelay\"\x9e\x01\n" +
+	"\x16read_after_write_delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x13readAfterWriteDelay\"\xc1\x01\n" +
 	"\fCapabilities\x12\x16\n" +
 	"\x06lookup\x18\x01 \x01(\bR\x06lookup\x12\x16\n" +
 	"\x06update\x18\x02 \x01(\bR\x06update\x12\x18\n" +
 	"\aresolve\x18\x03 \x01(\bR\aresolve\x12\x16\n" +
 	"\x06reopen\x18\x04 \x01(\bR\x06reopen\x12\x18\n" +
 	"\acomment\x18\x05 \x01(\bR\acomment\x12\x12\n" +
-	"\x04cmdb\x18\x06 \x01(\bR\x04cmdb\"d\n" +
+	"\x04cmdb\x18\x06 \x01(\bR\x04cmdb\x12!\n" +
+	"\ffield_policy\x18\a \x01(\bR\vfieldPolicy\"d\n" +
 	"\x06Schema\x122\n" +
 	"\n" +
 	"attributes\x18\x01 \x03(\v2\x12.itsm.v1.AttributeR\n" +
@@ -1658,7 +1738,7 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\"\x13\n" +
-	"\x11ConfigureResponse\"\x82\x02\n" +
+	"\x11ConfigureResponse\"\x9b\x03\n" +
 	"\x04Call\x12'\n" +
 	"\x0fcorrelation_key\x18\x01 \x01(\tR\x0ecorrelationKey\x12\x1d\n" +
 	"\n" +
@@ -1668,7 +1748,11 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\vvalues_json\x18\x04 \x01(\fR\n" +
 	"valuesJson\x12K\n" +
 	"\x13configuration_items\x18\x05 \x03(\v2\x1a.itsm.v1.ConfigurationItemR\x12configurationItems\x12#\n" +
-	"\x03ref\x18\x06 \x01(\v2\x11.itsm.v1.WorkItemR\x03ref\"2\n" +
+	"\x03ref\x18\x06 \x01(\v2\x11.itsm.v1.WorkItemR\x03ref\x12A\n" +
+	"\ffield_policy\x18\a \x03(\v2\x1e.itsm.v1.Call.FieldPolicyEntryR\vfieldPolicy\x1aT\n" +
+	"\x10FieldPolicyEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12*\n" +
+	"\x05value\x18\x02 \x01(\x0e2\x14.itsm.v1.FieldPolicyR\x05value:\x028\x01\"2\n" +
 	"\rLookupRequest\x12!\n" +
 	"\x04call\x18\x01 \x01(\v2\r.itsm.v1.CallR\x04call\"@\n" +
 	"\x0eLookupResponse\x12.\n" +
@@ -1723,7 +1807,12 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\bseverity\x18\x01 \x01(\x0e2\x11.itsm.v1.SeverityR\bseverity\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x12\n" +
-	"\x04path\x18\x04 \x03(\tR\x04path*h\n" +
+	"\x04path\x18\x04 \x03(\tR\x04path*w\n" +
+	"\vFieldPolicy\x12\x1c\n" +
+	"\x18FIELD_POLICY_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13FIELD_POLICY_CREATE\x10\x01\x12\x17\n" +
+	"\x13FIELD_POLICY_ALWAYS\x10\x02\x12\x18\n" +
+	"\x14FIELD_POLICY_COMMENT\x10\x03*h\n" +
 	"\rWorkItemState\x12\x1f\n" +
 	"\x1bWORK_ITEM_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14WORK_ITEM_STATE_OPEN\x10\x01\x12\x1c\n" +
@@ -1758,85 +1847,89 @@ func file_itsm_v1_itsm_proto_rawDescGZIP() []byte {
 	return file_itsm_v1_itsm_proto_rawDescData
 }
 
-var file_itsm_v1_itsm_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_itsm_v1_itsm_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_itsm_v1_itsm_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_itsm_v1_itsm_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_itsm_v1_itsm_proto_goTypes = []any{
-	(WorkItemState)(0),          // 0: itsm.v1.WorkItemState
-	(ErrorKind)(0),              // 1: itsm.v1.ErrorKind
-	(Severity)(0),               // 2: itsm.v1.Severity
-	(*InfoRequest)(nil),         // 3: itsm.v1.InfoRequest
-	(*InfoResponse)(nil),        // 4: itsm.v1.InfoResponse
-	(*Capabilities)(nil),        // 5: itsm.v1.Capabilities
-	(*Schema)(nil),              // 6: itsm.v1.Schema
-	(*Attribute)(nil),           // 7: itsm.v1.Attribute
-	(*Block)(nil),               // 8: itsm.v1.Block
-	(*ConfigureRequest)(nil),    // 9: itsm.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),   // 10: itsm.v1.ConfigureResponse
-	(*Call)(nil),                // 11: itsm.v1.Call
-	(*LookupRequest)(nil),       // 12: itsm.v1.LookupRequest
-	(*LookupResponse)(nil),      // 13: itsm.v1.LookupResponse
-	(*CreateRequest)(nil),       // 14: itsm.v1.CreateRequest
-	(*CreateResponse)(nil),      // 15: itsm.v1.CreateResponse
-	(*UpdateRequest)(nil),       // 16: itsm.v1.UpdateRequest
-	(*UpdateResponse)(nil),      // 17: itsm.v1.UpdateResponse
-	(*ResolveRequest)(nil),      // 18: itsm.v1.ResolveRequest
-	(*ResolveResponse)(nil),     // 19: itsm.v1.ResolveResponse
-	(*ReopenRequest)(nil),       // 20: itsm.v1.ReopenRequest
-	(*ReopenResponse)(nil),      // 21: itsm.v1.ReopenResponse
-	(*WorkItem)(nil),            // 22: itsm.v1.WorkItem
-	(*ConfigurationItem)(nil),   // 23: itsm.v1.ConfigurationItem
-	(*CIBinding)(nil),           // 24: itsm.v1.CIBinding
-	(*Error)(nil),               // 25: itsm.v1.Error
-	(*Diagnostic)(nil),          // 26: itsm.v1.Diagnostic
-	nil,                         // 27: itsm.v1.WorkItem.AttributesEntry
-	(*durationpb.Duration)(nil), // 28: google.protobuf.Duration
+	(FieldPolicy)(0),            // 0: itsm.v1.FieldPolicy
+	(WorkItemState)(0),          // 1: itsm.v1.WorkItemState
+	(ErrorKind)(0),              // 2: itsm.v1.ErrorKind
+	(Severity)(0),               // 3: itsm.v1.Severity
+	(*InfoRequest)(nil),         // 4: itsm.v1.InfoRequest
+	(*InfoResponse)(nil),        // 5: itsm.v1.InfoResponse
+	(*Capabilities)(nil),        // 6: itsm.v1.Capabilities
+	(*Schema)(nil),              // 7: itsm.v1.Schema
+	(*Attribute)(nil),           // 8: itsm.v1.Attribute
+	(*Block)(nil),               // 9: itsm.v1.Block
+	(*ConfigureRequest)(nil),    // 10: itsm.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),   // 11: itsm.v1.ConfigureResponse
+	(*Call)(nil),                // 12: itsm.v1.Call
+	(*LookupRequest)(nil),       // 13: itsm.v1.LookupRequest
+	(*LookupResponse)(nil),      // 14: itsm.v1.LookupResponse
+	(*CreateRequest)(nil),       // 15: itsm.v1.CreateRequest
+	(*CreateResponse)(nil),      // 16: itsm.v1.CreateResponse
+	(*UpdateRequest)(nil),       // 17: itsm.v1.UpdateRequest
+	(*UpdateResponse)(nil),      // 18: itsm.v1.UpdateResponse
+	(*ResolveRequest)(nil),      // 19: itsm.v1.ResolveRequest
+	(*ResolveResponse)(nil),     // 20: itsm.v1.ResolveResponse
+	(*ReopenRequest)(nil),       // 21: itsm.v1.ReopenRequest
+	(*ReopenResponse)(nil),      // 22: itsm.v1.ReopenResponse
+	(*WorkItem)(nil),            // 23: itsm.v1.WorkItem
+	(*ConfigurationItem)(nil),   // 24: itsm.v1.ConfigurationItem
+	(*CIBinding)(nil),           // 25: itsm.v1.CIBinding
+	(*Error)(nil),               // 26: itsm.v1.Error
+	(*Diagnostic)(nil),          // 27: itsm.v1.Diagnostic
+	nil,                         // 28: itsm.v1.Call.FieldPolicyEntry
+	nil,                         // 29: itsm.v1.WorkItem.AttributesEntry
+	(*durationpb.Duration)(nil), // 30: google.protobuf.Duration
 }
 var file_itsm_v1_itsm_proto_depIdxs = []int32{
-	5,  // 0: itsm.v1.InfoResponse.capabilities:type_name -> itsm.v1.Capabilities
-	6,  // 1: itsm.v1.InfoResponse.schema:type_name -> itsm.v1.Schema
-	28, // 2: itsm.v1.InfoResponse.read_after_write_delay:type_name -> google.protobuf.Duration
-	7,  // 3: itsm.v1.Schema.attributes:type_name -> itsm.v1.Attribute
-	8,  // 4: itsm.v1.Schema.blocks:type_name -> itsm.v1.Block
-	6,  // 5: itsm.v1.Block.schema:type_name -> itsm.v1.Schema
-	23, // 6: itsm.v1.Call.configuration_items:type_name -> itsm.v1.ConfigurationItem
-	22, // 7: itsm.v1.Call.ref:type_name -> itsm.v1.WorkItem
-	11, // 8: itsm.v1.LookupRequest.call:type_name -> itsm.v1.Call
-	22, // 9: itsm.v1.LookupResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 10: itsm.v1.CreateRequest.call:type_name -> itsm.v1.Call
-	22, // 11: itsm.v1.CreateResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 12: itsm.v1.UpdateRequest.call:type_name -> itsm.v1.Call
-	22, // 13: itsm.v1.UpdateResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 14: itsm.v1.ResolveRequest.call:type_name -> itsm.v1.Call
-	22, // 15: itsm.v1.ResolveResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 16: itsm.v1.ReopenRequest.call:type_name -> itsm.v1.Call
-	22, // 17: itsm.v1.ReopenResponse.work_item:type_name -> itsm.v1.WorkItem
-	0,  // 18: itsm.v1.WorkItem.state:type_name -> itsm.v1.WorkItemState
-	24, // 19: itsm.v1.WorkItem.bindings:type_name -> itsm.v1.CIBinding
-	27, // 20: itsm.v1.WorkItem.attributes:type_name -> itsm.v1.WorkItem.AttributesEntry
-	23, // 21: itsm.v1.CIBinding.configuration_item:type_name -> itsm.v1.ConfigurationItem
-	1,  // 22: itsm.v1.Error.kind:type_name -> itsm.v1.ErrorKind
-	28, // 23: itsm.v1.Error.retry_after:type_name -> google.protobuf.Duration
-	26, // 24: itsm.v1.Error.diagnostics:type_name -> itsm.v1.Diagnostic
-	2,  // 25: itsm.v1.Diagnostic.severity:type_name -> itsm.v1.Severity
-	3,  // 26: itsm.v1.PluginService.Info:input_type -> itsm.v1.InfoRequest
-	9,  // 27: itsm.v1.PluginService.Configure:input_type -> itsm.v1.ConfigureRequest
-	12, // 28: itsm.v1.PluginService.Lookup:input_type -> itsm.v1.LookupRequest
-	14, // 29: itsm.v1.PluginService.Create:input_type -> itsm.v1.CreateRequest
-	16, // 30: itsm.v1.PluginService.Update:input_type -> itsm.v1.UpdateRequest
-	18, // 31: itsm.v1.PluginService.Resolve:input_type -> itsm.v1.ResolveRequest
-	20, // 32: itsm.v1.PluginService.Reopen:input_type -> itsm.v1.ReopenRequest
-	4,  // 33: itsm.v1.PluginService.Info:output_type -> itsm.v1.InfoResponse
-	10, // 34: itsm.v1.PluginService.Configure:output_type -> itsm.v1.ConfigureResponse
-	13, // 35: itsm.v1.PluginService.Lookup:output_type -> itsm.v1.LookupResponse
-	15, // 36: itsm.v1.PluginService.Create:output_type -> itsm.v1.CreateResponse
-	17, // 37: itsm.v1.PluginService.Update:output_type -> itsm.v1.UpdateResponse
-	19, // 38: itsm.v1.PluginService.Resolve:output_type -> itsm.v1.ResolveResponse
-	21, // 39: itsm.v1.PluginService.Reopen:output_type -> itsm.v1.ReopenResponse
-	33, // [33:40] is the sub-list for method output_type
-	26, // [26:33] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	6,  // 0: itsm.v1.InfoResponse.capabilities:type_name -> itsm.v1.Capabilities
+	7,  // 1: itsm.v1.InfoResponse.schema:type_name -> itsm.v1.Schema
+	30, // 2: itsm.v1.InfoResponse.read_after_write_delay:type_name -> google.protobuf.Duration
+	8,  // 3: itsm.v1.Schema.attributes:type_name -> itsm.v1.Attribute
+	9,  // 4: itsm.v1.Schema.blocks:type_name -> itsm.v1.Block
+	7,  // 5: itsm.v1.Block.schema:type_name -> itsm.v1.Schema
+	24, // 6: itsm.v1.Call.configuration_items:type_name -> itsm.v1.ConfigurationItem
+	23, // 7: itsm.v1.Call.ref:type_name -> itsm.v1.WorkItem
+	28, // 8: itsm.v1.Call.field_policy:type_name -> itsm.v1.Call.FieldPolicyEntry
+	12, // 9: itsm.v1.LookupRequest.call:type_name -> itsm.v1.Call
+	23, // 10: itsm.v1.LookupResponse.work_item:type_name -> itsm.v1.WorkItem
+	12, // 11: itsm.v1.CreateRequest.call:type_name -> itsm.v1.Call
+	23, // 12: itsm.v1.CreateResponse.work_item:type_name -> itsm.v1.WorkItem
+	12, // 13: itsm.v1.UpdateRequest.call:type_name -> itsm.v1.Call
+	23, // 14: itsm.v1.UpdateResponse.work_item:type_name -> itsm.v1.WorkItem
+	12, // 15: itsm.v1.ResolveRequest.call:type_name -> itsm.v1.Call
+	23, // 16: itsm.v1.ResolveResponse.work_item:type_name -> itsm.v1.WorkItem
+	12, // 17: itsm.v1.ReopenRequest.call:type_name -> itsm.v1.Call
+	23, // 18: itsm.v1.ReopenResponse.work_item:type_name -> itsm.v1.WorkItem
+	1,  // 19: itsm.v1.WorkItem.state:type_name -> itsm.v1.WorkItemState
+	25, // 20: itsm.v1.WorkItem.bindings:type_name -> itsm.v1.CIBinding
+	29, // 21: itsm.v1.WorkItem.attributes:type_name -> itsm.v1.WorkItem.AttributesEntry
+	24, // 22: itsm.v1.CIBinding.configuration_item:type_name -> itsm.v1.ConfigurationItem
+	2,  // 23: itsm.v1.Error.kind:type_name -> itsm.v1.ErrorKind
+	30, // 24: itsm.v1.Error.retry_after:type_name -> google.protobuf.Duration
+	27, // 25: itsm.v1.Error.diagnostics:type_name -> itsm.v1.Diagnostic
+	3,  // 26: itsm.v1.Diagnostic.severity:type_name -> itsm.v1.Severity
+	0,  // 27: itsm.v1.Call.FieldPolicyEntry.value:type_name -> itsm.v1.FieldPolicy
+	4,  // 28: itsm.v1.PluginService.Info:input_type -> itsm.v1.InfoRequest
+	10, // 29: itsm.v1.PluginService.Configure:input_type -> itsm.v1.ConfigureRequest
+	13, // 30: itsm.v1.PluginService.Lookup:input_type -> itsm.v1.LookupRequest
+	15, // 31: itsm.v1.PluginService.Create:input_type -> itsm.v1.CreateRequest
+	17, // 32: itsm.v1.PluginService.Update:input_type -> itsm.v1.UpdateRequest
+	19, // 33: itsm.v1.PluginService.Resolve:input_type -> itsm.v1.ResolveRequest
+	21, // 34: itsm.v1.PluginService.Reopen:input_type -> itsm.v1.ReopenRequest
+	5,  // 35: itsm.v1.PluginService.Info:output_type -> itsm.v1.InfoResponse
+	11, // 36: itsm.v1.PluginService.Configure:output_type -> itsm.v1.ConfigureResponse
+	14, // 37: itsm.v1.PluginService.Lookup:output_type -> itsm.v1.LookupResponse
+	16, // 38: itsm.v1.PluginService.Create:output_type -> itsm.v1.CreateResponse
+	18, // 39: itsm.v1.PluginService.Update:output_type -> itsm.v1.UpdateResponse
+	20, // 40: itsm.v1.PluginService.Resolve:output_type -> itsm.v1.ResolveResponse
+	22, // 41: itsm.v1.PluginService.Reopen:output_type -> itsm.v1.ReopenResponse
+	35, // [35:42] is the sub-list for method output_type
+	28, // [28:35] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_itsm_v1_itsm_proto_init() }
@@ -1849,8 +1942,8 @@ func file_itsm_v1_itsm_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_itsm_v1_itsm_proto_rawDesc), len(file_itsm_v1_itsm_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   25,
+			NumEnums:      4,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
