@@ -81,6 +81,9 @@ func Serve(ctx context.Context, opts Options) error {
 	plugins, d := StartPlugins(ctx, cfg, opts.Dev, log)
 	defer plugins.Close()
 	router, d2 := CompileRoutes(cfg)
+	if !d2.HasErrors() {
+		d2 = append(d2, router.CheckPolicies(cfg, PluginFacts(plugins))...)
+	}
 	if d = append(d, d2...); d.HasErrors() {
 		return &Diagnostics{Diags: d, Files: cfg.Files}
 	}
