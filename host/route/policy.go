@@ -165,4 +165,3 @@ func suggestField(name string, fields []string, perAlert map[string][]string) st
 	}
 	return ""
 }
-
