@@ -70,12 +70,13 @@ func (s *Store) Close() error {
 
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
 	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq, remote, ref, remote_resolved_at,
-	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at`
+	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
+	lifecycle_policy, field_state`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
 const progressSet = `remote = ?, ref = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
-	attempts = ?, last_error = ?, updated_at = ?`
+	attempts = ?, last_error = ?, updated_at = ?, field_state = ?`
 
 type queries struct {
 	selectDesired, insertItem, updateDesired, reviveDelete string
@@ -94,8 +95,8 @@ func buildQueries(d Dialect) queries {
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
 			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
-			intent, dirty, due_at, dirty_since, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?)
+			intent, dirty, due_at, dirty_since, created_at, updated_at, lifecycle_policy)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
@@ -103,7 +104,7 @@ func buildQueries(d Dialect) queries {
 		// notification that may need a new work item, and keeps an intent
 		// already there with its attempt mark.
 		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
-			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
+			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, lifecycle_policy = ?, event_at = ?, seq = seq + 1,
 			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
 			intent = CASE WHEN remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
 				THEN 'creating' ELSE intent END,
@@ -320,6 +321,10 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding configuration items of route %q: %w", d.Route, err)
 	}
 	policy := d.OnResolvedWithoutItem.OrDefault()
+	lifecycle, err := json.Marshal(d.Policy)
+	if err != nil {
+		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding the lifecycle policy of route %q: %w", d.Route, err)
+	}
 	firedSeq := 0 // the new item's fired_seq: its seq, 1, for a Fired
 	if cond == sdk.ConditionFired {
 		firedSeq = 1
@@ -332,7 +337,8 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	// costs one statement; an existing key falls through to read and merge.
 	var id int64
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now)).Scan(&id)
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now),
+		string(lifecycle)).Scan(&id)
 	if err == nil {
 		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, false, nil
 	}
@@ -353,7 +359,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	}
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
-		string(policy), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
+		string(policy), string(lifecycle), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -450,8 +456,15 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 	if p.Intent == store.IntentNone {
 		attemptAt = time.Time{}
 	}
+	fieldState := []byte("{}")
+	if len(p.FieldState) > 0 {
+		var err error
+		if fieldState, err = json.Marshal(p.FieldState); err != nil {
+			return recordArgs{}, fmt.Errorf("work item %d: encoding field state: %w", p.ItemID, err)
+		}
+	}
 	r := recordArgs{now: now, args: []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
-		p.AppliedSeq, p.Attempts, p.LastError, ns(now)}}
+		p.AppliedSeq, p.Attempts, p.LastError, ns(now), string(fieldState)}}
 	switch {
 	case p.DeadLetter != "":
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDead }
@@ -823,7 +836,7 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		var (
 			it                                            store.Item
 			cond, alert, fields, cis, remote, ref, intent string
-			policy                                        string
+			policy, lifecycle, fieldState                 string
 			reopen, eventAt, resolvedAt, due, since       int64
 			attemptAt                                     int64
 			leaseUntil, created, updated                  int64
@@ -831,7 +844,7 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
 			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &attemptAt, &dirty, &dead,
-			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
+			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated, &lifecycle, &fieldState); err != nil {
 			return nil, err
 		}
 		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)
@@ -850,6 +863,14 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		}
 		if err := json.Unmarshal([]byte(cis), &it.ConfigurationItems); err != nil {
 			return nil, fmt.Errorf("work item %d: decoding stored configuration items: %w", it.ID, err)
+		}
+		if err := json.Unmarshal([]byte(lifecycle), &it.Policy); err != nil {
+			return nil, fmt.Errorf("work item %d: decoding stored lifecycle policy: %w", it.ID, err)
+		}
+		if fieldState != "{}" {
+			if err := json.Unmarshal([]byte(fieldState), &it.FieldState); err != nil {
+				return nil, fmt.Errorf("work item %d: decoding stored field state: %w", it.ID, err)
+			}
 		}
 		if ref != "" {
 			it.Ref = new(sdk.WorkItem)
