@@ -8,7 +8,9 @@
 // correlation key, create it, update it, resolve it or reopen it. Everything a
 // plugin needs for a call arrives in the [Request]: the normalized [Alert], the
 // route's rendered fields, the per-alert values of the plugin's own schema and,
-// for calls on an existing item, the [WorkItem] the host recorded.
+// for calls on an existing item, the [WorkItem] the host recorded. A plugin
+// may also read back, many items at a time, the state people left its work
+// items in ([StatusReader]).
 //
 // Only plain Go types appear here; the wire protocol (gRPC over
 // hashicorp/go-plugin, see sdk/proto/itsm/v1) is an implementation detail.

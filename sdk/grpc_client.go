@@ -20,6 +20,7 @@ var _ interface {
 	Updater
 	Resolver
 	Reopener
+	StatusReader
 } = (*grpcClient)(nil)
 
 // Info fetches the plugin's description.

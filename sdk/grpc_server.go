@@ -70,6 +70,7 @@ func completeInfo(p Plugin, info Info) Info {
 	info.Capabilities.Update = have.Update
 	info.Capabilities.Resolve = have.Resolve
 	info.Capabilities.Reopen = have.Reopen
+	info.Capabilities.ReadStatus = have.ReadStatus
 	return info
 }
 

@@ -210,15 +210,26 @@ func TestInfoIsCompleted(t *testing.T) {
 		{
 			name:   "full plugin keeps its own versions and flags",
 			plugin: withVersions{memplugin.New(memplugin.NewBackend())},
-			want: sdk.Info{Name: "memory", Version: "0.1.0", APIVersions: []int{1, 2},
-				Capabilities: sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true, Comment: true}},
+			want: sdk.Info{Name: "memory", Version: "0.1.0", APIVersions: []int{1, 2}, MaxStatusBatch: memplugin.StatusBatch,
+				Capabilities: sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true, Comment: true, ReadStatus: true}},
+		},
+		{
+			name:   "a capability reporter keeps read_status",
+			plugin: narrowed{withVersions{memplugin.New(memplugin.NewBackend())}, sdk.Capabilities{ReadStatus: true}},
+			want: sdk.Info{Name: "memory", Version: "0.1.0", APIVersions: []int{1, 2}, MaxStatusBatch: memplugin.StatusBatch,
+				Capabilities: sdk.Capabilities{Comment: true, ReadStatus: true}},
+		},
+		{
+			name:   "read_status claimed in Info without the interface is dropped",
+			plugin: &hookPlugin{info: sdk.Info{Name: "minimal", Version: "1", Capabilities: sdk.Capabilities{ReadStatus: true}}},
+			want:   sdk.Info{Name: "minimal", Version: "1", APIVersions: []int{1}},
 		},
 		{
 			name: "a capability reporter narrows the interfaces it implements",
-			// It implements all four and reports Update and Reopen: Lookup
-			// and Resolve are dropped.
+			// It implements all four and ReadStatus and reports Update and
+			// Reopen: Lookup, Resolve and ReadStatus are dropped.
 			plugin: narrowed{withVersions{memplugin.New(memplugin.NewBackend())}, sdk.Capabilities{Update: true, Reopen: true}},
-			want: sdk.Info{Name: "memory", Version: "0.1.0", APIVersions: []int{1, 2},
+			want: sdk.Info{Name: "memory", Version: "0.1.0", APIVersions: []int{1, 2}, MaxStatusBatch: memplugin.StatusBatch,
 				Capabilities: sdk.Capabilities{Update: true, Reopen: true, Comment: true}},
 		},
 	}

@@ -7,13 +7,14 @@ import (
 )
 
 // Plugin is what every plugin implements. The optional lifecycle interfaces
-// ([Looker], [Updater], [Resolver], [Reopener]) are discovered by type
-// assertion; what a plugin implements becomes its [Capabilities].
+// ([Looker], [Updater], [Resolver], [Reopener]) and [StatusReader] are
+// discovered by type assertion; what a plugin implements becomes its
+// [Capabilities].
 type Plugin interface {
 	// Info describes the plugin: name, version and the schema of its
 	// configuration. It is called before Configure and must not depend on
-	// it, except ReadAfterWriteDelay and Capabilities, which the host reads
-	// again after every Configure.
+	// it, except ReadAfterWriteDelay, MaxStatusBatch and Capabilities, which
+	// the host reads again after every Configure.
 	Info(ctx context.Context) (Info, error)
 	// Configure receives the backend's `config {}` block, already decoded and
 	// type-checked by the host against the schema from Info. Semantic problems
@@ -148,6 +149,11 @@ type Info struct {
 	// create again. Unlike the rest of Info it may follow the
 	// configuration: the host asks for Info again after each Configure.
 	ReadAfterWriteDelay time.Duration `json:"read_after_write_delay,omitempty"`
+	// MaxStatusBatch is the most work items one ReadStatus call may carry
+	// (the tool's page size or URL length limits it); 0 means the host's
+	// default, DefaultMaxStatusBatch (see StatusBatch). Like
+	// ReadAfterWriteDelay it may follow the configuration.
+	MaxStatusBatch int `json:"max_status_batch,omitempty"`
 }
 
 // Capabilities tell the host which lifecycle steps a plugin supports.
@@ -160,6 +166,9 @@ type Capabilities struct {
 	Comment bool `json:"comment"`
 	// CMDB is set by plugins that bind configuration items to a CMDB.
 	CMDB bool `json:"cmdb"`
+	// ReadStatus is set by Serve for plugins that implement [StatusReader]
+	// (limited by a [CapabilityReporter]).
+	ReadStatus bool `json:"read_status"`
 	// FieldPolicy is set by plugins that apply Request.FieldPolicy. The
 	// host refuses a route's field_policy for a backend whose plugin does
 	// not.
@@ -167,9 +176,10 @@ type Capabilities struct {
 }
 
 // CapabilityReporter is implemented by a plugin whose configuration decides
-// which lifecycle steps it can take, as the REST plugin's action blocks do.
-// Its Info then reports the lifecycle steps Capabilities returns, limited to
-// the interfaces it implements. The host asks for Info again after every
+// which lifecycle steps it can take (and whether it reads status), as the
+// REST plugin's action blocks do. Its Info then reports the lifecycle steps
+// and ReadStatus Capabilities returns, limited to the interfaces it
+// implements. The host asks for Info again after every
 // successful Configure and delivers with what that Info reports, so the
 // answer may follow the configuration; before Configure, report what the
 // plugin can do with some configuration.
@@ -177,21 +187,23 @@ type CapabilityReporter interface {
 	Capabilities() Capabilities
 }
 
-// CapabilitiesOf reports the lifecycle steps p can take: the lifecycle
-// interfaces it implements, limited by what it reports when it is a
-// [CapabilityReporter].
+// CapabilitiesOf reports the calls p can take: the lifecycle interfaces
+// and [StatusReader] it implements, limited by what it reports when it is
+// a [CapabilityReporter].
 func CapabilitiesOf(p Plugin) Capabilities {
 	_, lookup := p.(Looker)
 	_, update := p.(Updater)
 	_, resolve := p.(Resolver)
 	_, reopen := p.(Reopener)
-	c := Capabilities{Lookup: lookup, Update: update, Resolve: resolve, Reopen: reopen}
+	_, readStatus := p.(StatusReader)
+	c := Capabilities{Lookup: lookup, Update: update, Resolve: resolve, Reopen: reopen, ReadStatus: readStatus}
 	if r, ok := p.(CapabilityReporter); ok {
 		says := r.Capabilities()
 		c.Lookup = c.Lookup && says.Lookup
 		c.Update = c.Update && says.Update
 		c.Resolve = c.Resolve && says.Resolve
 		c.Reopen = c.Reopen && says.Reopen
+		c.ReadStatus = c.ReadStatus && says.ReadStatus
 	}
 	return c
 }

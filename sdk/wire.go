@@ -3,6 +3,7 @@ package sdk
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -26,10 +27,11 @@ func infoToWire(i Info) *itsmv1.InfoResponse {
 		ApiVersions: versions,
 		Capabilities: &itsmv1.Capabilities{
 			Lookup: c.Lookup, Update: c.Update, Resolve: c.Resolve, Reopen: c.Reopen,
-			Comment: c.Comment, Cmdb: c.CMDB, FieldPolicy: c.FieldPolicy,
+			Comment: c.Comment, Cmdb: c.CMDB, ReadStatus: c.ReadStatus, FieldPolicy: c.FieldPolicy,
 		},
 		Schema:              schemaToWire(i.Schema),
 		ReadAfterWriteDelay: durationToWire(i.ReadAfterWriteDelay),
+		MaxStatusBatch:      batchToWire(i.MaxStatusBatch),
 	}
 }
 
@@ -41,8 +43,15 @@ func durationToWire(d time.Duration) *durationpb.Duration {
 	return durationpb.New(d)
 }
 
+// batchToWire keeps a batch size in int32's range; a size that does not fit
+// (or a negative one) is sent as the largest or as unset.
+func batchToWire(n int) int32 {
+	return int32(min(max(n, 0), math.MaxInt32))
+}
+
 func infoFromWire(w *itsmv1.InfoResponse) Info {
-	i := Info{Name: w.GetName(), Version: w.GetVersion(), Schema: schemaFromWire(w.GetSchema())}
+	i := Info{Name: w.GetName(), Version: w.GetVersion(), Schema: schemaFromWire(w.GetSchema()),
+		MaxStatusBatch: int(max(w.GetMaxStatusBatch(), 0))}
 	if d := w.GetReadAfterWriteDelay(); d != nil {
 		i.ReadAfterWriteDelay = d.AsDuration()
 	}
@@ -52,7 +61,7 @@ func infoFromWire(w *itsmv1.InfoResponse) Info {
 	if c := w.GetCapabilities(); c != nil {
 		i.Capabilities = Capabilities{
 			Lookup: c.GetLookup(), Update: c.GetUpdate(), Resolve: c.GetResolve(), Reopen: c.GetReopen(),
-			Comment: c.GetComment(), CMDB: c.GetCmdb(), FieldPolicy: c.GetFieldPolicy(),
+			Comment: c.GetComment(), CMDB: c.GetCmdb(), ReadStatus: c.GetReadStatus(), FieldPolicy: c.GetFieldPolicy(),
 		}
 	}
 	return i

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -17,8 +18,9 @@ import (
 func TestInfoRoundTrip(t *testing.T) {
 	in := Info{
 		Name: "servicenow", Version: "1.2.3", APIVersions: []int{1, 2},
-		Capabilities:        Capabilities{Lookup: true, Resolve: true, Comment: true, CMDB: true, FieldPolicy: true},
+		Capabilities:        Capabilities{Lookup: true, Resolve: true, Comment: true, CMDB: true, ReadStatus: true, FieldPolicy: true},
 		ReadAfterWriteDelay: 10 * time.Second,
+		MaxStatusBatch:      100,
 		Schema: Schema{
 			Attributes: []Attribute{
 				{Name: "instance_url", Type: "string", Required: true, Doc: "The instance."},
@@ -37,6 +39,14 @@ func TestInfoRoundTrip(t *testing.T) {
 	}
 	if got := infoFromWire(infoToWire(in)); !reflect.DeepEqual(got, in) {
 		t.Errorf("round trip:\n got %#v\nwant %#v", got, in)
+	}
+}
+
+func TestMaxStatusBatchFitsTheWire(t *testing.T) {
+	for _, tt := range []struct{ in, want int }{{0, 0}, {-1, 0}, {50, 50}, {1 << 40, math.MaxInt32}} {
+		if got := infoFromWire(infoToWire(Info{MaxStatusBatch: tt.in})).MaxStatusBatch; got != tt.want {
+			t.Errorf("MaxStatusBatch %d arrives as %d, want %d", tt.in, got, tt.want)
+		}
 	}
 }
 

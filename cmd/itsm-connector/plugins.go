@@ -82,7 +82,8 @@ func printInfo(w io.Writer, info sdk.Info) {
 	for _, x := range []struct {
 		on   bool
 		name string
-	}{{c.Lookup, "lookup"}, {c.Update, "update"}, {c.Resolve, "resolve"}, {c.Reopen, "reopen"}, {c.Comment, "comment"}, {c.CMDB, "cmdb"}} {
+	}{{c.Lookup, "lookup"}, {c.Update, "update"}, {c.Resolve, "resolve"}, {c.Reopen, "reopen"}, {c.Comment, "comment"}, {c.CMDB, "cmdb"},
+		{c.ReadStatus, "read_status"}} {
 		if x.on {
 			caps = append(caps, x.name)
 		}

@@ -208,6 +208,25 @@ func (f *fake) Reopen(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	return f.change(ctx, "reopen", req, sdk.StateOpen)
 }
 
+// ReadStatus answers the state of each item asked for that the fake holds,
+// and Found false for the others.
+func (f *fake) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	if err := f.enter(ctx, "read_status"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]sdk.WorkItemStatus, 0, len(req.Items))
+	for _, ref := range req.Items {
+		st := sdk.WorkItemStatus{ID: ref.ID}
+		if it, ok := f.items[ref.ID]; ok {
+			st.Found, st.State = true, it.State
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
 func allCaps() sdk.Capabilities {
 	return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}
 }

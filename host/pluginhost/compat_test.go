@@ -155,6 +155,16 @@ func TestOldPluginFullLifecycle(t *testing.T) {
 	if _, err := b.Resolve(ctx, gone); sdk.KindOf(err) != sdk.KindNotFound {
 		t.Errorf("Resolve of a deleted item: %v (kind %q), want not found", err, sdk.KindOf(err))
 	}
+
+	// ReadStatus came after the first release: the old plugin does not
+	// report it, and were it asked, its answer is a permanent error.
+	if st, err := b.ReadStatus(ctx, &sdk.StatusRequest{Items: []sdk.WorkItem{*created}}); st != nil ||
+		sdk.KindOf(err) != sdk.KindPermanent || !strings.Contains(err.Error(), "plugin does not implement ReadStatus") {
+		t.Errorf("ReadStatus of a plugin built before it = (%v, %v), want a permanent error naming ReadStatus", st, err)
+	}
+	if _, err := b.Update(ctx, &sdk.Request{CorrelationKey: "old-1", Alert: req.Alert, Ref: created}); err != nil {
+		t.Errorf("Update after the refused ReadStatus: %v", err)
+	}
 }
 
 // TestNewerPluginWorksWithKnownSubset starts a plugin that speaks a newer
@@ -219,6 +229,9 @@ func TestNewerPluginWorksWithKnownSubset(t *testing.T) {
 	}
 	if _, err := b.Reopen(ctx, req); sdk.KindOf(err) != sdk.KindPermanent {
 		t.Errorf("Reopen of a plugin without it: %v (kind %q), want permanent", err, sdk.KindOf(err))
+	}
+	if _, err := b.ReadStatus(ctx, &sdk.StatusRequest{Items: []sdk.WorkItem{*created}}); sdk.KindOf(err) != sdk.KindPermanent {
+		t.Errorf("ReadStatus of a plugin without it: %v (kind %q), want permanent", err, sdk.KindOf(err))
 	}
 
 	_, err = b.Create(ctx, testRequest("future-error"))

@@ -54,6 +54,9 @@ func (c fakeClient) Lookup(_ context.Context, r *sdk.Request) (*sdk.WorkItem, er
 func (c fakeClient) Update(context.Context, *sdk.Request) (*sdk.WorkItem, error)  { return nil, nil }
 func (c fakeClient) Resolve(context.Context, *sdk.Request) (*sdk.WorkItem, error) { return nil, nil }
 func (c fakeClient) Reopen(context.Context, *sdk.Request) (*sdk.WorkItem, error)  { return nil, nil }
+func (c fakeClient) ReadStatus(context.Context, *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	return nil, nil
+}
 
 // fakeLauncher launches fakeInstances configured by setup, optionally
 // failing, and records the backoff delays the supervisor asked for.

@@ -20,14 +20,19 @@ import (
 	"github.com/itsm-connector/itsm-connector/sdk/internal/protocol"
 )
 
-// Client is the host's view of a running plugin: every lifecycle call, with
-// the ones the plugin does not implement answering a permanent error.
+// Client is the host's view of a running plugin: every lifecycle call and
+// ReadStatus, with the ones the plugin does not implement answering a
+// permanent error (a plugin built before ReadStatus existed answers
+// UNIMPLEMENTED, which reads the same). ReadStatus also checks the answer
+// against the request (sdk.CheckStatusAnswer): a status for an item not
+// asked for, or more statuses than items, is a permanent error.
 type Client interface {
 	sdk.Plugin
 	sdk.Looker
 	sdk.Updater
 	sdk.Resolver
 	sdk.Reopener
+	sdk.StatusReader
 }
 
 // PluginName is the name under which the ITSM plugin is dispensed.

@@ -7,9 +7,10 @@
 // configuration and rejects an invalid one with a diagnostic naming the
 // attribute, the lifecycle create → lookup → update → resolve → reopen keeps
 // one work item with consistent ids and states, repeated calls are
-// idempotent, Lookup of an unknown key is (nil, nil), backend failures reach
-// the host correctly classified, and no error message contains the value of
-// a sensitive attribute.
+// idempotent, Lookup of an unknown key is (nil, nil), ReadStatus (when the
+// plugin declares it) tells open, resolved and deleted items apart and reads
+// a full batch, backend failures reach the host correctly classified, and
+// no error message contains the value of a sensitive attribute.
 //
 // A typical plugin test starts a fake of its backend and hands the suite
 // what it needs; checks whose inputs are missing are skipped with a message:

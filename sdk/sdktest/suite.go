@@ -69,9 +69,14 @@ type Suite struct {
 	Values sdk.Values
 
 	// LookupWait is how long a just-created or just-changed work item may
-	// take to be found by Lookup, for backends whose search is eventually
-	// consistent. Zero: it must be found at once.
+	// take to be found by Lookup, or to show its new state to ReadStatus,
+	// for backends whose search is eventually consistent. Zero: at once.
 	LookupWait time.Duration
+
+	// Delete, when set, deletes a work item in the test backend as a person
+	// would in the tool. The ReadStatus check then expects the deleted
+	// item's status with Found false.
+	Delete func(t *testing.T, wi *sdk.WorkItem)
 }
 
 // Fault is a backend failure the suite asks Suite.InjectFault to produce.
@@ -115,6 +120,8 @@ func Run(t *testing.T, s Suite) {
 	t.Run("Lifecycle", r.testLifecycle)
 	t.Run("Idempotent", r.testIdempotent)
 	t.Run("NewestWins", r.testNewestWins)
+	t.Run("ReadStatus", r.testReadStatus)
+	t.Run("ReadStatusBatch", r.testReadStatusBatch)
 	t.Run("Faults", r.testFaults)
 }
 
@@ -199,7 +206,7 @@ func (r *runner) infoAfterConfigure(t *testing.T, c hostside.Client, before sdk.
 		t.Fatalf("Info after Configure: %v", err)
 	}
 	if info.Name != before.Name || info.Version != before.Version {
-		t.Errorf("Info after Configure names %s %s; before it %s %s: only ReadAfterWriteDelay and Capabilities may follow the configuration",
+		t.Errorf("Info after Configure names %s %s; before it %s %s: only ReadAfterWriteDelay, MaxStatusBatch and Capabilities may follow the configuration",
 			info.Name, info.Version, before.Name, before.Version)
 	}
 	return info
@@ -385,8 +392,9 @@ func (r *runner) testInfo(t *testing.T) {
 	}
 	want := sdk.CapabilitiesOf(p)
 	got := info.Capabilities
-	if got.Lookup != want.Lookup || got.Update != want.Update || got.Resolve != want.Resolve || got.Reopen != want.Reopen {
-		t.Errorf("Info.Capabilities over the wire = %+v; the lifecycle capabilities must match the interfaces the plugin implements (%+v)", got, want)
+	if got.Lookup != want.Lookup || got.Update != want.Update || got.Resolve != want.Resolve || got.Reopen != want.Reopen ||
+		got.ReadStatus != want.ReadStatus {
+		t.Errorf("Info.Capabilities over the wire = %+v; the lifecycle and read_status capabilities must match the interfaces the plugin implements (%+v)", got, want)
 	}
 }
 
@@ -620,6 +628,15 @@ func (r *runner) testFaults(t *testing.T) {
 	if info.Capabilities.Resolve {
 		calls = append(calls, call{"Resolve", func(ctx context.Context) (*sdk.WorkItem, error) {
 			return c.Resolve(ctx, r.request(key, Resolved(fired, fired.FiredAt.Add(time.Minute)), open))
+		}})
+	}
+	if info.Capabilities.ReadStatus {
+		calls = append(calls, call{"ReadStatus", func(ctx context.Context) (*sdk.WorkItem, error) {
+			st, err := c.ReadStatus(ctx, &sdk.StatusRequest{Items: []sdk.WorkItem{*open}})
+			if err == nil {
+				return &sdk.WorkItem{ID: fmt.Sprintf("%d statuses", len(st))}, nil
+			}
+			return nil, err
 		}})
 	}
 

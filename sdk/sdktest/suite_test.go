@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,6 +34,7 @@ func memorySuite(b *memplugin.Backend) sdktest.Suite {
 		},
 		Fields: map[string]any{"urgency": 2, "echo": "hello"},
 		Values: sdk.Values(`{"assignee": "ops"}`),
+		Delete: func(_ *testing.T, wi *sdk.WorkItem) { b.Delete(wi.ID) },
 	}
 }
 
@@ -106,6 +108,33 @@ func (p wrongState) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 	return wi, err
 }
 
+type statusOfOthers struct{ *memplugin.Plugin }
+
+func (p statusOfOthers) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	st, err := p.Plugin.ReadStatus(ctx, req)
+	for i := range st {
+		st[i].ID += "-x"
+	}
+	return st, err
+}
+
+type skipsDeleted struct{ *memplugin.Plugin }
+
+func (p skipsDeleted) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	st, err := p.Plugin.ReadStatus(ctx, req)
+	return slices.DeleteFunc(st, func(s sdk.WorkItemStatus) bool { return !s.Found }), err
+}
+
+type staleStatus struct{ *memplugin.Plugin }
+
+func (p staleStatus) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	st, err := p.Plugin.ReadStatus(ctx, req)
+	for i := range st {
+		st[i].State = sdk.StateOpen
+	}
+	return st, err
+}
+
 type noPath struct{ *memplugin.Plugin }
 
 func (p noPath) Configure(ctx context.Context, cfg sdk.Config) error {
@@ -134,6 +163,18 @@ var brokenPlugins = map[string]struct {
 	"wrong-state": {
 		func(p *memplugin.Plugin) sdk.Plugin { return wrongState{p} },
 		`has state "open", want "resolved"`,
+	},
+	"status-of-others": {
+		func(p *memplugin.Plugin) sdk.Plugin { return statusOfOthers{p} },
+		`plugin answered ReadStatus wrongly: statuses[0] is for work item "mem-`,
+	},
+	"skips-deleted": {
+		func(p *memplugin.Plugin) sdk.Plugin { return skipsDeleted{p} },
+		`ReadStatus answered 1 statuses for 2 work items; none for ["mem-`,
+	},
+	"stale-status": {
+		func(p *memplugin.Plugin) sdk.Plugin { return staleStatus{p} },
+		`the item resolved through the plugin (work item mem-`,
 	},
 	"no-path": {
 		func(p *memplugin.Plugin) sdk.Plugin { return noPath{p} },

@@ -23,6 +23,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -298,8 +299,12 @@ type InfoResponse struct {
 	// long. Unset: Lookup sees new items at once. Info may report it again
 	// after Configure, following the configuration.
 	ReadAfterWriteDelay *durationpb.Duration `protobuf:"bytes,6,opt,name=read_after_write_delay,json=readAfterWriteDelay,proto3" json:"read_after_write_delay,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The most work items one ReadStatusRequest may carry; unset (0): the
+	// host's default, 50. Like read_after_write_delay it may follow the
+	// configuration.
+	MaxStatusBatch int32 `protobuf:"varint,7,opt,name=max_status_batch,json=maxStatusBatch,proto3" json:"max_status_batch,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -374,6 +379,13 @@ func (x *InfoResponse) GetReadAfterWriteDelay() *durationpb.Duration {
 	return nil
 }
 
+func (x *InfoResponse) GetMaxStatusBatch() int32 {
+	if x != nil {
+		return x.MaxStatusBatch
+	}
+	return 0
+}
+
 // Capabilities mirrors sdk.Capabilities.
 type Capabilities struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -383,9 +395,11 @@ type Capabilities struct {
 	Reopen  bool                   `protobuf:"varint,4,opt,name=reopen,proto3" json:"reopen,omitempty"`
 	Comment bool                   `protobuf:"varint,5,opt,name=comment,proto3" json:"comment,omitempty"`
 	Cmdb    bool                   `protobuf:"varint,6,opt,name=cmdb,proto3" json:"cmdb,omitempty"`
+	// The plugin answers ReadStatus.
+	ReadStatus bool `protobuf:"varint,7,opt,name=read_status,json=readStatus,proto3" json:"read_status,omitempty"`
 	// The plugin applies Call.field_policy: it writes a field on Update and
 	// Reopen only when the policy allows it.
-	FieldPolicy   bool `protobuf:"varint,7,opt,name=field_policy,json=fieldPolicy,proto3" json:"field_policy,omitempty"`
+	FieldPolicy   bool `protobuf:"varint,8,opt,name=field_policy,json=fieldPolicy,proto3" json:"field_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -458,6 +472,13 @@ func (x *Capabilities) GetComment() bool {
 func (x *Capabilities) GetCmdb() bool {
 	if x != nil {
 		return x.Cmdb
+	}
+	return false
+}
+
+func (x *Capabilities) GetReadStatus() bool {
+	if x != nil {
+		return x.ReadStatus
 	}
 	return false
 }
@@ -1328,6 +1349,204 @@ func (x *ReopenResponse) GetWorkItem() *WorkItem {
 	return nil
 }
 
+// ReadStatusRequest mirrors sdk.StatusRequest: the work items to read, as
+// the host recorded them (their ids are what matters), at most
+// InfoResponse.max_status_batch of them, each id once.
+type ReadStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*WorkItem            `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadStatusRequest) Reset() {
+	*x = ReadStatusRequest{}
+	mi := &file_itsm_v1_itsm_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadStatusRequest) ProtoMessage() {}
+
+func (x *ReadStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_itsm_v1_itsm_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadStatusRequest.ProtoReflect.Descriptor instead.
+func (*ReadStatusRequest) Descriptor() ([]byte, []int) {
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReadStatusRequest) GetItems() []*WorkItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// ReadStatusResponse holds at most one status per requested item, in any
+// order. An item without a status is not known this time; the host asks
+// again later.
+type ReadStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Statuses      []*WorkItemStatus      `protobuf:"bytes,1,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadStatusResponse) Reset() {
+	*x = ReadStatusResponse{}
+	mi := &file_itsm_v1_itsm_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadStatusResponse) ProtoMessage() {}
+
+func (x *ReadStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_itsm_v1_itsm_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadStatusResponse.ProtoReflect.Descriptor instead.
+func (*ReadStatusResponse) Descriptor() ([]byte, []int) {
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReadStatusResponse) GetStatuses() []*WorkItemStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+// WorkItemStatus mirrors sdk.WorkItemStatus: the remote state of one work
+// item as the tool reports it now.
+type WorkItemStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The requested item's id, echoed.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// False when the item was deleted or is not visible to the plugin's
+	// credentials; the other fields are then unset.
+	Found bool `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	// OPEN, or RESOLVED when the tool has it resolved or closed.
+	State WorkItemState `protobuf:"varint,3,opt,name=state,proto3,enum=itsm.v1.WorkItemState" json:"state,omitempty"`
+	// Who resolved or closed it, as the tool names them; empty when open or
+	// unknown.
+	ResolvedBy string `protobuf:"bytes,4,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
+	// When it was resolved or closed; unset when open or unknown.
+	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	// The close code or resolution, e.g. "Won't Fix"; empty when none.
+	Resolution string `protobuf:"bytes,6,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// Current values of fields the plugin writes, by the plugin's names for
+	// them; may be empty.
+	Fields        map[string]string `protobuf:"bytes,7,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkItemStatus) Reset() {
+	*x = WorkItemStatus{}
+	mi := &file_itsm_v1_itsm_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkItemStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkItemStatus) ProtoMessage() {}
+
+func (x *WorkItemStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_itsm_v1_itsm_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkItemStatus.ProtoReflect.Descriptor instead.
+func (*WorkItemStatus) Descriptor() ([]byte, []int) {
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *WorkItemStatus) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *WorkItemStatus) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *WorkItemStatus) GetState() WorkItemState {
+	if x != nil {
+		return x.State
+	}
+	return WorkItemState_WORK_ITEM_STATE_UNSPECIFIED
+}
+
+func (x *WorkItemStatus) GetResolvedBy() string {
+	if x != nil {
+		return x.ResolvedBy
+	}
+	return ""
+}
+
+func (x *WorkItemStatus) GetResolvedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolvedAt
+	}
+	return nil
+}
+
+func (x *WorkItemStatus) GetResolution() string {
+	if x != nil {
+		return x.Resolution
+	}
+	return ""
+}
+
+func (x *WorkItemStatus) GetFields() map[string]string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
 // WorkItem mirrors sdk.WorkItem.
 type WorkItem struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -1347,7 +1566,7 @@ type WorkItem struct {
 
 func (x *WorkItem) Reset() {
 	*x = WorkItem{}
-	mi := &file_itsm_v1_itsm_proto_msgTypes[19]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1359,7 +1578,7 @@ func (x *WorkItem) String() string {
 func (*WorkItem) ProtoMessage() {}
 
 func (x *WorkItem) ProtoReflect() protoreflect.Message {
-	mi := &file_itsm_v1_itsm_proto_msgTypes[19]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1372,7 +1591,7 @@ func (x *WorkItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkItem.ProtoReflect.Descriptor instead.
 func (*WorkItem) Descriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{19}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WorkItem) GetId() string {
@@ -1442,7 +1661,7 @@ type ConfigurationItem struct {
 
 func (x *ConfigurationItem) Reset() {
 	*x = ConfigurationItem{}
-	mi := &file_itsm_v1_itsm_proto_msgTypes[20]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1673,7 @@ func (x *ConfigurationItem) String() string {
 func (*ConfigurationItem) ProtoMessage() {}
 
 func (x *ConfigurationItem) ProtoReflect() protoreflect.Message {
-	mi := &file_itsm_v1_itsm_proto_msgTypes[20]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1686,7 @@ func (x *ConfigurationItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigurationItem.ProtoReflect.Descriptor instead.
 func (*ConfigurationItem) Descriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{20}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ConfigurationItem) GetName() string {
@@ -1497,7 +1716,7 @@ type CIBinding struct {
 
 func (x *CIBinding) Reset() {
 	*x = CIBinding{}
-	mi := &file_itsm_v1_itsm_proto_msgTypes[21]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1728,7 @@ func (x *CIBinding) String() string {
 func (*CIBinding) ProtoMessage() {}
 
 func (x *CIBinding) ProtoReflect() protoreflect.Message {
-	mi := &file_itsm_v1_itsm_proto_msgTypes[21]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1741,7 @@ func (x *CIBinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIBinding.ProtoReflect.Descriptor instead.
 func (*CIBinding) Descriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{21}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CIBinding) GetConfigurationItem() *ConfigurationItem {
@@ -1569,7 +1788,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_itsm_v1_itsm_proto_msgTypes[22]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1800,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_itsm_v1_itsm_proto_msgTypes[22]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1813,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{22}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Error) GetKind() ErrorKind {
@@ -1639,7 +1858,7 @@ type Diagnostic struct {
 
 func (x *Diagnostic) Reset() {
 	*x = Diagnostic{}
-	mi := &file_itsm_v1_itsm_proto_msgTypes[23]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1870,7 @@ func (x *Diagnostic) String() string {
 func (*Diagnostic) ProtoMessage() {}
 
 func (x *Diagnostic) ProtoReflect() protoreflect.Message {
-	mi := &file_itsm_v1_itsm_proto_msgTypes[23]
+	mi := &file_itsm_v1_itsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1883,7 @@ func (x *Diagnostic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
 func (*Diagnostic) Descriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{23}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Diagnostic) GetSeverity() Severity {
@@ -1699,23 +1918,26 @@ var File_itsm_v1_itsm_proto protoreflect.FileDescriptor
 
 const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\n" +
-	"\x12itsm/v1/itsm.proto\x12\aitsm.v1\x1a\x1egoogle/protobuf/duration.proto\"\r\n" +
-	"\vInfoRequest\"\x93\x02\n" +
+	"\x12itsm/v1/itsm.proto\x12\aitsm.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\r\n" +
+	"\vInfoRequest\"\xbd\x02\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12!\n" +
 	"\fapi_versions\x18\x03 \x03(\x05R\vapiVersions\x129\n" +
 	"\fcapabilities\x18\x04 \x01(\v2\x15.itsm.v1.CapabilitiesR\fcapabilities\x12'\n" +
 	"\x06schema\x18\x05 \x01(\v2\x0f.itsm.v1.SchemaR\x06schema\x12N\n" +
-	"\x16read_after_write_delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x13readAfterWriteDelay\"\xc1\x01\n" +
+	"\x16read_after_write_delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x13readAfterWriteDelay\x12(\n" +
+	"\x10max_status_batch\x18\a \x01(\x05R\x0emaxStatusBatch\"\xe2\x01\n" +
 	"\fCapabilities\x12\x16\n" +
 	"\x06lookup\x18\x01 \x01(\bR\x06lookup\x12\x16\n" +
 	"\x06update\x18\x02 \x01(\bR\x06update\x12\x18\n" +
 	"\aresolve\x18\x03 \x01(\bR\aresolve\x12\x16\n" +
 	"\x06reopen\x18\x04 \x01(\bR\x06reopen\x12\x18\n" +
 	"\acomment\x18\x05 \x01(\bR\acomment\x12\x12\n" +
-	"\x04cmdb\x18\x06 \x01(\bR\x04cmdb\x12!\n" +
-	"\ffield_policy\x18\a \x01(\bR\vfieldPolicy\"d\n" +
+	"\x04cmdb\x18\x06 \x01(\bR\x04cmdb\x12\x1f\n" +
+	"\vread_status\x18\a \x01(\bR\n" +
+	"readStatus\x12!\n" +
+	"\ffield_policy\x18\b \x01(\bR\vfieldPolicy\"d\n" +
 	"\x06Schema\x122\n" +
 	"\n" +
 	"attributes\x18\x01 \x03(\v2\x12.itsm.v1.AttributeR\n" +
@@ -1772,7 +1994,26 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\rReopenRequest\x12!\n" +
 	"\x04call\x18\x01 \x01(\v2\r.itsm.v1.CallR\x04call\"@\n" +
 	"\x0eReopenResponse\x12.\n" +
-	"\twork_item\x18\x01 \x01(\v2\x11.itsm.v1.WorkItemR\bworkItem\"\xdb\x02\n" +
+	"\twork_item\x18\x01 \x01(\v2\x11.itsm.v1.WorkItemR\bworkItem\"<\n" +
+	"\x11ReadStatusRequest\x12'\n" +
+	"\x05items\x18\x01 \x03(\v2\x11.itsm.v1.WorkItemR\x05items\"I\n" +
+	"\x12ReadStatusResponse\x123\n" +
+	"\bstatuses\x18\x01 \x03(\v2\x17.itsm.v1.WorkItemStatusR\bstatuses\"\xda\x02\n" +
+	"\x0eWorkItemStatus\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\x12,\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x16.itsm.v1.WorkItemStateR\x05state\x12\x1f\n" +
+	"\vresolved_by\x18\x04 \x01(\tR\n" +
+	"resolvedBy\x12;\n" +
+	"\vresolved_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"resolvedAt\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\x06 \x01(\tR\n" +
+	"resolution\x12;\n" +
+	"\x06fields\x18\a \x03(\v2#.itsm.v1.WorkItemStatus.FieldsEntryR\x06fields\x1a9\n" +
+	"\vFieldsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdb\x02\n" +
 	"\bWorkItem\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x10\n" +
@@ -1825,7 +2066,7 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSEVERITY_ERROR\x10\x01\x12\x14\n" +
-	"\x10SEVERITY_WARNING\x10\x022\xb2\x03\n" +
+	"\x10SEVERITY_WARNING\x10\x022\xf9\x03\n" +
 	"\rPluginService\x123\n" +
 	"\x04Info\x12\x14.itsm.v1.InfoRequest\x1a\x15.itsm.v1.InfoResponse\x12B\n" +
 	"\tConfigure\x12\x19.itsm.v1.ConfigureRequest\x1a\x1a.itsm.v1.ConfigureResponse\x129\n" +
@@ -1833,7 +2074,9 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\x06Create\x12\x16.itsm.v1.CreateRequest\x1a\x17.itsm.v1.CreateResponse\x129\n" +
 	"\x06Update\x12\x16.itsm.v1.UpdateRequest\x1a\x17.itsm.v1.UpdateResponse\x12<\n" +
 	"\aResolve\x12\x17.itsm.v1.ResolveRequest\x1a\x18.itsm.v1.ResolveResponse\x129\n" +
-	"\x06Reopen\x12\x16.itsm.v1.ReopenRequest\x1a\x17.itsm.v1.ReopenResponseB>Z<github.com/itsm-connector/itsm-connector/sdk/internal/itsmv1b\x06proto3"
+	"\x06Reopen\x12\x16.itsm.v1.ReopenRequest\x1a\x17.itsm.v1.ReopenResponse\x12E\n" +
+	"\n" +
+	"ReadStatus\x12\x1a.itsm.v1.ReadStatusRequest\x1a\x1b.itsm.v1.ReadStatusResponseB>Z<github.com/itsm-connector/itsm-connector/sdk/internal/itsmv1b\x06proto3"
 
 var (
 	file_itsm_v1_itsm_proto_rawDescOnce sync.Once
@@ -1848,88 +2091,100 @@ func file_itsm_v1_itsm_proto_rawDescGZIP() []byte {
 }
 
 var file_itsm_v1_itsm_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_itsm_v1_itsm_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_itsm_v1_itsm_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_itsm_v1_itsm_proto_goTypes = []any{
-	(FieldPolicy)(0),            // 0: itsm.v1.FieldPolicy
-	(WorkItemState)(0),          // 1: itsm.v1.WorkItemState
-	(ErrorKind)(0),              // 2: itsm.v1.ErrorKind
-	(Severity)(0),               // 3: itsm.v1.Severity
-	(*InfoRequest)(nil),         // 4: itsm.v1.InfoRequest
-	(*InfoResponse)(nil),        // 5: itsm.v1.InfoResponse
-	(*Capabilities)(nil),        // 6: itsm.v1.Capabilities
-	(*Schema)(nil),              // 7: itsm.v1.Schema
-	(*Attribute)(nil),           // 8: itsm.v1.Attribute
-	(*Block)(nil),               // 9: itsm.v1.Block
-	(*ConfigureRequest)(nil),    // 10: itsm.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),   // 11: itsm.v1.ConfigureResponse
-	(*Call)(nil),                // 12: itsm.v1.Call
-	(*LookupRequest)(nil),       // 13: itsm.v1.LookupRequest
-	(*LookupResponse)(nil),      // 14: itsm.v1.LookupResponse
-	(*CreateRequest)(nil),       // 15: itsm.v1.CreateRequest
-	(*CreateResponse)(nil),      // 16: itsm.v1.CreateResponse
-	(*UpdateRequest)(nil),       // 17: itsm.v1.UpdateRequest
-	(*UpdateResponse)(nil),      // 18: itsm.v1.UpdateResponse
-	(*ResolveRequest)(nil),      // 19: itsm.v1.ResolveRequest
-	(*ResolveResponse)(nil),     // 20: itsm.v1.ResolveResponse
-	(*ReopenRequest)(nil),       // 21: itsm.v1.ReopenRequest
-	(*ReopenResponse)(nil),      // 22: itsm.v1.ReopenResponse
-	(*WorkItem)(nil),            // 23: itsm.v1.WorkItem
-	(*ConfigurationItem)(nil),   // 24: itsm.v1.ConfigurationItem
-	(*CIBinding)(nil),           // 25: itsm.v1.CIBinding
-	(*Error)(nil),               // 26: itsm.v1.Error
-	(*Diagnostic)(nil),          // 27: itsm.v1.Diagnostic
-	nil,                         // 28: itsm.v1.Call.FieldPolicyEntry
-	nil,                         // 29: itsm.v1.WorkItem.AttributesEntry
-	(*durationpb.Duration)(nil), // 30: google.protobuf.Duration
+	(FieldPolicy)(0),              // 0: itsm.v1.FieldPolicy
+	(WorkItemState)(0),            // 1: itsm.v1.WorkItemState
+	(ErrorKind)(0),                // 2: itsm.v1.ErrorKind
+	(Severity)(0),                 // 3: itsm.v1.Severity
+	(*InfoRequest)(nil),           // 4: itsm.v1.InfoRequest
+	(*InfoResponse)(nil),          // 5: itsm.v1.InfoResponse
+	(*Capabilities)(nil),          // 6: itsm.v1.Capabilities
+	(*Schema)(nil),                // 7: itsm.v1.Schema
+	(*Attribute)(nil),             // 8: itsm.v1.Attribute
+	(*Block)(nil),                 // 9: itsm.v1.Block
+	(*ConfigureRequest)(nil),      // 10: itsm.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 11: itsm.v1.ConfigureResponse
+	(*Call)(nil),                  // 12: itsm.v1.Call
+	(*LookupRequest)(nil),         // 13: itsm.v1.LookupRequest
+	(*LookupResponse)(nil),        // 14: itsm.v1.LookupResponse
+	(*CreateRequest)(nil),         // 15: itsm.v1.CreateRequest
+	(*CreateResponse)(nil),        // 16: itsm.v1.CreateResponse
+	(*UpdateRequest)(nil),         // 17: itsm.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 18: itsm.v1.UpdateResponse
+	(*ResolveRequest)(nil),        // 19: itsm.v1.ResolveRequest
+	(*ResolveResponse)(nil),       // 20: itsm.v1.ResolveResponse
+	(*ReopenRequest)(nil),         // 21: itsm.v1.ReopenRequest
+	(*ReopenResponse)(nil),        // 22: itsm.v1.ReopenResponse
+	(*ReadStatusRequest)(nil),     // 23: itsm.v1.ReadStatusRequest
+	(*ReadStatusResponse)(nil),    // 24: itsm.v1.ReadStatusResponse
+	(*WorkItemStatus)(nil),        // 25: itsm.v1.WorkItemStatus
+	(*WorkItem)(nil),              // 26: itsm.v1.WorkItem
+	(*ConfigurationItem)(nil),     // 27: itsm.v1.ConfigurationItem
+	(*CIBinding)(nil),             // 28: itsm.v1.CIBinding
+	(*Error)(nil),                 // 29: itsm.v1.Error
+	(*Diagnostic)(nil),            // 30: itsm.v1.Diagnostic
+	nil,                           // 31: itsm.v1.Call.FieldPolicyEntry
+	nil,                           // 32: itsm.v1.WorkItemStatus.FieldsEntry
+	nil,                           // 33: itsm.v1.WorkItem.AttributesEntry
+	(*durationpb.Duration)(nil),   // 34: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
 }
 var file_itsm_v1_itsm_proto_depIdxs = []int32{
 	6,  // 0: itsm.v1.InfoResponse.capabilities:type_name -> itsm.v1.Capabilities
 	7,  // 1: itsm.v1.InfoResponse.schema:type_name -> itsm.v1.Schema
-	30, // 2: itsm.v1.InfoResponse.read_after_write_delay:type_name -> google.protobuf.Duration
+	34, // 2: itsm.v1.InfoResponse.read_after_write_delay:type_name -> google.protobuf.Duration
 	8,  // 3: itsm.v1.Schema.attributes:type_name -> itsm.v1.Attribute
 	9,  // 4: itsm.v1.Schema.blocks:type_name -> itsm.v1.Block
 	7,  // 5: itsm.v1.Block.schema:type_name -> itsm.v1.Schema
-	24, // 6: itsm.v1.Call.configuration_items:type_name -> itsm.v1.ConfigurationItem
-	23, // 7: itsm.v1.Call.ref:type_name -> itsm.v1.WorkItem
-	28, // 8: itsm.v1.Call.field_policy:type_name -> itsm.v1.Call.FieldPolicyEntry
+	27, // 6: itsm.v1.Call.configuration_items:type_name -> itsm.v1.ConfigurationItem
+	26, // 7: itsm.v1.Call.ref:type_name -> itsm.v1.WorkItem
+	31, // 8: itsm.v1.Call.field_policy:type_name -> itsm.v1.Call.FieldPolicyEntry
 	12, // 9: itsm.v1.LookupRequest.call:type_name -> itsm.v1.Call
-	23, // 10: itsm.v1.LookupResponse.work_item:type_name -> itsm.v1.WorkItem
+	26, // 10: itsm.v1.LookupResponse.work_item:type_name -> itsm.v1.WorkItem
 	12, // 11: itsm.v1.CreateRequest.call:type_name -> itsm.v1.Call
-	23, // 12: itsm.v1.CreateResponse.work_item:type_name -> itsm.v1.WorkItem
+	26, // 12: itsm.v1.CreateResponse.work_item:type_name -> itsm.v1.WorkItem
 	12, // 13: itsm.v1.UpdateRequest.call:type_name -> itsm.v1.Call
-	23, // 14: itsm.v1.UpdateResponse.work_item:type_name -> itsm.v1.WorkItem
+	26, // 14: itsm.v1.UpdateResponse.work_item:type_name -> itsm.v1.WorkItem
 	12, // 15: itsm.v1.ResolveRequest.call:type_name -> itsm.v1.Call
-	23, // 16: itsm.v1.ResolveResponse.work_item:type_name -> itsm.v1.WorkItem
+	26, // 16: itsm.v1.ResolveResponse.work_item:type_name -> itsm.v1.WorkItem
 	12, // 17: itsm.v1.ReopenRequest.call:type_name -> itsm.v1.Call
-	23, // 18: itsm.v1.ReopenResponse.work_item:type_name -> itsm.v1.WorkItem
-	1,  // 19: itsm.v1.WorkItem.state:type_name -> itsm.v1.WorkItemState
-	25, // 20: itsm.v1.WorkItem.bindings:type_name -> itsm.v1.CIBinding
-	29, // 21: itsm.v1.WorkItem.attributes:type_name -> itsm.v1.WorkItem.AttributesEntry
-	24, // 22: itsm.v1.CIBinding.configuration_item:type_name -> itsm.v1.ConfigurationItem
-	2,  // 23: itsm.v1.Error.kind:type_name -> itsm.v1.ErrorKind
-	30, // 24: itsm.v1.Error.retry_after:type_name -> google.protobuf.Duration
-	27, // 25: itsm.v1.Error.diagnostics:type_name -> itsm.v1.Diagnostic
-	3,  // 26: itsm.v1.Diagnostic.severity:type_name -> itsm.v1.Severity
-	0,  // 27: itsm.v1.Call.FieldPolicyEntry.value:type_name -> itsm.v1.FieldPolicy
-	4,  // 28: itsm.v1.PluginService.Info:input_type -> itsm.v1.InfoRequest
-	10, // 29: itsm.v1.PluginService.Configure:input_type -> itsm.v1.ConfigureRequest
-	13, // 30: itsm.v1.PluginService.Lookup:input_type -> itsm.v1.LookupRequest
-	15, // 31: itsm.v1.PluginService.Create:input_type -> itsm.v1.CreateRequest
-	17, // 32: itsm.v1.PluginService.Update:input_type -> itsm.v1.UpdateRequest
-	19, // 33: itsm.v1.PluginService.Resolve:input_type -> itsm.v1.ResolveRequest
-	21, // 34: itsm.v1.PluginService.Reopen:input_type -> itsm.v1.ReopenRequest
-	5,  // 35: itsm.v1.PluginService.Info:output_type -> itsm.v1.InfoResponse
-	11, // 36: itsm.v1.PluginService.Configure:output_type -> itsm.v1.ConfigureResponse
-	14, // 37: itsm.v1.PluginService.Lookup:output_type -> itsm.v1.LookupResponse
-	16, // 38: itsm.v1.PluginService.Create:output_type -> itsm.v1.CreateResponse
-	18, // 39: itsm.v1.PluginService.Update:output_type -> itsm.v1.UpdateResponse
-	20, // 40: itsm.v1.PluginService.Resolve:output_type -> itsm.v1.ResolveResponse
-	22, // 41: itsm.v1.PluginService.Reopen:output_type -> itsm.v1.ReopenResponse
-	35, // [35:42] is the sub-list for method output_type
-	28, // [28:35] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	26, // 18: itsm.v1.ReopenResponse.work_item:type_name -> itsm.v1.WorkItem
+	26, // 19: itsm.v1.ReadStatusRequest.items:type_name -> itsm.v1.WorkItem
+	25, // 20: itsm.v1.ReadStatusResponse.statuses:type_name -> itsm.v1.WorkItemStatus
+	1,  // 21: itsm.v1.WorkItemStatus.state:type_name -> itsm.v1.WorkItemState
+	35, // 22: itsm.v1.WorkItemStatus.resolved_at:type_name -> google.protobuf.Timestamp
+	32, // 23: itsm.v1.WorkItemStatus.fields:type_name -> itsm.v1.WorkItemStatus.FieldsEntry
+	1,  // 24: itsm.v1.WorkItem.state:type_name -> itsm.v1.WorkItemState
+	28, // 25: itsm.v1.WorkItem.bindings:type_name -> itsm.v1.CIBinding
+	33, // 26: itsm.v1.WorkItem.attributes:type_name -> itsm.v1.WorkItem.AttributesEntry
+	27, // 27: itsm.v1.CIBinding.configuration_item:type_name -> itsm.v1.ConfigurationItem
+	2,  // 28: itsm.v1.Error.kind:type_name -> itsm.v1.ErrorKind
+	34, // 29: itsm.v1.Error.retry_after:type_name -> google.protobuf.Duration
+	30, // 30: itsm.v1.Error.diagnostics:type_name -> itsm.v1.Diagnostic
+	3,  // 31: itsm.v1.Diagnostic.severity:type_name -> itsm.v1.Severity
+	0,  // 32: itsm.v1.Call.FieldPolicyEntry.value:type_name -> itsm.v1.FieldPolicy
+	4,  // 33: itsm.v1.PluginService.Info:input_type -> itsm.v1.InfoRequest
+	10, // 34: itsm.v1.PluginService.Configure:input_type -> itsm.v1.ConfigureRequest
+	13, // 35: itsm.v1.PluginService.Lookup:input_type -> itsm.v1.LookupRequest
+	15, // 36: itsm.v1.PluginService.Create:input_type -> itsm.v1.CreateRequest
+	17, // 37: itsm.v1.PluginService.Update:input_type -> itsm.v1.UpdateRequest
+	19, // 38: itsm.v1.PluginService.Resolve:input_type -> itsm.v1.ResolveRequest
+	21, // 39: itsm.v1.PluginService.Reopen:input_type -> itsm.v1.ReopenRequest
+	23, // 40: itsm.v1.PluginService.ReadStatus:input_type -> itsm.v1.ReadStatusRequest
+	5,  // 41: itsm.v1.PluginService.Info:output_type -> itsm.v1.InfoResponse
+	11, // 42: itsm.v1.PluginService.Configure:output_type -> itsm.v1.ConfigureResponse
+	14, // 43: itsm.v1.PluginService.Lookup:output_type -> itsm.v1.LookupResponse
+	16, // 44: itsm.v1.PluginService.Create:output_type -> itsm.v1.CreateResponse
+	18, // 45: itsm.v1.PluginService.Update:output_type -> itsm.v1.UpdateResponse
+	20, // 46: itsm.v1.PluginService.Resolve:output_type -> itsm.v1.ResolveResponse
+	22, // 47: itsm.v1.PluginService.Reopen:output_type -> itsm.v1.ReopenResponse
+	24, // 48: itsm.v1.PluginService.ReadStatus:output_type -> itsm.v1.ReadStatusResponse
+	41, // [41:49] is the sub-list for method output_type
+	33, // [33:41] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_itsm_v1_itsm_proto_init() }
@@ -1943,7 +2198,7 @@ func file_itsm_v1_itsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_itsm_v1_itsm_proto_rawDesc), len(file_itsm_v1_itsm_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   26,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

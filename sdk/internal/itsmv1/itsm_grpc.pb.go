@@ -32,13 +32,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PluginService_Info_FullMethodName      = "/itsm.v1.PluginService/Info"
-	PluginService_Configure_FullMethodName = "/itsm.v1.PluginService/Configure"
-	PluginService_Lookup_FullMethodName    = "/itsm.v1.PluginService/Lookup"
-	PluginService_Create_FullMethodName    = "/itsm.v1.PluginService/Create"
-	PluginService_Update_FullMethodName    = "/itsm.v1.PluginService/Update"
-	PluginService_Resolve_FullMethodName   = "/itsm.v1.PluginService/Resolve"
-	PluginService_Reopen_FullMethodName    = "/itsm.v1.PluginService/Reopen"
+	PluginService_Info_FullMethodName       = "/itsm.v1.PluginService/Info"
+	PluginService_Configure_FullMethodName  = "/itsm.v1.PluginService/Configure"
+	PluginService_Lookup_FullMethodName     = "/itsm.v1.PluginService/Lookup"
+	PluginService_Create_FullMethodName     = "/itsm.v1.PluginService/Create"
+	PluginService_Update_FullMethodName     = "/itsm.v1.PluginService/Update"
+	PluginService_Resolve_FullMethodName    = "/itsm.v1.PluginService/Resolve"
+	PluginService_Reopen_FullMethodName     = "/itsm.v1.PluginService/Reopen"
+	PluginService_ReadStatus_FullMethodName = "/itsm.v1.PluginService/ReadStatus"
 )
 
 // PluginServiceClient is the client API for PluginService service.
@@ -66,6 +67,9 @@ type PluginServiceClient interface {
 	Resolve(ctx context.Context, in *ResolveRequest, opts ...grpc.CallOption) (*ResolveResponse, error)
 	// Reopen reopens a resolved work item.
 	Reopen(ctx context.Context, in *ReopenRequest, opts ...grpc.CallOption) (*ReopenResponse, error)
+	// ReadStatus reads the current state of many work items in one call
+	// (capability read_status): how a human left them in the tool.
+	ReadStatus(ctx context.Context, in *ReadStatusRequest, opts ...grpc.CallOption) (*ReadStatusResponse, error)
 }
 
 type pluginServiceClient struct {
@@ -146,6 +150,16 @@ func (c *pluginServiceClient) Reopen(ctx context.Context, in *ReopenRequest, opt
 	return out, nil
 }
 
+func (c *pluginServiceClient) ReadStatus(ctx context.Context, in *ReadStatusRequest, opts ...grpc.CallOption) (*ReadStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadStatusResponse)
+	err := c.cc.Invoke(ctx, PluginService_ReadStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServiceServer is the server API for PluginService service.
 // All implementations must embed UnimplementedPluginServiceServer
 // for forward compatibility.
@@ -171,6 +185,9 @@ type PluginServiceServer interface {
 	Resolve(context.Context, *ResolveRequest) (*ResolveResponse, error)
 	// Reopen reopens a resolved work item.
 	Reopen(context.Context, *ReopenRequest) (*ReopenResponse, error)
+	// ReadStatus reads the current state of many work items in one call
+	// (capability read_status): how a human left them in the tool.
+	ReadStatus(context.Context, *ReadStatusRequest) (*ReadStatusResponse, error)
 	mustEmbedUnimplementedPluginServiceServer()
 }
 
@@ -201,6 +218,9 @@ func (UnimplementedPluginServiceServer) Resolve(context.Context, *ResolveRequest
 }
 func (UnimplementedPluginServiceServer) Reopen(context.Context, *ReopenRequest) (*ReopenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Reopen not implemented")
+}
+func (UnimplementedPluginServiceServer) ReadStatus(context.Context, *ReadStatusRequest) (*ReadStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadStatus not implemented")
 }
 func (UnimplementedPluginServiceServer) mustEmbedUnimplementedPluginServiceServer() {}
 func (UnimplementedPluginServiceServer) testEmbeddedByValue()                       {}
@@ -349,6 +369,24 @@ func _PluginService_Reopen_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PluginService_ReadStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).ReadStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_ReadStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).ReadStatus(ctx, req.(*ReadStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PluginService_ServiceDesc is the grpc.ServiceDesc for PluginService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -383,6 +421,10 @@ var PluginService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Reopen",
 			Handler:    _PluginService_Reopen_Handler,
+		},
+		{
+			MethodName: "ReadStatus",
+			Handler:    _PluginService_ReadStatus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -23,6 +23,7 @@ type Backend struct {
 	mu         sync.Mutex
 	items      map[string]*sdk.WorkItem
 	byKey      map[string][]string // correlation key → ids, oldest first
+	resolvedBy map[string]string   // id → who resolved it (ResolveAs)
 	next       int
 	fault      sdk.ErrorKind
 	retryAfter time.Duration
@@ -30,7 +31,7 @@ type Backend struct {
 
 // NewBackend returns an empty backend.
 func NewBackend() *Backend {
-	return &Backend{items: map[string]*sdk.WorkItem{}, byKey: map[string][]string{}}
+	return &Backend{items: map[string]*sdk.WorkItem{}, byKey: map[string][]string{}, resolvedBy: map[string]string{}}
 }
 
 // SetFault makes every following request fail as kind says (retryable
@@ -79,21 +80,27 @@ type Config struct {
 func New(b *Backend) *Plugin { return &Plugin{b: b} }
 
 var (
-	_ sdk.Plugin   = (*Plugin)(nil)
-	_ sdk.Looker   = (*Plugin)(nil)
-	_ sdk.Updater  = (*Plugin)(nil)
-	_ sdk.Resolver = (*Plugin)(nil)
-	_ sdk.Reopener = (*Plugin)(nil)
+	_ sdk.Plugin       = (*Plugin)(nil)
+	_ sdk.Looker       = (*Plugin)(nil)
+	_ sdk.Updater      = (*Plugin)(nil)
+	_ sdk.Resolver     = (*Plugin)(nil)
+	_ sdk.Reopener     = (*Plugin)(nil)
+	_ sdk.StatusReader = (*Plugin)(nil)
 )
+
+// StatusBatch is the plugin's Info.MaxStatusBatch: small, so that the
+// conformance suite's full batch stays quick.
+const StatusBatch = 8
 
 var prefixRE = regexp.MustCompile(`^[A-Z]{2,5}$`)
 
 // Info describes the plugin.
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
-		Name:         "memory",
-		Version:      "0.1.0",
-		Capabilities: sdk.Capabilities{Comment: true},
+		Name:           "memory",
+		Version:        "0.1.0",
+		Capabilities:   sdk.Capabilities{Comment: true},
+		MaxStatusBatch: StatusBatch,
 		Schema: sdk.Schema{
 			Attributes: []sdk.Attribute{
 				{Name: "prefix", Type: "string", Required: true, Doc: "Key prefix, 2 to 5 capital letters."},
@@ -198,14 +205,63 @@ func (p *Plugin) Update(_ context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	})
 }
 
+// ReadStatus answers the state of each item asked for, and Found false for
+// the items the backend does not hold.
+func (p *Plugin) ReadStatus(_ context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	b := p.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.failure(); err != nil {
+		return nil, err
+	}
+	out := make([]sdk.WorkItemStatus, 0, len(req.Items))
+	for _, ref := range req.Items {
+		st := sdk.WorkItemStatus{ID: ref.ID}
+		if wi, ok := b.items[ref.ID]; ok {
+			st.Found, st.State = true, wi.State
+			if wi.State == sdk.StateResolved {
+				st.ResolvedBy = b.resolvedBy[ref.ID]
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// ResolveAs resolves the item id as the person by would in the tool; it
+// reports whether the item exists.
+func (b *Backend) ResolveAs(id, by string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	wi, ok := b.items[id]
+	if ok {
+		wi.State = sdk.StateResolved
+		b.resolvedBy[id] = by
+	}
+	return ok
+}
+
+// Delete removes the item id, as a person deleting it in the tool would.
+func (b *Backend) Delete(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.items, id)
+}
+
 // Resolve marks the item resolved.
 func (p *Plugin) Resolve(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return p.change(req, func(wi *sdk.WorkItem) { wi.State = sdk.StateResolved })
+	return p.change(req, func(wi *sdk.WorkItem) {
+		wi.State = sdk.StateResolved
+		p.b.resolvedBy[wi.ID] = "itsm-connector"
+	})
 }
 
 // Reopen marks the item open again.
 func (p *Plugin) Reopen(_ context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	return p.change(req, func(wi *sdk.WorkItem) { wi.State = sdk.StateOpen })
+	return p.change(req, func(wi *sdk.WorkItem) {
+		wi.State = sdk.StateOpen
+		delete(p.b.resolvedBy, wi.ID)
+	})
 }
 
 func (p *Plugin) change(req *sdk.Request, f func(*sdk.WorkItem)) (*sdk.WorkItem, error) {

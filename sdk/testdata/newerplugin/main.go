@@ -3,8 +3,9 @@
 // sends what a later minor version of the protocol could add, which this
 // host's code has never heard of:
 //
-//   - capabilities in fields Capabilities does not have (7 and 8), next to
-//     the known ones: lookup, update, resolve and comment (not reopen);
+//   - capabilities in fields Capabilities does not have (100 and 101), next
+//     to the known ones: lookup, update, resolve and comment (not reopen,
+//     not read_status);
 //   - unknown fields on InfoResponse, Attribute and WorkItem;
 //   - API versions [1, 2], serving a version 2 set besides version 1, as a
 //     plugin that knows a v2 protocol would (go-plugin picks the highest
@@ -65,7 +66,7 @@ func (s *server) Info(context.Context, *itsmv1.InfoRequest) (*itsmv1.InfoRespons
 		ApiVersions: []int32{1, 2},
 		Capabilities: withUnknown(&itsmv1.Capabilities{
 			Lookup: true, Update: true, Resolve: true, Comment: true,
-		}, 7, 8),
+		}, 100, 101),
 		Schema: &itsmv1.Schema{Attributes: []*itsmv1.Attribute{
 			withUnknown(&itsmv1.Attribute{Name: "prefix", Type: "string", Required: true, Doc: "Prefix of work item keys."}, 8, 9),
 		}},

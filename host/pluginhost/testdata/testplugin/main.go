@@ -12,6 +12,12 @@
 // "echo" says "error" or "item", in a permanent error or in every field of
 // the work item it returns. The host must redact them all.
 //
+// Its ReadStatus (reported like Lookup, in batches of statusBatch) answers
+// by the prefix of each item's ID: "gone-" is not found, "open-" open,
+// "echo-" resolved with the secrets in every string, "big-" resolved by a
+// name of 100 KB, "stray-" answered under another ID; any other item is
+// resolved by "ops@example.test".
+//
 // Built with -ldflags "-X main.apiVersion=99" it offers only API version 99,
 // for the version-mismatch test.
 package main
@@ -75,6 +81,7 @@ func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
 		Name:                "test",
 		Version:             "0.1.0",
 		ReadAfterWriteDelay: delay,
+		MaxStatusBatch:      statusBatch,
 		Schema: sdk.Schema{
 			Attributes: []sdk.Attribute{
 				{Name: "url", Type: "string", Required: true, Doc: "Where the backend lives; must be https."},
@@ -92,7 +99,8 @@ func (p *testPlugin) Info(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
-// Capabilities reports Lookup unless configured with retries = 0.
+// Capabilities reports Lookup and ReadStatus unless configured with
+// retries = 0.
 func (p *testPlugin) Capabilities() sdk.Capabilities {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -100,7 +108,43 @@ func (p *testPlugin) Capabilities() sdk.Capabilities {
 	if p.raw != nil && p.raw.Decode(&c) == nil && c.Retries == 0 {
 		return sdk.Capabilities{}
 	}
-	return sdk.Capabilities{Lookup: true}
+	return sdk.Capabilities{Lookup: true, ReadStatus: true}
+}
+
+// statusBatch is the plugin's Info.MaxStatusBatch.
+const statusBatch = 4
+
+// ReadStatus answers by the prefix of each item's ID (see the package doc).
+func (p *testPlugin) ReadStatus(_ context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
+	p.mu.Lock()
+	var c config
+	_ = p.raw.Decode(&c)
+	p.mu.Unlock()
+	resolvedAt := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
+	var out []sdk.WorkItemStatus
+	for _, wi := range req.Items {
+		st := sdk.WorkItemStatus{ID: wi.ID, Found: true, State: sdk.StateResolved, ResolvedBy: "ops@example.test",
+			ResolvedAt: resolvedAt, Resolution: "Solved (Permanently)"}
+		switch {
+		case strings.HasPrefix(wi.ID, "gone-"):
+			st = sdk.WorkItemStatus{ID: wi.ID}
+		case strings.HasPrefix(wi.ID, "open-"):
+			st = sdk.WorkItemStatus{ID: wi.ID, Found: true, State: sdk.StateOpen}
+		case strings.HasPrefix(wi.ID, "echo-"):
+			text := ""
+			for _, s := range c.secrets() {
+				text += echoes(s) + " ; "
+			}
+			st.ResolvedBy, st.Resolution = "user "+text, "closed with "+text
+			st.Fields = map[string]string{"note": text, "secret:" + c.secrets()[0]: "key holds it"}
+		case strings.HasPrefix(wi.ID, "big-"):
+			st.ResolvedBy = strings.Repeat("b", 100<<10)
+		case strings.HasPrefix(wi.ID, "stray-"):
+			st.ID = "other-" + wi.ID
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 func (p *testPlugin) Configure(_ context.Context, raw sdk.Config) error {

@@ -55,6 +55,11 @@ class PluginServiceStub(object):
                 request_serializer=itsm_dot_v1_dot_itsm__pb2.ReopenRequest.SerializeToString,
                 response_deserializer=itsm_dot_v1_dot_itsm__pb2.ReopenResponse.FromString,
                 )
+        self.ReadStatus = channel.unary_unary(
+                '/itsm.v1.PluginService/ReadStatus',
+                request_serializer=itsm_dot_v1_dot_itsm__pb2.ReadStatusRequest.SerializeToString,
+                response_deserializer=itsm_dot_v1_dot_itsm__pb2.ReadStatusResponse.FromString,
+                )
 
 
 class PluginServiceServicer(object):
@@ -115,6 +120,14 @@ class PluginServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadStatus(self, request, context):
+        """ReadStatus reads the current state of many work items in one call
+        (capability read_status): how a human left them in the tool.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PluginServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +165,11 @@ def add_PluginServiceServicer_to_server(servicer, server):
                     servicer.Reopen,
                     request_deserializer=itsm_dot_v1_dot_itsm__pb2.ReopenRequest.FromString,
                     response_serializer=itsm_dot_v1_dot_itsm__pb2.ReopenResponse.SerializeToString,
+            ),
+            'ReadStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadStatus,
+                    request_deserializer=itsm_dot_v1_dot_itsm__pb2.ReadStatusRequest.FromString,
+                    response_serializer=itsm_dot_v1_dot_itsm__pb2.ReadStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -285,5 +303,22 @@ class PluginService(object):
         return grpc.experimental.unary_unary(request, target, '/itsm.v1.PluginService/Reopen',
             itsm_dot_v1_dot_itsm__pb2.ReopenRequest.SerializeToString,
             itsm_dot_v1_dot_itsm__pb2.ReopenResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ReadStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/itsm.v1.PluginService/ReadStatus',
+            itsm_dot_v1_dot_itsm__pb2.ReadStatusRequest.SerializeToString,
+            itsm_dot_v1_dot_itsm__pb2.ReadStatusResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
