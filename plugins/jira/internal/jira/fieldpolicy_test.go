@@ -38,7 +38,6 @@ func (e *env) humanEdit(keyOrID string, fields map[string]any) {
 	}
 }
 
-
 // TestFieldPolicy: on a re-fire, Update and Reopen edit the fields
 // whose policy is "always" (one PUT), put the new values of "comment" ones
 // into the comment (even inside comments.min_interval) and leave the
