@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/route"
@@ -79,9 +80,18 @@ const (
 	// moveSkipResolve: a resolution the plugin cannot resolve; only
 	// recorded, and the claim ends.
 	moveSkipResolve
+	// moveReadStatus: read the work item's status in the tool before the
+	// re-fire that needs it (a never_after_human field's current value,
+	// or the resolution wont_fix asks about).
+	moveReadStatus
+	// moveWontFix: a re-fire inside the reopen window of a work item a
+	// person resolved as not worth fixing (the route's wont_fix): Update
+	// comments on it, and it stays resolved.
+	moveWontFix
 )
 
-var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve"}
+var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve",
+	"read-status", "wont-fix"}
 
 func (m move) String() string { return moveNames[m] }
 
@@ -100,6 +110,21 @@ type situation struct {
 	// ReadAfterWrite is the plugin's read-after-write delay.
 	ReadAfterWrite time.Duration
 	Now            time.Time
+	// StatusRead: this claim read the work item's status; Status is the
+	// answer (nil when there is none).
+	StatusRead bool
+	Status     *sdk.WorkItemStatus
+}
+
+// needsStatus reports whether a re-fire of s's open or resolved item needs
+// the tool's status first and can still get it in this claim: a
+// never_after_human field the connector wrote (its current value), or, for
+// a reopen (reopen true), the route's wont_fix (the resolution).
+func (s situation) needsStatus(reopen bool) bool {
+	if !s.Caps.ReadStatus || s.StatusRead || s.Item.Ref == nil {
+		return false
+	}
+	return needsFieldRead(s.Item) || (reopen && len(s.Item.Policy.WontFix) > 0)
 }
 
 // unknownCreate reports whether an earlier claim may have sent a Create
@@ -135,12 +160,18 @@ func decide(s situation) choice {
 	}
 	if it.Condition == sdk.ConditionFired {
 		switch {
+		case it.Remote == store.RemoteResolved && it.AppliedSeq >= it.Seq:
+			// A re-fire wont_fix answered with a comment: the item stays
+			// resolved, as the person left it.
+			return choice{Move: moveDone}
 		case it.Remote != store.RemoteOpen:
 			return newItem(s, "")
 		case it.AppliedSeq >= it.Seq:
 			return choice{Move: moveDone}
 		case !caps.Update:
 			return choice{Move: moveSkipUpdate, Note: "alert fired again; the plugin has no Update, so only recorded"}
+		case s.needsStatus(false):
+			return choice{Move: moveReadStatus, Note: "reading the work item's fields before the update: the route's never_after_human fields are left alone once a person changed them"}
 		}
 		return choice{Move: moveUpdate}
 	}
@@ -175,6 +206,10 @@ func newItem(s situation, note string) choice {
 		inside := it.ReopenWindow > 0 && !it.RemoteResolvedAt.IsZero() && gap <= it.ReopenWindow
 		var why string
 		switch {
+		case inside && s.needsStatus(true):
+			return choice{Move: moveReadStatus, Note: joinNotes(note, "reading the work item's status before reopening it: "+statusReason(it))}
+		case inside && s.Status != nil && it.Policy.IsWontFix(s.Status.Resolution):
+			return choice{Move: moveWontFix, Note: joinNotes(note, wontFixNote(s, caps))}
 		case inside && caps.Reopen:
 			return choice{Move: moveReopen, Note: note}
 		case inside:
@@ -193,6 +228,32 @@ func newItem(s situation, note string) choice {
 		return choice{Move: moveMarkCreate, Note: note}
 	}
 	return choice{Move: moveCreate, Note: note}
+}
+
+// statusReason says why a reopen reads the work item's status first.
+func statusReason(it *store.Item) string {
+	var why []string
+	if len(it.Policy.WontFix) > 0 {
+		why = append(why, "a resolution in the route's wont_fix leaves it resolved")
+	}
+	if needsFieldRead(it) {
+		why = append(why, "the route's never_after_human fields are left alone once a person changed them")
+	}
+	return strings.Join(why, "; ")
+}
+
+// wontFixNote explains a re-fire that comments instead of reopening.
+func wontFixNote(s situation, caps sdk.Capabilities) string {
+	by := ""
+	if s.Status.ResolvedBy != "" {
+		by = " by " + s.Status.ResolvedBy
+	}
+	msg := fmt.Sprintf("fired again inside the reopen window, but %s was resolved as %q%s, which the route's wont_fix lists: not reopened",
+		refName(s.Item.Ref), s.Status.Resolution, by)
+	if !caps.Update {
+		return msg + "; the plugin has no Update, so only recorded"
+	}
+	return msg + "; a comment says it fired again"
 }
 
 func joinNotes(a, b string) string {

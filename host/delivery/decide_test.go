@@ -73,11 +73,24 @@ func TestDecide(t *testing.T) {
 		it.Condition, it.FiredSeq, it.EventAt = resolved, 0, t0
 		it.Alert = &sdk.Alert{FiredAt: t0.Add(-time.Minute)}
 	}
+	reads := allCaps()
+	reads.ReadStatus = true
+	nah := func(it *store.Item) {
+		it.Policy = route.Policy{Default: route.FieldCreate, Fields: map[string]route.FieldPolicy{"assignee": route.FieldNeverAfterHuman}}
+		it.FieldState = map[string]store.FieldState{"assignee": {Written: "alice"}}
+	}
+	wontFix := func(it *store.Item) { it.Policy.WontFix = []string{"Won't Fix"} }
+	refire := func(it *store.Item) { open(it); it.Seq = 2 }
+	status := func(resolution string) *sdk.WorkItemStatus {
+		return &sdk.WorkItemStatus{ID: "W1", Found: true, State: sdk.StateResolved, Resolution: resolution}
+	}
 	tests := []struct {
 		name                    string
 		it                      *store.Item
 		caps                    sdk.Capabilities
 		marked, lookedUp, adopt bool
+		statusRead              bool
+		status                  *sdk.WorkItemStatus
 		want                    move
 		at                      time.Time
 	}{
@@ -133,11 +146,45 @@ func TestDecide(t *testing.T) {
 			caps: caps, lookedUp: true, want: moveDone},
 		{name: "resolved item, nothing newer: done", it: item(func(it *store.Item) { resolvedItem(0)(it); resolution(it); it.AppliedSeq = it.Seq }),
 			caps: caps, want: moveDone},
+		// never_after_human: the fields' current values are read first.
+		{name: "re-fire, never_after_human field written: read status", it: item(func(it *store.Item) { refire(it); nah(it) }), caps: reads, want: moveReadStatus},
+		{name: "re-fire, never_after_human, status read: update", it: item(func(it *store.Item) { refire(it); nah(it) }), caps: reads,
+			statusRead: true, status: &sdk.WorkItemStatus{ID: "W1", Found: true}, want: moveUpdate},
+		{name: "re-fire, never_after_human, read failed to answer: update", it: item(func(it *store.Item) { refire(it); nah(it) }), caps: reads,
+			statusRead: true, want: moveUpdate},
+		{name: "re-fire, never_after_human, the plugin cannot read: update", it: item(func(it *store.Item) { refire(it); nah(it) }), caps: caps, want: moveUpdate},
+		{name: "re-fire, never_after_human already a person's: update", it: item(func(it *store.Item) {
+			refire(it)
+			nah(it)
+			it.FieldState["assignee"] = store.FieldState{Written: "alice", Human: true}
+		}), caps: reads, want: moveUpdate},
+		{name: "re-fire, no never_after_human field: update", it: item(refire), caps: reads, want: moveUpdate},
+		{name: "resolved, inside the window, never_after_human: read, then reopen", it: item(func(it *store.Item) { resolvedItem(10 * time.Minute)(it); nah(it) }),
+			caps: reads, want: moveReadStatus},
+		// wont_fix: the resolution decides between reopening and a comment.
+		{name: "resolved, inside the window, wont_fix: read status", it: item(func(it *store.Item) { resolvedItem(10 * time.Minute)(it); wontFix(it) }),
+			caps: reads, want: moveReadStatus},
+		{name: "resolved as won't fix, inside the window: comment", it: item(func(it *store.Item) { resolvedItem(10 * time.Minute)(it); wontFix(it) }),
+			caps: reads, statusRead: true, status: status("won't fix"), want: moveWontFix},
+		{name: "resolved as won't fix, plugin without Update: recorded", it: item(func(it *store.Item) { resolvedItem(10 * time.Minute)(it); wontFix(it) }),
+			caps: func() sdk.Capabilities { c := reads; c.Update = false; return c }(), statusRead: true, status: status("Won't Fix"), want: moveWontFix},
+		{name: "resolved as done, inside the window: reopen", it: item(func(it *store.Item) { resolvedItem(10 * time.Minute)(it); wontFix(it) }),
+			caps: reads, statusRead: true, status: status("Done"), want: moveReopen},
+		{name: "resolved as won't fix, after the window: create", it: item(func(it *store.Item) {
+			resolvedItem(2 * time.Hour)(it)
+			wontFix(it)
+			creating(now)(it)
+		}), caps: reads, marked: true, want: moveCreate},
+		{name: "wont_fix, the plugin cannot read status: reopen", it: item(func(it *store.Item) { resolvedItem(10 * time.Minute)(it); wontFix(it) }),
+			caps: caps, want: moveReopen},
+		{name: "won't fix commented, nothing newer: done", it: item(func(it *store.Item) { resolvedItem(10 * time.Minute)(it); wontFix(it); it.AppliedSeq = it.Seq }),
+			caps: reads, want: moveDone},
+		{name: "resolved, inside the window, no wont_fix: reopen without a read", it: item(resolvedItem(10 * time.Minute)), caps: reads, want: moveReopen},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := decide(situation{Item: tt.it, Caps: tt.caps, Marked: tt.marked, LookedUp: tt.lookedUp, Adopt: tt.adopt,
-				ReadAfterWrite: raw, Now: now})
+				ReadAfterWrite: raw, Now: now, StatusRead: tt.statusRead, Status: tt.status})
 			if got.Move != tt.want || !got.At.Equal(tt.at) {
 				t.Errorf("decide = %v at %v (note %q), want %v at %v", got.Move, got.At, got.Note, tt.want, tt.at)
 			}

@@ -29,12 +29,64 @@ type fake struct {
 	latency time.Duration
 
 	inFlight, maxInFlight int
+
+	// fields are what the tool holds in each item's fields (by id), as
+	// the calls wrote them (sdk.Request.Writes) or a person changed them;
+	// resolution is how each item was resolved. ReadStatus reports both.
+	fields     map[string]map[string]string
+	resolution map[string]string
+	// reqs are the requests of each op, in order.
+	reqs map[string][]*sdk.Request
 }
 
 var _ hostside.Client = (*fake)(nil)
 
 func newFake() *fake {
-	return &fake{items: map[string]*sdk.WorkItem{}, calls: map[string]int{}, times: map[string][]time.Time{}, errs: map[string][]error{}}
+	return &fake{items: map[string]*sdk.WorkItem{}, calls: map[string]int{}, times: map[string][]time.Time{}, errs: map[string][]error{},
+		fields: map[string]map[string]string{}, resolution: map[string]string{}, reqs: map[string][]*sdk.Request{}}
+}
+
+// edit changes a field of item id as a person would in the tool.
+func (f *fake) edit(id, field, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fields[id] == nil {
+		f.fields[id] = map[string]string{}
+	}
+	f.fields[id][field] = value
+}
+
+// field returns what the tool holds in a field of item id.
+func (f *fake) field(id, name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fields[id][name]
+}
+
+// resolveAs resolves item id with a resolution, as a person would.
+func (f *fake) resolveAs(id, resolution string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items[id].State, f.resolution[id] = sdk.StateResolved, resolution
+}
+
+// requests returns the requests of op, in order.
+func (f *fake) requests(op string) []*sdk.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*sdk.Request(nil), f.reqs[op]...)
+}
+
+// write applies the fields req writes to item id (f.mu held).
+func (f *fake) writeLocked(id string, req *sdk.Request, onCreate bool) {
+	if f.fields[id] == nil {
+		f.fields[id] = map[string]string{}
+	}
+	for k, v := range req.Fields {
+		if req.Writes(k, onCreate) {
+			f.fields[id][k] = fmt.Sprint(v)
+		}
+	}
 }
 
 func (f *fake) fail(op string, errs ...error) {
@@ -101,8 +153,15 @@ func (f *fake) delete(id string) {
 // enter records a call and returns its injected error, after the gate and
 // latency.
 func (f *fake) enter(ctx context.Context, op string) error {
+	return f.enterWith(ctx, op, nil)
+}
+
+func (f *fake) enterWith(ctx context.Context, op string, req *sdk.Request) error {
 	f.mu.Lock()
 	f.calls[op]++
+	if req != nil {
+		f.reqs[op] = append(f.reqs[op], req)
+	}
 	f.times[op] = append(f.times[op], time.Now())
 	f.inFlight++
 	f.maxInFlight = max(f.maxInFlight, f.inFlight)
@@ -143,7 +202,7 @@ func (f *fake) Info(context.Context) (sdk.Info, error) {
 func (f *fake) Configure(context.Context, sdk.Config) error { return nil }
 
 func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	if err := f.enter(ctx, "create"); err != nil {
+	if err := f.enterWith(ctx, "create", req); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -153,6 +212,7 @@ func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	wi := &sdk.WorkItem{ID: id, Key: "INC" + id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey}
 	f.items[id] = wi
 	f.order = append(f.order, id)
+	f.writeLocked(id, req, true)
 	if err := f.createThenFail; err != nil {
 		f.createThenFail = nil
 		return nil, err
@@ -177,7 +237,7 @@ func (f *fake) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 }
 
 func (f *fake) change(ctx context.Context, op string, req *sdk.Request, state sdk.WorkItemState) (*sdk.WorkItem, error) {
-	if err := f.enter(ctx, op); err != nil {
+	if err := f.enterWith(ctx, op, req); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -191,6 +251,12 @@ func (f *fake) change(ctx context.Context, op string, req *sdk.Request, state sd
 	}
 	if state != "" {
 		it.State = state
+	}
+	if op == "update" || op == "reopen" {
+		f.writeLocked(it.ID, req, false)
+	}
+	if op == "reopen" {
+		delete(f.resolution, it.ID)
 	}
 	c := *it
 	return &c, nil
@@ -220,7 +286,13 @@ func (f *fake) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.Wo
 	for _, ref := range req.Items {
 		st := sdk.WorkItemStatus{ID: ref.ID}
 		if it, ok := f.items[ref.ID]; ok {
-			st.Found, st.State = true, it.State
+			st.Found, st.State, st.Resolution = true, it.State, f.resolution[ref.ID]
+			if fs := f.fields[ref.ID]; len(fs) > 0 {
+				st.Fields = map[string]string{}
+				for k, v := range fs {
+					st.Fields[k] = v
+				}
+			}
 		}
 		out = append(out, st)
 	}

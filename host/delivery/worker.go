@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // runner dispatches one backend's work: it claims due items only while it
@@ -104,6 +107,12 @@ type job struct {
 	createUnknown bool
 	// unsaved: the item changed locally since the last save.
 	unsaved bool
+	// statusRead: this claim read the item's status; status is the answer.
+	statusRead bool
+	status     *sdk.WorkItemStatus
+	// plan is the field policy of the last call (see planFields): its
+	// State is recorded once the call succeeded.
+	plan fieldPlan
 	// loopCtx ends when the runner stops taking work; next and nextAt are
 	// the item the commit ending this claim claimed for the same slot.
 	loopCtx context.Context
@@ -159,7 +168,8 @@ func (j *job) logErr(err error) {
 func (j *job) step(ctx context.Context) (finished bool, err error) {
 	it, c := j.it, j.b.Client
 	d := decide(situation{Item: it, Caps: j.b.Capabilities, Marked: j.marked && it.Intent == store.IntentCreating, LookedUp: j.lookedUp,
-		Adopt: j.b.AdoptExisting, ReadAfterWrite: j.b.ReadAfterWriteDelay, Now: j.r.e.opt.Now()})
+		Adopt: j.b.AdoptExisting, ReadAfterWrite: j.b.ReadAfterWriteDelay, Now: j.r.e.opt.Now(),
+		StatusRead: j.statusRead, Status: j.status})
 	if d.Note != "" && !j.notes[d.Note] {
 		j.notes[d.Note] = true
 		j.note(store.EventState, d.Note)
@@ -188,6 +198,14 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		it.Intent, it.CreateAttemptAt, j.marked = store.IntentCreating, j.r.e.opt.Now(), true
 		j.note(store.EventState, "intent recorded: creating a work item")
 		return false, j.save(store.Progress{})
+	case moveReadStatus:
+		return j.readStatus(ctx)
+	case moveWontFix:
+		if !j.b.Capabilities.Update {
+			it.AppliedSeq, j.unsaved = it.Seq, true
+			return false, nil
+		}
+		op, fn = "update", c.Update
 	case moveLookup:
 		j.lookedUp = true
 		op, fn, withRef = "lookup", c.Lookup, false
@@ -205,7 +223,7 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			return true, err
 		}
 	}
-	wi, err := j.call(ctx, op, fn, withRef)
+	wi, err := j.call(ctx, op, fn, withRef, d.Move)
 	switch op {
 	case "lookup":
 		if err != nil && sdk.KindOf(err) != sdk.KindNotFound {
@@ -213,6 +231,9 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		}
 		if err == nil && wi != nil && wi.State != sdk.StateResolved && (it.Ref == nil || wi.ID != it.Ref.ID) {
 			j.setRef(wi)
+			// What the tool holds counts as written: a person's later
+			// change shows against it.
+			it.FieldState = j.plan.State
 			it.Remote, it.Intent, it.RemoteResolvedAt = store.RemoteOpen, store.IntentNone, time.Time{}
 			if it.Condition == sdk.ConditionFired {
 				it.AppliedSeq = it.Seq
@@ -232,6 +253,7 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			return true, j.fail(ctx, op, err)
 		}
 		j.setRef(wi)
+		it.FieldState = j.plan.State
 		it.Remote, it.Intent, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, store.IntentNone, time.Time{}, it.Seq
 		j.unsaved = true
 		return false, nil
@@ -239,14 +261,26 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 	if err != nil {
 		return j.failOrForget(ctx, op, err)
 	}
+	if d.Move == moveWontFix {
+		// The item stays resolved, as the person left it.
+		if wi != nil {
+			resolved := *wi
+			resolved.State = sdk.StateResolved
+			wi = &resolved
+		}
+		j.setRef(wi)
+		it.AppliedSeq, j.unsaved = it.Seq, true
+		return false, nil
+	}
 	j.setRef(wi)
 	switch op {
 	case "update":
-		it.AppliedSeq = it.Seq
+		it.AppliedSeq, it.FieldState = it.Seq, j.plan.State
 	case "resolve":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteResolved, it.EventAt, it.Seq
 	case "reopen":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.Intent = store.RemoteOpen, time.Time{}, it.Seq, store.IntentNone
+		it.FieldState = j.plan.State
 	}
 	j.unsaved = true
 	return false, nil
@@ -271,6 +305,7 @@ func (j *job) failOrForget(ctx context.Context, op string, err error) (bool, err
 	j.note(store.EventState, msg)
 	it.Remote, it.Ref, it.RemoteResolvedAt, it.Intent = store.RemoteNone, nil, time.Time{}, store.IntentNone
 	j.marked, j.unsaved = false, true
+	j.statusRead, j.status = false, nil
 	return false, nil
 }
 
@@ -303,7 +338,7 @@ func (j *job) note(kind, msg string) {
 }
 
 // call runs one plugin call under the backend's limits and audits it.
-func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk.Request) (*sdk.WorkItem, error), withRef bool) (*sdk.WorkItem, error) {
+func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk.Request) (*sdk.WorkItem, error), withRef bool, m move) (*sdk.WorkItem, error) {
 	if j.r.bucket.paused(time.Now()) > 0 {
 		return nil, errPaused
 	}
@@ -314,6 +349,11 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	req := &sdk.Request{CorrelationKey: it.CorrelationKey, Alert: *it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems}
 	if withRef {
 		req.Ref = it.Ref
+	}
+	if err := j.planFields(req, m); err != nil {
+		j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: string(sdk.KindOf(err)),
+			Message: fmt.Sprintf("%s not sent: %v", op, err)})
+		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, j.r.e.opt.CallTimeout)
 	start := time.Now()
@@ -343,6 +383,146 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	}
 	j.r.e.log.Debug("plugin call", "backend", j.r.ref, "op", op, "correlation_key", it.CorrelationKey, "outcome", outcome, "duration", d)
 	return wi, err
+}
+
+// valuesRenderer renders a plugin's per-alert attributes for a request
+// (pluginhost.Backend).
+type valuesRenderer interface {
+	RenderValues(*sdk.Request) (sdk.Values, error)
+}
+
+// planFields decides, for the call move m makes, which fields it writes
+// (the route's field policy, planFields) and puts that on req; j.plan.State
+// is what the item's field state becomes once the call succeeded. The
+// explanation goes into the audit trail.
+func (j *job) planFields(req *sdk.Request, m move) error {
+	it := j.it
+	j.plan = fieldPlan{State: it.FieldState}
+	if !it.Policy.HasFieldPolicy() {
+		return nil
+	}
+	in := fieldInput{Policy: it.Policy, State: it.FieldState}
+	switch m {
+	case moveCreate, moveLookup:
+		in.Call = fieldsCreate
+	case moveUpdate, moveReopen, moveWontFix:
+		in.Call = fieldsRefire
+	default:
+		return nil
+	}
+	values, err := j.fieldValues(req)
+	if err != nil {
+		return err
+	}
+	in.Values = values
+	if j.status != nil {
+		in.Current = j.status.Fields
+		if in.Current == nil {
+			in.Current = map[string]string{}
+		}
+	}
+	j.plan = planFields(in)
+	req.FieldPolicy = j.plan.Wire
+	if m == moveWontFix {
+		// A comment on an item a person closed: no field is written.
+		for f := range req.FieldPolicy {
+			req.FieldPolicy[f] = sdk.FieldCreate
+		}
+		j.plan = fieldPlan{State: it.FieldState}
+		return nil
+	}
+	if n := j.plan.Note; n != "" {
+		j.note(store.EventState, n)
+	}
+	return nil
+}
+
+// fieldValues are the fields req sends, as text: the route's fields and,
+// when the field policy names per-alert attributes, the plugin's
+// top-level per-alert values, which it then renders into req.Values.
+func (j *job) fieldValues(req *sdk.Request) (map[string]fieldValue, error) {
+	out := make(map[string]fieldValue, len(req.Fields))
+	for k, v := range req.Fields {
+		out[k] = fieldValue{Text: sdktext.Scalar(v), Route: true}
+	}
+	var attrs []string
+	for name := range j.it.Policy.Fields {
+		if _, ok := out[name]; !ok {
+			attrs = append(attrs, name)
+		}
+	}
+	r, ok := j.b.Client.(valuesRenderer)
+	if len(attrs) == 0 || !ok {
+		return out, nil
+	}
+	vals, err := r.RenderValues(req)
+	if err != nil || vals == nil {
+		return out, err
+	}
+	req.Values = vals
+	var top map[string]any
+	if err := vals.Decode(&top); err != nil {
+		return out, nil // not an object: no attribute to govern
+	}
+	for _, name := range attrs {
+		if v, ok := top[name]; ok && v != nil {
+			out[name] = fieldValue{Text: sdktext.Scalar(v)}
+		}
+	}
+	return out, nil
+}
+
+// readStatus reads the item's status in the tool (moveReadStatus): what
+// decide and the field policy need before a re-fire. An item the tool no
+// longer has is forgotten, as after NotFound; a status the plugin does not
+// give this time is retried later.
+func (j *job) readStatus(ctx context.Context) (bool, error) {
+	it, c := j.it, j.b.Client
+	if j.unsaved {
+		if err := j.save(store.Progress{}); err != nil {
+			return true, err
+		}
+	}
+	j.statusRead = true
+	var statuses []sdk.WorkItemStatus
+	_, err := j.call(ctx, "read_status", func(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+		var err error
+		statuses, err = c.ReadStatus(ctx, &sdk.StatusRequest{Items: []sdk.WorkItem{*req.Ref}})
+		return nil, err
+	}, true, moveReadStatus)
+	if err != nil {
+		return j.failOrForget(ctx, "read_status", err)
+	}
+	i := slices.IndexFunc(statuses, func(st sdk.WorkItemStatus) bool { return st.ID == it.Ref.ID })
+	switch {
+	case i < 0:
+		return true, j.fail(ctx, "read_status", sdk.Retryable(fmt.Errorf("the plugin gave no status for work item %s this time", refName(it.Ref))))
+	case !statuses[i].Found:
+		return j.failOrForget(ctx, "read_status", sdk.NotFound(fmt.Errorf("the tool no longer has work item %s", refName(it.Ref))))
+	}
+	st := statuses[i]
+	j.status = &st
+	j.note(store.EventState, statusText(it.Ref, st))
+	return false, nil
+}
+
+// statusText is a status read for the audit trail.
+func statusText(ref *sdk.WorkItem, st sdk.WorkItemStatus) string {
+	msg := fmt.Sprintf("work item %s is %s in the tool", refName(ref), st.State)
+	if st.Resolution != "" {
+		msg += fmt.Sprintf(", resolved as %q", st.Resolution)
+	}
+	if st.ResolvedBy != "" {
+		msg += " by " + st.ResolvedBy
+	}
+	if len(st.Fields) > 0 {
+		var parts []string
+		for _, k := range sortedNames(st.Fields) {
+			parts = append(parts, fmt.Sprintf("%s=%q", k, st.Fields[k]))
+		}
+		msg += "; fields: " + strings.Join(parts, ", ")
+	}
+	return msg
 }
 
 // fail ends the claim after a failed call: a retry later, or a dead letter
@@ -405,7 +585,7 @@ func (j *job) save(p store.Progress) error {
 		// known: the next claim starts afresh, without a Lookup.
 		p.CreateAttemptAt = time.Time{}
 	}
-	p.AppliedSeq, p.Attempts, p.LastError = it.AppliedSeq, it.Attempts, it.LastError
+	p.AppliedSeq, p.Attempts, p.LastError, p.FieldState = it.AppliedSeq, it.Attempts, it.LastError, it.FieldState
 	if p.Done {
 		p.Attempts, p.LastError = 0, ""
 	}
