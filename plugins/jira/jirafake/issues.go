@@ -24,6 +24,8 @@ type issue struct {
 	serviceDesk                 bool
 	deleted                     bool
 	links                       []*issueLink
+	resolutionDate              time.Time
+	histories                   []*historyEntry
 	// Search visibility: hidden from this many more matching searches,
 	// and until visibleAt.
 	hiddenSearches int
@@ -438,7 +440,11 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, _ []byte) {
 	if is == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.renderLocked(r.PathValue("ver"), is, splitList(r.URL.Query().Get("fields")), splitList(r.URL.Query().Get("properties")), true))
+	out := s.renderLocked(r.PathValue("ver"), is, splitList(r.URL.Query().Get("fields")), splitList(r.URL.Query().Get("properties")), true)
+	if slices.Contains(splitList(r.URL.Query().Get("expand")), "changelog") {
+		out["changelog"] = s.changelogLocked(is, false)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // renderLocked renders an issue as GET /issue does; fields nil means all.
@@ -465,6 +471,13 @@ func (s *Server) renderLocked(ver string, is *issue, fields, props []string, all
 			f["resolution"] = nil
 		} else {
 			f["resolution"] = map[string]any{"name": is.resolution, "id": strconv.Itoa(10000 + slices.Index(resolutions, is.resolution))}
+		}
+	}
+	if want("resolutiondate") {
+		if is.resolutionDate.IsZero() {
+			f["resolutiondate"] = nil
+		} else {
+			f["resolutiondate"] = jiraTime(is.resolutionDate)
 		}
 	}
 	if want("labels") {
@@ -580,6 +593,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, _ []byte) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if is := s.issueOr404(w, r); is != nil {
+		defer s.pushLater(s.eventLocked(is, "jira:issue_deleted", "issue_deleted", apiUser(r), nil))
 		is.deleted = true
 		w.WriteHeader(http.StatusNoContent)
 	}
@@ -748,11 +762,9 @@ func (s *Server) handleTransition(w http.ResponseWriter, r *http.Request, body [
 		writeErrors(w, http.StatusBadRequest, nil, errs)
 		return
 	}
-	is.status = t.to
-	is.resolution = resolution
-	if statuses[t.to].category != "done" {
-		is.resolution = ""
-	}
+	by := apiUser(r)
+	h := s.moveLocked(is, t.to, resolution, by)
+	defer s.pushLater(s.eventLocked(is, "jira:issue_updated", eventType(h), by, h))
 	for _, c := range req.Update.Comment {
 		s.addCommentLocked(is, c.Add.Body)
 	}

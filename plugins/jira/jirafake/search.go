@@ -279,6 +279,8 @@ func (s *Server) valuesLocked(is *issue, field string) ([]string, error) {
 		return []string{is.key}, nil
 	case "id":
 		return []string{is.id}, nil
+	case "issue":
+		return []string{is.key, is.id}, nil
 	case "labels":
 		return is.labels, nil
 	case "status":
@@ -408,6 +410,45 @@ type searchParams struct {
 	Fields          []string `json:"fields"`
 	Properties      []string `json:"properties"`
 	ReconcileIssues []int    `json:"reconcileIssues"`
+	// Expand is a comma-separated string (Cloud's /search/jql) or an
+	// array of strings (/search).
+	Expand json.RawMessage `json:"expand"`
+	// ValidateQuery is the old search's "strict" (default), "warn" or
+	// "none"; true and false read as strict and none.
+	ValidateQuery json.RawMessage `json:"validateQuery"`
+}
+
+// validation is how the old search treats a JQL value naming nothing:
+// "strict" fails, "warn" warns, "none" says nothing.
+func (p searchParams) validation() string {
+	var s string
+	if json.Unmarshal(p.ValidateQuery, &s) == nil && (s == "warn" || s == "none") {
+		return s
+	}
+	var b bool
+	if json.Unmarshal(p.ValidateQuery, &b) == nil && !b {
+		return "none"
+	}
+	return "strict"
+}
+
+// missingIssuesLocked returns Jira's message for each issue an issue, key
+// or id clause of q names that does not exist (deleted ones included).
+func (s *Server) missingIssuesLocked(q *jql) []string {
+	var out []string
+	for _, c := range q.clauses {
+		switch c.field {
+		case "issue", "key", "issuekey", "id":
+		default:
+			continue
+		}
+		for _, v := range c.values {
+			if s.findLocked(v) == nil && s.findLocked(strings.ToUpper(v)) == nil {
+				out = append(out, fmt.Sprintf("An issue with key '%s' does not exist for field '%s'.", v, c.field))
+			}
+		}
+	}
+	return out
 }
 
 func readSearchParams(r *http.Request, body []byte) (searchParams, error) {
@@ -430,6 +471,12 @@ func readSearchParams(r *http.Request, body []byte) (searchParams, error) {
 		p.MaxResults = &n
 	}
 	p.NextPageToken = q.Get("nextPageToken")
+	if v := q.Get("expand"); v != "" {
+		p.Expand, _ = json.Marshal(v)
+	}
+	if v := q.Get("validateQuery"); v != "" {
+		p.ValidateQuery, _ = json.Marshal(v)
+	}
 	p.Fields = splitList(q.Get("fields"))
 	p.Properties = splitList(q.Get("properties"))
 	for _, id := range splitList(q.Get("reconcileIssues")) {
@@ -466,18 +513,32 @@ func (s *Server) handleOldSearch(w http.ResponseWriter, r *http.Request, body []
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	missing := s.missingIssuesLocked(q)
+	if len(missing) > 0 && p.validation() == "strict" {
+		writeErrors(w, http.StatusBadRequest, missing, nil)
+		return
+	}
 	found, err := s.searchLocked(q, nil)
 	if err != nil {
 		writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
 		return
 	}
+	changelog := expandsChangelog(p.Expand)
 	issues := []map[string]any{}
 	for i := p.StartAt; i < len(found) && len(issues) < limit; i++ {
-		issues = append(issues, s.renderLocked(r.PathValue("ver"), found[i], p.Fields, p.Properties, true))
+		m := s.renderLocked(r.PathValue("ver"), found[i], p.Fields, p.Properties, true)
+		if changelog {
+			m["changelog"] = s.changelogLocked(found[i], false)
+		}
+		issues = append(issues, m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"expand": "schema,names", "startAt": p.StartAt, "maxResults": limit, "total": len(found), "issues": issues,
-	})
+	}
+	if len(missing) > 0 && p.validation() == "warn" {
+		out["warningMessages"] = missing
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // handleSearchJQL is Cloud's /rest/api/3/search/jql with token paging.
@@ -524,16 +585,25 @@ func (s *Server) handleSearchJQL(w http.ResponseWriter, r *http.Request, body []
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if missing := s.missingIssuesLocked(q); len(missing) > 0 {
+		writeErrors(w, http.StatusBadRequest, missing, nil)
+		return
+	}
 	found, err := s.searchLocked(q, reconcile)
 	if err != nil {
 		writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
 		return
 	}
+	changelog := expandsChangelog(p.Expand)
 	issues := []map[string]any{}
 	i := start
 	for ; i < len(found) && len(issues) < limit; i++ {
 		// Cloud returns only ids unless fields are asked for.
-		issues = append(issues, s.renderLocked(r.PathValue("ver"), found[i], p.Fields, p.Properties, false))
+		m := s.renderLocked(r.PathValue("ver"), found[i], p.Fields, p.Properties, false)
+		if changelog {
+			m["changelog"] = s.changelogLocked(found[i], true)
+		}
+		issues = append(issues, m)
 	}
 	out := map[string]any{"issues": issues, "isLast": i >= len(found)}
 	if i < len(found) {

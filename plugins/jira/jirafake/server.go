@@ -25,7 +25,14 @@
 //     outward issue), shown in the issuelinks field;
 //   - a request budget per window answered with 429 and Retry-After once
 //     spent, injected faults, and lost answers: a request that takes effect
-//     but whose answer never reaches the client (LoseNext).
+//     but whose answer never reaches the client (LoseNext);
+//   - resolutiondate, the changelog (expand=changelog) with each change's
+//     author, people acting in Jira (ResolveAs, CloseAs, ReopenAs, EditAs,
+//     DeleteAs) and webhooks signed with X-Hub-Signature (PushTo): see
+//     human.go;
+//   - JQL's issue field (issue in (…), by id or key): an issue that does
+//     not exist fails the search with 400, as in Jira, unless the old
+//     search's validateQuery is "warn" or "none".
 //
 // Every request is logged for assertions; a fault injected without a body
 // answers with the error envelope. A Server is safe for concurrent use,
@@ -218,6 +225,9 @@ type Server struct {
 	numbers     map[string]int
 	searches    int
 	lost        []lostAnswer
+	nextHistory int
+	// pushState holds the webhook and what it sent (human.go).
+	pushState
 }
 
 // lostAnswer is a request to be served but not answered (LoseNext).
@@ -391,7 +401,7 @@ func (s *Server) SetStatus(keyOrID, status, resolution string) error {
 	if resolution != "" && !slices.Contains(resolutions, resolution) {
 		return fmt.Errorf("jirafake: unknown resolution %q", resolution)
 	}
-	is.status, is.resolution = status, resolution
+	s.moveLocked(is, status, resolution, User{Name: "admin", DisplayName: "Administrator"})
 	return nil
 }
 

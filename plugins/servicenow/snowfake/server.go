@@ -30,7 +30,16 @@
 //     (ScriptQueries) and matches the value as the empty result such a
 //     script usually returns;
 //   - a hibernating mode that answers every request with 200 and an HTML
-//     page, like a sleeping developer instance.
+//     page, like a sleeping developer instance;
+//   - sysparm_display_value=true|all: choice labels, the display field of
+//     referenced records, date-times in the instance's time zone
+//     (display.go);
+//   - people acting in the UI (ResolveAs, CloseAs, CancelAs, ReopenAs,
+//     EditAs, DeleteAs, with users from AddUser): the incident's business
+//     rules set resolved_by, closed_by and sys_updated_by to the person,
+//     and a business rule's outbound REST message pushes each change when
+//     PushTo is set (human.go). Table API writes act as the basic auth
+//     user, else "admin".
 //
 // Every request is logged for assertions; faults injected with FailNext,
 // FailAll and FailTable answer API requests, never the token endpoint, and
@@ -125,6 +134,8 @@ type Server struct {
 	denied      map[string]map[string]bool // table → denied ACL operations
 	tableFaults []tableFault
 	hibernating bool
+	push        Push         // where people's changes are pushed (human.go)
+	pushes      []PushResult // pushes sent
 }
 
 // tableFault is a fault for one method on one table (FailTable).
@@ -646,10 +657,11 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, body []byt
 			writeError(w, http.StatusForbidden, "Operation Failed", msg)
 			return
 		}
-		s.incidentRulesLocked(rec.fields, next)
+		s.incidentRulesLocked(rec.fields, next, apiUser(r))
 	}
 	now := s.opts.Now()
 	next["sys_updated_on"] = formatTime(now)
+	next["sys_updated_by"] = apiUser(r)
 	next["sys_mod_count"] = strconv.Itoa(atoi(next["sys_mod_count"]) + 1)
 	rec.fields = next
 	for _, n := range notes {
@@ -722,8 +734,10 @@ func (s *Server) dataPolicy(f map[string]string) string {
 	return "Data Policy Exception: \n The following fields are mandatory: " + strings.Join(missing, ", ") + "\n"
 }
 
-// incidentRulesLocked mimics the business rules an update triggers.
-func (s *Server) incidentRulesLocked(prev, next map[string]string) {
+// incidentRulesLocked mimics the business rules an update by the user
+// named actor (a sys_user's user_name) triggers: who resolved or closed
+// the incident and when.
+func (s *Server) incidentRulesLocked(prev, next map[string]string, actor string) {
 	now := formatTime(s.opts.Now())
 	next["priority"] = priority(next["impact"], next["urgency"])
 	if prev["state"] == next["state"] {
@@ -732,14 +746,19 @@ func (s *Server) incidentRulesLocked(prev, next map[string]string) {
 	switch next["state"] {
 	case "6":
 		next["resolved_at"] = now
+		next["resolved_by"] = s.userIDLocked(actor)
 	case "7":
 		next["closed_at"] = now
+		next["closed_by"] = s.userIDLocked(actor)
+		next["active"] = "false"
+	case "8":
 		next["active"] = "false"
 	default:
 		if prev["state"] == "6" || prev["state"] == "7" {
 			next["reopen_count"] = strconv.Itoa(atoi(next["reopen_count"]) + 1)
 			next["reopened_time"] = now
 			next["resolved_at"] = ""
+			next["resolved_by"] = ""
 			next["active"] = "true"
 		}
 	}
@@ -816,7 +835,7 @@ func (s *Server) findLocked(table, sysID string) *record {
 }
 
 // renderLocked shapes a record for a response: sysparm_fields, reference
-// links, journal fields empty.
+// links, sysparm_display_value (display.go), journal fields empty.
 func (s *Server) renderLocked(rec *record, p url.Values) map[string]any {
 	excludeLinks := p.Get("sysparm_exclude_reference_link") == "true"
 	var names []string
@@ -830,10 +849,15 @@ func (s *Server) renderLocked(rec *record, p url.Values) map[string]any {
 			names = append(names, "work_notes", "comments")
 		}
 	}
+	display := p.Get("sysparm_display_value")
 	out := map[string]any{}
 	for _, name := range names {
 		name = strings.TrimSpace(name)
 		v := rec.fields[name]
+		if display == "true" || display == "all" {
+			out[name] = s.renderDisplayLocked(rec, name, v, display, excludeLinks)
+			continue
+		}
 		if ref, ok := referenceFields[rec.table][name]; ok && v != "" && !excludeLinks {
 			out[name] = map[string]string{"link": s.URL + "/api/now/table/" + ref + "/" + v, "value": v}
 			continue

@@ -45,6 +45,11 @@ func TestConformance(t *testing.T) {
 				}
 			},
 			Fields: map[string]any{"Team": "Web"},
+			Delete: func(t *testing.T, wi *sdk.WorkItem) {
+				if err := fake.DeleteAs(wi.ID, jirafake.User{Name: "fred"}); err != nil {
+					t.Fatal(err)
+				}
+			},
 		})
 	})
 }

@@ -68,6 +68,7 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	// Route fields are written on create, and on a re-fire as the route's
 	// field_policy says.
 	info.Capabilities.FieldPolicy = true
+	info.MaxStatusBatch = StatusBatch
 	info.ReadAfterWriteDelay = DefaultSearchConsistencyDelay
 	if b := p.state.Load(); b != nil {
 		info.ReadAfterWriteDelay = b.s.searchDelay

@@ -41,6 +41,11 @@ func TestConformance(t *testing.T) {
 			}
 		},
 		Fields: map[string]any{"category": "hardware"},
+		Delete: func(t *testing.T, wi *sdk.WorkItem) {
+			if err := fake.DeleteAs(wi.ID, "fred.luddy"); err != nil {
+				t.Fatal(err)
+			}
+		},
 	})
 }
 

@@ -56,6 +56,7 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	// Route fields are written on create, and on a re-fire as the route's
 	// field_policy says (incident mode; an event carries them all).
 	info.Capabilities.FieldPolicy = true
+	info.MaxStatusBatch = StatusBatch
 	return info, nil
 }
 
