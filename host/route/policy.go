@@ -57,11 +57,12 @@ func PerAlertAttributes(schema sdk.Schema) []string {
 	return out
 }
 
-// CheckPolicies checks each route's field_policy against the plugins of
-// the backends it sends to, once they run: every plugin must apply field
-// policies (Capabilities.FieldPolicy), and every name field_policy gives
-// must be a field the route sends or a per-alert attribute of one of those
-// plugins. A route whose fields are a map, whose keys are known only per
+// CheckPolicies checks each route's field_policy and wont_fix against the
+// plugins of the backends it sends to, once they run: every plugin must
+// apply field policies (Capabilities.FieldPolicy), and read status
+// (Capabilities.ReadStatus) for never_after_human and wont_fix; every name
+// field_policy gives must be a field the route sends or a per-alert
+// attribute of one of those plugins. A route whose fields are a map, whose keys are known only per
 // alert, may name any field, and so may a route one of whose backends'
 // plugins did not start. backends holds the facts of every backend
 // whose plugin started; the others are skipped (their start failed with a
@@ -70,6 +71,7 @@ func PerAlertAttributes(schema sdk.Schema) []string {
 func (r *Router) CheckPolicies(cfg *config.Config, backends map[string]PluginFacts) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, rt := range cfg.Routes {
+		diags = append(diags, r.checkWontFix(cfg, rt, backends)...)
 		if !rt.HasFieldPolicy() {
 			continue
 		}
@@ -87,11 +89,24 @@ func (r *Router) CheckPolicies(cfg *config.Config, backends map[string]PluginFac
 		}
 		perAlert := map[string][]string{} // attribute → the backends whose plugins have it
 		allKnown := true
+		nah := rt.FieldPolicyDefault == config.FieldPolicyNeverAfterHuman
+		for _, p := range rt.FieldPolicy {
+			nah = nah || p == config.FieldPolicyNeverAfterHuman
+		}
 		for _, b := range c.backends {
 			f, ok := backends[b]
 			if !ok {
 				allKnown = false
 				continue
+			}
+			if nah && !f.Capabilities.ReadStatus {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "never_after_human needs a plugin that reads status",
+					Detail: fmt.Sprintf("Route %q gives a field the policy \"never_after_human\", which needs the field's current value in the tool to see a person's change, but backend.%s's plugin %q cannot read a work item's status (it does not declare the read_status capability). Use \"create\" or \"comment\" for this route, or send it to a backend whose plugin reads status.",
+						rt.Name, b, f.Plugin),
+					Subject: policyAt,
+				})
 			}
 			if !f.Capabilities.FieldPolicy {
 				diags = append(diags, &hcl.Diagnostic{
@@ -120,6 +135,31 @@ func (r *Router) CheckPolicies(cfg *config.Config, backends map[string]PluginFac
 				Summary:  "Invalid field_policy." + name,
 				Detail:   fmt.Sprintf("field_policy.%s of route %q names no field the route sends: %s.%s", name, rt.Name, sendsText(c.fieldNames, perAlert), suggestField(name, c.fieldNames, perAlert)),
 				Subject:  subjectOf(cfg, key+".field_policy."+name, policyAt),
+			})
+		}
+	}
+	return diags
+}
+
+// checkWontFix: wont_fix needs the resolution of a resolved work item,
+// which only a plugin that reads status gives.
+func (r *Router) checkWontFix(cfg *config.Config, rt *config.Route, backends map[string]PluginFacts) hcl.Diagnostics {
+	if rt.WontFix == nil {
+		return nil
+	}
+	i := slices.IndexFunc(r.routes, func(c *compiled) bool { return c.name == rt.Name })
+	if i < 0 {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, b := range r.routes[i].backends {
+		if f, ok := backends[b]; ok && !f.Capabilities.ReadStatus {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "wont_fix needs a plugin that reads status",
+				Detail: fmt.Sprintf("Route %q sets wont_fix, which needs the resolution a person gave a work item, but backend.%s's plugin %q cannot read a work item's status (it does not declare the read_status capability). Remove the wont_fix block, or send the route to backends whose plugins read status (servicenow, jira).",
+					rt.Name, b, f.Plugin),
+				Subject: subjectOf(cfg, "route."+rt.Name+".wont_fix", rt.Range.Ptr()),
 			})
 		}
 	}

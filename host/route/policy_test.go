@@ -66,7 +66,8 @@ auth "none" {}
 backend "servicenow" "prod" {}
 backend "file" "local" {}
 `
-	applies := PluginFacts{Plugin: "servicenow", Capabilities: sdk.Capabilities{FieldPolicy: true}}
+	applies := PluginFacts{Plugin: "servicenow", Capabilities: sdk.Capabilities{FieldPolicy: true, ReadStatus: true}}
+	noRead := PluginFacts{Plugin: "servicenow", Capabilities: sdk.Capabilities{FieldPolicy: true}}
 	file := PluginFacts{Plugin: "file", PerAlert: []string{"title"}}
 	fileApplies := PluginFacts{Plugin: "file", PerAlert: []string{"title"}, Capabilities: sdk.Capabilities{FieldPolicy: true}}
 	tests := []struct {
@@ -97,6 +98,18 @@ backend "file" "local" {}
   field_policy_default = "always"`,
 			backends: map[string]PluginFacts{"servicenow.prod": applies, "file.local": file},
 			err:      `backend.file.local's plugin "file" does not apply one`, errLine: 8},
+		{name: "never_after_human without status reads", route: `send_to = [backend.servicenow.prod]
+  fields = { assignee = "alice" }
+  field_policy = { assignee = "never_after_human" }`,
+			backends: map[string]PluginFacts{"servicenow.prod": noRead},
+			err:      `Route "r" gives a field the policy "never_after_human", which needs the field's current value in the tool`, errLine: 8},
+		{name: "wont_fix without status reads", route: `send_to = [backend.servicenow.prod]
+  wont_fix { resolutions = ["Won't Fix"] }`,
+			backends: map[string]PluginFacts{"servicenow.prod": noRead},
+			err:      `Route "r" sets wont_fix, which needs the resolution a person gave a work item`, errLine: 7},
+		{name: "wont_fix with status reads", route: `send_to = [backend.servicenow.prod]
+  wont_fix { resolutions = ["Won't Fix"] }`,
+			backends: map[string]PluginFacts{"servicenow.prod": applies}},
 		{name: "no field policy, no check", route: `send_to = [backend.file.local]
   fields = { priority = "2" }`,
 			backends: map[string]PluginFacts{"file.local": file}},
