@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -378,6 +380,14 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 	fmt.Fprintf(w, "  desired %s (alert %s at %s), remote %s %s\n", termText(string(it.Condition)), termText(it.AlertID), it.EventAt.Format(time.RFC3339), termText(string(it.Remote)), termText(refKey(it)))
 	if it.Ref != nil && it.Ref.URL != "" {
 		fmt.Fprintf(w, "  %s\n", termText(it.Ref.URL))
+	}
+	for _, name := range slices.Sorted(maps.Keys(it.FieldState)) {
+		st := it.FieldState[name]
+		human := ""
+		if st.Human {
+			human = "; changed by a person since, no longer written"
+		}
+		fmt.Fprintf(w, "  field %s: last written %s%s\n", termText(name), termText(strconv.Quote(st.Written)), human)
 	}
 	fmt.Fprintf(w, "  %s", pendingState(it))
 	if it.LastError != "" {

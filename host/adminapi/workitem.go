@@ -3,6 +3,7 @@ package adminapi
 import (
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -24,6 +25,8 @@ type WorkItem struct {
 	ConfigurationItems    []sdk.ConfigurationItem `json:"configuration_items"`
 	ReopenWindowSeconds   float64                 `json:"reopen_window_seconds"`
 	OnResolvedWithoutItem string                  `json:"on_resolved_without_item"`
+	// Policy is the route's field_policy and wont_fix, as the item keeps it.
+	Policy route.Policy `json:"policy,omitzero"`
 	EventAt               time.Time               `json:"event_at"`
 	Seq                   int64                   `json:"seq"`
 	AppliedSeq            int64                   `json:"applied_seq"`
@@ -35,6 +38,9 @@ type WorkItem struct {
 	RemoteResolvedAt time.Time         `json:"remote_resolved_at,omitzero"`
 	Intent           store.Intent      `json:"intent,omitempty"`
 	CreateAttemptAt  time.Time         `json:"create_attempt_at,omitzero"`
+	// FieldState is what the connector last wrote to each field its field
+	// policy governs, and whether a person has changed it since.
+	FieldState map[string]store.FieldState `json:"field_state,omitempty"`
 
 	// Pending: the item waits for reconcile (due at DueAt). Dead: it was
 	// dead-lettered and waits for a replay.
@@ -85,7 +91,7 @@ func NewWorkItemList(items []*store.Item) WorkItemList {
 func WorkItemFromStore(it *store.Item, events []store.Event) WorkItem {
 	out := WorkItem{ID: it.ID, Route: it.Route, Backend: it.Backend, CorrelationKey: it.CorrelationKey,
 		Condition: it.Condition, AlertID: it.AlertID, Alert: it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems,
-		ReopenWindowSeconds: it.ReopenWindow.Seconds(), OnResolvedWithoutItem: string(it.OnResolvedWithoutItem),
+		ReopenWindowSeconds: it.ReopenWindow.Seconds(), OnResolvedWithoutItem: string(it.OnResolvedWithoutItem), Policy: it.Policy, FieldState: it.FieldState,
 		EventAt: it.EventAt, Seq: it.Seq, AppliedSeq: it.AppliedSeq, FiredSeq: it.FiredSeq,
 		Remote: it.Remote, Ref: it.Ref, RemoteResolvedAt: it.RemoteResolvedAt, Intent: it.Intent, CreateAttemptAt: it.CreateAttemptAt,
 		Pending: it.Dirty, Dead: it.Dead, DueAt: it.DueAt, DirtySince: it.DirtySince, Attempts: it.Attempts, LastError: it.LastError,
