@@ -157,3 +157,39 @@ func TestNoFieldPolicyWritesNoFields(t *testing.T) {
 		t.Errorf("update without a policy sent %v; want the work note alone", sent)
 	}
 }
+
+// TestResolveKeepsAPersonsResolution: an incident a person already
+// resolved (or closed) keeps their close code and notes when its alert
+// resolves: resolving a resolved item changes nothing. A route's wont_fix
+// reads that close code later.
+func TestResolveKeepsAPersonsResolution(t *testing.T) {
+	for _, state := range []string{StateResolved, StateClosed} {
+		t.Run(state, func(t *testing.T) {
+			e := newEnv(t, nil, nil)
+			ctx := context.Background()
+			item := e.create("k", alert())
+			act := e.fake.ResolveAs
+			if state == StateClosed {
+				act = e.fake.CloseAs
+			}
+			if err := act(item.ID, "beth", "Not Solved (Not Reproducible)", "cannot reproduce"); err != nil {
+				t.Fatal(err)
+			}
+			e.fake.ResetRequests()
+			got, err := e.p.Resolve(ctx, e.request("k", alert(), item))
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			rec := e.fake.Record("incident", item.ID)
+			if rec["close_code"] != "Not Solved (Not Reproducible)" || rec["close_notes"] != "cannot reproduce" || rec["state"] != state {
+				t.Errorf("after Resolve: state %q, close_code %q, close_notes %q; want the person's", rec["state"], rec["close_code"], rec["close_notes"])
+			}
+			if got.State != sdk.StateResolved {
+				t.Errorf("Resolve returned state %q", got.State)
+			}
+			if p := e.requests(http.MethodPatch, "/api/now/table/incident/"); len(p) != 0 {
+				t.Errorf("Resolve of a resolved incident sent %d PATCHes", len(p))
+			}
+		})
+	}
+}

@@ -173,6 +173,17 @@ func (p *Plugin) updateIncident(ctx context.Context, b *backend, req *sdk.Reques
 }
 
 func (p *Plugin) resolveIncident(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+	// An incident a person resolved, closed or canceled keeps what they
+	// gave it (the close code a route's wont_fix reads): resolving a
+	// resolved item changes nothing.
+	cur, err := p.get(ctx, b, req)
+	if err != nil {
+		return nil, err
+	}
+	switch cur.State {
+	case StateResolved, StateClosed, StateCanceled:
+		return p.workItem(b, *cur, req.CorrelationKey), nil
+	}
 	item, err := p.patch(ctx, b, req, "resolve incident", map[string]string{
 		"state":       StateResolved,
 		"close_code":  b.s.incident.CloseCode,

@@ -122,7 +122,8 @@ func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 	return p.run(ctx, req, p.updateIncident, false)
 }
 
-// Resolve sets the incident to Resolved with close code and notes.
+// Resolve sets the incident to Resolved with close code and notes, unless
+// it is resolved, closed or canceled already.
 func (p *Plugin) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return p.run(ctx, req, p.resolveIncident, true)
 }
