@@ -415,10 +415,12 @@ func (c *Connector) PluginPID(t testing.TB, name string) int {
 // configuration and store (the store commands: workitems, deadletter), as
 // an operator would next to the running host, and returns its standard
 // output; a failure fails the test. args start with the subcommand and its
-// verb, e.g. "deadletter", "list", "-json".
+// verb, e.g. "deadletter", "list", "-json" or "workitems", "show", "7";
+// the connector's flags go right after the verb, before any argument.
 func (c *Connector) Command(t testing.TB, args ...string) []byte {
 	t.Helper()
-	args = append(args, "-dev", "-config", c.configPath, "-data-dir", c.dataDir)
+	head := min(2, len(args))
+	args = append(append(slices.Clip(args[:head]), "-dev", "-config", c.configPath, "-data-dir", c.dataDir), args[head:]...)
 	cmd := exec.Command(c.bins.Host, args...)
 	cmd.Dir = c.dir
 	cmd.Env = c.environ()
