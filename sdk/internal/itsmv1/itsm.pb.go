@@ -815,7 +815,7 @@ type Call struct {
 	// When each field named here (a route field or a per-alert attribute)
 	// is written, as the host resolved it for this call; a field not named
 	// here is written as the plugin always did.
-	FieldPolicy   map[string]FieldPolicy `protobuf:"bytes,7,rep,name=field_policy,json=fieldPolicy,proto3" json:"field_policy,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=itsm.v1.FieldPolicy"`
+	FieldPolicy   map[string]FieldPolicy `protobuf:"bytes,8,rep,name=field_policy,json=fieldPolicy,proto3" json:"field_policy,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=itsm.v1.FieldPolicy"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1971,7 +1971,7 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"valuesJson\x12K\n" +
 	"\x13configuration_items\x18\x05 \x03(\v2\x1a.itsm.v1.ConfigurationItemR\x12configurationItems\x12#\n" +
 	"\x03ref\x18\x06 \x01(\v2\x11.itsm.v1.WorkItemR\x03ref\x12A\n" +
-	"\ffield_policy\x18\a \x03(\v2\x1e.itsm.v1.Call.FieldPolicyEntryR\vfieldPolicy\x1aT\n" +
+	"\ffield_policy\x18\b \x03(\v2\x1e.itsm.v1.Call.FieldPolicyEntryR\vfieldPolicy\x1aT\n" +
 	"\x10FieldPolicyEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12*\n" +
 	"\x05value\x18\x02 \x01(\x0e2\x14.itsm.v1.FieldPolicyR\x05value:\x028\x01\"2\n" +
