@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/itsm-connector/itsm-connector/sdk/internal/calltrace"
 	"github.com/itsm-connector/itsm-connector/sdk/internal/itsmv1"
 )
 
@@ -76,6 +77,8 @@ func completeInfo(p Plugin, info Info) Info {
 
 // Configure passes the configuration to the plugin.
 func (s *grpcServer) Configure(ctx context.Context, in *itsmv1.ConfigureRequest) (_ *itsmv1.ConfigureResponse, err error) {
+	ctx, finish := calltrace.Serve(ctx)
+	defer finish()
 	defer recoverPanic("Configure", &err)
 	if err := s.impl.Configure(ctx, Config(in.GetConfigJson())); err != nil {
 		return nil, errorToStatus(err)
@@ -87,6 +90,10 @@ func (s *grpcServer) Configure(ctx context.Context, in *itsmv1.ConfigureRequest)
 // does not implement it), encode.
 func (s *grpcServer) call(ctx context.Context, method string, in *itsmv1.Call,
 	fn func(context.Context, *Request) (*WorkItem, error)) (_ *itsmv1.WorkItem, err error) {
+	// Spans the plugin starts under ctx go back to the host in the
+	// trailer, when the host traces this call.
+	ctx, finish := calltrace.Serve(ctx)
+	defer finish()
 	defer recoverPanic(method, &err)
 	if fn == nil {
 		return nil, errorToStatus(Permanent(fmt.Errorf("plugin does not implement %s", method)))

@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defaultConfig(&opts)
 	opts.LogOutput = stderr
+	opts.Version = version
 	tuneGC()
 	err := app.Serve(ctx, opts)
 	var d *app.Diagnostics

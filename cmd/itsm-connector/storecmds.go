@@ -394,6 +394,13 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 		fmt.Fprintf(w, ", last error after %d attempt(s): %s", it.Attempts, termText(it.LastError))
 	}
 	fmt.Fprintln(w)
+	if id := store.TraceIDOf(it.TraceParent); id != "" {
+		fmt.Fprintf(w, "  trace %s\n", id)
+	}
+	traced := false
+	for _, e := range events {
+		traced = traced || e.TraceID != ""
+	}
 	fmt.Fprintln(w, "audit trail:")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, e := range events {
@@ -401,7 +408,11 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 		if e.Duration > 0 {
 			d = e.Duration.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), termText(e.Kind), termText(e.Op), termText(e.Outcome), d, termText(e.Message))
+		trace := ""
+		if traced {
+			trace = "\t" + dash(termText(e.TraceID))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s%s\t%s\n", e.At.Format(time.RFC3339), termText(e.Kind), termText(e.Op), termText(e.Outcome), d, trace, termText(e.Message))
 	}
 	_ = tw.Flush()
 }

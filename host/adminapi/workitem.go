@@ -31,6 +31,9 @@ type WorkItem struct {
 	Seq                   int64                   `json:"seq"`
 	AppliedSeq            int64                   `json:"applied_seq"`
 	FiredSeq              int64                   `json:"fired_seq"`
+	// TraceID is the trace of the notification that set the desired state
+	// (docs/operations.md, "Traces"); empty when it was not traced.
+	TraceID string `json:"trace_id"`
 
 	// Remote state.
 	Remote           store.RemoteState `json:"remote"`
@@ -70,6 +73,9 @@ type Event struct {
 	Outcome    string  `json:"outcome"`
 	Message    string  `json:"message"`
 	DurationMS float64 `json:"duration_ms,omitempty"`
+	// TraceID is the trace the event belongs to: the alert's for a
+	// notification, the reconcile's for a call; empty when untraced.
+	TraceID string `json:"trace_id"`
 }
 
 // WorkItemList is a list of work items, newest first.
@@ -92,13 +98,13 @@ func WorkItemFromStore(it *store.Item, events []store.Event) WorkItem {
 	out := WorkItem{ID: it.ID, Route: it.Route, Backend: it.Backend, CorrelationKey: it.CorrelationKey,
 		Condition: it.Condition, AlertID: it.AlertID, Alert: it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems,
 		ReopenWindowSeconds: it.ReopenWindow.Seconds(), OnResolvedWithoutItem: string(it.OnResolvedWithoutItem), Policy: it.Policy, FieldState: it.FieldState,
-		EventAt: it.EventAt, Seq: it.Seq, AppliedSeq: it.AppliedSeq, FiredSeq: it.FiredSeq,
+		EventAt: it.EventAt, Seq: it.Seq, AppliedSeq: it.AppliedSeq, FiredSeq: it.FiredSeq, TraceID: store.TraceIDOf(it.TraceParent),
 		Remote: it.Remote, Ref: it.Ref, RemoteResolvedAt: it.RemoteResolvedAt, Intent: it.Intent, CreateAttemptAt: it.CreateAttemptAt,
 		Pending: it.Dirty, Dead: it.Dead, DueAt: it.DueAt, DirtySince: it.DirtySince, Attempts: it.Attempts, LastError: it.LastError,
 		LeaseOwner: it.LeaseOwner, LeaseUntil: it.LeaseUntil, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 	for _, e := range events {
 		out.Events = append(out.Events, Event{ID: e.ID, At: e.At, Kind: e.Kind, Op: e.Op, Outcome: e.Outcome, Message: e.Message,
-			DurationMS: float64(e.Duration) / float64(time.Millisecond)})
+			DurationMS: float64(e.Duration) / float64(time.Millisecond), TraceID: e.TraceID})
 	}
 	return out
 }

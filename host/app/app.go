@@ -16,6 +16,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
 
 // Options are the command line's overrides and dev mode.
@@ -40,6 +41,8 @@ type Options struct {
 	Logger hclog.Logger
 	// LogOutput is where the built logger writes (default stderr).
 	LogOutput io.Writer
+	// Version is the connector's version, in its traces' resource.
+	Version string
 	// NotServing is set by the commands that do not serve (route, plugins,
 	// workitems, deadletter). They take a configuration whose auth is
 	// "dev", which only "serve -dev" runs, in dev mode without -dev, so
@@ -147,11 +150,17 @@ func CompileRoutes(cfg *config.Config) (*route.Router, hcl.Diagnostics) {
 
 // StartPlugins starts one plugin process per backend and configures it.
 func StartPlugins(ctx context.Context, cfg *config.Config, dev bool, log hclog.Logger) (*pluginhost.Host, hcl.Diagnostics) {
+	return startPlugins(ctx, cfg, dev, log, nil)
+}
+
+// startPlugins is StartPlugins with the connector's tracing (nil: off).
+func startPlugins(ctx context.Context, cfg *config.Config, dev bool, log hclog.Logger, tr *telemetry.Tracing) (*pluginhost.Host, hcl.Diagnostics) {
 	ph := pluginhost.New(pluginhost.Options{
 		PluginDir: cfg.PluginDir,
 		Dev:       dev,
 		Logger:    log,
 		Plugins:   cfg.Plugins,
+		Tracing:   tr,
 	})
 	diags := ph.Load(ctx, cfg.Backends, config.LoadContext(cfg.Dir))
 	return ph, diags

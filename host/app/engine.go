@@ -18,6 +18,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/store/engines"
 	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // OpenStore opens the configured store, creating a SQLite file's directory.
@@ -99,7 +100,7 @@ func ownStore(s config.Store) (release func(), err error) {
 }
 
 // newEngine opens the store and builds the delivery engine over the plugins.
-func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host, router func(*sdk.Alert) (route.Decision, error), log hclog.Logger, m *metrics.Metrics) (*delivery.Engine, store.Store, error) {
+func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host, router func(*sdk.Alert) (route.Decision, error), log hclog.Logger, m *metrics.Metrics, tracer trace.Tracer) (*delivery.Engine, store.Store, error) {
 	st, err := OpenStore(ctx, cfg.Store)
 	if err != nil {
 		return nil, nil, err
@@ -109,6 +110,7 @@ func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host
 		CallTimeout:   cfg.Delivery.CallTimeout,
 		LeaseDuration: cfg.Delivery.Lease,
 		Router:        router,
+		Tracer:        tracer,
 		Observer: func(o delivery.Observation) {
 			if o.Op == "dead_letter" {
 				m.DeadLetters.WithLabelValues(o.Outcome).Inc()

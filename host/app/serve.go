@@ -19,6 +19,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
 	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/itsm-connector/itsm-connector/host/webhook"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -78,7 +79,19 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	defer authn.close()
 
-	plugins, d := StartPlugins(ctx, cfg, opts.Dev, log)
+	tracing, err := newTracing(ctx, cfg, opts.Version, log)
+	if err != nil {
+		return err
+	}
+	// Deferred first, so it runs last: the spans of the drain are flushed.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("spans not exported at shutdown", "error", err)
+		}
+	}()
+	plugins, d := startPlugins(ctx, cfg, opts.Dev, log, tracing)
 	defer plugins.Close()
 	router, d2 := CompileRoutes(cfg)
 	if !d2.HasErrors() {
@@ -91,7 +104,7 @@ func Serve(ctx context.Context, opts Options) error {
 	routes.Store(router)
 
 	routeFn := func(a *sdk.Alert) (route.Decision, error) { return routes.Load().Route(a) }
-	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, log, m)
+	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, log, m, tracing.Tracer())
 	if err != nil {
 		return err
 	}
@@ -111,6 +124,7 @@ func Serve(ctx context.Context, opts Options) error {
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Logger:       log.Named("webhook"),
 		Metrics:      m,
+		Tracer:       tracing.Tracer(),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(webhook.AlertsPath, hook)
@@ -170,6 +184,21 @@ loop:
 	_ = admSrv.Shutdown(sctx)
 	log.Info("stopped")
 	return runErr
+}
+
+// newTracing sets up tracing as the telemetry block says; nil (off)
+// without a traces block.
+func newTracing(ctx context.Context, cfg *config.Config, version string, log hclog.Logger) (*telemetry.Tracing, error) {
+	t := cfg.Telemetry.Traces
+	if t == nil {
+		return nil, nil
+	}
+	tr, err := telemetry.New(ctx, *t, telemetry.Service{Version: version, InstanceID: instanceID(cfg)})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	log.Info("tracing alerts", "exporter", t.Exporter, "endpoint", tr.Endpoint(), "sample_ratio", t.SampleRatio)
+	return tr, nil
 }
 
 // routerFunc adapts a function to webhook.Router.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/entra"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -648,5 +649,63 @@ func TestRunAsAccount(t *testing.T) {
 		if err != nil || user != tt.user || group != tt.group {
 			t.Errorf("RunAsAccount(%q) = %q, %q, %v; want %q, %q", tt.in, user, group, err, tt.user, tt.group)
 		}
+	}
+}
+
+// TestTelemetry decodes the telemetry block: no block (or no traces block)
+// is tracing off, left-out attributes take their defaults, and
+// telemetry.Traces.Validate's problems point at the attribute.
+func TestTelemetry(t *testing.T) {
+	const rest = `
+auth "none" {}
+backend "file" "a" {}
+route "r" { send_to = [backend.file.a] }
+`
+	tests := []struct {
+		name  string
+		block string
+		want  *telemetry.Traces
+		err   string // part of the error; "" for none
+		line  int    // the error's line, when err is set
+	}{
+		{"off without a block", "", nil, "", 0},
+		{"off without a traces block", "telemetry {}\n", nil, "", 0},
+		{"defaults", "telemetry {\n  traces {\n    exporter = \"otlp_grpc\"\n  }\n}\n",
+			&telemetry.Traces{Exporter: "otlp_grpc", SampleRatio: 1}, "", 0},
+		{"all set", "telemetry {\n  traces {\n    exporter = \"otlp_http\"\n    endpoint = \"collector:4318\"\n    insecure = true\n" +
+			"    headers = { \"x-api-key\" = \"k\" }\n    sample_ratio = 0.5\n  }\n}\n",
+			&telemetry.Traces{Exporter: "otlp_http", Endpoint: "collector:4318", Insecure: true, Headers: map[string]string{"x-api-key": "k"}, SampleRatio: 0.5}, "", 0},
+		{"bad ratio", "telemetry {\n  traces {\n    exporter = \"otlp_grpc\"\n    sample_ratio = 0\n  }\n}\n", nil,
+			"telemetry.traces.sample_ratio", 4},
+		{"no exporter", "telemetry {\n  traces {\n    endpoint = \"collector:4317\"\n  }\n}\n", nil,
+			"telemetry.traces.exporter", 2},
+		{"unknown attribute", "telemetry {\n  traces {\n    exporter = \"otlp_grpc\"\n    url = \"x\"\n  }\n}\n", nil,
+			`An argument named "url" is not expected here`, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, diags := Load([]byte(tc.block+rest), "inline.hcl")
+			if tc.err != "" {
+				var found *hcl.Diagnostic
+				for _, d := range diags {
+					if d.Severity == hcl.DiagError && strings.Contains(d.Summary+" "+d.Detail, tc.err) {
+						found = d
+					}
+				}
+				if found == nil {
+					t.Fatalf("want an error containing %q, got %v", tc.err, diags)
+				}
+				if found.Subject == nil || found.Subject.Start.Line != tc.line {
+					t.Errorf("the error points at %v, want line %d", found.Subject, tc.line)
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("unexpected diagnostics:\n%s", diagText(c, diags))
+			}
+			if !reflect.DeepEqual(c.Telemetry.Traces, tc.want) {
+				t.Errorf("traces = %+v, want %+v", c.Telemetry.Traces, tc.want)
+			}
+		})
 	}
 }

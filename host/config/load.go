@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/itsm-connector/itsm-connector/host/entra"
 	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -98,6 +99,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "auth", LabelNames: []string{"type"}},
 		{Type: "store"},
 		{Type: "delivery"},
+		{Type: "telemetry"},
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "backend", LabelNames: []string{"type", "name"}},
 		{Type: "route", LabelNames: []string{"name"}},
@@ -135,7 +137,7 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 	seen := map[string]*hcl.Block{}
 	for _, b := range content.Blocks {
 		switch b.Type {
-		case "server", "admin", "auth", "store", "delivery":
+		case "server", "admin", "auth", "store", "delivery", "telemetry":
 			if prev, dup := seen[b.Type]; dup {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
@@ -193,6 +195,8 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 					Subject:  &rng,
 				})
 			}
+		case "telemetry":
+			diags = append(diags, l.decodeTelemetry(b)...)
 		case "plugin":
 			diags = append(diags, l.decodePlugin(b)...)
 		case "backend":
@@ -246,6 +250,41 @@ func (l *loader) decodeStore(b *hcl.Block) hcl.Diagnostics {
 	if st.Driver == DriverPostgres && raw.Path == nil {
 		st.Path = ""
 	}
+	return diags
+}
+
+// decodeTelemetry overwrites telemetry.DefaultTraces() with what the
+// traces block sets; telemetry.Traces.Validate, the check serve runs too,
+// checks the values.
+func (l *loader) decodeTelemetry(b *hcl.Block) hcl.Diagnostics {
+	l.record("telemetry", b)
+	var raw struct {
+		Traces *struct {
+			Exporter    *string           `hcl:"exporter,optional"`
+			Endpoint    *string           `hcl:"endpoint,optional"`
+			Insecure    *bool             `hcl:"insecure,optional"`
+			Headers     map[string]string `hcl:"headers,optional"`
+			SampleRatio *float64          `hcl:"sample_ratio,optional"`
+		} `hcl:"traces,block"`
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	if raw.Traces == nil {
+		return diags
+	}
+	if sb, ok := b.Body.(*hclsyntax.Body); ok {
+		for _, nb := range sb.Blocks {
+			if nb.Type == "traces" {
+				l.record("telemetry.traces", nb.AsHCLBlock())
+			}
+		}
+	}
+	t := telemetry.DefaultTraces()
+	setValue(&t.Exporter, raw.Traces.Exporter)
+	setValue(&t.Endpoint, raw.Traces.Endpoint)
+	setValue(&t.Insecure, raw.Traces.Insecure)
+	setValue(&t.SampleRatio, raw.Traces.SampleRatio)
+	t.Headers = raw.Traces.Headers
+	l.cfg.Telemetry.Traces = &t
 	return diags
 }
 

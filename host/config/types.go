@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/entra"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
 
 // Config is a loaded connector.hcl. Host-owned blocks are fully decoded;
@@ -25,6 +26,10 @@ type Config struct {
 	Auth     Auth
 	Store    Store
 	Delivery Delivery
+	// Telemetry is the `telemetry {}` block, declared and validated by
+	// host/telemetry; its Traces is nil (tracing off) without a `traces {}`
+	// block.
+	Telemetry telemetry.Config
 	// PluginDir is where plugin binaries are found (top-level `plugin_dir`).
 	PluginDir string
 	LogLevel  string

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/itsm-connector/itsm-connector/host/entra"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
 
 // Validate checks the decoded configuration's values and cross-references
@@ -29,6 +30,7 @@ func (c *Config) Validate() hcl.Diagnostics {
 	v.admin()
 	v.auth()
 	v.store()
+	v.telemetry()
 	v.top()
 	v.plugins()
 	v.backends()
@@ -236,6 +238,23 @@ func (v *validator) entraID() {
 			continue
 		}
 		v.errorf(v.at("auth."+fe.Attr, "auth"), "Invalid auth."+fe.Attr, "%s", fe.Msg)
+	}
+}
+
+// telemetry reports the problems telemetry.Traces.Validate finds, the check
+// serve runs when it sets up tracing, each at the attribute it names.
+func (v *validator) telemetry() {
+	t := v.c.Telemetry.Traces
+	if t == nil {
+		return
+	}
+	for _, err := range unjoin(t.Validate()) {
+		var fe *telemetry.FieldError
+		if !errors.As(err, &fe) {
+			v.errorf(v.at("telemetry.traces", "telemetry"), "Invalid telemetry block", "%s", err)
+			continue
+		}
+		v.errorf(v.at("telemetry.traces."+fe.Attr, "telemetry.traces", "telemetry"), "Invalid telemetry.traces."+fe.Attr, "%s", fe.Msg)
 	}
 }
 

@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
@@ -82,6 +83,9 @@ type Options struct {
 	Observer func(Observation)
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// Tracer records the commit of each alert, group commits and
+	// reconciles (package telemetry); nil, the default, records nothing.
+	Tracer trace.Tracer
 }
 
 // Why a dead letter was written: Observation.Outcome when Op is

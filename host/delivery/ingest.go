@@ -7,14 +7,19 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
 type ingestReq struct {
 	n    store.Notification
 	done chan error
+	// span is the alert's commit span; nil when tracing is off.
+	span trace.Span
 }
 
 // Ingest commits the alert's desired state for every delivery of d (or a
@@ -22,7 +27,23 @@ type ingestReq struct {
 // transaction shared with concurrent calls (group commit). When it returns
 // nil the alert is durable and may be acknowledged. A store failure or a
 // stopping engine returns an error wrapping [ErrUnavailable].
+//
+// With a Tracer, the wait is the commit span of the alert, a child of the
+// span in ctx (the webhook request's), whose trace context the work items
+// keep with their desired state.
 func (e *Engine) Ingest(ctx context.Context, alert *sdk.Alert, d route.Decision) error {
+	if e.opt.Tracer == nil {
+		return e.ingest(ctx, alert, d, "", nil)
+	}
+	traceParent := telemetry.TraceParent(trace.SpanContextFromContext(ctx))
+	ctx, span := e.opt.Tracer.Start(ctx, telemetry.SpanCommit)
+	err := e.ingest(ctx, alert, d, traceParent, span)
+	telemetry.Fail(span, err)
+	span.End()
+	return err
+}
+
+func (e *Engine) ingest(ctx context.Context, alert *sdk.Alert, d route.Decision, traceParent string, span trace.Span) error {
 	if err := validate(alert, d); err != nil {
 		return err
 	}
@@ -34,8 +55,9 @@ func (e *Engine) Ingest(ctx context.Context, alert *sdk.Alert, d route.Decision)
 	}
 	req := &ingestReq{
 		n: store.Notification{Alert: alert, AlertJSON: raw, Deliveries: d.Deliveries, Unmatched: d.Unmatched,
-			ReceivedAt: e.opt.Now()},
+			ReceivedAt: e.opt.Now(), TraceParent: traceParent},
 		done: make(chan error, 1),
+		span: span,
 	}
 	select {
 	case <-e.closing:
@@ -125,7 +147,19 @@ func (e *Engine) commit(batch []*ingestReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	group := e.groupSpan(batch)
 	res, err := e.st.Ingest(ctx, ns)
+	if group != nil {
+		// Before any alert hears back and ends its commit span.
+		telemetry.Fail(group, err)
+		group.End()
+		for _, r := range batch {
+			if r.span != nil && r.span.IsRecording() {
+				r.span.AddLink(trace.Link{SpanContext: group.SpanContext()})
+				r.span.SetAttributes(telemetry.AttrBatchAlerts.Int(len(batch)))
+			}
+		}
+	}
 	if err != nil && len(batch) > 1 {
 		// One bad alert must not fail its neighbours: commit one by one.
 		e.log.Warn("group commit failed; committing alerts one by one", "alerts", len(batch), "error", err)
@@ -155,4 +189,26 @@ func (e *Engine) commit(batch []*ingestReq) {
 		}
 		r.done <- nil
 	}
+}
+
+// groupSpan starts the span of one group commit when tracing is on and an
+// alert of the batch is traced: a trace of its own (the transaction serves
+// many alerts' traces), linked to each traced alert's commit span, which
+// commit links back to it. nil otherwise.
+func (e *Engine) groupSpan(batch []*ingestReq) trace.Span {
+	if e.opt.Tracer == nil {
+		return nil
+	}
+	var links []trace.Link
+	for _, r := range batch {
+		if r.span != nil && r.span.SpanContext().IsSampled() {
+			links = append(links, trace.Link{SpanContext: r.span.SpanContext()})
+		}
+	}
+	if len(links) == 0 {
+		return nil
+	}
+	_, span := e.opt.Tracer.Start(context.Background(), telemetry.SpanGroupCommit, trace.WithNewRoot(), trace.WithLinks(links...),
+		trace.WithAttributes(telemetry.AttrBatchAlerts.Int(len(batch))))
+	return span
 }

@@ -10,7 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/itsm-connector/itsm-connector/host/store"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
@@ -118,6 +122,11 @@ type job struct {
 	loopCtx context.Context
 	next    *store.Item
 	nextAt  time.Time
+	// span is the claim's reconcile span and traceCtx its context; traceID
+	// is its trace on the audit events. Nil and empty when tracing is off.
+	span     trace.Span
+	traceCtx context.Context
+	traceID  string
 }
 
 // errPaused ends a claim without a call while the backend's Retry-After holds.
@@ -130,6 +139,16 @@ func (r *runner) reconcile(loopCtx, ctx context.Context, it *store.Item, claimed
 	b, ok := r.e.res.Backend(r.ref)
 	j := &job{r: r, it: it, b: b, notes: map[string]bool{}, loopCtx: loopCtx,
 		marked: it.Intent == store.IntentCreating && it.CreateAttemptAt.Equal(claimedAt)}
+	if tr := r.e.opt.Tracer; tr != nil {
+		// A child of the request that set the desired state, kept with it
+		// in the store: the alert's trace, also after a restart.
+		parent := trace.ContextWithRemoteSpanContext(ctx, telemetry.ParseTraceParent(it.TraceParent))
+		ctx, j.span = tr.Start(parent, telemetry.SpanReconcile, trace.WithAttributes(
+			telemetry.AttrWorkItemID.Int64(it.ID), telemetry.AttrBackend.String(r.ref),
+			telemetry.AttrRoute.String(it.Route), telemetry.AttrCorrelationKey.String(it.CorrelationKey)))
+		j.traceCtx, j.traceID = ctx, telemetry.TraceID(j.span.SpanContext())
+		defer j.span.End()
+	}
 	if !ok {
 		j.note(store.EventState, "backend is no longer configured; retrying later")
 		j.logErr(j.save(store.Progress{Retry: true, RetryAt: r.e.opt.Now().Add(r.e.opt.BackoffMax)}))
@@ -334,7 +353,10 @@ func (j *job) setRef(wi *sdk.WorkItem) {
 }
 
 func (j *job) note(kind, msg string) {
-	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: kind, Message: msg})
+	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: kind, Message: msg, TraceID: j.traceID})
+	if j.span != nil {
+		j.span.AddEvent(msg, trace.WithAttributes(attribute.String("itsm.event.kind", kind)))
+	}
 }
 
 // call runs one plugin call under the backend's limits and audits it.
@@ -356,6 +378,11 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, j.r.e.opt.CallTimeout)
+	var span trace.Span
+	if tr := j.r.e.opt.Tracer; tr != nil {
+		cctx, span = tr.Start(cctx, telemetry.SpanPluginCall+" "+op, trace.WithAttributes(
+			telemetry.AttrOperation.String(op), telemetry.AttrBackend.String(j.r.ref)))
+	}
 	start := time.Now()
 	wi, err := fn(cctx, req)
 	d := time.Since(start)
@@ -377,7 +404,13 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	} else if op == "lookup" {
 		msg = "lookup found no work item"
 	}
-	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: outcome, Message: msg, Duration: d})
+	if span != nil {
+		span.SetAttributes(telemetry.AttrOutcome.String(outcome))
+		telemetry.Fail(span, err)
+		span.End()
+	}
+	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: outcome, Message: msg, Duration: d,
+		TraceID: j.traceID})
 	if obs := j.r.e.opt.Observer; obs != nil {
 		obs(Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d})
 	}
@@ -598,7 +631,22 @@ func (j *job) save(p store.Progress) error {
 	if ends := p.Done || p.Retry || p.DeadLetter != ""; ends && j.loopCtx.Err() == nil && j.r.bucket.paused(time.Now()) == 0 {
 		req.claim = 1 // the slot's next item, in the same commit
 	}
+	var span trace.Span
+	if j.span != nil {
+		_, span = j.r.e.opt.Tracer.Start(j.traceCtx, telemetry.SpanRecord)
+		if req.p.DeadLetter != "" {
+			j.span.SetAttributes(telemetry.AttrOutcome.String("dead_letter"))
+		} else if req.p.Retry {
+			j.span.SetAttributes(telemetry.AttrOutcome.String("retry"))
+		} else if req.p.Done {
+			j.span.SetAttributes(telemetry.AttrOutcome.String("done"))
+		}
+	}
 	res := j.r.e.write(req)
+	if span != nil {
+		telemetry.Fail(span, res.err)
+		span.End()
+	}
 	if len(res.items) > 0 {
 		j.next, j.nextAt = res.items[0], res.claimedAt
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/hostside"
 	"github.com/zclconf/go-cty/cty/function"
@@ -49,6 +50,10 @@ type Options struct {
 	RestartBackoff Backoff
 	// StartTimeout bounds a plugin's start-up handshake; zero means 30s.
 	StartTimeout time.Duration
+	// Tracing, when set, traces the lifecycle calls made inside a trace
+	// and exports the spans plugins send back with their answers; nil
+	// (tracing off) adds nothing to a plugin connection.
+	Tracing *telemetry.Tracing
 }
 
 // Host owns the plugin processes of a configuration's backends.
@@ -138,7 +143,7 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 	}
 	log := h.logger("backend." + ref)
 	logs := newLogLimiter(h.now)
-	proc, info, err := h.start(ctx, bin, log, logs)
+	proc, info, err := h.start(ctx, bin, ref, log, logs)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -165,7 +170,7 @@ func (h *Host) load(ctx context.Context, b *config.Backend, evalCtx *hcl.EvalCon
 	be.conf.Store(dec)
 	be.configured(ctx, proc.client(), log)
 	relaunch := func(ctx context.Context) (instance, error) {
-		p, _, err := h.start(ctx, bin, log, logs)
+		p, _, err := h.start(ctx, bin, ref, log, logs)
 		if err != nil {
 			return nil, err
 		}
@@ -313,7 +318,7 @@ func (h *Host) Describe(ctx context.Context, pluginType string) (sdk.Info, hcl.D
 	if diags.HasErrors() {
 		return sdk.Info{}, diags
 	}
-	proc, info, err := h.start(ctx, bin, h.logger("plugin."+pluginType), newLogLimiter(h.now))
+	proc, info, err := h.start(ctx, bin, "", h.logger("plugin."+pluginType), newLogLimiter(h.now))
 	if err != nil {
 		return sdk.Info{}, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

@@ -89,7 +89,8 @@ func verifiedCopy(bin *binary) (*executable, error) {
 // gRPC with automatic mutual TLS and fetches its Info, checking that both
 // sides share an API version. The process gets an empty environment apart
 // from Options.PassEnv, and its stderr logs appear in log, limited by lim.
-func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *logLimiter) (*process, sdk.Info, error) {
+// backend names the backend it serves in its spans ("" for none).
+func (h *Host) start(ctx context.Context, bin *binary, backend string, log hclog.Logger, lim *logLimiter) (*process, sdk.Info, error) {
 	exe, err := verifiedCopy(bin)
 	if err != nil {
 		return nil, sdk.Info{}, err
@@ -106,7 +107,8 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *lo
 	cfg := hostside.ClientConfig(cmd)
 	cfg.Logger = pluginLogger{Logger: log, lim: lim, secrets: &h.secrets, exe: exe.path, path: bin.path}
 	cfg.StartTimeout = h.opts.StartTimeout
-	cfg.GRPCDialOptions = dialOptions()
+	spans := &spanSink{t: h.opts.Tracing, name: bin.name, backend: backend, secrets: &h.secrets, log: log}
+	cfg.GRPCDialOptions = append(dialOptions(), h.traceOptions(spans)...)
 	pc := plugin.NewClient(cfg)
 	rpc, err := pc.Client()
 	if err != nil {
@@ -127,6 +129,7 @@ func (h *Host) start(ctx context.Context, bin *binary, log hclog.Logger, lim *lo
 		pc.Kill()
 		return nil, sdk.Info{}, err
 	}
+	spans.version.Store(&info.Version)
 	return &process{pc: pc, rpc: rpc, c: c}, info, nil
 }
 

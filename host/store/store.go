@@ -98,6 +98,10 @@ type Notification struct {
 	// encode it. Callers that batch encode it beforehand, in parallel, to
 	// keep that work out of the single write transaction.
 	AlertJSON []byte
+	// TraceParent is the W3C trace context of the webhook request that
+	// brought the alert ("" when it is not traced): kept with the desired
+	// state it sets, and its trace id on the notification's audit events.
+	TraceParent string
 }
 
 // IngestResult reports what ingest did with one notification.
@@ -172,6 +176,10 @@ type Item struct {
 	// Resolved ones. While it is above AppliedSeq, a Fired the connector
 	// acknowledged has not reached the backend yet.
 	FiredSeq int64
+	// TraceParent is the trace context of the notification that set the
+	// desired state ("" when untraced): reconciling it continues that
+	// alert's trace.
+	TraceParent string
 
 	// Remote state.
 	Remote RemoteState
@@ -293,6 +301,10 @@ type Event struct {
 	Outcome  string
 	Message  string
 	Duration time.Duration
+	// TraceID is the trace (32 hex digits) the event belongs to: the
+	// alert's for a notification, the reconcile's for a call; "" when
+	// untraced.
+	TraceID string
 }
 
 // DeadLetter is a notification or delivery that needs an operator.
@@ -352,4 +364,14 @@ type BackendStats struct {
 	// OldestPending is when the longest-waiting queued item became dirty;
 	// zero when nothing is queued. Its age is how far behind the backend is.
 	OldestPending time.Time
+}
+
+// TraceIDOf is the trace id of a W3C traceparent
+// ("00-<trace id>-<span id>-<flags>"), or "" when it is not one: what
+// ingest records on a notification's audit events.
+func TraceIDOf(traceParent string) string {
+	if len(traceParent) != 55 || traceParent[:3] != "00-" || traceParent[35] != '-' {
+		return ""
+	}
+	return traceParent[3:35]
 }

@@ -19,9 +19,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/itsm-connector/itsm-connector/host/auth"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
 	"github.com/itsm-connector/itsm-connector/host/route"
+	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
@@ -56,6 +62,10 @@ type Handler struct {
 	MaxBodyBytes int64
 	Logger       hclog.Logger
 	Metrics      *metrics.Metrics
+	// Tracer, when set, makes each request the root span of a trace
+	// (telemetry.SpanWebhook) with children for verify, decode and route;
+	// Ingest gets its context and adds the commit. Nil records nothing.
+	Tracer trace.Tracer
 }
 
 // Accepted is the 202 response body.
@@ -87,23 +97,65 @@ type ErrorDetail struct {
 var _ http.Handler = (*Handler)(nil)
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Tracer == nil {
+		h.serve(w, r, nil)
+		return
+	}
+	// The webhook faces the internet: a trace context the sender passes is
+	// not trusted as a parent, only linked.
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path))}
+	if sc := trace.SpanContextFromContext(traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header))); sc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+	}
+	ctx, span := h.Tracer.Start(r.Context(), telemetry.SpanWebhook, opts...)
+	defer span.End()
+	status := h.serve(w, r.WithContext(ctx), span)
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+}
+
+var traceContext propagation.TraceContext
+
+// step starts a child span of the request's when the request is traced
+// (root is not nil).
+func (h *Handler) step(root trace.Span, r *http.Request, name string) trace.Span {
+	if root == nil {
+		return nil
+	}
+	_, span := h.Tracer.Start(r.Context(), name)
+	return span
+}
+
+// endStep ends a step's span, failed when err is set.
+func endStep(span trace.Span, err error) {
+	if span != nil {
+		telemetry.Fail(span, err)
+		span.End()
+	}
+}
+
+// serve handles the request and returns the status it answered; root is
+// the request's span, nil when untraced.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, root trace.Span) int {
 	start := time.Now()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.reject(w, http.StatusMethodNotAllowed, "method_not_allowed", "", "use POST")
-		return
+		return h.reject(w, root, http.StatusMethodNotAllowed, "method_not_allowed", "", "use POST")
 	}
+	span := h.step(root, r, telemetry.SpanVerify)
 	principal, err := h.Auth.Authenticate(r.Context(), r)
+	endStep(span, err)
 	if err != nil {
-		h.rejectAuth(w, err)
-		return
+		return h.rejectAuth(w, root, err)
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
-			h.reject(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "",
+			return h.reject(w, root, http.StatusUnsupportedMediaType, "unsupported_media_type", "",
 				fmt.Sprintf("Content-Type %q is not JSON; send application/json", ct))
-			return
 		}
 	}
 	limit := h.MaxBodyBytes
@@ -114,28 +166,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.reject(w, http.StatusRequestEntityTooLarge, "too_large", "",
+			return h.reject(w, root, http.StatusRequestEntityTooLarge, "too_large", "",
 				fmt.Sprintf("body exceeds %d bytes", limit))
-			return
 		}
-		h.reject(w, http.StatusBadRequest, "bad_body", "", "reading body: "+err.Error())
-		return
+		return h.reject(w, root, http.StatusBadRequest, "bad_body", "", "reading body: "+err.Error())
 	}
+	span = h.step(root, r, telemetry.SpanDecode)
 	alert, err := h.Decode(body)
+	endStep(span, err)
 	if err != nil {
-		h.reject(w, http.StatusBadRequest, "bad_payload", "", err.Error())
-		return
+		return h.reject(w, root, http.StatusBadRequest, "bad_payload", "", err.Error())
 	}
+	if root != nil {
+		root.SetAttributes(telemetry.AttrAlertID.String(alert.ID), telemetry.AttrCondition.String(string(alert.Condition)))
+	}
+	span = h.step(root, r, telemetry.SpanRoute)
 	decision, err := h.Router.Route(alert)
+	endStep(span, err)
 	if err != nil {
 		// A routing failure must not lose the alert: keep it as a dead letter.
 		decision = route.Decision{Unmatched: "routing failed: " + err.Error()}
 	}
+	if root != nil {
+		root.SetAttributes(telemetry.AttrDeliveries.Int(len(decision.Deliveries)))
+		if decision.Unmatched != "" {
+			root.SetAttributes(telemetry.AttrUnmatched.String(decision.Unmatched))
+		}
+	}
 	if err := h.Ingest.Ingest(r.Context(), alert, decision); err != nil {
 		h.Logger.Error("alert not committed; asking the sender to retry", "alert_id", alert.ID, "error", err)
 		w.Header().Set("Retry-After", retryAfterSeconds(defaultRetryAfter))
-		h.reject(w, http.StatusServiceUnavailable, "unavailable", "", "the alert could not be stored; retry later")
-		return
+		return h.reject(w, root, http.StatusServiceUnavailable, "unavailable", "", "the alert could not be stored; retry later")
 	}
 	receipt := Accepted{ID: newID(), AlertID: alert.ID, Deliveries: len(decision.Deliveries), Unmatched: decision.Unmatched}
 	if h.Metrics != nil {
@@ -151,12 +212,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Logger.Debug("alert accepted", "receipt", receipt.ID, "alert_id", alert.ID,
 		"condition", alert.Condition, "deliveries", receipt.Deliveries, "caller", principal.AppID)
 	writeJSON(w, http.StatusAccepted, receipt)
+	return http.StatusAccepted
 }
 
 // defaultRetryAfter is the Retry-After of a 503 that names no delay.
 const defaultRetryAfter = 5 * time.Second
 
-func (h *Handler) rejectAuth(w http.ResponseWriter, err error) {
+func (h *Handler) rejectAuth(w http.ResponseWriter, root trace.Span, err error) int {
 	var ae *auth.Error
 	if !errors.As(err, &ae) {
 		// The token cannot be checked now (signing keys not loaded yet,
@@ -173,8 +235,7 @@ func (h *Handler) rejectAuth(w http.ResponseWriter, err error) {
 			h.Logger.Warn("authentication unavailable", "error", err)
 		}
 		w.Header().Set("Retry-After", retryAfterSeconds(retry))
-		h.reject(w, http.StatusServiceUnavailable, "auth_unavailable", "", msg)
-		return
+		return h.reject(w, root, http.StatusServiceUnavailable, "auth_unavailable", "", msg)
 	}
 	if h.Metrics != nil {
 		h.Metrics.AuthFailures.WithLabelValues(ae.Reason).Inc()
@@ -185,7 +246,7 @@ func (h *Handler) rejectAuth(w http.ResponseWriter, err error) {
 		code = "invalid_token"
 		w.Header().Set("WWW-Authenticate", BearerChallenge(ae))
 	}
-	h.reject(w, ae.Status, code, ae.Reason, ae.Description)
+	return h.reject(w, root, ae.Status, code, ae.Reason, ae.Description)
 }
 
 // retryAfterSeconds is d as a Retry-After value: whole seconds, rounded
@@ -202,7 +263,7 @@ func BearerChallenge(ae *auth.Error) string {
 	return `Bearer realm="itsm-connector", error="invalid_token", error_description=` + strconv.Quote(ae.Description)
 }
 
-func (h *Handler) reject(w http.ResponseWriter, status int, code, check, msg string) {
+func (h *Handler) reject(w http.ResponseWriter, root trace.Span, status int, code, check, msg string) int {
 	if h.Metrics != nil {
 		h.Metrics.AlertsReceived.WithLabelValues("rejected").Inc()
 		reason := code
@@ -214,7 +275,15 @@ func (h *Handler) reject(w http.ResponseWriter, status int, code, check, msg str
 	if status != http.StatusUnauthorized && status != http.StatusForbidden {
 		h.Logger.Info("request rejected", "status", status, "code", code, "message", msg)
 	}
+	if root != nil {
+		reason := code
+		if check != "" {
+			reason = check
+		}
+		root.SetAttributes(telemetry.AttrErrorCode.String(reason))
+	}
 	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Check: check, Message: msg}})
+	return status
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/internal/rest"
@@ -46,6 +47,13 @@ func TestConformance(t *testing.T) {
 			}
 		},
 		Fields: map[string]any{"group": "cloud-operations"},
+		Delete: func(t *testing.T, wi *sdk.WorkItem) {
+			id, err := strconv.Atoi(wi.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fake.Delete(id)
+		},
 	})
 }
 

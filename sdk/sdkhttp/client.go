@@ -28,7 +28,9 @@ type ClientOptions struct {
 // NewClient returns an HTTP client for one backend configuration. It never
 // follows redirects: a redirect would carry credentials to another URL or
 // hide a sign-in page, so the 3xx response comes back to the caller, which
-// reports it (see [Classify]).
+// reports it (see [Classify]). When the host traces a call, each request
+// the client sends under the call's context is a span of the host's trace
+// (see [sdk.TracerProvider]).
 func NewClient(o ClientOptions) *http.Client {
 	rt := o.Transport
 	var transport *http.Transport
@@ -49,7 +51,7 @@ func NewClient(o ClientOptions) *http.Client {
 		timeout = DefaultTimeout
 	}
 	return &http.Client{
-		Transport:     rt,
+		Transport:     newTracing(rt),
 		Timeout:       timeout,
 		CheckRedirect: NoRedirects,
 	}

@@ -71,7 +71,7 @@ func (s *Store) Close() error {
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
 	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq, remote, ref, remote_resolved_at,
 	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
-	lifecycle_policy, field_state`
+	trace_parent, lifecycle_policy, field_state`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
@@ -95,8 +95,8 @@ func buildQueries(d Dialect) queries {
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
 			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
-			intent, dirty, due_at, dirty_since, created_at, updated_at, lifecycle_policy)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, ?)
+			intent, dirty, due_at, dirty_since, created_at, updated_at, trace_parent, lifecycle_policy)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''), ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
@@ -111,11 +111,11 @@ func buildQueries(d Dialect) queries {
 			due_at = CASE WHEN dirty = 1 AND dead = 0 THEN due_at ELSE ? END,
 			dirty_since = CASE WHEN dirty = 1 AND dead = 0 THEN dirty_since ELSE ? END,
 			attempts = CASE WHEN dead = 1 THEN 0 ELSE attempts END,
-			dirty = 1, dead = 0, updated_at = ?
+			dirty = 1, dead = 0, updated_at = ?, trace_parent = COALESCE(?, '')
 			WHERE id = ? RETURNING seq`),
 		reviveDelete: r(`DELETE FROM dead_letters WHERE item_id = ?`),
-		insertEvent: r(`INSERT INTO events (item_id, at, kind, op, outcome, message, duration_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		insertEvent: r(`INSERT INTO events (item_id, at, kind, op, outcome, message, duration_ns, trace_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE(?, ''))`),
 		insertDead: r(`INSERT INTO dead_letters (item_id, route, backend, correlation_key, reason,
 			last_error, attempts, alert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		// claim marks the attempt of a creating intent that has none, in
@@ -144,7 +144,7 @@ func buildQueries(d Dialect) queries {
 			FROM work_items WHERE id = ?`),
 		releaseLeases: r(`UPDATE work_items SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?`),
 		getItem:       r(`SELECT ` + itemCols + ` FROM work_items WHERE id = ?`),
-		events: r(`SELECT id, item_id, at, kind, op, outcome, message, duration_ns FROM events
+		events: r(`SELECT id, item_id, at, kind, op, outcome, message, duration_ns, trace_id FROM events
 			WHERE item_id = ? ORDER BY id`),
 		// pruneEvents walks events in id order, which is the order they
 		// were written in (so no index on at is kept up on the ingest
@@ -167,6 +167,17 @@ func buildQueries(d Dialect) queries {
 			FROM work_items WHERE dirty = 1 AND dead = 0 GROUP BY backend`),
 		statsDead: `SELECT backend, item_id = 0, COUNT(*) FROM dead_letters GROUP BY backend, item_id = 0`,
 	}
+}
+
+// orNull is s as a statement argument, nil when empty. The trace columns
+// are written with COALESCE, NULL becoming the empty string: an untraced
+// row (every row with tracing off) binding NULL costs the SQLite driver no
+// allocation, and binding an empty string one.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func ns(t time.Time) int64 {
@@ -228,17 +239,18 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 		}
 		at := store.EventTime(n.Alert, now)
 		atText := at.Format(time.RFC3339Nano)
+		traceID := store.TraceIDOf(n.TraceParent)
 		alertStr := string(alertJSON)
 		cond := n.Alert.Condition
 		res[i].Deliveries = make([]store.DeliveryOutcome, len(n.Deliveries))
 		for j, d := range n.Deliveries {
-			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, cond, at, now)
+			out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, n.Alert, alertStr, d, cond, at, now, n.TraceParent)
 			if err != nil {
 				return nil, err
 			}
 			if revived {
 				evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventReplay, outcome: "revived",
-					msg: "a new notification revived the dead-lettered work item"})
+					msg: "a new notification revived the dead-lettered work item", traceID: traceID})
 			}
 			out.Backend = d.Backend
 			res[i].Deliveries[j] = out
@@ -247,7 +259,7 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 				msg += "; " + d.Note
 			}
 			evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventNotification, op: string(cond),
-				outcome: string(out.Outcome), msg: msg})
+				outcome: string(out.Outcome), msg: msg, traceID: traceID})
 		}
 	}
 	if err := s.insertEvents(ctx, tx, p.insertEvent, evs); err != nil {
@@ -262,11 +274,11 @@ func (s *Store) Ingest(ctx context.Context, nots []store.Notification) ([]store.
 // ingestEvent is an event row that Ingest writes with the others of its
 // transaction, in the order they were recorded.
 type ingestEvent struct {
-	item, at               int64
-	kind, op, outcome, msg string
+	item, at                        int64
+	kind, op, outcome, msg, traceID string
 }
 
-// eventsPerInsert caps the rows of one multi-row event INSERT (7 values
+// eventsPerInsert caps the rows of one multi-row event INSERT (8 values
 // each, well under SQLite's and PostgreSQL's limits on bound values).
 const eventsPerInsert = 256
 
@@ -277,9 +289,9 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, one *sql.Stmt, evs
 	for len(evs) > 0 {
 		chunk := evs[:min(len(evs), eventsPerInsert)]
 		evs = evs[len(chunk):]
-		args := make([]any, 0, 7*len(chunk))
+		args := make([]any, 0, 8*len(chunk))
 		for _, e := range chunk {
-			args = append(args, e.item, e.at, e.kind, e.op, e.outcome, e.msg, 0)
+			args = append(args, e.item, e.at, e.kind, e.op, e.outcome, e.msg, 0, orNull(e.traceID))
 		}
 		var err error
 		if len(chunk) == 1 {
@@ -297,13 +309,13 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, one *sql.Stmt, evs
 // insertEventsQuery is the event INSERT with n rows of values.
 func (s *Store) insertEventsQuery(n int) string {
 	var b strings.Builder
-	b.Grow(80 + 16*n)
-	b.WriteString(`INSERT INTO events (item_id, at, kind, op, outcome, message, duration_ns) VALUES `)
+	b.Grow(90 + 19*n)
+	b.WriteString(`INSERT INTO events (item_id, at, kind, op, outcome, message, duration_ns, trace_id) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?, ?, ?, ?, ?, ?, ?)`)
+		b.WriteString(`(?, ?, ?, ?, ?, ?, ?, COALESCE(?, ''))`)
 	}
 	return s.d.rebind(b.String())
 }
@@ -311,7 +323,7 @@ func (s *Store) insertEventsQuery(n int) string {
 // ingestOne merges one delivery into its work item; revived reports that
 // it brought a dead-lettered item back, which Ingest records as an event.
 func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.Tx, a *sdk.Alert, alertJSON string,
-	d route.Delivery, cond sdk.Condition, at, now time.Time) (_ store.DeliveryOutcome, revived bool, _ error) {
+	d route.Delivery, cond sdk.Condition, at, now time.Time, traceParent string) (_ store.DeliveryOutcome, revived bool, _ error) {
 	fields, err := json.Marshal(d.Fields)
 	if err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding fields of route %q: %w", d.Route, err)
@@ -337,7 +349,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	// costs one statement; an existing key falls through to read and merge.
 	var id int64
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
-		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now),
+		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now), orNull(traceParent),
 		string(lifecycle)).Scan(&id)
 	if err == nil {
 		return store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew}, false, nil
@@ -359,7 +371,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	}
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
-		string(policy), string(lifecycle), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), id).Scan(&seq); err != nil {
+		string(policy), string(lifecycle), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), orNull(traceParent), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
 	if curDead == 1 {
@@ -537,7 +549,7 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 			if at.IsZero() {
 				at = a.now
 			}
-			if _, err := ev.ExecContext(ctx, p.ItemID, ns(at), e.Kind, e.Op, e.Outcome, e.Message, int64(e.Duration)); err != nil {
+			if _, err := ev.ExecContext(ctx, p.ItemID, ns(at), e.Kind, e.Op, e.Outcome, e.Message, int64(e.Duration), orNull(e.TraceID)); err != nil {
 				return store.RecordResult{}, fmt.Errorf("%s: recording audit event of work item %d: %w", s.d.Name, p.ItemID, err)
 			}
 		}
@@ -642,7 +654,7 @@ func (s *Store) Events(ctx context.Context, itemID int64) ([]store.Event, error)
 	for rows.Next() {
 		var e store.Event
 		var at, dur int64
-		if err := rows.Scan(&e.ID, &e.ItemID, &at, &e.Kind, &e.Op, &e.Outcome, &e.Message, &dur); err != nil {
+		if err := rows.Scan(&e.ID, &e.ItemID, &at, &e.Kind, &e.Op, &e.Outcome, &e.Message, &dur, &e.TraceID); err != nil {
 			return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
 		}
 		e.At, e.Duration = fromNS(at), time.Duration(dur)
@@ -741,7 +753,7 @@ func (s *Store) ReplayDeadLetter(ctx context.Context, id int64, now time.Time) (
 		return nil, fmt.Errorf("%s: reviving work item %d: %w", s.d.Name, dl.ItemID, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q.insertEvent, dl.ItemID, ns(now), store.EventReplay, "", "replayed",
-		fmt.Sprintf("dead letter %d replayed (was: %s)", id, dl.Reason), 0); err != nil {
+		fmt.Sprintf("dead letter %d replayed (was: %s)", id, dl.Reason), 0, nil); err != nil {
 		return nil, fmt.Errorf("%s: recording replay: %w", s.d.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q.deleteDead, id); err != nil {
@@ -772,7 +784,7 @@ func (s *Store) DropDeadLetter(ctx context.Context, id int64) error {
 			return fmt.Errorf("%s: dropping dead letter %d: %w", s.d.Name, id, err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q.insertEvent, dl.ItemID, ns(time.Now()), store.EventDeadLetter, "", "dropped",
-			fmt.Sprintf("dead letter %d dropped by an operator", id), 0); err != nil {
+			fmt.Sprintf("dead letter %d dropped by an operator", id), 0, nil); err != nil {
 			return fmt.Errorf("%s: recording drop: %w", s.d.Name, err)
 		}
 	}
@@ -844,7 +856,7 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
 			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &attemptAt, &dirty, &dead,
-			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated, &lifecycle, &fieldState); err != nil {
+			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated, &it.TraceParent, &lifecycle, &fieldState); err != nil {
 			return nil, err
 		}
 		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)

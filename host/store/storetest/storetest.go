@@ -113,6 +113,7 @@ func Run(t *testing.T, o Opener) {
 		{"ReleaseLeases", testReleaseLeases},
 		{"ListAndFilter", testList},
 		{"PruneEvents", testPruneEvents},
+		{"TraceContext", testTraceContext},
 		{"Durable", testDurable},
 	}
 	for _, tt := range tests {
@@ -1025,5 +1026,69 @@ func testDurable(t *testing.T, s store.Store, reopen func() store.Store) {
 	it := get(t, s2, id)
 	if !it.Dirty || it.AlertID != "a" {
 		t.Errorf("after reopen: %+v", it)
+	}
+}
+
+// testTraceContext: the trace context of the notification that set the
+// desired state is kept with it (claimed, read back, replaced by a newer
+// applied notification, not by a stale one), its trace id is on the
+// notification's events, and the events a worker records keep theirs.
+func testTraceContext(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	const (
+		tp1 = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+		tp2 = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	)
+	n := notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k"))
+	n.TraceParent = tp1
+	id := ingest(t, s, n)[0].Deliveries[0].ItemID
+	if got := get(t, s, id); got.TraceParent != tp1 {
+		t.Errorf("TraceParent = %q, want %q", got.TraceParent, tp1)
+	}
+	now := t0.Add(2 * time.Hour)
+	it := claim(t, s, "file.x", "A", now, 1)[0]
+	if it.TraceParent != tp1 {
+		t.Errorf("claimed TraceParent = %q, want %q", it.TraceParent, tp1)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "1"},
+		AppliedSeq: it.Seq, Done: true, Events: []store.Event{{Kind: store.EventCall, Op: "create", Outcome: "ok", TraceID: "0af7651916cd43dd8448eb211c80319c"},
+			{Kind: store.EventState, Message: "untraced"}}}); err != nil {
+		t.Fatal(err)
+	}
+	stale := notif(Alert("a", sdk.ConditionFired, t0.Add(-time.Minute)), Delivery("file.x", "k"))
+	stale.TraceParent = tp2
+	ingest(t, s, stale)
+	if got := get(t, s, id); got.TraceParent != tp1 {
+		t.Errorf("after a stale notification TraceParent = %q, want %q kept", got.TraceParent, tp1)
+	}
+	resolved := notif(Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), Delivery("file.x", "k"))
+	resolved.TraceParent = tp2
+	ingest(t, s, resolved)
+	untraced := notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "k2"))
+	id2 := ingest(t, s, untraced)[0].Deliveries[0].ItemID
+	check := func(s store.Store) {
+		t.Helper()
+		if got := get(t, s, id); got.TraceParent != tp2 {
+			t.Errorf("after the Resolved TraceParent = %q, want %q", got.TraceParent, tp2)
+		}
+		if got := get(t, s, id2); got.TraceParent != "" {
+			t.Errorf("untraced item TraceParent = %q, want empty", got.TraceParent)
+		}
+		var ids []string
+		for _, e := range events(t, s, id) {
+			ids = append(ids, e.Kind+":"+e.TraceID)
+		}
+		want := []string{"notification:0af7651916cd43dd8448eb211c80319c", "call:0af7651916cd43dd8448eb211c80319c", "state:",
+			"notification:4bf92f3577b34da6a3ce929d0e0e4736", "notification:4bf92f3577b34da6a3ce929d0e0e4736"}
+		if !reflect.DeepEqual(ids, want) {
+			t.Errorf("event trace ids = %q, want %q", ids, want)
+		}
+	}
+	check(s)
+	if reopen != nil {
+		_ = s.Close()
+		s2 := reopen()
+		defer s2.Close()
+		check(s2)
 	}
 }

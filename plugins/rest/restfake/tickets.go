@@ -17,7 +17,10 @@ import (
 // open, pending, solved and closed; a closed ticket cannot change. POST
 // /api/v2/tickets/{id}/comments adds a comment, and answers 400, not 404,
 // for a ticket that does not exist (as a real tracker did). GET
-// /api/v2/assets?external_id= searches seeded assets (a CMDB). [Quirks]
+// /api/v2/assets?external_id= searches seeded assets (a CMDB). GET
+// /api/v2/tickets/show_many?ids= reads many tickets at once, leaving out
+// those that do not exist. Agents act with SolveAs, CloseAs, ReopenAs and
+// SetPriorityAs (people.go), which record who solved a ticket. [Quirks]
 // make it answer as other real trackers do.
 type Tickets struct {
 	*Server
@@ -61,6 +64,12 @@ type Ticket struct {
 	AssetID     string    `json:"asset_id,omitempty"`
 	Tags        []string  `json:"tags,omitempty"`
 	Comments    []Comment `json:"comments"`
+	// SolvedBy, SolvedAt and Resolution are set when the ticket becomes
+	// solved or closed (SolvedAt in RFC 3339), and cleared when it opens
+	// again; API changes are made by "api".
+	SolvedBy   string `json:"solved_by,omitempty"`
+	SolvedAt   string `json:"solved_at,omitempty"`
+	Resolution string `json:"resolution,omitempty"`
 }
 
 // Comment is one comment on a ticket.
@@ -85,6 +94,7 @@ func NewTickets(opts Options) *Tickets {
 	mux.HandleFunc("POST /api/v2/tickets", t.create)
 	mux.HandleFunc("GET /api/v2/tickets", t.search)
 	mux.HandleFunc("GET /api/v2/tickets/{id}", t.get)
+	mux.HandleFunc("GET /api/v2/tickets/show_many", t.showMany)
 	mux.HandleFunc("PUT /api/v2/tickets/{id}", t.update)
 	mux.HandleFunc("POST /api/v2/tickets/{id}/comments", t.comment)
 	mux.HandleFunc("GET /api/v2/assets", t.searchAssets)
@@ -120,7 +130,7 @@ func (t *Tickets) SetStatus(id int, status string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if x := t.findLocked(id); x != nil {
-		x.Status = status
+		t.moveLocked(x, status, "agent", "")
 	}
 }
 
@@ -270,7 +280,7 @@ func (t *Tickets) update(w http.ResponseWriter, r *http.Request) {
 			invalidRecord(w, fmt.Sprintf("status %q is not a valid status", *p))
 			return
 		}
-		x.Status = *p
+		t.moveLocked(x, *p, "api", "")
 	}
 	if p := in.Ticket.Priority; p != nil {
 		x.Priority = *p

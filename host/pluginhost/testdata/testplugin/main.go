@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -41,6 +42,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/itsm-connector/itsm-connector/sdk"
 	"github.com/itsm-connector/itsm-connector/sdk/hostside"
+	"github.com/itsm-connector/itsm-connector/sdk/sdkhttp"
 	"google.golang.org/grpc"
 )
 
@@ -265,6 +267,9 @@ func (p *testPlugin) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkIte
 	if msg, ok := req.Fields["fail"].(string); ok {
 		return nil, sdk.Permanent(errors.New(msg))
 	}
+	if u, ok := req.Fields["http_get"].(string); ok {
+		return httpGet(ctx, req.CorrelationKey, u)
+	}
 	if echo, ok := req.Fields["echo"].(string); ok {
 		p.mu.Lock()
 		var c config
@@ -383,4 +388,22 @@ func main() {
 		return
 	}
 	sdk.Serve(&testPlugin{})
+}
+
+// httpGet is a Create that asks the ITSM tool at u, through the SDK's HTTP
+// client, and reports the answer's status: when the host traces the call,
+// the request is a span the plugin sends back.
+func httpGet(ctx context.Context, key, u string) (*sdk.WorkItem, error) {
+	c := sdkhttp.NewClient(sdkhttp.ClientOptions{})
+	var status int
+	err := sdkhttp.Do(ctx, sdkhttp.Call{Client: c, Op: "test: get", Method: "GET", URL: u, Path: "/"},
+		func(resp *http.Response, _ []byte) error {
+			status = resp.StatusCode
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &sdk.WorkItem{ID: "http-" + key, State: sdk.StateOpen, CorrelationKey: key,
+		Attributes: map[string]string{"status": strconv.Itoa(status)}}, nil
 }

@@ -62,6 +62,7 @@ type Config struct {
 	Resolve           *ActionConfig     `json:"resolve"`
 	Reopen            *ActionConfig     `json:"reopen"`
 	FindCI            *ActionConfig     `json:"find_ci"`
+	ReadStatus        *ReadStatusConfig `json:"read_status"`
 }
 
 // AuthConfig is the `auth {}` block, the HTTP plugins' shared one; the
@@ -131,6 +132,7 @@ type settings struct {
 	tls         *tls.Config
 	insecure    bool
 	actions     map[string]*action
+	readStatus  *statusRead // the read_status block (readstatus.go); nil without it
 }
 
 // bodySecret is one body_secrets entry.
@@ -273,6 +275,7 @@ func resolveConfig(cfg Config) (*settings, sdk.Diagnostics) {
 		}
 	}
 	checkURLTemplates(s.actions, &diags)
+	s.readStatus = resolveReadStatus(cfg.ReadStatus, &diags)
 	return s, diags
 }
 

@@ -245,7 +245,7 @@ func TestLookupEdgeCases(t *testing.T) {
 // was still open in the tool.)
 func TestAbsentActions(t *testing.T) {
 	p := New(Options{})
-	if got := sdk.CapabilitiesOf(p); got != (sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}) {
+	if got := sdk.CapabilitiesOf(p); got != (sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true, ReadStatus: true}) {
 		t.Errorf("capabilities before Configure = %+v; want every lifecycle step", got)
 	}
 	e := newEnv(t, restfake.Options{}, func(cfg map[string]any) {

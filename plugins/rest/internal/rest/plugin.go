@@ -68,6 +68,9 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	// whose blocks set fields_path; without it a body is sent as rendered,
 	// so the plugin applies a policy only when every such block sets it.
 	info.Capabilities.FieldPolicy = b == nil || b.s.appliesFieldPolicy()
+	if b != nil && b.s.readStatus != nil {
+		info.MaxStatusBatch = b.s.readStatus.size
+	}
 	return info, nil
 }
 
@@ -90,10 +93,11 @@ func (s *settings) appliesFieldPolicy() bool {
 func (p *Plugin) Capabilities() sdk.Capabilities {
 	b := p.state.Load()
 	if b == nil {
-		return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true}
+		return sdk.Capabilities{Lookup: true, Update: true, Resolve: true, Reopen: true, ReadStatus: true}
 	}
 	has := func(name string) bool { return b.s.actions[name] != nil }
-	return sdk.Capabilities{Lookup: has(ActionLookup), Update: has(ActionUpdate), Resolve: has(ActionResolve), Reopen: has(ActionReopen)}
+	return sdk.Capabilities{Lookup: has(ActionLookup), Update: has(ActionUpdate), Resolve: has(ActionResolve), Reopen: has(ActionReopen),
+		ReadStatus: b.s.readStatus != nil}
 }
 
 // Configure validates the configuration and prepares the client. Problems

@@ -77,6 +77,7 @@ func Schema() sdk.Schema {
 	for _, name := range actionNames {
 		blocks = append(blocks, actionBlock(name))
 	}
+	blocks = append(blocks, readStatusBlock())
 	return sdk.Schema{
 		Attributes: []sdk.Attribute{
 			{Name: "base_url", Type: "string", Required: true,
