@@ -72,8 +72,11 @@ type fieldPlan struct {
 //	never_after_human  written while the tool holds the value last written
 //	                   (or the connector never wrote it); once the tool
 //	                   holds another, a person changed it: it is marked
-//	                   theirs, for good, and never written again. When the
-//	                   tool's value could not be read, it is not written.
+//	                   theirs, for good, and never written again. A tool
+//	                   value equal to the one being written is no change
+//	                   (the connector's own write whose record a crash
+//	                   lost). When the tool's value could not be read, it
+//	                   is not written.
 //
 // A route without a field policy sends none: each plugin writes as it
 // always did.
@@ -128,11 +131,11 @@ func planFields(in fieldInput) fieldPlan {
 			case known && !read:
 				plan.Wire[name] = sdk.FieldCreate
 				kept = append(kept, name+" (never_after_human, the tool did not report its value)")
-			case known && cur != st.Written:
+			case known && cur != st.Written && cur != v.Text:
 				plan.Wire[name] = sdk.FieldCreate
 				plan.State[name] = store.FieldState{Written: st.Written, Human: true}
 				kept = append(kept, fmt.Sprintf("%s (never_after_human: a person changed it to %q, the connector wrote %q; left to them from now on)", name, cur, st.Written))
-			default: // unchanged in the tool, or never written by this connector
+			default: // unchanged in the tool, already this value, or never written by this connector
 				plan.Wire[name] = sdk.FieldAlways
 				plan.State[name] = store.FieldState{Written: v.Text}
 				written = append(written, name)

@@ -432,6 +432,9 @@ func (j *job) planFields(req *sdk.Request, m move) error {
 	it := j.it
 	j.plan = fieldPlan{State: it.FieldState}
 	if !it.Policy.HasFieldPolicy() {
+		if m == moveCreate || m == moveLookup {
+			j.plan.State = nil // a new work item: nothing written to it is known
+		}
 		return nil
 	}
 	in := fieldInput{Policy: it.Policy, State: it.FieldState}
