@@ -25,8 +25,6 @@ type WorkItem struct {
 	ConfigurationItems    []sdk.ConfigurationItem `json:"configuration_items"`
 	ReopenWindowSeconds   float64                 `json:"reopen_window_seconds"`
 	OnResolvedWithoutItem string                  `json:"on_resolved_without_item"`
-	// Policy is the route's field_policy and wont_fix, as the item keeps it.
-	Policy route.Policy `json:"policy,omitzero"`
 	EventAt               time.Time               `json:"event_at"`
 	Seq                   int64                   `json:"seq"`
 	AppliedSeq            int64                   `json:"applied_seq"`
@@ -34,6 +32,8 @@ type WorkItem struct {
 	// TraceID is the trace of the notification that set the desired state
 	// (docs/operations.md, "Traces"); empty when it was not traced.
 	TraceID string `json:"trace_id"`
+	// Policy is the route's field_policy and wont_fix, as the item keeps it.
+	Policy route.Policy `json:"policy,omitzero"`
 
 	// Remote state.
 	Remote           store.RemoteState `json:"remote"`
