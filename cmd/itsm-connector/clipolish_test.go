@@ -12,7 +12,7 @@ import (
 // TestStoreCommandsHelp: -h (and help) on workitems and deadletter print
 // their subcommands and exit 0; each subcommand's -h lists only its own
 // flags. They used to fail with "unknown subcommand "-h"", and replay's -h
-// listed list's -backend and -limit.
+// listed list's -limit (its -backend is now its own, for -all).
 func TestStoreCommandsHelp(t *testing.T) {
 	for _, tt := range []struct {
 		args    []string
@@ -22,7 +22,7 @@ func TestStoreCommandsHelp(t *testing.T) {
 		{[]string{"workitems", "-h"}, []string{"usage: itsm-connector workitems", "list", "show"}, nil},
 		{[]string{"workitems", "help"}, []string{"usage: itsm-connector workitems"}, nil},
 		{[]string{"deadletter", "-help"}, []string{"usage: itsm-connector deadletter", "list", "show", "replay", "drop"}, nil},
-		{[]string{"deadletter", "replay", "-h"}, []string{"usage: itsm-connector deadletter replay", "-admin", "-offline", "-config"}, []string{"-limit", "-backend", "-json"}},
+		{[]string{"deadletter", "replay", "-h"}, []string{"usage: itsm-connector deadletter replay", "-admin", "-offline", "-config", "-all", "-backend", "-unmatched"}, []string{"-limit", "-json"}},
 		{[]string{"deadletter", "list", "-h"}, []string{"usage: itsm-connector deadletter list", "-limit", "-backend", "-json"}, []string{"-offline", "-admin"}},
 		{[]string{"deadletter", "show", "-h"}, []string{"usage: itsm-connector deadletter show"}, []string{"-limit", "-offline"}},
 		{[]string{"workitems", "show", "-h"}, []string{"usage: itsm-connector workitems show", "-json"}, []string{"-limit", "-pending"}},

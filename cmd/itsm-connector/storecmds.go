@@ -143,8 +143,8 @@ func printJSON(w io.Writer, v any) error {
 var deadLetterVerbs = []verb{
 	{"list", "", "list dead letters, newest first"},
 	{"show", "ID", "print one dead letter as JSON, with its alert"},
-	{"replay", "ID", "replay a dead letter through the running connector's admin API (-offline: on the store)"},
-	{"drop", "ID", "drop a dead letter through the running connector's admin API (-offline: on the store)"},
+	{"replay", "ID | -all [-backend type.name | -unmatched]", "replay a dead letter through the running connector's admin API (-offline: on the store), or with -all every one the filter matches"},
+	{"drop", "ID | -all [-backend type.name | -unmatched]", "drop a dead letter through the running connector's admin API (-offline: on the store), or with -all every one the filter matches"},
 }
 
 func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -170,12 +170,28 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 		sf.registerJSON(fs, "print JSON (show always does)")
 	default:
 		af.register(fs)
+		fs.BoolVar(&af.all, "all", false, "every dead letter the filter matches (-backend, -unmatched; none: all of them), through the admin API, not with an ID")
+		fs.StringVar(&af.filter.Backend, "backend", "", "with -all: only this backend's letters (type.name)")
+		fs.BoolVar(&af.filter.Unmatched, "unmatched", false, "with -all: only the letters of alerts no route took")
 	}
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
 	if err := checkLimit(verb, limit); err != nil {
 		return err
+	}
+	if af.all {
+		if err := af.checkAll(fs); err != nil {
+			return err
+		}
+		cfg, err := sf.load(stderr)
+		if err != nil {
+			return err
+		}
+		return af.runAll(ctx, cfg, verb, stdout)
+	}
+	if af.filter.Backend != "" || af.filter.Unmatched {
+		return errors.New("-backend and -unmatched select letters for -all; give either -all or one ID")
 	}
 	var id int64
 	if verb != "list" {
@@ -248,6 +264,21 @@ func runDeadLetter(ctx context.Context, args []string, stdout, stderr io.Writer)
 type adminFlags struct {
 	addr    string
 	offline bool
+	all     bool
+	filter  store.DeadLetterFilter
+}
+
+// checkAll refuses what -all does not take.
+func (a *adminFlags) checkAll(fs *flag.FlagSet) error {
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("-all acts on every letter the filter matches; it takes no ID (got %q)", fs.Arg(0))
+	case a.offline:
+		return errors.New("-all works through the running connector's admin API; it cannot be used with -offline")
+	case a.filter.Backend != "" && a.filter.Unmatched:
+		return errors.New("-backend and -unmatched: an alert no route took has no backend; give one of them")
+	}
+	return nil
 }
 
 func (a *adminFlags) register(fs *flag.FlagSet) {
@@ -257,39 +288,55 @@ func (a *adminFlags) register(fs *flag.FlagSet) {
 		"work on the store without the running connector (a replay of an alert no route took is refused)")
 }
 
-// run replays or drops dead letter id through the admin API of the
-// connector that cfg describes: its routes, not this process's, route an
-// unmatched alert again. The token is $ITSM_ADMIN_TOKEN, else admin.token.
-func (a *adminFlags) run(ctx context.Context, cfg *config.Config, verb string, id int64, stdout io.Writer) error {
+// client is the admin API client of the connector that cfg describes. The
+// token is $ITSM_ADMIN_TOKEN, else admin.token.
+func (a *adminFlags) client(cfg *config.Config) (*adminapi.Client, error) {
 	addr := a.addr
 	if addr == "" {
 		addr = cfg.Admin.Listen
 	}
 	base, err := adminapi.BaseURL(addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	token := os.Getenv("ITSM_ADMIN_TOKEN")
 	if token == "" {
 		token = cfg.Admin.Token
 	}
-	c := &adminapi.Client{BaseURL: base, Token: token}
+	return &adminapi.Client{BaseURL: base, Token: token}, nil
+}
+
+// explain turns an admin API failure into what the operator can do.
+func explain(c *adminapi.Client, err error) error {
+	var apiErr *adminapi.APIError
+	switch {
+	case errors.Is(err, adminapi.ErrUnreachable):
+		return fmt.Errorf("%w; nothing was done. Is the connector running? Set -admin (or ITSM_ADMIN_ADDR) to its admin listener, or use -offline to work on the store without it", err)
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && c.Token == "":
+		return fmt.Errorf("the admin listener at %s wants its token: set ITSM_ADMIN_TOKEN to the connector's admin.token", c.BaseURL)
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+		return fmt.Errorf("the admin listener at %s refused the token sent (ITSM_ADMIN_TOKEN, else the configuration's admin.token): it is not the connector's admin.token", c.BaseURL)
+	}
+	return err
+}
+
+// run replays or drops dead letter id through the admin API of the
+// connector that cfg describes: its routes, not this process's, route an
+// unmatched alert again.
+func (a *adminFlags) run(ctx context.Context, cfg *config.Config, verb string, id int64, stdout io.Writer) error {
+	c, err := a.client(cfg)
+	if err != nil {
+		return err
+	}
+	base := c.BaseURL
 	var act adminapi.Action
 	if verb == "replay" {
 		act, err = c.ReplayDeadLetter(ctx, id)
 	} else {
 		act, err = c.DropDeadLetter(ctx, id)
 	}
-	var apiErr *adminapi.APIError
-	switch {
-	case errors.Is(err, adminapi.ErrUnreachable):
-		return fmt.Errorf("%w; nothing was done. Is the connector running? Set -admin (or ITSM_ADMIN_ADDR) to its admin listener, or use -offline to work on the store without it", err)
-	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && token == "":
-		return fmt.Errorf("the admin listener at %s wants its token: set ITSM_ADMIN_TOKEN to the connector's admin.token", base)
-	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
-		return fmt.Errorf("the admin listener at %s refused the token sent (ITSM_ADMIN_TOKEN, else the configuration's admin.token): it is not the connector's admin.token", base)
-	case err != nil:
-		return err
+	if err != nil {
+		return explain(c, err)
 	}
 	if verb == "replay" {
 		fmt.Fprintf(stdout, "dead letter %d replayed by the connector at %s: queued for %s\n", id, base, termText(fmt.Sprint(act.Backends)))
@@ -297,6 +344,59 @@ func (a *adminFlags) run(ctx context.Context, cfg *config.Config, verb string, i
 		fmt.Fprintf(stdout, "dead letter %d dropped by the connector at %s\n", id, base)
 	}
 	return nil
+}
+
+// runAll replays or drops every letter a.filter matches, through the
+// admin API's bulk operation: one call after another while more match
+// and each did all it could; letters that arrive meanwhile are left
+// alone.
+func (a *adminFlags) runAll(ctx context.Context, cfg *config.Config, verb string, stdout io.Writer) error {
+	c, err := a.client(cfg)
+	if err != nil {
+		return err
+	}
+	op := c.ReplayMatching
+	past := "replayed"
+	if verb == "drop" {
+		op, past = c.DropMatching, "dropped"
+	}
+	f := a.filter
+	var done, gone int
+	for {
+		// The first call bounds every later one to the letters there now.
+		if f.BeforeID == 0 {
+			if f.BeforeID, err = newestID(ctx, c, f); err != nil || f.BeforeID == 0 {
+				if err == nil {
+					fmt.Fprintf(stdout, "no dead letters match; nothing %s\n", past)
+				}
+				return explain(c, err)
+			}
+		}
+		b, err := op(ctx, f)
+		done, gone = done+b.Done, gone+b.Gone
+		if err != nil {
+			fmt.Fprintf(stdout, "%d dead letters %s by the connector at %s before the failure\n", done, past, c.BaseURL)
+			return explain(c, err)
+		}
+		if !b.More || b.Done == 0 {
+			break
+		}
+	}
+	fmt.Fprintf(stdout, "%d dead letters %s by the connector at %s", done, past, c.BaseURL)
+	if gone > 0 {
+		fmt.Fprintf(stdout, " (%d were replayed or dropped by someone else meanwhile)", gone)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// newestID is one past the newest letter f matches, 0 when none does.
+func newestID(ctx context.Context, c *adminapi.Client, f store.DeadLetterFilter) (int64, error) {
+	l, err := c.ListDeadLetters(ctx, store.DeadLetterFilter{Backend: f.Backend, Unmatched: f.Unmatched, Limit: 1})
+	if err != nil || len(l.DeadLetters) == 0 {
+		return 0, err
+	}
+	return l.DeadLetters[0].ID + 1, nil
 }
 
 var workItemVerbs = []verb{
@@ -381,6 +481,13 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 	if it.Ref != nil && it.Ref.URL != "" {
 		fmt.Fprintf(w, "  %s\n", termText(it.Ref.URL))
 	}
+	if it.HumanResolved {
+		fmt.Fprintf(w, "  resolved in the tool by %s at %s", termText(orUnknown(it.ResolvedBy)), it.RemoteResolvedAt.Format(time.RFC3339))
+		if it.Resolution != "" {
+			fmt.Fprintf(w, " (%s)", termText(it.Resolution))
+		}
+		fmt.Fprintln(w)
+	}
 	for _, name := range slices.Sorted(maps.Keys(it.FieldState)) {
 		st := it.FieldState[name]
 		human := ""
@@ -415,6 +522,13 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s%s\t%s\n", e.At.Format(time.RFC3339), termText(e.Kind), termText(e.Op), termText(e.Outcome), d, trace, termText(e.Message))
 	}
 	_ = tw.Flush()
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(not named)"
+	}
+	return s
 }
 
 func refKey(it *store.Item) string {

@@ -274,3 +274,61 @@ func TestListLimitIsChecked(t *testing.T) {
 		t.Errorf("-limit 5000: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestReplayAllThroughTheRunningConnector: -all replays or drops every
+// letter the filter matches, through the admin API's bulk operation.
+func TestReplayAllThroughTheRunningConnector(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, db := storeConfig(t, ln.Addr().String(), "")
+	unmatched, deliveryLetter := seedLetters(t, db)
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	router := func(a *sdk.Alert) (route.Decision, error) {
+		return route.Decision{Deliveries: []route.Delivery{storetest.Delivery("file.server", a.ID)}}, nil
+	}
+	dl := &adminapi.DeadLetters{Store: st, Replay: func(ctx context.Context, id int64) ([]string, error) {
+		return delivery.Replay(ctx, st, id, router, time.Now())
+	}}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: (&admin.Server{
+		Extra: map[string]http.Handler{adminapi.Prefix: dl.Handler()}}).Handler()}}
+	srv.Start()
+	defer srv.Close()
+	t.Setenv("ITSM_ADMIN_TOKEN", "")
+
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"-all", "12"}, "it takes no ID"},
+		{[]string{"-all", "-offline"}, "cannot be used with -offline"},
+		{[]string{"-all", "-backend", "file.cli", "-unmatched"}, "give one of them"},
+		{[]string{"-backend", "file.cli", "12"}, "give either -all or one ID"},
+	} {
+		args := append([]string{"deadletter", "replay", "-config", cfg}, tt.args...)
+		if code, _, errOut := runCLI(t, args...); code == 0 || !strings.Contains(errOut, tt.wantErr) {
+			t.Errorf("%s: exit %d, stderr %q; want %q", strings.Join(tt.args, " "), code, errOut, tt.wantErr)
+		}
+	}
+	code, out, errOut := runCLI(t, "deadletter", "replay", "-config", cfg, "-all", "-unmatched")
+	if code != 0 || !strings.Contains(out, "1 dead letters replayed by the connector at") {
+		t.Errorf("replay -all -unmatched: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	letters, items := inspect(t, db)
+	if slices.Contains(letters, unmatched) || !slices.Contains(letters, deliveryLetter) || !slices.Contains(items, "file.server/lost") {
+		t.Errorf("after replay -all -unmatched: letters %v, items %v; want only the delivery's letter left", letters, items)
+	}
+	code, out, errOut = runCLI(t, "deadletter", "drop", "-config", cfg, "-all", "-backend", "file.cli")
+	if code != 0 || !strings.Contains(out, "1 dead letters dropped") {
+		t.Errorf("drop -all -backend: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "deadletter", "drop", "-config", cfg, "-all")
+	if letters, _ := inspect(t, db); code != 0 || len(letters) != 0 || !strings.Contains(out, "no dead letters match; nothing dropped") {
+		t.Errorf("drop -all with nothing left: exit %d, stdout %q, letters %v", code, out, letters)
+	}
+}

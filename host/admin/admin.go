@@ -1,6 +1,6 @@
 // Package admin serves the operator's side of the connector on a separate
 // listener: Prometheus metrics, liveness and readiness, and mounted
-// handlers such as the status page, optionally behind a shared token.
+// handlers such as the console, optionally behind a shared token.
 package admin
 
 import (
@@ -20,14 +20,14 @@ type Server struct {
 	Metrics *metrics.Metrics
 	// Ready lists readiness checks by name (signing keys, store, plugins).
 	Ready map[string]Check
-	// Extra handlers mounted as given (status page, JSON API, ...). They
+	// Extra handlers mounted as given (console, JSON API, ...). They
 	// require Token when it is set, and refuse state-changing requests a
 	// browser sends from another site (see protect).
 	Extra map[string]http.Handler
 	// Token, when set, is required by Extra (and by /metrics with
 	// MetricsAuth): as "Authorization: Bearer <token>", or as the password
 	// of HTTP Basic with any user name, so that a browser's prompt opens
-	// the status page. /healthz and /readyz stay open for probes. Empty
+	// the console. /healthz and /readyz stay open for probes. Empty
 	// serves everything without authentication.
 	Token string
 	// MetricsAuth makes /metrics require Token as well; without Token it

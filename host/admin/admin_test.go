@@ -15,16 +15,15 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/host/admin"
 	"github.com/itsm-connector/itsm-connector/host/adminapi"
+	"github.com/itsm-connector/itsm-connector/host/console"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
-	"github.com/itsm-connector/itsm-connector/host/status"
 	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 )
 
 const token = "0123456789abcdef-admin"
 
-// newServer runs the admin handler as serve wires it, with the real status
-// page and JSON API over an empty SQLite store, and counts replays.
+// newServer runs the admin handler as serve wires it, with the real console and JSON API over an empty SQLite store, and counts replays.
 func newServer(t *testing.T, tok string, metricsAuth bool) (*httptest.Server, func() int) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
@@ -42,11 +41,11 @@ func newServer(t *testing.T, tok string, metricsAuth bool) (*httptest.Server, fu
 		replays++
 		return []string{"file.x"}, nil
 	}}
-	page := status.Handler(status.Sources{
-		Backends: func() []status.Backend { return nil },
-		Stats:    func(context.Context) (delivery.Stats, error) { return delivery.Stats{}, nil },
-		Store:    st,
-		Replay:   dl.ReplayLetter,
+	page := console.Handler(console.Sources{
+		Backends:    func() []console.Backend { return nil },
+		Stats:       func(context.Context) (delivery.Stats, error) { return delivery.Stats{}, nil },
+		Store:       st,
+		DeadLetters: dl,
 	})
 	adm := &admin.Server{
 		Metrics:     metrics.New(),
@@ -97,7 +96,7 @@ func TestAuth(t *testing.T) {
 		{name: "metrics_auth with bearer", token: token, metricsAuth: true, method: "GET", path: "/metrics", creds: bearer, wantStatus: 200},
 		{name: "metrics_auth probes open", token: token, metricsAuth: true, method: "GET", path: "/readyz", creds: none, wantStatus: 200},
 
-		// The status page.
+		// The console.
 		{name: "page without credentials", token: token, method: "GET", path: "/", creds: none, wantStatus: 401},
 		{name: "page with a wrong bearer token", token: token, method: "GET", path: "/", creds: wrongBearer, wantStatus: 401},
 		{name: "page with a wrong basic password", token: token, method: "GET", path: "/", creds: wrongBasic, wantStatus: 401},
@@ -121,6 +120,15 @@ func TestAuth(t *testing.T) {
 		{name: "replay with basic, same-origin fetch metadata", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Sec-Fetch-Site": "same-origin"}, wantStatus: 303, wantReplays: 1},
 		{name: "replay with basic, cross-site fetch metadata", token: token, method: "POST", path: replay, creds: basic, headers: map[string]string{"Sec-Fetch-Site": "same-site", "Referer": "self/"}, wantStatus: 403},
 		{name: "replay with basic and no proof of origin", token: token, method: "POST", path: replay, creds: basic, wantStatus: 403},
+		// The console's other actions are guarded alike (they then ask
+		// for their confirmation field: 400).
+		{name: "drop with basic cross-origin", token: token, method: "POST", path: "/deadletters/1/drop", creds: basic, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "drop with basic same-origin", token: token, method: "POST", path: "/deadletters/1/drop", creds: basic, headers: map[string]string{"Origin": "self"}, wantStatus: 400},
+		{name: "bulk with basic cross-site fetch metadata", token: token, method: "POST", path: "/deadletters/bulk", creds: basic, headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: 403},
+		{name: "bulk without credentials", token: token, method: "POST", path: "/deadletters/bulk", creds: none, headers: map[string]string{"Origin": "self"}, wantStatus: 401},
+		{name: "no token: bulk cross-origin", method: "POST", path: "/deadletters/bulk", creds: none, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "api bulk replay with basic cross-origin", token: token, method: "POST", path: "/api/v1/deadletters/bulk/replay", creds: basic, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403},
+		{name: "console page with bearer", token: token, method: "GET", path: "/workitems", creds: bearer, wantStatus: 200},
 
 		// The JSON API follows the same rules, and answers JSON.
 		{name: "api list without credentials", token: token, method: "GET", path: apiList, creds: none, wantStatus: 401},
@@ -203,7 +211,7 @@ func TestHostAllowList(t *testing.T) {
 		origin                   bool // send Origin: http://<host>, as the rebound page's fetch does
 		wantStatus, wantReplays  int
 	}{
-		{name: "rebound page reads the status page", method: "GET", path: "/", host: rebound + ":9464", wantStatus: 421},
+		{name: "rebound page reads the console", method: "GET", path: "/", host: rebound + ":9464", wantStatus: 421},
 		{name: "rebound page reads dead letters", method: "GET", path: "/api/v1/deadletters", host: rebound + ":9464", wantStatus: 421},
 		{name: "rebound page reads one dead letter", method: "GET", path: "/api/v1/deadletters/1", host: rebound, wantStatus: 421},
 		{name: "rebound page replays through the API", method: "POST", path: "/api/v1/deadletters/1/replay", host: rebound + ":9464", origin: true, wantStatus: 421},

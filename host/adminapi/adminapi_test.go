@@ -140,7 +140,7 @@ func TestAPI(t *testing.T) {
 		{method: "PUT", path: "/api/v1/deadletters/1", wantStatus: 405, want: map[string]any{"error": "method_not_allowed"}, allow: "GET, HEAD, DELETE"},
 		{method: "GET", path: "/api/v1/deadletters/1/replay", wantStatus: 405, want: map[string]any{"error": "method_not_allowed"}, allow: "POST"},
 		{method: "POST", path: "/api/v1/deadletters", wantStatus: 405, want: map[string]any{"error": "method_not_allowed"}, allow: "GET, HEAD"},
-		{method: "GET", path: "/api/v1/workitems", wantStatus: 404, want: map[string]any{"error": "not_found"}},
+		{method: "GET", path: "/api/v2/workitems", wantStatus: 404, want: map[string]any{"error": "not_found"}},
 	}
 	for i, s := range steps {
 		status, h, body := call(t, srv, s.method, s.path)
@@ -205,6 +205,10 @@ func TestParseFilter(t *testing.T) {
 		{"before_id=0", store.DeadLetterFilter{}, `before_id="0" is not a positive number`},
 		{"before_id=x", store.DeadLetterFilter{}, `before_id="x"`},
 		{"route=r", store.DeadLetterFilter{}, `unknown parameter "route"`},
+		{"unmatched=true", store.DeadLetterFilter{Unmatched: true, Limit: 50}, ""},
+		{"unmatched=false&backend=jira.x", store.DeadLetterFilter{Backend: "jira.x", Limit: 50}, ""},
+		{"unmatched=yes", store.DeadLetterFilter{}, `unmatched="yes": want true or false`},
+		{"unmatched=true&backend=jira.x", store.DeadLetterFilter{}, `an alert no route took has no backend`},
 	}
 	for _, tt := range tests {
 		q, _ := url.ParseQuery(tt.query)
@@ -286,5 +290,162 @@ func TestClient(t *testing.T) {
 	_, err = (&adminapi.Client{BaseURL: "http://" + addr}).DropDeadLetter(ctx, 1)
 	if !errors.Is(err, adminapi.ErrUnreachable) {
 		t.Errorf("drop with no connector = %v; want ErrUnreachable", err)
+	}
+}
+
+func TestParseBulkFilter(t *testing.T) {
+	q, _ := url.ParseQuery("backend=file.x")
+	if f, err := adminapi.ParseBulkFilter(q); err != nil || f != (store.DeadLetterFilter{Backend: "file.x", Limit: adminapi.MaxBulk}) {
+		t.Errorf("ParseBulkFilter = %+v, %v; want file.x with the bulk limit", f, err)
+	}
+	q, _ = url.ParseQuery("backend=file.x&limt=5")
+	if _, err := adminapi.ParseBulkFilter(q); err == nil || !strings.Contains(err.Error(), `unknown parameter "limt"`) {
+		t.Errorf("ParseBulkFilter with a typo = %v; want it refused, not widened", err)
+	}
+}
+
+func TestParseItemFilter(t *testing.T) {
+	tests := []struct {
+		query   string
+		want    store.ItemFilter
+		wantErr string
+	}{
+		{"", store.ItemFilter{Limit: 50}, ""},
+		{"backend=&route=&state=&severity=&q=", store.ItemFilter{Limit: 50}, ""},
+		{"backend=jira.ops&route=vms&state=failing&severity=Sev1&q=+INC0001+&before_id=7&limit=20",
+			store.ItemFilter{Backend: "jira.ops", Route: "vms", State: store.ItemStateFailing, Severity: "Sev1", Search: "INC0001", BeforeID: 7, Limit: 20}, ""},
+		{"state=sleeping", store.ItemFilter{}, `state="sleeping": want one of pending, failing, dead, in_sync`},
+		{"severity=1", store.ItemFilter{}, `severity="1": want one of Sev0, Sev1, Sev2, Sev3, Sev4`},
+		{"limit=1001", store.ItemFilter{}, `limit="1001"`},
+		{"before_id=-3", store.ItemFilter{}, `before_id="-3"`},
+		{"key=k", store.ItemFilter{}, `unknown parameter "key"`},
+	}
+	for _, tt := range tests {
+		q, _ := url.ParseQuery(tt.query)
+		got, err := adminapi.ParseItemFilter(q)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("ParseItemFilter(%q) = %v, want error with %q", tt.query, err, tt.wantErr)
+		case tt.wantErr == "" && (err != nil || got != tt.want):
+			t.Errorf("ParseItemFilter(%q) = %+v, %v; want %+v", tt.query, got, err, tt.want)
+		}
+	}
+}
+
+// TestBulk: a bulk replay replays what matches, reports the letters that
+// still match no route as a failure (409, the letters kept) with what it
+// did, and a bulk drop then drops what is left; each filter bounds it.
+func TestBulk(t *testing.T) {
+	srv, st, ls := newAPI(t)
+	ctx := context.Background()
+	status, _, body := call(t, srv, "POST", "/api/v1/deadletters/bulk/replay?backend=file.y")
+	if status != 200 || body["result"] != "replayed" || body["done"] != 1.0 || body["more"] != false || mustJSON(body["backends"]) != `["file.y"]` {
+		t.Errorf("bulk replay of file.y = %d %v", status, body)
+	}
+	status, _, body = call(t, srv, "POST", "/api/v1/deadletters/bulk/replay?unmatched=true")
+	failed, _ := body["failed"].([]any)
+	if status != 409 || body["result"] != "unroutable" || body["error"] != "unroutable" || body["done"] != 1.0 || len(failed) != 1 ||
+		!strings.Contains(fmt.Sprint(body["message"]), "1 of 2 dead letters were not replayed") {
+		t.Errorf("bulk replay of unmatched letters = %d %v; want 409, one done, one failed", status, body)
+	}
+	if _, err := st.GetDeadLetter(ctx, ls.stillUnmatched); err != nil {
+		t.Errorf("the still unmatched letter: %v; want it kept", err)
+	}
+	status, _, body = call(t, srv, "POST", "/api/v1/deadletters/bulk/drop?before_id=1")
+	if status != 200 || body["done"] != 0.0 {
+		t.Errorf("bulk drop below id 1 = %d %v; want nothing done", status, body)
+	}
+	status, _, body = call(t, srv, "POST", "/api/v1/deadletters/bulk/drop?bakend=file.y")
+	if status != 400 || body["error"] != "bad_request" {
+		t.Errorf("bulk drop with a typo = %d %v; want 400, nothing dropped", status, body)
+	}
+	status, _, body = call(t, srv, "POST", "/api/v1/deadletters/bulk/drop")
+	if status != 200 || body["result"] != "dropped" || body["done"] != 1.0 {
+		t.Errorf("bulk drop = %d %v", status, body)
+	}
+	if status, h, _ := call(t, srv, "GET", "/api/v1/deadletters/bulk/replay"); status != 405 || h.Get("Allow") != "POST" {
+		t.Errorf("GET of a bulk path = %d, Allow %q; want 405, POST", status, h.Get("Allow"))
+	}
+}
+
+// TestBulkMore: one bulk operation handles at most its limit, and says
+// when more match.
+func TestBulkMore(t *testing.T) {
+	srv, _, _ := newAPI(t)
+	c := &adminapi.Client{BaseURL: srv.URL}
+	b, err := c.DropMatching(context.Background(), store.DeadLetterFilter{Limit: 2})
+	if err != nil || b.Done != 2 || !b.More {
+		t.Errorf("drop of 2 of 3 = %+v, %v; want 2 done and more", b, err)
+	}
+	b, err = c.DropMatching(context.Background(), store.DeadLetterFilter{Limit: 2})
+	if err != nil || b.Done != 1 || b.More {
+		t.Errorf("drop of the rest = %+v, %v; want 1 done, no more", b, err)
+	}
+	b, err = c.ReplayMatching(context.Background(), store.DeadLetterFilter{})
+	if err != nil || b.Done != 0 || b.Result != adminapi.Replayed {
+		t.Errorf("replay of nothing = %+v, %v", b, err)
+	}
+}
+
+// TestClientBulkFailure: a bulk answer that is not 2xx is an APIError,
+// and the BulkAction still says what was done.
+func TestClientBulkFailure(t *testing.T) {
+	srv, _, ls := newAPI(t)
+	b, err := (&adminapi.Client{BaseURL: srv.URL}).ReplayMatching(context.Background(), store.DeadLetterFilter{Unmatched: true})
+	var apiErr *adminapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 409 || apiErr.Code != adminapi.Unroutable {
+		t.Errorf("err = %v; want a 409 unroutable APIError", err)
+	}
+	if b.Done != 1 || len(b.Failed) != 1 || b.Failed[0].ID != ls.stillUnmatched || b.Failed[0].Result != adminapi.Unroutable {
+		t.Errorf("bulk = %+v; want one done and the still unmatched letter failed", b)
+	}
+}
+
+// TestWorkItemsAPI: the work item list with the console's filter, one
+// item, and its audit trail in pages.
+func TestWorkItemsAPI(t *testing.T) {
+	srv, st, _ := newAPI(t)
+	items, err := st.ListItems(context.Background(), store.ItemFilter{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("items: %d, %v", len(items), err)
+	}
+	id := items[0].ID
+	status, _, body := call(t, srv, "GET", "/api/v1/workitems?state=dead&q=k")
+	list, _ := body["work_items"].([]any)
+	if status != 200 || len(list) != 1 || list[0].(map[string]any)["backend"] != "file.y" || list[0].(map[string]any)["dead"] != true {
+		t.Errorf("dead items by key = %d %v", status, body)
+	}
+	status, _, body = call(t, srv, "GET", "/api/v1/workitems?state=pending")
+	if list, _ := body["work_items"].([]any); status != 200 || len(list) != 0 {
+		t.Errorf("pending items = %d %v; want none", status, body)
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/api/v1/workitems?state=zombie", 400, "bad_request"},
+		{fmt.Sprintf("/api/v1/workitems/%d", id), 200, ""},
+		{"/api/v1/workitems/999", 404, "not_found"},
+		{"/api/v1/workitems/x", 400, "bad_request"},
+		{"/api/v1/workitems/999/events", 404, "not_found"},
+		{fmt.Sprintf("/api/v1/workitems/%d/events?limit=0", id), 400, "bad_request"},
+	} {
+		status, _, body := call(t, srv, "GET", c.path)
+		if status != c.status || (c.want != "" && body["error"] != c.want) {
+			t.Errorf("GET %s = %d %v; want %d %s", c.path, status, body, c.status, c.want)
+		}
+	}
+	_, _, body = call(t, srv, "GET", fmt.Sprintf("/api/v1/workitems/%d/events?limit=1", id))
+	evs, _ := body["events"].([]any)
+	if len(evs) != 1 || evs[0].(map[string]any)["kind"] != "notification" {
+		t.Errorf("newest event = %v; want the notification", body)
+	}
+	next := fmt.Sprintf("/api/v1/workitems/%d/events?before_id=%v", id, evs[0].(map[string]any)["id"])
+	if _, _, body = call(t, srv, "GET", next); mustJSON(body) != `{"events":[]}` {
+		t.Errorf("events before the first = %v; want an empty list", body)
+	}
+	if status, h, _ := call(t, srv, "POST", "/api/v1/workitems"); status != 405 || h.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /api/v1/workitems = %d, Allow %q", status, h.Get("Allow"))
 	}
 }

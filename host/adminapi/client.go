@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/itsm-connector/itsm-connector/host/store"
 )
 
 // BaseURL turns an admin address into the URL the client calls: an
@@ -73,6 +76,53 @@ func (c *Client) DropDeadLetter(ctx context.Context, id int64) (Action, error) {
 	return a, err
 }
 
+// ListDeadLetters lists the dead letters f matches, newest first.
+func (c *Client) ListDeadLetters(ctx context.Context, f store.DeadLetterFilter) (List, error) {
+	var l List
+	err := c.do(ctx, http.MethodGet, "/api/v1/deadletters"+bulkQuery(f), &l)
+	return l, err
+}
+
+// ReplayMatching replays every dead letter that f matches (at most
+// [MaxBulk]; the answer's More says when more match), with the
+// connector's routes. On an [APIError] the BulkAction still says what was
+// done.
+func (c *Client) ReplayMatching(ctx context.Context, f store.DeadLetterFilter) (BulkAction, error) {
+	var b BulkAction
+	err := c.do(ctx, http.MethodPost, "/api/v1/deadletters/bulk/replay"+bulkQuery(f), &b)
+	return b, err
+}
+
+// DropMatching drops every dead letter that f matches (at most [MaxBulk]).
+func (c *Client) DropMatching(ctx context.Context, f store.DeadLetterFilter) (BulkAction, error) {
+	var b BulkAction
+	err := c.do(ctx, http.MethodPost, "/api/v1/deadletters/bulk/drop"+bulkQuery(f), &b)
+	return b, err
+}
+
+// bulkQuery is f as a list's or bulk operation's query string.
+func bulkQuery(f store.DeadLetterFilter) string {
+	q := url.Values{}
+	if f.Backend != "" {
+		q.Set("backend", f.Backend)
+	}
+	if f.Unmatched {
+		q.Set("unmatched", "true")
+	}
+	if f.BeforeID > 0 {
+		q.Set("before_id", strconv.FormatInt(f.BeforeID, 10))
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// do calls the API and decodes its answer into out, also when it is not
+// 2xx (a bulk answer says what was done); then it returns an [APIError].
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, nil)
 	if err != nil {
@@ -96,6 +146,7 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 		return fmt.Errorf("reading the answer of %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
+		_ = json.Unmarshal(body, out)
 		var e Error
 		if json.Unmarshal(body, &e) != nil || e.Code == "" {
 			// Not this API's answer (an older connector, a proxy).

@@ -1,6 +1,10 @@
 package adminapi
 
 import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/route"
@@ -8,8 +12,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
-// WorkItem is one work item slot as the command line (and a later API)
-// shows it: the desired state from the newest notification, the remote
+// WorkItem is one work item slot as the command line and the API show it: the desired state from the newest notification, the remote
 // state, and where its reconcile stands. Show adds its audit trail.
 type WorkItem struct {
 	ID             int64  `json:"id"`
@@ -39,8 +42,13 @@ type WorkItem struct {
 	Remote           store.RemoteState `json:"remote"`
 	Ref              *sdk.WorkItem     `json:"ref"`
 	RemoteResolvedAt time.Time         `json:"remote_resolved_at,omitzero"`
-	Intent           store.Intent      `json:"intent,omitempty"`
-	CreateAttemptAt  time.Time         `json:"create_attempt_at,omitzero"`
+	// HumanResolved: a person resolved the work item in the tool (a status
+	// read found it); ResolvedBy and Resolution are what the tool says.
+	HumanResolved   bool         `json:"human_resolved,omitempty"`
+	ResolvedBy      string       `json:"resolved_by,omitempty"`
+	Resolution      string       `json:"resolution,omitempty"`
+	Intent          store.Intent `json:"intent,omitempty"`
+	CreateAttemptAt time.Time    `json:"create_attempt_at,omitzero"`
 	// FieldState is what the connector last wrote to each field its field
 	// policy governs, and whether a person has changed it since.
 	FieldState map[string]store.FieldState `json:"field_state,omitempty"`
@@ -100,11 +108,87 @@ func WorkItemFromStore(it *store.Item, events []store.Event) WorkItem {
 		ReopenWindowSeconds: it.ReopenWindow.Seconds(), OnResolvedWithoutItem: string(it.OnResolvedWithoutItem), Policy: it.Policy, FieldState: it.FieldState,
 		EventAt: it.EventAt, Seq: it.Seq, AppliedSeq: it.AppliedSeq, FiredSeq: it.FiredSeq, TraceID: store.TraceIDOf(it.TraceParent),
 		Remote: it.Remote, Ref: it.Ref, RemoteResolvedAt: it.RemoteResolvedAt, Intent: it.Intent, CreateAttemptAt: it.CreateAttemptAt,
+		HumanResolved: it.HumanResolved, ResolvedBy: it.ResolvedBy, Resolution: it.Resolution,
 		Pending: it.Dirty, Dead: it.Dead, DueAt: it.DueAt, DirtySince: it.DirtySince, Attempts: it.Attempts, LastError: it.LastError,
 		LeaseOwner: it.LeaseOwner, LeaseUntil: it.LeaseUntil, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 	for _, e := range events {
-		out.Events = append(out.Events, Event{ID: e.ID, At: e.At, Kind: e.Kind, Op: e.Op, Outcome: e.Outcome, Message: e.Message,
-			DurationMS: float64(e.Duration) / float64(time.Millisecond), TraceID: e.TraceID})
+		out.Events = append(out.Events, EventFromStore(e))
 	}
 	return out
+}
+
+// EventList is a page of a work item's audit trail, newest first.
+type EventList struct {
+	Events []Event `json:"events"`
+}
+
+// NewEventList is the EventList of evs.
+func NewEventList(evs []store.Event) EventList {
+	out := EventList{Events: make([]Event, 0, len(evs))}
+	for _, e := range evs {
+		out.Events = append(out.Events, EventFromStore(e))
+	}
+	return out
+}
+
+// EventFromStore is the Event that shows e.
+func EventFromStore(e store.Event) Event {
+	return Event{ID: e.ID, At: e.At, Kind: e.Kind, Op: e.Op, Outcome: e.Outcome, Message: e.Message,
+		DurationMS: float64(e.Duration) / float64(time.Millisecond), TraceID: e.TraceID}
+}
+
+// Severities are the severity labels a work item filter takes.
+var Severities = []string{"Sev0", "Sev1", "Sev2", "Sev3", "Sev4"}
+
+// ParseItemFilter reads the work item list's filter: backend, route,
+// state (pending, failing, dead, in_sync), severity (Sev0 … Sev4), q (a
+// correlation key, alert rule or ticket key, exactly), before_id and limit
+// (1 to [MaxLimit], default [DefaultLimit]). Unknown parameters are
+// refused. Empty values match everything, so a form's blank fields can be
+// sent as they are.
+func ParseItemFilter(q url.Values) (store.ItemFilter, error) {
+	f := store.ItemFilter{Backend: q.Get("backend"), Route: q.Get("route"), Severity: q.Get("severity"),
+		Search: strings.TrimSpace(q.Get("q")), State: store.ItemState(q.Get("state")), Limit: DefaultLimit}
+	if err := known(q, "backend", "route", "state", "severity", "q", "before_id", "limit"); err != nil {
+		return f, err
+	}
+	if f.State != store.ItemStateAll && !slices.Contains(store.ItemStates, f.State) {
+		return f, fmt.Errorf("state=%q: want one of %s", f.State, joinStates())
+	}
+	if f.Severity != "" && !slices.Contains(Severities, f.Severity) {
+		return f, fmt.Errorf("severity=%q: want one of %s", f.Severity, strings.Join(Severities, ", "))
+	}
+	var err error
+	if f.BeforeID, err = positive(q, "before_id"); err != nil {
+		return f, err
+	}
+	if f.Limit, err = limit(q, DefaultLimit); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func joinStates() string {
+	s := make([]string, len(store.ItemStates))
+	for i, st := range store.ItemStates {
+		s[i] = string(st)
+	}
+	return strings.Join(s, ", ")
+}
+
+// ParseEventFilter reads an audit trail page: before_id and limit (1 to
+// [MaxLimit], default 100). The item comes from the path.
+func ParseEventFilter(q url.Values) (store.EventFilter, error) {
+	f := store.EventFilter{Limit: 100}
+	if err := known(q, "before_id", "limit"); err != nil {
+		return f, err
+	}
+	var err error
+	if f.BeforeID, err = positive(q, "before_id"); err != nil {
+		return f, err
+	}
+	if f.Limit, err = limit(q, f.Limit); err != nil {
+		return f, err
+	}
+	return f, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 	"github.com/itsm-connector/itsm-connector/host/route"
@@ -41,7 +42,8 @@ type Options struct {
 	Logger hclog.Logger
 	// LogOutput is where the built logger writes (default stderr).
 	LogOutput io.Writer
-	// Version is the connector's version, in its traces' resource.
+	// Version is the connector's version, in its traces' resource and on
+	// the console.
 	Version string
 	// NotServing is set by the commands that do not serve (route, plugins,
 	// workitems, deadletter). They take a configuration whose auth is
@@ -184,6 +186,12 @@ func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostic
 	diags = append(diags, checkBackends(cfg, newPluginBackends(ph, cfg))...)
 	router, d := CompileRoutes(cfg)
 	diags = append(diags, d...)
+	if cfg.Azure != nil {
+		// What serve checks before its first change: the certificate file.
+		if _, err := azure.NewCredential(*cfg.Azure, nil); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid azure credential", Detail: err.Error() + "."})
+		}
+	}
 	if !d.HasErrors() {
 		diags = append(diags, router.CheckPolicies(cfg, PluginFacts(ph))...)
 	}
@@ -214,6 +222,11 @@ func checkBackends(cfg *config.Config, pb *pluginBackends) hcl.Diagnostics {
 		if err := db.Validate(); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend setting",
 				Detail: fmt.Sprintf("backend %s: %v.", b.Ref(), err), Subject: b.Range.Ptr()})
+		}
+		if b.Inbound != nil && !db.Capabilities.ReadStatus {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid backend setting",
+				Detail:  fmt.Sprintf("backend %s: an inbound block needs a plugin that reads work items' status (a pushed notification is read through it), and this plugin has no status read.", b.Ref()),
+				Subject: b.Range.Ptr()})
 		}
 	}
 	return diags

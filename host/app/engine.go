@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/config"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
 	"github.com/itsm-connector/itsm-connector/host/metrics"
@@ -43,14 +44,19 @@ type pluginBackends struct {
 	host   *pluginhost.Host
 	limits map[string]delivery.Limits
 	adopt  map[string]bool
+	poll   map[string]time.Duration
+	// feedback is the Azure side (route.FeedbackBackend); nil without an
+	// azure block.
+	feedback *delivery.Backend
 }
 
 var _ delivery.Resolver = (*pluginBackends)(nil)
 
 func newPluginBackends(h *pluginhost.Host, cfg *config.Config) *pluginBackends {
-	pb := &pluginBackends{host: h, limits: map[string]delivery.Limits{}, adopt: map[string]bool{}}
+	pb := &pluginBackends{host: h, limits: map[string]delivery.Limits{}, adopt: map[string]bool{}, poll: map[string]time.Duration{}}
 	for _, b := range cfg.Backends {
 		pb.adopt[b.Ref()] = b.AdoptExisting
+		pb.poll[b.Ref()] = b.StatusPollInterval
 		pb.limits[b.Ref()] = delivery.Limits{
 			RateLimit:   b.RateLimit,
 			MaxInFlight: b.MaxInFlight,
@@ -66,16 +72,40 @@ func (p *pluginBackends) Backends() []string {
 	for _, b := range p.host.Backends() {
 		refs = append(refs, b.Ref())
 	}
+	if p.feedback != nil {
+		refs = append(refs, route.FeedbackBackend)
+	}
 	return refs
 }
 
 func (p *pluginBackends) Backend(ref string) (delivery.Backend, bool) {
+	if ref == route.FeedbackBackend && p.feedback != nil {
+		return *p.feedback, true
+	}
 	b, ok := p.host.Backend(ref)
 	if !ok {
 		return delivery.Backend{}, false
 	}
 	return delivery.Backend{Client: b, Capabilities: b.Capabilities(), Limits: p.limits[ref], ReadAfterWriteDelay: b.ReadAfterWriteDelay(),
-		AdoptExisting: p.adopt[ref]}, true
+		AdoptExisting: p.adopt[ref], StatusPollInterval: p.poll[ref], MaxStatusBatch: b.MaxStatusBatch()}, true
+}
+
+// feedbackBackend is the Azure side as a delivery backend: azure's
+// credential and ARM client behind azure.Feedback, with the azure block's
+// limits; nil without an azure block.
+func feedbackBackend(cfg *config.Config) (*delivery.Backend, error) {
+	a := cfg.Azure
+	if a == nil {
+		return nil, nil
+	}
+	cred, err := azure.NewCredential(*a, nil)
+	if err != nil {
+		return nil, fmt.Errorf("azure: %w", err)
+	}
+	fb := &azure.Feedback{ARM: azure.NewARM(*a, cred, nil)}
+	info, _ := fb.Info(context.Background())
+	return &delivery.Backend{Client: fb, Capabilities: info.Capabilities,
+		Limits: delivery.Limits{RateLimit: a.RateLimit, MaxInFlight: a.MaxInFlight, MaxAttempts: a.MaxAttempts, MaxAge: a.MaxAge}}, nil
 }
 
 func isSQLite(s config.Store) bool { return s.Driver == "" || s.Driver == config.DriverSQLite }
@@ -100,31 +130,59 @@ func ownStore(s config.Store) (release func(), err error) {
 }
 
 // newEngine opens the store and builds the delivery engine over the plugins.
-func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host, router func(*sdk.Alert) (route.Decision, error), log hclog.Logger, m *metrics.Metrics, tracer trace.Tracer) (*delivery.Engine, store.Store, error) {
+func newEngine(ctx context.Context, cfg *config.Config, plugins *pluginhost.Host, router func(*sdk.Alert) (route.Decision, error),
+	feedback func(string) *route.Feedback, log hclog.Logger, m *metrics.Metrics, tracer trace.Tracer) (*delivery.Engine, store.Store, error) {
+	pb := newPluginBackends(plugins, cfg)
+	fb, err := feedbackBackend(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	pb.feedback = fb
 	st, err := OpenStore(ctx, cfg.Store)
 	if err != nil {
 		return nil, nil, err
 	}
-	eng, err := delivery.New(st, newPluginBackends(plugins, cfg), delivery.Options{
+	eng, err := delivery.New(st, pb, delivery.Options{
 		InstanceID:    instanceID(cfg),
 		CallTimeout:   cfg.Delivery.CallTimeout,
 		LeaseDuration: cfg.Delivery.Lease,
 		Router:        router,
+		Feedback:      feedback,
 		Tracer:        tracer,
-		Observer: func(o delivery.Observation) {
-			if o.Op == "dead_letter" {
-				m.DeadLetters.WithLabelValues(o.Outcome).Inc()
-				return
-			}
-			m.Deliveries.WithLabelValues(o.Backend, o.Op, o.Outcome).Inc()
-			m.DeliveryDuration.WithLabelValues(o.Backend, o.Op).Observe(o.Duration.Seconds())
-		},
+		Observer:      observer(m),
 	}, log.Named("delivery"))
 	if err != nil {
 		_ = st.Close()
 		return nil, nil, err
 	}
 	return eng, st, nil
+}
+
+// observer records the delivery engine's observations as metrics.
+func observer(m *metrics.Metrics) func(delivery.Observation) {
+	return func(o delivery.Observation) {
+		switch o.Op {
+		case "dead_letter":
+			m.DeadLetters.WithLabelValues(o.Outcome).Inc()
+			return
+		case delivery.OpReadStatus:
+			m.StatusReads.WithLabelValues(o.Backend, o.Outcome).Inc()
+			return
+		case delivery.OpHumanResolved:
+			m.HumanResolutions.WithLabelValues(o.Backend).Inc()
+			return
+		}
+		if o.Backend == route.FeedbackBackend {
+			state := azure.StateAcknowledged
+			if o.Op == "resolve" {
+				state = azure.StateClosed
+			}
+			m.AzureChanges.WithLabelValues(string(state), o.Outcome, azure.ReasonOf(o.Err)).Inc()
+		}
+		m.Deliveries.WithLabelValues(o.Backend, o.Op, o.Outcome).Inc()
+		m.DeliveryDuration.WithLabelValues(o.Backend, o.Op).Observe(o.Duration.Seconds())
+		m.ObserveBindings(o.Backend, o.Bindings)
+	}
 }
 
 // storeReady is the store's readiness check.

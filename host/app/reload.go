@@ -96,6 +96,9 @@ func restartOnly(old, cur *config.Config) hcl.Diagnostics {
 	if old.Store != cur.Store {
 		warn("The store block")
 	}
+	if !reflect.DeepEqual(old.Azure, cur.Azure) {
+		warn("The azure block")
+	}
 	if old.Delivery != cur.Delivery || old.PluginDir != cur.PluginDir || old.LogLevel != cur.LogLevel || old.LogFormat != cur.LogFormat {
 		warn("delivery, plugin_dir, log_level or log_format")
 	}
@@ -104,8 +107,9 @@ func restartOnly(old, cur *config.Config) hcl.Diagnostics {
 		limits[b.Ref()] = b
 	}
 	for _, b := range cur.Backends {
-		if o, ok := limits[b.Ref()]; ok && (o.MaxInFlight != b.MaxInFlight || o.RateLimit != b.RateLimit || o.MaxAttempts != b.MaxAttempts || o.MaxAge != b.MaxAge || o.AdoptExisting != b.AdoptExisting) {
-			warn(fmt.Sprintf("The delivery settings of backend %s (max_in_flight, rate_limit, max_attempts, max_age, adopt_existing)", b.Ref()))
+		if o, ok := limits[b.Ref()]; ok && (o.MaxInFlight != b.MaxInFlight || o.RateLimit != b.RateLimit || o.MaxAttempts != b.MaxAttempts || o.MaxAge != b.MaxAge || o.AdoptExisting != b.AdoptExisting ||
+			o.StatusPollInterval != b.StatusPollInterval || !reflect.DeepEqual(o.Inbound, b.Inbound)) {
+			warn(fmt.Sprintf("The delivery settings of backend %s (max_in_flight, rate_limit, max_attempts, max_age, adopt_existing, status_poll_interval, inbound)", b.Ref()))
 		}
 	}
 	return diags

@@ -64,6 +64,7 @@ func Serve(ctx context.Context, opts Options) error {
 		}
 		log.Warn("DEV MODE: plain HTTP, local token issuer, plugins without a sha256 allowed; never use it in production")
 	}
+	started := time.Now()
 	m := metrics.New()
 
 	// Before anything starts: a second connector on this SQLite store
@@ -104,7 +105,8 @@ func Serve(ctx context.Context, opts Options) error {
 	routes.Store(router)
 
 	routeFn := func(a *sdk.Alert) (route.Decision, error) { return routes.Load().Route(a) }
-	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, log, m, tracing.Tracer())
+	feedbackFn := func(name string) *route.Feedback { return routes.Load().Feedback(name) }
+	eng, st, err := newEngine(ctx, cfg, plugins, routeFn, feedbackFn, log, m, tracing.Tracer())
 	if err != nil {
 		return err
 	}
@@ -115,6 +117,9 @@ func Serve(ctx context.Context, opts Options) error {
 	// Deferred after st.Close, so it stops first: no pass outlives the store.
 	stopPruning := newPruner(st, cfg.Store.AuditRetention, log.Named("retention")).start(ctx)
 	defer stopPruning()
+	sampler := newSampler(eng, m, log.Named("console"))
+	stopSampling := sampler.Start(ctx) // stops before the store closes, as the pruner
+	defer stopSampling()
 
 	hook := &webhook.Handler{
 		Auth:         authn,
@@ -128,15 +133,24 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(webhook.AlertsPath, hook)
+	if in := inboundBackends(cfg); len(in) > 0 {
+		mux.Handle(webhook.InboundPrefix, &webhook.Inbound{Backends: in, Check: eng.CheckStatus,
+			Logger: log.Named("inbound"), Metrics: m})
+	}
 	ready := map[string]admin.Check{"store": storeReady(st)}
 	if r, ok := authn.Authenticator.(auth.Readier); ok {
 		ready["auth"] = r.Ready
 	}
-	registerRuntimeMetrics(m, eng, plugins)
+	var extra []string
+	if cfg.Azure != nil {
+		extra = append(extra, route.FeedbackBackend)
+	}
+	registerRuntimeMetrics(m, eng, plugins, extra...)
 	hostname, _ := os.Hostname()
 	adm := &admin.Server{Metrics: m, Ready: ready, Token: cfg.Admin.Token, MetricsAuth: cfg.Admin.MetricsAuth,
 		AllowedHosts: admin.HostNames(cfg.Admin.Listen, hostname, cfg.Admin.AllowedHosts),
-		Extra:        adminHandlers(eng, st, plugins, log.Named("admin"))}
+		Extra: adminHandlers(eng, st, plugins, m, sampler, consoleInfo{version: opts.Version, instanceID: instanceID(cfg), started: started},
+			log.Named("admin"))}
 
 	var cert *certStore
 	if cfg.Server.TLS != nil {
@@ -184,6 +198,17 @@ loop:
 	_ = admSrv.Shutdown(sctx)
 	log.Info("stopped")
 	return runErr
+}
+
+// inboundBackends are the backends with an inbound block, by reference.
+func inboundBackends(cfg *config.Config) map[string]webhook.InboundBackend {
+	out := map[string]webhook.InboundBackend{}
+	for _, b := range cfg.Backends {
+		if b.Inbound != nil {
+			out[b.Ref()] = webhook.InboundBackend{Scheme: b.Inbound.Scheme, Secret: b.Inbound.Secret}
+		}
+	}
+	return out
 }
 
 // newTracing sets up tracing as the telemetry block says; nil (off)

@@ -36,6 +36,12 @@ const (
 	// item covers the rest.
 	DefaultMaxConfigurationItems = 100
 
+	// DefaultStatusPollInterval is how often a backend's open work items
+	// are read to find the ones resolved in the tool.
+	DefaultStatusPollInterval = time.Minute
+	// MinInboundSecretLength is the shortest inbound secret accepted.
+	MinInboundSecretLength = 16
+
 	// DefaultAuditRetention keeps 30 days of audit events.
 	DefaultAuditRetention = 30 * 24 * time.Hour
 	// DefaultCallTimeout bounds one plugin call.
@@ -101,3 +107,17 @@ const (
 // FieldPolicies lists the values of field_policy, in the order the
 // documentation gives them.
 var FieldPolicies = []string{FieldPolicyCreate, FieldPolicyAlways, FieldPolicyComment, FieldPolicyNeverAfterHuman}
+
+// Values of a route's azure_feedback block.
+const (
+	// FeedbackAcknowledged (on_created): a new or found work item moves
+	// the alert to Acknowledged with a comment naming it.
+	FeedbackAcknowledged = "Acknowledged"
+	// FeedbackNone (on_created): the alert's state is left alone.
+	FeedbackNone = "none"
+	// FeedbackCloseAlert (on_human_resolved): a work item a human
+	// resolved in the tool closes the alert.
+	FeedbackCloseAlert = "close_alert"
+	// FeedbackLeave (on_human_resolved): only recorded.
+	FeedbackLeave = "leave"
+)

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/entra"
 	"github.com/itsm-connector/itsm-connector/host/hclfuncs"
 	"github.com/itsm-connector/itsm-connector/host/telemetry"
@@ -99,6 +100,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "auth", LabelNames: []string{"type"}},
 		{Type: "store"},
 		{Type: "delivery"},
+		{Type: "azure"},
 		{Type: "telemetry"},
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "backend", LabelNames: []string{"type", "name"}},
@@ -137,7 +139,7 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 	seen := map[string]*hcl.Block{}
 	for _, b := range content.Blocks {
 		switch b.Type {
-		case "server", "admin", "auth", "store", "delivery", "telemetry":
+		case "server", "admin", "auth", "store", "delivery", "azure", "telemetry":
 			if prev, dup := seen[b.Type]; dup {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
@@ -195,6 +197,8 @@ func (l *loader) decodeRoot(body hcl.Body) hcl.Diagnostics {
 					Subject:  &rng,
 				})
 			}
+		case "azure":
+			diags = append(diags, l.decodeAzure(b)...)
 		case "telemetry":
 			diags = append(diags, l.decodeTelemetry(b)...)
 		case "plugin":
@@ -368,6 +372,62 @@ func (l *loader) decodeEntraID(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
+// decodeAzure overwrites azure.DefaultConfig() with what the block sets;
+// workload_identity's attributes left out come from the AZURE_* variables.
+// The values are checked by Validate, with azure.Config.Validate, the
+// check serve runs too.
+func (l *loader) decodeAzure(b *hcl.Block) hcl.Diagnostics {
+	l.record("azure", b)
+	var raw struct {
+		Credential *struct {
+			Type            string  `hcl:"type,label"`
+			TenantID        *string `hcl:"tenant_id,optional"`
+			ClientID        *string `hcl:"client_id,optional"`
+			Secret          *string `hcl:"secret,optional"`
+			CertificateFile *string `hcl:"certificate_file,optional"`
+			Password        *string `hcl:"password,optional"`
+			TokenFile       *string `hcl:"token_file,optional"`
+		} `hcl:"credential,block"`
+		Authority         *string  `hcl:"authority,optional"`
+		ARMEndpoint       *string  `hcl:"arm_endpoint,optional"`
+		ARMAudience       *string  `hcl:"arm_audience,optional"`
+		InstanceDiscovery *bool    `hcl:"instance_discovery,optional"`
+		RateLimit         *float64 `hcl:"rate_limit,optional"`
+		MaxInFlight       *int     `hcl:"max_in_flight,optional"`
+		MaxAttempts       *int     `hcl:"max_attempts,optional"`
+		MaxAge            *string  `hcl:"max_age,optional"`
+	}
+	if sb, ok := b.Body.(*hclsyntax.Body); ok {
+		for _, nb := range sb.Blocks {
+			if nb.Type == "credential" {
+				l.record("azure.credential", nb.AsHCLBlock())
+			}
+		}
+	}
+	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
+	c := azure.DefaultConfig()
+	l.cfg.Azure = &c
+	if cr := raw.Credential; cr != nil {
+		c.Credential.Type = cr.Type
+		setValue(&c.Credential.TenantID, cr.TenantID)
+		setValue(&c.Credential.ClientID, cr.ClientID)
+		setValue(&c.Credential.Secret, cr.Secret)
+		setValue(&c.Credential.CertificateFile, cr.CertificateFile)
+		setValue(&c.Credential.Password, cr.Password)
+		setValue(&c.Credential.TokenFile, cr.TokenFile)
+	}
+	setValue(&c.Authority, raw.Authority)
+	setValue(&c.ARMEndpoint, raw.ARMEndpoint)
+	setValue(&c.ARMAudience, raw.ARMAudience)
+	setValue(&c.InstanceDiscovery, raw.InstanceDiscovery)
+	setValue(&c.RateLimit, raw.RateLimit)
+	setValue(&c.MaxInFlight, raw.MaxInFlight)
+	setValue(&c.MaxAttempts, raw.MaxAttempts)
+	diags = append(diags, l.duration("azure.max_age", raw.MaxAge, &c.MaxAge)...)
+	c.ApplyEnv(os.Getenv)
+	return diags
+}
+
 func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
 	key := "plugin." + b.Labels[0]
 	l.record(key, b)
@@ -391,7 +451,7 @@ func (l *loader) decodePlugin(b *hcl.Block) hcl.Diagnostics {
 
 func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 	be := &Backend{Type: b.Labels[0], Name: b.Labels[1], Range: b.DefRange,
-		MaxInFlight: DefaultMaxInFlight, MaxAttempts: DefaultMaxAttempts, MaxAge: DefaultMaxAge}
+		MaxInFlight: DefaultMaxInFlight, MaxAttempts: DefaultMaxAttempts, MaxAge: DefaultMaxAge, StatusPollInterval: DefaultStatusPollInterval}
 	key := "backend." + be.Ref()
 	l.record(key, b)
 	l.ranges[key+".type"] = b.LabelRanges[0]
@@ -405,7 +465,12 @@ func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 		MaxAttempts *int     `hcl:"max_attempts,optional"`
 		MaxAge      *string  `hcl:"max_age,optional"`
 		// AdoptExisting needs the plugin's Lookup, which delivery checks.
-		AdoptExisting *bool `hcl:"adopt_existing,optional"`
+		AdoptExisting      *bool   `hcl:"adopt_existing,optional"`
+		StatusPollInterval *string `hcl:"status_poll_interval,optional"`
+		Inbound            *struct {
+			Scheme string `hcl:"scheme"`
+			Secret string `hcl:"secret"`
+		} `hcl:"inbound,block"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	if raw.Config != nil {
@@ -428,6 +493,17 @@ func (l *loader) decodeBackend(b *hcl.Block) hcl.Diagnostics {
 		be.AdoptExisting = *raw.AdoptExisting
 	}
 	diags = append(diags, l.duration(key+".max_age", raw.MaxAge, &be.MaxAge)...)
+	diags = append(diags, l.duration(key+".status_poll_interval", raw.StatusPollInterval, &be.StatusPollInterval)...)
+	if raw.Inbound != nil {
+		be.Inbound = &Inbound{Scheme: raw.Inbound.Scheme, Secret: raw.Inbound.Secret}
+		if sb, ok := b.Body.(*hclsyntax.Body); ok {
+			for _, nb := range sb.Blocks {
+				if nb.Type == "inbound" {
+					l.record(key+".inbound", nb.AsHCLBlock())
+				}
+			}
+		}
+	}
 	l.cfg.Backends = append(l.cfg.Backends, be)
 	return diags
 }
@@ -458,6 +534,12 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 		WontFix            *struct {
 			Resolutions []string `hcl:"resolutions"`
 		} `hcl:"wont_fix,block"`
+		AzureFeedback *struct {
+			OnCreated       *string        `hcl:"on_created,optional"`
+			OnHumanResolved *string        `hcl:"on_human_resolved,optional"`
+			Comment         hcl.Expression `hcl:"comment,optional"`
+			CloseComment    hcl.Expression `hcl:"close_comment,optional"`
+		} `hcl:"azure_feedback,block"`
 	}
 	diags := gohcl.DecodeBody(b.Body, l.ctx, &raw)
 	if present["when"] {
@@ -489,6 +571,27 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	diags = append(diags, l.duration(key+".reopen_window", raw.ReopenWindow, &r.ReopenWindow)...)
+	if fb := raw.AzureFeedback; fb != nil {
+		af := &AzureFeedback{OnCreated: FeedbackAcknowledged, OnHumanResolved: FeedbackCloseAlert}
+		setValue(&af.OnCreated, fb.OnCreated)
+		setValue(&af.OnHumanResolved, fb.OnHumanResolved)
+		if sb, ok := b.Body.(*hclsyntax.Body); ok {
+			for _, nb := range sb.Blocks {
+				if nb.Type != "azure_feedback" {
+					continue
+				}
+				af.Range = nb.DefRange()
+				in := l.record(key+".azure_feedback", nb.AsHCLBlock())
+				if in["comment"] {
+					af.Comment = fb.Comment
+				}
+				if in["close_comment"] {
+					af.CloseComment = fb.CloseComment
+				}
+			}
+		}
+		r.AzureFeedback = af
+	}
 	if present["send_to"] {
 		refs, d := parseSendTo(raw.SendTo)
 		r.SendTo = refs

@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/entra"
 	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
@@ -26,6 +27,9 @@ type Config struct {
 	Auth     Auth
 	Store    Store
 	Delivery Delivery
+	// Azure is the `azure {}` block, declared and validated by host/azure;
+	// nil when absent (no state flows back to Azure Monitor).
+	Azure *azure.Config
 	// Telemetry is the `telemetry {}` block, declared and validated by
 	// host/telemetry; its Traces is nil (tracing off) without a `traces {}`
 	// block.
@@ -69,7 +73,7 @@ type TLS struct {
 type Admin struct {
 	Listen string
 	// Token, when set, is required (as a bearer token, or as the password
-	// of HTTP Basic) by the status page, the dead-letter replay and every
+	// of HTTP Basic) by the console, the dead-letter replay and every
 	// other path but /healthz and /readyz; empty leaves the listener open,
 	// as before the setting existed.
 	Token string
@@ -181,8 +185,44 @@ type Backend struct {
 	// work item costs one Create. It needs a plugin with Lookup, which is
 	// checked once the plugin runs (delivery.Backend.Validate).
 	AdoptExisting bool
-	Range         hcl.Range
+	// StatusPollInterval is how often the backend's open work items are
+	// read in the tool to find the ones a human resolved there
+	// (status_poll_interval); default DefaultStatusPollInterval, zero
+	// ("0s") polls never. Only a plugin with a status read is polled.
+	StatusPollInterval time.Duration
+	// Inbound is the `inbound {}` block: the tool pushes change
+	// notifications to the webhook listener; nil when absent.
+	Inbound *Inbound
+	Range   hcl.Range
 }
+
+// Inbound is a backend's `inbound {}` block: how a change notification
+// the tool pushes to /api/v1/itsm/<type>/<name>/events is authenticated.
+// A notification is only a hint: the host then reads the item's state
+// through the plugin.
+type Inbound struct {
+	// Scheme is one of InboundSchemes.
+	Scheme string
+	// Secret is the shared secret or HMAC key; read it with env() or file().
+	Secret string
+}
+
+// Inbound schemes.
+const (
+	// InboundJiraHMAC: Jira's webhook secret, X-Hub-Signature:
+	// sha256=<hex HMAC-SHA256 of the body>.
+	InboundJiraHMAC = "jira_hmac"
+	// InboundServiceNowHMAC: a ServiceNow business rule's outbound REST
+	// message signed with X-ITSM-Signature: sha256=<hex HMAC-SHA256 of the
+	// body>.
+	InboundServiceNowHMAC = "servicenow_hmac"
+	// InboundSharedSecret: the secret itself in the X-ITSM-Secret header,
+	// for a tool that cannot sign.
+	InboundSharedSecret = "shared_secret"
+)
+
+// InboundSchemes lists the schemes of `inbound {}`.
+var InboundSchemes = []string{InboundJiraHMAC, InboundServiceNowHMAC, InboundSharedSecret}
 
 // Ref is "type.name", how routes and logs name the backend.
 func (b *Backend) Ref() string { return b.Type + "." + b.Name }
@@ -219,7 +259,10 @@ type Route struct {
 	FieldPolicyDefault string
 	// WontFix is the wont_fix block; nil when absent.
 	WontFix *WontFix
-	Range   hcl.Range
+	// AzureFeedback is the route's `azure_feedback {}` block; nil when
+	// absent.
+	AzureFeedback *AzureFeedback
+	Range         hcl.Range
 }
 
 // HasFieldPolicy reports whether the route sets field_policy or
@@ -236,6 +279,20 @@ func (r *Route) HasFieldPolicy() bool {
 type WontFix struct {
 	// Resolutions are matched without regard to case.
 	Resolutions []string
+}
+
+// AzureFeedback is a route's `azure_feedback {}` block: what its work
+// items' outcomes do to the Azure Monitor alert.
+type AzureFeedback struct {
+	// OnCreated is FeedbackAcknowledged (default) or FeedbackNone.
+	OnCreated string
+	// OnHumanResolved is FeedbackCloseAlert (default) or FeedbackLeave.
+	OnHumanResolved string
+	// Comment and CloseComment are templates over `alert` and
+	// `work_item`; nil for the default text.
+	Comment      hcl.Expression
+	CloseComment hcl.Expression
+	Range        hcl.Range
 }
 
 // BackendRef is one resolved entry of send_to.

@@ -10,11 +10,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/itsm-connector/itsm-connector/host/azure"
 	"github.com/itsm-connector/itsm-connector/host/entra"
 	"github.com/itsm-connector/itsm-connector/host/telemetry"
 )
@@ -30,6 +32,7 @@ func (c *Config) Validate() hcl.Diagnostics {
 	v.admin()
 	v.auth()
 	v.store()
+	v.azure()
 	v.telemetry()
 	v.top()
 	v.plugins()
@@ -167,7 +170,7 @@ func validHostName(s string) bool {
 const SummaryAdminUnprotected = "Admin listener without authentication"
 
 // adminWarning returns the warning that the admin listener serves its
-// status page and replay to other hosts without a token, or nil.
+// console and replay to other hosts without a token, or nil.
 func (c *Config) adminWarning(subject *hcl.Range) *hcl.Diagnostic {
 	if c.Admin.Token != "" {
 		return nil
@@ -182,7 +185,7 @@ func (c *Config) adminWarning(subject *hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagWarning,
 		Summary:  SummaryAdminUnprotected,
-		Detail: fmt.Sprintf("admin.listen = %q is not a loopback address and admin.token is not set: anyone who can reach it reads alert data on the status page and can replay dead letters. "+
+		Detail: fmt.Sprintf("admin.listen = %q is not a loopback address and admin.token is not set: anyone who can reach it reads alert data on the console and can replay dead letters. "+
 			"Set token = env(\"ITSM_ADMIN_TOKEN\") in the admin block (at least %d characters), or listen on 127.0.0.1.", c.Admin.Listen, MinAdminTokenLength),
 		Subject: subject,
 	}
@@ -238,6 +241,23 @@ func (v *validator) entraID() {
 			continue
 		}
 		v.errorf(v.at("auth."+fe.Attr, "auth"), "Invalid auth."+fe.Attr, "%s", fe.Msg)
+	}
+}
+
+// azure reports the problems azure.Config.Validate finds, the check serve
+// runs, each at the attribute it names.
+func (v *validator) azure() {
+	a := v.c.Azure
+	if a == nil {
+		return
+	}
+	for _, err := range unjoin(a.Validate()) {
+		var fe *azure.FieldError
+		if !errors.As(err, &fe) {
+			v.errorf(v.at("azure"), "Invalid azure block", "%s", err)
+			continue
+		}
+		v.errorf(v.at("azure."+fe.Attr, "azure.credential", "azure"), "Invalid azure."+fe.Attr, "%s", fe.Msg)
 	}
 }
 
@@ -372,6 +392,10 @@ func (v *validator) backends() {
 				"backend %q %q is already defined at %s.", b.Type, b.Name, prev.Range)
 		}
 		seen[b.Ref()] = b
+		if b.Ref() == azure.FeedbackBackend {
+			v.errorf(b.Range.Ptr(), "Reserved backend name",
+				"backend %q %q is reserved for the Azure side's work items (the azure block); name the backend otherwise.", b.Type, b.Name)
+		}
 		if b.MaxInFlight < 1 {
 			v.errorf(v.at(key+".max_in_flight", key), "Invalid max_in_flight",
 				"max_in_flight of backend %s must be at least 1 (default %d).", b.Ref(), DefaultMaxInFlight)
@@ -387,6 +411,20 @@ func (v *validator) backends() {
 		if b.MaxAge <= 0 {
 			v.errorf(v.at(key+".max_age", key), "Invalid max_age",
 				"max_age of backend %s must be positive (default %s): it bounds how long a delivery is retried.", b.Ref(), DefaultMaxAge)
+		}
+		if b.StatusPollInterval != 0 && b.StatusPollInterval < time.Second {
+			v.errorf(v.at(key+".status_poll_interval", key), "Invalid status_poll_interval",
+				"status_poll_interval of backend %s must be at least 1s, or \"0s\" to read no status; the default is %s.", b.Ref(), DefaultStatusPollInterval)
+		}
+		if in := b.Inbound; in != nil {
+			if !slices.Contains(InboundSchemes, in.Scheme) {
+				v.errorf(v.at(key+".inbound.scheme", key+".inbound"), "Invalid inbound.scheme",
+					"inbound.scheme %q of backend %s is not known; use %s.", in.Scheme, b.Ref(), strings.Join(InboundSchemes, ", "))
+			}
+			if n := utf8.RuneCountInString(in.Secret); n < MinInboundSecretLength {
+				v.errorf(v.at(key+".inbound.secret", key+".inbound"), "Invalid inbound.secret",
+					"inbound.secret of backend %s must be at least %d characters; it has %d. Generate one with `openssl rand -hex 32` and read it with env() or file().", b.Ref(), MinInboundSecretLength, n)
+			}
 		}
 	}
 }
@@ -432,6 +470,21 @@ func (v *validator) routes() {
 		} else if set && !r.PerCI {
 			v.add(hcl.DiagWarning, v.at(key+".max_configuration_items"), "max_configuration_items without per_ci",
 				"max_configuration_items of route %q has no effect: the route sets no per_ci = true, so each alert is one work item covering all its configuration items.", r.Name)
+		}
+		if fb := r.AzureFeedback; fb != nil {
+			at := v.at(key+".azure_feedback", key)
+			if v.c.Azure == nil {
+				v.errorf(at, "azure_feedback needs an azure block",
+					"route %q has an azure_feedback block, but the configuration has no azure {} block saying how the connector authenticates to Azure Resource Manager: add azure { credential \"managed_identity\" {} } (or another credential), or remove azure_feedback.", r.Name)
+			}
+			if fb.OnCreated != FeedbackAcknowledged && fb.OnCreated != FeedbackNone {
+				v.errorf(v.at(key+".azure_feedback.on_created", key+".azure_feedback"), "Invalid azure_feedback.on_created",
+					"on_created %q of route %q is not known; use %q (the default: the alert is acknowledged with a comment naming the work item) or %q.", fb.OnCreated, r.Name, FeedbackAcknowledged, FeedbackNone)
+			}
+			if fb.OnHumanResolved != FeedbackCloseAlert && fb.OnHumanResolved != FeedbackLeave {
+				v.errorf(v.at(key+".azure_feedback.on_human_resolved", key+".azure_feedback"), "Invalid azure_feedback.on_human_resolved",
+					"on_human_resolved %q of route %q is not known; use %q (the default: the alert is closed) or %q (only recorded).", fb.OnHumanResolved, r.Name, FeedbackCloseAlert, FeedbackLeave)
+			}
 		}
 		switch r.OnResolvedWithoutItem {
 		case "", OnResolvedRecord, OnResolvedCreateAndResolve:

@@ -55,6 +55,23 @@ func firedAt(it *store.Item) time.Time {
 	return it.EventAt
 }
 
+// staleAfterHumanResolution reports whether the item's Fired predates a
+// resolution a person made in the tool: Azure retrying or re-sending an
+// old notification (the same or an earlier fired time) must never reopen
+// a work item someone resolved. A Fired that fired after the resolution
+// is a genuine re-fire and follows the reopen rules.
+func staleAfterHumanResolution(it *store.Item) bool {
+	return it.Remote == store.RemoteResolved && it.HumanResolved && !it.RemoteResolvedAt.IsZero() &&
+		!firedAt(it).After(it.RemoteResolvedAt)
+}
+
+func byWhom(by string) string {
+	if by == "" {
+		return ""
+	}
+	return " by " + by
+}
+
 // move is what one reconcile step does: at most one plugin call.
 type move int
 
@@ -160,6 +177,10 @@ func decide(s situation) choice {
 	}
 	if it.Condition == sdk.ConditionFired {
 		switch {
+		case staleAfterHumanResolution(it):
+			return choice{Move: moveDone, Note: fmt.Sprintf(
+				"alert fired at %s, before its work item was resolved in the tool%s at %s; a Fired from before a person's resolution does not reopen it",
+				firedAt(it).UTC().Format(time.RFC3339), byWhom(it.ResolvedBy), it.RemoteResolvedAt.UTC().Format(time.RFC3339))}
 		case it.Remote == store.RemoteResolved && it.AppliedSeq >= it.Seq:
 			// A re-fire wont_fix answered with a comment: the item stays
 			// resolved, as the person left it.

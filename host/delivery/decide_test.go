@@ -191,3 +191,38 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestStaleAfterHumanResolution(t *testing.T) {
+	resolvedAt := t0.Add(10 * time.Minute)
+	tests := []struct {
+		name    string
+		remote  store.RemoteState
+		human   bool
+		firedAt time.Time
+		want    bool
+	}{
+		{"Azure retries the old Fired", store.RemoteResolved, true, t0, true},
+		{"a Fired stamped just as the person resolved", store.RemoteResolved, true, resolvedAt, true},
+		{"a Fired from before the resolution", store.RemoteResolved, true, resolvedAt.Add(-time.Second), true},
+		{"a genuine re-fire after the resolution", store.RemoteResolved, true, resolvedAt.Add(time.Second), false},
+		{"resolved by the connector: reopen rules apply", store.RemoteResolved, false, t0, false},
+		{"open item", store.RemoteOpen, true, t0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The Fired is the item's second notification, not applied yet.
+			it := &store.Item{Condition: sdk.ConditionFired, Remote: tt.remote, HumanResolved: tt.human, RemoteResolvedAt: resolvedAt, EventAt: tt.firedAt, ReopenWindow: time.Hour, Ref: &sdk.WorkItem{ID: "W1"},
+				Seq: 2, AppliedSeq: 1, FiredSeq: 2}
+			if got := staleAfterHumanResolution(it); got != tt.want {
+				t.Errorf("staleAfterHumanResolution = %v, want %v", got, tt.want)
+			}
+			d := decide(situation{Item: it, Caps: allCaps(), Marked: true, Now: t0.Add(time.Hour)})
+			if tt.want && (d.Move != moveDone || d.Note == "") {
+				t.Errorf("decide = %v %q, want done with a note", d.Move, d.Note)
+			}
+			if !tt.want && tt.remote == store.RemoteResolved && d.Move != moveReopen {
+				t.Errorf("decide = %v, want reopen", d.Move)
+			}
+		})
+	}
+}

@@ -86,6 +86,11 @@ type Options struct {
 	// Observer, when set, hears about every plugin call and dead letter
 	// (for metrics). It must not block.
 	Observer func(Observation)
+	// Feedback returns a route's azure_feedback (nil when it has none): a
+	// work item created, found or reopened then asks the Azure side
+	// (route.FeedbackBackend) to acknowledge the alert, and a work item a
+	// person resolved in the tool to close it. Nil: no route has any.
+	Feedback func(route string) *route.Feedback
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 	// Tracer records the commit of each alert, group commits and
@@ -112,6 +117,11 @@ type Observation struct {
 	// of the DeadLetter reasons for dead letters.
 	Outcome  string
 	Duration time.Duration
+	// Bindings are the configuration item bindings the call's work item
+	// reports (see sdk.WorkItem.Bindings); none for a failed call.
+	Bindings []sdk.CIBinding
+	// Err is a failed call's error, for metrics that tell reasons apart.
+	Err error
 }
 
 func (o Options) withDefaults() Options {
@@ -250,6 +260,13 @@ func (e *Engine) Start(ctx context.Context) error {
 			defer e.wg.Done()
 			r.loop(loopCtx, callCtx)
 		}()
+		if b, ok := e.res.Backend(r.ref); ok && b.Capabilities.ReadStatus && b.StatusPollInterval > 0 {
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				r.pollStatus(loopCtx, b.StatusPollInterval)
+			}()
+		}
 	}
 	e.log.Info("delivery started", "backends", len(e.runners), "instance", e.opt.InstanceID)
 	return nil
@@ -284,7 +301,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// Stats is the delivery state for metrics and the status page.
+// Stats is the delivery state for metrics and the console.
 type Stats struct {
 	Backends map[string]BackendStats
 	// Unmatched counts dead letters of alerts no route took.

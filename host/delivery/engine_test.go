@@ -1079,6 +1079,46 @@ func TestDeadLetterObservations(t *testing.T) {
 	}
 }
 
+// TestBindingsObservedAndKept: the observer hears the bindings a call
+// reports (the metric of unbound configuration items counts them), and a
+// later call that reports none (the resolve) keeps them on the stored ref,
+// where the console shows them.
+func TestBindingsObservedAndKept(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		got map[string][]sdk.CIBinding
+	)
+	got = map[string][]sdk.CIBinding{}
+	opts := testOptions()
+	opts.Observer = func(o Observation) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[o.Op+":"+o.Outcome] = o.Bindings
+	}
+	bindings := []sdk.CIBinding{
+		{ConfigurationItem: sdk.ConfigurationItem{Name: "vm1"}, BoundID: "ci-1", BoundBy: "name"},
+		{ConfigurationItem: sdk.ConfigurationItem{Name: "vm2"}, Reason: "no cmdb_ci record with name = \"vm2\""},
+	}
+	f := newFake()
+	f.bindings = bindings
+	en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, opts, true)
+	d := decision("fake.a", "k", 0)
+	en.ingest(alert("a1", sdk.ConditionFired, t0), d)
+	en.settled()
+	en.ingest(alert("a1", sdk.ConditionResolved, t0.Add(time.Minute)), d)
+	en.settled()
+	mu.Lock()
+	created, resolved := got["create:ok"], got["resolve:ok"]
+	mu.Unlock()
+	if !reflect.DeepEqual(created, bindings) || resolved != nil {
+		t.Errorf("observed bindings: create %+v, resolve %+v; want the two bindings, then none", created, resolved)
+	}
+	it := en.item("fake.a", "k")
+	if it.Remote != store.RemoteResolved || it.Ref == nil || !reflect.DeepEqual(it.Ref.Bindings, bindings) {
+		t.Errorf("stored item: remote %q ref %+v; want resolved with the create's bindings", it.Remote, it.Ref)
+	}
+}
+
 // Starting an engine after Stop is refused: its recorder is gone, and the
 // runners would wait on it forever.
 func TestStartAfterStopIsRefused(t *testing.T) {

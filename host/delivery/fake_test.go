@@ -37,6 +37,27 @@ type fake struct {
 	resolution map[string]string
 	// reqs are the requests of each op, in order.
 	reqs map[string][]*sdk.Request
+	// bindings are what Create reports on the item it creates.
+	bindings []sdk.CIBinding
+
+	// humans holds the resolutions made "by a person" (resolveAsHuman).
+	humans map[string]humanFix
+}
+
+type humanFix struct {
+	by string
+	at time.Time
+}
+
+// resolveAsHuman resolves item id as a person would in the tool.
+func (f *fake) resolveAsHuman(id, by string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items[id].State = sdk.StateResolved
+	if f.humans == nil {
+		f.humans = map[string]humanFix{}
+	}
+	f.humans[id] = humanFix{by: by, at: at}
 }
 
 var _ hostside.Client = (*fake)(nil)
@@ -211,14 +232,15 @@ func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	id := fmt.Sprintf("W%d", f.nextID)
 	wi := &sdk.WorkItem{ID: id, Key: "INC" + id, State: sdk.StateOpen, CorrelationKey: req.CorrelationKey}
 	f.items[id] = wi
+	bound := *wi
+	bound.Bindings = f.bindings
 	f.order = append(f.order, id)
 	f.writeLocked(id, req, true)
 	if err := f.createThenFail; err != nil {
 		f.createThenFail = nil
 		return nil, err
 	}
-	c := *wi
-	return &c, nil
+	return &bound, nil
 }
 
 func (f *fake) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
@@ -286,7 +308,13 @@ func (f *fake) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.Wo
 	for _, ref := range req.Items {
 		st := sdk.WorkItemStatus{ID: ref.ID}
 		if it, ok := f.items[ref.ID]; ok {
-			st.Found, st.State, st.Resolution = true, it.State, f.resolution[ref.ID]
+			st.Found, st.State = true, it.State
+			if h, ok := f.humans[ref.ID]; ok {
+				st.ResolvedBy, st.ResolvedAt, st.Resolution = h.by, h.at, "Solved"
+			}
+			if r, ok := f.resolution[ref.ID]; ok {
+				st.Resolution = r
+			}
 			if fs := f.fields[ref.ID]; len(fs) > 0 {
 				st.Fields = map[string]string{}
 				for k, v := range fs {

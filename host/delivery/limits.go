@@ -82,6 +82,14 @@ type Backend struct {
 	// backend already has for the correlation key: for migrating from
 	// another tool. It needs a plugin with Lookup.
 	AdoptExisting bool
+	// StatusPollInterval is how often the backend's open work items are
+	// read in the tool (status_poll_interval) to find those a person
+	// resolved there; zero never. Only a plugin with Capabilities.ReadStatus
+	// is polled.
+	StatusPollInterval time.Duration
+	// MaxStatusBatch is the most work items one ReadStatus carries (the
+	// plugin's Info.StatusBatch); zero means sdk.DefaultMaxStatusBatch.
+	MaxStatusBatch int
 }
 
 // Validate reports a backend that cannot be delivered to as configured,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
 )
 
@@ -90,6 +91,12 @@ func (e *Engine) recordBatch(batch []*recordReq) {
 	if err != nil {
 		batch[0].done <- recordRes{err: err}
 		return
+	}
+	for _, p := range ps {
+		if len(p.FollowUps) > 0 {
+			e.kick(route.FeedbackBackend)
+			break
+		}
 	}
 	k := 0
 	for _, r := range batch {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/route"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -29,6 +30,8 @@ type runner struct {
 	bucket *bucket
 	wakeCh chan struct{}
 	active atomic.Int32
+	// resolvedCount counts work items found resolved in the tool.
+	resolvedCount atomic.Int64
 }
 
 func newRunner(e *Engine, ref string, l Limits) *runner {
@@ -101,6 +104,9 @@ type job struct {
 	b      Backend
 	events []store.Event
 	notes  map[string]bool
+	// followUps are written with the next save: the Azure side's
+	// desired state this claim's outcomes cause.
+	followUps []store.FollowUp
 	// lookedUp: this claim called Lookup.
 	lookedUp bool
 	// marked: this claim's Create attempt is durable: the claim marked it
@@ -254,11 +260,13 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			// change shows against it.
 			it.FieldState = j.plan.State
 			it.Remote, it.Intent, it.RemoteResolvedAt = store.RemoteOpen, store.IntentNone, time.Time{}
+			j.clearResolution()
 			if it.Condition == sdk.ConditionFired {
 				it.AppliedSeq = it.Seq
 			}
 			j.unsaved = true
 			j.note(store.EventState, fmt.Sprintf("found work item %s by correlation key; not creating another", refName(wi)))
+			j.acknowledge("found")
 		}
 		return false, nil
 	case "create":
@@ -274,7 +282,9 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		j.setRef(wi)
 		it.FieldState = j.plan.State
 		it.Remote, it.Intent, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, store.IntentNone, time.Time{}, it.Seq
+		j.clearResolution()
 		j.unsaved = true
+		j.acknowledge("created")
 		return false, nil
 	}
 	if err != nil {
@@ -297,9 +307,12 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		it.AppliedSeq, it.FieldState = it.Seq, j.plan.State
 	case "resolve":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteResolved, it.EventAt, it.Seq
+		j.clearResolution()
 	case "reopen":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.Intent = store.RemoteOpen, time.Time{}, it.Seq, store.IntentNone
 		it.FieldState = j.plan.State
+		j.clearResolution()
+		j.acknowledge("reopened")
 	}
 	j.unsaved = true
 	return false, nil
@@ -328,6 +341,52 @@ func (j *job) failOrForget(ctx context.Context, op string, err error) (bool, err
 	return false, nil
 }
 
+// clearResolution forgets a resolution made in the tool: the connector's
+// own step made the work item's state.
+func (j *job) clearResolution() {
+	j.it.HumanResolved, j.it.ResolvedBy, j.it.Resolution = false, "", ""
+}
+
+// feedbackReopenWindow is the reopen window of the Azure side's slots: an
+// alert is acknowledged again only by Reopen, which sees the alert the
+// connector last changed and never re-acknowledges one it closed
+// (azure.NextChange).
+const feedbackReopenWindow = 100 * 365 * 24 * time.Hour
+
+// acknowledge asks, with the next save, for the Azure side to acknowledge
+// the alert whose work item this claim created, found or reopened (how),
+// when the route has azure_feedback with on_created = "Acknowledged". The
+// desired state is written in the transaction that records the outcome,
+// so a crash loses neither or both.
+func (j *job) acknowledge(how string) {
+	it := j.it
+	if j.r.ref == route.FeedbackBackend || j.r.e.opt.Feedback == nil || it.Condition != sdk.ConditionFired || it.Alert == nil || it.Ref == nil {
+		return
+	}
+	fb := j.r.e.opt.Feedback(it.Route)
+	if fb == nil || !fb.Acknowledge {
+		return
+	}
+	wi := route.WorkItemView{ID: it.Ref.ID, Key: it.Ref.Key, URL: it.Ref.URL, State: string(it.Ref.State), Backend: j.r.ref}
+	comment, err := fb.Comment(it.Alert, wi)
+	if err != nil {
+		j.note(store.EventState, fmt.Sprintf("the azure_feedback comment failed for this alert (%v); acknowledging with the default comment", err))
+		comment, _ = (&route.Feedback{}).Comment(it.Alert, wi)
+	}
+	j.followUps = append(j.followUps, store.FollowUp{Route: it.Route, Backend: route.FeedbackBackend,
+		CorrelationKey: FeedbackKey(j.r.ref, it.CorrelationKey), Condition: sdk.ConditionFired, EventAt: firedAt(it),
+		Alert: it.Alert, Fields: map[string]any{azureCommentField: comment}, ReopenWindow: feedbackReopenWindow,
+		Note: fmt.Sprintf("work item %s %s in %s", refName(it.Ref), how, j.r.ref), TraceParent: it.TraceParent})
+	j.note(store.EventState, "Azure alert to be acknowledged: "+comment)
+}
+
+// FeedbackKey is the correlation key of the Azure side's slot of an ITSM
+// work item: its backend and correlation key.
+func FeedbackKey(backend, key string) string { return backend + "|" + key }
+
+// azureCommentField is azure.CommentField.
+const azureCommentField = "comment"
+
 func refName(wi *sdk.WorkItem) string {
 	switch {
 	case wi == nil:
@@ -347,6 +406,11 @@ func (j *job) setRef(wi *sdk.WorkItem) {
 	n.Note = "" // recorded with the call, not kept on the item
 	if n.ID == "" && j.it.Ref != nil {
 		n.ID = j.it.Ref.ID
+	}
+	if n.Bindings == nil && j.it.Ref != nil && j.it.Ref.ID == n.ID {
+		// A call that reports no bindings (a resolve) leaves those of
+		// the same item as they were, for the console to show.
+		n.Bindings = j.it.Ref.Bindings
 	}
 	j.it.Ref = &n
 	j.it.Attempts, j.it.LastError = 0, ""
@@ -412,7 +476,11 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: outcome, Message: msg, Duration: d,
 		TraceID: j.traceID})
 	if obs := j.r.e.opt.Observer; obs != nil {
-		obs(Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d})
+		o := Observation{Backend: j.r.ref, Op: op, Outcome: outcome, Duration: d, Err: err}
+		if err == nil && wi != nil {
+			o.Bindings = wi.Bindings
+		}
+		obs(o)
 	}
 	j.r.e.log.Debug("plugin call", "backend", j.r.ref, "op", op, "correlation_key", it.CorrelationKey, "outcome", outcome, "duration", d)
 	return wi, err
@@ -622,6 +690,8 @@ func (j *job) save(p store.Progress) error {
 		p.CreateAttemptAt = time.Time{}
 	}
 	p.AppliedSeq, p.Attempts, p.LastError, p.FieldState = it.AppliedSeq, it.Attempts, it.LastError, it.FieldState
+	p.HumanResolved, p.ResolvedBy, p.Resolution = it.HumanResolved, it.ResolvedBy, it.Resolution
+	p.FollowUps, j.followUps = j.followUps, nil
 	if p.Done {
 		p.Attempts, p.LastError = 0, ""
 	}

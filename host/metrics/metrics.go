@@ -37,6 +37,24 @@ type Metrics struct {
 	IngestDuration prometheus.Histogram
 	// DeadLetters counts dead letters recorded, by reason kind.
 	DeadLetters *prometheus.CounterVec
+	// UnboundCIs counts configuration items that plugin calls reported
+	// unbound (no CMDB record), by backend and reason ([UnboundReason]).
+	UnboundCIs *prometheus.CounterVec
+	// AzureChanges counts changestate calls to Azure Resource Manager by
+	// the state asked for (Acknowledged, Closed), outcome (ok, retryable,
+	// permanent) and reason of a failure (throttled, unavailable,
+	// forbidden, not_found, bad_request, unauthorized, credential,
+	// network, invalid_alert_id, other; "" when ok).
+	AzureChanges *prometheus.CounterVec
+	// StatusReads counts ReadStatus calls by backend and outcome.
+	StatusReads *prometheus.CounterVec
+	// HumanResolutions counts work items found resolved in the tool by a
+	// person, by backend.
+	HumanResolutions *prometheus.CounterVec
+	// InboundEvents counts change notifications pushed to the inbound
+	// endpoint by backend and outcome (accepted, unauthorized, too_large,
+	// bad_request, unknown_backend, replayed, unavailable).
+	InboundEvents *prometheus.CounterVec
 }
 
 // New registers every collector on a fresh registry, with Go and process
@@ -77,12 +95,28 @@ func New() *Metrics {
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "itsm_dead_letters_total", Help: "Dead letters recorded by reason.",
 		}, []string{"reason"}),
+		UnboundCIs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_ci_unbound_total", Help: "Configuration items plugin calls reported unbound to the CMDB, by backend and reason.",
+		}, []string{"backend", "reason"}),
+		AzureChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_azure_changes_total", Help: "Azure Monitor alert state changes by state, outcome and failure reason.",
+		}, []string{"state", "outcome", "reason"}),
+		StatusReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_status_reads_total", Help: "Batch status reads of open work items by backend and outcome.",
+		}, []string{"backend", "outcome"}),
+		HumanResolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_human_resolutions_total", Help: "Work items found resolved in the ITSM tool by a person, by backend.",
+		}, []string{"backend"}),
+		InboundEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "itsm_inbound_events_total", Help: "Change notifications pushed by ITSM tools, by backend and outcome.",
+		}, []string{"backend", "outcome"}),
 	}
 	r.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AlertsReceived, m.AlertsRejected, m.AuthFailures, m.AuthKeyRefreshes, m.AuthUnknownKeys, m.RouteMatches,
-		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters,
+		m.Deliveries, m.DeliveryDuration, m.IngestDuration, m.DeadLetters, m.UnboundCIs,
+		m.AzureChanges, m.StatusReads, m.HumanResolutions, m.InboundEvents,
 	)
 	return m
 }

@@ -17,9 +17,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/itsm-connector/itsm-connector/host/config"
+	"github.com/itsm-connector/itsm-connector/host/console"
 	"github.com/itsm-connector/itsm-connector/host/delivery"
 	"github.com/itsm-connector/itsm-connector/host/route"
-	"github.com/itsm-connector/itsm-connector/host/status"
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/host/store/sqlite"
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -101,7 +101,7 @@ const echoConfig = `backend "test" "echo" {
 
 // TestSecretsNeverLeaveTheHost runs a plugin that echoes its sensitive
 // values in every form through the host, the delivery engine with a real
-// SQLite store and the status page, and looks for them in everything the
+// SQLite store and the console, and looks for them in everything the
 // host logs, returns, stores and shows.
 func TestSecretsNeverLeaveTheHost(t *testing.T) {
 	dir, _ := testPluginDirs(t)
@@ -147,7 +147,7 @@ func TestSecretsNeverLeaveTheHost(t *testing.T) {
 		assertNoLeak(t, "the work item", string(raw))
 	})
 
-	t.Run("stored dead letters, audit trail and the status page", func(t *testing.T) {
+	t.Run("stored dead letters, audit trail and the console", func(t *testing.T) {
 		ctx := context.Background()
 		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "connector.db"))
 		if err != nil {
@@ -208,24 +208,35 @@ func TestSecretsNeverLeaveTheHost(t *testing.T) {
 		}
 		assertNoLeak(t, "the store", stored.String())
 
-		srv := httptest.NewServer(status.Handler(status.Sources{
-			Backends: func() []status.Backend { return []status.Backend{{Ref: "test.echo", Plugin: "test"}} },
+		srv := httptest.NewServer(console.Handler(console.Sources{
+			Backends: func() []console.Backend { return []console.Backend{{Ref: "test.echo", Plugin: "test"}} },
 			Stats:    eng.Stats,
 			Store:    st,
 			Logger:   logger,
 		}))
 		defer srv.Close()
-		resp, err := srv.Client().Get(srv.URL + "/")
-		if err != nil {
-			t.Fatal(err)
+		var pages strings.Builder
+		paths := []string{"/", "/workitems", "/deadletters"}
+		for _, it := range items {
+			paths = append(paths, fmt.Sprintf("/workitems/%d", it.ID))
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		page := html.UnescapeString(string(body))
+		for _, l := range letters {
+			paths = append(paths, fmt.Sprintf("/deadletters/%d", l.ID))
+		}
+		for _, path := range paths {
+			resp, err := srv.Client().Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			pages.Write(body)
+		}
+		page := html.UnescapeString(pages.String())
 		if !strings.Contains(page, "KEY-[redacted]") || !strings.Contains(page, "HTTP 401 from the ITSM tool") {
-			t.Fatalf("the status page lacks the work item or the dead letter:\n%s", page)
+			t.Fatalf("the console lacks the work item or the dead letter:\n%s", page)
 		}
-		assertNoLeak(t, "the status page", page)
+		assertNoLeak(t, "the console", page)
 	})
 
 	t.Run("after a reload, old and new values", func(t *testing.T) {

@@ -58,6 +58,7 @@ type compiled struct {
 	// (fieldsKnown); a map's keys are known only per alert.
 	fieldNames  []string
 	fieldsKnown bool
+	feedback    *Feedback // nil without azure_feedback
 }
 
 // Compile checks routes against the declared backends and the shape of the
@@ -111,6 +112,8 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 		if !d.HasErrors() {
 			c.fieldNames, c.fieldsKnown = staticFieldNames(rt.Fields, check)
 		}
+		fb, d := compileFeedback(rt, r.funcs)
+		c.feedback, diags = fb, append(diags, d...)
 		r.routes = append(r.routes, c)
 	}
 	r.alert = alertvalue.ProjectionFor(refs)

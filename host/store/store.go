@@ -56,6 +56,8 @@ type Store interface {
 	GetItem(ctx context.Context, id int64) (*Item, error)
 	// Events returns an item's audit trail, oldest first.
 	Events(ctx context.Context, itemID int64) ([]Event, error)
+	// ListEvents returns a page of an item's audit trail, newest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 	// PruneEvents deletes up to limit audit events older than before (by
 	// their At), first written first, and returns how many it deleted. Events of
 	// items that are dirty or dead are kept whatever their age: those are
@@ -76,6 +78,23 @@ type Store interface {
 	// DropDeadLetter deletes a dead letter; its item (if any) stays dead
 	// until a new notification or a replay revives it.
 	DropDeadLetter(ctx context.Context, id int64) error
+
+	// OpenItems returns up to limit items of backend whose work item is
+	// open in the tool (Remote open, not dead, not leased at now), the ones
+	// whose status was read longest ago first: what a status poll reads.
+	OpenItems(ctx context.Context, backend string, now time.Time, limit int) ([]*Item, error)
+	// OpenItemsByRef returns the items of backend whose open work item has
+	// one of refIDs as its Ref.ID (an inbound change notification names
+	// the tool's id).
+	OpenItemsByRef(ctx context.Context, backend string, refIDs []string) ([]*Item, error)
+	// RecordStatus writes the outcome of status reads in one transaction:
+	// each item's StatusCheckedAt, and for a resolution found in the tool
+	// the remote state (resolved, by whom, when, how) with its events and
+	// follow-up notifications. A resolution is applied only while the
+	// item's work item is still the open Ref.ID the read was about and the
+	// item is not leased at u.Now (a worker's own step would overwrite
+	// it); Applied[i] reports it.
+	RecordStatus(ctx context.Context, us []StatusUpdate) (applied []bool, err error)
 
 	// Stats counts queued work and dead letters per backend.
 	Stats(ctx context.Context, now time.Time) (Stats, error)
@@ -186,9 +205,18 @@ type Item struct {
 	// Ref is the current remote work item; after a reopen window passed it
 	// still names the previous item until the new one is created.
 	Ref *sdk.WorkItem
-	// RemoteResolvedAt is when the alert that resolved Ref resolved.
+	// RemoteResolvedAt is when the alert that resolved Ref resolved, or,
+	// when HumanResolved, when it was resolved in the tool.
 	RemoteResolvedAt time.Time
-	Intent           Intent
+	// HumanResolved: Ref was resolved in the tool (a status read found
+	// it), not by the connector's Resolve. ResolvedBy and Resolution are
+	// what the tool says about it.
+	HumanResolved bool
+	ResolvedBy    string
+	Resolution    string
+	// StatusCheckedAt is when Ref's status was last read in the tool.
+	StatusCheckedAt time.Time
+	Intent          Intent
 	// CreateAttemptAt is when a claim that may have called Create for the
 	// creating intent began (see Store.Claim); zero while no Create was
 	// attempted since the intent was recorded, and whenever Intent is none.
@@ -249,7 +277,11 @@ type Progress struct {
 	Remote           RemoteState
 	Ref              *sdk.WorkItem
 	RemoteResolvedAt time.Time
-	Intent           Intent
+	// HumanResolved, ResolvedBy and Resolution are written as given.
+	HumanResolved bool
+	ResolvedBy    string
+	Resolution    string
+	Intent        Intent
 	// CreateAttemptAt is written as given (zero when Intent is none): the
 	// worker keeps the mark of a Create whose outcome is unknown and clears
 	// its own claim's mark when no Create went out.
@@ -275,6 +307,47 @@ type Progress struct {
 
 	// Events are appended to the item's audit trail.
 	Events []Event
+	// FollowUps are notifications this step causes on other work items
+	// (the Azure side's desired state), ingested in the same transaction
+	// when the step is written.
+	FollowUps []FollowUp
+}
+
+// FollowUp is a notification one work item's outcome causes on another
+// slot, merged into that slot's desired state as ingest merges an alert
+// (see [Merge]), with EventAt as its time: the Azure side's "acknowledge"
+// (Condition fired) when the ITSM side created or found a work item, and
+// "close" (Condition resolved) when a human resolved it.
+type FollowUp struct {
+	Route          string
+	Backend        string
+	CorrelationKey string
+	Condition      sdk.Condition
+	EventAt        time.Time
+	Alert          *sdk.Alert
+	Fields         map[string]any
+	ReopenWindow   time.Duration
+	// Note is recorded with the notification in the slot's audit trail.
+	Note string
+	// TraceParent is the trace context of the work item whose outcome
+	// causes the follow-up; empty when untraced.
+	TraceParent string
+}
+
+// StatusUpdate is the outcome of reading one open item's status in the tool.
+type StatusUpdate struct {
+	ItemID int64
+	// RefID is the work item the read was about.
+	RefID string
+	Now   time.Time
+	// Resolved: the tool says the work item is resolved (by a human).
+	Resolved   bool
+	ResolvedAt time.Time
+	ResolvedBy string
+	Resolution string
+	// Events and FollowUps are written with a resolution.
+	Events    []Event
+	FollowUps []FollowUp
 }
 
 // Event kinds in the audit trail.
@@ -331,17 +404,57 @@ type ItemFilter struct {
 	CorrelationKey string
 	// DirtyOnly keeps items waiting for reconcile.
 	DirtyOnly bool
+	// State keeps the items in one reconcile state.
+	State ItemState
+	// Severity matches the alert's severity label exactly ("Sev0" …
+	// "Sev4").
+	Severity string
+	// Search matches exactly one of the correlation key, the alert rule's
+	// name or the ticket's key (its id when the plugin gave no key).
+	Search string
 	// BeforeID pages: only items with a smaller id.
 	BeforeID int64
 	// Limit caps the result; zero means 100.
 	Limit int
 }
 
+// ItemState is a work item's reconcile state, as an [ItemFilter] selects it.
+type ItemState string
+
+// Item states.
+const (
+	ItemStateAll ItemState = ""
+	// ItemStatePending: waiting for reconcile (dirty, not dead).
+	ItemStatePending ItemState = "pending"
+	// ItemStateFailing: pending after at least one failed attempt.
+	ItemStateFailing ItemState = "failing"
+	// ItemStateDead: dead-lettered, waiting for an operator.
+	ItemStateDead ItemState = "dead"
+	// ItemStateInSync: the backend holds what the newest notification asks.
+	ItemStateInSync ItemState = "in_sync"
+)
+
+// ItemStates are the states an [ItemFilter] takes, ItemStateAll aside.
+var ItemStates = []ItemState{ItemStatePending, ItemStateFailing, ItemStateDead, ItemStateInSync}
+
 // DeadLetterFilter selects dead letters; zero values match everything.
 type DeadLetterFilter struct {
-	Backend  string
+	Backend string
+	// Unmatched keeps the letters of alerts no route took.
+	Unmatched bool
+	// ItemID keeps the letters of one work item.
+	ItemID   int64
 	BeforeID int64
 	Limit    int
+}
+
+// EventFilter selects a page of one work item's audit trail.
+type EventFilter struct {
+	ItemID int64
+	// BeforeID pages: only events with a smaller id.
+	BeforeID int64
+	// Limit caps the result; zero means 100.
+	Limit int
 }
 
 // Stats counts work per backend.
@@ -364,6 +477,18 @@ type BackendStats struct {
 	// OldestPending is when the longest-waiting queued item became dirty;
 	// zero when nothing is queued. Its age is how far behind the backend is.
 	OldestPending time.Time
+}
+
+// TicketKey is what names the ticket ref stands for: its key, or its id
+// when the plugin gave no key. The console shows it and searches by it.
+func TicketKey(ref *sdk.WorkItem) string {
+	if ref == nil {
+		return ""
+	}
+	if ref.Key != "" {
+		return ref.Key
+	}
+	return ref.ID
 }
 
 // TraceIDOf is the trace id of a W3C traceparent

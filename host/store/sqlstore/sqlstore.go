@@ -71,12 +71,14 @@ func (s *Store) Close() error {
 const itemCols = `id, route, backend, correlation_key, condition, alert_id, alert, fields, config_items,
 	reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq, remote, ref, remote_resolved_at,
 	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
-	trace_parent, lifecycle_policy, field_state`
+	human_resolved, remote_resolved_by, resolution, status_checked_at, trace_parent,
+	lifecycle_policy, field_state`
 
 const deadCols = `id, item_id, route, backend, correlation_key, reason, last_error, attempts, alert, created_at`
 
-const progressSet = `remote = ?, ref = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
-	attempts = ?, last_error = ?, updated_at = ?, field_state = ?`
+const progressSet = `remote = ?, ref = ?, ref_key = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
+	attempts = ?, last_error = ?, updated_at = ?, human_resolved = ?, remote_resolved_by = ?, resolution = ?,
+	field_state = ?`
 
 type queries struct {
 	selectDesired, insertItem, updateDesired, reviveDelete string
@@ -85,6 +87,7 @@ type queries struct {
 	deadFromItem, releaseLeases, getItem, events           string
 	getDead, deleteDead, replayItem, pruneEvents           string
 	giveUpFired                                            string
+	statusChecked, statusSelect, statusResolved            string
 	statsQueued, statsDead                                 string
 }
 
@@ -94,16 +97,16 @@ func buildQueries(d Dialect) queries {
 		selectDesired: r(`SELECT id, condition, event_at, alert_id, dead FROM work_items
 			WHERE route = ? AND backend = ? AND correlation_key = ?` + d.LockRow),
 		insertItem: r(`INSERT INTO work_items (route, backend, correlation_key, condition, alert_id, alert,
-			fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
+			rule, severity, fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
 			intent, dirty, due_at, dirty_since, created_at, updated_at, trace_parent, lifecycle_policy)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''), ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''), ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
 		// It records the creating intent (see createIntent) for a
 		// notification that may need a new work item, and keeps an intent
 		// already there with its attempt mark.
-		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, fields = ?,
+		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, rule = ?, severity = ?, fields = ?,
 			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, lifecycle_policy = ?, event_at = ?, seq = seq + 1,
 			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
 			intent = CASE WHEN remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
@@ -158,7 +161,14 @@ func buildQueries(d Dialect) queries {
 		deleteDead: r(`DELETE FROM dead_letters WHERE id = ?`),
 		// giveUpFired: a dropped letter's Fired is no longer owed a work
 		// item (the operator gave it up).
-		giveUpFired: r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
+		giveUpFired:   r(`UPDATE work_items SET applied_seq = fired_seq WHERE id = ? AND applied_seq < fired_seq`),
+		statusChecked: r(`UPDATE work_items SET status_checked_at = ? WHERE id = ?`),
+		statusSelect:  r(`SELECT ref, lease_until FROM work_items WHERE id = ? AND remote = 'open' AND dead = 0` + d.LockRow),
+		// statusResolved records a resolution found in the tool; the
+		// applied desired state stays applied, so nothing is called until
+		// a newer notification arrives.
+		statusResolved: r(`UPDATE work_items SET remote = 'resolved', ref = ?, remote_resolved_at = ?, human_resolved = 1,
+			remote_resolved_by = ?, resolution = ?, status_checked_at = ?, updated_at = ? WHERE id = ?`),
 		replayItem: r(`UPDATE work_items SET dead = 0, dirty = 1, due_at = ?, dirty_since = ?, attempts = 0,
 			last_error = '', updated_at = ? WHERE id = ?`),
 		statsQueued: r(`SELECT backend, COUNT(*), MIN(dirty_since),
@@ -167,6 +177,13 @@ func buildQueries(d Dialect) queries {
 			FROM work_items WHERE dirty = 1 AND dead = 0 GROUP BY backend`),
 		statsDead: `SELECT backend, item_id = 0, COUNT(*) FROM dead_letters GROUP BY backend, item_id = 0`,
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // orNull is s as a statement argument, nil when empty. The trace columns
@@ -348,7 +365,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	// Insert first: most notifications are a new alert's Fired, which then
 	// costs one statement; an existing key falls through to read and merge.
 	var id int64
-	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON,
+	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel,
 		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(now), ns(now), ns(now), ns(now), orNull(traceParent),
 		string(lifecycle)).Scan(&id)
 	if err == nil {
@@ -370,7 +387,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		return store.DeliveryOutcome{ItemID: id, Outcome: out}, false, nil
 	}
 	var seq int64
-	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, string(fields), string(cis), int64(d.ReopenWindow),
+	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel, string(fields), string(cis), int64(d.ReopenWindow),
 		string(policy), string(lifecycle), ns(at), string(cond), string(cond), string(policy), ns(now), ns(now), ns(now), orNull(traceParent), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
 	}
@@ -448,13 +465,13 @@ type recordArgs struct {
 }
 
 func progressArgs(p store.Progress) (recordArgs, error) {
-	ref := ""
+	ref, refKey := "", ""
 	if p.Ref != nil {
 		b, err := json.Marshal(p.Ref)
 		if err != nil {
 			return recordArgs{}, fmt.Errorf("work item %d: encoding work item ref: %w", p.ItemID, err)
 		}
-		ref = string(b)
+		ref, refKey = string(b), store.TicketKey(p.Ref)
 	}
 	remote := p.Remote
 	if remote == "" {
@@ -475,8 +492,8 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 			return recordArgs{}, fmt.Errorf("work item %d: encoding field state: %w", p.ItemID, err)
 		}
 	}
-	r := recordArgs{now: now, args: []any{string(remote), ref, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
-		p.AppliedSeq, p.Attempts, p.LastError, ns(now), string(fieldState)}}
+	r := recordArgs{now: now, args: []any{string(remote), ref, refKey, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
+		p.AppliedSeq, p.Attempts, p.LastError, ns(now), boolInt(p.HumanResolved), p.ResolvedBy, p.Resolution, string(fieldState)}}
 	switch {
 	case p.DeadLetter != "":
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDead }
@@ -526,6 +543,7 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 	}
 	defer func() { _ = tx.Rollback() }()
 	ev, dead := tx.StmtContext(ctx, prep.insertEvent), tx.StmtContext(ctx, prep.deadFromItem)
+	var follow []ingestEvent
 	res.Errs = make([]error, len(ps))
 	for _, i := range order {
 		p, a := ps[i], args[i]
@@ -553,6 +571,14 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 				return store.RecordResult{}, fmt.Errorf("%s: recording audit event of work item %d: %w", s.d.Name, p.ItemID, err)
 			}
 		}
+		evs, err := s.followUps(ctx, tx, prep, p.ItemID, p.FollowUps, a.now)
+		if err != nil {
+			return store.RecordResult{}, err
+		}
+		follow = append(follow, evs...)
+	}
+	if err := s.insertEvents(ctx, tx, prep.insertEvent, follow); err != nil {
+		return store.RecordResult{}, err
 	}
 	if len(claims) > 0 {
 		claim := tx.StmtContext(ctx, prep.claim)
@@ -576,6 +602,169 @@ func (s *Store) RecordAll(ctx context.Context, ps []store.Progress, claims []sto
 	return res, nil
 }
 
+// followUps merges the follow-up notifications of work item from into
+// their slots, as ingest merges an alert, and returns their audit events.
+func (s *Store) followUps(ctx context.Context, tx *sql.Tx, p *prepared, from int64, fus []store.FollowUp, now time.Time) ([]ingestEvent, error) {
+	if len(fus) == 0 {
+		return nil, nil
+	}
+	sel, ins, upd := tx.StmtContext(ctx, p.selectDesired), tx.StmtContext(ctx, p.insertItem), tx.StmtContext(ctx, p.updateDesired)
+	var evs []ingestEvent
+	for _, f := range fus {
+		if f.Alert == nil {
+			return nil, fmt.Errorf("follow-up of work item %d for %s/%q has no alert", from, f.Backend, f.CorrelationKey)
+		}
+		raw, err := json.Marshal(f.Alert)
+		if err != nil {
+			return nil, fmt.Errorf("follow-up of work item %d: encoding alert %q: %w", from, f.Alert.ID, err)
+		}
+		d := route.Delivery{Route: f.Route, Backend: f.Backend, CorrelationKey: f.CorrelationKey, Fields: f.Fields,
+			ReopenWindow: f.ReopenWindow, OnResolvedWithoutItem: route.ResolvedRecord}
+		out, revived, err := s.ingestOne(ctx, sel, ins, upd, tx, f.Alert, string(raw), d, f.Condition, f.EventAt.UTC(), now, f.TraceParent)
+		if err != nil {
+			return nil, err
+		}
+		if revived {
+			evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventReplay, outcome: "revived",
+				msg: "a new notification revived the dead-lettered work item"})
+		}
+		msg := fmt.Sprintf("%s requested by work item %d for alert %s at %s: %s", f.Condition, from, f.Alert.ID,
+			f.EventAt.UTC().Format(time.RFC3339Nano), out.Outcome)
+		if f.Note != "" {
+			msg += "; " + f.Note
+		}
+		evs = append(evs, ingestEvent{item: out.ItemID, at: ns(now), kind: store.EventNotification, op: string(f.Condition),
+			outcome: string(out.Outcome), msg: msg, traceID: store.TraceIDOf(f.TraceParent)})
+	}
+	return evs, nil
+}
+
+// OpenItems returns open, unleased items of backend, least recently
+// status-checked first.
+func (s *Store) OpenItems(ctx context.Context, backend string, now time.Time, limit int) ([]*store.Item, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT `+itemCols+` FROM work_items
+		WHERE backend = ? AND remote = 'open' AND dead = 0 AND lease_until < ?
+		ORDER BY status_checked_at, id LIMIT ?`), backend, ns(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing open work items of %q: %w", s.d.Name, backend, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing open work items of %q: %w", s.d.Name, backend, err)
+	}
+	return items, nil
+}
+
+// OpenItemsByRef returns backend's open items whose Ref.ID is in refIDs.
+func (s *Store) OpenItemsByRef(ctx context.Context, backend string, refIDs []string) ([]*store.Item, error) {
+	if len(refIDs) == 0 {
+		return nil, nil
+	}
+	want := map[string]bool{}
+	for _, id := range refIDs {
+		want[id] = true
+	}
+	// The ref is JSON text; read the backend's open items and match in
+	// Go, on the same index the poll reads.
+	var out []*store.Item
+	var after int64
+	for {
+		rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT `+itemCols+` FROM work_items
+			WHERE backend = ? AND remote = 'open' AND dead = 0 AND id > ? ORDER BY id LIMIT 500`), backend, after)
+		if err != nil {
+			return nil, fmt.Errorf("%s: finding work items of %q by ref: %w", s.d.Name, backend, err)
+		}
+		items, err := scanItems(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: finding work items of %q by ref: %w", s.d.Name, backend, err)
+		}
+		for _, it := range items {
+			if it.Ref != nil && (want[it.Ref.ID] || (it.Ref.Key != "" && want[it.Ref.Key])) {
+				out = append(out, it)
+			}
+		}
+		if len(items) < 500 {
+			return out, nil
+		}
+		after = items[len(items)-1].ID
+	}
+}
+
+// RecordStatus writes status reads in one transaction.
+func (s *Store) RecordStatus(ctx context.Context, us []store.StatusUpdate) ([]bool, error) {
+	if len(us) == 0 {
+		return nil, nil
+	}
+	prep, err := s.statements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: beginning status transaction: %w", s.d.Name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	applied := make([]bool, len(us))
+	var evs []ingestEvent
+	for i, u := range us {
+		now := u.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if !u.Resolved {
+			if _, err := tx.ExecContext(ctx, s.q.statusChecked, ns(now), u.ItemID); err != nil {
+				return nil, fmt.Errorf("%s: recording the status read of work item %d: %w", s.d.Name, u.ItemID, err)
+			}
+			continue
+		}
+		var ref string
+		var leaseUntil int64
+		err := tx.QueryRowContext(ctx, s.q.statusSelect, u.ItemID).Scan(&ref, &leaseUntil)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading work item %d: %w", s.d.Name, u.ItemID, err)
+		}
+		var wi sdk.WorkItem
+		if ref == "" || json.Unmarshal([]byte(ref), &wi) != nil || wi.ID != u.RefID || leaseUntil >= ns(now) {
+			// Another work item by now, or a worker holds it: the next read decides.
+			if _, err := tx.ExecContext(ctx, s.q.statusChecked, ns(now), u.ItemID); err != nil {
+				return nil, fmt.Errorf("%s: recording the status read of work item %d: %w", s.d.Name, u.ItemID, err)
+			}
+			continue
+		}
+		wi.State = sdk.StateResolved
+		b, _ := json.Marshal(wi)
+		if _, err := tx.ExecContext(ctx, s.q.statusResolved, string(b), ns(u.ResolvedAt), u.ResolvedBy, u.Resolution, ns(now), ns(now), u.ItemID); err != nil {
+			return nil, fmt.Errorf("%s: recording the resolution of work item %d: %w", s.d.Name, u.ItemID, err)
+		}
+		applied[i] = true
+		for _, e := range u.Events {
+			at := e.At
+			if at.IsZero() {
+				at = now
+			}
+			evs = append(evs, ingestEvent{item: u.ItemID, at: ns(at), kind: e.Kind, op: e.Op, outcome: e.Outcome, msg: e.Message, traceID: e.TraceID})
+		}
+		fe, err := s.followUps(ctx, tx, prep, u.ItemID, u.FollowUps, now)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, fe...)
+	}
+	if err := s.insertEvents(ctx, tx, prep.insertEvent, evs); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: committing %d status reads: %w", s.d.Name, len(us), err)
+	}
+	return applied, nil
+}
+
 // ReleaseLeases frees every lease owner holds.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 	if _, err := s.w.ExecContext(ctx, s.q.releaseLeases, owner); err != nil {
@@ -586,6 +775,27 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 
 // ListItems returns matching work items, newest first.
 func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Item, error) {
+	q, args, err := listItemsQuery(s.d, f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
+	}
+	return items, nil
+}
+
+// listItemsQuery is ListItems' statement for f. Every filter is an
+// equality, and a search is one on an indexed column each (rule,
+// correlation_key, ref_key), so that no listing reads every stored alert;
+// the dead and pending states read their partial indexes. The rest walk
+// the primary key newest first and stop at the limit.
+func listItemsQuery(d Dialect, f store.ItemFilter) (string, []any, error) {
 	var where []string
 	var args []any
 	if f.Backend != "" {
@@ -600,6 +810,31 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Ite
 	if f.DirtyOnly {
 		where = append(where, "dirty = 1")
 	}
+	switch f.State {
+	case store.ItemStateAll:
+	case store.ItemStatePending:
+		where = append(where, "dirty = 1 AND dead = 0")
+	case store.ItemStateFailing:
+		where = append(where, "dirty = 1 AND dead = 0 AND attempts > 0")
+	case store.ItemStateDead:
+		where = append(where, "dead = 1")
+	case store.ItemStateInSync:
+		where = append(where, "dirty = 0 AND dead = 0")
+	default:
+		return "", nil, fmt.Errorf("listing work items: unknown state %q", f.State)
+	}
+	if f.Severity != "" {
+		where, args = append(where, "severity = ?"), append(args, f.Severity)
+	}
+	if f.Search != "" {
+		// The matches come from the three indexes, and the other filters
+		// apply to them alone (planners took the backend's index instead
+		// and read all its items).
+		where = append(where, `id IN (SELECT id FROM work_items WHERE correlation_key = ?
+			UNION SELECT id FROM work_items WHERE rule = ?
+			UNION SELECT id FROM work_items WHERE ref_key = ? AND ref_key <> '')`)
+		args = append(args, f.Search, f.Search, f.Search)
+	}
 	if f.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, f.BeforeID)
 	}
@@ -609,15 +844,7 @@ func (s *Store) ListItems(ctx context.Context, f store.ItemFilter) ([]*store.Ite
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limitOr(f.Limit))
-	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
-	}
-	items, err := scanItems(rows)
-	if err != nil {
-		return nil, fmt.Errorf("%s: listing work items: %w", s.d.Name, err)
-	}
-	return items, nil
+	return d.rebind(q), args, nil
 }
 
 func limitOr(n int) int {
@@ -649,19 +876,41 @@ func (s *Store) Events(ctx context.Context, itemID int64) ([]store.Event, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
 	}
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+	}
+	return out, nil
+}
+
+func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 	defer rows.Close()
 	var out []store.Event
 	for rows.Next() {
 		var e store.Event
 		var at, dur int64
 		if err := rows.Scan(&e.ID, &e.ItemID, &at, &e.Kind, &e.Op, &e.Outcome, &e.Message, &dur, &e.TraceID); err != nil {
-			return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+			return nil, err
 		}
 		e.At, e.Duration = fromNS(at), time.Duration(dur)
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, itemID, err)
+	return out, rows.Err()
+}
+
+// ListEvents returns a page of an item's audit trail, newest first.
+func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+	q, args := `SELECT id, item_id, at, kind, op, outcome, message, duration_ns, trace_id FROM events WHERE item_id = ?`, []any{f.ItemID}
+	if f.BeforeID > 0 {
+		q, args = q+" AND id < ?", append(args, f.BeforeID)
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q+" ORDER BY id DESC LIMIT ?"), append(args, limitOr(f.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, f.ItemID, err)
+	}
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading audit trail of work item %d: %w", s.d.Name, f.ItemID, err)
 	}
 	return out, nil
 }
@@ -689,6 +938,12 @@ func (s *Store) ListDeadLetters(ctx context.Context, f store.DeadLetterFilter) (
 	var args []any
 	if f.Backend != "" {
 		where, args = append(where, "backend = ?"), append(args, f.Backend)
+	}
+	if f.Unmatched {
+		where = append(where, "item_id = 0")
+	}
+	if f.ItemID > 0 {
+		where, args = append(where, "item_id = ?"), append(args, f.ItemID)
 	}
 	if f.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, f.BeforeID)
@@ -851,14 +1106,16 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			policy, lifecycle, fieldState                 string
 			reopen, eventAt, resolvedAt, due, since       int64
 			attemptAt                                     int64
-			leaseUntil, created, updated                  int64
-			dirty, dead                                   int
+			leaseUntil, created, updated, checked         int64
+			dirty, dead, human                            int
 		)
 		if err := rows.Scan(&it.ID, &it.Route, &it.Backend, &it.CorrelationKey, &cond, &it.AlertID, &alert, &fields, &cis,
 			&reopen, &policy, &eventAt, &it.Seq, &it.AppliedSeq, &it.FiredSeq, &remote, &ref, &resolvedAt, &intent, &attemptAt, &dirty, &dead,
-			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated, &it.TraceParent, &lifecycle, &fieldState); err != nil {
+			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated,
+			&human, &it.ResolvedBy, &it.Resolution, &checked, &it.TraceParent, &lifecycle, &fieldState); err != nil {
 			return nil, err
 		}
+		it.HumanResolved, it.StatusCheckedAt = human == 1, fromNS(checked)
 		it.Condition, it.Remote, it.Intent = sdk.Condition(cond), store.RemoteState(remote), store.Intent(intent)
 		it.OnResolvedWithoutItem = route.ResolvedPolicy(policy)
 		it.ReopenWindow, it.EventAt, it.RemoteResolvedAt = time.Duration(reopen), fromNS(eventAt), fromNS(resolvedAt)

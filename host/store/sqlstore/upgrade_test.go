@@ -69,6 +69,16 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 					VALUES ('r', 'file.x', 'k2', 'fired', 'b', '{"id":"b"}', 'null', 'null', 0, 1, 2, 'creating', 1, 1, 1, 1, 7)
 					RETURNING id`).Scan(&firingID)
 			}
+			if err == nil {
+				// An item with its rule, severity and ticket in the JSON
+				// columns, and one whose ticket has an id but no key.
+				_, err = db.ExecContext(ctx, `INSERT INTO work_items (route, backend, correlation_key, condition, alert_id,
+					alert, fields, config_items, reopen_window, event_at, seq, remote, ref, dirty, due_at, dirty_since, created_at, updated_at)
+					VALUES ('r', 'file.x', 'k3', 'fired', 'c', '{"id":"c","rule":"cpu high","severity_label":"Sev1"}', 'null', 'null',
+					0, 1, 1, 'open', '{"id":"sys1","key":"INC0001"}', 0, 1, 1, 1, 1),
+					('r', 'file.x', 'k4', 'fired', 'd', '{"id":"d","rule":"disk full","severity_label":"Sev3"}', 'null', 'null',
+					0, 1, 1, 'open', '{"id":"file-4.json"}', 0, 1, 1, 1, 1)`)
+			}
 			if err != nil {
 				_ = db.Close()
 				t.Fatalf("writing an item under the first schema: %v", err)
@@ -107,6 +117,21 @@ func TestUpgradeKeepsExistingItems(t *testing.T) {
 			if firing.Intent != store.IntentCreating || firing.CreateAttemptAt.UnixNano() != 7 || !it.CreateAttemptAt.IsZero() {
 				t.Errorf("migrated intents: firing %q attempted at %v, resolved attempted at %v; want creating at 7 ns, none",
 					firing.Intent, firing.CreateAttemptAt.UnixNano(), it.CreateAttemptAt)
+			}
+			// The console's search columns are filled from the stored JSON.
+			for _, c := range []struct {
+				f    store.ItemFilter
+				want string
+			}{
+				{store.ItemFilter{Search: "cpu high"}, "k3"},
+				{store.ItemFilter{Search: "INC0001"}, "k3"},
+				{store.ItemFilter{Search: "file-4.json"}, "k4"},
+				{store.ItemFilter{Severity: "Sev3"}, "k4"},
+			} {
+				items, err := s.ListItems(ctx, c.f)
+				if err != nil || len(items) != 1 || items[0].CorrelationKey != c.want {
+					t.Errorf("migrated items by %+v: %d, %v; want %s", c.f, len(items), err, c.want)
+				}
 			}
 			// The dead letters keep their ids, and the newest one's id is
 			// not given again once it is dropped.

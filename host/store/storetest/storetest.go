@@ -112,7 +112,11 @@ func Run(t *testing.T, o Opener) {
 		{"NewNotificationRevivesDead", testRevive},
 		{"ReleaseLeases", testReleaseLeases},
 		{"ListAndFilter", testList},
+		{"ConsoleFiltersAndSearch", testConsoleFilters},
+		{"DeadLetterFilters", testDeadLetterFilters},
+		{"ListEventsPages", testListEvents},
 		{"PruneEvents", testPruneEvents},
+		{"FollowUpsAndStatusReads", testFollowUpsAndStatus},
 		{"TraceContext", testTraceContext},
 		{"Durable", testDurable},
 	}
@@ -920,6 +924,169 @@ func testList(t *testing.T, s store.Store, _ func() store.Store) {
 	}
 }
 
+// testConsoleFilters: the console's filters (state, severity) and its
+// search (correlation key, rule or ticket key, exactly), alone and
+// together, and a ticket key follows the ref a step records.
+func testConsoleFilters(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	sev := func(n int) *int { return &n }
+	alert := func(id, rule string, severity *int) *sdk.Alert {
+		a := Alert(id, sdk.ConditionFired, t0)
+		a.Rule, a.Severity = rule, severity
+		if severity != nil {
+			a.SeverityLabel = fmt.Sprintf("Sev%d", *severity)
+		}
+		return a
+	}
+	ids := map[string]int64{}
+	for _, n := range []struct {
+		key, rule string
+		severity  *int
+	}{{"k1", "cpu high", sev(1)}, {"k2", "disk full", sev(3)}, {"k3", "disk full", sev(3)}, {"k4", "disk full", sev(3)}, {"k5", "budget", nil}} {
+		res := ingest(t, s, notif(alert("a-"+n.key, n.rule, n.severity), Delivery("file.x", n.key)))
+		ids[n.key] = res[0].Deliveries[0].ItemID
+	}
+	now := t0.Add(2 * time.Hour)
+	if got := claim(t, s, "file.x", "A", now, 10); len(got) != 5 {
+		t.Fatalf("claimed %d items, want 5", len(got))
+	}
+	for key, p := range map[string]store.Progress{
+		"k1": {Done: true, AppliedSeq: 1, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "sys-1", Key: "INC0001"}},
+		"k2": {Retry: true, RetryAt: now},
+		"k3": {Retry: true, RetryAt: now, Attempts: 1, LastError: "create: 503"},
+		"k4": {DeadLetter: "create failed permanently", Attempts: 1, LastError: "create: 400"},
+		"k5": {Done: true, AppliedSeq: 1, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "file-5.json"}},
+	} {
+		p.ItemID, p.Owner, p.Now = ids[key], "A", now
+		if err := s.Record(ctx, p); err != nil {
+			t.Fatalf("Record(%s): %v", key, err)
+		}
+	}
+	keys := func(f store.ItemFilter) string {
+		t.Helper()
+		items, err := s.ListItems(ctx, f)
+		if err != nil {
+			t.Fatalf("ListItems(%+v): %v", f, err)
+		}
+		var out []string
+		for _, it := range items {
+			out = append(out, it.CorrelationKey)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		f    store.ItemFilter
+		want string
+	}{
+		{store.ItemFilter{}, "k5,k4,k3,k2,k1"},
+		{store.ItemFilter{State: store.ItemStatePending}, "k3,k2"},
+		{store.ItemFilter{State: store.ItemStateFailing}, "k3"},
+		{store.ItemFilter{State: store.ItemStateDead}, "k4"},
+		{store.ItemFilter{State: store.ItemStateInSync}, "k5,k1"},
+		{store.ItemFilter{Severity: "Sev3"}, "k4,k3,k2"},
+		{store.ItemFilter{Severity: "Sev0"}, ""},
+		{store.ItemFilter{Search: "INC0001"}, "k1"},
+		{store.ItemFilter{Search: "file-5.json"}, "k5"},
+		{store.ItemFilter{Search: "sys-1"}, ""},
+		{store.ItemFilter{Search: "disk full"}, "k4,k3,k2"},
+		{store.ItemFilter{Search: "disk"}, ""},
+		{store.ItemFilter{Search: "k2"}, "k2"},
+		{store.ItemFilter{Search: "disk full", State: store.ItemStateFailing}, "k3"},
+		{store.ItemFilter{Search: "disk full", Limit: 1, BeforeID: ids["k4"]}, "k3"},
+		{store.ItemFilter{Backend: "jira.y", Search: "k2"}, ""},
+	} {
+		if got := keys(c.f); got != c.want {
+			t.Errorf("ListItems(%+v) = %q, want %q", c.f, got, c.want)
+		}
+	}
+	if _, err := s.ListItems(ctx, store.ItemFilter{State: "sleeping"}); err == nil || !strings.Contains(err.Error(), `"sleeping"`) {
+		t.Errorf("ListItems with an unknown state = %v, want an error naming it", err)
+	}
+	// A later step's ref replaces the ticket key searched by.
+	res := ingest(t, s, notif(alert("a-k1b", "cpu high", sev(1)), Delivery("file.x", "k1")))
+	if res[0].Deliveries[0].Outcome != store.OutcomeApplied {
+		t.Fatalf("re-fire of k1: %v", res[0].Deliveries[0].Outcome)
+	}
+	later := now.Add(time.Hour)
+	if c := claim(t, s, "file.x", "A", later, 10); len(c) == 0 {
+		t.Fatal("re-fired item not claimed")
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: ids["k1"], Owner: "A", Now: later, Done: true, AppliedSeq: 2,
+		Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "sys-2", Key: "INC0002"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, old := keys(store.ItemFilter{Search: "INC0002"}), keys(store.ItemFilter{Search: "INC0001"}); got != "k1" || old != "" {
+		t.Errorf("after a new ref: INC0002 finds %q, INC0001 %q; want k1 and nothing", got, old)
+	}
+}
+
+// testDeadLetterFilters: dead letters of one work item, and those of
+// alerts no route took.
+func testDeadLetterFilters(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	itemID, dl := deadLetterItem(t, s, Delivery("file.x", "k"))
+	res := ingest(t, s, store.Notification{Alert: Alert("u", sdk.ConditionFired, t0), Unmatched: "no route", ReceivedAt: t0})
+	unmatched := res[0].DeadLetterID
+	list := func(f store.DeadLetterFilter) []int64 {
+		t.Helper()
+		dls, err := s.ListDeadLetters(ctx, f)
+		if err != nil {
+			t.Fatalf("ListDeadLetters(%+v): %v", f, err)
+		}
+		var out []int64
+		for _, d := range dls {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		f    store.DeadLetterFilter
+		want []int64
+	}{
+		{store.DeadLetterFilter{}, []int64{unmatched, dl.ID}},
+		{store.DeadLetterFilter{ItemID: itemID}, []int64{dl.ID}},
+		{store.DeadLetterFilter{ItemID: itemID + 100}, nil},
+		{store.DeadLetterFilter{Unmatched: true}, []int64{unmatched}},
+		{store.DeadLetterFilter{Backend: "file.x", Unmatched: true}, nil},
+		{store.DeadLetterFilter{Backend: "file.x"}, []int64{dl.ID}},
+	} {
+		if got := list(c.f); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ListDeadLetters(%+v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+}
+
+// testListEvents: an item's trail in pages, newest first, with durations.
+func testListEvents(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	res := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), Delivery("file.x", "k")))
+	id := res[0].Deliveries[0].ItemID
+	other := ingest(t, s, notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "other")))[0].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	claim(t, s, "file.x", "A", now, 10)
+	var evs []store.Event
+	for i := range 4 {
+		evs = append(evs, store.Event{Kind: store.EventCall, Op: "create", Outcome: "retryable", Message: fmt.Sprint("try ", i), Duration: time.Duration(i+1) * time.Millisecond})
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Retry: true, RetryAt: now, Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: other, Owner: "A", Now: now, Retry: true, RetryAt: now, Events: evs[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.ListEvents(ctx, store.EventFilter{ItemID: id, Limit: 2})
+	if err != nil || len(page) != 2 || page[0].Message != "try 3" || page[1].Message != "try 2" || page[0].Duration != 4*time.Millisecond {
+		t.Fatalf("first page = %+v, %v; want try 3 (4ms), try 2", page, err)
+	}
+	rest, err := s.ListEvents(ctx, store.EventFilter{ItemID: id, BeforeID: page[1].ID, Limit: 10})
+	if err != nil || len(rest) != 3 || rest[0].Message != "try 1" || rest[2].Kind != store.EventNotification {
+		t.Fatalf("next page = %+v, %v; want try 1, try 0 and the notification", rest, err)
+	}
+	if all := events(t, s, id); len(all) != 5 || all[0].ID != rest[2].ID {
+		t.Errorf("Events = %d events, first %d; want the same 5, oldest first", len(all), all[0].ID)
+	}
+}
+
 func events(t *testing.T, s store.Store, id int64) []store.Event {
 	t.Helper()
 	evs, err := s.Events(context.Background(), id)
@@ -1026,6 +1193,107 @@ func testDurable(t *testing.T, s store.Store, reopen func() store.Store) {
 	it := get(t, s2, id)
 	if !it.Dirty || it.AlertID != "a" {
 		t.Errorf("after reopen: %+v", it)
+	}
+}
+
+// testFollowUpsAndStatus: a step's follow-up notification is merged into
+// its slot in the same transaction (the Azure side's desired state, dirty
+// for its workers); a status read that finds the work item resolved in
+// the tool records who resolved it and its follow-up, only for the work
+// item the read was about and only while no worker holds the item; every
+// read moves the item to the back of the poll order.
+func testFollowUpsAndStatus(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	a := Alert("a", sdk.ConditionFired, t0)
+	res := ingest(t, s, notif(a, Delivery("file.x", "k")), notif(Alert("b", sdk.ConditionFired, t0), Delivery("file.x", "k2")))
+	id, id2 := res[0].Deliveries[0].ItemID, res[1].Deliveries[0].ItemID
+	now := t0.Add(2 * time.Hour)
+	items := claim(t, s, "file.x", "A", now, 2)
+	ack := store.FollowUp{Route: "r", Backend: "azure.feedback", CorrelationKey: "file.x|k", Condition: sdk.ConditionFired,
+		EventAt: t0, Alert: a, Fields: map[string]any{"comment": "INC0001"}, ReopenWindow: 24 * time.Hour, Note: "created INC0001"}
+	for _, it := range items {
+		p := store.Progress{ItemID: it.ID, Owner: "A", Now: now, Remote: store.RemoteOpen, AppliedSeq: it.Seq, Done: true,
+			Ref: &sdk.WorkItem{ID: fmt.Sprintf("sys-%d", it.ID), Key: "INC0001", State: sdk.StateOpen}}
+		if it.ID == id {
+			p.FollowUps = []store.FollowUp{ack}
+		}
+		if err := s.Record(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fb, err := s.ListItems(ctx, store.ItemFilter{Backend: "azure.feedback"})
+	if err != nil || len(fb) != 1 {
+		t.Fatalf("azure slots %v, %v", fb, err)
+	}
+	slot := fb[0]
+	if !slot.Dirty || slot.Condition != sdk.ConditionFired || slot.CorrelationKey != "file.x|k" || slot.Fields["comment"] != "INC0001" ||
+		!slot.EventAt.Equal(t0) || slot.Intent != store.IntentCreating || slot.ReopenWindow != 24*time.Hour {
+		t.Errorf("azure slot %+v", slot)
+	}
+	if evs := events(t, s, slot.ID); len(evs) != 1 || evs[0].Kind != store.EventNotification || !strings.Contains(evs[0].Message, "created INC0001") {
+		t.Errorf("azure slot events %+v", evs)
+	}
+
+	// Poll order: never checked first, by id.
+	open, err := s.OpenItems(ctx, "file.x", now, 10)
+	if err != nil || len(open) != 2 || open[0].ID != id || open[1].ID != id2 {
+		t.Fatalf("OpenItems = %s, %v", fmtIDs(open), err)
+	}
+	if byRef, err := s.OpenItemsByRef(ctx, "file.x", []string{fmt.Sprintf("sys-%d", id2)}); err != nil || len(byRef) != 1 || byRef[0].ID != id2 {
+		t.Errorf("OpenItemsByRef = %s, %v", fmtIDs(byRef), err)
+	}
+	// A read about another work item, and a read of an item a worker
+	// holds, change only the poll order.
+	later := now.Add(time.Minute)
+	claim(t, s, "file.x", "B", later, 0)
+	resolvedAt := now.Add(30 * time.Second)
+	close := ack
+	close.Condition, close.EventAt, close.Fields = sdk.ConditionResolved, resolvedAt, map[string]any{"comment": "resolved by alice"}
+	applied, err := s.RecordStatus(ctx, []store.StatusUpdate{
+		{ItemID: id, RefID: "someone-else", Now: later, Resolved: true, ResolvedAt: resolvedAt},
+		{ItemID: id2, RefID: fmt.Sprintf("sys-%d", id2), Now: later},
+	})
+	if err != nil || applied[0] || applied[1] {
+		t.Fatalf("RecordStatus = %v, %v", applied, err)
+	}
+	if open, _ := s.OpenItems(ctx, "file.x", later, 10); len(open) != 2 || open[0].ID != id || !open[1].StatusCheckedAt.Equal(later) {
+		t.Errorf("after the reads the poll order is %s", fmtIDs(open))
+	}
+	applied, err = s.RecordStatus(ctx, []store.StatusUpdate{{ItemID: id, RefID: fmt.Sprintf("sys-%d", id), Now: later, Resolved: true,
+		ResolvedAt: resolvedAt, ResolvedBy: "alice", Resolution: "Solved (Permanently)",
+		Events: []store.Event{{Kind: store.EventState, Op: "status", Message: "resolved in the tool by alice"}}, FollowUps: []store.FollowUp{close}}})
+	if err != nil || !applied[0] {
+		t.Fatalf("RecordStatus = %v, %v", applied, err)
+	}
+	got := get(t, s, id)
+	if got.Remote != store.RemoteResolved || !got.HumanResolved || got.ResolvedBy != "alice" || got.Resolution != "Solved (Permanently)" ||
+		!got.RemoteResolvedAt.Equal(resolvedAt) || got.Dirty || got.Ref == nil || got.Ref.State != sdk.StateResolved {
+		t.Errorf("after the resolution: %+v", got)
+	}
+	if slot := get(t, s, slot.ID); slot.Condition != sdk.ConditionResolved || slot.Fields["comment"] != "resolved by alice" || !slot.Dirty {
+		t.Errorf("azure slot after the close: %+v", slot)
+	}
+	if open, _ := s.OpenItems(ctx, "file.x", later, 10); len(open) != 1 || open[0].ID != id2 {
+		t.Errorf("open items after the resolution: %s", fmtIDs(open))
+	}
+	// A worker's step carries the resolution fields as given.
+	it := claim(t, s, "file.x", "C", later, 0)
+	_ = it
+	leased := ingest(t, s, notif(Alert("b", sdk.ConditionResolved, now.Add(time.Hour)), Delivery("file.x", "k2")))
+	_ = leased
+	w := claim(t, s, "file.x", "C", later.Add(time.Hour), 1)
+	if len(w) != 1 || w[0].ID != id2 {
+		t.Fatalf("claimed %s", fmtIDs(w))
+	}
+	if ap, err := s.RecordStatus(ctx, []store.StatusUpdate{{ItemID: id2, RefID: fmt.Sprintf("sys-%d", id2), Now: later.Add(time.Hour), Resolved: true, ResolvedAt: later}}); err != nil || ap[0] {
+		t.Errorf("a resolution recorded on a leased item: %v, %v", ap, err)
+	}
+	if err := s.Record(ctx, store.Progress{ItemID: id2, Owner: "C", Now: later.Add(time.Hour), Remote: store.RemoteResolved, Ref: w[0].Ref,
+		AppliedSeq: w[0].Seq, Done: true, ResolvedBy: "connector"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, id2); got.HumanResolved || got.ResolvedBy != "connector" {
+		t.Errorf("after the worker's resolve: human %v by %q", got.HumanResolved, got.ResolvedBy)
 	}
 }
 
