@@ -254,6 +254,16 @@ type Route struct {
 	// Flap is the route's flap block; nil when absent (no alert is ever
 	// marked flapping).
 	Flap *Flap
+	// FieldPolicy is field_policy: for each field it names (a route field,
+	// or a per-alert attribute of a backend's plugin), one of
+	// FieldPolicies. Nil when the route sets none.
+	FieldPolicy map[string]string
+	// FieldPolicyDefault is field_policy_default, the policy of the route
+	// fields field_policy does not name; empty when the route does not set
+	// it (DefaultFieldPolicy applies).
+	FieldPolicyDefault string
+	// WontFix is the wont_fix block; nil when absent.
+	WontFix *WontFix
 	// AzureFeedback is the route's `azure_feedback {}` block; nil when
 	// absent.
 	AzureFeedback *AzureFeedback
@@ -269,6 +279,22 @@ type Flap struct {
 	MaxTransitions int
 	// QuietPeriod defaults to Window.
 	QuietPeriod time.Duration
+}
+
+// HasFieldPolicy reports whether the route sets field_policy or
+// field_policy_default: only then do its calls carry a policy, and only
+// then must its backends' plugins apply one.
+func (r *Route) HasFieldPolicy() bool {
+	return len(r.FieldPolicy) > 0 || r.FieldPolicyDefault != ""
+}
+
+// WontFix is a route's `wont_fix {}` block: resolutions (Jira) and close
+// codes (ServiceNow) that mean a person decided the problem is not worth
+// fixing. A re-fire inside the reopen window of a work item resolved with
+// one of them adds a comment instead of reopening it.
+type WontFix struct {
+	// Resolutions are matched without regard to case.
+	Resolutions []string
 }
 
 // AzureFeedback is a route's `azure_feedback {}` block: what its work

@@ -94,6 +94,7 @@ func Run(t *testing.T, o Opener) {
 	}{
 		{"IngestCreatesDirtyItem", testIngestCreates},
 		{"ResolvedPolicyPerItem", testResolvedPolicy},
+		{"LifecyclePolicyAndFieldState", testLifecyclePolicy},
 		{"IngestOrdering", testIngestOrdering},
 		{"FiredSeq", testFiredSeq},
 		{"CreatingIntentAtIngest", testCreatingIntentAtIngest},
@@ -206,6 +207,36 @@ func testResolvedPolicy(t *testing.T, s store.Store, _ func() store.Store) {
 	items, err := s.ListItems(ctx, store.ItemFilter{CorrelationKey: "k2"})
 	if err != nil || len(items) != 1 || items[0].OnResolvedWithoutItem != route.ResolvedCreateAndResolve {
 		t.Errorf("ListItems = %+v, %v; want k2 with %q", items, err, route.ResolvedCreateAndResolve)
+	}
+}
+
+// testLifecyclePolicy: the route's lifecycle policy is kept per item and
+// replaced by every applied notification; the field state is what the
+// worker last recorded, kept through later notifications.
+func testLifecyclePolicy(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	d := Delivery("jira.ops", "k")
+	if got := get(t, s, ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), d))[0].Deliveries[0].ItemID); !reflect.DeepEqual(got.Policy, route.Policy{}) || got.FieldState != nil {
+		t.Fatalf("a route without a policy: policy %+v, field state %+v", got.Policy, got.FieldState)
+	}
+	d.Policy = route.Policy{Fields: map[string]route.FieldPolicy{"priority": route.FieldComment, "assignee": route.FieldNeverAfterHuman},
+		Default: route.FieldCreate, WontFix: []string{"Won't Fix"}}
+	id := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0.Add(time.Minute)), d))[0].Deliveries[0].ItemID
+	if got := get(t, s, id); !reflect.DeepEqual(got.Policy, d.Policy) {
+		t.Fatalf("policy = %+v, want %+v", got.Policy, d.Policy)
+	}
+	now := t0.Add(time.Hour)
+	it := claim(t, s, "jira.ops", "A", now, 1)[0]
+	fs := map[string]store.FieldState{"priority": {Written: "2"}, "assignee": {Written: "alice", Human: true}}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "1"},
+		AppliedSeq: it.Seq, FieldState: fs, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	d.Policy.WontFix = nil
+	ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0.Add(2*time.Minute)), d))
+	got := get(t, s, id)
+	if !reflect.DeepEqual(got.FieldState, fs) || !reflect.DeepEqual(got.Policy, d.Policy) {
+		t.Errorf("after a re-fire: field state %+v (want %+v), policy %+v (want %+v)", got.FieldState, fs, got.Policy, d.Policy)
 	}
 }
 
