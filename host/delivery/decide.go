@@ -190,7 +190,9 @@ const (
 	settleDeliver settlement = iota
 	// settleGiveUp: they get no work item: the alert resolved inside the
 	// window, or it was still firing at the end and on_end = "drop". A
-	// Fired among them is no longer owed its work item.
+	// Fired among them is no longer owed its work item; one acknowledged
+	// before the window (Hold.PriorFiredSeq) is not among them, and while
+	// it is owed the hold is settled to deliver instead.
 	settleGiveUp
 )
 
@@ -265,6 +267,9 @@ func decide(s situation) choice {
 // over, or a newer notification is not held), it is settled: an alert
 // that was still firing at the end gets its work item (on_end = "create")
 // or none (on_end = "drop"); one that resolved inside the window gets none.
+// Neither gives up a Fired acknowledged before the window that has not
+// reached the backend yet: that alert gets its work item (then resolved,
+// when it resolved inside the window), as any acknowledged Fired does.
 func maintenance(s situation) choice {
 	it, h := s.Item, s.Item.Hold
 	if it.Remote == store.RemoteOpen {
@@ -279,10 +284,21 @@ func maintenance(s situation) choice {
 	if it.Seq > h.Seq && s.Now.Before(h.Until) {
 		why = fmt.Sprintf("a newer notification is outside maintenance window %q", h.Window)
 	}
+	// A Fired acknowledged before the window began holding the alert, and
+	// not delivered since (the backend was failing, say), is owed its work
+	// item like any acknowledged Fired: the window gives up only what it
+	// held.
+	owed := h.PriorFiredSeq > it.AppliedSeq
 	switch {
+	case h.Condition != sdk.ConditionFired && owed:
+		return choice{Move: moveSettle, Settle: settleDeliver, Note: fmt.Sprintf(
+			"the alert resolved inside maintenance window %q, but its Fired acknowledged before the window has no work item yet: delivering it, then resolving it", h.Window)}
 	case h.Condition != sdk.ConditionFired:
 		return choice{Move: moveSettle, Settle: settleGiveUp, Note: fmt.Sprintf(
 			"the alert resolved inside maintenance window %q: no work item for it", h.Window)}
+	case h.OnEnd == route.OnEndDrop && owed:
+		return choice{Move: moveSettle, Settle: settleDeliver, Note: why + " with the alert still firing; on_end = \"drop\" gives up only what the window held, " +
+			"and the alert's Fired acknowledged before the window has no work item yet: delivering it"}
 	case h.OnEnd == route.OnEndDrop:
 		return choice{Move: moveSettle, Settle: settleGiveUp, Note: why + " with the alert still firing: dropped (on_end = \"drop\"), no work item unless it fires again"}
 	}

@@ -293,6 +293,9 @@ func TestDecideMaintenance(t *testing.T) {
 		it.Condition, it.Seq, it.Hold.Seq, it.Hold.Condition = resolved, 2, 2, resolved
 		it.Alert = &sdk.Alert{FiredAt: t0}
 	}
+	// owedBefore: the Fired of seq 1 was acknowledged before the window
+	// began holding the alert, and has not been delivered.
+	owedBefore := func(it *store.Item) { it.Hold.PriorFiredSeq = 1 }
 	tests := []struct {
 		name   string
 		it     *store.Item
@@ -311,6 +314,32 @@ func TestDecideMaintenance(t *testing.T) {
 		{name: "window on, the work item is open: delivered as usual", it: item(func(it *store.Item) {
 			it.Remote, it.Ref, it.AppliedSeq, it.Intent = store.RemoteOpen, ref, 0, store.IntentNone
 		}), want: moveSettle, settle: settleDeliver},
+		// A Fired acknowledged before the window (seq 1, not delivered: the
+		// backend was failing) is not the window's to give up.
+		{name: "window on, resolved inside, a Fired owed from before: wait", it: item(func(it *store.Item) { resolvedInside(it); owedBefore(it) }),
+			want: moveWait, at: end},
+		{name: "ended, resolved inside, a Fired owed from before: deliver", it: item(func(it *store.Item) { ended(it); resolvedInside(it); owedBefore(it) }),
+			want: moveSettle, settle: settleDeliver},
+		{name: "ended, resolved inside, on_end drop, a Fired owed from before: deliver", it: item(func(it *store.Item) {
+			ended(it)
+			drop(it)
+			resolvedInside(it)
+			owedBefore(it)
+		}), want: moveSettle, settle: settleDeliver},
+		{name: "ended, still firing, on_end drop, a Fired owed from before: deliver", it: item(func(it *store.Item) {
+			ended(it)
+			drop(it)
+			it.Seq, it.FiredSeq, it.Hold.Seq = 2, 2, 2
+			owedBefore(it)
+		}), want: moveSettle, settle: settleDeliver},
+		{name: "ended, resolved inside, the Fired from before delivered: give up", it: item(func(it *store.Item) {
+			ended(it)
+			resolvedInside(it)
+			owedBefore(it)
+			it.AppliedSeq, it.Remote, it.Ref = 1, store.RemoteResolved, ref
+		}), want: moveSettle, settle: settleGiveUp},
+		{name: "settled to deliver an owed Fired, resolved: create, then resolve", it: item(func(it *store.Item) { resolvedInside(it); it.Hold = store.Hold{} }),
+			want: moveMarkCreate},
 		// After the settle (no hold), the table as usual.
 		{name: "settled and given up, fired: done", it: item(func(it *store.Item) { it.Hold, it.AppliedSeq = store.Hold{}, 1 }), want: moveDone},
 		{name: "settled to deliver, fired: mark, then create", it: item(func(it *store.Item) { it.Hold = store.Hold{} }), want: moveMarkCreate},
@@ -415,6 +444,11 @@ func TestDecideCombined(t *testing.T) {
 	unknownCreate := func(it *store.Item) {
 		it.Intent, it.CreateAttemptAt = store.IntentCreating, now.Add(-time.Hour)
 	}
+	// owedRefire: the re-fire (seq 3) was acknowledged and not delivered,
+	// and the alert resolved since (seq 4).
+	owedRefire := func(it *store.Item) {
+		it.Condition, it.Seq, it.AppliedSeq, it.FiredSeq = sdk.ConditionResolved, 4, 2, 3
+	}
 	wontFixStatus := &sdk.WorkItemStatus{ID: "W1", Found: true, State: sdk.StateResolved, Resolution: "Won't Fix", ResolvedBy: "Beth"}
 	doneStatus := &sdk.WorkItemStatus{ID: "W1", Found: true, State: sdk.StateResolved, Resolution: "Done"}
 	tests := []struct {
@@ -488,6 +522,15 @@ func TestDecideCombined(t *testing.T) {
 		{name: "genuine re-fire after a person's resolution × won't fix: read status", it: item(byPerson, wontFix, func(it *store.Item) {
 			it.EventAt, it.Alert.FiredAt = t0.Add(30*time.Minute), t0.Add(30*time.Minute)
 		}), caps: reads, want: moveReadStatus},
+
+		// A re-fire acknowledged before a window (the backend was failing)
+		// and resolved inside it is still owed: at the end it is delivered,
+		// and wont_fix answers it with a comment.
+		{name: "owed re-fire × window × won't fix: ended: settle to deliver", it: item(wontFix, owedRefire, held(route.OnEndDrop, now),
+			func(it *store.Item) { it.Hold.PriorFiredSeq = 3 }), caps: reads, want: moveSettle, settle: settleDeliver},
+		{name: "owed re-fire × window × won't fix: settled: read status", it: item(wontFix, owedRefire), caps: reads, want: moveReadStatus},
+		{name: "owed re-fire × window × won't fix: read: comment", it: item(wontFix, owedRefire), caps: reads, statusRead: true, status: wontFixStatus,
+			want: moveWontFix},
 
 		// wont_fix and the field policy: one read serves both.
 		{name: "won't fix × field policy: one read", it: item(wontFix, nah), caps: reads, want: moveReadStatus},

@@ -290,6 +290,11 @@ type Hold struct {
 	Seq int64
 	// Condition is that notification's condition.
 	Condition sdk.Condition
+	// PriorFiredSeq is the item's FiredSeq when the window began holding
+	// it: a Fired acknowledged before the window. While it is above
+	// AppliedSeq that Fired is still owed its work item; the window may
+	// give up only the notifications it held.
+	PriorFiredSeq int64
 	route.MaintenanceHold
 }
 

@@ -73,7 +73,7 @@ const itemCols = `id, route, backend, correlation_key, condition, alert_id, aler
 	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
 	human_resolved, remote_resolved_by, resolution, status_checked_at, trace_parent,
 	flap_window, flap_max, flap_quiet, flap_transitions, flapping_since, flap_noted,
-	maint_seq, maint_cond, maint_window, maint_until, maint_on_end,
+	maint_seq, maint_cond, maint_window, maint_until, maint_on_end, maint_prior_fired,
 	lifecycle_policy, field_state`
 
 const maintCols = `name, when_expr, start_at, end_at, on_end, reason, created_at`
@@ -89,7 +89,8 @@ const progressSet = `remote = ?, ref = ?, ref_key = ?, remote_resolved_at = ?, i
 	maint_cond = CASE WHEN maint_seq = ? THEN '' ELSE maint_cond END,
 	maint_window = CASE WHEN maint_seq = ? THEN '' ELSE maint_window END,
 	maint_until = CASE WHEN maint_seq = ? THEN 0 ELSE maint_until END,
-	maint_on_end = CASE WHEN maint_seq = ? THEN '' ELSE maint_on_end END`
+	maint_on_end = CASE WHEN maint_seq = ? THEN '' ELSE maint_on_end END,
+	maint_prior_fired = CASE WHEN maint_seq = ? THEN 0 ELSE maint_prior_fired END`
 
 type queries struct {
 	selectDesired, insertItem, updateDesired, reviveDelete string
@@ -123,8 +124,9 @@ func buildQueries(d Dialect) queries {
 		// notification that may need a new work item, and keeps an intent
 		// already there with its attempt mark. A notification a
 		// maintenance window holds (its window named) becomes the item's
-		// hold; one that is not held leaves the hold for the worker to
-		// settle. A dirty item keeps its due time (a retry's backoff),
+		// hold (the first one also records, in maint_prior_fired, the
+		// fired_seq of before it: a Fired the window may not give up); one
+		// that is not held leaves the hold for the worker to settle. A dirty item keeps its due time (a retry's backoff),
 		// unless a policy holds it (a maintenance window, or a flapping
 		// alert's resolution held open): then it is due now, or at the
 		// window's end for a held notification on an item without an open
@@ -140,6 +142,7 @@ func buildQueries(d Dialect) queries {
 			maint_window = CASE WHEN ? <> '' THEN ? ELSE maint_window END,
 			maint_until = CASE WHEN ? <> '' THEN ? ELSE maint_until END,
 			maint_on_end = CASE WHEN ? <> '' THEN ? ELSE maint_on_end END,
+			maint_prior_fired = CASE WHEN ? <> '' AND maint_seq = 0 THEN fired_seq ELSE maint_prior_fired END,
 			due_at = CASE WHEN dirty = 1 AND dead = 0 AND maint_seq = 0
 					AND NOT (flapping_since > 0 AND remote = 'open' AND condition = 'resolved') THEN due_at
 				WHEN ? <> '' AND remote <> 'open' THEN ? ELSE ? END,
@@ -466,7 +469,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel, string(fields), string(cis), int64(d.ReopenWindow),
 		string(policy), string(lifecycle), ns(at), string(cond), string(cond), string(policy),
 		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
-		h.Window, h.Window, maintCond(h, cond), h.Window, h.Window, h.Window, ns(h.Until), h.Window, h.OnEnd,
+		h.Window, h.Window, maintCond(h, cond), h.Window, h.Window, h.Window, ns(h.Until), h.Window, h.OnEnd, h.Window,
 		h.Window, ns(h.Until), ns(now),
 		h.Window, ns(h.Until), ns(now), ns(now), orNull(traceParent), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
@@ -614,7 +617,7 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 	r := recordArgs{now: now, args: []any{string(remote), ref, refKey, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
 		p.AppliedSeq, p.Attempts, p.LastError, ns(now), boolInt(p.HumanResolved), p.ResolvedBy, p.Resolution, ns(p.FlapNoted),
 		string(fieldState),
-		p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled}}
+		p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled}}
 	switch {
 	case p.DeadLetter != "":
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDead }
@@ -1238,7 +1241,7 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated,
 			&human, &it.ResolvedBy, &it.Resolution, &checked, &it.TraceParent,
 			&flapWindow, &flapMax, &flapQuiet, &transitions, &flapSince, &noted,
-			&it.Hold.Seq, &maintCond, &it.Hold.Window, &maintUntil, &it.Hold.OnEnd, &lifecycle, &fieldState); err != nil {
+			&it.Hold.Seq, &maintCond, &it.Hold.Window, &maintUntil, &it.Hold.OnEnd, &it.Hold.PriorFiredSeq, &lifecycle, &fieldState); err != nil {
 			return nil, err
 		}
 		it.HumanResolved, it.StatusCheckedAt = human == 1, fromNS(checked)
