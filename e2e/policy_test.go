@@ -264,6 +264,11 @@ func TestMaintenanceAdHocEndToEnd(t *testing.T) {
 	}
 	c.Command(t, "maintenance", "start", "-admin", c.AdminURL(), "-name", "drop", "-when", fmt.Sprintf("alert.id == %q", drop.ID),
 		"-for", "1h", "-on-end", "drop")
+	// The console's overview lists both as active.
+	overview := adminGet(t, c, "/")
+	if !strings.Contains(overview, `id="maintenance"`) || !strings.Contains(overview, "<td>keep</td>") || !strings.Contains(overview, "<td>drop</td>") {
+		t.Errorf("the console's overview does not list the active windows keep and drop:\n%s", overview)
+	}
 
 	sender := c.Sender(t)
 	sender.Send(t, keep.Fired)

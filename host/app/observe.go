@@ -61,6 +61,7 @@ type consoleInfo struct {
 func adminHandlers(eng *delivery.Engine, st store.Store, plugins *pluginhost.Host, m *metrics.Metrics, sampler *console.Sampler,
 	info consoleInfo, windows *maintenance.Windows, log hclog.Logger) map[string]http.Handler {
 	dl := &adminapi.DeadLetters{Store: st, Replay: eng.Replay, Logger: log.Named("deadletters")}
+	mw := &adminapi.Maintenance{Windows: windows, Logger: log.Named("maintenance")}
 	page := console.Handler(console.Sources{
 		Backends:    consoleBackends(plugins),
 		Stats:       eng.Stats,
@@ -68,13 +69,34 @@ func adminHandlers(eng *delivery.Engine, st store.Store, plugins *pluginhost.Hos
 		DeadLetters: dl,
 		Metrics:     m,
 		Sampler:     sampler,
-		Version:     info.version,
-		InstanceID:  info.instanceID,
-		Started:     info.started,
-		Logger:      log.Named("console"),
+		MaintenanceWindows: func(context.Context) ([]console.MaintenanceWindow, error) {
+			return activeWindows(mw.List()), nil
+		},
+		Version:    info.version,
+		InstanceID: info.instanceID,
+		Started:    info.started,
+		Logger:     log.Named("console"),
 	})
-	mw := &adminapi.Maintenance{Windows: windows, Logger: log.Named("maintenance")}
 	return map[string]http.Handler{"/": page, adminapi.Prefix: adminapi.Handler(dl, mw)}
+}
+
+// activeWindows are the maintenance windows on now, as the console's
+// overview lists them: the same list the admin API's GET
+// /api/v1/maintenance answers, without the windows that are off.
+func activeWindows(l adminapi.MaintenanceList) []console.MaintenanceWindow {
+	var out []console.MaintenanceWindow
+	for _, w := range l.Windows {
+		if !w.Active {
+			continue
+		}
+		scope := "every alert"
+		if w.When != "" {
+			scope = "alerts where " + w.When
+		}
+		scope += " (" + w.Source + ", on_end = " + w.OnEnd + ")"
+		out = append(out, console.MaintenanceWindow{Name: w.Name, Scope: scope, Start: w.Start, End: w.End})
+	}
+	return out
 }
 
 // registerRuntimeMetrics exposes queue depths, plugin restarts and dropped

@@ -61,8 +61,7 @@ type Backend struct {
 }
 
 // MaintenanceWindow is one active maintenance window, as the overview
-// lists it. Nothing produces them yet; Sources.MaintenanceWindows is where
-// they come in.
+// lists it (host/app feeds them from the admin API's list).
 type MaintenanceWindow struct {
 	Name string
 	// Scope says what it holds back, e.g. a backend or a route.

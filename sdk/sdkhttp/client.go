@@ -4,11 +4,23 @@ import (
 	"crypto/tls"
 	"net/http"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk"
 )
 
 // DefaultTimeout bounds a whole exchange (connect, request, response body)
 // when [ClientOptions].Timeout is zero.
 const DefaultTimeout = 30 * time.Second
+
+// TimeoutAttribute declares the `timeout` attribute of an HTTP plugin's
+// configuration: how long one request to backend ("Jira", "the
+// instance") may take, as a duration, DefaultTimeout when not set. Read
+// it into ClientOptions.Timeout with sdktext.ParseDuration(value,
+// DefaultTimeout, &diags, "timeout").
+func TimeoutAttribute(backend string) sdk.Attribute {
+	return sdk.Attribute{Name: "timeout", Type: "string", Default: JSONOf(DefaultTimeout.String()),
+		Doc: "Timeout of one HTTP request to " + backend + ", as a duration."}
+}
 
 // ClientOptions configure [NewClient].
 type ClientOptions struct {

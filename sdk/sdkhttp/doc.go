@@ -3,7 +3,11 @@
 // `tls {}` settings that never follows redirects, bounded body reads,
 // recognising an HTML page where JSON was expected, classifying transport
 // failures and HTTP statuses as the host's retryable or permanent errors
-// (see [sdk.FromHTTPStatus]), and an OAuth 2.0 token source.
+// (see [sdk.FromHTTPStatus]), and an OAuth 2.0 token source. The kit on top
+// of them is what the ServiceNow, Jira and REST plugins are built from:
+// the shared auth, tls and timeout attributes, [Configure] and [State]
+// around a plugin's configuration, [Do] for each request, [Exchange] for
+// its error messages and [StatusBatch] for ReadStatus.
 //
 // A plugin keeps what is specific to its backend: the error envelope it
 // parses, the hints it gives operators, the calls it makes. The helpers

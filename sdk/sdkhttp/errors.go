@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/sdk"
@@ -44,4 +45,29 @@ func Classify(status int, header http.Header, now time.Time, cause error) error 
 		return sdk.RetryableAfter(cause, sdk.ParseRetryAfter(header, now))
 	}
 	return sdk.Permanent(cause)
+}
+
+// Exchange names one request and the status it was answered with: the
+// start of a failed call's message, "create issue: POST /rest/api/3/issue:
+// HTTP 400", the form [Do] uses for a failure without an answer. Embed it
+// in your backend's error type, which adds the backend's own message:
+//
+//	type APIError struct {
+//		sdkhttp.Exchange
+//		Message string // from the backend's error envelope
+//	}
+//
+//	func (e *APIError) Error() string { return "acme: " + e.Exchange.String() + ": " + e.Message }
+type Exchange struct {
+	// Op says what the plugin was doing, e.g. "create issue".
+	Op     string
+	Method string
+	// Path is the URL path without the query, which may carry a key.
+	Path   string
+	Status int
+}
+
+// String is "<Op>: <Method> <Path>: HTTP <Status>".
+func (x Exchange) String() string {
+	return x.Op + ": " + x.Method + " " + x.Path + ": HTTP " + strconv.Itoa(x.Status)
 }

@@ -374,3 +374,27 @@ func TestOptionsDefaultsAndWarnings(t *testing.T) {
 		t.Errorf("log %q: only the diagnostic with a path names an attribute", out)
 	}
 }
+
+func TestExchange(t *testing.T) {
+	type apiError struct {
+		sdkhttp.Exchange
+		Message string
+	}
+	e := apiError{Exchange: sdkhttp.Exchange{Op: "create ticket", Method: "POST", Path: "/api/v2/tickets", Status: 422}, Message: "subject is required"}
+	if got := "acme: " + e.Exchange.String() + ": " + e.Message; got != "acme: create ticket: POST /api/v2/tickets: HTTP 422: subject is required" {
+		t.Errorf("message = %q", got)
+	}
+	if e.Status != 422 {
+		t.Errorf("Status through the embedded Exchange = %d", e.Status)
+	}
+}
+
+func TestTimeoutAttribute(t *testing.T) {
+	a := sdkhttp.TimeoutAttribute("Jira")
+	if a.Name != "timeout" || a.Type != "string" || string(a.Default) != `"30s"` || a.Doc != "Timeout of one HTTP request to Jira, as a duration." {
+		t.Errorf("TimeoutAttribute = %+v", a)
+	}
+	if err := (sdk.Schema{Attributes: []sdk.Attribute{a}}).Validate(); err != nil {
+		t.Errorf("schema with the attribute: %v", err)
+	}
+}

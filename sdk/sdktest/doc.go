@@ -42,6 +42,11 @@
 // Run `go test -run TestConformance -v` to see each check, skipped ones
 // included.
 //
+// For a plugin's own tests against a fake of its tool, [ConfigOf],
+// [Request], [Requests], [Create], [ReadStatus], [CheckError] and
+// [RateLimited] do what every such test needs, and package fakehttp is the
+// base of the fake.
+//
 // [Launch] builds a Go plugin's command and starts it as the host does;
 // [LaunchCommand] starts any plugin executable that way, whatever its
 // language, and [Suite].Start runs the suite against a new process of it

@@ -89,6 +89,23 @@ func ConditionWord(a *sdk.Alert) string {
 	return "fired"
 }
 
+// ResolvedNote is the sentence a plugin writes on a work item it resolves
+// for alert a: `Resolved automatically by itsm-connector: Azure Monitor
+// alert "<rule>" resolved at <time>.`, at the alert's resolved time, or
+// now when the alert has none ("the alert" stands in for a missing rule
+// name).
+func ResolvedNote(a *sdk.Alert, now time.Time) string {
+	at := now
+	if a.ResolvedAt != nil {
+		at = *a.ResolvedAt
+	}
+	rule := a.Rule
+	if rule == "" {
+		rule = "the alert"
+	}
+	return fmt.Sprintf("Resolved automatically by itsm-connector: Azure Monitor alert %q resolved at %s.", rule, FormatTime(at))
+}
+
 // FormatTime renders t in UTC as RFC 3339, the form every backend and
 // operator reads unambiguously; "" for the zero time.
 func FormatTime(t time.Time) string {

@@ -81,6 +81,26 @@ func TestSummaryAndCondition(t *testing.T) {
 	}
 }
 
+func TestResolvedNote(t *testing.T) {
+	now := time.Date(2025, 3, 14, 10, 0, 0, 0, time.FixedZone("CET", 3600))
+	at := time.Date(2025, 3, 14, 9, 47, 12, 0, time.UTC)
+	tests := []struct {
+		name  string
+		alert sdk.Alert
+		want  string
+	}{
+		{"resolved time", sdk.Alert{Rule: "High CPU", ResolvedAt: &at},
+			`Resolved automatically by itsm-connector: Azure Monitor alert "High CPU" resolved at 2025-03-14T09:47:12Z.`},
+		{"no resolved time, no rule", sdk.Alert{},
+			`Resolved automatically by itsm-connector: Azure Monitor alert "the alert" resolved at 2025-03-14T09:00:00Z.`},
+	}
+	for _, tt := range tests {
+		if got := sdktext.ResolvedNote(&tt.alert, now); got != tt.want {
+			t.Errorf("%s: ResolvedNote = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestSmallFormatters(t *testing.T) {
 	berlin := time.FixedZone("CET", 3600)
 	f := 1234.5

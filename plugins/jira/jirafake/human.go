@@ -1,9 +1,6 @@
 package jirafake
 
 import (
-	"bytes"
-	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,8 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // People, the changelog and webhooks.
@@ -289,64 +287,39 @@ type Push struct {
 	// Secret signs each webhook in X-Hub-Signature; empty sends it
 	// unsigned, as a webhook registered without a secret.
 	Secret string
-	// Client sends the webhooks; default a client with a 10 second timeout.
-	Client *http.Client
 }
 
 // SignatureHeader is the header of a signed webhook.
 const SignatureHeader = "X-Hub-Signature"
 
-// PushResult is one webhook the fake sent.
-type PushResult struct {
-	// Event is the webhookEvent, e.g. "jira:issue_updated".
-	Event  string
-	Body   []byte
-	Header http.Header
-	// Status is the receiver's answer, 0 when the request failed (Err).
-	Status int
-	Err    error
-}
-
 // PushTo registers a webhook to url with secret (see Push); an empty url
 // removes it.
-func (s *Server) PushTo(url, secret string) { s.PushWith(Push{URL: url, Secret: secret}) }
-
-// PushWith registers a webhook (see PushTo).
-func (s *Server) PushWith(p Push) {
+func (s *Server) PushTo(url, secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.push = p
+	s.push = Push{URL: url, Secret: secret}
 }
 
 // Pushes returns the webhooks sent so far, oldest first. A webhook of a
 // REST call is sent after the call is answered; WaitPushes waits for it.
-func (s *Server) Pushes() []PushResult {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]PushResult(nil), s.pushes...)
-}
+func (s *Server) Pushes() []fakehttp.Hook { return s.hooks.Sent() }
 
 // WaitPushes waits until every webhook started so far has been sent.
-func (s *Server) WaitPushes() { s.pushing.Wait() }
+func (s *Server) WaitPushes() { s.hooks.Wait() }
 
 // Close waits for the webhooks in flight, then stops the server.
 func (s *Server) Close() {
-	s.pushing.Wait()
+	s.hooks.Wait()
 	s.Base.Close()
 }
 
 // Sign is the X-Hub-Signature value of body under secret.
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+func Sign(secret string, body []byte) string { return fakehttp.SignSHA256(secret, body) }
 
 // pushNow sends ev, if any, before returning (a person's change).
 func (s *Server) pushNow(ev *webhookEvent) {
 	if ev != nil {
-		s.pushing.Add(1)
-		s.send(ev)
+		s.hooks.Send(nil, ev.hook.URL, ev.header(), ev.body)
 	}
 }
 
@@ -354,49 +327,26 @@ func (s *Server) pushNow(ev *webhookEvent) {
 // whose answer must not wait for the webhook).
 func (s *Server) pushLater(ev *webhookEvent) {
 	if ev != nil {
-		s.pushing.Add(1)
-		go s.send(ev)
+		s.hooks.SendLater(nil, ev.hook.URL, ev.header(), ev.body)
 	}
 }
 
-// send posts ev and records the outcome; s.pushing was added to.
-func (s *Server) send(ev *webhookEvent) {
-	defer s.pushing.Done()
-	var head struct {
-		Event string `json:"webhookEvent"`
+// header is what Jira sends with a webhook: its identifier and flow, and
+// the signature when the webhook has a secret.
+func (ev *webhookEvent) header() http.Header {
+	h := http.Header{
+		"Content-Type":                   {"application/json; charset=UTF-8"},
+		"X-Atlassian-Webhook-Identifier": {strconv.FormatInt(time.Now().UnixNano(), 36)},
+		"X-Atlassian-Webhook-Flow":       {"Primary"},
 	}
-	_ = json.Unmarshal(ev.body, &head)
-	res := PushResult{Event: head.Event, Body: ev.body}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ev.hook.URL, bytes.NewReader(ev.body))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-		req.Header.Set("X-Atlassian-Webhook-Identifier", strconv.FormatInt(time.Now().UnixNano(), 36))
-		req.Header.Set("X-Atlassian-Webhook-Flow", "Primary")
-		if ev.hook.Secret != "" {
-			req.Header.Set(SignatureHeader, Sign(ev.hook.Secret, ev.body))
-		}
-		res.Header = req.Header.Clone()
-		c := ev.hook.Client
-		if c == nil {
-			c = &http.Client{Timeout: 10 * time.Second}
-		}
-		var resp *http.Response
-		if resp, err = c.Do(req); err == nil {
-			res.Status = resp.StatusCode
-			resp.Body.Close()
-		}
+	if ev.hook.Secret != "" {
+		h.Set(SignatureHeader, Sign(ev.hook.Secret, ev.body))
 	}
-	res.Err = err
-	s.mu.Lock()
-	s.pushes = append(s.pushes, res)
-	s.mu.Unlock()
+	return h
 }
 
 // pushState is the Server's webhook state.
 type pushState struct {
-	push    Push
-	pushes  []PushResult
-	pushing sync.WaitGroup
+	push  Push
+	hooks fakehttp.Hooks
 }

@@ -2,49 +2,19 @@ package jirafake
 
 import (
 	"crypto/hmac"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
-
-// hookReceiver records the webhooks it gets.
-type hookReceiver struct {
-	mu     sync.Mutex
-	header []http.Header
-	body   [][]byte
-}
-
-func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
-	h.mu.Lock()
-	h.header, h.body = append(h.header, r.Header.Clone()), append(h.body, b)
-	h.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (h *hookReceiver) event(t *testing.T, i int) map[string]any {
-	t.Helper()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var m map[string]any
-	if err := json.Unmarshal(h.body[i], &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func TestPeopleChangelogAndWebhooks(t *testing.T) {
 	now := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
 	s := New(Options{Now: func() time.Time { return now }})
 	defer s.Close()
-	rcv := &hookReceiver{}
-	hook := httptest.NewServer(rcv)
-	defer hook.Close()
+	hook := fakehttp.Receiver(t, http.StatusNoContent)
 	s.PushTo(hook.URL, "webhook-secret")
 	key := create(t, s, "2", "")
 	beth := User{Name: "beth@contoso.example", DisplayName: "Beth Anglin"}
@@ -56,7 +26,7 @@ func TestPeopleChangelogAndWebhooks(t *testing.T) {
 	if is.Status != "Done" || is.Resolution != "Won't Do" {
 		t.Fatalf("after ResolveAs: %+v", is)
 	}
-	ev := rcv.event(t, 0)
+	ev := hook.Requests()[0].JSON(t)
 	if ev["webhookEvent"] != "jira:issue_updated" || ev["issue_event_type_name"] != "issue_resolved" ||
 		ev["user"].(map[string]any)["displayName"] != "Beth Anglin" {
 		t.Errorf("webhook %v", ev)
@@ -69,9 +39,10 @@ func TestPeopleChangelogAndWebhooks(t *testing.T) {
 	if len(items) != 2 || items[0].(map[string]any)["field"] != "status" || items[1].(map[string]any)["toString"] != "Won't Do" {
 		t.Errorf("webhook changelog items %v", items)
 	}
-	sig := rcv.header[0].Get(SignatureHeader)
-	if !hmac.Equal([]byte(sig), []byte(Sign("webhook-secret", rcv.body[0]))) || rcv.header[0].Get("X-Atlassian-Webhook-Identifier") == "" {
-		t.Errorf("webhook headers %v", rcv.header[0])
+	got := hook.Requests()[0]
+	sig := got.Header.Get(SignatureHeader)
+	if !hmac.Equal([]byte(sig), []byte(Sign("webhook-secret", got.Body))) || got.Header.Get("X-Atlassian-Webhook-Identifier") == "" {
+		t.Errorf("webhook headers %v", got.Header)
 	}
 
 	// A transition through the REST API is pushed too, after its answer.
@@ -86,7 +57,7 @@ func TestPeopleChangelogAndWebhooks(t *testing.T) {
 	}
 	resp.Body.Close()
 	s.WaitPushes()
-	if ev := rcv.event(t, 2); ev["user"].(map[string]any)["accountId"] == nil || ev["issue_event_type_name"] != "issue_resolved" {
+	if ev := hook.Requests()[2].JSON(t); ev["user"].(map[string]any)["accountId"] == nil || ev["issue_event_type_name"] != "issue_resolved" {
 		t.Errorf("REST transition webhook %v", ev)
 	}
 
@@ -100,7 +71,7 @@ func TestPeopleChangelogAndWebhooks(t *testing.T) {
 	if err := s.DeleteAs(key, beth); err != nil {
 		t.Fatal(err)
 	}
-	if ev := rcv.event(t, 3); ev["webhookEvent"] != "jira:issue_deleted" {
+	if ev := hook.Requests()[3].JSON(t); ev["webhookEvent"] != "jira:issue_deleted" {
 		t.Errorf("delete webhook %v", ev)
 	}
 	if n := len(s.Pushes()); n != 4 {

@@ -282,16 +282,7 @@ func (s *Server) checkField(ver, id string, raw json.RawMessage) string {
 	case "description", "environment":
 		return checkRichText(ver, raw)
 	case "labels":
-		var labels []string
-		if json.Unmarshal(raw, &labels) != nil {
-			return "Operation value must be an array of strings"
-		}
-		for _, l := range labels {
-			if msg := checkLabel(l); msg != "" {
-				return msg
-			}
-		}
-		return ""
+		return checkLabels(raw)
 	case "priority":
 		name := refName(raw, "name")
 		if !slices.Contains([]string{"Highest", "High", "Medium", "Low", "Lowest"}, name) {
@@ -402,14 +393,21 @@ func checkCustom(ver string, f CustomField, raw json.RawMessage) string {
 			}
 		}
 	case f.Type == "array":
-		var items []string
-		if json.Unmarshal(raw, &items) != nil {
-			return "Operation value must be an array of strings"
-		}
-		for _, l := range items {
-			if msg := checkLabel(l); msg != "" {
-				return msg
-			}
+		return checkLabels(raw)
+	}
+	return ""
+}
+
+// checkLabels checks a list of labels (the labels field, a labels custom
+// field); "" when it is valid.
+func checkLabels(raw json.RawMessage) string {
+	var labels []string
+	if json.Unmarshal(raw, &labels) != nil {
+		return "Operation value must be an array of strings"
+	}
+	for _, l := range labels {
+		if msg := checkLabel(l); msg != "" {
+			return msg
 		}
 	}
 	return ""

@@ -489,6 +489,22 @@ func readSearchParams(r *http.Request, body []byte) (searchParams, error) {
 	return p, nil
 }
 
+// readSearch reads a search request's parameters and parses its JQL; when
+// either is invalid it answers 400 and reports false.
+func readSearch(w http.ResponseWriter, r *http.Request, body []byte) (searchParams, *jql, bool) {
+	p, err := readSearchParams(r, body)
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return p, nil, false
+	}
+	q, err := parseJQL(p.JQL)
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, []string{"Error in the JQL Query: " + err.Error()}, nil)
+		return p, nil, false
+	}
+	return p, q, true
+}
+
 // handleOldSearch is /rest/api/{2,3}/search: removed on Cloud, the search
 // API of Data Center.
 func (s *Server) handleOldSearch(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -497,14 +513,8 @@ func (s *Server) handleOldSearch(w http.ResponseWriter, r *http.Request, body []
 			"A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"}, nil)
 		return
 	}
-	p, err := readSearchParams(r, body)
-	if err != nil {
-		writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
-	}
-	q, err := parseJQL(p.JQL)
-	if err != nil {
-		writeErrors(w, http.StatusBadRequest, []string{"Error in the JQL Query: " + err.Error()}, nil)
+	p, q, ok := readSearch(w, r, body)
+	if !ok {
 		return
 	}
 	limit := 50
@@ -547,14 +557,8 @@ func (s *Server) handleSearchJQL(w http.ResponseWriter, r *http.Request, body []
 		writeErrors(w, http.StatusNotFound, []string{"No resource at " + r.URL.Path}, nil)
 		return
 	}
-	p, err := readSearchParams(r, body)
-	if err != nil {
-		writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
-	}
-	q, err := parseJQL(p.JQL)
-	if err != nil {
-		writeErrors(w, http.StatusBadRequest, []string{"Error in the JQL Query: " + err.Error()}, nil)
+	p, q, ok := readSearch(w, r, body)
+	if !ok {
 		return
 	}
 	if len(q.clauses) == 0 {

@@ -42,7 +42,6 @@ package jirafake
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -261,9 +260,6 @@ func New(opts Options) *Server {
 			opts.Projects = append(opts.Projects, d.ProjectKey)
 		}
 	}
-	if opts.RateWindow == 0 {
-		opts.RateWindow = time.Minute
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -436,15 +432,7 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, body []byte)
 // and the flavor's API versions, in that order.
 func (s *Server) api(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			writeErrors(w, http.StatusBadRequest, []string{"unreadable body"}, nil)
-			return
-		}
-		if f, ok := s.NextFault(); ok {
-			f.Write(w, "application/json", func(w http.ResponseWriter, status int) {
-				writeErrors(w, status, []string{http.StatusText(status)}, nil)
-			})
+		if s.Answer(w, "application/json", writeStatus) {
 			return
 		}
 		if reset, limited := s.Limited(w); limited {
@@ -464,6 +452,7 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 				return
 			}
 		}
+		body := fakehttp.Body(r)
 		if l, ok := s.takeLost(r); ok {
 			serveLost(w, r, body, h, l)
 			return
@@ -492,6 +481,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeStatus answers status with Jira's error envelope and the status's
+// text: the answer to an injected fault without a body.
+func writeStatus(w http.ResponseWriter, status int) {
+	writeErrors(w, status, []string{http.StatusText(status)}, nil)
 }
 
 // writeErrors answers with Jira's error envelope.

@@ -1,34 +1,18 @@
 package jirafake
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
-// do sends one request and decodes a JSON object answer.
+// do sends one request to s and decodes a JSON object answer.
 func do(t *testing.T, s *Server, method, path, body string) (int, http.Header, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, raw)
-		}
-	}
+	resp, out := fakehttp.Call(t, method, s.URL+path, body)
 	return resp.StatusCode, resp.Header, out
 }
 

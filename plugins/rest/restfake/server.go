@@ -17,7 +17,6 @@
 package restfake
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -26,7 +25,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -189,10 +187,7 @@ func (s *Server) Heal() {
 // gate injects faults, checks credentials and the signature, then passes
 // the request to the API.
 func (s *Server) gate(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if f, ok := s.NextFault(); ok {
-		f.Write(w, "application/json", nil)
+	if s.Answer(w, "application/json", nil) {
 		return
 	}
 	s.mu.Lock()
@@ -214,7 +209,7 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized", "message": msg})
 		return
 	}
-	if msg := s.checkSignature(r, body); msg != "" {
+	if msg := s.checkSignature(r, fakehttp.Body(r)); msg != "" {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid_signature", "message": msg})
 		return
 	}

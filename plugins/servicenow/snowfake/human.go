@@ -1,15 +1,11 @@
 package snowfake
 
 import (
-	"bytes"
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
 
 // People: tests act on incidents as a person in the instance's UI would,
@@ -171,17 +167,6 @@ type PushMessage struct {
 	Operation string `json:"operation"`
 }
 
-// PushResult is one push the fake sent.
-type PushResult struct {
-	Message PushMessage
-	// Body is the body as sent; Header the request's headers.
-	Body   []byte
-	Header http.Header
-	// Status is the receiver's answer, 0 when the request failed (Err).
-	Status int
-	Err    error
-}
-
 // PushTo makes every change made through the people methods (ResolveAs,
 // CloseAs, CancelAs, ReopenAs, EditAs, DeleteAs) POST a PushMessage to url,
 // signed with secret (see Push); an empty url stops pushing.
@@ -195,47 +180,21 @@ func (s *Server) PushWith(p Push) {
 }
 
 // Pushes returns the pushes sent so far, oldest first.
-func (s *Server) Pushes() []PushResult {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]PushResult(nil), s.pushes...)
-}
+func (s *Server) Pushes() []fakehttp.Hook { return s.pushes.Sent() }
 
 // Sign is the X-ITSM-Signature value of body under secret.
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+func Sign(secret string, body []byte) string { return fakehttp.SignSHA256(secret, body) }
 
-// send posts msg to p.URL and records the outcome.
+// send posts msg to p.URL, authenticated as p says, and records the
+// outcome.
 func (s *Server) send(p Push, msg PushMessage) {
 	body, _ := json.Marshal(msg)
-	res := PushResult{Message: msg, Body: body}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, bytes.NewReader(body))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json")
-		switch {
-		case p.SecretHeader != "":
-			req.Header.Set(p.SecretHeader, p.Secret)
-		case p.Secret != "":
-			req.Header.Set(SignatureHeader, Sign(p.Secret, body))
-		}
-		res.Header = req.Header.Clone()
-		c := p.Client
-		if c == nil {
-			c = &http.Client{Timeout: 10 * time.Second}
-		}
-		var resp *http.Response
-		if resp, err = c.Do(req); err == nil {
-			res.Status = resp.StatusCode
-			resp.Body.Close()
-		}
+	header := http.Header{}
+	switch {
+	case p.SecretHeader != "":
+		header.Set(p.SecretHeader, p.Secret)
+	case p.Secret != "":
+		header.Set(SignatureHeader, Sign(p.Secret, body))
 	}
-	res.Err = err
-	s.mu.Lock()
-	s.pushes = append(s.pushes, res)
-	s.mu.Unlock()
+	s.pushes.Send(p.Client, p.URL, header, body)
 }

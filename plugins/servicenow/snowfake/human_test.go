@@ -3,37 +3,19 @@ package snowfake
 import (
 	"crypto/hmac"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
 )
-
-// receiver records what pushes it gets.
-type receiver struct {
-	mu   sync.Mutex
-	got  []*http.Request
-	body [][]byte
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	b, _ := io.ReadAll(req.Body)
-	r.mu.Lock()
-	r.got, r.body = append(r.got, req), append(r.body, b)
-	r.mu.Unlock()
-	w.WriteHeader(http.StatusAccepted)
-}
 
 func TestPeopleAndPushes(t *testing.T) {
 	now := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
 	s := New(Options{BasicUsers: map[string]string{"svc": "pw"}, RequireCloseCode: true, Now: func() time.Time { return now }})
 	t.Cleanup(s.Close)
-	rcv := &receiver{}
-	hook := httptest.NewServer(rcv)
-	t.Cleanup(hook.Close)
+	hook := fakehttp.Receiver(t, http.StatusAccepted)
 	s.PushTo(hook.URL+"/hook", "s3cret-for-hmac")
 	beth := s.AddUser("beth.anglin", "Beth Anglin")
 	id := s.Seed("incident", map[string]string{"short_description": "cpu"})
@@ -61,24 +43,24 @@ func TestPeopleAndPushes(t *testing.T) {
 		t.Error("CancelAs of a deleted incident succeeded")
 	}
 
-	pushes := s.Pushes()
-	if len(pushes) != 3 || len(rcv.got) != 3 {
-		t.Fatalf("%d pushes sent, %d received; want 3 (resolve, reopen, delete)", len(pushes), len(rcv.got))
+	pushes, got := s.Pushes(), hook.Requests()
+	if len(pushes) != 3 || len(got) != 3 {
+		t.Fatalf("%d pushes sent, %d received; want 3 (resolve, reopen, delete)", len(pushes), len(got))
 	}
 	for i, want := range []struct{ state, op string }{{"6", "update"}, {"2", "update"}, {"2", "delete"}} {
 		var m PushMessage
-		if err := json.Unmarshal(rcv.body[i], &m); err != nil {
+		if err := json.Unmarshal(got[i].Body, &m); err != nil {
 			t.Fatal(err)
 		}
 		if m.SysID != id || m.Table != "incident" || m.State != want.state || m.Operation != want.op || m.SysUpdatedBy != "beth.anglin" || m.Number == "" {
 			t.Errorf("push %d = %+v", i, m)
 		}
-		sig := rcv.got[i].Header.Get(SignatureHeader)
-		if !hmac.Equal([]byte(sig), []byte(Sign("s3cret-for-hmac", rcv.body[i]))) || pushes[i].Status != http.StatusAccepted {
+		sig := got[i].Header.Get(SignatureHeader)
+		if !hmac.Equal([]byte(sig), []byte(Sign("s3cret-for-hmac", got[i].Body))) || pushes[i].Status != http.StatusAccepted {
 			t.Errorf("push %d: signature %q, status %d", i, sig, pushes[i].Status)
 		}
-		if rcv.got[i].URL.Path != "/hook" || rcv.got[i].Header.Get("Content-Type") != "application/json" {
-			t.Errorf("push %d went to %s as %s", i, rcv.got[i].URL.Path, rcv.got[i].Header.Get("Content-Type"))
+		if got[i].Path != "/hook" || got[i].Header.Get("Content-Type") != "application/json" || string(pushes[i].Body) != string(got[i].Body) {
+			t.Errorf("push %d went to %s as %s", i, got[i].Path, got[i].Header.Get("Content-Type"))
 		}
 	}
 
@@ -87,7 +69,7 @@ func TestPeopleAndPushes(t *testing.T) {
 	if err := s.CancelAs(id2, "beth.anglin"); err != nil {
 		t.Fatal(err)
 	}
-	if h := rcv.got[3].Header; h.Get("X-ITSM-Secret") != "shared-secret" || h.Get(SignatureHeader) != "" {
+	if h := hook.Requests()[3].Header; h.Get("X-ITSM-Secret") != "shared-secret" || h.Get(SignatureHeader) != "" {
 		t.Errorf("shared-secret push headers: %v", h)
 	}
 	if rec := s.Record("incident", id2); rec["state"] != "8" || rec["active"] != "false" {
@@ -100,9 +82,7 @@ func TestPeopleAndPushes(t *testing.T) {
 func TestAPIUpdatesActAsTheirUser(t *testing.T) {
 	s := New(Options{BasicUsers: map[string]string{"svc": "pw"}})
 	t.Cleanup(s.Close)
-	rcv := &receiver{}
-	hook := httptest.NewServer(rcv)
-	t.Cleanup(hook.Close)
+	hook := fakehttp.Receiver(t, http.StatusAccepted)
 	s.PushTo(hook.URL, "x")
 	id := s.Seed("incident", map[string]string{})
 	req, _ := http.NewRequest(http.MethodPatch, s.URL+"/api/now/table/incident/"+id, strings.NewReader(`{"state":"6"}`))
@@ -131,7 +111,7 @@ func TestDisplayValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	get := func(q string) map[string]any {
-		_, out := do(t, http.MethodGet, s.URL+"/api/now/table/incident/"+id+"?sysparm_fields=state,resolved_by,resolved_at,close_code&"+q, "")
+		_, out := fakehttp.Call(t, http.MethodGet, s.URL+"/api/now/table/incident/"+id+"?sysparm_fields=state,resolved_by,resolved_at,close_code&"+q, "")
 		return out["result"].(map[string]any)
 	}
 	all := get("sysparm_display_value=all&sysparm_exclude_reference_link=true")

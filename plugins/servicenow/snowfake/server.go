@@ -134,8 +134,8 @@ type Server struct {
 	denied      map[string]map[string]bool // table → denied ACL operations
 	tableFaults []tableFault
 	hibernating bool
-	push        Push         // where people's changes are pushed (human.go)
-	pushes      []PushResult // pushes sent
+	push        Push           // where people's changes are pushed (human.go)
+	pushes      fakehttp.Hooks // pushes sent
 }
 
 // tableFault is a fault for one method on one table (FailTable).
@@ -190,9 +190,6 @@ var journalFields = map[string]bool{"work_notes": true, "comments": true}
 func New(opts Options) *Server {
 	if opts.TokenTTL == 0 {
 		opts.TokenTTL = 1799 * time.Second
-	}
-	if opts.RateWindow == 0 {
-		opts.RateWindow = time.Minute
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -386,11 +383,6 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, body []byte)
 // rate limit and authentication, in that order.
 func (s *Server) api(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "Unable to read request body", err.Error())
-			return
-		}
 		s.mu.Lock()
 		if s.hibernating {
 			s.mu.Unlock()
@@ -421,7 +413,7 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, "User Not Authenticated", "Required to provide Auth information")
 			return
 		}
-		h(w, r, body)
+		h(w, r, fakehttp.Body(r))
 	}
 }
 

@@ -1,35 +1,13 @@
 package snowfake
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-)
 
-func do(t *testing.T, method, target, body string) (*http.Response, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, target, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, target, err, raw)
-		}
-	}
-	return resp, out
-}
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest/fakehttp"
+)
 
 func TestParseQuery(t *testing.T) {
 	rec := map[string]string{"a": "One", "b": "two", "c": ""}
@@ -73,14 +51,14 @@ func TestScriptQueries(t *testing.T) {
 	s.Seed("cmdb_ci", map[string]string{"name": "vm-1"})
 	for _, v := range []string{"javascript:gs.sleep(20000)", " JavaScript:gs.sleep(1)", "\tJAVASCRIPT:x", "\u00a0javascript:x", "\u200bjavascript:x"} {
 		q := url.Values{"sysparm_query": {"name=" + v}}
-		resp, _ := do(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
+		resp, _ := fakehttp.Call(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("query name=%q: HTTP %d", v, resp.StatusCode)
 		}
 	}
 	for _, v := range []string{"vm-1", "my javascript:x", "javascript"} {
 		q := url.Values{"sysparm_query": {"name=" + v}}
-		do(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
+		fakehttp.Call(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
 	}
 	if got := s.ScriptQueries(); len(got) != 5 || got[0] != "name=javascript:gs.sleep(20000)" {
 		t.Errorf("ScriptQueries = %q; want the 5 script values", got)
@@ -92,7 +70,7 @@ func TestTableAPI(t *testing.T) {
 	defer s.Close()
 	ci := s.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-1", "object_id": "/subscriptions/x/vm-1"})
 
-	resp, body := do(t, "POST", s.URL+"/api/now/table/incident",
+	resp, body := fakehttp.Call(t, "POST", s.URL+"/api/now/table/incident",
 		`{"short_description":"disk full","urgency":1,"impact":"2","cmdb_ci":"`+ci+`","work_notes":"first note","priority":"5"}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: HTTP %d %v", resp.StatusCode, body)
@@ -119,7 +97,7 @@ func TestTableAPI(t *testing.T) {
 	// Reference links excluded, fields selected.
 	q := url.Values{"sysparm_query": {"short_descriptionLIKEDISK^ORDERBYDESCsys_created_on"},
 		"sysparm_fields": {"sys_id,cmdb_ci"}, "sysparm_exclude_reference_link": {"true"}}
-	_, body = do(t, "GET", s.URL+"/api/now/table/incident?"+q.Encode(), "")
+	_, body = fakehttp.Call(t, "GET", s.URL+"/api/now/table/incident?"+q.Encode(), "")
 	list := body["result"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["cmdb_ci"] != ci || len(list[0].(map[string]any)) != 2 {
 		t.Errorf("list = %v", list)
@@ -127,27 +105,27 @@ func TestTableAPI(t *testing.T) {
 
 	// The CMDB child class is found through cmdb_ci.
 	q = url.Values{"sysparm_query": {"object_id=/SUBSCRIPTIONS/x/VM-1"}}
-	_, body = do(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
+	_, body = fakehttp.Call(t, "GET", s.URL+"/api/now/table/cmdb_ci?"+q.Encode(), "")
 	if list := body["result"].([]any); len(list) != 1 {
 		t.Errorf("cmdb_ci query found %d records, want the child-class record", len(list))
 	}
 
 	// Data policy.
-	resp, body = do(t, "PATCH", s.URL+"/api/now/table/incident/"+sysID, `{"state":"6"}`)
+	resp, body = fakehttp.Call(t, "PATCH", s.URL+"/api/now/table/incident/"+sysID, `{"state":"6"}`)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body["error"].(map[string]any)["detail"].(string), "Resolution code") {
 		t.Errorf("resolve without close_code: HTTP %d %v", resp.StatusCode, body)
 	}
-	resp, _ = do(t, "PATCH", s.URL+"/api/now/table/incident/"+sysID, `{"state":"6","close_code":"Solution provided","close_notes":"ok"}`)
+	resp, _ = fakehttp.Call(t, "PATCH", s.URL+"/api/now/table/incident/"+sysID, `{"state":"6","close_code":"Solution provided","close_notes":"ok"}`)
 	if resp.StatusCode != http.StatusOK || s.Record("incident", sysID)["resolved_at"] == "" {
 		t.Errorf("resolve: HTTP %d", resp.StatusCode)
 	}
 
 	// Errors.
-	resp, body = do(t, "GET", s.URL+"/api/now/table/incident/nope", "")
+	resp, body = fakehttp.Call(t, "GET", s.URL+"/api/now/table/incident/nope", "")
 	if resp.StatusCode != http.StatusNotFound || body["status"] != "failure" || body["error"].(map[string]any)["message"] != "No Record found" {
 		t.Errorf("not found: HTTP %d %v", resp.StatusCode, body)
 	}
-	resp, _ = do(t, "GET", s.URL+"/api/now/table/nosuchtable", "")
+	resp, _ = fakehttp.Call(t, "GET", s.URL+"/api/now/table/nosuchtable", "")
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("unknown table: HTTP %d", resp.StatusCode)
 	}
@@ -156,21 +134,21 @@ func TestTableAPI(t *testing.T) {
 func TestAuthRateLimitHibernation(t *testing.T) {
 	s := New(Options{BasicUsers: map[string]string{"u": "p"}, RateLimit: 2})
 	defer s.Close()
-	resp, _ := do(t, "GET", s.URL+"/api/now/table/incident", "")
+	resp, _ := fakehttp.Call(t, "GET", s.URL+"/api/now/table/incident", "")
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no credentials: HTTP %d", resp.StatusCode)
 	}
 	authed := strings.Replace(s.URL, "://", "://u:p@", 1)
-	if resp, _ = do(t, "GET", authed+"/api/now/table/incident", ""); resp.StatusCode != http.StatusOK {
+	if resp, _ = fakehttp.Call(t, "GET", authed+"/api/now/table/incident", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("with credentials: HTTP %d", resp.StatusCode)
 	}
-	resp, _ = do(t, "GET", authed+"/api/now/table/incident", "")
+	resp, _ = fakehttp.Call(t, "GET", authed+"/api/now/table/incident", "")
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-RateLimit-Reset") == "" {
 		t.Errorf("over budget: HTTP %d headers %v", resp.StatusCode, resp.Header)
 	}
 	s.ResetRateLimit()
 	s.SetHibernating(true)
-	resp, _ = do(t, "GET", authed+"/api/now/table/incident", "")
+	resp, _ = fakehttp.Call(t, "GET", authed+"/api/now/table/incident", "")
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("hibernating: HTTP %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -186,11 +164,11 @@ func TestTaskCI(t *testing.T) {
 	defer s.Close()
 	ci1 := s.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-1"})
 	ci2 := s.Seed("cmdb_ci_vm_instance", map[string]string{"name": "vm-2"})
-	_, body := do(t, "POST", s.URL+"/api/now/table/incident", `{"short_description":"x","cmdb_ci":"`+ci1+`"}`)
+	_, body := fakehttp.Call(t, "POST", s.URL+"/api/now/table/incident", `{"short_description":"x","cmdb_ci":"`+ci1+`"}`)
 	task := body["result"].(map[string]any)["sys_id"].(string)
 
 	for _, ci := range []string{ci1, ci2} {
-		resp, body := do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci+`"}`)
+		resp, body := fakehttp.Call(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci+`"}`)
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("create task_ci: HTTP %d %v", resp.StatusCode, body)
 		}
@@ -214,7 +192,7 @@ func TestTaskCI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		q := url.Values{"sysparm_query": {tt.query}, "sysparm_fields": {"ci_item"}, "sysparm_exclude_reference_link": {"true"}}
-		resp, body := do(t, "GET", s.URL+"/api/now/table/task_ci?"+q.Encode(), "")
+		resp, body := fakehttp.Call(t, "GET", s.URL+"/api/now/table/task_ci?"+q.Encode(), "")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: HTTP %d", tt.query, resp.StatusCode)
 		}
@@ -232,38 +210,38 @@ func TestTaskCI(t *testing.T) {
 
 	// ACLs: a denied create and read answer 403 with the instance's envelope.
 	s.Deny("task_ci", OpCreate, OpRead)
-	resp, body := do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci1+`"}`)
+	resp, body := fakehttp.Call(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci1+`"}`)
 	if resp.StatusCode != http.StatusForbidden || body["error"].(map[string]any)["detail"] != "ACL Exception Insert Failed due to security constraints" {
 		t.Errorf("denied create: HTTP %d %v", resp.StatusCode, body)
 	}
-	resp, body = do(t, "GET", s.URL+"/api/now/table/task_ci", "")
+	resp, body = fakehttp.Call(t, "GET", s.URL+"/api/now/table/task_ci", "")
 	if resp.StatusCode != http.StatusForbidden || body["error"].(map[string]any)["message"] != "User Not Authorized" {
 		t.Errorf("denied read: HTTP %d %v", resp.StatusCode, body)
 	}
-	if resp, _ := do(t, "GET", s.URL+"/api/now/table/incident", ""); resp.StatusCode != http.StatusOK {
+	if resp, _ := fakehttp.Call(t, "GET", s.URL+"/api/now/table/incident", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("another table was denied too: HTTP %d", resp.StatusCode)
 	}
 	s.Deny("incident", OpWrite)
-	resp, body = do(t, "PATCH", s.URL+"/api/now/table/incident/"+task, `{"urgency":"1"}`)
+	resp, body = fakehttp.Call(t, "PATCH", s.URL+"/api/now/table/incident/"+task, `{"urgency":"1"}`)
 	if resp.StatusCode != http.StatusForbidden || body["error"].(map[string]any)["detail"] != "ACL Exception Update Failed due to security constraints" {
 		t.Errorf("denied write: HTTP %d %v", resp.StatusCode, body)
 	}
 	s.Deny("incident")
 	s.Deny("task_ci")
-	if resp, _ := do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci1+`"}`); resp.StatusCode != http.StatusCreated {
+	if resp, _ := fakehttp.Call(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci1+`"}`); resp.StatusCode != http.StatusCreated {
 		t.Errorf("create after granting: HTTP %d", resp.StatusCode)
 	}
 
 	// A fault on one method of one table leaves the rest working.
 	s.FailTable("POST", "task_ci", 1, http.StatusServiceUnavailable, nil)
-	if resp, _ := do(t, "GET", s.URL+"/api/now/table/task_ci", ""); resp.StatusCode != http.StatusOK {
+	if resp, _ := fakehttp.Call(t, "GET", s.URL+"/api/now/table/task_ci", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET task_ci with a POST fault pending: HTTP %d", resp.StatusCode)
 	}
-	resp, body = do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci2+`"}`)
+	resp, body = fakehttp.Call(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci2+`"}`)
 	if resp.StatusCode != http.StatusServiceUnavailable || body["status"] != "failure" {
 		t.Errorf("POST task_ci with a fault: HTTP %d %v", resp.StatusCode, body)
 	}
-	if resp, _ := do(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci2+`"}`); resp.StatusCode != http.StatusCreated {
+	if resp, _ := fakehttp.Call(t, "POST", s.URL+"/api/now/table/task_ci", `{"task":"`+task+`","ci_item":"`+ci2+`"}`); resp.StatusCode != http.StatusCreated {
 		t.Errorf("POST task_ci after the fault: HTTP %d", resp.StatusCode)
 	}
 }

@@ -10,10 +10,13 @@
 //     client certificates (mutual TLS), and CertPEM for the client's CA.
 //
 // A fake that models a request budget embeds [Budget] too (429 with
-// Retry-After once the budget of a window is spent). [Clock], [CA] and
-// [LogBuffer] are what the tests around a fake need: a manual clock shared
-// by the plugin and the fake, a throwaway certificate authority, and a
-// place to collect the plugin's logs.
+// Retry-After once the budget of a window is spent), and one that pushes
+// changes to a webhook sends them with [Hooks] (signed with [SignSHA256]
+// where the tool signs that way). [Clock], [CA] and [LogBuffer] are what
+// the tests around a fake need: a manual clock shared by the plugin and
+// the fake, a throwaway certificate authority, and a place to collect the
+// plugin's logs ([LogBuffer.Logger]); [Call] sends a request to a fake in
+// its own tests and [Receiver] is the endpoint its webhooks go to.
 //
 // The fake keeps what is specific to its backend: its routes, its error
 // envelope, how it authenticates and how it writes a fault without a body.

@@ -101,6 +101,39 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+func TestAnswerAndBody(t *testing.T) {
+	var b fakehttp.Base
+	b.Start(b.Logged(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b.Answer(w, "application/json", func(w http.ResponseWriter, status int) {
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, `{"error":"injected"}`)
+		}) {
+			return
+		}
+		first, again := fakehttp.Body(r), fakehttp.Body(r)
+		rest, _ := io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, string(first)+"|"+string(again)+"|"+string(rest))
+	})), fakehttp.ServeOptions{})
+	t.Cleanup(b.Close)
+
+	b.FailNext(1, http.StatusServiceUnavailable, nil, "")
+	if resp, _ := fakehttp.Call(t, http.MethodPost, b.URL, `{"a":1}`); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("with a fault: %d", resp.StatusCode)
+	}
+	resp, err := http.Post(b.URL, "application/json", strings.NewReader(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(got) != `{"a":1}|{"a":1}|{"a":1}` {
+		t.Errorf("without a fault: %d %s; want the body three times", resp.StatusCode, got)
+	}
+	if r := b.Requests(); len(r) != 2 || r[0].Status != http.StatusServiceUnavailable || string(r[1].Body) != `{"a":1}` {
+		t.Errorf("logged %+v", r)
+	}
+}
+
 func TestFaultWrite(t *testing.T) {
 	envelope := func(w http.ResponseWriter, status int) {
 		w.Header().Set("Content-Type", "application/json")

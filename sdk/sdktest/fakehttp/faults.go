@@ -72,6 +72,22 @@ func (f *Faults) Heal() {
 	f.next, f.sticky = nil, nil
 }
 
+// Answer answers the current request with the next fault, if there is
+// one (see [Faults.NextFault] and [Fault.Write] for contentType and
+// envelope), and reports whether it did: the first step of a fake's API
+// handler.
+//
+//	if s.Answer(w, "application/json", writeEnvelope) {
+//		return
+//	}
+func (f *Faults) Answer(w http.ResponseWriter, contentType string, envelope func(w http.ResponseWriter, status int)) bool {
+	ft, ok := f.NextFault()
+	if ok {
+		ft.Write(w, contentType, envelope)
+	}
+	return ok
+}
+
 // NextFault returns the fault to answer the current request with, using
 // up one set by FailNext, and reports whether there is one.
 func (f *Faults) NextFault() (Fault, bool) {

@@ -54,8 +54,7 @@ type Log struct {
 func (l *Log) Logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		at := l.clock()
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		body := Body(r)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		entry := Request{
@@ -66,6 +65,16 @@ func (l *Log) Logged(next http.Handler) http.Handler {
 		l.requests = append(l.requests, entry)
 		l.mu.Unlock()
 	})
+}
+
+// Body reads r's body and puts it back, so that it can be read again (by
+// the handler, or a proxied request). Behind [Log.Logged], which has read
+// it already, it cannot fail; elsewhere an unreadable body reads as what
+// arrived of it.
+func Body(r *http.Request) []byte {
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return b
 }
 
 // Requests returns the logged requests, oldest first.

@@ -17,12 +17,9 @@ import (
 // APIError is a failed exchange with Jira. Its message carries Jira's
 // errorMessages and the fields it rejected, never credentials.
 type APIError struct {
-	// Op says what the plugin was doing, e.g. "create issue".
-	Op     string
-	Method string
-	// Path is the URL path, without the query.
-	Path   string
-	Status int
+	// Exchange is the call, e.g. "create issue: POST /rest/api/3/issue:
+	// HTTP 400".
+	sdkhttp.Exchange
 	// Messages are Jira's errorMessages.
 	Messages []string
 	// Fields are Jira's errors: field id → message.
@@ -35,7 +32,7 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "jira: %s: %s %s: HTTP %d", e.Op, e.Method, e.Path, e.Status)
+	b.WriteString("jira: " + e.Exchange.String())
 	for _, m := range e.Messages {
 		if m = strings.TrimSpace(m); m != "" {
 			b.WriteString(": " + m)
@@ -82,7 +79,7 @@ func (c *client) doIssue(ctx context.Context, cl sdkhttp.Call, out any) error {
 }
 
 func (c *client) send(ctx context.Context, cl sdkhttp.Call, issue bool, out any) error {
-	apiErr := &APIError{Op: cl.Op, Method: cl.Method, Path: cl.Path}
+	apiErr := &APIError{Exchange: sdkhttp.Exchange{Op: cl.Op, Method: cl.Method, Path: cl.Path}}
 	cl.Client, cl.Auth, cl.URL, cl.Op = c.http, c.auth, c.base+cl.Path, "jira: "+cl.Op
 	return sdkhttp.Do(ctx, cl, func(resp *http.Response, body []byte) error { return c.interpret(apiErr, issue, resp, body, out) })
 }

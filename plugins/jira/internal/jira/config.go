@@ -117,7 +117,6 @@ type ServiceDeskConfig struct {
 
 // Defaults.
 const (
-	defaultTimeout         = 30 * time.Second
 	defaultIssueType       = "Task"
 	defaultLabelPrefix     = "itsm-"
 	defaultFieldCacheTTL   = time.Hour
@@ -219,7 +218,7 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 		errf(`mode must be "issue" or "service_desk"`, fmt.Sprintf("Got %q.", cfg.Mode), "mode")
 	}
 
-	s.timeout = sdktext.ParseDuration(cfg.Timeout, defaultTimeout, &diags, "timeout")
+	s.timeout = sdktext.ParseDuration(cfg.Timeout, sdkhttp.DefaultTimeout, &diags, "timeout")
 	s.fieldTTL = sdktext.ParseDuration(cfg.FieldCacheTTL, defaultFieldCacheTTL, &diags, "field_cache_ttl")
 
 	s.project = strings.TrimSpace(cfg.Project)

@@ -53,7 +53,7 @@ func TestConfigDiagnostics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := baseConfig(FlavorCloud, "https://contoso.atlassian.net")
 			tt.mutate(cfg)
-			err := New(Options{}).Configure(context.Background(), toConfig(t, cfg))
+			err := New(Options{}).Configure(context.Background(), sdktest.ConfigOf(t, cfg))
 			d := sdk.AsDiagnostics(err)
 			if !slices.ContainsFunc(d, func(x sdk.Diagnostic) bool {
 				return x.Severity == sdk.SeverityError && slices.Equal(x.Path, tt.path) && x.Summary != ""
@@ -171,7 +171,7 @@ func TestInfoSearchConsistencyDelay(t *testing.T) {
 		if tt.set != nil {
 			cfg["search_consistency_delay"] = tt.set
 		}
-		if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+		if err := sdktest.Rejected(p.Configure(context.Background(), sdktest.ConfigOf(t, cfg))); err != nil {
 			t.Fatal(err)
 		}
 		if d := delay(); d != tt.want {

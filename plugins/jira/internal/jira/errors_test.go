@@ -9,6 +9,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/plugins/jira/jirafake"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
 
 func TestErrorMapping(t *testing.T) {
@@ -61,20 +62,7 @@ func TestErrorMapping(t *testing.T) {
 					e.fake.FailNext(1, tt.status, tt.header, tt.body)
 					_, err = e.p.Create(context.Background(), e.request("k2", alert(), nil))
 				}
-				if err == nil {
-					t.Fatal("no error")
-				}
-				if got := sdk.KindOf(err); got != tt.kind {
-					t.Errorf("kind = %s, want %s (%v)", got, tt.kind, err)
-				}
-				if got := sdk.RetryAfterOf(err); got != tt.after {
-					t.Errorf("retry after = %v, want %v", got, tt.after)
-				}
-				for _, want := range tt.inMessage {
-					if !strings.Contains(err.Error(), want) {
-						t.Errorf("message %q lacks %q", err, want)
-					}
-				}
+				sdktest.CheckError(t, err, tt.kind, tt.after, tt.inMessage...)
 				e.noSecrets(err)
 			})
 		})
@@ -93,42 +81,17 @@ func TestRejectedLabel(t *testing.T) {
 }
 
 // TestRateLimitNothingLost plays the host: on a retryable error it waits
-// what the error asks (on the shared clock) and calls again.
+// what the error asks (Jira's Retry-After, on the shared clock) and calls
+// again; every alert gets its issue, once.
 func TestRateLimitNothingLost(t *testing.T) {
 	forFlavors(t, func(t *testing.T, flavor string) {
 		e := newEnv(t, flavor, func(o *jirafake.Options) {
 			o.RateLimit = 3
 			o.RateWindow = 10 * time.Second
 		}, nil)
-		ctx := context.Background()
-		limited := 0
-		const alerts = 7
-		for i := range alerts {
-			key := "key-" + string(rune('a'+i))
-			for attempt := 0; ; attempt++ {
-				if attempt > 5 {
-					t.Fatalf("alert %d: still failing after %d attempts", i, attempt)
-				}
-				_, err := e.p.Create(ctx, e.request(key, alert(), nil))
-				if err == nil {
-					break
-				}
-				if sdk.KindOf(err) != sdk.KindRetryable {
-					t.Fatalf("rate-limited Create: %v (%s), want retryable", err, sdk.KindOf(err))
-				}
-				wait := sdk.RetryAfterOf(err)
-				if wait <= 0 || wait > 10*time.Second {
-					t.Fatalf("rate-limited Create asked to wait %v; want Jira's Retry-After", wait)
-				}
-				limited++
-				e.clock.Advance(wait)
-			}
-		}
-		if limited == 0 {
-			t.Error("the fake never rate-limited; the test proves nothing")
-		}
-		if n := len(e.fake.Issues()); n != alerts {
-			t.Errorf("%d issues for %d alerts", n, alerts)
+		issues := sdktest.RateLimited(t, 10*time.Second, e.clock.Advance, e.p.Create, sdktest.Requests(7, alert())...)
+		if n := len(e.fake.Issues()); n != len(issues) {
+			t.Errorf("%d issues for %d alerts", n, len(issues))
 		}
 	})
 }

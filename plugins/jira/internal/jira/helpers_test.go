@@ -1,9 +1,6 @@
 package jira
 
 import (
-	"context"
-	"encoding/json"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -59,15 +56,6 @@ func baseConfig(flavor, url string) map[string]any {
 	}
 }
 
-func toConfig(t testing.TB, m map[string]any) sdk.Config {
-	t.Helper()
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sdk.Config(b)
-}
-
 // env is one plugin configured against one fake.
 type env struct {
 	t      *testing.T
@@ -99,24 +87,18 @@ func (e *env) newPlugin(cfg map[string]any) *Plugin {
 	if cfg == nil {
 		cfg = baseConfig(e.flavor, e.fake.URL)
 	}
-	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: e.clock.Now})
-	if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(e.t, cfg))); err != nil {
-		e.t.Fatalf("Configure: %v", err)
-	}
+	p := New(Options{Version: "test", Logger: e.logs.Logger(), Now: e.clock.Now})
+	sdktest.ConfigureWarnings(e.t, p, sdktest.ConfigOf(e.t, cfg))
 	return p
 }
 
 func (e *env) request(key string, a sdk.Alert, ref *sdk.WorkItem) *sdk.Request {
-	return &sdk.Request{CorrelationKey: key, Alert: a, ConfigurationItems: a.ConfigurationItems, Ref: ref}
+	return sdktest.Request(key, a, ref)
 }
 
 func (e *env) create(key string, a sdk.Alert) *sdk.WorkItem {
 	e.t.Helper()
-	item, err := e.p.Create(context.Background(), e.request(key, a, nil))
-	if err != nil {
-		e.t.Fatalf("Create: %v", err)
-	}
-	return item
+	return sdktest.Create(e.t, e.p, e.request(key, a, nil))
 }
 
 func (e *env) issue(keyOrID string) jirafake.Issue {

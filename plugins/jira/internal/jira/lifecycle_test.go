@@ -31,8 +31,8 @@ func TestConformance(t *testing.T) {
 			New: func(*testing.T) sdk.Plugin {
 				return New(Options{Version: "test", Logger: slog.New(slog.DiscardHandler)})
 			},
-			Config:        toConfig(t, baseConfig(flavor, fake.URL)),
-			InvalidConfig: toConfig(t, invalid),
+			Config:        sdktest.ConfigOf(t, baseConfig(flavor, fake.URL)),
+			InvalidConfig: sdktest.ConfigOf(t, invalid),
 			InvalidPath:   invalidPath,
 			InjectFault: func(_ *testing.T, f sdktest.Fault) {
 				switch f.Kind {
@@ -186,7 +186,7 @@ func TestCustomCA(t *testing.T) {
 	fake := startFake(t, FlavorDataCenter, c, func(o *jirafake.Options) { o.TLS = true })
 	cfg := baseConfig(FlavorDataCenter, fake.URL)
 	p := New(Options{Logger: slog.New(slog.DiscardHandler), Now: c.Now})
-	if err := p.Configure(context.Background(), toConfig(t, cfg)); err != nil {
+	if err := p.Configure(context.Background(), sdktest.ConfigOf(t, cfg)); err != nil {
 		t.Fatal(err)
 	}
 	_, err := p.Create(context.Background(), &sdk.Request{CorrelationKey: "k", Alert: alert()})
@@ -194,7 +194,7 @@ func TestCustomCA(t *testing.T) {
 		t.Fatalf("Create against an unknown CA = %v; want a certificate error", err)
 	}
 	cfg["tls"] = map[string]any{"ca_cert": string(fake.CertPEM())}
-	if err := p.Configure(context.Background(), toConfig(t, cfg)); err != nil {
+	if err := p.Configure(context.Background(), sdktest.ConfigOf(t, cfg)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Create(context.Background(), &sdk.Request{CorrelationKey: "k", Alert: alert()}); err != nil {
@@ -210,7 +210,7 @@ func TestInsecureSkipVerifyIsLoud(t *testing.T) {
 	logs := &fakehttp.LogBuffer{}
 	p := New(Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: c.Now})
 	// The warning reaches the host with its path, so validate shows its line.
-	sdktest.ConfigureWarnings(t, p, toConfig(t, cfg), []string{"tls", "insecure_skip_verify"})
+	sdktest.ConfigureWarnings(t, p, sdktest.ConfigOf(t, cfg), []string{"tls", "insecure_skip_verify"})
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "VERIFICATION IS DISABLED") {
 		t.Errorf("no error line logged:\n%s", logs)
 	}

@@ -3,7 +3,6 @@ package jira
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -38,17 +37,8 @@ type statusIssue struct {
 	ID     string `json:"id"`
 	Key    string `json:"key"`
 	Fields struct {
-		Status struct {
-			Name           string `json:"name"`
-			StatusCategory struct {
-				Key string `json:"key"`
-			} `json:"statusCategory"`
-		} `json:"status"`
-		Resolution *struct {
-			Name string `json:"name"`
-		} `json:"resolution"`
+		issueFields
 		ResolutionDate string `json:"resolutiondate"`
-		Summary        string `json:"summary"`
 		Priority       *struct {
 			Name string `json:"name"`
 		} `json:"priority"`
@@ -80,22 +70,24 @@ type history struct {
 // to the account) fails the whole search; it is answered not found and the
 // rest is searched once more. An issue the search neither returns nor
 // reports missing (a lagging index, a deletion the old search only warns
-// about) is read directly.
+// about) is read directly. An id that is no issue id is answered not found
+// without a search.
 func (p *Plugin) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.WorkItemStatus, error) {
 	b, err := p.state.Configured(Name)
 	if err != nil {
 		return nil, err
 	}
-	if len(req.Items) > StatusBatch {
-		return nil, sdk.Permanent(fmt.Errorf("jira: read status: %d issues asked for; at most %d per call", len(req.Items), StatusBatch))
-	}
-	var ask []string
-	for _, wi := range req.Items {
-		if issueIDRE.MatchString(wi.ID) {
-			ask = append(ask, wi.ID)
-		} else {
-			p.opts.Log().Warn("status read: work item id is not an issue id; answering it as not found", "id", wi.ID)
-		}
+	batch := sdkhttp.StatusBatch{Op: "jira: read status", Max: StatusBatch, Valid: issueIDRE.MatchString, Log: p.opts.Log()}
+	return batch.Read(ctx, req, func(ctx context.Context, items []sdk.WorkItem) (map[string]sdk.WorkItemStatus, error) {
+		return p.readStatus(ctx, b, items)
+	})
+}
+
+// readStatus reads the status of items, whose ids are issue ids.
+func (p *Plugin) readStatus(ctx context.Context, b *backend, items []sdk.WorkItem) (map[string]sdk.WorkItemStatus, error) {
+	ask := make([]string, 0, len(items))
+	for _, wi := range items {
+		ask = append(ask, wi.ID)
 	}
 	found := map[string]*statusIssue{}
 	gone := map[string]bool{}
@@ -107,7 +99,7 @@ func (p *Plugin) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.
 			}
 			break
 		}
-		missing := missingIssues(err, req.Items)
+		missing := missingIssues(err, items)
 		if attempt > 1 || len(missing) == 0 {
 			return nil, err
 		}
@@ -123,14 +115,15 @@ func (p *Plugin) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.
 		}
 		ask = rest
 	}
-	out := make([]sdk.WorkItemStatus, 0, len(req.Items))
-	for _, wi := range req.Items {
+	out := make(map[string]sdk.WorkItemStatus, len(items))
+	for _, wi := range items {
 		is, ok := found[wi.ID]
-		if !ok && issueIDRE.MatchString(wi.ID) && !gone[wi.ID] {
+		if !ok && !gone[wi.ID] {
 			// Not in the search's answer, and not reported missing: a
 			// lagging index (Data Center) or an issue deleted or hidden
 			// (which the old search only warns about). A direct read
 			// tells.
+			var err error
 			is, err = b.readStatusOne(ctx, wi.ID)
 			if sdk.KindOf(err) == sdk.KindNotFound {
 				is, err = nil, nil
@@ -140,11 +133,9 @@ func (p *Plugin) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.
 			}
 			ok = is != nil
 		}
-		if !ok {
-			out = append(out, sdk.WorkItemStatus{ID: wi.ID})
-			continue
+		if ok {
+			out[wi.ID] = issueStatus(wi.ID, is)
 		}
-		out = append(out, issueStatus(wi.ID, is))
 	}
 	return out, nil
 }

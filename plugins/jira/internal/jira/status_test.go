@@ -2,8 +2,8 @@ package jira
 
 import (
 	"context"
+	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,22 +16,7 @@ var beth = jirafake.User{Name: "beth@contoso.example", DisplayName: "Beth Anglin
 
 func (e *env) readStatus(items ...*sdk.WorkItem) map[string]sdk.WorkItemStatus {
 	e.t.Helper()
-	req := &sdk.StatusRequest{}
-	for _, wi := range items {
-		req.Items = append(req.Items, *wi)
-	}
-	got, err := sdktest.Connect(e.t, e.p).ReadStatus(context.Background(), req)
-	if err != nil {
-		e.t.Fatalf("ReadStatus: %v", err)
-	}
-	out := map[string]sdk.WorkItemStatus{}
-	for _, st := range got {
-		out[st.ID] = st
-	}
-	if len(out) != len(items) {
-		e.t.Fatalf("ReadStatus answered %d statuses for %d items: %+v", len(out), len(items), got)
-	}
-	return out
+	return sdktest.ReadStatus(e.t, e.p, items...)
 }
 
 // searchPath is the flavor's search API.
@@ -155,30 +140,21 @@ func TestReadStatusAfterThePlugin(t *testing.T) {
 	})
 }
 
+// TestReadStatusErrors: a failed search fails the whole read, classified
+// by the SDK's rule for HTTP statuses, a retryable one after Jira's
+// Retry-After.
 func TestReadStatusErrors(t *testing.T) {
-	tests := []struct {
-		name       string
-		status     int
-		header     http.Header
-		kind       sdk.ErrorKind
-		retryAfter time.Duration
-	}{
-		{"429", http.StatusTooManyRequests, http.Header{"Retry-After": {"30"}}, sdk.KindRetryable, 30 * time.Second},
-		{"503", http.StatusServiceUnavailable, nil, sdk.KindRetryable, 0},
-		{"401", http.StatusUnauthorized, nil, sdk.KindPermanent, 0},
-		{"403", http.StatusForbidden, nil, sdk.KindPermanent, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusUnauthorized, http.StatusForbidden} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
 			e := newEnv(t, FlavorCloud, nil, nil)
 			item := e.create("k1", alert())
-			e.fake.FailAll(tt.status, tt.header, "")
+			e.fake.FailAll(status, http.Header{"Retry-After": {"30"}}, "")
 			_, err := sdktest.Connect(t, e.p).ReadStatus(context.Background(), &sdk.StatusRequest{Items: []sdk.WorkItem{*item}})
-			if sdk.KindOf(err) != tt.kind || !strings.Contains(err.Error(), "read issue status") ||
-				(tt.retryAfter > 0 && sdk.RetryAfterOf(err) != tt.retryAfter) {
-				t.Errorf("ReadStatus error %v (kind %s, retry after %v); want %s, retry after %v",
-					err, sdk.KindOf(err), sdk.RetryAfterOf(err), tt.kind, tt.retryAfter)
+			kind, after := sdk.HTTPStatusKind(status), time.Duration(0)
+			if kind == sdk.KindRetryable {
+				after = 30 * time.Second
 			}
+			sdktest.CheckError(t, err, kind, after, "read issue status", fmt.Sprintf("HTTP %d", status))
 			e.noSecrets(err)
 		})
 	}

@@ -220,15 +220,7 @@ func policyComment(note string, a *sdk.Alert) document {
 
 // resolveComment says what resolved the issue and when.
 func resolveComment(a *sdk.Alert, now time.Time, sk skipped, interval time.Duration) document {
-	at := now
-	if a.ResolvedAt != nil {
-		at = *a.ResolvedAt
-	}
-	rule := a.Rule
-	if rule == "" {
-		rule = "the alert"
-	}
-	doc := document{paragraph(text(fmt.Sprintf("Resolved automatically by itsm-connector: Azure Monitor alert %q resolved at %s.", rule, sdktext.FormatTime(at))))}
+	doc := document{paragraph(text(sdktext.ResolvedNote(a, now)))}
 	if n := sk.note(interval); n != nil {
 		doc = append(doc, paragraph(n...))
 	}

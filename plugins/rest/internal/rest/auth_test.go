@@ -87,7 +87,7 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			e := newEnv(t, oauthFake(time.Hour, style), nil)
 			// The token URL is the fake's, known only once it runs.
-			if err := sdktest.Rejected(e.p.Configure(context.Background(), toConfig(t, withAuth(ticketConfig(e.fake.URL), oauthConfig(e.fake.URL, style))))); err != nil {
+			if err := sdktest.Rejected(e.p.Configure(context.Background(), sdktest.ConfigOf(t, withAuth(ticketConfig(e.fake.URL), oauthConfig(e.fake.URL, style))))); err != nil {
 				t.Fatal(err)
 			}
 			wi := e.create("k1")
@@ -136,7 +136,7 @@ func TestOAuth2Failures(t *testing.T) {
 	e := newEnv(t, oauthFake(time.Hour, "basic"), nil)
 	bad := oauthConfig(e.fake.URL, "basic")
 	bad["client_secret"] = "wrong-client-s3cret"
-	if err := sdktest.Rejected(e.p.Configure(context.Background(), toConfig(t, withAuth(ticketConfig(e.fake.URL), bad)))); err != nil {
+	if err := sdktest.Rejected(e.p.Configure(context.Background(), sdktest.ConfigOf(t, withAuth(ticketConfig(e.fake.URL), bad)))); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.p.Create(context.Background(), e.request("k", nil))
@@ -148,7 +148,7 @@ func TestOAuth2Failures(t *testing.T) {
 	down := httpStatusServer(t, http.StatusServiceUnavailable, http.Header{"Retry-After": {"12"}})
 	cfg := oauthConfig(e.fake.URL, "basic")
 	cfg["token_url"] = down
-	if err := sdktest.Rejected(e.p.Configure(context.Background(), toConfig(t, withAuth(ticketConfig(e.fake.URL), cfg)))); err != nil {
+	if err := sdktest.Rejected(e.p.Configure(context.Background(), sdktest.ConfigOf(t, withAuth(ticketConfig(e.fake.URL), cfg)))); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.p.Create(context.Background(), e.request("k", nil))
@@ -219,7 +219,7 @@ func TestMutualTLS(t *testing.T) {
 		cfg := ticketConfig(fake.URL)
 		cfg["tls"] = tlsBlock
 		p := New(Options{Logger: slog.New(slog.DiscardHandler)})
-		if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+		if err := sdktest.Rejected(p.Configure(context.Background(), sdktest.ConfigOf(t, cfg))); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -247,7 +247,7 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 	cfg := ticketConfig(fake.URL)
 	cfg["tls"] = map[string]any{"insecure_skip_verify": true}
 	// The warning reaches the host with its path, so validate shows its line.
-	sdktest.ConfigureWarnings(t, p, toConfig(t, cfg), []string{"tls", "insecure_skip_verify"})
+	sdktest.ConfigureWarnings(t, p, sdktest.ConfigOf(t, cfg), []string{"tls", "insecure_skip_verify"})
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "VERIFICATION IS DISABLED") {
 		t.Errorf("no loud warning in the logs:\n%s", logs)
 	}

@@ -15,7 +15,7 @@ func BenchmarkCreate(b *testing.B) {
 	fake := restfake.NewTickets(restfake.Options{})
 	defer fake.Close()
 	p := New(Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(b, ticketConfig(fake.URL)))); err != nil {
+	if err := sdktest.Rejected(p.Configure(context.Background(), sdktest.ConfigOf(b, ticketConfig(fake.URL)))); err != nil {
 		b.Fatal(err)
 	}
 	e := &env{}

@@ -28,12 +28,9 @@ const (
 // APIError is a failed exchange with the API. Its message carries the
 // response body, bounded and with secrets removed, never credentials.
 type APIError struct {
-	// Action is the action block, e.g. "create".
-	Action string
-	Method string
-	// Path is the URL path, without the query.
-	Path   string
-	Status int
+	// Exchange is the call, its Op the action block, e.g. "create: POST
+	// /api/v2/tickets: HTTP 422".
+	sdkhttp.Exchange
 	// Body is the start of the response body.
 	Body string
 	// Failure is where a successful status reported the error in its body
@@ -42,16 +39,14 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "rest: %s: %s %s: HTTP %d", e.Action, e.Method, e.Path, e.Status)
+	msg := "rest: " + e.Exchange.String()
 	if e.Failure != "" {
-		fmt.Fprintf(&b, " reports a failure at result.error %s", e.Failure)
+		msg += " reports a failure at result.error " + e.Failure
 	}
 	if e.Body != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Body)
+		msg += ": " + e.Body
 	}
-	return b.String()
+	return msg
 }
 
 // client sends the requests of one configuration.
@@ -147,7 +142,7 @@ func (c *client) interpret(a *action, u *url.URL, resp *http.Response, raw []byt
 			if msg, failed := failure(r, a.failure); failed {
 				// The API answered and refused: the same request would be
 				// refused again.
-				return nil, 0, sdk.Permanent(&APIError{Action: a.name, Method: a.method, Path: u.Path, Status: status,
+				return nil, 0, sdk.Permanent(&APIError{Exchange: sdkhttp.Exchange{Op: a.name, Method: a.method, Path: u.Path, Status: status},
 					Failure: a.failure.String(), Body: c.redact.apply(sdktext.Truncate(msg, maxErrorBody))})
 			}
 		}
@@ -156,7 +151,8 @@ func (c *client) interpret(a *action, u *url.URL, resp *http.Response, raw []byt
 		// A create that finds nothing is a failure like any other.
 		return nil, outcomeNotFound, nil
 	}
-	apiErr := &APIError{Action: a.name, Method: a.method, Path: u.Path, Status: status, Body: c.redact.apply(sdkhttp.Snippet(raw, maxErrorBody))}
+	apiErr := &APIError{Exchange: sdkhttp.Exchange{Op: a.name, Method: a.method, Path: u.Path, Status: status},
+		Body: c.redact.apply(sdkhttp.Snippet(raw, maxErrorBody))}
 	switch {
 	case c.retryable.has(status):
 		return nil, 0, sdk.RetryableAfter(apiErr, sdk.ParseRetryAfter(resp.Header, c.now()))

@@ -38,7 +38,6 @@ const (
 )
 
 const (
-	defaultTimeout      = 30 * time.Second
 	defaultAPIKeyHeader = "X-API-Key"
 	// headerSourcePrefix marks a result source read from a response header.
 	headerSourcePrefix = "header:"
@@ -198,7 +197,7 @@ func resolveConfig(cfg Config) (*settings, sdk.Diagnostics) {
 	s.base, urlDiags = sdkhttp.BaseURL{Attr: "base_url", Example: "https://api.example.com", Exposes: "alert data"}.Parse(cfg.BaseURL)
 	diags = append(diags, urlDiags...)
 
-	s.timeout = sdktext.ParseDuration(cfg.Timeout, defaultTimeout, &diags, "timeout")
+	s.timeout = sdktext.ParseDuration(cfg.Timeout, sdkhttp.DefaultTimeout, &diags, "timeout")
 
 	s.headers = http.Header{}
 	for k, v := range cfg.Headers {

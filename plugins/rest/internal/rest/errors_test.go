@@ -191,7 +191,7 @@ func TestResultReading(t *testing.T) {
 			url := serve(tc.status, tc.header, tc.body)
 			p := New(Options{Logger: slog.New(slog.DiscardHandler)})
 			cfg := map[string]any{"base_url": url, "create": map[string]any{"result": tc.result}}
-			if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
+			if err := sdktest.Rejected(p.Configure(context.Background(), sdktest.ConfigOf(t, cfg))); err != nil {
 				t.Fatal(err)
 			}
 			wi, err := p.Create(context.Background(), &sdk.Request{CorrelationKey: "the-key",
@@ -437,7 +437,7 @@ func TestConfigureDiagnostics(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := ticketConfig("https://api.example.com")
 			tc.mutate(cfg)
-			err := New(Options{Logger: slog.New(slog.DiscardHandler)}).Configure(context.Background(), toConfig(t, cfg))
+			err := New(Options{Logger: slog.New(slog.DiscardHandler)}).Configure(context.Background(), sdktest.ConfigOf(t, cfg))
 			d := sdk.AsDiagnostics(err)
 			if !d.HasErrors() {
 				t.Fatalf("Configure accepted it: %v", err)

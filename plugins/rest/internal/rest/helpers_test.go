@@ -3,7 +3,6 @@ package rest
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"testing"
 
 	"github.com/itsm-connector/itsm-connector/plugins/rest/restfake"
@@ -60,15 +59,6 @@ func quote(s string) string {
 	return string(b)
 }
 
-func toConfig(t testing.TB, m map[string]any) sdk.Config {
-	t.Helper()
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // env is one plugin configured against one fake ticket API.
 type env struct {
 	t     *testing.T
@@ -91,10 +81,8 @@ func newEnv(t *testing.T, opts restfake.Options, mutate func(cfg map[string]any)
 		mutate(cfg)
 	}
 	logs := &fakehttp.LogBuffer{}
-	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now})
-	if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
+	p := New(Options{Version: "test", Logger: logs.Logger(), Now: c.Now})
+	sdktest.ConfigureWarnings(t, p, sdktest.ConfigOf(t, cfg))
 	return &env{t: t, fake: fake, p: p, clock: c, logs: logs}
 }
 

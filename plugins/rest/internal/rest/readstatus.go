@@ -271,24 +271,21 @@ func (p *Plugin) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.
 	if sr == nil {
 		return nil, sdk.Permanent(fmt.Errorf("rest: %s: no %s block is configured, so the plugin does not report read_status and sends nothing", ActionReadStatus, ActionReadStatus))
 	}
-	if len(req.Items) > sr.size {
-		return nil, sdk.Permanent(fmt.Errorf("rest: %s: %d work items asked for; batch is %d", ActionReadStatus, len(req.Items), sr.size))
-	}
-	if len(req.Items) == 0 {
-		return nil, nil
-	}
-	if sr.batch {
-		return p.readBatch(ctx, b, sr, req.Items)
-	}
-	out := make([]sdk.WorkItemStatus, 0, len(req.Items))
-	for _, wi := range req.Items {
-		st, err := p.readOne(ctx, b, sr, wi)
-		if err != nil {
-			return nil, err
+	batch := sdkhttp.StatusBatch{Op: "rest: " + ActionReadStatus, Max: sr.size, Log: p.opts.Log()}
+	return batch.Read(ctx, req, func(ctx context.Context, items []sdk.WorkItem) (map[string]sdk.WorkItemStatus, error) {
+		if sr.batch {
+			return b.readBatch(ctx, sr, items)
 		}
-		out = append(out, st)
-	}
-	return out, nil
+		found := make(map[string]sdk.WorkItemStatus, len(items))
+		for _, wi := range items {
+			st, err := b.readOne(ctx, sr, wi)
+			if err != nil {
+				return nil, err
+			}
+			found[wi.ID] = st
+		}
+		return found, nil
+	})
 }
 
 // statusRequest sends read_status with the references filled in: in the
@@ -324,7 +321,7 @@ func (b *backend) statusRequest(ctx context.Context, sr *statusRead, pathVars, v
 
 // readBatch reads every item with one request; an item the answer leaves
 // out is not found.
-func (p *Plugin) readBatch(ctx context.Context, b *backend, sr *statusRead, items []sdk.WorkItem) ([]sdk.WorkItemStatus, error) {
+func (b *backend) readBatch(ctx context.Context, sr *statusRead, items []sdk.WorkItem) (map[string]sdk.WorkItemStatus, error) {
 	ids := make([]string, len(items))
 	escaped := make([]string, len(items))
 	for i, wi := range items {
@@ -357,24 +354,21 @@ func (p *Plugin) readBatch(ctx context.Context, b *backend, sr *statusRead, item
 		}
 		found[id] = el
 	}
-	out := make([]sdk.WorkItemStatus, 0, len(items))
+	out := make(map[string]sdk.WorkItemStatus, len(items))
 	for _, wi := range items {
-		el, ok := found[wi.ID]
-		if !ok {
-			out = append(out, sdk.WorkItemStatus{ID: wi.ID})
-			continue
+		if el, ok := found[wi.ID]; ok {
+			st, err := sr.status(wi.ID, el)
+			if err != nil {
+				return nil, err
+			}
+			out[wi.ID] = st
 		}
-		st, err := sr.status(wi.ID, el)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
 	}
 	return out, nil
 }
 
 // readOne reads one item with its own request.
-func (p *Plugin) readOne(ctx context.Context, b *backend, sr *statusRead, wi sdk.WorkItem) (sdk.WorkItemStatus, error) {
+func (b *backend) readOne(ctx context.Context, sr *statusRead, wi sdk.WorkItem) (sdk.WorkItemStatus, error) {
 	idJSON, _ := json.Marshal(wi.ID)
 	r, out, err := b.statusRequest(ctx, sr,
 		map[string]string{refItemID: url.PathEscape(wi.ID), refItemKey: url.PathEscape(wi.Key)},

@@ -40,22 +40,7 @@ func itemStatus() map[string]any {
 
 func (e *env) readStatus(items ...*sdk.WorkItem) map[string]sdk.WorkItemStatus {
 	e.t.Helper()
-	req := &sdk.StatusRequest{}
-	for _, wi := range items {
-		req.Items = append(req.Items, *wi)
-	}
-	got, err := sdktest.Connect(e.t, e.p).ReadStatus(context.Background(), req)
-	if err != nil {
-		e.t.Fatalf("ReadStatus: %v", err)
-	}
-	out := map[string]sdk.WorkItemStatus{}
-	for _, st := range got {
-		out[st.ID] = st
-	}
-	if len(out) != len(items) {
-		e.t.Fatalf("ReadStatus answered %d statuses for %d items: %+v", len(out), len(items), got)
-	}
-	return out
+	return sdktest.ReadStatus(e.t, e.p, items...)
 }
 
 func ticketID(t *testing.T, wi *sdk.WorkItem) int {
@@ -145,27 +130,22 @@ func TestReadStatusAfterThePlugin(t *testing.T) {
 	}
 }
 
+// TestReadStatusErrors: a failed read fails the whole call, classified by
+// retryable_statuses (default 408, 429, 5xx), a 404 of a batch request
+// included: only a request per item reads 404 as deleted.
 func TestReadStatusErrors(t *testing.T) {
-	for _, tt := range []struct {
-		name       string
-		status     int
-		header     http.Header
-		kind       sdk.ErrorKind
-		retryAfter time.Duration
-	}{
-		{"429", http.StatusTooManyRequests, http.Header{"Retry-After": {"30"}}, sdk.KindRetryable, 30 * time.Second},
-		{"503", http.StatusServiceUnavailable, nil, sdk.KindRetryable, 0},
-		{"401", http.StatusUnauthorized, nil, sdk.KindPermanent, 0},
-		{"403", http.StatusForbidden, nil, sdk.KindPermanent, 0},
-		{"404 of a batch", http.StatusNotFound, nil, sdk.KindPermanent, 0},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
+	retryable := map[int]bool{http.StatusTooManyRequests: true, http.StatusServiceUnavailable: true,
+		http.StatusUnauthorized: false, http.StatusForbidden: false, http.StatusNotFound: false}
+	for status, retry := range retryable {
+		t.Run(http.StatusText(status), func(t *testing.T) {
 			e := newEnv(t, restfake.Options{}, func(cfg map[string]any) { cfg["read_status"] = batchStatus() })
 			wi := e.create("k")
-			e.fake.FailAll(tt.status, tt.header, "")
+			e.fake.FailAll(status, http.Header{"Retry-After": {"30"}}, "")
 			_, err := sdktest.Connect(t, e.p).ReadStatus(context.Background(), &sdk.StatusRequest{Items: []sdk.WorkItem{*wi}})
-			if sdk.KindOf(err) != tt.kind || (tt.retryAfter > 0 && sdk.RetryAfterOf(err) != tt.retryAfter) || !strings.Contains(err.Error(), "read_status") {
-				t.Errorf("ReadStatus error %v (kind %s, retry after %v); want %s, retry after %v", err, sdk.KindOf(err), sdk.RetryAfterOf(err), tt.kind, tt.retryAfter)
+			if retry {
+				sdktest.CheckError(t, err, sdk.KindRetryable, 30*time.Second, "read_status")
+			} else {
+				sdktest.CheckError(t, err, sdk.KindPermanent, 0, "read_status")
 			}
 		})
 	}
@@ -242,7 +222,7 @@ func TestReadStatusConfig(t *testing.T) {
 			tt.mutate(rs)
 			cfg := ticketConfig("https://tickets.example.com")
 			cfg["read_status"] = rs
-			err := New(Options{}).Configure(context.Background(), toConfig(t, cfg))
+			err := New(Options{}).Configure(context.Background(), sdktest.ConfigOf(t, cfg))
 			for _, d := range sdk.AsDiagnostics(err) {
 				if slices.Equal(d.Path, tt.path) && strings.Contains(d.Summary, tt.want) {
 					return

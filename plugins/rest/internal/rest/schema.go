@@ -82,7 +82,7 @@ func Schema() sdk.Schema {
 		Attributes: []sdk.Attribute{
 			{Name: "base_url", Type: "string", Required: true,
 				Doc: `Base URL of the API, e.g. "https://api.example.com". Action URLs are appended to it; an absolute action URL must have the same scheme and host, so credentials never go elsewhere.`},
-			{Name: "timeout", Type: "string", Default: sdkhttp.JSONOf("30s"), Doc: "Timeout of one HTTP request, as a duration."},
+			sdkhttp.TimeoutAttribute("the API"),
 			{Name: "headers", Type: "map(string)",
 				Doc: "Headers sent with every request, e.g. an API version. Put credentials in auth, not here."},
 			{Name: "retryable_statuses", Type: "list(string)", Default: sdkhttp.JSONOf(defaultRetryable),

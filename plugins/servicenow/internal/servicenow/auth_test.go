@@ -175,7 +175,7 @@ func TestMutualTLS(t *testing.T) {
 		cfg["auth"] = map[string]any{"type": "certificate"}
 		cfg["tls"] = tlsBlock
 		p := New(Options{Logger: slog.New(slog.DiscardHandler), Now: c.Now})
-		return p, sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg)))
+		return p, sdktest.Rejected(p.Configure(context.Background(), sdktest.ConfigOf(t, cfg)))
 	}
 	p, err := configure(map[string]any{"ca_cert": string(fake.CertPEM()), "client_cert": clientCertPEM, "client_key": clientKeyPEM})
 	if err != nil {
@@ -214,7 +214,7 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 	cfg := baseConfig(fake.URL)
 	cfg["tls"] = map[string]any{"insecure_skip_verify": true}
 	// The warning reaches the host with its path, so validate shows its line.
-	sdktest.ConfigureWarnings(t, p, toConfig(t, cfg), []string{"tls", "insecure_skip_verify"})
+	sdktest.ConfigureWarnings(t, p, sdktest.ConfigOf(t, cfg), []string{"tls", "insecure_skip_verify"})
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "VERIFICATION IS DISABLED") {
 		t.Errorf("no loud warning in the logs:\n%s", logs)
 	}
@@ -268,7 +268,7 @@ func TestConfigureDiagnostics(t *testing.T) {
 			cfg := baseConfig("https://contoso.service-now.com")
 			cfg["auth"].(map[string]any)["password"] = testPassword
 			tt.mutate(cfg)
-			err := New(Options{}).Configure(context.Background(), toConfig(t, cfg))
+			err := New(Options{}).Configure(context.Background(), sdktest.ConfigOf(t, cfg))
 			if err == nil {
 				t.Fatal("Configure succeeded")
 			}
@@ -282,7 +282,7 @@ func TestConfigureDiagnostics(t *testing.T) {
 		})
 	}
 	// A valid configuration with only warnings succeeds.
-	if err := sdktest.Rejected(New(Options{}).Configure(context.Background(), toConfig(t, baseConfig("http://127.0.0.1:1")))); err != nil {
+	if err := sdktest.Rejected(New(Options{}).Configure(context.Background(), sdktest.ConfigOf(t, baseConfig("http://127.0.0.1:1")))); err != nil {
 		t.Errorf("plain http (a warning) failed Configure: %v", err)
 	}
 	if err := Schema().Validate(); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -17,12 +16,9 @@ import (
 // APIError is a failed exchange with the instance. Its message carries
 // ServiceNow's error.message and error.detail, never credentials.
 type APIError struct {
-	// Op says what the plugin was doing, e.g. "create incident".
-	Op     string
-	Method string
-	// Path is the URL path, without the query.
-	Path   string
-	Status int
+	// Exchange is the call, e.g. "create incident: POST
+	// /api/now/table/incident: HTTP 400".
+	sdkhttp.Exchange
 	// Message and Detail are ServiceNow's error envelope, when it sent one.
 	Message string
 	Detail  string
@@ -32,7 +28,7 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "servicenow: %s: %s %s: HTTP %d", e.Op, e.Method, e.Path, e.Status)
+	b.WriteString("servicenow: " + e.Exchange.String())
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
@@ -58,7 +54,7 @@ type client struct {
 // and decodes a JSON answer into out. Failures come back classified for
 // the host.
 func (c *client) do(ctx context.Context, cl sdkhttp.Call, out any) error {
-	apiErr := &APIError{Op: cl.Op, Method: cl.Method, Path: cl.Path}
+	apiErr := &APIError{Exchange: sdkhttp.Exchange{Op: cl.Op, Method: cl.Method, Path: cl.Path}}
 	cl.Client, cl.Auth, cl.URL, cl.Op = c.http, c.auth, c.base+cl.Path, "servicenow: "+cl.Op
 	return sdkhttp.Do(ctx, cl, func(resp *http.Response, body []byte) error { return c.interpret(apiErr, resp, body, out) })
 }

@@ -104,7 +104,6 @@ type EventConfig struct {
 
 // Defaults.
 const (
-	defaultTimeout             = 30 * time.Second
 	defaultIncidentTable       = "incident"
 	defaultCloseCode           = "Solution provided"
 	defaultCorrelationDisplay  = "itsm-connector"
@@ -189,7 +188,7 @@ func resolve(cfg Config) (*settings, sdk.Diagnostics) {
 		errf("mode must be \"incident\" or \"event\"", fmt.Sprintf("Got %q.", cfg.Mode), "mode")
 	}
 
-	s.timeout = sdktext.ParseDuration(cfg.Timeout, defaultTimeout, &diags, "timeout")
+	s.timeout = sdktext.ParseDuration(cfg.Timeout, sdkhttp.DefaultTimeout, &diags, "timeout")
 
 	// severity_map: operator entries override the defaults per severity.
 	s.severity = DefaultSeverityMap()

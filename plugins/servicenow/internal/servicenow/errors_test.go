@@ -10,6 +10,7 @@ import (
 
 	"github.com/itsm-connector/itsm-connector/plugins/servicenow/snowfake"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktest"
 )
 
 func TestErrorMapping(t *testing.T) {
@@ -59,20 +60,7 @@ func TestErrorMapping(t *testing.T) {
 				e.fake.FailNext(1, tt.status, h, tt.body)
 				_, err = e.p.Create(context.Background(), e.request("k", alert(), nil))
 			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if got := sdk.KindOf(err); got != tt.kind {
-				t.Errorf("kind = %s, want %s (%v)", got, tt.kind, err)
-			}
-			if got := sdk.RetryAfterOf(err); got != tt.after {
-				t.Errorf("retry after = %v, want %v", got, tt.after)
-			}
-			for _, want := range tt.inMessage {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("message %q lacks %q", err, want)
-				}
-			}
+			sdktest.CheckError(t, err, tt.kind, tt.after, tt.inMessage...)
 			if strings.Contains(err.Error(), testPassword) || strings.Contains(e.logs.String(), testPassword) {
 				t.Error("the password leaked into an error or a log")
 			}

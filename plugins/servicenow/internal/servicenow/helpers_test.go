@@ -1,9 +1,6 @@
 package servicenow
 
 import (
-	"context"
-	"encoding/json"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -58,15 +55,6 @@ func baseConfig(url string) map[string]any {
 	}
 }
 
-func toConfig(t testing.TB, m map[string]any) sdk.Config {
-	t.Helper()
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sdk.Config(b)
-}
-
 // newEnv starts a fake and a plugin configured for it; mutate edits the
 // configuration first.
 func newEnv(t *testing.T, fakeOpts func(*snowfake.Options), mutate func(cfg map[string]any)) *env {
@@ -78,24 +66,18 @@ func newEnv(t *testing.T, fakeOpts func(*snowfake.Options), mutate func(cfg map[
 		mutate(cfg)
 	}
 	logs := &fakehttp.LogBuffer{}
-	p := New(Options{Version: "test", Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now})
-	if err := sdktest.Rejected(p.Configure(context.Background(), toConfig(t, cfg))); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
+	p := New(Options{Version: "test", Logger: logs.Logger(), Now: c.Now})
+	sdktest.ConfigureWarnings(t, p, sdktest.ConfigOf(t, cfg))
 	return &env{t: t, fake: fake, p: p, clock: c, logs: logs}
 }
 
 func (e *env) request(key string, a sdk.Alert, ref *sdk.WorkItem) *sdk.Request {
-	return &sdk.Request{CorrelationKey: key, Alert: a, ConfigurationItems: a.ConfigurationItems, Ref: ref}
+	return sdktest.Request(key, a, ref)
 }
 
 func (e *env) create(key string, a sdk.Alert) *sdk.WorkItem {
 	e.t.Helper()
-	item, err := e.p.Create(context.Background(), e.request(key, a, nil))
-	if err != nil {
-		e.t.Fatalf("Create: %v", err)
-	}
-	return item
+	return sdktest.Create(e.t, e.p, e.request(key, a, nil))
 }
 
 // requests returns the logged requests with method on a path prefix.

@@ -26,8 +26,8 @@ func TestConformance(t *testing.T) {
 		New: func(*testing.T) sdk.Plugin {
 			return New(Options{Version: "test", Logger: slog.New(slog.DiscardHandler)})
 		},
-		Config:        toConfig(t, baseConfig(fake.URL)),
-		InvalidConfig: toConfig(t, invalid),
+		Config:        sdktest.ConfigOf(t, baseConfig(fake.URL)),
+		InvalidConfig: sdktest.ConfigOf(t, invalid),
 		InvalidPath:   []string{"auth", "client_secret"},
 		InjectFault: func(_ *testing.T, f sdktest.Fault) {
 			switch f.Kind {
@@ -374,41 +374,16 @@ func TestEventMode(t *testing.T) {
 }
 
 // TestRateLimitNothingLost plays the host: on a retryable error it waits
-// what the error asks (on the shared clock) and calls again.
+// what the error asks (the instance's Retry-After, on the shared clock)
+// and calls again; every alert gets its incident, once.
 func TestRateLimitNothingLost(t *testing.T) {
 	e := newEnv(t, func(o *snowfake.Options) {
 		o.RateLimit = 3
 		o.RateWindow = 10 * time.Second
 	}, func(cfg map[string]any) { cfg["cmdb"] = map[string]any{"enabled": false} })
-	ctx := context.Background()
-	limited := 0
-	const alerts = 7
-	for i := range alerts {
-		key := "key-" + string(rune('a'+i))
-		for attempt := 0; ; attempt++ {
-			if attempt > 5 {
-				t.Fatalf("alert %d: still failing after %d attempts", i, attempt)
-			}
-			_, err := e.p.Create(ctx, e.request(key, alert(), nil))
-			if err == nil {
-				break
-			}
-			if sdk.KindOf(err) != sdk.KindRetryable {
-				t.Fatalf("rate-limited Create: %v (%s), want retryable", err, sdk.KindOf(err))
-			}
-			wait := sdk.RetryAfterOf(err)
-			if wait <= 0 || wait > 10*time.Second {
-				t.Fatalf("rate-limited Create asked to wait %v; want the instance's Retry-After", wait)
-			}
-			limited++
-			e.clock.Advance(wait)
-		}
-	}
-	if limited == 0 {
-		t.Error("the fake never rate-limited; the test proves nothing")
-	}
-	if n := len(e.fake.Records("incident")); n != alerts {
-		t.Errorf("%d incidents for %d alerts", n, alerts)
+	incidents := sdktest.RateLimited(t, 10*time.Second, e.clock.Advance, e.p.Create, sdktest.Requests(7, alert())...)
+	if n := len(e.fake.Records("incident")); n != len(incidents) {
+		t.Errorf("%d incidents for %d alerts", n, len(incidents))
 	}
 }
 

@@ -64,49 +64,39 @@ func (p *Plugin) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.
 	if b.s.mode == ModeEvent {
 		return nil, sdk.Permanent(fmt.Errorf("servicenow: read status: mode %q sends events; there are no incidents to read", ModeEvent))
 	}
-	if len(req.Items) > StatusBatch {
-		return nil, sdk.Permanent(fmt.Errorf("servicenow: read status: %d incidents asked for; at most %d per call", len(req.Items), StatusBatch))
+	batch := sdkhttp.StatusBatch{Op: "servicenow: read status", Max: StatusBatch, Valid: sysIDRE.MatchString, Log: p.opts.Log()}
+	return batch.Read(ctx, req, b.readStatus)
+}
+
+// readStatus reads the incidents of items, whose ids are sys_ids, with one
+// query.
+func (b *backend) readStatus(ctx context.Context, items []sdk.WorkItem) (map[string]sdk.WorkItemStatus, error) {
+	ids := make([]string, 0, len(items))
+	for _, wi := range items {
+		ids = append(ids, wi.ID)
 	}
-	var ids []string
-	for _, wi := range req.Items {
-		if sysIDRE.MatchString(wi.ID) {
-			ids = append(ids, wi.ID)
-		} else {
-			p.opts.Log().Warn("status read: work item id is not a sys_id; answering it as not found", "id", wi.ID)
-		}
+	q := readParams()
+	q.Set("sysparm_fields", strings.Join(statusFields, ","))
+	q.Set("sysparm_query", "sys_idIN"+strings.Join(ids, ","))
+	q.Set("sysparm_display_value", "all")
+	q.Set("sysparm_limit", strconv.Itoa(len(ids)))
+	var resp struct {
+		Result []map[string]displayValue `json:"result"`
 	}
-	found := map[string]map[string]displayValue{}
-	if len(ids) > 0 {
-		q := readParams()
-		q.Set("sysparm_fields", strings.Join(statusFields, ","))
-		q.Set("sysparm_query", "sys_idIN"+strings.Join(ids, ","))
-		q.Set("sysparm_display_value", "all")
-		q.Set("sysparm_limit", strconv.Itoa(len(ids)))
-		var resp struct {
-			Result []map[string]displayValue `json:"result"`
-		}
-		if err := b.client.do(ctx, sdkhttp.Call{
-			Op: "read incident status", Method: http.MethodGet,
-			Path: "/api/now/table/" + b.s.incident.Table, Query: q,
-		}, &resp); err != nil {
-			return nil, err
-		}
-		for _, rec := range resp.Result {
-			// An instance that drops a query it cannot parse answers every
-			// record: only the ids asked for count.
-			found[rec["sys_id"].Value] = rec
-		}
+	if err := b.client.do(ctx, sdkhttp.Call{
+		Op: "read incident status", Method: http.MethodGet,
+		Path: "/api/now/table/" + b.s.incident.Table, Query: q,
+	}, &resp); err != nil {
+		return nil, err
 	}
-	out := make([]sdk.WorkItemStatus, 0, len(req.Items))
-	for _, wi := range req.Items {
-		rec, ok := found[wi.ID]
-		if !ok || !sysIDRE.MatchString(wi.ID) {
-			out = append(out, sdk.WorkItemStatus{ID: wi.ID})
-			continue
-		}
-		out = append(out, incidentStatus(wi.ID, rec))
+	found := make(map[string]sdk.WorkItemStatus, len(resp.Result))
+	for _, rec := range resp.Result {
+		// An instance that drops a query it cannot parse answers every
+		// record: only the ids asked for count (StatusBatch.Read).
+		id := rec["sys_id"].Value
+		found[id] = incidentStatus(id, rec)
 	}
-	return out, nil
+	return found, nil
 }
 
 // displayValue is one field read with sysparm_display_value=all.

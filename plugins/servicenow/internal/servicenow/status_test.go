@@ -14,22 +14,7 @@ import (
 
 func (e *env) readStatus(items ...*sdk.WorkItem) map[string]sdk.WorkItemStatus {
 	e.t.Helper()
-	req := &sdk.StatusRequest{}
-	for _, wi := range items {
-		req.Items = append(req.Items, *wi)
-	}
-	got, err := sdktest.Connect(e.t, e.p).ReadStatus(context.Background(), req)
-	if err != nil {
-		e.t.Fatalf("ReadStatus: %v", err)
-	}
-	out := map[string]sdk.WorkItemStatus{}
-	for _, st := range got {
-		out[st.ID] = st
-	}
-	if len(out) != len(items) {
-		e.t.Fatalf("ReadStatus answered %d statuses for %d items: %+v", len(out), len(items), got)
-	}
-	return out
+	return sdktest.ReadStatus(e.t, e.p, items...)
 }
 
 // TestReadStatusAfterPeople reads, in one query, incidents people resolved,
@@ -175,10 +160,9 @@ func TestReadStatusErrors(t *testing.T) {
 			item := e.create("k1", alert())
 			tt.fail(e.fake)
 			_, err := sdktest.Connect(t, e.p).ReadStatus(context.Background(), &sdk.StatusRequest{Items: []sdk.WorkItem{*item}})
-			if sdk.KindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.want) ||
-				(tt.retryAfter > 0 && sdk.RetryAfterOf(err) != tt.retryAfter) || strings.Contains(err.Error(), testPassword) {
-				t.Errorf("ReadStatus error %v (kind %s, retry after %v); want %s saying %q, retry after %v",
-					err, sdk.KindOf(err), sdk.RetryAfterOf(err), tt.kind, tt.want, tt.retryAfter)
+			sdktest.CheckError(t, err, tt.kind, tt.retryAfter, tt.want)
+			if strings.Contains(err.Error(), testPassword) {
+				t.Errorf("the password leaked into %q", err)
 			}
 		})
 	}

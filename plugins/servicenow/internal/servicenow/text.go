@@ -164,15 +164,7 @@ func reopenNote(a *sdk.Alert) string {
 
 // closeNotes says what resolved the incident and when.
 func closeNotes(a *sdk.Alert, now time.Time) string {
-	at := now
-	if a.ResolvedAt != nil {
-		at = *a.ResolvedAt
-	}
-	rule := a.Rule
-	if rule == "" {
-		rule = "the alert"
-	}
-	msg := fmt.Sprintf("Resolved automatically by itsm-connector: Azure Monitor alert %q resolved at %s.", rule, sdktext.FormatTime(at))
+	msg := sdktext.ResolvedNote(a, now)
 	if link := sdktext.PortalLink(a.ID); link != "" {
 		msg += "\nAlert in the Azure portal: " + link
 	}
