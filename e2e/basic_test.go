@@ -125,6 +125,18 @@ func TestValidateDiagnostics(t *testing.T) {
 			config: strings.Replace(fileConfig, `config { directory = "data/workitems" }`, "config {\n    directory = \"data/workitems\"\n    colour    = \"blue\"\n  }", 1),
 			want:   []string{"Unsupported argument", "connector.hcl line 11", `11:     colour    = "blue"`},
 		},
+		{
+			name: "field_policy for a plugin that does not apply one",
+			config: strings.Replace(fileConfig, `send_to       = [backend.file.local]`,
+				"send_to       = [backend.file.local]\n  field_policy  = { title = \"always\" }", 1),
+			want: []string{"connector.hcl line 13", `backend.file.local's plugin "file" does not apply one`},
+		},
+		{
+			name: "wont_fix for a plugin that cannot read status",
+			config: strings.Replace(fileConfig, `send_to       = [backend.file.local]`,
+				"send_to       = [backend.file.local]\n  wont_fix { resolutions = [\"Won't Fix\"] }", 1),
+			want: []string{"connector.hcl line 13", `Route "everything" sets wont_fix`, `plugin "file" cannot read a work item's status`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

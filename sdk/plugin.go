@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -73,6 +74,60 @@ type Request struct {
 	// plugin whose Update adds a comment or note puts it there (in place
 	// of its usual text); empty for an ordinary call.
 	Note string `json:"note,omitempty"`
+	// FieldPolicy says, for the fields the route's field_policy governs
+	// (route fields and per-alert attributes, by name), whether this call
+	// writes them. It is the policy in effect for this call, as the host
+	// resolved it: "never_after_human" arrives as FieldAlways until a
+	// person edits the field in the tool and as FieldCreate after that,
+	// and FieldComment only on a call whose value differs from the one
+	// last written. A field not named here is written as the plugin always
+	// did. Plugins that apply it declare Capabilities.FieldPolicy; read it
+	// with Writes and Comments.
+	FieldPolicy map[string]FieldPolicy `json:"field_policy,omitempty"`
+}
+
+// FieldPolicy is when a field is written to the work item (see
+// Request.FieldPolicy).
+type FieldPolicy string
+
+// Field policies. Create writes every field whatever its policy.
+const (
+	// FieldCreate: written when the work item is created, never after.
+	FieldCreate FieldPolicy = "create"
+	// FieldAlways: written on create and on every Update and Reopen.
+	FieldAlways FieldPolicy = "always"
+	// FieldComment: written on create; on this Update or Reopen its new
+	// value goes into the comment or work note the call adds, not into the
+	// field.
+	FieldComment FieldPolicy = "comment"
+)
+
+// Writes reports whether the call writes field: every field on create
+// (onCreate), and on Update and Reopen a field whose policy is FieldAlways.
+// A field without a policy is written on create only; a plugin that writes
+// some fields on every call by its own design checks Request.FieldPolicy
+// for them itself.
+func (r *Request) Writes(field string, onCreate bool) bool {
+	return onCreate || r.FieldPolicy[field] == FieldAlways
+}
+
+// Comments reports whether the call (an Update or Reopen) puts field's new
+// value into its comment or work note instead of writing the field.
+func (r *Request) Comments(field string) bool {
+	return r.FieldPolicy[field] == FieldComment
+}
+
+// Commented lists, sorted, the fields whose new values this call puts into
+// its comment or work note.
+func (r *Request) Commented() []string {
+	var out []string
+	for f, p := range r.FieldPolicy {
+		if p == FieldComment {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Info describes a plugin to the host.
@@ -119,6 +174,10 @@ type Capabilities struct {
 	// ReadStatus is set by Serve for plugins that implement [StatusReader]
 	// (limited by a [CapabilityReporter]).
 	ReadStatus bool `json:"read_status"`
+	// FieldPolicy is set by plugins that apply Request.FieldPolicy. The
+	// host refuses a route's field_policy for a backend whose plugin does
+	// not.
+	FieldPolicy bool `json:"field_policy"`
 }
 
 // CapabilityReporter is implemented by a plugin whose configuration decides

@@ -27,7 +27,7 @@ func infoToWire(i Info) *itsmv1.InfoResponse {
 		ApiVersions: versions,
 		Capabilities: &itsmv1.Capabilities{
 			Lookup: c.Lookup, Update: c.Update, Resolve: c.Resolve, Reopen: c.Reopen,
-			Comment: c.Comment, Cmdb: c.CMDB, ReadStatus: c.ReadStatus,
+			Comment: c.Comment, Cmdb: c.CMDB, ReadStatus: c.ReadStatus, FieldPolicy: c.FieldPolicy,
 		},
 		Schema:              schemaToWire(i.Schema),
 		ReadAfterWriteDelay: durationToWire(i.ReadAfterWriteDelay),
@@ -61,7 +61,7 @@ func infoFromWire(w *itsmv1.InfoResponse) Info {
 	if c := w.GetCapabilities(); c != nil {
 		i.Capabilities = Capabilities{
 			Lookup: c.GetLookup(), Update: c.GetUpdate(), Resolve: c.GetResolve(), Reopen: c.GetReopen(),
-			Comment: c.GetComment(), CMDB: c.GetCmdb(), ReadStatus: c.GetReadStatus(),
+			Comment: c.GetComment(), CMDB: c.GetCmdb(), ReadStatus: c.GetReadStatus(), FieldPolicy: c.GetFieldPolicy(),
 		}
 	}
 	return i
@@ -113,6 +113,14 @@ func callToWire(r *Request) (*itsmv1.Call, error) {
 		Ref:            workItemToWire(r.Ref),
 		Note:           r.Note,
 	}
+	for f, p := range r.FieldPolicy {
+		if w, ok := fieldPolicyToWire[p]; ok {
+			if c.FieldPolicy == nil {
+				c.FieldPolicy = make(map[string]itsmv1.FieldPolicy, len(r.FieldPolicy))
+			}
+			c.FieldPolicy[f] = w
+		}
+	}
 	if r.Fields != nil {
 		if c.FieldsJson, err = json.Marshal(r.Fields); err != nil {
 			return nil, fmt.Errorf("encode fields: %w", err)
@@ -130,6 +138,16 @@ func callFromWire(c *itsmv1.Call) (*Request, error) {
 		Values:         Values(c.GetValuesJson()),
 		Ref:            workItemFromWire(c.GetRef()),
 		Note:           c.GetNote(),
+	}
+	for f, w := range c.GetFieldPolicy() {
+		// An unknown value (a newer host's) leaves the field to the
+		// plugin's own behaviour, as no policy does.
+		if p, ok := fieldPolicyFromWire[w]; ok {
+			if r.FieldPolicy == nil {
+				r.FieldPolicy = make(map[string]FieldPolicy, len(c.GetFieldPolicy()))
+			}
+			r.FieldPolicy[f] = p
+		}
 	}
 	if len(c.GetAlertJson()) > 0 {
 		if err := json.Unmarshal(c.GetAlertJson(), &r.Alert); err != nil {
@@ -153,6 +171,18 @@ func ciToWire(ci ConfigurationItem) *itsmv1.ConfigurationItem {
 
 func ciFromWire(w *itsmv1.ConfigurationItem) ConfigurationItem {
 	return ConfigurationItem{Name: w.GetName(), ResourceID: w.GetResourceId()}
+}
+
+var fieldPolicyToWire = map[FieldPolicy]itsmv1.FieldPolicy{
+	FieldCreate:  itsmv1.FieldPolicy_FIELD_POLICY_CREATE,
+	FieldAlways:  itsmv1.FieldPolicy_FIELD_POLICY_ALWAYS,
+	FieldComment: itsmv1.FieldPolicy_FIELD_POLICY_COMMENT,
+}
+
+var fieldPolicyFromWire = map[itsmv1.FieldPolicy]FieldPolicy{
+	itsmv1.FieldPolicy_FIELD_POLICY_CREATE:  FieldCreate,
+	itsmv1.FieldPolicy_FIELD_POLICY_ALWAYS:  FieldAlways,
+	itsmv1.FieldPolicy_FIELD_POLICY_COMMENT: FieldComment,
 }
 
 var stateToWire = map[WorkItemState]itsmv1.WorkItemState{

@@ -18,7 +18,7 @@ import (
 func TestInfoRoundTrip(t *testing.T) {
 	in := Info{
 		Name: "servicenow", Version: "1.2.3", APIVersions: []int{1, 2},
-		Capabilities:        Capabilities{Lookup: true, Resolve: true, Comment: true, CMDB: true, ReadStatus: true},
+		Capabilities:        Capabilities{Lookup: true, Resolve: true, Comment: true, CMDB: true, ReadStatus: true, FieldPolicy: true},
 		ReadAfterWriteDelay: 10 * time.Second,
 		MaxStatusBatch:      100,
 		Schema: Schema{
@@ -70,7 +70,8 @@ func TestRequestRoundTrip(t *testing.T) {
 			Attributes: map[string]string{"project": "OPS"},
 			Note:       "closed OPS-8 as a duplicate of OPS-7",
 		},
-		Note: "Alert is flapping: more than 4 fire/resolve transitions within 30m0s.",
+		Note:        "Alert is flapping: more than 4 fire/resolve transitions within 30m0s.",
+		FieldPolicy: map[string]FieldPolicy{"urgency": FieldAlways, "short_description": FieldCreate, "tags": FieldComment},
 	}
 	w, err := callToWire(in)
 	if err != nil {
@@ -94,8 +95,53 @@ func TestRequestRoundTripEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Fields != nil || got.Values != nil || got.Ref != nil || got.ConfigurationItems != nil {
+	if got.Fields != nil || got.Values != nil || got.Ref != nil || got.ConfigurationItems != nil || got.FieldPolicy != nil {
 		t.Errorf("empty request came back with %#v", got)
+	}
+}
+
+// TestFieldPolicyFromNewerHost: a policy value this SDK does not know
+// leaves the field to the plugin's own behaviour, as no policy does.
+func TestFieldPolicyFromNewerHost(t *testing.T) {
+	w, err := callToWire(&Request{FieldPolicy: map[string]FieldPolicy{"a": FieldAlways}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.FieldPolicy["b"] = 99
+	got, err := callFromWire(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]FieldPolicy{"a": FieldAlways}; !reflect.DeepEqual(got.FieldPolicy, want) {
+		t.Errorf("FieldPolicy = %v, want %v", got.FieldPolicy, want)
+	}
+}
+
+func TestRequestFieldPolicyHelpers(t *testing.T) {
+	r := &Request{FieldPolicy: map[string]FieldPolicy{"a": FieldCreate, "b": FieldAlways, "c": FieldComment, "d": FieldComment}}
+	tests := []struct {
+		field            string
+		onCreate, update bool
+		comments         bool
+	}{
+		{"a", true, false, false},
+		{"b", true, true, false},
+		{"c", true, false, true},
+		{"none", true, false, false}, // no policy: written on create only
+	}
+	for _, tt := range tests {
+		if got := r.Writes(tt.field, true); got != tt.onCreate {
+			t.Errorf("Writes(%q, create) = %v, want %v", tt.field, got, tt.onCreate)
+		}
+		if got := r.Writes(tt.field, false); got != tt.update {
+			t.Errorf("Writes(%q, update) = %v, want %v", tt.field, got, tt.update)
+		}
+		if got := r.Comments(tt.field); got != tt.comments {
+			t.Errorf("Comments(%q) = %v, want %v", tt.field, got, tt.comments)
+		}
+	}
+	if got := r.Commented(); !reflect.DeepEqual(got, []string{"c", "d"}) {
+		t.Errorf("Commented = %v", got)
 	}
 }
 

@@ -252,8 +252,40 @@ func printExplanation(w io.Writer, file, rule, condition string, ex route.Explan
 		sort.Strings(keys)
 		for _, k := range keys {
 			v, _ := json.Marshal(d.Fields[k])
-			fmt.Fprintf(w, "    fields.%s = %s\n", termText(k), termJSON(v))
+			policy := ""
+			if p, ok := d.Policy.Of(k, true); ok {
+				policy = "  (field_policy: " + string(p) + ")"
+			}
+			fmt.Fprintf(w, "    fields.%s = %s%s\n", termText(k), termJSON(v), policy)
 		}
+		printFieldPolicy(w, d)
+	}
+}
+
+// printFieldPolicy shows the rest of a delivery's field policy and
+// wont_fix: the policies of fields this alert's route fields do not hold (a
+// plugin's per-alert attributes), the default, and wont_fix.
+func printFieldPolicy(w io.Writer, d route.Delivery) {
+	p := d.Policy
+	names := make([]string, 0, len(p.Fields))
+	for name := range p.Fields {
+		if _, isField := d.Fields[name]; !isField {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "    field_policy.%s = %s  (a per-alert attribute of the plugin, or a field this alert does not send)\n", termText(name), p.Fields[name])
+	}
+	if p.HasFieldPolicy() {
+		fmt.Fprintf(w, "    field_policy_default = %s  (route fields field_policy does not name)\n", p.Default)
+	}
+	if len(p.WontFix) > 0 {
+		quoted := make([]string, len(p.WontFix))
+		for i, r := range p.WontFix {
+			quoted[i] = strconv.Quote(r)
+		}
+		fmt.Fprintf(w, "    wont_fix = [%s]  (a re-fire inside the reopen window of an item resolved so comments instead of reopening)\n", termText(strings.Join(quoted, ", ")))
 	}
 }
 

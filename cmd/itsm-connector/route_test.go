@@ -166,3 +166,48 @@ maintenance "web" {
 		t.Errorf("route output before the window, without the store:\n%s", out)
 	}
 }
+
+// TestRouteShowsFieldPolicy: the dry run shows which field policy
+// applies to each field the route sends, the per-alert attributes it
+// names, the default and wont_fix.
+func TestRouteShowsFieldPolicy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "connector.hcl")
+	alert := filepath.Join(dir, "alert.json")
+	if err := os.WriteFile(cfg, []byte(`auth "none" {}
+backend "file" "x" {}
+route "r" {
+  send_to = [backend.file.x]
+  fields = {
+    assignment_group  = "network"
+    short_description = alert.rule
+    priority          = 2
+  }
+  field_policy = {
+    short_description = "always"
+    priority          = "comment"
+    title             = "never_after_human"
+  }
+  wont_fix { resolutions = ["Won't Fix", "Won't Do"] }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alert, []byte(`{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"alertId":"a1","alertRule":"cpu","monitorCondition":"Fired"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"route", "-config", cfg, alert}, &out, &errOut); code != 0 {
+		t.Fatalf("route exited %d:\n%s%s", code, errOut.String(), out.String())
+	}
+	want := `    fields.assignment_group = "network"  (field_policy: create)
+    fields.priority = 2  (field_policy: comment)
+    fields.short_description = "cpu"  (field_policy: always)
+    field_policy.title = never_after_human  (a per-alert attribute of the plugin, or a field this alert does not send)
+    field_policy_default = create  (route fields field_policy does not name)
+    wont_fix = ["Won't Fix", "Won't Do"]  (a re-fire inside the reopen window of an item resolved so comments instead of reopening)
+`
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("route output:\n%s\nwant:\n%s", out.String(), want)
+	}
+}

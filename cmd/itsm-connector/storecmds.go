@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -501,6 +503,14 @@ func printItem(w io.Writer, it *store.Item, events []store.Event) {
 			fmt.Fprintf(w, " (%s)", termText(it.Resolution))
 		}
 		fmt.Fprintln(w)
+	}
+	for _, name := range slices.Sorted(maps.Keys(it.FieldState)) {
+		st := it.FieldState[name]
+		human := ""
+		if st.Human {
+			human = "; changed by a person since, no longer written"
+		}
+		fmt.Fprintf(w, "  field %s: last written %s%s\n", termText(name), termText(strconv.Quote(st.Written)), human)
 	}
 	fmt.Fprintf(w, "  %s", pendingState(it))
 	if it.LastError != "" {

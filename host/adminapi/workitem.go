@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/itsm-connector/itsm-connector/host/route"
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/sdk"
 )
@@ -34,6 +35,8 @@ type WorkItem struct {
 	// TraceID is the trace of the notification that set the desired state
 	// (docs/operations.md, "Traces"); empty when it was not traced.
 	TraceID string `json:"trace_id"`
+	// Policy is the route's field_policy and wont_fix, as the item keeps it.
+	Policy route.Policy `json:"policy,omitzero"`
 
 	// Remote state.
 	Remote           store.RemoteState `json:"remote"`
@@ -46,6 +49,9 @@ type WorkItem struct {
 	Resolution      string       `json:"resolution,omitempty"`
 	Intent          store.Intent `json:"intent,omitempty"`
 	CreateAttemptAt time.Time    `json:"create_attempt_at,omitzero"`
+	// FieldState is what the connector last wrote to each field its field
+	// policy governs, and whether a person has changed it since.
+	FieldState map[string]store.FieldState `json:"field_state,omitempty"`
 
 	// Lifecycle policy: the route's flap block, the alert's recent
 	// transitions and since when it flaps; the maintenance window that
@@ -132,7 +138,7 @@ func NewWorkItemList(items []*store.Item) WorkItemList {
 func WorkItemFromStore(it *store.Item, events []store.Event) WorkItem {
 	out := WorkItem{ID: it.ID, Route: it.Route, Backend: it.Backend, CorrelationKey: it.CorrelationKey,
 		Condition: it.Condition, AlertID: it.AlertID, Alert: it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems,
-		ReopenWindowSeconds: it.ReopenWindow.Seconds(), OnResolvedWithoutItem: string(it.OnResolvedWithoutItem),
+		ReopenWindowSeconds: it.ReopenWindow.Seconds(), OnResolvedWithoutItem: string(it.OnResolvedWithoutItem), Policy: it.Policy, FieldState: it.FieldState,
 		EventAt: it.EventAt, Seq: it.Seq, AppliedSeq: it.AppliedSeq, FiredSeq: it.FiredSeq, TraceID: store.TraceIDOf(it.TraceParent),
 		Remote: it.Remote, Ref: it.Ref, RemoteResolvedAt: it.RemoteResolvedAt, Intent: it.Intent, CreateAttemptAt: it.CreateAttemptAt,
 		HumanResolved: it.HumanResolved, ResolvedBy: it.ResolvedBy, Resolution: it.Resolution,

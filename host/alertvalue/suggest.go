@@ -56,3 +56,7 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Closest returns the name of names nearest to name (a misspelling of it),
+// or "" when none is near: the suggestion of a "Did you mean" hint.
+func Closest(name string, names []string) string { return closest(name, names) }

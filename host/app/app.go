@@ -185,9 +185,8 @@ func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostic
 	ph, d := StartPlugins(ctx, cfg, opts.Dev, log)
 	diags = append(diags, d...)
 	diags = append(diags, checkBackends(cfg, newPluginBackends(ph, cfg))...)
-	ph.Close()
-	_, d = CompileRoutes(cfg)
-	diags = append(diags, d...)
+	router, routeDiags := CompileRoutes(cfg)
+	diags = append(diags, routeDiags...)
 	_, d = maintenance.Compile(cfg)
 	diags = append(diags, d...)
 	if cfg.Azure != nil {
@@ -196,7 +195,22 @@ func Validate(ctx context.Context, opts Options) (*config.Config, hcl.Diagnostic
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid azure credential", Detail: err.Error() + "."})
 		}
 	}
+	if !routeDiags.HasErrors() {
+		diags = append(diags, router.CheckPolicies(cfg, PluginFacts(ph))...)
+	}
+	ph.Close()
 	return cfg, diags
+}
+
+// PluginFacts is what checking the routes' lifecycle policies needs to
+// know of each running backend's plugin (route.Router.CheckPolicies).
+func PluginFacts(ph *pluginhost.Host) map[string]route.PluginFacts {
+	out := map[string]route.PluginFacts{}
+	for _, b := range ph.Backends() {
+		info, _ := b.Info(context.Background())
+		out[b.Ref()] = route.PluginFacts{Plugin: info.Name, PerAlert: route.PerAlertAttributes(info.Schema), Capabilities: b.Capabilities()}
+	}
+	return out
 }
 
 // checkBackends reports backend settings the running plugin cannot honour

@@ -42,6 +42,9 @@ func (r *reloader) reload(ctx context.Context) {
 		compile := *cfg
 		compile.Backends = r.running.Backends
 		router, d := CompileRoutes(&compile)
+		if !d.HasErrors() {
+			d = append(d, router.CheckPolicies(cfg, PluginFacts(r.plugins))...)
+		}
 		diags = append(diags, d...)
 		windows, d := maintenance.Compile(cfg)
 		diags = append(diags, d...)

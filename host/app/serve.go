@@ -102,6 +102,9 @@ func Serve(ctx context.Context, opts Options) error {
 	plugins, d := startPlugins(ctx, cfg, opts.Dev, log, tracing)
 	defer plugins.Close()
 	router, d2 := CompileRoutes(cfg)
+	if !d2.HasErrors() {
+		d2 = append(d2, router.CheckPolicies(cfg, PluginFacts(plugins))...)
+	}
 	windowsCfg, d3 := maintenance.Compile(cfg)
 	if d = append(append(d, d2...), d3...); d.HasErrors() {
 		return &Diagnostics{Diags: d, Files: cfg.Files}

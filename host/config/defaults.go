@@ -96,6 +96,33 @@ const (
 	DefaultMaintenanceTimeZone = "UTC"
 )
 
+// Values of a route's field_policy and field_policy_default: when a field
+// the route sends (a route field or a per-alert attribute of a backend's
+// plugin) is written to the work item. Create writes every field.
+const (
+	// FieldPolicyCreate writes the field when the work item is created and
+	// never after: what the ServiceNow, Jira and REST plugins did before
+	// the setting existed, so the default.
+	FieldPolicyCreate = "create"
+	// FieldPolicyAlways writes the field on create and on every re-fire
+	// (Update and Reopen).
+	FieldPolicyAlways = "always"
+	// FieldPolicyComment writes the field on create; a later change of its
+	// value goes into the comment or work note of the re-fire instead.
+	FieldPolicyComment = "comment"
+	// FieldPolicyNeverAfterHuman writes the field as "always" does until a
+	// person edits it in the ITSM tool, and never after.
+	FieldPolicyNeverAfterHuman = "never_after_human"
+
+	// DefaultFieldPolicy applies to the route fields field_policy does not
+	// name.
+	DefaultFieldPolicy = FieldPolicyCreate
+)
+
+// FieldPolicies lists the values of field_policy, in the order the
+// documentation gives them.
+var FieldPolicies = []string{FieldPolicyCreate, FieldPolicyAlways, FieldPolicyComment, FieldPolicyNeverAfterHuman}
+
 // Values of a route's azure_feedback block.
 const (
 	// FeedbackAcknowledged (on_created): a new or found work item moves

@@ -541,6 +541,14 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 			MaxNew  int            `hcl:"max_new"`
 			GroupBy hcl.Expression `hcl:"group_by,optional"`
 		} `hcl:"storm,block"`
+		// FieldPolicy and FieldPolicyDefault are checked by Validate; the
+		// names against the route's fields and its plugins' per-alert
+		// attributes once the plugins run.
+		FieldPolicy        map[string]string `hcl:"field_policy,optional"`
+		FieldPolicyDefault *string           `hcl:"field_policy_default,optional"`
+		WontFix            *struct {
+			Resolutions []string `hcl:"resolutions"`
+		} `hcl:"wont_fix,block"`
 		AzureFeedback *struct {
 			OnCreated       *string        `hcl:"on_created,optional"`
 			OnHumanResolved *string        `hcl:"on_human_resolved,optional"`
@@ -568,6 +576,15 @@ func (l *loader) decodeRoute(b *hcl.Block) hcl.Diagnostics {
 		r.Continue = *raw.Continue
 	}
 	setValue(&r.OnResolvedWithoutItem, raw.OnResolvedWithoutItem)
+	r.FieldPolicy = raw.FieldPolicy
+	setValue(&r.FieldPolicyDefault, raw.FieldPolicyDefault)
+	l.recordItems(key+".field_policy", b)
+	if raw.WontFix != nil {
+		r.WontFix = &WontFix{Resolutions: raw.WontFix.Resolutions}
+		if wb := nestedBlock(b, "wont_fix"); wb != nil {
+			l.record(key+".wont_fix", wb)
+		}
+	}
 	diags = append(diags, l.duration(key+".reopen_window", raw.ReopenWindow, &r.ReopenWindow)...)
 	if f := raw.Flap; f != nil {
 		l.recordNested(key, b, "flap")
@@ -778,6 +795,45 @@ func (l *loader) recordNested(key string, b *hcl.Block, typ string) {
 			l.ranges[key+"."+typ+"."+name] = a.Expr.Range()
 		}
 	}
+}
+
+// recordItems notes the range of each item of the object attribute key
+// (e.g. "route.r.field_policy") of b under key.<name>, so that Validate
+// points at the item at fault.
+func (l *loader) recordItems(key string, b *hcl.Block) {
+	sb, ok := b.Body.(*hclsyntax.Body)
+	if !ok {
+		return
+	}
+	attr := key[strings.LastIndexByte(key, '.')+1:]
+	a, ok := sb.Attributes[attr]
+	if !ok {
+		return
+	}
+	obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return
+	}
+	for _, item := range obj.Items {
+		if name, diags := item.KeyExpr.Value(nil); !diags.HasErrors() && name.Type() == cty.String && name.IsKnown() && !name.IsNull() {
+			l.ranges[key+"."+name.AsString()] = hcl.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
+		}
+	}
+}
+
+// nestedBlock returns the first block of type typ inside b, as a block
+// record needs it.
+func nestedBlock(b *hcl.Block, typ string) *hcl.Block {
+	sb, ok := b.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	for _, nb := range sb.Blocks {
+		if nb.Type == typ {
+			return nb.AsHCLBlock()
+		}
+	}
+	return nil
 }
 
 // duration parses a duration attribute written as a string ("90s", "24h",

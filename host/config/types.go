@@ -257,6 +257,16 @@ type Route struct {
 	// Storm is the route's storm block; nil when absent (every alert gets
 	// its own work item).
 	Storm *Storm
+	// FieldPolicy is field_policy: for each field it names (a route field,
+	// or a per-alert attribute of a backend's plugin), one of
+	// FieldPolicies. Nil when the route sets none.
+	FieldPolicy map[string]string
+	// FieldPolicyDefault is field_policy_default, the policy of the route
+	// fields field_policy does not name; empty when the route does not set
+	// it (DefaultFieldPolicy applies).
+	FieldPolicyDefault string
+	// WontFix is the wont_fix block; nil when absent.
+	WontFix *WontFix
 	// AzureFeedback is the route's `azure_feedback {}` block; nil when
 	// absent.
 	AzureFeedback *AzureFeedback
@@ -285,6 +295,22 @@ type Storm struct {
 	// of the route together.
 	GroupBy hcl.Expression
 	Range   hcl.Range
+}
+
+// HasFieldPolicy reports whether the route sets field_policy or
+// field_policy_default: only then do its calls carry a policy, and only
+// then must its backends' plugins apply one.
+func (r *Route) HasFieldPolicy() bool {
+	return len(r.FieldPolicy) > 0 || r.FieldPolicyDefault != ""
+}
+
+// WontFix is a route's `wont_fix {}` block: resolutions (Jira) and close
+// codes (ServiceNow) that mean a person decided the problem is not worth
+// fixing. A re-fire inside the reopen window of a work item resolved with
+// one of them adds a comment instead of reopening it.
+type WontFix struct {
+	// Resolutions are matched without regard to case.
+	Resolutions []string
 }
 
 // AzureFeedback is a route's `azure_feedback {}` block: what its work

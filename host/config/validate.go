@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -499,6 +500,8 @@ func (v *validator) routes() {
 				"on_resolved_without_item %q of route %q is not known; use %q (the default: note the resolution in the audit trail, call nothing) or %q (create the work item, then resolve it at once).",
 				r.OnResolvedWithoutItem, r.Name, OnResolvedRecord, OnResolvedCreateAndResolve)
 		}
+		v.fieldPolicy(key, r)
+		v.wontFix(key, r)
 	}
 }
 
@@ -604,4 +607,68 @@ func (v *validator) maintenance() {
 				m.OnEnd, m.Name, OnEndCreate, OnEndDrop)
 		}
 	}
+}
+
+// fieldPolicy checks a route's field_policy values and field_policy_default.
+// Whether each name is a field the route sends is checked once its
+// backends' plugins run (their per-alert attributes count as fields).
+func (v *validator) fieldPolicy(key string, r *Route) {
+	names := make([]string, 0, len(r.FieldPolicy))
+	for name := range r.FieldPolicy {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if strings.TrimSpace(name) == "" {
+			v.errorf(v.at(key+".field_policy"), "Invalid field_policy",
+				"field_policy of route %q names a field with an empty name; each key is a field the route sends.", r.Name)
+			continue
+		}
+		if p := r.FieldPolicy[name]; !slices.Contains(FieldPolicies, p) {
+			v.errorf(v.at(key+".field_policy."+name, key+".field_policy"), "Invalid field_policy."+name,
+				"field_policy.%s = %q in route %q is not a policy; use %s.", name, p, r.Name, policyList())
+		}
+	}
+	_, set := v.c.ranges[key+".field_policy_default"]
+	if d := r.FieldPolicyDefault; (set || d != "") && !slices.Contains(FieldPolicies, d) {
+		v.errorf(v.at(key+".field_policy_default", key), "Invalid field_policy_default",
+			"field_policy_default = %q in route %q is not a policy; use %s (the default is %q: route fields are written when the work item is created only).",
+			d, r.Name, policyList(), DefaultFieldPolicy)
+	}
+}
+
+func policyList() string {
+	quoted := make([]string, len(FieldPolicies))
+	for i, p := range FieldPolicies {
+		quoted[i] = strconv.Quote(p)
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
+}
+
+// wontFix checks a route's wont_fix block.
+func (v *validator) wontFix(key string, r *Route) {
+	if r.WontFix == nil {
+		return
+	}
+	if len(r.WontFix.Resolutions) == 0 {
+		v.errorf(v.at(key+".wont_fix.resolutions", key+".wont_fix"), "Empty wont_fix.resolutions",
+			"wont_fix of route %q lists no resolutions; name the Jira resolutions or ServiceNow close codes that mean a person decided not to fix, e.g. resolutions = [\"Won't Fix\", \"Won't Do\"], or remove the block.", r.Name)
+	}
+	for i, res := range r.WontFix.Resolutions {
+		if strings.TrimSpace(res) == "" {
+			v.errorf(v.at(key+".wont_fix.resolutions", key+".wont_fix"), "Invalid wont_fix.resolutions",
+				"wont_fix.resolutions[%d] of route %q is empty; each entry is a resolution or close code as the ITSM tool names it.", i, r.Name)
+		}
+	}
+}
+
+// Range returns where the block or attribute key ("route.r.field_policy",
+// "route.r.field_policy.priority", "backend.jira.ops") is in the file, or
+// nil when it is not there (or the Config was built in code); for
+// diagnostics of checks made after loading.
+func (c *Config) Range(key string) *hcl.Range {
+	if r, ok := c.ranges[key]; ok {
+		return r.Ptr()
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/route"
@@ -111,10 +112,19 @@ const (
 	// a newer notification is not held); choice.Settle says what becomes
 	// of the notifications it held back. No call.
 	moveSettle
+	// moveReadStatus: read the work item's status in the tool before the
+	// re-fire that needs it (a never_after_human field's current value,
+	// or the resolution wont_fix asks about).
+	moveReadStatus
+	// moveWontFix: a re-fire inside the reopen window of a work item a
+	// person resolved as not worth fixing (the route's wont_fix): Update
+	// comments on it (with choice.Comment, when set, as its note), and it
+	// stays resolved.
+	moveWontFix
 )
 
 var moveNames = [...]string{"done", "wait", "lookup", "mark-create", "create", "update", "resolve", "reopen", "skip-update", "skip-resolve",
-	"flap-note", "flap-noted", "suppress", "hold", "settle"}
+	"flap-note", "flap-noted", "suppress", "hold", "settle", "read-status", "wont-fix"}
 
 func (m move) String() string { return moveNames[m] }
 
@@ -133,6 +143,21 @@ type situation struct {
 	// ReadAfterWrite is the plugin's read-after-write delay.
 	ReadAfterWrite time.Duration
 	Now            time.Time
+	// StatusRead: this claim read the work item's status; Status is the
+	// answer (nil when there is none).
+	StatusRead bool
+	Status     *sdk.WorkItemStatus
+}
+
+// needsStatus reports whether a re-fire of s's open or resolved item needs
+// the tool's status first and can still get it in this claim: a
+// never_after_human field the connector wrote (its current value), or, for
+// a reopen (reopen true), the route's wont_fix (the resolution).
+func (s situation) needsStatus(reopen bool) bool {
+	if !s.Caps.ReadStatus || s.StatusRead || s.Item.Ref == nil {
+		return false
+	}
+	return needsFieldRead(s.Item) || (reopen && len(s.Item.Policy.WontFix) > 0)
 }
 
 // unknownCreate reports whether an earlier claim may have sent a Create
@@ -165,7 +190,9 @@ const (
 	settleDeliver settlement = iota
 	// settleGiveUp: they get no work item: the alert resolved inside the
 	// window, or it was still firing at the end and on_end = "drop". A
-	// Fired among them is no longer owed its work item.
+	// Fired among them is no longer owed its work item; one acknowledged
+	// before the window (Hold.PriorFiredSeq) is not among them, and while
+	// it is owed the hold is settled to deliver instead.
 	settleGiveUp
 )
 
@@ -246,7 +273,9 @@ func decideItem(s situation) choice {
 				"alert fired at %s, before its work item was resolved in the tool%s at %s; a Fired from before a person's resolution does not reopen it",
 				firedAt(it).UTC().Format(time.RFC3339), byWhom(it.ResolvedBy), it.RemoteResolvedAt.UTC().Format(time.RFC3339))}
 		case it.Remote != store.RemoteOpen && it.Seq > 0 && it.AppliedSeq >= it.Seq:
-			// Given up: a maintenance window dropped the alert at its end.
+			// Nothing owed: a maintenance window dropped the alert at its
+			// end, or wont_fix answered the re-fire with a comment and the
+			// item stays resolved, as the person left it.
 			return choice{Move: moveDone}
 		case it.Remote != store.RemoteOpen:
 			return newItem(s, "")
@@ -254,6 +283,8 @@ func decideItem(s situation) choice {
 			return choice{Move: moveDone}
 		case !caps.Update:
 			return choice{Move: moveSkipUpdate, Note: "alert fired again; the plugin has no Update, so only recorded"}
+		case s.needsStatus(false):
+			return choice{Move: moveReadStatus, Note: "reading the work item's fields before the update: the route's never_after_human fields are left alone once a person changed them"}
 		}
 		return choice{Move: moveUpdate}
 	}
@@ -284,6 +315,9 @@ func decideItem(s situation) choice {
 // over, or a newer notification is not held), it is settled: an alert
 // that was still firing at the end gets its work item (on_end = "create")
 // or none (on_end = "drop"); one that resolved inside the window gets none.
+// Neither gives up a Fired acknowledged before the window that has not
+// reached the backend yet: that alert gets its work item (then resolved,
+// when it resolved inside the window), as any acknowledged Fired does.
 func maintenance(s situation) choice {
 	it, h := s.Item, s.Item.Hold
 	if it.Remote == store.RemoteOpen {
@@ -298,10 +332,21 @@ func maintenance(s situation) choice {
 	if it.Seq > h.Seq && s.Now.Before(h.Until) {
 		why = fmt.Sprintf("a newer notification is outside maintenance window %q", h.Window)
 	}
+	// A Fired acknowledged before the window began holding the alert, and
+	// not delivered since (the backend was failing, say), is owed its work
+	// item like any acknowledged Fired: the window gives up only what it
+	// held.
+	owed := h.PriorFiredSeq > it.AppliedSeq
 	switch {
+	case h.Condition != sdk.ConditionFired && owed:
+		return choice{Move: moveSettle, Settle: settleDeliver, Note: fmt.Sprintf(
+			"the alert resolved inside maintenance window %q, but its Fired acknowledged before the window has no work item yet: delivering it, then resolving it", h.Window)}
 	case h.Condition != sdk.ConditionFired:
 		return choice{Move: moveSettle, Settle: settleGiveUp, Note: fmt.Sprintf(
 			"the alert resolved inside maintenance window %q: no work item for it", h.Window)}
+	case h.OnEnd == route.OnEndDrop && owed:
+		return choice{Move: moveSettle, Settle: settleDeliver, Note: why + " with the alert still firing; on_end = \"drop\" gives up only what the window held, " +
+			"and the alert's Fired acknowledged before the window has no work item yet: delivering it"}
 	case h.OnEnd == route.OnEndDrop:
 		return choice{Move: moveSettle, Settle: settleGiveUp, Note: why + " with the alert still firing: dropped (on_end = \"drop\"), no work item unless it fires again"}
 	}
@@ -352,6 +397,10 @@ func newItem(s situation, note string) choice {
 		inside := it.ReopenWindow > 0 && !it.RemoteResolvedAt.IsZero() && gap <= it.ReopenWindow
 		var why string
 		switch {
+		case inside && s.needsStatus(true):
+			return choice{Move: moveReadStatus, Note: joinNotes(note, "reading the work item's status before reopening it: "+statusReason(it))}
+		case inside && s.Status != nil && it.Policy.IsWontFix(s.Status.Resolution):
+			return wontFix(s, note)
 		case inside && caps.Reopen:
 			return choice{Move: moveReopen, Note: note}
 		case inside:
@@ -370,6 +419,53 @@ func newItem(s situation, note string) choice {
 		return choice{Move: moveMarkCreate, Note: note}
 	}
 	return choice{Move: moveCreate, Note: note}
+}
+
+// statusReason says why a reopen reads the work item's status first.
+func statusReason(it *store.Item) string {
+	var why []string
+	if len(it.Policy.WontFix) > 0 {
+		why = append(why, "a resolution in the route's wont_fix leaves it resolved")
+	}
+	if needsFieldRead(it) {
+		why = append(why, "the route's never_after_human fields are left alone once a person changed them")
+	}
+	return strings.Join(why, "; ")
+}
+
+// wontFix is the step for a re-fire inside the reopen window of a work item
+// resolved as the route's wont_fix lists: it stays resolved, and Update
+// comments that the alert fired again. A flapping alert's item gets one
+// comment per flapping, the note that it flaps (as an open item's does);
+// its further re-fires are recorded, not sent.
+func wontFix(s situation, note string) choice {
+	it, caps, f := s.Item, s.Caps, s.Item.Flap
+	msg := wontFixNote(s, caps)
+	if f == nil || !it.FlapState.Flapping() {
+		return choice{Move: moveWontFix, Note: joinNotes(note, msg)}
+	}
+	if it.FlapNoted.Equal(it.FlapState.Since) {
+		return choice{Move: moveSuppress, Note: joinNotes(note, fmt.Sprintf(
+			"fired again inside the reopen window of %s, resolved as %q, which the route's wont_fix lists; the alert is flapping: recorded, not sent",
+			refName(it.Ref), s.Status.Resolution))}
+	}
+	return choice{Move: moveWontFix, Note: joinNotes(note, msg+"; the alert is flapping: the comment says so, and further re-fires are recorded, not sent"),
+		Comment: fmt.Sprintf("Alert is flapping: more than %d fire/resolve transitions within %v. This work item stays resolved (%q); "+
+			"further changes are recorded by the connector but not sent.", f.MaxTransitions, f.Window, s.Status.Resolution)}
+}
+
+// wontFixNote explains a re-fire that comments instead of reopening.
+func wontFixNote(s situation, caps sdk.Capabilities) string {
+	by := ""
+	if s.Status.ResolvedBy != "" {
+		by = " by " + s.Status.ResolvedBy
+	}
+	msg := fmt.Sprintf("fired again inside the reopen window, but %s was resolved as %q%s, which the route's wont_fix lists: not reopened",
+		refName(s.Item.Ref), s.Status.Resolution, by)
+	if !caps.Update {
+		return msg + "; the plugin has no Update, so only recorded"
+	}
+	return msg + "; a comment says it fired again"
 }
 
 func joinNotes(a, b string) string {

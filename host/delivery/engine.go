@@ -9,9 +9,12 @@
 //
 //	stored     desired                 call
 //	none       fired                   Create (the "creating" intent was recorded at ingest)
-//	open       fired, newer notice     Update (when supported)
+//	open       fired, newer notice     Update (when supported); ReadStatus first when a
+//	                                   never_after_human field needs the tool's value
 //	open       resolved                Resolve (when supported)
-//	resolved   fired, inside window    Reopen (Create when not supported)
+//	resolved   fired, inside window    Reopen (Create when not supported); with wont_fix,
+//	                                   ReadStatus first, and Update (a comment, the item
+//	                                   left resolved) for a resolution it lists
 //	resolved   fired, after window     Create a new item
 //	none       resolved, its Fired     as for fired (Create), then Resolve,
 //	           acknowledged            whatever the route says
@@ -34,7 +37,9 @@
 // out without a commit of its own; an attempt whose outcome is unknown (a
 // crash after the claim, a timeout, a retryable failure) is settled by
 // Lookup first, so a work item is never created twice for a plugin that
-// supports Lookup. decide (decide.go) is the table as one pure function.
+// supports Lookup. decide (decide.go) is the table as one pure function;
+// planFields (fields.go) decides which fields each call writes (the route's
+// field_policy).
 //
 // The lifecycle policy changes rows of the table: a flapping alert
 // (store.ObserveFlap) gets one Update with a note, no call for its re-fires,

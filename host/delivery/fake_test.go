@@ -32,6 +32,14 @@ type fake struct {
 	// notes are the sdk.Request.Note of the calls that carried one, as
 	// "op: note".
 	notes []string
+
+	// fields are what the tool holds in each item's fields (by id), as
+	// the calls wrote them (sdk.Request.Writes) or a person changed them;
+	// resolution is how each item was resolved. ReadStatus reports both.
+	fields     map[string]map[string]string
+	resolution map[string]string
+	// reqs are the requests of each op, in order.
+	reqs map[string][]*sdk.Request
 	// bindings are what Create reports on the item it creates.
 	bindings []sdk.CIBinding
 
@@ -58,7 +66,51 @@ func (f *fake) resolveAsHuman(id, by string, at time.Time) {
 var _ hostside.Client = (*fake)(nil)
 
 func newFake() *fake {
-	return &fake{items: map[string]*sdk.WorkItem{}, calls: map[string]int{}, times: map[string][]time.Time{}, errs: map[string][]error{}}
+	return &fake{items: map[string]*sdk.WorkItem{}, calls: map[string]int{}, times: map[string][]time.Time{}, errs: map[string][]error{},
+		fields: map[string]map[string]string{}, resolution: map[string]string{}, reqs: map[string][]*sdk.Request{}}
+}
+
+// edit changes a field of item id as a person would in the tool.
+func (f *fake) edit(id, field, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fields[id] == nil {
+		f.fields[id] = map[string]string{}
+	}
+	f.fields[id][field] = value
+}
+
+// field returns what the tool holds in a field of item id.
+func (f *fake) field(id, name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fields[id][name]
+}
+
+// resolveAs resolves item id with a resolution, as a person would.
+func (f *fake) resolveAs(id, resolution string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items[id].State, f.resolution[id] = sdk.StateResolved, resolution
+}
+
+// requests returns the requests of op, in order.
+func (f *fake) requests(op string) []*sdk.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*sdk.Request(nil), f.reqs[op]...)
+}
+
+// write applies the fields req writes to item id (f.mu held).
+func (f *fake) writeLocked(id string, req *sdk.Request, onCreate bool) {
+	if f.fields[id] == nil {
+		f.fields[id] = map[string]string{}
+	}
+	for k, v := range req.Fields {
+		if req.Writes(k, onCreate) {
+			f.fields[id][k] = fmt.Sprint(v)
+		}
+	}
 }
 
 func (f *fake) fail(op string, errs ...error) {
@@ -125,8 +177,15 @@ func (f *fake) delete(id string) {
 // enter records a call and returns its injected error, after the gate and
 // latency.
 func (f *fake) enter(ctx context.Context, op string) error {
+	return f.enterWith(ctx, op, nil)
+}
+
+func (f *fake) enterWith(ctx context.Context, op string, req *sdk.Request) error {
 	f.mu.Lock()
 	f.calls[op]++
+	if req != nil {
+		f.reqs[op] = append(f.reqs[op], req)
+	}
 	f.times[op] = append(f.times[op], time.Now())
 	f.inFlight++
 	f.maxInFlight = max(f.maxInFlight, f.inFlight)
@@ -167,7 +226,7 @@ func (f *fake) Info(context.Context) (sdk.Info, error) {
 func (f *fake) Configure(context.Context, sdk.Config) error { return nil }
 
 func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
-	if err := f.enter(ctx, "create"); err != nil {
+	if err := f.enterWith(ctx, "create", req); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -182,6 +241,7 @@ func (f *fake) Create(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 	bound := *wi
 	bound.Bindings = f.bindings
 	f.order = append(f.order, id)
+	f.writeLocked(id, req, true)
 	if err := f.createThenFail; err != nil {
 		f.createThenFail = nil
 		return nil, err
@@ -205,7 +265,7 @@ func (f *fake) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, err
 }
 
 func (f *fake) change(ctx context.Context, op string, req *sdk.Request, state sdk.WorkItemState) (*sdk.WorkItem, error) {
-	if err := f.enter(ctx, op); err != nil {
+	if err := f.enterWith(ctx, op, req); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -222,6 +282,12 @@ func (f *fake) change(ctx context.Context, op string, req *sdk.Request, state sd
 	}
 	if state != "" {
 		it.State = state
+	}
+	if op == "update" || op == "reopen" {
+		f.writeLocked(it.ID, req, false)
+	}
+	if op == "reopen" {
+		delete(f.resolution, it.ID)
 	}
 	c := *it
 	return &c, nil
@@ -254,6 +320,15 @@ func (f *fake) ReadStatus(ctx context.Context, req *sdk.StatusRequest) ([]sdk.Wo
 			st.Found, st.State = true, it.State
 			if h, ok := f.humans[ref.ID]; ok {
 				st.ResolvedBy, st.ResolvedAt, st.Resolution = h.by, h.at, "Solved"
+			}
+			if r, ok := f.resolution[ref.ID]; ok {
+				st.Resolution = r
+			}
+			if fs := f.fields[ref.ID]; len(fs) > 0 {
+				st.Fields = map[string]string{}
+				for k, v := range fs {
+					st.Fields[k] = v
+				}
 			}
 		}
 		out = append(out, st)

@@ -274,3 +274,84 @@ func TestMaintenanceEndWhileDown(t *testing.T) {
 		t.Errorf("calls %v, %d work items; want one create", c, len(f.byKey("k")))
 	}
 }
+
+// TestMaintenanceKeepsAFiredOwedBeforeIt: a Fired acknowledged before a
+// maintenance window, whose Create was still failing when the window began
+// holding the alert, is not the window's to give up: after the window the
+// work item is created (and resolved, when the alert resolved inside the
+// window), whatever on_end says. Only what the window held may be dropped.
+func TestMaintenanceKeepsAFiredOwedBeforeIt(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		onEnd string
+		// inside is the notification the window holds.
+		inside *sdk.Alert
+		want   counts
+		remote sdk.WorkItemState
+	}{
+		{name: "resolved inside", onEnd: route.OnEndCreate, inside: alert("a", sdk.ConditionResolved, t0.Add(2*time.Minute)),
+			want: counts{"create": 2, "resolve": 1}, remote: sdk.StateResolved},
+		{name: "resolved inside, on_end drop", onEnd: route.OnEndDrop, inside: alert("a", sdk.ConditionResolved, t0.Add(2*time.Minute)),
+			want: counts{"create": 2, "resolve": 1}, remote: sdk.StateResolved},
+		{name: "still firing, on_end drop", onEnd: route.OnEndDrop, inside: alert("a", sdk.ConditionFired, t0.Add(2*time.Minute)),
+			want: counts{"create": 2}, remote: sdk.StateOpen},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			clk := newClock(t0)
+			var obs observations
+			opts := testOptions()
+			opts.Now, opts.Observer = clk.Now, obs.add
+			en := newEnv(t, StaticBackends{"fake.a": {Client: f, Capabilities: allCaps()}}, opts, true)
+			// The Fired is acknowledged; the backend answers 503, and the
+			// retry is due after the clock's present.
+			f.fail("create", sdk.Retryable(fmt.Errorf("HTTP 503")))
+			en.ingest(alert("a", sdk.ConditionFired, t0), decision("fake.a", "k", time.Hour))
+			waitFor(t, "the failed Create recorded", func() bool {
+				it := en.item("fake.a", "k")
+				return f.count("create") == 1 && it.LeaseOwner == "" && it.Attempts == 1
+			})
+			// A window begins and holds the alert's next notification.
+			end := t0.Add(time.Hour)
+			d := decision("fake.a", "k", time.Hour)
+			d.Hold = &route.MaintenanceHold{Window: "patching", Until: end, OnEnd: tt.onEnd}
+			clk.Set(t0.Add(time.Minute))
+			en.ingest(tt.inside, d)
+			// The retry comes due inside the window: the earlier Create is
+			// looked up, and then the item waits for the window's end.
+			waitFor(t, "the item waiting for the window's end", func() bool {
+				it := en.item("fake.a", "k")
+				return it.Hold.Seq == 2 && it.DueAt.Equal(end) && it.LeaseOwner == ""
+			})
+			if c := f.counts(); c["create"] != 1 || c["lookup"] != 1 {
+				t.Fatalf("calls %v inside the window; want the failed create and a lookup", c)
+			}
+			clk.Set(end)
+			waitFor(t, "the hold settled", func() bool {
+				it := en.item("fake.a", "k")
+				return !it.Dirty && it.Hold.Seq == 0
+			})
+			it := en.item("fake.a", "k")
+			items := f.byKey("k")
+			changes := counts{}
+			for op, n := range f.counts() {
+				if op != "lookup" { // an earlier Create's outcome is looked up before the hold's end is settled
+					changes[op] = n
+				}
+			}
+			if len(items) != 1 || items[0].State != tt.remote || !sameCounts(changes, tt.want) {
+				t.Fatalf("after the window: %d work items %v, calls %v; want one, %s, calls %v; audit trail %q",
+					len(items), items, f.counts(), tt.remote, tt.want, en.stateNotes(it.ID))
+			}
+			if it.AppliedSeq != it.Seq || it.FiredSeq > it.AppliedSeq {
+				t.Errorf("item %s; want everything applied", fmtItems([]*store.Item{it}))
+			}
+			if got := obs.suppressed(); len(got) != 0 {
+				t.Errorf("suppressed calls %v; the window kept nothing back", got)
+			}
+			if notes := en.stateNotes(it.ID); !hasNote(notes, "acknowledged before the window") {
+				t.Errorf("the audit trail does not say why the window did not drop it: %q", notes)
+			}
+		})
+	}
+}

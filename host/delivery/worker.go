@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/itsm-connector/itsm-connector/host/store"
 	"github.com/itsm-connector/itsm-connector/host/telemetry"
 	"github.com/itsm-connector/itsm-connector/sdk"
+	"github.com/itsm-connector/itsm-connector/sdk/sdktext"
 )
 
 // runner dispatches one backend's work: it claims due items only while it
@@ -117,6 +120,12 @@ type job struct {
 	// holdSettled is the maintenance hold (its seq) this claim settled,
 	// until a save records it.
 	holdSettled int64
+	// statusRead: this claim read the item's status; status is the answer.
+	statusRead bool
+	status     *sdk.WorkItemStatus
+	// plan is the field policy of the last call (see planFields): its
+	// State is recorded once the call succeeded.
+	plan fieldPlan
 	// loopCtx ends when the runner stops taking work; next and nextAt are
 	// the item the commit ending this claim claimed for the same slot.
 	loopCtx context.Context
@@ -187,7 +196,8 @@ func (j *job) logErr(err error) {
 func (j *job) step(ctx context.Context) (finished bool, err error) {
 	it, c := j.it, j.b.Client
 	d := decide(situation{Item: it, Caps: j.b.Capabilities, Marked: j.marked && it.Intent == store.IntentCreating, LookedUp: j.lookedUp,
-		Adopt: j.b.AdoptExisting, ReadAfterWrite: j.b.ReadAfterWriteDelay, Now: j.r.e.opt.Now()})
+		Adopt: j.b.AdoptExisting, ReadAfterWrite: j.b.ReadAfterWriteDelay, Now: j.r.e.opt.Now(),
+		StatusRead: j.statusRead, Status: j.status})
 	if d.Note != "" && !j.notes[d.Note] {
 		j.notes[d.Note] = true
 		j.note(store.EventState, d.Note)
@@ -245,6 +255,17 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		it.Intent, it.CreateAttemptAt, j.marked = store.IntentCreating, j.r.e.opt.Now(), true
 		j.note(store.EventState, "intent recorded: creating a work item")
 		return false, j.save(store.Progress{})
+	case moveReadStatus:
+		return j.readStatus(ctx)
+	case moveWontFix:
+		if !j.b.Capabilities.Update {
+			it.AppliedSeq, j.unsaved = it.Seq, true
+			if d.Comment != "" {
+				it.FlapNoted = it.FlapState.Since // no Update: no note either
+			}
+			return false, nil
+		}
+		op, fn, comment = "update", c.Update, d.Comment
 	case moveLookup:
 		j.lookedUp = true
 		op, fn, withRef = "lookup", c.Lookup, false
@@ -264,7 +285,7 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			return true, err
 		}
 	}
-	wi, err := j.call(ctx, op, fn, withRef, comment)
+	wi, err := j.call(ctx, op, fn, withRef, d.Move, comment)
 	switch op {
 	case "lookup":
 		if err != nil && sdk.KindOf(err) != sdk.KindNotFound {
@@ -272,6 +293,9 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 		}
 		if err == nil && wi != nil && wi.State != sdk.StateResolved && (it.Ref == nil || wi.ID != it.Ref.ID) {
 			j.setRef(wi)
+			// What the tool holds counts as written: a person's later
+			// change shows against it.
+			it.FieldState = j.plan.State
 			it.Remote, it.Intent, it.RemoteResolvedAt = store.RemoteOpen, store.IntentNone, time.Time{}
 			j.clearResolution()
 			if it.Condition == sdk.ConditionFired {
@@ -293,7 +317,11 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			return true, j.fail(ctx, op, err)
 		}
 		j.setRef(wi)
+		it.FieldState = j.plan.State
 		it.Remote, it.Intent, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteOpen, store.IntentNone, time.Time{}, it.Seq
+		// A new work item has not heard that the alert flaps (an earlier
+		// one, resolved as wont_fix, may have).
+		it.FlapNoted = time.Time{}
 		j.clearResolution()
 		j.unsaved = true
 		j.acknowledge("created")
@@ -301,6 +329,20 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 	}
 	if err != nil {
 		return j.failOrForget(ctx, op, err)
+	}
+	if d.Move == moveWontFix {
+		// The item stays resolved, as the person left it.
+		if wi != nil {
+			resolved := *wi
+			resolved.State = sdk.StateResolved
+			wi = &resolved
+		}
+		j.setRef(wi)
+		it.AppliedSeq, j.unsaved = it.Seq, true
+		if d.Comment != "" {
+			it.FlapNoted = it.FlapState.Since // the comment was the flapping note
+		}
+		return false, nil
 	}
 	j.setRef(wi)
 	switch {
@@ -311,12 +353,13 @@ func (j *job) step(ctx context.Context) (finished bool, err error) {
 			it.AppliedSeq = it.Seq
 		}
 	case op == "update":
-		it.AppliedSeq = it.Seq
+		it.AppliedSeq, it.FieldState = it.Seq, j.plan.State
 	case op == "resolve":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq = store.RemoteResolved, it.EventAt, it.Seq
 		j.clearResolution()
 	case op == "reopen":
 		it.Remote, it.RemoteResolvedAt, it.AppliedSeq, it.Intent = store.RemoteOpen, time.Time{}, it.Seq, store.IntentNone
+		it.FieldState = j.plan.State
 		j.clearResolution()
 		j.acknowledge("reopened")
 	}
@@ -343,6 +386,7 @@ func (j *job) failOrForget(ctx context.Context, op string, err error) (bool, err
 	j.note(store.EventState, msg)
 	it.Remote, it.Ref, it.RemoteResolvedAt, it.Intent = store.RemoteNone, nil, time.Time{}, store.IntentNone
 	j.marked, j.unsaved = false, true
+	j.statusRead, j.status = false, nil
 	return false, nil
 }
 
@@ -440,8 +484,9 @@ func (j *job) suppressed(op, policy string) {
 }
 
 // call runs one plugin call under the backend's limits and audits it.
+// m is the move that makes the call (its field policy, see planFields);
 // comment, when set, is the call's sdk.Request.Note.
-func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk.Request) (*sdk.WorkItem, error), withRef bool, comment string) (*sdk.WorkItem, error) {
+func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk.Request) (*sdk.WorkItem, error), withRef bool, m move, comment string) (*sdk.WorkItem, error) {
 	if j.r.bucket.paused(time.Now()) > 0 {
 		return nil, errPaused
 	}
@@ -452,6 +497,11 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	req := &sdk.Request{CorrelationKey: it.CorrelationKey, Alert: *it.Alert, Fields: it.Fields, ConfigurationItems: it.ConfigurationItems, Note: comment}
 	if withRef {
 		req.Ref = it.Ref
+	}
+	if err := j.planFields(req, m); err != nil {
+		j.events = append(j.events, store.Event{At: j.r.e.opt.Now(), Kind: store.EventCall, Op: op, Outcome: string(sdk.KindOf(err)),
+			Message: fmt.Sprintf("%s not sent: %v", op, err)})
+		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, j.r.e.opt.CallTimeout)
 	var span trace.Span
@@ -496,6 +546,151 @@ func (j *job) call(ctx context.Context, op string, fn func(context.Context, *sdk
 	}
 	j.r.e.log.Debug("plugin call", "backend", j.r.ref, "op", op, "correlation_key", it.CorrelationKey, "outcome", outcome, "duration", d)
 	return wi, err
+}
+
+// valuesRenderer renders a plugin's per-alert attributes for a request
+// (pluginhost.Backend).
+type valuesRenderer interface {
+	RenderValues(*sdk.Request) (sdk.Values, error)
+}
+
+// planFields decides, for the call move m makes, which fields it writes
+// (the route's field policy, planFields) and puts that on req; j.plan.State
+// is what the item's field state becomes once the call succeeded. The
+// explanation goes into the audit trail.
+func (j *job) planFields(req *sdk.Request, m move) error {
+	it := j.it
+	j.plan = fieldPlan{State: it.FieldState}
+	if !it.Policy.HasFieldPolicy() {
+		if m == moveCreate || m == moveLookup {
+			j.plan.State = nil // a new work item: nothing written to it is known
+		}
+		return nil
+	}
+	in := fieldInput{Policy: it.Policy, State: it.FieldState}
+	switch m {
+	case moveCreate, moveLookup:
+		in.Call = fieldsCreate
+	case moveUpdate, moveReopen, moveWontFix, moveFlapNote:
+		in.Call = fieldsRefire
+	default:
+		return nil
+	}
+	values, err := j.fieldValues(req)
+	if err != nil {
+		return err
+	}
+	in.Values = values
+	if j.status != nil {
+		in.Current = j.status.Fields
+		if in.Current == nil {
+			in.Current = map[string]string{}
+		}
+	}
+	j.plan = planFields(in)
+	req.FieldPolicy = j.plan.Wire
+	if m == moveWontFix || m == moveFlapNote {
+		// A comment on an item a person closed, or the note that the alert
+		// flaps (whose changes are recorded, not sent): no field is
+		// written, and the field state stays as it was.
+		for f := range req.FieldPolicy {
+			req.FieldPolicy[f] = sdk.FieldCreate
+		}
+		j.plan = fieldPlan{State: it.FieldState}
+		return nil
+	}
+	if n := j.plan.Note; n != "" {
+		j.note(store.EventState, n)
+	}
+	return nil
+}
+
+// fieldValues are the fields req sends, as text: the route's fields and,
+// when the field policy names per-alert attributes, the plugin's
+// top-level per-alert values, which it then renders into req.Values.
+func (j *job) fieldValues(req *sdk.Request) (map[string]fieldValue, error) {
+	out := make(map[string]fieldValue, len(req.Fields))
+	for k, v := range req.Fields {
+		out[k] = fieldValue{Text: sdktext.Scalar(v), Route: true}
+	}
+	var attrs []string
+	for name := range j.it.Policy.Fields {
+		if _, ok := out[name]; !ok {
+			attrs = append(attrs, name)
+		}
+	}
+	r, ok := j.b.Client.(valuesRenderer)
+	if len(attrs) == 0 || !ok {
+		return out, nil
+	}
+	vals, err := r.RenderValues(req)
+	if err != nil || vals == nil {
+		return out, err
+	}
+	req.Values = vals
+	var top map[string]any
+	if err := vals.Decode(&top); err != nil {
+		return out, nil // not an object: no attribute to govern
+	}
+	for _, name := range attrs {
+		if v, ok := top[name]; ok && v != nil {
+			out[name] = fieldValue{Text: sdktext.Scalar(v)}
+		}
+	}
+	return out, nil
+}
+
+// readStatus reads the item's status in the tool (moveReadStatus): what
+// decide and the field policy need before a re-fire. An item the tool no
+// longer has is forgotten, as after NotFound; a status the plugin does not
+// give this time is retried later.
+func (j *job) readStatus(ctx context.Context) (bool, error) {
+	it, c := j.it, j.b.Client
+	if j.unsaved {
+		if err := j.save(store.Progress{}); err != nil {
+			return true, err
+		}
+	}
+	j.statusRead = true
+	var statuses []sdk.WorkItemStatus
+	_, err := j.call(ctx, "read_status", func(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
+		var err error
+		statuses, err = c.ReadStatus(ctx, &sdk.StatusRequest{Items: []sdk.WorkItem{*req.Ref}})
+		return nil, err
+	}, true, moveReadStatus, "")
+	if err != nil {
+		return j.failOrForget(ctx, "read_status", err)
+	}
+	i := slices.IndexFunc(statuses, func(st sdk.WorkItemStatus) bool { return st.ID == it.Ref.ID })
+	switch {
+	case i < 0:
+		return true, j.fail(ctx, "read_status", sdk.Retryable(fmt.Errorf("the plugin gave no status for work item %s this time", refName(it.Ref))))
+	case !statuses[i].Found:
+		return j.failOrForget(ctx, "read_status", sdk.NotFound(fmt.Errorf("the tool no longer has work item %s", refName(it.Ref))))
+	}
+	st := statuses[i]
+	j.status = &st
+	j.note(store.EventState, statusText(it.Ref, st))
+	return false, nil
+}
+
+// statusText is a status read for the audit trail.
+func statusText(ref *sdk.WorkItem, st sdk.WorkItemStatus) string {
+	msg := fmt.Sprintf("work item %s is %s in the tool", refName(ref), st.State)
+	if st.Resolution != "" {
+		msg += fmt.Sprintf(", resolved as %q", st.Resolution)
+	}
+	if st.ResolvedBy != "" {
+		msg += " by " + st.ResolvedBy
+	}
+	if len(st.Fields) > 0 {
+		var parts []string
+		for _, k := range sortedNames(st.Fields) {
+			parts = append(parts, fmt.Sprintf("%s=%q", k, st.Fields[k]))
+		}
+		msg += "; fields: " + strings.Join(parts, ", ")
+	}
+	return msg
 }
 
 // fail ends the claim after a failed call: a retry later, or a dead letter
@@ -559,6 +754,7 @@ func (j *job) save(p store.Progress) error {
 		p.CreateAttemptAt = time.Time{}
 	}
 	p.AppliedSeq, p.Attempts, p.LastError, p.FlapNoted = it.AppliedSeq, it.Attempts, it.LastError, it.FlapNoted
+	p.FieldState = it.FieldState
 	p.HoldSettled, j.holdSettled = j.holdSettled, 0
 	p.HumanResolved, p.ResolvedBy, p.Resolution = it.HumanResolved, it.ResolvedBy, it.Resolution
 	p.FollowUps, j.followUps = j.followUps, nil

@@ -110,19 +110,35 @@ func (b *Backend) apply(ctx context.Context, dec *DecodedConfig) hcl.Diagnostics
 	return diags
 }
 
-// prepare copies req with the per-alert values rendered for it.
+// prepare copies req with the per-alert values rendered for it, unless the
+// caller rendered them already (RenderValues).
 func (b *Backend) prepare(req *sdk.Request) (*sdk.Request, error) {
+	if req.Values != nil {
+		return req, nil
+	}
+	v, err := b.RenderValues(req)
+	if err != nil || v == nil {
+		return req, err
+	}
+	r := *req
+	r.Values = v
+	return &r, nil
+}
+
+// RenderValues renders the plugin's per-alert attributes for req with the
+// configuration in effect, as each call does; nil when the schema declares
+// none. The delivery engine renders them before a call whose route's
+// field policy governs one of them, and passes them in req.Values.
+func (b *Backend) RenderValues(req *sdk.Request) (sdk.Values, error) {
 	dec := b.conf.Load()
 	if !dec.HasPerAlert() {
-		return req, nil
+		return nil, nil
 	}
 	v, err := dec.RenderValues(req)
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", b.ref, err)
 	}
-	r := *req
-	r.Values = v
-	return &r, nil
+	return v, nil
 }
 
 type callFn func(ctx context.Context, c hostside.Client, r *sdk.Request) (*sdk.WorkItem, error)

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"strings"
 	"time"
 
 	"github.com/itsm-connector/itsm-connector/host/config"
@@ -71,6 +72,10 @@ type Delivery struct {
 	// Storm is the route's storm block with its group for this alert; nil
 	// when it has none (every alert gets its own work item).
 	Storm *StormPolicy `json:"storm,omitempty"`
+	// Policy is the route's field policy and wont_fix (the flap block is
+	// Flap), kept with the work item like ReopenWindow and replaced by
+	// every applied notification.
+	Policy Policy `json:"policy"`
 }
 
 // StormPolicy is a route's storm block as it applies to one alert: once
@@ -99,6 +104,89 @@ type FlapPolicy struct {
 	Window         time.Duration `json:"window"`
 	MaxTransitions int           `json:"max_transitions"`
 	QuietPeriod    time.Duration `json:"quiet_period"`
+}
+
+// FieldPolicy is when a field the route sends is written: one of the
+// values of a route's field_policy.
+type FieldPolicy string
+
+// Field policies; the values are those of connector.hcl.
+const (
+	FieldCreate          FieldPolicy = config.FieldPolicyCreate
+	FieldAlways          FieldPolicy = config.FieldPolicyAlways
+	FieldComment         FieldPolicy = config.FieldPolicyComment
+	FieldNeverAfterHuman FieldPolicy = config.FieldPolicyNeverAfterHuman
+)
+
+// Policy is the part of a route's lifecycle policy that governs what its
+// work items are told after they exist: field_policy,
+// field_policy_default and wont_fix. The zero Policy is a route that sets
+// none of them, whose calls carry no field policy.
+type Policy struct {
+	// Fields maps the fields field_policy names to their policies.
+	Fields map[string]FieldPolicy `json:"fields,omitempty"`
+	// Default is the policy of the route fields Fields does not name:
+	// field_policy_default, or FieldCreate when the route sets only
+	// field_policy. Empty when the route sets neither.
+	Default FieldPolicy `json:"default,omitempty"`
+	// WontFix lists the resolutions (or close codes) of wont_fix: a
+	// re-fire inside the reopen window of a work item resolved with one
+	// of them adds a comment instead of reopening it.
+	WontFix []string `json:"wont_fix,omitempty"`
+}
+
+// HasFieldPolicy reports whether the route sets a field policy, so its
+// calls carry one.
+func (p Policy) HasFieldPolicy() bool { return p.Default != "" }
+
+// Of returns the policy of field, a route field or per-alert attribute: its
+// entry in Fields, else for a route field Default. ok is false when the
+// field is not governed (no field policy, or a per-alert attribute that
+// field_policy does not name).
+func (p Policy) Of(field string, routeField bool) (_ FieldPolicy, ok bool) {
+	if fp, named := p.Fields[field]; named {
+		return fp, true
+	}
+	if routeField && p.Default != "" {
+		return p.Default, true
+	}
+	return "", false
+}
+
+// IsWontFix reports whether resolution is one of WontFix, without regard
+// to case or surrounding space.
+func (p Policy) IsWontFix(resolution string) bool {
+	resolution = strings.TrimSpace(resolution)
+	if resolution == "" {
+		return false
+	}
+	for _, w := range p.WontFix {
+		if strings.EqualFold(strings.TrimSpace(w), resolution) {
+			return true
+		}
+	}
+	return false
+}
+
+// PolicyOf builds the lifecycle policy of a route as configured.
+func PolicyOf(rt *config.Route) Policy {
+	var p Policy
+	if rt.HasFieldPolicy() {
+		p.Default = FieldPolicy(rt.FieldPolicyDefault)
+		if p.Default == "" {
+			p.Default = FieldPolicy(config.DefaultFieldPolicy)
+		}
+		if len(rt.FieldPolicy) > 0 {
+			p.Fields = make(map[string]FieldPolicy, len(rt.FieldPolicy))
+			for k, v := range rt.FieldPolicy {
+				p.Fields[k] = FieldPolicy(v)
+			}
+		}
+	}
+	if rt.WontFix != nil {
+		p.WontFix = rt.WontFix.Resolutions
+	}
+	return p
 }
 
 // ResolvedPolicy is a route's on_resolved_without_item: what a Resolved

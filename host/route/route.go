@@ -54,7 +54,13 @@ type compiled struct {
 	resolved ResolvedPolicy
 	flap     *FlapPolicy   // nil: none
 	storm    *config.Storm // nil: none
-	feedback *Feedback     // nil without azure_feedback
+	policy   Policy
+	// fieldNames are the names of the route's fields when the fields
+	// expression is an object whose attributes are known at load
+	// (fieldsKnown); a map's keys are known only per alert.
+	fieldNames  []string
+	fieldsKnown bool
+	feedback    *Feedback // nil without azure_feedback
 }
 
 // Compile checks routes against the declared backends and the shape of the
@@ -86,7 +92,7 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 		}
 		c := &compiled{name: rt.Name, when: rt.When, key: rt.CorrelationKey, fields: rt.Fields,
 			perCI: rt.PerCI, maxCIs: rt.MaxConfigurationItems, cont: rt.Continue, reopen: rt.ReopenWindow,
-			resolved: ResolvedPolicy(rt.OnResolvedWithoutItem).OrDefault()}
+			resolved: ResolvedPolicy(rt.OnResolvedWithoutItem).OrDefault(), policy: PolicyOf(rt)}
 		if c.maxCIs <= 0 {
 			c.maxCIs = config.DefaultMaxConfigurationItems
 		}
@@ -113,8 +119,12 @@ func Compile(routes []*config.Route, backends map[string]bool) (*Router, hcl.Dia
 		diags = append(diags, typeCheck(owner, "when", rt.When, check, isCondition, whenWant)...)
 		diags = append(diags, typeCheck(owner, "correlation_key", rt.CorrelationKey, check, func(t cty.Type) bool { return t.IsPrimitiveType() },
 			"correlation_key must be a string, e.g. correlation_key = \"${alert.rule}|${alert.resource_name}\"")...)
-		diags = append(diags, typeCheck(owner, "fields", rt.Fields, check, func(t cty.Type) bool { return t.IsObjectType() || t.IsMapType() },
-			"fields must be an object of field names to values, e.g. fields = { short_description = alert.rule }")...)
+		d := typeCheck(owner, "fields", rt.Fields, check, func(t cty.Type) bool { return t.IsObjectType() || t.IsMapType() },
+			"fields must be an object of field names to values, e.g. fields = { short_description = alert.rule }")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			c.fieldNames, c.fieldsKnown = staticFieldNames(rt.Fields, check)
+		}
 		if rt.Storm != nil {
 			diags = append(diags, typeCheck(owner, "storm.group_by", rt.Storm.GroupBy, check, func(t cty.Type) bool { return t.IsPrimitiveType() },
 				"storm.group_by must be a string, e.g. group_by = \"${alert.rule}\"")...)
@@ -396,8 +406,8 @@ func (c *compiled) evaluate(a *sdk.Alert, ctx *hcl.EvalContext) ([]Delivery, boo
 	for _, b := range c.backends {
 		for _, s := range slots {
 			out = append(out, Delivery{Route: c.name, Backend: b, CorrelationKey: s.key, Fields: fields,
-				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note, Flap: c.flap,
-				Storm: storm})
+				ConfigurationItems: s.cis, ReopenWindow: c.reopen, OnResolvedWithoutItem: c.resolved, Note: s.note,
+				Flap: c.flap, Policy: c.policy, Storm: storm})
 		}
 	}
 	return out, true, nil

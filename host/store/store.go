@@ -213,6 +213,9 @@ type Item struct {
 	// OnResolvedWithoutItem is the route's policy for a resolution when
 	// there is no remote work item; never empty when read from a store.
 	OnResolvedWithoutItem route.ResolvedPolicy
+	// Policy is the route's lifecycle policy (field_policy, wont_fix),
+	// replaced by every applied notification like ReopenWindow.
+	Policy route.Policy
 	// EventAt is the notification's own time (fired or resolved time).
 	EventAt time.Time
 	// Seq counts applied notifications; AppliedSeq is the last one the
@@ -272,6 +275,9 @@ type Item struct {
 	// creating intent began (see Store.Claim); zero while no Create was
 	// attempted since the intent was recorded, and whenever Intent is none.
 	CreateAttemptAt time.Time
+	// FieldState is what the connector knows of the fields of Ref that the
+	// route's field policy governs, by field name; written by the worker.
+	FieldState map[string]FieldState
 
 	// Scheduling.
 	Dirty      bool
@@ -296,7 +302,24 @@ type Hold struct {
 	Seq int64
 	// Condition is that notification's condition.
 	Condition sdk.Condition
+	// PriorFiredSeq is the item's FiredSeq when the window began holding
+	// it: a Fired acknowledged before the window. While it is above
+	// AppliedSeq that Fired is still owed its work item; the window may
+	// give up only the notifications it held.
+	PriorFiredSeq int64
 	route.MaintenanceHold
+}
+
+// FieldState is what the connector knows of one field of a remote work
+// item, for the route's field policy.
+type FieldState struct {
+	// Written is the value the connector last wrote to the field, or put
+	// into a comment for it, as text (sdktext.Scalar of the JSON value).
+	Written string `json:"written"`
+	// Human is set once a person changed the field in the ITSM tool: the
+	// connector no longer writes a never_after_human field. It stays set
+	// for the life of the work item.
+	Human bool `json:"human,omitempty"`
 }
 
 // ClaimRequest is one claim made by [Store.RecordAll]: the arguments of
@@ -335,6 +358,8 @@ type Progress struct {
 	// worker keeps the mark of a Create whose outcome is unknown and clears
 	// its own claim's mark when no Create went out.
 	CreateAttemptAt time.Time
+	// FieldState is written as given.
+	FieldState map[string]FieldState
 	// AppliedSeq never moves back; a lower value leaves it unchanged.
 	AppliedSeq int64
 	Attempts   int

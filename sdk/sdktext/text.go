@@ -204,3 +204,20 @@ func ParseDuration(v string, def time.Duration, diags *sdk.Diagnostics, path ...
 	}
 	return d
 }
+
+// FieldNote is the part of a comment or work note that carries the new
+// values of the fields a call comments on instead of writing them
+// (sdk.Request.Commented, the route's field_policy "comment"): a heading,
+// then one "name: value" line per field, in the order of names; "" when
+// names is empty. value gives each field's new value as text.
+func FieldNote(names []string, value func(name string) string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Changed values (field_policy \"comment\": noted here, the fields are left as they are):")
+	for _, n := range names {
+		fmt.Fprintf(&b, "\n%s: %s", n, value(n))
+	}
+	return b.String()
+}

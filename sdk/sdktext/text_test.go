@@ -183,3 +183,15 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldNote(t *testing.T) {
+	if got := sdktext.FieldNote(nil, nil); got != "" {
+		t.Errorf("no fields: %q", got)
+	}
+	vals := map[string]string{"priority": "1", "urgency": "2"}
+	got := sdktext.FieldNote([]string{"priority", "urgency"}, func(n string) string { return vals[n] })
+	want := "Changed values (field_policy \"comment\": noted here, the fields are left as they are):\npriority: 1\nurgency: 2"
+	if got != want {
+		t.Errorf("FieldNote = %q, want %q", got, want)
+	}
+}

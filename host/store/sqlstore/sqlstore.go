@@ -73,8 +73,8 @@ const itemCols = `id, route, backend, correlation_key, condition, alert_id, aler
 	intent, create_attempt_at, dirty, dead, due_at, dirty_since, attempts, last_error, lease_owner, lease_until, created_at, updated_at,
 	human_resolved, remote_resolved_by, resolution, status_checked_at, trace_parent,
 	flap_window, flap_max, flap_quiet, flap_transitions, flapping_since, flap_noted,
-	maint_seq, maint_cond, maint_window, maint_until, maint_on_end,
-	storm_parent, storm_members, storm_firing`
+	maint_seq, maint_cond, maint_window, maint_until, maint_on_end, maint_prior_fired,
+	lifecycle_policy, field_state, storm_parent, storm_members, storm_firing`
 
 const maintCols = `name, when_expr, start_at, end_at, on_end, reason, created_at`
 
@@ -84,11 +84,13 @@ const deadCols = `id, item_id, route, backend, correlation_key, reason, last_err
 // unless ingest held a newer notification meanwhile.
 const progressSet = `remote = ?, ref = ?, ref_key = ?, remote_resolved_at = ?, intent = ?, create_attempt_at = ?, applied_seq = ?,
 	attempts = ?, last_error = ?, updated_at = ?, human_resolved = ?, remote_resolved_by = ?, resolution = ?, flap_noted = ?,
+	field_state = ?,
 	maint_seq = CASE WHEN maint_seq = ? THEN 0 ELSE maint_seq END,
 	maint_cond = CASE WHEN maint_seq = ? THEN '' ELSE maint_cond END,
 	maint_window = CASE WHEN maint_seq = ? THEN '' ELSE maint_window END,
 	maint_until = CASE WHEN maint_seq = ? THEN 0 ELSE maint_until END,
-	maint_on_end = CASE WHEN maint_seq = ? THEN '' ELSE maint_on_end END`
+	maint_on_end = CASE WHEN maint_seq = ? THEN '' ELSE maint_on_end END,
+	maint_prior_fired = CASE WHEN maint_seq = ? THEN 0 ELSE maint_prior_fired END`
 
 type queries struct {
 	selectDesired, insertItem, updateDesired, reviveDelete string
@@ -116,8 +118,8 @@ func buildQueries(d Dialect) queries {
 			rule, severity, fields, config_items, reopen_window, on_resolved_without_item, event_at, seq, applied_seq, fired_seq,
 			intent, dirty, due_at, dirty_since, created_at, updated_at, trace_parent,
 			flap_window, flap_max, flap_quiet, flap_transitions, flapping_since,
-			maint_seq, maint_cond, maint_window, maint_until, maint_on_end)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			maint_seq, maint_cond, maint_window, maint_until, maint_on_end, lifecycle_policy)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, 1, ?, ?, ?, ?, COALESCE(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (route, backend, correlation_key) DO NOTHING RETURNING id`),
 		// updateDesired keeps fired_seq (the newest applied Fired) through
 		// a Resolved: a Fired acknowledged before stays owed its work item.
@@ -125,14 +127,15 @@ func buildQueries(d Dialect) queries {
 		// notification that may need a new work item, and keeps an intent
 		// already there with its attempt mark. A notification a
 		// maintenance window holds (its window named) becomes the item's
-		// hold; one that is not held leaves the hold for the worker to
-		// settle. A dirty item keeps its due time (a retry's backoff),
+		// hold (the first one also records, in maint_prior_fired, the
+		// fired_seq of before it: a Fired the window may not give up); one
+		// that is not held leaves the hold for the worker to settle. A dirty item keeps its due time (a retry's backoff),
 		// unless a policy holds it (a maintenance window, or a flapping
 		// alert's resolution held open): then it is due now, or at the
 		// window's end for a held notification on an item without an open
 		// work item (and pending from then).
 		updateDesired: r(`UPDATE work_items SET condition = ?, alert_id = ?, alert = ?, rule = ?, severity = ?, fields = ?,
-			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, event_at = ?, seq = seq + 1,
+			config_items = ?, reopen_window = ?, on_resolved_without_item = ?, lifecycle_policy = ?, event_at = ?, seq = seq + 1,
 			fired_seq = CASE WHEN ? = 'fired' THEN seq + 1 ELSE fired_seq END,
 			intent = CASE WHEN storm_parent = 0 AND remote <> 'open' AND (? = 'fired' OR (remote = 'none' AND ? = 'create_and_resolve'))
 				THEN 'creating' ELSE intent END,
@@ -142,6 +145,7 @@ func buildQueries(d Dialect) queries {
 			maint_window = CASE WHEN ? <> '' THEN ? ELSE maint_window END,
 			maint_until = CASE WHEN ? <> '' THEN ? ELSE maint_until END,
 			maint_on_end = CASE WHEN ? <> '' THEN ? ELSE maint_on_end END,
+			maint_prior_fired = CASE WHEN ? <> '' AND maint_seq = 0 THEN fired_seq ELSE maint_prior_fired END,
 			due_at = CASE WHEN dirty = 1 AND dead = 0 AND maint_seq = 0
 					AND NOT (flapping_since > 0 AND remote = 'open' AND condition = 'resolved') THEN due_at
 				WHEN ? <> '' AND remote <> 'open' THEN ? ELSE ? END,
@@ -443,6 +447,10 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding configuration items of route %q: %w", d.Route, err)
 	}
 	policy := d.OnResolvedWithoutItem.OrDefault()
+	lifecycle, err := json.Marshal(d.Policy)
+	if err != nil {
+		return store.DeliveryOutcome{}, false, fmt.Errorf("ingest: encoding the lifecycle policy of route %q: %w", d.Route, err)
+	}
 	firedSeq := 0 // the new item's fired_seq: its seq, 1, for a Fired
 	if cond == sdk.ConditionFired {
 		firedSeq = 1
@@ -470,7 +478,7 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	err = ins.QueryRowContext(ctx, d.Route, d.Backend, d.CorrelationKey, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel,
 		string(fields), string(cis), int64(d.ReopenWindow), string(policy), ns(at), firedSeq, string(intent), ns(due), ns(due), ns(now), ns(now), orNull(traceParent),
 		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
-		maintSeq, maintCond(h, cond), h.Window, ns(h.Until), h.OnEnd).Scan(&id)
+		maintSeq, maintCond(h, cond), h.Window, ns(h.Until), h.OnEnd, string(lifecycle)).Scan(&id)
 	if err == nil {
 		out := store.DeliveryOutcome{ItemID: id, Outcome: store.OutcomeNew, Flapping: flap.Flapping(), FlapStarted: flap.Flapping(),
 			Held: h.Window != ""}
@@ -510,9 +518,9 @@ func (s *Store) ingestOne(ctx context.Context, sel, ins, upd *sql.Stmt, tx *sql.
 	flap = store.ObserveFlap(d.Flap, was, sdk.Condition(curCond), cond, at)
 	var seq int64
 	if err := upd.QueryRowContext(ctx, string(cond), a.ID, alertJSON, a.Rule, a.SeverityLabel, string(fields), string(cis), int64(d.ReopenWindow),
-		string(policy), ns(at), string(cond), string(cond), string(policy),
+		string(policy), string(lifecycle), ns(at), string(cond), string(cond), string(policy),
 		flapWindow, flapMax, flapQuiet, encodeTimes(flap.Transitions), ns(flap.Since),
-		h.Window, h.Window, maintCond(h, cond), h.Window, h.Window, h.Window, ns(h.Until), h.Window, h.OnEnd,
+		h.Window, h.Window, maintCond(h, cond), h.Window, h.Window, h.Window, ns(h.Until), h.Window, h.OnEnd, h.Window,
 		h.Window, ns(h.Until), ns(now),
 		h.Window, ns(h.Until), ns(now), ns(now), orNull(traceParent), id).Scan(&seq); err != nil {
 		return store.DeliveryOutcome{}, false, fmt.Errorf("%s: updating work item %d: %w", s.d.Name, id, err)
@@ -599,10 +607,14 @@ func (s *Store) stormAdmit(ctx context.Context, tx *sql.Tx, a *sdk.Alert, d rout
 // makes the parent fire.
 func (s *Store) insertStormParent(ctx context.Context, tx *sql.Tx, d route.Delivery, key string, pa *sdk.Alert, alertJSON, fields string,
 	at, now time.Time, traceParent string) (int64, error) {
+	lifecycle, err := json.Marshal(d.Policy)
+	if err != nil {
+		return 0, fmt.Errorf("ingest: encoding the lifecycle policy of route %q: %w", d.Route, err)
+	}
 	var id int64
-	err := tx.QueryRowContext(ctx, s.q.insertItem, d.Route, d.Backend, key, string(sdk.ConditionResolved), pa.ID, alertJSON, pa.Rule, pa.SeverityLabel,
+	err = tx.QueryRowContext(ctx, s.q.insertItem, d.Route, d.Backend, key, string(sdk.ConditionResolved), pa.ID, alertJSON, pa.Rule, pa.SeverityLabel,
 		fields, "[]", int64(d.ReopenWindow), string(route.ResolvedRecord), ns(at), 0, string(store.IntentNone), ns(now), ns(now), ns(now), ns(now),
-		orNull(traceParent), 0, 0, 0, "", 0, 0, "", "", 0, "").Scan(&id)
+		orNull(traceParent), 0, 0, 0, "", 0, 0, "", "", 0, "", string(lifecycle)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = tx.QueryRowContext(ctx, s.q.stormParentID, d.Route, d.Backend, key).Scan(&id)
 	}
@@ -798,9 +810,17 @@ func progressArgs(p store.Progress) (recordArgs, error) {
 	if p.Intent == store.IntentNone {
 		attemptAt = time.Time{}
 	}
+	fieldState := []byte("{}")
+	if len(p.FieldState) > 0 {
+		var err error
+		if fieldState, err = json.Marshal(p.FieldState); err != nil {
+			return recordArgs{}, fmt.Errorf("work item %d: encoding field state: %w", p.ItemID, err)
+		}
+	}
 	r := recordArgs{now: now, args: []any{string(remote), ref, refKey, ns(p.RemoteResolvedAt), string(p.Intent), ns(attemptAt),
 		p.AppliedSeq, p.Attempts, p.LastError, ns(now), boolInt(p.HumanResolved), p.ResolvedBy, p.Resolution, ns(p.FlapNoted),
-		p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled}}
+		string(fieldState),
+		p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled, p.HoldSettled}}
 	switch {
 	case p.DeadLetter != "":
 		r.stmt = func(q *prepared) *sql.Stmt { return q.recordDead }
@@ -1410,7 +1430,7 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		var (
 			it                                            store.Item
 			cond, alert, fields, cis, remote, ref, intent string
-			policy                                        string
+			policy, lifecycle, fieldState                 string
 			reopen, eventAt, resolvedAt, due, since       int64
 			attemptAt                                     int64
 			leaseUntil, created, updated, checked         int64
@@ -1424,7 +1444,7 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 			&due, &since, &it.Attempts, &it.LastError, &it.LeaseOwner, &leaseUntil, &created, &updated,
 			&human, &it.ResolvedBy, &it.Resolution, &checked, &it.TraceParent,
 			&flapWindow, &flapMax, &flapQuiet, &transitions, &flapSince, &noted,
-			&it.Hold.Seq, &maintCond, &it.Hold.Window, &maintUntil, &it.Hold.OnEnd,
+			&it.Hold.Seq, &maintCond, &it.Hold.Window, &maintUntil, &it.Hold.OnEnd, &it.Hold.PriorFiredSeq, &lifecycle, &fieldState,
 			&it.StormParent, &it.Storm.Members, &it.Storm.Firing); err != nil {
 			return nil, err
 		}
@@ -1457,6 +1477,14 @@ func scanItems(rows *sql.Rows) ([]*store.Item, error) {
 		}
 		if err := json.Unmarshal([]byte(cis), &it.ConfigurationItems); err != nil {
 			return nil, fmt.Errorf("work item %d: decoding stored configuration items: %w", it.ID, err)
+		}
+		if err := json.Unmarshal([]byte(lifecycle), &it.Policy); err != nil {
+			return nil, fmt.Errorf("work item %d: decoding stored lifecycle policy: %w", it.ID, err)
+		}
+		if fieldState != "{}" {
+			if err := json.Unmarshal([]byte(fieldState), &it.FieldState); err != nil {
+				return nil, fmt.Errorf("work item %d: decoding stored field state: %w", it.ID, err)
+			}
 		}
 		if ref != "" {
 			it.Ref = new(sdk.WorkItem)

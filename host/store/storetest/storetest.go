@@ -94,6 +94,7 @@ func Run(t *testing.T, o Opener) {
 	}{
 		{"IngestCreatesDirtyItem", testIngestCreates},
 		{"ResolvedPolicyPerItem", testResolvedPolicy},
+		{"LifecyclePolicyAndFieldState", testLifecyclePolicy},
 		{"IngestOrdering", testIngestOrdering},
 		{"FiredSeq", testFiredSeq},
 		{"CreatingIntentAtIngest", testCreatingIntentAtIngest},
@@ -120,6 +121,7 @@ func Run(t *testing.T, o Opener) {
 		{"Durable", testDurable},
 		{"FlapState", testFlapState},
 		{"MaintenanceHold", testMaintenanceHold},
+		{"MaintenanceHoldPriorFired", testMaintenanceHoldPriorFired},
 		{"MaintenanceWindows", testMaintenanceWindows},
 		{"Storm", testStorm},
 		{"StormConcurrent", testStormConcurrent},
@@ -209,6 +211,36 @@ func testResolvedPolicy(t *testing.T, s store.Store, _ func() store.Store) {
 	items, err := s.ListItems(ctx, store.ItemFilter{CorrelationKey: "k2"})
 	if err != nil || len(items) != 1 || items[0].OnResolvedWithoutItem != route.ResolvedCreateAndResolve {
 		t.Errorf("ListItems = %+v, %v; want k2 with %q", items, err, route.ResolvedCreateAndResolve)
+	}
+}
+
+// testLifecyclePolicy: the route's lifecycle policy is kept per item and
+// replaced by every applied notification; the field state is what the
+// worker last recorded, kept through later notifications.
+func testLifecyclePolicy(t *testing.T, s store.Store, _ func() store.Store) {
+	ctx := context.Background()
+	d := Delivery("jira.ops", "k")
+	if got := get(t, s, ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), d))[0].Deliveries[0].ItemID); !reflect.DeepEqual(got.Policy, route.Policy{}) || got.FieldState != nil {
+		t.Fatalf("a route without a policy: policy %+v, field state %+v", got.Policy, got.FieldState)
+	}
+	d.Policy = route.Policy{Fields: map[string]route.FieldPolicy{"priority": route.FieldComment, "assignee": route.FieldNeverAfterHuman},
+		Default: route.FieldCreate, WontFix: []string{"Won't Fix"}}
+	id := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0.Add(time.Minute)), d))[0].Deliveries[0].ItemID
+	if got := get(t, s, id); !reflect.DeepEqual(got.Policy, d.Policy) {
+		t.Fatalf("policy = %+v, want %+v", got.Policy, d.Policy)
+	}
+	now := t0.Add(time.Hour)
+	it := claim(t, s, "jira.ops", "A", now, 1)[0]
+	fs := map[string]store.FieldState{"priority": {Written: "2"}, "assignee": {Written: "alice", Human: true}}
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: now, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "1"},
+		AppliedSeq: it.Seq, FieldState: fs, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	d.Policy.WontFix = nil
+	ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0.Add(2*time.Minute)), d))
+	got := get(t, s, id)
+	if !reflect.DeepEqual(got.FieldState, fs) || !reflect.DeepEqual(got.Policy, d.Policy) {
+		t.Errorf("after a re-fire: field state %+v (want %+v), policy %+v (want %+v)", got.FieldState, fs, got.Policy, d.Policy)
 	}
 }
 
@@ -1347,6 +1379,65 @@ func testMaintenanceHold(t *testing.T, s store.Store, reopen func() store.Store)
 		if it := get(t, s, oid); it.Hold.Seq != 2 || it.Hold.Window != "patching" || !it.Hold.Until.Equal(end) || it.Hold.OnEnd != route.OnEndDrop {
 			t.Errorf("after reopen: hold %+v", it.Hold)
 		}
+	}
+}
+
+// testMaintenanceHoldPriorFired: the first notification a window holds
+// records the item's fired_seq of before it (Hold.PriorFiredSeq): a Fired
+// acknowledged before the window, whose delivery the window may not give
+// up. Later held notifications keep it, the settle clears it with the hold,
+// and the next hold records its own.
+func testMaintenanceHoldPriorFired(t *testing.T, s store.Store, reopen func() store.Store) {
+	ctx := context.Background()
+	end := t0.Add(3 * time.Hour)
+	held := func(a *sdk.Alert, d route.Delivery) store.Notification {
+		n := notif(a, d)
+		n.Hold = &route.MaintenanceHold{Window: "patching", Until: end, OnEnd: route.OnEndDrop}
+		return n
+	}
+	d := Delivery("file.x", "k")
+	// The Fired is acknowledged before the window; nothing delivers it.
+	id := ingest(t, s, notif(Alert("a", sdk.ConditionFired, t0), d))[0].Deliveries[0].ItemID
+	ingest(t, s, held(Alert("a", sdk.ConditionResolved, t0.Add(time.Minute)), d))
+	if it := get(t, s, id); it.Hold.Seq != 2 || it.Hold.PriorFiredSeq != 1 || it.FiredSeq != 1 || it.AppliedSeq != 0 {
+		t.Fatalf("held resolution after an owed Fired: hold %+v fired_seq %d applied %d; want seq 2, prior Fired 1", it.Hold, it.FiredSeq, it.AppliedSeq)
+	}
+	// A Fired inside the window is the window's: the prior Fired stays 1.
+	ingest(t, s, held(Alert("a", sdk.ConditionFired, t0.Add(2*time.Minute)), d))
+	it := get(t, s, id)
+	if it.Hold.Seq != 3 || it.Hold.PriorFiredSeq != 1 || it.FiredSeq != 3 {
+		t.Errorf("held Fired: hold %+v fired_seq %d; want seq 3, prior Fired still 1", it.Hold, it.FiredSeq)
+	}
+	if reopen != nil {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		defer s.Close()
+		if it := get(t, s, id); it.Hold.PriorFiredSeq != 1 {
+			t.Errorf("after reopen: hold %+v", it.Hold)
+		}
+	}
+	// The worker settles the hold (the owed Fired delivered): cleared.
+	claim(t, s, "file.x", "A", end, 1)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: end, Remote: store.RemoteOpen, Ref: &sdk.WorkItem{ID: "W1"},
+		AppliedSeq: 3, HoldSettled: 3, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if it := get(t, s, id); it.Hold != (store.Hold{}) {
+		t.Errorf("after the settle: hold %+v, want none", it.Hold)
+	}
+	// A later hold of an item whose Fireds were all delivered: nothing
+	// owed from before it (its prior Fired is not above applied_seq).
+	ingest(t, s, notif(Alert("a", sdk.ConditionResolved, t0.Add(3*time.Minute)), d))
+	claim(t, s, "file.x", "A", end, 1)
+	if err := s.Record(ctx, store.Progress{ItemID: id, Owner: "A", Now: end, Remote: store.RemoteResolved, Ref: &sdk.WorkItem{ID: "W1"},
+		RemoteResolvedAt: t0.Add(3 * time.Minute), AppliedSeq: 4, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	ingest(t, s, held(Alert("a", sdk.ConditionFired, t0.Add(4*time.Minute)), d))
+	if it := get(t, s, id); it.Hold.Seq != 5 || it.Hold.PriorFiredSeq != 3 || it.AppliedSeq != 4 {
+		t.Errorf("a new hold: hold %+v applied %d; want seq 5, prior Fired 3 (delivered: applied 4)", it.Hold, it.AppliedSeq)
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 
 // Tickets is a ticket API: POST /api/v2/tickets answers 201 Created with
 // the new ticket in the body and its URL in Location; GET and PUT
-// /api/v2/tickets/{id} read and change it (a comment, a status); GET
+// /api/v2/tickets/{id} read and change it (a comment, a status, the
+// subject, description, priority and tags); GET
 // /api/v2/tickets?external_id= searches, oldest first. Statuses are new,
 // open, pending, solved and closed; a closed ticket cannot change. POST
 // /api/v2/tickets/{id}/comments adds a comment, and answers 400, not 404,
@@ -283,6 +284,15 @@ func (t *Tickets) update(w http.ResponseWriter, r *http.Request) {
 	}
 	if p := in.Ticket.Priority; p != nil {
 		x.Priority = *p
+	}
+	if p := in.Ticket.Subject; p != nil {
+		x.Subject = *p
+	}
+	if p := in.Ticket.Description; p != nil {
+		x.Description = *p
+	}
+	if in.Ticket.Tags != nil {
+		x.Tags = slices.Clone(in.Ticket.Tags)
 	}
 	if c := in.Ticket.Comment; c != nil {
 		if c.Body == "" {

@@ -36,6 +36,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// FieldPolicy mirrors sdk.FieldPolicy. An unknown value is read as
+// unspecified: the field is written as the plugin always did.
+type FieldPolicy int32
+
+const (
+	FieldPolicy_FIELD_POLICY_UNSPECIFIED FieldPolicy = 0
+	// Written when the work item is created only.
+	FieldPolicy_FIELD_POLICY_CREATE FieldPolicy = 1
+	// Written on create and on every Update and Reopen.
+	FieldPolicy_FIELD_POLICY_ALWAYS FieldPolicy = 2
+	// Written on create; on this call its new value goes into the comment or
+	// work note instead of the field.
+	FieldPolicy_FIELD_POLICY_COMMENT FieldPolicy = 3
+)
+
+// Enum value maps for FieldPolicy.
+var (
+	FieldPolicy_name = map[int32]string{
+		0: "FIELD_POLICY_UNSPECIFIED",
+		1: "FIELD_POLICY_CREATE",
+		2: "FIELD_POLICY_ALWAYS",
+		3: "FIELD_POLICY_COMMENT",
+	}
+	FieldPolicy_value = map[string]int32{
+		"FIELD_POLICY_UNSPECIFIED": 0,
+		"FIELD_POLICY_CREATE":      1,
+		"FIELD_POLICY_ALWAYS":      2,
+		"FIELD_POLICY_COMMENT":     3,
+	}
+)
+
+func (x FieldPolicy) Enum() *FieldPolicy {
+	p := new(FieldPolicy)
+	*p = x
+	return p
+}
+
+func (x FieldPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FieldPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_itsm_v1_itsm_proto_enumTypes[0].Descriptor()
+}
+
+func (FieldPolicy) Type() protoreflect.EnumType {
+	return &file_itsm_v1_itsm_proto_enumTypes[0]
+}
+
+func (x FieldPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FieldPolicy.Descriptor instead.
+func (FieldPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{0}
+}
+
 // WorkItemState mirrors sdk.WorkItemState.
 type WorkItemState int32
 
@@ -70,11 +128,11 @@ func (x WorkItemState) String() string {
 }
 
 func (WorkItemState) Descriptor() protoreflect.EnumDescriptor {
-	return file_itsm_v1_itsm_proto_enumTypes[0].Descriptor()
+	return file_itsm_v1_itsm_proto_enumTypes[1].Descriptor()
 }
 
 func (WorkItemState) Type() protoreflect.EnumType {
-	return &file_itsm_v1_itsm_proto_enumTypes[0]
+	return &file_itsm_v1_itsm_proto_enumTypes[1]
 }
 
 func (x WorkItemState) Number() protoreflect.EnumNumber {
@@ -83,7 +141,7 @@ func (x WorkItemState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WorkItemState.Descriptor instead.
 func (WorkItemState) EnumDescriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{0}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{1}
 }
 
 // ErrorKind mirrors sdk.ErrorKind.
@@ -124,11 +182,11 @@ func (x ErrorKind) String() string {
 }
 
 func (ErrorKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_itsm_v1_itsm_proto_enumTypes[1].Descriptor()
+	return file_itsm_v1_itsm_proto_enumTypes[2].Descriptor()
 }
 
 func (ErrorKind) Type() protoreflect.EnumType {
-	return &file_itsm_v1_itsm_proto_enumTypes[1]
+	return &file_itsm_v1_itsm_proto_enumTypes[2]
 }
 
 func (x ErrorKind) Number() protoreflect.EnumNumber {
@@ -137,7 +195,7 @@ func (x ErrorKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErrorKind.Descriptor instead.
 func (ErrorKind) EnumDescriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{1}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{2}
 }
 
 // Severity mirrors sdk.Severity.
@@ -174,11 +232,11 @@ func (x Severity) String() string {
 }
 
 func (Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_itsm_v1_itsm_proto_enumTypes[2].Descriptor()
+	return file_itsm_v1_itsm_proto_enumTypes[3].Descriptor()
 }
 
 func (Severity) Type() protoreflect.EnumType {
-	return &file_itsm_v1_itsm_proto_enumTypes[2]
+	return &file_itsm_v1_itsm_proto_enumTypes[3]
 }
 
 func (x Severity) Number() protoreflect.EnumNumber {
@@ -187,7 +245,7 @@ func (x Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Severity.Descriptor instead.
 func (Severity) EnumDescriptor() ([]byte, []int) {
-	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{2}
+	return file_itsm_v1_itsm_proto_rawDescGZIP(), []int{3}
 }
 
 // InfoRequest has no fields.
@@ -338,7 +396,10 @@ type Capabilities struct {
 	Comment bool                   `protobuf:"varint,5,opt,name=comment,proto3" json:"comment,omitempty"`
 	Cmdb    bool                   `protobuf:"varint,6,opt,name=cmdb,proto3" json:"cmdb,omitempty"`
 	// The plugin answers ReadStatus.
-	ReadStatus    bool `protobuf:"varint,7,opt,name=read_status,json=readStatus,proto3" json:"read_status,omitempty"`
+	ReadStatus bool `protobuf:"varint,7,opt,name=read_status,json=readStatus,proto3" json:"read_status,omitempty"`
+	// The plugin applies Call.field_policy: it writes a field on Update and
+	// Reopen only when the policy allows it.
+	FieldPolicy   bool `protobuf:"varint,8,opt,name=field_policy,json=fieldPolicy,proto3" json:"field_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -418,6 +479,13 @@ func (x *Capabilities) GetCmdb() bool {
 func (x *Capabilities) GetReadStatus() bool {
 	if x != nil {
 		return x.ReadStatus
+	}
+	return false
+}
+
+func (x *Capabilities) GetFieldPolicy() bool {
+	if x != nil {
+		return x.FieldPolicy
 	}
 	return false
 }
@@ -747,7 +815,11 @@ type Call struct {
 	// What the host's lifecycle policy says with this call, for the plugin
 	// to put into its comment or note (e.g. that the alert is flapping);
 	// empty for an ordinary call.
-	Note          string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	// When each field named here (a route field or a per-alert attribute)
+	// is written, as the host resolved it for this call; a field not named
+	// here is written as the plugin always did.
+	FieldPolicy   map[string]FieldPolicy `protobuf:"bytes,8,rep,name=field_policy,json=fieldPolicy,proto3" json:"field_policy,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=itsm.v1.FieldPolicy"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -829,6 +901,13 @@ func (x *Call) GetNote() string {
 		return x.Note
 	}
 	return ""
+}
+
+func (x *Call) GetFieldPolicy() map[string]FieldPolicy {
+	if x != nil {
+		return x.FieldPolicy
+	}
+	return nil
 }
 
 // LookupRequest asks for the work item stamped with call.correlation_key.
@@ -1859,7 +1938,7 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\fcapabilities\x18\x04 \x01(\v2\x15.itsm.v1.CapabilitiesR\fcapabilities\x12'\n" +
 	"\x06schema\x18\x05 \x01(\v2\x0f.itsm.v1.SchemaR\x06schema\x12N\n" +
 	"\x16read_after_write_delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x13readAfterWriteDelay\x12(\n" +
-	"\x10max_status_batch\x18\a \x01(\x05R\x0emaxStatusBatch\"\xbf\x01\n" +
+	"\x10max_status_batch\x18\a \x01(\x05R\x0emaxStatusBatch\"\xe2\x01\n" +
 	"\fCapabilities\x12\x16\n" +
 	"\x06lookup\x18\x01 \x01(\bR\x06lookup\x12\x16\n" +
 	"\x06update\x18\x02 \x01(\bR\x06update\x12\x18\n" +
@@ -1868,7 +1947,8 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\acomment\x18\x05 \x01(\bR\acomment\x12\x12\n" +
 	"\x04cmdb\x18\x06 \x01(\bR\x04cmdb\x12\x1f\n" +
 	"\vread_status\x18\a \x01(\bR\n" +
-	"readStatus\"d\n" +
+	"readStatus\x12!\n" +
+	"\ffield_policy\x18\b \x01(\bR\vfieldPolicy\"d\n" +
 	"\x06Schema\x122\n" +
 	"\n" +
 	"attributes\x18\x01 \x03(\v2\x12.itsm.v1.AttributeR\n" +
@@ -1891,7 +1971,7 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\"\x13\n" +
-	"\x11ConfigureResponse\"\x96\x02\n" +
+	"\x11ConfigureResponse\"\xaf\x03\n" +
 	"\x04Call\x12'\n" +
 	"\x0fcorrelation_key\x18\x01 \x01(\tR\x0ecorrelationKey\x12\x1d\n" +
 	"\n" +
@@ -1902,7 +1982,11 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"valuesJson\x12K\n" +
 	"\x13configuration_items\x18\x05 \x03(\v2\x1a.itsm.v1.ConfigurationItemR\x12configurationItems\x12#\n" +
 	"\x03ref\x18\x06 \x01(\v2\x11.itsm.v1.WorkItemR\x03ref\x12\x12\n" +
-	"\x04note\x18\a \x01(\tR\x04note\"2\n" +
+	"\x04note\x18\a \x01(\tR\x04note\x12A\n" +
+	"\ffield_policy\x18\b \x03(\v2\x1e.itsm.v1.Call.FieldPolicyEntryR\vfieldPolicy\x1aT\n" +
+	"\x10FieldPolicyEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12*\n" +
+	"\x05value\x18\x02 \x01(\x0e2\x14.itsm.v1.FieldPolicyR\x05value:\x028\x01\"2\n" +
 	"\rLookupRequest\x12!\n" +
 	"\x04call\x18\x01 \x01(\v2\r.itsm.v1.CallR\x04call\"@\n" +
 	"\x0eLookupResponse\x12.\n" +
@@ -1976,7 +2060,12 @@ const file_itsm_v1_itsm_proto_rawDesc = "" +
 	"\bseverity\x18\x01 \x01(\x0e2\x11.itsm.v1.SeverityR\bseverity\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x12\n" +
-	"\x04path\x18\x04 \x03(\tR\x04path*h\n" +
+	"\x04path\x18\x04 \x03(\tR\x04path*w\n" +
+	"\vFieldPolicy\x12\x1c\n" +
+	"\x18FIELD_POLICY_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13FIELD_POLICY_CREATE\x10\x01\x12\x17\n" +
+	"\x13FIELD_POLICY_ALWAYS\x10\x02\x12\x18\n" +
+	"\x14FIELD_POLICY_COMMENT\x10\x03*h\n" +
 	"\rWorkItemState\x12\x1f\n" +
 	"\x1bWORK_ITEM_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14WORK_ITEM_STATE_OPEN\x10\x01\x12\x1c\n" +
@@ -2013,97 +2102,101 @@ func file_itsm_v1_itsm_proto_rawDescGZIP() []byte {
 	return file_itsm_v1_itsm_proto_rawDescData
 }
 
-var file_itsm_v1_itsm_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_itsm_v1_itsm_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_itsm_v1_itsm_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_itsm_v1_itsm_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_itsm_v1_itsm_proto_goTypes = []any{
-	(WorkItemState)(0),            // 0: itsm.v1.WorkItemState
-	(ErrorKind)(0),                // 1: itsm.v1.ErrorKind
-	(Severity)(0),                 // 2: itsm.v1.Severity
-	(*InfoRequest)(nil),           // 3: itsm.v1.InfoRequest
-	(*InfoResponse)(nil),          // 4: itsm.v1.InfoResponse
-	(*Capabilities)(nil),          // 5: itsm.v1.Capabilities
-	(*Schema)(nil),                // 6: itsm.v1.Schema
-	(*Attribute)(nil),             // 7: itsm.v1.Attribute
-	(*Block)(nil),                 // 8: itsm.v1.Block
-	(*ConfigureRequest)(nil),      // 9: itsm.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),     // 10: itsm.v1.ConfigureResponse
-	(*Call)(nil),                  // 11: itsm.v1.Call
-	(*LookupRequest)(nil),         // 12: itsm.v1.LookupRequest
-	(*LookupResponse)(nil),        // 13: itsm.v1.LookupResponse
-	(*CreateRequest)(nil),         // 14: itsm.v1.CreateRequest
-	(*CreateResponse)(nil),        // 15: itsm.v1.CreateResponse
-	(*UpdateRequest)(nil),         // 16: itsm.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 17: itsm.v1.UpdateResponse
-	(*ResolveRequest)(nil),        // 18: itsm.v1.ResolveRequest
-	(*ResolveResponse)(nil),       // 19: itsm.v1.ResolveResponse
-	(*ReopenRequest)(nil),         // 20: itsm.v1.ReopenRequest
-	(*ReopenResponse)(nil),        // 21: itsm.v1.ReopenResponse
-	(*ReadStatusRequest)(nil),     // 22: itsm.v1.ReadStatusRequest
-	(*ReadStatusResponse)(nil),    // 23: itsm.v1.ReadStatusResponse
-	(*WorkItemStatus)(nil),        // 24: itsm.v1.WorkItemStatus
-	(*WorkItem)(nil),              // 25: itsm.v1.WorkItem
-	(*ConfigurationItem)(nil),     // 26: itsm.v1.ConfigurationItem
-	(*CIBinding)(nil),             // 27: itsm.v1.CIBinding
-	(*Error)(nil),                 // 28: itsm.v1.Error
-	(*Diagnostic)(nil),            // 29: itsm.v1.Diagnostic
-	nil,                           // 30: itsm.v1.WorkItemStatus.FieldsEntry
-	nil,                           // 31: itsm.v1.WorkItem.AttributesEntry
-	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
+	(FieldPolicy)(0),              // 0: itsm.v1.FieldPolicy
+	(WorkItemState)(0),            // 1: itsm.v1.WorkItemState
+	(ErrorKind)(0),                // 2: itsm.v1.ErrorKind
+	(Severity)(0),                 // 3: itsm.v1.Severity
+	(*InfoRequest)(nil),           // 4: itsm.v1.InfoRequest
+	(*InfoResponse)(nil),          // 5: itsm.v1.InfoResponse
+	(*Capabilities)(nil),          // 6: itsm.v1.Capabilities
+	(*Schema)(nil),                // 7: itsm.v1.Schema
+	(*Attribute)(nil),             // 8: itsm.v1.Attribute
+	(*Block)(nil),                 // 9: itsm.v1.Block
+	(*ConfigureRequest)(nil),      // 10: itsm.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 11: itsm.v1.ConfigureResponse
+	(*Call)(nil),                  // 12: itsm.v1.Call
+	(*LookupRequest)(nil),         // 13: itsm.v1.LookupRequest
+	(*LookupResponse)(nil),        // 14: itsm.v1.LookupResponse
+	(*CreateRequest)(nil),         // 15: itsm.v1.CreateRequest
+	(*CreateResponse)(nil),        // 16: itsm.v1.CreateResponse
+	(*UpdateRequest)(nil),         // 17: itsm.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 18: itsm.v1.UpdateResponse
+	(*ResolveRequest)(nil),        // 19: itsm.v1.ResolveRequest
+	(*ResolveResponse)(nil),       // 20: itsm.v1.ResolveResponse
+	(*ReopenRequest)(nil),         // 21: itsm.v1.ReopenRequest
+	(*ReopenResponse)(nil),        // 22: itsm.v1.ReopenResponse
+	(*ReadStatusRequest)(nil),     // 23: itsm.v1.ReadStatusRequest
+	(*ReadStatusResponse)(nil),    // 24: itsm.v1.ReadStatusResponse
+	(*WorkItemStatus)(nil),        // 25: itsm.v1.WorkItemStatus
+	(*WorkItem)(nil),              // 26: itsm.v1.WorkItem
+	(*ConfigurationItem)(nil),     // 27: itsm.v1.ConfigurationItem
+	(*CIBinding)(nil),             // 28: itsm.v1.CIBinding
+	(*Error)(nil),                 // 29: itsm.v1.Error
+	(*Diagnostic)(nil),            // 30: itsm.v1.Diagnostic
+	nil,                           // 31: itsm.v1.Call.FieldPolicyEntry
+	nil,                           // 32: itsm.v1.WorkItemStatus.FieldsEntry
+	nil,                           // 33: itsm.v1.WorkItem.AttributesEntry
+	(*durationpb.Duration)(nil),   // 34: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
 }
 var file_itsm_v1_itsm_proto_depIdxs = []int32{
-	5,  // 0: itsm.v1.InfoResponse.capabilities:type_name -> itsm.v1.Capabilities
-	6,  // 1: itsm.v1.InfoResponse.schema:type_name -> itsm.v1.Schema
-	32, // 2: itsm.v1.InfoResponse.read_after_write_delay:type_name -> google.protobuf.Duration
-	7,  // 3: itsm.v1.Schema.attributes:type_name -> itsm.v1.Attribute
-	8,  // 4: itsm.v1.Schema.blocks:type_name -> itsm.v1.Block
-	6,  // 5: itsm.v1.Block.schema:type_name -> itsm.v1.Schema
-	26, // 6: itsm.v1.Call.configuration_items:type_name -> itsm.v1.ConfigurationItem
-	25, // 7: itsm.v1.Call.ref:type_name -> itsm.v1.WorkItem
-	11, // 8: itsm.v1.LookupRequest.call:type_name -> itsm.v1.Call
-	25, // 9: itsm.v1.LookupResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 10: itsm.v1.CreateRequest.call:type_name -> itsm.v1.Call
-	25, // 11: itsm.v1.CreateResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 12: itsm.v1.UpdateRequest.call:type_name -> itsm.v1.Call
-	25, // 13: itsm.v1.UpdateResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 14: itsm.v1.ResolveRequest.call:type_name -> itsm.v1.Call
-	25, // 15: itsm.v1.ResolveResponse.work_item:type_name -> itsm.v1.WorkItem
-	11, // 16: itsm.v1.ReopenRequest.call:type_name -> itsm.v1.Call
-	25, // 17: itsm.v1.ReopenResponse.work_item:type_name -> itsm.v1.WorkItem
-	25, // 18: itsm.v1.ReadStatusRequest.items:type_name -> itsm.v1.WorkItem
-	24, // 19: itsm.v1.ReadStatusResponse.statuses:type_name -> itsm.v1.WorkItemStatus
-	0,  // 20: itsm.v1.WorkItemStatus.state:type_name -> itsm.v1.WorkItemState
-	33, // 21: itsm.v1.WorkItemStatus.resolved_at:type_name -> google.protobuf.Timestamp
-	30, // 22: itsm.v1.WorkItemStatus.fields:type_name -> itsm.v1.WorkItemStatus.FieldsEntry
-	0,  // 23: itsm.v1.WorkItem.state:type_name -> itsm.v1.WorkItemState
-	27, // 24: itsm.v1.WorkItem.bindings:type_name -> itsm.v1.CIBinding
-	31, // 25: itsm.v1.WorkItem.attributes:type_name -> itsm.v1.WorkItem.AttributesEntry
-	26, // 26: itsm.v1.CIBinding.configuration_item:type_name -> itsm.v1.ConfigurationItem
-	1,  // 27: itsm.v1.Error.kind:type_name -> itsm.v1.ErrorKind
-	32, // 28: itsm.v1.Error.retry_after:type_name -> google.protobuf.Duration
-	29, // 29: itsm.v1.Error.diagnostics:type_name -> itsm.v1.Diagnostic
-	2,  // 30: itsm.v1.Diagnostic.severity:type_name -> itsm.v1.Severity
-	3,  // 31: itsm.v1.PluginService.Info:input_type -> itsm.v1.InfoRequest
-	9,  // 32: itsm.v1.PluginService.Configure:input_type -> itsm.v1.ConfigureRequest
-	12, // 33: itsm.v1.PluginService.Lookup:input_type -> itsm.v1.LookupRequest
-	14, // 34: itsm.v1.PluginService.Create:input_type -> itsm.v1.CreateRequest
-	16, // 35: itsm.v1.PluginService.Update:input_type -> itsm.v1.UpdateRequest
-	18, // 36: itsm.v1.PluginService.Resolve:input_type -> itsm.v1.ResolveRequest
-	20, // 37: itsm.v1.PluginService.Reopen:input_type -> itsm.v1.ReopenRequest
-	22, // 38: itsm.v1.PluginService.ReadStatus:input_type -> itsm.v1.ReadStatusRequest
-	4,  // 39: itsm.v1.PluginService.Info:output_type -> itsm.v1.InfoResponse
-	10, // 40: itsm.v1.PluginService.Configure:output_type -> itsm.v1.ConfigureResponse
-	13, // 41: itsm.v1.PluginService.Lookup:output_type -> itsm.v1.LookupResponse
-	15, // 42: itsm.v1.PluginService.Create:output_type -> itsm.v1.CreateResponse
-	17, // 43: itsm.v1.PluginService.Update:output_type -> itsm.v1.UpdateResponse
-	19, // 44: itsm.v1.PluginService.Resolve:output_type -> itsm.v1.ResolveResponse
-	21, // 45: itsm.v1.PluginService.Reopen:output_type -> itsm.v1.ReopenResponse
-	23, // 46: itsm.v1.PluginService.ReadStatus:output_type -> itsm.v1.ReadStatusResponse
-	39, // [39:47] is the sub-list for method output_type
-	31, // [31:39] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	6,  // 0: itsm.v1.InfoResponse.capabilities:type_name -> itsm.v1.Capabilities
+	7,  // 1: itsm.v1.InfoResponse.schema:type_name -> itsm.v1.Schema
+	34, // 2: itsm.v1.InfoResponse.read_after_write_delay:type_name -> google.protobuf.Duration
+	8,  // 3: itsm.v1.Schema.attributes:type_name -> itsm.v1.Attribute
+	9,  // 4: itsm.v1.Schema.blocks:type_name -> itsm.v1.Block
+	7,  // 5: itsm.v1.Block.schema:type_name -> itsm.v1.Schema
+	27, // 6: itsm.v1.Call.configuration_items:type_name -> itsm.v1.ConfigurationItem
+	26, // 7: itsm.v1.Call.ref:type_name -> itsm.v1.WorkItem
+	31, // 8: itsm.v1.Call.field_policy:type_name -> itsm.v1.Call.FieldPolicyEntry
+	12, // 9: itsm.v1.LookupRequest.call:type_name -> itsm.v1.Call
+	26, // 10: itsm.v1.LookupResponse.work_item:type_name -> itsm.v1.WorkItem
+	12, // 11: itsm.v1.CreateRequest.call:type_name -> itsm.v1.Call
+	26, // 12: itsm.v1.CreateResponse.work_item:type_name -> itsm.v1.WorkItem
+	12, // 13: itsm.v1.UpdateRequest.call:type_name -> itsm.v1.Call
+	26, // 14: itsm.v1.UpdateResponse.work_item:type_name -> itsm.v1.WorkItem
+	12, // 15: itsm.v1.ResolveRequest.call:type_name -> itsm.v1.Call
+	26, // 16: itsm.v1.ResolveResponse.work_item:type_name -> itsm.v1.WorkItem
+	12, // 17: itsm.v1.ReopenRequest.call:type_name -> itsm.v1.Call
+	26, // 18: itsm.v1.ReopenResponse.work_item:type_name -> itsm.v1.WorkItem
+	26, // 19: itsm.v1.ReadStatusRequest.items:type_name -> itsm.v1.WorkItem
+	25, // 20: itsm.v1.ReadStatusResponse.statuses:type_name -> itsm.v1.WorkItemStatus
+	1,  // 21: itsm.v1.WorkItemStatus.state:type_name -> itsm.v1.WorkItemState
+	35, // 22: itsm.v1.WorkItemStatus.resolved_at:type_name -> google.protobuf.Timestamp
+	32, // 23: itsm.v1.WorkItemStatus.fields:type_name -> itsm.v1.WorkItemStatus.FieldsEntry
+	1,  // 24: itsm.v1.WorkItem.state:type_name -> itsm.v1.WorkItemState
+	28, // 25: itsm.v1.WorkItem.bindings:type_name -> itsm.v1.CIBinding
+	33, // 26: itsm.v1.WorkItem.attributes:type_name -> itsm.v1.WorkItem.AttributesEntry
+	27, // 27: itsm.v1.CIBinding.configuration_item:type_name -> itsm.v1.ConfigurationItem
+	2,  // 28: itsm.v1.Error.kind:type_name -> itsm.v1.ErrorKind
+	34, // 29: itsm.v1.Error.retry_after:type_name -> google.protobuf.Duration
+	30, // 30: itsm.v1.Error.diagnostics:type_name -> itsm.v1.Diagnostic
+	3,  // 31: itsm.v1.Diagnostic.severity:type_name -> itsm.v1.Severity
+	0,  // 32: itsm.v1.Call.FieldPolicyEntry.value:type_name -> itsm.v1.FieldPolicy
+	4,  // 33: itsm.v1.PluginService.Info:input_type -> itsm.v1.InfoRequest
+	10, // 34: itsm.v1.PluginService.Configure:input_type -> itsm.v1.ConfigureRequest
+	13, // 35: itsm.v1.PluginService.Lookup:input_type -> itsm.v1.LookupRequest
+	15, // 36: itsm.v1.PluginService.Create:input_type -> itsm.v1.CreateRequest
+	17, // 37: itsm.v1.PluginService.Update:input_type -> itsm.v1.UpdateRequest
+	19, // 38: itsm.v1.PluginService.Resolve:input_type -> itsm.v1.ResolveRequest
+	21, // 39: itsm.v1.PluginService.Reopen:input_type -> itsm.v1.ReopenRequest
+	23, // 40: itsm.v1.PluginService.ReadStatus:input_type -> itsm.v1.ReadStatusRequest
+	5,  // 41: itsm.v1.PluginService.Info:output_type -> itsm.v1.InfoResponse
+	11, // 42: itsm.v1.PluginService.Configure:output_type -> itsm.v1.ConfigureResponse
+	14, // 43: itsm.v1.PluginService.Lookup:output_type -> itsm.v1.LookupResponse
+	16, // 44: itsm.v1.PluginService.Create:output_type -> itsm.v1.CreateResponse
+	18, // 45: itsm.v1.PluginService.Update:output_type -> itsm.v1.UpdateResponse
+	20, // 46: itsm.v1.PluginService.Resolve:output_type -> itsm.v1.ResolveResponse
+	22, // 47: itsm.v1.PluginService.Reopen:output_type -> itsm.v1.ReopenResponse
+	24, // 48: itsm.v1.PluginService.ReadStatus:output_type -> itsm.v1.ReadStatusResponse
+	41, // [41:49] is the sub-list for method output_type
+	33, // [33:41] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_itsm_v1_itsm_proto_init() }
@@ -2116,8 +2209,8 @@ func file_itsm_v1_itsm_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_itsm_v1_itsm_proto_rawDesc), len(file_itsm_v1_itsm_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   29,
+			NumEnums:      4,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

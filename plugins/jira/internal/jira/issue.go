@@ -206,18 +206,23 @@ func (p *Plugin) update(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 	if err != nil {
 		return nil, err
 	}
+	if err := b.editFields(ctx, "edit issue", id, req); err != nil {
+		return nil, err
+	}
+	changes := fieldChanges(req)
 	var body map[string]any
 	if req.Note != "" {
 		// The connector's note (a flapping alert) is said once; it does
 		// not wait for comments.min_interval.
-		body = map[string]any{"body": policyComment(req.Note, &req.Alert).render(b.s.flavor)}
+		body = map[string]any{"body": append(policyComment(req.Note, &req.Alert), changes...).render(b.s.flavor)}
 	} else {
 		ok, sk := b.comments.admit(id, req.Alert.FiredAt)
-		if !ok {
+		if !ok && changes == nil {
 			p.opts.Log().Debug("re-fire comment skipped: inside comments.min_interval", "issue", req.Ref.Key, "correlation_key", req.CorrelationKey)
 			return p.refItem(b, req, CategoryNew), nil
 		}
-		body = map[string]any{"body": refireComment(&req.Alert, sk, b.s.commentInterval).render(b.s.flavor)}
+		// Changed values are never held back: the host counts them as noted.
+		body = map[string]any{"body": append(refireComment(&req.Alert, sk, b.s.commentInterval), changes...).render(b.s.flavor)}
 	}
 	err = b.client.doIssue(ctx, sdkhttp.Call{
 		Op: "comment on issue", Method: http.MethodPost,
@@ -230,6 +235,46 @@ func (p *Plugin) update(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 		b.comments.posted(id)
 	}
 	return p.refItem(b, req, CategoryNew), nil
+}
+
+// editFields writes the route fields a re-fire writes (those whose policy
+// is "always", sdk.Request.Writes) with one edit of the issue; without such
+// fields, as without a field policy, nothing is sent. summary, description,
+// labels and components are built as on create (labels keep the
+// configured ones and the correlation label).
+func (b *backend) editFields(ctx context.Context, op, id string, req *sdk.Request) error {
+	allowed := map[string]any{}
+	for k, v := range req.Fields {
+		if req.Writes(k, false) {
+			allowed[k] = v
+		}
+	}
+	if len(allowed) == 0 {
+		return nil
+	}
+	fields, err := b.routeFields(ctx, allowed)
+	if err != nil {
+		return err
+	}
+	if _, ok := allowed["summary"]; ok {
+		fields["summary"] = summaryOf(&req.Alert, req.Fields)
+	}
+	if _, ok := allowed["description"]; ok {
+		fields["description"] = descriptionOf(b.s.flavor, req)
+	}
+	if _, ok := allowed["labels"]; ok {
+		fields["labels"] = labelsFor(b, req)
+	}
+	if _, ok := allowed["components"]; ok {
+		comps := componentsFor(b.s, req.Fields)
+		if comps == nil {
+			comps = []any{}
+		}
+		fields["components"] = comps
+	}
+	return b.client.doIssue(ctx, sdkhttp.Call{
+		Op: op, Method: http.MethodPut, Path: b.s.api + "/issue/" + url.PathEscape(id), JSON: map[string]any{"fields": fields},
+	}, nil)
 }
 
 // transitionInfo is one entry of GET /issue/{id}/transitions.
@@ -411,7 +456,7 @@ func (p *Plugin) reopen(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 	body := map[string]any{
 		"transition": map[string]any{"id": t.ID},
 		"update": map[string]any{"comment": []any{map[string]any{"add": map[string]any{
-			"body": reopenComment(&req.Alert).render(b.s.flavor),
+			"body": append(reopenComment(&req.Alert), fieldChanges(req)...).render(b.s.flavor),
 		}}}},
 	}
 	if err := b.client.doIssue(ctx, sdkhttp.Call{
@@ -420,6 +465,10 @@ func (p *Plugin) reopen(ctx context.Context, b *backend, req *sdk.Request) (*sdk
 		return nil, err
 	}
 	b.comments.posted(id)
+	// The fields after the transition: its screen may not offer them.
+	if err := b.editFields(ctx, op, id, req); err != nil {
+		return nil, err
+	}
 	p.opts.Log().Info("reopened issue", "issue", cur.Key, "transition", t.Name, "correlation_key", req.CorrelationKey)
 	return p.workItem(b, cur.ID, cur.Key, t.To.Name, t.To.StatusCategory.Key, req.CorrelationKey), nil
 }

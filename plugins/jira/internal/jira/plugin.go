@@ -65,6 +65,9 @@ func New(opts Options) *Plugin {
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	info := p.opts.Info(Name, p, Schema())
 	info.Capabilities.Comment = true
+	// Route fields are written on create, and on a re-fire as the route's
+	// field_policy says.
+	info.Capabilities.FieldPolicy = true
 	info.MaxStatusBatch = StatusBatch
 	info.ReadAfterWriteDelay = DefaultSearchConsistencyDelay
 	if b := p.state.Load(); b != nil {
@@ -125,7 +128,9 @@ func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 }
 
 // Update comments on the issue that the alert fired again, at most once
-// per comments.min_interval.
+// per comments.min_interval, and writes the route fields whose policy is
+// "always"; the new values of those whose policy is "comment" go into the
+// comment, which they never wait for.
 func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return p.state.Run(ctx, Name, req, p.update)
 }

@@ -244,6 +244,24 @@ func reopenComment(a *sdk.Alert) document {
 	return doc
 }
 
+// fieldChanges is the part of a re-fire's comment that carries the new
+// values of the route fields whose policy is "comment"; nil when there are
+// none.
+func fieldChanges(req *sdk.Request) document {
+	names := req.Commented()
+	if len(names) == 0 {
+		return nil
+	}
+	items := make([][]inline, 0, len(names))
+	for _, n := range names {
+		items = append(items, []inline{strong(n + ": "), text(sdktext.Truncate(sdktext.Scalar(req.Fields[n]), maxPart))})
+	}
+	return document{
+		paragraph(text(`Changed values (field_policy "comment": noted here, the fields are left as they are):`)),
+		bullets(items...),
+	}
+}
+
 // textDocument turns operator text (a route's description) into a
 // document, one paragraph per blank-line-separated part.
 func textDocument(s string) document {

@@ -90,6 +90,12 @@ type ActionConfig struct {
 	// BodyValue is find_ci's: what is written there, with ${find_ci.id}
 	// replaced by the found id.
 	BodyValue string `json:"body_value,omitempty"`
+	// FieldsPath is update's and reopen's: the object in the body that
+	// holds the route's fields, which the route's field policy filters.
+	FieldsPath string `json:"fields_path,omitempty"`
+	// CommentPath is update's and reopen's: the text in the body that the
+	// new values of "comment" fields are appended to.
+	CommentPath string `json:"comment_path,omitempty"`
 }
 
 // ResultConfig is an action's `result {}` block.
@@ -153,6 +159,9 @@ type action struct {
 	urlTemplate *later
 	bodyPath    jsonpath.Path // find_ci only
 	bodyValue   *later        // find_ci only
+	// fieldsPath and commentPath are update's and reopen's (fields_path,
+	// comment_path); nil when not set.
+	fieldsPath, commentPath *jsonpath.Path
 }
 
 // source is where one result value is read: a JSON path or a header, and
@@ -341,6 +350,29 @@ func resolveAction(name string, ac ActionConfig, diags *sdk.Diagnostics) *action
 		}
 	} else if ac.BodyValue != "" {
 		errf("body_value belongs to find_ci", "", "body_value")
+	}
+	policyPath := func(attr, src string) *jsonpath.Path {
+		if src == "" {
+			return nil
+		}
+		if name != ActionUpdate && name != ActionReopen {
+			errf(attr+" belongs to update and reopen", "The route's field policy governs re-fires only: create writes every field, resolve none.", attr)
+			return nil
+		}
+		path, err := jsonpath.Parse(src)
+		if err != nil {
+			errf("invalid JSON path", err.Error(), attr)
+			return nil
+		}
+		return &path
+	}
+	a.fieldsPath = policyPath("fields_path", ac.FieldsPath)
+	a.commentPath = policyPath("comment_path", ac.CommentPath)
+	if a.commentPath != nil && a.commentPath.IsRoot() {
+		errf("comment_path must name a key", `"$" would replace the whole body with the comment.`, "comment_path")
+	}
+	if ac.CommentPath != "" && ac.FieldsPath == "" {
+		errf("comment_path needs fields_path", "comment_path says where the new values of the route fields whose policy is \"comment\" go; fields_path says where those fields are in the body.", "comment_path")
 	}
 	var r ResultConfig
 	if ac.Result != nil {

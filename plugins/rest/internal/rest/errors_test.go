@@ -382,6 +382,12 @@ func TestConfigureDiagnostics(t *testing.T) {
 			c["find_ci"] = map[string]any{"body_path": "a", "body_value": "asset:${find_ci.key}", "result": map[string]any{"id": "x"}}
 		}, []string{"find_ci", "body_value"}},
 		{"body_value outside find_ci", func(c map[string]any) { c["update"].(map[string]any)["body_value"] = "x" }, []string{"update", "body_value"}},
+		{"fields_path outside update and reopen", func(c map[string]any) { c["create"].(map[string]any)["fields_path"] = "ticket" }, []string{"create", "fields_path"}},
+		{"fields_path", func(c map[string]any) { c["update"].(map[string]any)["fields_path"] = "a..b" }, []string{"update", "fields_path"}},
+		{"comment_path without fields_path", func(c map[string]any) { c["reopen"].(map[string]any)["comment_path"] = "ticket.comment.body" }, []string{"reopen", "comment_path"}},
+		{"comment_path root", func(c map[string]any) {
+			c["update"].(map[string]any)["fields_path"], c["update"].(map[string]any)["comment_path"] = "ticket", "$"
+		}, []string{"update", "comment_path"}},
 		{"url_template reference", func(c map[string]any) {
 			c["create"].(map[string]any)["result"] = map[string]any{"id": "ticket.id", "url_template": "https://t/${alert.id}"}
 		}, []string{"create", "result", "url_template"}},

@@ -64,10 +64,26 @@ func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	b := p.state.Load()
 	info.Capabilities.Comment = b == nil || b.s.actions[ActionUpdate] != nil
 	info.Capabilities.CMDB = b == nil || b.s.actions[ActionFindCI] != nil
+	// The route's field policy applies to the update and reopen bodies
+	// whose blocks set fields_path; without it a body is sent as rendered,
+	// so the plugin applies a policy only when every such block sets it.
+	info.Capabilities.FieldPolicy = b == nil || b.s.appliesFieldPolicy()
 	if b != nil && b.s.readStatus != nil {
 		info.MaxStatusBatch = b.s.readStatus.size
 	}
 	return info, nil
+}
+
+// appliesFieldPolicy reports whether every configured update and reopen
+// block sets fields_path, so that the route's field policy governs every
+// re-fire.
+func (s *settings) appliesFieldPolicy() bool {
+	for _, name := range []string{ActionUpdate, ActionReopen} {
+		if a := s.actions[name]; a != nil && a.fieldsPath == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Capabilities are the lifecycle steps the configuration has action blocks
@@ -258,7 +274,11 @@ func (p *Plugin) change(ctx context.Context, req *sdk.Request, name string) (*sd
 	if err != nil {
 		return nil, err
 	}
-	body, err := b.client.finalBody(name, av.Body, nil)
+	rendered, err := applyFieldPolicy(a, av.Body, req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := b.client.finalBody(name, rendered, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -118,6 +118,12 @@ func actionBlock(name string) sdk.Block {
 			sdk.Attribute{Name: "body_value", Type: "string", Default: sdkhttp.JSONOf("${find_ci.id}"),
 				Doc: `What is written at body_path: text in which the plugin replaces ${find_ci.id} with the found id, e.g. "asset:$${find_ci.id}" ($${ is HCL's escape for a literal "${").`})
 	}
+	if name == ActionUpdate || name == ActionReopen {
+		attrs = append(attrs, sdk.Attribute{Name: "fields_path", Type: "string",
+			Doc: `JSON path of the object in this request's body that holds the route's fields, e.g. "ticket" for body = jsonencode({ ticket = merge(fields, { comment = { body = "…" } }) }). With it the route's field_policy applies: the keys it names that this re-fire must not write are removed, and the new values of those whose policy is "comment" go to comment_path. Without it the body is sent as rendered.`},
+			sdk.Attribute{Name: "comment_path", Type: "string",
+				Doc: `JSON path of the text in this request's body that the new values of the route fields whose policy is "comment" are appended to, one "name: value" line each, e.g. "ticket.comment.body". Needs fields_path.`})
+	}
 	return sdk.Block{
 		Name: name, Nesting: sdk.NestingSingle, Required: name == ActionCreate, Doc: actionDocs[name],
 		Schema: sdk.Schema{Attributes: attrs, Blocks: []sdk.Block{resultBlock(name)}},

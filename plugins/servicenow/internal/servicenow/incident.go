@@ -166,7 +166,9 @@ func (p *Plugin) updateIncident(ctx context.Context, b *backend, req *sdk.Reques
 	if req.Note != "" {
 		note = policyNote(req.Note, &req.Alert)
 	}
-	item, err := p.patch(ctx, b, req, "add work note", map[string]string{"work_notes": note})
+	body := p.policyFields(b, req)
+	body["work_notes"] = withFieldNote(note, req)
+	item, err := p.patch(ctx, b, req, "add work note", body)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +177,17 @@ func (p *Plugin) updateIncident(ctx context.Context, b *backend, req *sdk.Reques
 }
 
 func (p *Plugin) resolveIncident(ctx context.Context, b *backend, req *sdk.Request) (*sdk.WorkItem, error) {
+	// An incident a person resolved, closed or canceled keeps what they
+	// gave it (the close code a route's wont_fix reads): resolving a
+	// resolved item changes nothing.
+	cur, err := p.get(ctx, b, req)
+	if err != nil {
+		return nil, err
+	}
+	switch cur.State {
+	case StateResolved, StateClosed, StateCanceled:
+		return p.workItem(b, *cur, req.CorrelationKey), nil
+	}
 	item, err := p.patch(ctx, b, req, "resolve incident", map[string]string{
 		"state":       StateResolved,
 		"close_code":  b.s.incident.CloseCode,
@@ -204,16 +217,43 @@ func (p *Plugin) reopenIncident(ctx context.Context, b *backend, req *sdk.Reques
 		return nil, sdk.NotFound(fmt.Errorf("servicenow: reopen incident: %s is %s and cannot be reopened; a new incident is needed",
 			cur.Number, map[string]string{StateClosed: "closed", StateCanceled: "canceled"}[cur.State]))
 	}
-	item, err := p.patch(ctx, b, req, "reopen incident", map[string]string{
-		"state":      StateInProgress,
-		"work_notes": reopenNote(&req.Alert),
-	})
+	body := p.policyFields(b, req)
+	body["state"], body["work_notes"] = StateInProgress, withFieldNote(reopenNote(&req.Alert), req)
+	item, err := p.patch(ctx, b, req, "reopen incident", body)
 	if err != nil {
 		return nil, err
 	}
 	p.opts.Log().Info("reopened incident", "incident", item.Key, "correlation_key", req.CorrelationKey)
 	p.refreshAffected(ctx, b, req, item)
 	return item, nil
+}
+
+// policyFields are the route fields a re-fire (Update, Reopen) writes: those
+// whose policy is "always" (sdk.Request.Writes); without a field policy,
+// none, as before policies existed. priority is never written: the
+// instance computes it from urgency and impact.
+func (p *Plugin) policyFields(b *backend, req *sdk.Request) map[string]string {
+	out := map[string]string{}
+	for _, k := range sdktext.SortedKeys(req.Fields) {
+		if k == "priority" || !req.Writes(k, false) {
+			continue
+		}
+		out[k] = sdktext.Scalar(req.Fields[k])
+		if k == "short_description" {
+			out[k] = sdktext.Truncate(out[k], b.s.incident.ShortDescriptionMax)
+		}
+	}
+	return out
+}
+
+// withFieldNote appends to a work note the new values of the route fields
+// whose policy is "comment".
+func withFieldNote(note string, req *sdk.Request) string {
+	fn := sdktext.FieldNote(req.Commented(), func(k string) string { return sdktext.Scalar(req.Fields[k]) })
+	if fn == "" {
+		return note
+	}
+	return sdktext.Truncate(note+"\n\n"+fn, maxDescription)
 }
 
 // patch updates req.Ref with fields; a deleted incident is NotFound.

@@ -138,7 +138,8 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("%d incidents after Update, want 1", n)
 	}
 
-	// Resolve: one PATCH with state, close code and notes.
+	// Resolve: a read (an incident a person resolved keeps their close
+	// code), then one PATCH with state, close code and notes.
 	e.fake.ResetRequests()
 	resolvedAt := fired.FiredAt.Add(20 * time.Minute)
 	resolved, err := e.p.Resolve(ctx, e.request(key, sdktest.Resolved(fired, resolvedAt), item))
@@ -148,8 +149,8 @@ func TestLifecycle(t *testing.T) {
 	if resolved.State != sdk.StateResolved {
 		t.Errorf("Resolve state = %q", resolved.State)
 	}
-	if reqs := e.fake.Requests(); len(reqs) != 1 || reqs[0].Method != http.MethodPatch {
-		t.Errorf("Resolve made %d requests, want one PATCH", len(reqs))
+	if reqs := e.fake.Requests(); len(reqs) != 2 || reqs[0].Method != http.MethodGet || reqs[1].Method != http.MethodPatch {
+		t.Errorf("Resolve made %d requests, want a GET and a PATCH", len(reqs))
 	}
 	rec := e.fake.Record("incident", item.ID)
 	if rec["state"] != "6" || rec["close_code"] != "Solution provided" ||

@@ -53,6 +53,9 @@ func New(opts Options) *Plugin {
 func (p *Plugin) Info(context.Context) (sdk.Info, error) {
 	info := p.opts.Info(Name, p, Schema())
 	info.Capabilities.Comment, info.Capabilities.CMDB = true, true
+	// Route fields are written on create, and on a re-fire as the route's
+	// field_policy says (incident mode; an event carries them all).
+	info.Capabilities.FieldPolicy = true
 	info.MaxStatusBatch = StatusBatch
 	return info, nil
 }
@@ -112,12 +115,15 @@ func (p *Plugin) Lookup(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, e
 	})
 }
 
-// Update adds a work note saying the alert fired again.
+// Update adds a work note saying the alert fired again, writes the route
+// fields whose policy is "always" and notes the new values of those whose
+// policy is "comment".
 func (p *Plugin) Update(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return p.run(ctx, req, p.updateIncident, false)
 }
 
-// Resolve sets the incident to Resolved with close code and notes.
+// Resolve sets the incident to Resolved with close code and notes, unless
+// it is resolved, closed or canceled already.
 func (p *Plugin) Resolve(ctx context.Context, req *sdk.Request) (*sdk.WorkItem, error) {
 	return p.run(ctx, req, p.resolveIncident, true)
 }
