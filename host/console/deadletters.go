@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 
 	"github.com/itsm-connector/itsm-connector/host/adminapi"
@@ -30,18 +29,12 @@ func (c *console) deadLetters(w http.ResponseWriter, r *http.Request) {
 // failed action renders it with the failure's status.
 func (c *console) renderDeadLetters(w http.ResponseWriter, r *http.Request, status int, notice *Notice) {
 	v := deadLettersView{}
-	for _, b := range c.Backends() {
-		v.Backends = append(v.Backends, b.Ref)
-	}
-	slices.Sort(v.Backends)
 	f, err := adminapi.ParseFilter(listQuery(r))
+	v.Backends = c.backendChoices(f.Backend)
 	if err != nil {
 		v.Error = err.Error()
 		c.render(w, http.StatusBadRequest, "deadletters", page{Title: "Dead letters", Nav: "deadletters", Body: v})
 		return
-	}
-	if f.Backend != "" && !slices.Contains(v.Backends, f.Backend) {
-		v.Backends = append(v.Backends, f.Backend)
 	}
 	f.Limit = pageSize
 	v.Filter, v.Filtered = f, f.Backend != "" || f.Unmatched

@@ -28,18 +28,12 @@ const pageSize = 50
 
 func (c *console) workItems(w http.ResponseWriter, r *http.Request) {
 	v := workItemsView{States: store.ItemStates, Severities: adminapi.Severities}
-	for _, b := range c.Backends() {
-		v.Backends = append(v.Backends, b.Ref)
-	}
-	slices.Sort(v.Backends)
 	f, err := adminapi.ParseItemFilter(r.URL.Query())
+	v.Backends = c.backendChoices(f.Backend)
 	if err != nil {
 		v.Error = err.Error()
 		c.render(w, http.StatusBadRequest, "workitems", page{Title: "Work items", Nav: "workitems", Body: v})
 		return
-	}
-	if f.Backend != "" && !slices.Contains(v.Backends, f.Backend) {
-		v.Backends = append(v.Backends, f.Backend)
 	}
 	f.Limit = pageSize
 	v.Filter = f
@@ -127,4 +121,20 @@ func eventQuery(q url.Values) url.Values {
 		out.Set("before_id", v)
 	}
 	return out
+}
+
+// backendChoices are the backend filter's choices: the running backends'
+// references, sorted, and the one a filter names when no running backend
+// has it (a backend removed from the configuration still has work items
+// and dead letters).
+func (c *console) backendChoices(selected string) []string {
+	var refs []string
+	for _, b := range c.Backends() {
+		refs = append(refs, b.Ref)
+	}
+	slices.Sort(refs)
+	if selected != "" && !slices.Contains(refs, selected) {
+		refs = append(refs, selected)
+	}
+	return refs
 }
