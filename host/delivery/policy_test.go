@@ -315,8 +315,11 @@ func TestMaintenanceKeepsAFiredOwedBeforeIt(t *testing.T) {
 			end := t0.Add(time.Hour)
 			d := decision("fake.a", "k", time.Hour)
 			d.Hold = &route.MaintenanceHold{Window: "patching", Until: end, OnEnd: tt.onEnd}
-			clk.Set(t0.Add(time.Minute))
+			// The held notification is acknowledged before the clock moves:
+			// were the retry due first, a worker could retry the Create
+			// before the window held anything.
 			en.ingest(tt.inside, d)
+			clk.Set(t0.Add(time.Minute))
 			// The retry comes due inside the window: the earlier Create is
 			// looked up, and then the item waits for the window's end.
 			waitFor(t, "the item waiting for the window's end", func() bool {
