@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 )
 
 // The SBOM is CycloneDX 1.5 JSON (https://cyclonedx.org/docs/1.5/json/):
@@ -79,7 +81,7 @@ func sbom(name, version string, binaries []string, date time.Time) ([]byte, erro
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		sum, err := fileSHA256(path)
+		sum, err := pluginhost.FileSHA256(path)
 		if err != nil {
 			return nil, err
 		}
@@ -100,10 +102,14 @@ func sbom(name, version string, binaries []string, date time.Time) ([]byte, erro
 		deps := []string{stdlib.BOMRef}
 		libs[stdlib.BOMRef] = stdlib
 		for _, d := range info.Deps {
-			if d.Replace != nil {
+			// A replacement by another module version names that version. A
+			// replacement by a directory (the SDK's `=> ./sdk`) has none
+			// ("(devel)"): the module keeps the version it is required at,
+			// which its release tag names (sdk/vX.Y.Z).
+			if d.Replace != nil && d.Replace.Version != "" && !strings.HasPrefix(d.Replace.Version, "(") {
 				d = d.Replace
 			}
-			if strings.HasPrefix(d.Version, "(") || d.Version == "" { // a local replacement: no version to name
+			if strings.HasPrefix(d.Version, "(") || d.Version == "" { // no version to name
 				continue
 			}
 			lib := goModule(d.Path, d.Version)
