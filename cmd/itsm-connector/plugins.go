@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -61,7 +59,7 @@ func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintln(stdout)
 		}
 		name := strings.TrimPrefix(filepath.Base(bin), pluginhost.BinaryPrefix)
-		sum, err := fileSHA256(bin)
+		sum, err := pluginhost.FileSHA256(bin)
 		if err != nil {
 			return err
 		}
@@ -127,17 +125,4 @@ func printSchema(w io.Writer, s sdk.Schema, indent string) {
 		printSchema(w, b.Schema, indent+"  ")
 		fmt.Fprintf(w, "%s}\n", indent)
 	}
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -79,7 +79,7 @@ func TestOldPluginBuildsOnlyAgainstFrozenSDK(t *testing.T) {
 // a per-alert attribute, then Lookup, Create, Update, Resolve and Reopen.
 func TestOldPluginFullLifecycle(t *testing.T) {
 	dir := buildInModule(t, filepath.Join(frozenSDK, "plugin"), "oldv1")
-	sum, err := fileSHA256(filepath.Join(dir, BinaryPrefix+"oldv1"))
+	sum, err := FileSHA256(filepath.Join(dir, BinaryPrefix+"oldv1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestNewerPluginWorksWithKnownSubset(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build newerplugin: %v\n%s", err, out)
 	}
-	sum, err := fileSHA256(bin)
+	sum, err := FileSHA256(bin)
 	if err != nil {
 		t.Fatal(err)
 	}

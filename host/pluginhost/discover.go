@@ -94,7 +94,7 @@ func (h *Host) findBinary(name string, block *config.Plugin, subject *hcl.Range)
 			}}
 		}
 	}
-	actual, err := fileSHA256(path)
+	actual, err := FileSHA256(path)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -160,8 +160,10 @@ func checkExecutable(path string) error {
 	return nil
 }
 
-// fileSHA256 returns the lowercase hex SHA-256 of the file at path.
-func fileSHA256(path string) (string, error) {
+// FileSHA256 returns the lowercase hex SHA-256 of the file at path: the
+// checksum a plugin block's sha256 pins and the host verifies before it
+// starts the plugin (sha256sum prints the same).
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

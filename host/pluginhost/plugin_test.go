@@ -76,7 +76,7 @@ func testPluginDirs(t testing.TB) (current, v99 string) {
 // checksumBlock is the plugin "test" block for the binary in dir.
 func checksumBlock(t testing.TB, dir string) *config.Plugin {
 	t.Helper()
-	sum, err := fileSHA256(filepath.Join(dir, BinaryPrefix+"test"))
+	sum, err := FileSHA256(filepath.Join(dir, BinaryPrefix+"test"))
 	if err != nil {
 		t.Fatal(err)
 	}

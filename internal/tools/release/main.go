@@ -14,8 +14,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 )
 
 // pluginPrefix starts every plugin binary's name (pluginhost.BinaryPrefix).
@@ -143,27 +143,13 @@ func pluginPins(dir string) ([]pin, error) {
 	slices.Sort(bins)
 	pins := make([]pin, 0, len(bins))
 	for _, b := range bins {
-		sum, err := fileSHA256(b)
+		sum, err := pluginhost.FileSHA256(b)
 		if err != nil {
 			return nil, err
 		}
 		pins = append(pins, pin{Name: strings.TrimPrefix(filepath.Base(b), pluginPrefix), SHA256: sum})
 	}
 	return pins, nil
-}
-
-// fileSHA256 is the hex SHA-256 of a file's content, as sha256sum prints it.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // sums writes out in sha256sum's format (`sha256sum -c` reads it), one line
@@ -173,7 +159,7 @@ func sums(out string, files []string) error {
 	slices.SortFunc(files, func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) })
 	var b strings.Builder
 	for _, f := range files {
-		sum, err := fileSHA256(f)
+		sum, err := pluginhost.FileSHA256(f)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/itsm-connector/itsm-connector/host/pluginhost"
 )
 
 func TestGoPURL(t *testing.T) {
@@ -76,7 +78,7 @@ func TestSBOM(t *testing.T) {
 	if !ok || len(bin.Hashes) != 1 || bin.Hashes[0].Alg != "SHA-256" {
 		t.Fatalf("the binary's component: %+v", bin)
 	}
-	if sum, _ := fileSHA256(exe); bin.Hashes[0].Content != sum {
+	if sum, _ := pluginhost.FileSHA256(exe); bin.Hashes[0].Content != sum {
 		t.Errorf("binary hash %s, want %s", bin.Hashes[0].Content, sum)
 	}
 	want := []string{goPURL("stdlib", info.GoVersion)}
@@ -172,8 +174,8 @@ func TestSumsAndPins(t *testing.T) {
 	if err := run([]string{"pins", dir}, &out); err != nil {
 		t.Fatal(err)
 	}
-	fileSum, _ := fileSHA256(filepath.Join(dir, "itsm-connector-plugin-file"))
-	jiraSum, _ := fileSHA256(filepath.Join(dir, "itsm-connector-plugin-jira"))
+	fileSum, _ := pluginhost.FileSHA256(filepath.Join(dir, "itsm-connector-plugin-file"))
+	jiraSum, _ := pluginhost.FileSHA256(filepath.Join(dir, "itsm-connector-plugin-jira"))
 	want := `plugin "file" { sha256 = "` + fileSum + `" }` + "\n" + `plugin "jira" { sha256 = "` + jiraSum + `" }` + "\n"
 	if out.String() != want {
 		t.Errorf("pins:\n%s\nwant:\n%s", out.String(), want)
@@ -238,7 +240,7 @@ func TestImageContext(t *testing.T) {
 		}
 	}
 	config, _ := os.ReadFile(filepath.Join(root, "etc/itsm-connector/connector.hcl"))
-	restSum, _ := fileSHA256(filepath.Join(bin, "plugins/itsm-connector-plugin-rest"))
+	restSum, _ := pluginhost.FileSHA256(filepath.Join(bin, "plugins/itsm-connector-plugin-rest"))
 	for _, want := range []string{`plugin "rest" { sha256 = "` + restSum + `" }`, `plugin_dir = "/usr/local/lib/itsm-connector/plugins"`, `path   = "/var/lib/itsm-connector/connector.db"`} {
 		if !strings.Contains(string(config), want) {
 			t.Errorf("connector.hcl lacks %s:\n%s", want, config)
